@@ -1,0 +1,144 @@
+"""Async AGI over AMI: run AGI commands on a channel parked in ``AGI(agi:async)``.
+
+The exchange, as Asterisk 22 does it:
+
+1. The dialplan runs ``AGI(agi:async)``; Asterisk emits ``AsyncAGIStart`` with the channel and
+   ``Env``, the AGI environment (``agi_callerid: ...`` lines), URL-encoded.
+2. We send ``Action: AGI`` with ``Channel``, ``Command`` and our own ``CommandID``. The
+   ``Response`` only says the command was queued.
+3. When the command finishes, ``AsyncAGIExec`` arrives with the same ``CommandID`` (spelled
+   ``CommandId`` by some versions: header names are case-insensitive) and ``Result``: the AGI
+   reply line, URL-encoded, e.g. ``200%20result%3D0%20endpos%3D8000%0A``.
+4. When the caller hangs up, ``AsyncAGIEnd`` arrives for the channel; a command still queued or
+   running then never gets an AsyncAGIExec, so we wait for either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from callcenter.asterisk.client import AmiClient
+from callcenter.asterisk.errors import AgiChannelGone, AgiError, AmiTimeout
+from callcenter.asterisk.protocol import Message
+
+_RESULT_RE = re.compile(r"^(?P<code>\d{3})(?:[ -](?P<rest>.*))?$", re.DOTALL)
+_PAREN_RE = re.compile(r"\((?P<data>[^)]*)\)")
+_KV_RE = re.compile(r"(?P<key>[A-Za-z_]+)=(?P<value>\S*)")
+
+
+@dataclass(frozen=True)
+class AgiResult:
+    """A parsed AGI reply: ``200 result=1 (timeout) endpos=8000``."""
+
+    code: int
+    result: str | None
+    data: str | None
+    extras: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 200
+
+    @property
+    def result_int(self) -> int | None:
+        try:
+            return int(self.result) if self.result is not None else None
+        except ValueError:
+            return None
+
+
+def parse_agi_result(encoded: str) -> AgiResult:
+    """Decode and parse the ``Result`` header of an AsyncAGIExec event."""
+    raw = unquote(encoded).strip()
+    # Multi-line replies ("520-Invalid command syntax...") end in a final "520 End of proper
+    # usage." line; the status code is on the first line.
+    first_line = raw.split("\n", 1)[0]
+    match = _RESULT_RE.match(first_line)
+    if match is None:
+        return AgiResult(code=0, result=None, data=None, raw=raw)
+    code = int(match["code"])
+    rest = match["rest"] or ""
+    result: str | None = None
+    data: str | None = None
+    extras: dict[str, str] = {}
+    paren = _PAREN_RE.search(rest)
+    if paren is not None:
+        data = paren["data"]
+        rest = rest[: paren.start()] + rest[paren.end():]
+    for kv in _KV_RE.finditer(rest):
+        if kv["key"] == "result" and result is None:
+            result = kv["value"]
+        else:
+            extras[kv["key"]] = kv["value"]
+    if code != 200 and data is None:
+        data = rest.strip() or None
+    return AgiResult(code=code, result=result, data=data, extras=extras, raw=raw)
+
+
+def parse_agi_env(encoded: str) -> dict[str, str]:
+    """Decode the ``Env`` header of AsyncAGIStart into ``{"agi_callerid": "...", ...}``."""
+    env: dict[str, str] = {}
+    for line in unquote(encoded).split("\n"):
+        key, sep, value = line.partition(":")
+        if sep:
+            env[key.strip()] = value.strip()
+    return env
+
+
+def agi_quote(argument: str) -> str:
+    """Quote one AGI command argument (AGI splits on spaces, honours double quotes)."""
+    if any(ch in argument for ch in "\r\n"):
+        raise ValueError("an AGI argument cannot contain a line break")
+    return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class AsyncAgi:
+    """Runs AGI commands over an :class:`AmiClient`."""
+
+    def __init__(self, client: AmiClient, *, default_timeout: float = 30.0) -> None:
+        self._client = client
+        self._default_timeout = default_timeout
+        self._ids = itertools.count(1)
+        self._prefix = secrets.token_hex(3)
+
+    async def execute(
+        self, channel: str, command: str, *, timeout: float | None = None, check: bool = True
+    ) -> AgiResult:
+        """Run ``command`` on ``channel`` and return its result.
+
+        Raises AgiChannelGone if the channel leaves Async AGI first (the caller hung up),
+        AgiError for a non-200 reply when ``check``, AmiTimeout, or AmiConnectionLost.
+        """
+        command_id = f"{self._prefix}-{next(self._ids)}"
+        # Register both waiters before sending: the result can overtake the action's response.
+        executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)
+        ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
+        try:
+            await self._client.action(
+                "AGI", {"Channel": channel, "Command": command, "CommandID": command_id}
+            )
+            wait_for = timeout if timeout is not None else self._default_timeout
+            done, _ = await asyncio.wait(
+                {executed, ended}, timeout=wait_for, return_when=asyncio.FIRST_COMPLETED
+            )
+            if executed in done:
+                event: Message = executed.result()
+                result = parse_agi_result(event.get("Result") or "")
+            elif ended in done:
+                ended.result()  # re-raises AmiConnectionLost if that is why it finished
+                raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]} ran")
+            else:
+                raise AmiTimeout(f"no result for AGI {command.split()[0]} on {channel} "
+                                 f"within {wait_for}s")
+        finally:
+            executed.cancel()
+            ended.cancel()
+        if check and not result.ok:
+            raise AgiError(f"AGI {command.split()[0]} on {channel} failed: {result.raw}")
+        return result

@@ -1,0 +1,277 @@
+"""The AMI wire format: a pure, incremental parser (bytes in, messages out) and an encoder.
+
+AMI is a line protocol. A message is a block of ``Name: value`` lines ended by an empty line.
+What real Asterisk servers and the proxies in front of them put on the wire, and how we deal:
+
+* The greeting ``Asterisk Call Manager/9.0.0`` is one line ended by a single EOL and no empty
+  line (the "single-EOL quirk"). We emit it as a :class:`Message` of kind ``banner``.
+* Lines normally end in CRLF, but some builds and proxies send bare LF; both are accepted.
+* Header names are case-insensitive (``CommandID`` vs ``CommandId`` across versions), and a
+  name may repeat (``ChanVariable``, ``Variable``, ``Output``): we keep every header in order.
+* Text is UTF-8 (caller names in Chinese). A character may be split across two reads, so we
+  decode only complete messages, never raw chunks. Invalid bytes are replaced, never fatal.
+* Lines without a colon are garbage (a corrupt proxy, a test harness): skipped and counted.
+* A peer that sends an endless line or message cannot make us buffer without bound: past
+  ``max_message_bytes`` the message is dropped up to its end and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+BANNER_PREFIX = b"Asterisk Call Manager/"
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any real event (big ones are ~4 KiB)
+
+MessageKind = Literal["event", "response", "banner", "other"]
+
+
+class Message:
+    """One AMI message: an ordered list of headers with case-insensitive lookup.
+
+    The lookup index is built lazily: most events are routed on one or two headers, so
+    building a dict for every parsed message would waste most of the parse budget.
+    """
+
+    __slots__ = ("_index", "headers")
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+        self._index: dict[str, str] | None = None
+
+    @classmethod
+    def banner(cls, line: str) -> Message:
+        return cls([("Banner", line)])
+
+    @property
+    def kind(self) -> MessageKind:
+        if not self.headers:
+            return "other"
+        first = self.headers[0][0].lower()
+        if first == "event":
+            return "event"
+        if first == "response":
+            return "response"
+        if first == "banner":
+            return "banner"
+        return "other"
+
+    @property
+    def name(self) -> str:
+        """The event name, the response status (``Success``/``Error``/...), or the banner."""
+        return self.headers[0][1] if self.headers else ""
+
+    @property
+    def action_id(self) -> str | None:
+        return self.get("ActionID")
+
+    def _lookup(self) -> dict[str, str]:
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self.headers:
+                index.setdefault(key.lower(), value)
+            self._index = index
+        return index
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of header ``key`` (any case), or ``default``."""
+        return self._lookup().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return self._lookup()[key.lower()]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._lookup()
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of a repeated header, in wire order."""
+        wanted = key.lower()
+        return [value for name, value in self.headers if name.lower() == wanted]
+
+    def variables(self, key: str = "ChanVariable") -> dict[str, str]:
+        """``name=value`` pairs of a repeated header such as ChanVariable, as a dict."""
+        result: dict[str, str] = {}
+        for item in self.get_all(key):
+            name, _, value = item.partition("=")
+            result[name] = value
+        return result
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and other.headers == self.headers
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.headers))
+
+    def __repr__(self) -> str:
+        return f"Message({self.kind}={self.name!r}, {len(self.headers)} headers)"
+
+
+@dataclass
+class ParserStats:
+    messages: int = 0
+    garbage_lines: int = 0
+    oversized_messages: int = 0
+    decode_errors: int = 0
+
+
+class AmiParser:
+    """Incremental AMI parser. ``feed(bytes)`` returns the messages completed by those bytes.
+
+    Pure: no IO, no clock, no logging. Never raises on input.
+    """
+
+    def __init__(
+        self, *, expect_banner: bool = True, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    ) -> None:
+        self._buffer = bytearray()
+        self._expect_banner = expect_banner
+        self._max = max_message_bytes
+        # When a message grew past the limit we drop bytes until its terminating empty line.
+        self._discarding = False
+        self.stats = ParserStats()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for a message not yet complete (bounded by ``max_message_bytes``)."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Message]:
+        buf = self._buffer
+        buf += data
+        out: list[Message] = []
+        pos = 0
+        if self._discarding:
+            pos = self._skip_discarded(0)
+            if self._discarding:
+                return out
+        if self._expect_banner:
+            pos = self._take_banner(pos, out)
+            if self._expect_banner:
+                self._compact(pos)
+                return out
+        find = buf.find
+        size = len(buf)
+        while pos < size:
+            # The end of a message is the first empty line: "\n\r\n" (CRLF) or "\n\n" (bare LF).
+            crlf = find(b"\n\r\n", pos)
+            limit = crlf if crlf >= 0 else size
+            lf = find(b"\n\n", pos, limit + 1)
+            if lf >= 0 and (crlf < 0 or lf < crlf):
+                end, after = lf, lf + 2
+            elif crlf >= 0:
+                end, after = crlf, crlf + 3
+            else:
+                break
+            if end > pos:
+                message = self._parse_block(bytes(buf[pos:end]))
+                if message is not None:
+                    out.append(message)
+            pos = after
+        self._compact(pos)
+        if len(self._buffer) > self._max:
+            self.stats.oversized_messages += 1
+            self._discarding = True
+            # Keep the last byte: it may be the "\n" that starts the terminating empty line.
+            del self._buffer[:-1]
+        return out
+
+    def _compact(self, pos: int) -> None:
+        if pos:
+            del self._buffer[:pos]
+
+    def _skip_discarded(self, pos: int) -> int:
+        buf = self._buffer
+        crlf = buf.find(b"\n\r\n", pos)
+        lf = buf.find(b"\n\n", pos)
+        ends = [i + 3 for i in (crlf,) if i >= 0] + [i + 2 for i in (lf,) if i >= 0]
+        if not ends:
+            del buf[:-2]  # two bytes may begin the terminator split across reads
+            return 0
+        self._discarding = False
+        return min(ends)
+
+    def _take_banner(self, pos: int, out: list[Message]) -> int:
+        buf = self._buffer
+        newline = buf.find(b"\n", pos)
+        if newline < 0:
+            if len(buf) - pos >= len(BANNER_PREFIX) and not buf.startswith(BANNER_PREFIX, pos):
+                self._expect_banner = False  # not a banner: parse as ordinary messages
+            return pos
+        self._expect_banner = False
+        if buf.startswith(BANNER_PREFIX, pos):
+            line = bytes(buf[pos:newline]).rstrip(b"\r").decode("utf-8", "replace")
+            out.append(Message.banner(line))
+            self.stats.messages += 1
+            return newline + 1
+        return pos
+
+    def _parse_block(self, block: bytes) -> Message | None:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            self.stats.decode_errors += 1
+            text = block.decode("utf-8", "replace")
+        headers: list[tuple[str, str]] = []
+        append = headers.append
+        for line in text.split("\n"):
+            if line.endswith("\r"):
+                line = line[:-1]
+            name, sep, value = line.partition(":")
+            if not sep or not name or " " in name:
+                if line:
+                    self.stats.garbage_lines += 1
+                continue
+            if value[:1] == " ":
+                value = value[1:]
+            append((name, value))
+        if not headers:
+            return None
+        self.stats.messages += 1
+        return Message(headers)
+
+
+def parse_all(data: bytes, **kwargs: int | bool) -> list[Message]:
+    """Parse a complete byte string (tests, fixtures, benchmarks)."""
+    parser = AmiParser(**kwargs)  # type: ignore[arg-type]
+    return parser.feed(data)
+
+
+class ActionEncodingError(ValueError):
+    """A header name or value would break the AMI framing (CR/LF inside, or empty name)."""
+
+
+HeaderValue = str | int | Sequence[str]
+
+
+def iter_action_headers(action: str, fields: Mapping[str, HeaderValue]) -> Iterator[tuple[str, str]]:
+    yield "Action", action
+    for name, value in fields.items():
+        if isinstance(value, str | int):
+            yield name, str(value)
+        else:
+            for item in value:
+                yield name, item
+
+
+def encode_message(headers: Iterable[tuple[str, str]]) -> bytes:
+    """Encode headers as one AMI message.
+
+    A CR or LF in a value would let the text end the message early and smuggle in a second
+    action (a caller-controlled caller-ID name is enough), so it is refused outright.
+    """
+    parts: list[str] = []
+    for name, value in headers:
+        if not name or any(ch in name for ch in ":\r\n ") or "\r" in value or "\n" in value:
+            raise ActionEncodingError(f"AMI header {name!r} cannot be encoded safely")
+        parts.append(f"{name}: {value}\r\n")
+    parts.append("\r\n")
+    return "".join(parts).encode("utf-8")
+
+
+def encode_action(action: str, fields: Mapping[str, HeaderValue]) -> bytes:
+    return encode_message(iter_action_headers(action, fields))

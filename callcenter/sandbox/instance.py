@@ -1,0 +1,317 @@
+"""One Asterisk instance in the sandbox root: render its config, start, stop, inspect.
+
+How it runs. ``unshare --mount --pid --fork --kill-child`` gives Asterisk a private mount and
+PID namespace; ``--mount-proc`` mounts a fresh /proc inside the root, visible only in that
+namespace; ``chroot`` enters the root; Asterisk runs in the foreground as user ``asterisk``.
+The network namespace is the host's, so Asterisk listens on the host's loopback. When the
+namespace's last process exits, the kernel removes its mounts: nothing is left to unmount, even
+after a crash or ``kill -9``. ``down`` asks Asterisk to stop, then kills the namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from callcenter.sandbox.errors import SandboxError
+from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
+from callcenter.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+CONF_SOURCE = PROJECT_ROOT / "asterisk_conf"
+INSTANCES_IN_ROOT = Path("/var/lib/callcenter/instances")
+MODULE_DIR = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
+ASTERISK_UID_NAME = "asterisk"
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    running: bool
+    pid: int | None
+    detail: str
+
+
+class AsteriskInstance:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = rootfs_path(settings.sandbox_cache_dir, settings.sandbox_suite)
+        self.dir_in_root = INSTANCES_IN_ROOT / settings.sandbox_instance
+        self.dir = self.root / self.dir_in_root.relative_to("/")
+        self.conf_in_root = self.dir_in_root / "etc" / "asterisk.conf"
+        self.pidfile = self.dir / "namespace.pid"
+        self.console_log = self.dir / "log" / "console.log"
+        self.messages_log = self.dir / "log" / "messages.log"
+
+    # -- config -------------------------------------------------------------------------
+
+    def render_config(self, source: Path = CONF_SOURCE) -> list[Path]:
+        """Render every file of ``asterisk_conf/`` into the instance's etc folder."""
+        s = self.settings
+        context = {
+            "instance": s.sandbox_instance,
+            "instance_dir": str(self.dir_in_root),
+            "module_dir": MODULE_DIR,
+            "ami_bind": s.ami_host if s.ami_host != "localhost" else "127.0.0.1",
+            "ami_port": s.ami_port,
+            "ami_username": s.ami_username,
+            "ami_secret": s.ami_secret.get_secret_value(),
+            "ami_permit": s.ami_permit,
+            "sip_bind": s.sip_bind,
+            "sip_port": s.sip_port,
+            "rtp_start": s.rtp_start,
+            "rtp_end": s.rtp_end,
+            "trunk_address": s.trunk_address,
+            "phone_extensions": [*s.agent_extensions, *s.supervisor_extensions],
+            "phone_password": s.agent_phone_password.get_secret_value(),
+        }
+        return render_tree(source, self.dir / "etc", context)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def up(self) -> str:
+        """Build or reuse the root, render config, start Asterisk, wait until fully booted."""
+        require_root()
+        for tool, package in (("unshare", "util-linux"), ("chroot", "coreutils")):
+            if shutil.which(tool) is None:
+                raise SandboxError(f"{tool}-missing", f"{tool} not found; apt-get install {package}")
+        rootfs = ensure_rootfs(
+            self.settings.sandbox_cache_dir, self.settings.sandbox_suite, self.settings.sandbox_mirror
+        )
+        if self.status().running:
+            return f"Asterisk instance {self.settings.sandbox_instance!r} is already running"
+        self._kill_leftovers()
+        self._check_ports_free()
+        uid, gid = self._prepare_dirs(rootfs)
+        for path in self.render_config():
+            # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
+            os.chown(path, 0, gid)
+        self._start()
+        self._wait_booted()
+        return (
+            f"{rootfs.asterisk_version} is up (instance {self.settings.sandbox_instance!r}): "
+            f"SIP udp {self.settings.sip_bind}:{self.settings.sip_port}, "
+            f"AMI {self.settings.ami_host}:{self.settings.ami_port}"
+        )
+
+    def down(self, timeout: float = 15.0) -> str:
+        require_root()
+        pid = self._namespace_pid()
+        if pid is None and not self._instance_pids():
+            return f"Asterisk instance {self.settings.sandbox_instance!r} is not running"
+        # Ask nicely first: Asterisk hangs up its channels and closes its sockets.
+        with contextlib.suppress(SandboxError):
+            self.cli("core stop now", timeout=5.0)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (
+            (pid is not None and _alive(pid)) or self._instance_pids()
+        ):
+            time.sleep(0.05)
+        # Then make sure: killing unshare kills the namespace (--kill-child), and with it every
+        # process inside; a stray one found by its config path is killed too.
+        if pid is not None and _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._kill_leftovers()
+        self.pidfile.unlink(missing_ok=True)
+        return f"Asterisk instance {self.settings.sandbox_instance!r} stopped"
+
+    def status(self) -> InstanceStatus:
+        pid = self._namespace_pid()
+        if pid is None or not _alive(pid):
+            return InstanceStatus(False, None, "not running")
+        try:
+            uptime = self.cli("core show uptime seconds", timeout=5.0).strip()
+        except SandboxError as exc:
+            return InstanceStatus(False, pid, f"process {pid} alive but not answering: {exc}")
+        return InstanceStatus(True, pid, uptime.replace("\n", "; "))
+
+    def cli(self, command: str, timeout: float = 30.0) -> str:
+        """Run one Asterisk CLI command through the instance's control socket."""
+        ctl = self.dir / "run" / "asterisk.ctl"
+        if not ctl.exists():
+            raise SandboxError(
+                "asterisk-not-running",
+                f"Asterisk instance {self.settings.sandbox_instance!r} is not running "
+                "(start it with: callcenter asterisk up)",
+            )
+        try:
+            proc = subprocess.run(  # noqa: S603
+                ["chroot", str(self.root), "/usr/sbin/asterisk",  # noqa: S607
+                 "-C", str(self.conf_in_root), "-rx", command],
+                capture_output=True, text=True, timeout=timeout, check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SandboxError("asterisk-cli-timeout", f"CLI command timed out: {command}") from exc
+        if proc.returncode != 0 or "Unable to connect to remote asterisk" in proc.stdout:
+            raise SandboxError(
+                "asterisk-cli-failed",
+                f"CLI command {command!r} failed: {(proc.stdout + proc.stderr).strip()}",
+            )
+        return proc.stdout
+
+    def log_tail(self, lines: int = 40) -> str:
+        parts = []
+        for path in (self.console_log, self.messages_log):
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {path.name} ---\n" + "\n".join(text))
+        return "\n".join(parts) or "(no log written)"
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _prepare_dirs(self, rootfs: Rootfs) -> tuple[int, int]:
+        uid, gid = _lookup_user(rootfs.path, ASTERISK_UID_NAME)
+        for sub in ("etc", "run", "log", "spool", "db", "cache"):
+            path = self.dir / sub
+            path.mkdir(parents=True, exist_ok=True)
+            os.chown(path, uid, gid)
+        # Old logs would make a failed boot print a previous run's errors.
+        for path in (self.console_log, self.messages_log):
+            path.unlink(missing_ok=True)
+        (self.dir / "run" / "asterisk.ctl").unlink(missing_ok=True)
+        return uid, gid
+
+    def _start(self) -> None:
+        cmd = [
+            "unshare", "--mount", "--pid", "--fork", "--kill-child",
+            f"--mount-proc={self.root / 'proc'}",
+            "chroot", str(self.root),
+            "/usr/sbin/asterisk", "-f", "-C", str(self.conf_in_root),
+        ]
+        with self.console_log.open("ab") as out:
+            proc = subprocess.Popen(  # noqa: S603
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            )
+        self.pidfile.write_text(str(proc.pid))
+        self._popen = proc
+
+    def _wait_booted(self) -> None:
+        timeout = self.settings.asterisk_boot_timeout
+        deadline = time.monotonic() + timeout
+        pid = self._namespace_pid()
+        while time.monotonic() < deadline:
+            if pid is None or not _alive(pid):
+                raise SandboxError(
+                    "asterisk-boot-failed",
+                    f"Asterisk exited while booting.\n{self.log_tail()}",
+                )
+            if (self.dir / "run" / "asterisk.ctl").exists():
+                try:
+                    out = self.cli("core waitfullybooted", timeout=max(1.0, deadline - time.monotonic()))
+                except SandboxError:
+                    time.sleep(0.1)
+                    continue
+                if "fully booted" in out.lower():
+                    return
+            time.sleep(0.05)
+        raise SandboxError(
+            "asterisk-boot-timeout",
+            f"Asterisk did not finish booting within {timeout:.0f}s.\n{self.log_tail()}",
+        )
+
+    def _check_ports_free(self) -> None:
+        s = self.settings
+        checks = [
+            (socket.SOCK_STREAM, s.ami_host, s.ami_port, "AMI", "tcp"),
+            (socket.SOCK_DGRAM, s.sip_bind, s.sip_port, "SIP", "udp"),
+        ]
+        for kind, host, port, what, proto in checks:
+            with socket.socket(socket.AF_INET, kind) as sock:
+                if kind == socket.SOCK_STREAM:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((host if host != "localhost" else "127.0.0.1", port))
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        raise SandboxError(
+                            "port-in-use",
+                            f"{what} port {host}:{port}/{proto} is already in use by another "
+                            f"program; stop it, or choose another port "
+                            f"(CALLCENTER_{what}_PORT)",
+                        ) from exc
+                    raise
+
+    def _namespace_pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def _instance_pids(self) -> list[int]:
+        """Live processes of this instance, found by the config path on their command line."""
+        marker = str(self.conf_in_root).encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if marker in cmdline and state != "Z" and int(entry.name) != os.getpid():
+                found.append(int(entry.name))
+        return found
+
+    def _kill_leftovers(self) -> None:
+        for pid in self._instance_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while self._instance_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state == "Z":
+        # A zombie is dead; reap it if it is our child.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
+
+
+def _lookup_user(root: Path, name: str) -> tuple[int, int]:
+    for line in (root / "etc" / "passwd").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2]), int(fields[3])
+    raise SandboxError("sandbox-broken", f"user {name!r} missing from the sandbox root")
+
+
+def render_tree(source: Path, target: Path, context: dict[str, object]) -> list[Path]:
+    """Render each file of ``source`` as a Jinja template into ``target`` (mode 0640)."""
+    env = Environment(  # noqa: S701 - config files, not HTML
+        loader=FileSystemLoader(str(source)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(source.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        text = env.get_template(path.name).render(**context)
+        out = target / path.name
+        out.write_text(text)
+        out.chmod(0o640)
+        written.append(out)
+    return written

@@ -1,0 +1,87 @@
+"""Settings, read from the environment (prefix ``CALLCENTER_``) and an optional ``.env`` file.
+
+Nothing is read at import time: the CLI and the app's lifespan call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALLCENTER_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- AMI: the service's own manager user, rendered into manager.conf ---------------------
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = "callcenter"
+    ami_secret: SecretStr = SecretStr("callcenter-dev-secret")
+    ami_tls: bool = False
+    # Networks allowed to log in as the service's AMI user (Asterisk permit= lines).
+    ami_permit: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/255.255.255.255"]
+    )
+    ami_action_timeout: float = Field(default=10.0, gt=0)
+    ami_ping_interval: float = Field(default=20.0, gt=0)
+    ami_event_queue_size: int = Field(default=10_000, ge=16)
+
+    # --- SIP / RTP on loopback -----------------------------------------------------------
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    rtp_start: int = Field(default=10000, ge=1024, le=65535)
+    rtp_end: int = Field(default=10999, ge=1024, le=65535)
+    # Source address of the carrier trunk: INVITEs from here enter the hotline without auth.
+    trunk_address: str = "127.0.0.1"
+    # Agent phones that register with a password: extensions and their shared dev password.
+    agent_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [f"{n}" for n in range(1001, 1011)])
+    agent_phone_password: SecretStr = SecretStr("phone-dev-secret")
+    supervisor_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1901", "1902"])
+
+    # --- Asterisk sandbox ------------------------------------------------------------------
+    # The debootstrapped sid root is shared by every instance on this machine and cached.
+    sandbox_cache_dir: Path = Path("/var/cache/callcenter")
+    sandbox_mirror: str = "http://deb.debian.org/debian"
+    sandbox_suite: str = "sid"
+    # One machine may run several instances (the dev service and a test run) on other ports.
+    sandbox_instance: str = "default"
+    asterisk_boot_timeout: float = Field(default=60.0, gt=0)
+
+    # --- HTTP service ------------------------------------------------------------------------
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("agent_extensions", "supervisor_extensions", "ami_permit", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sandbox_instance")
+    @classmethod
+    def _safe_instance_name(cls, value: str) -> str:
+        if not value or not all(ch.isalnum() or ch in "-_" for ch in value):
+            raise ValueError("instance name may hold only letters, digits, '-' and '_'")
+        return value
+
+    @field_validator("rtp_end")
+    @classmethod
+    def _rtp_range(cls, value: int, info: object) -> int:
+        data = getattr(info, "data", {})
+        start = data.get("rtp_start")
+        if start is not None and value <= start:
+            raise ValueError("rtp_end must be above rtp_start")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (used by tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
