@@ -280,6 +280,10 @@ class AmiClient:
     async def _connection(self) -> bool:
         """One connection: connect, log in, read until it drops. Returns whether it logged in."""
         reader, writer = await asyncio.wait_for(self._connector(), self.config.connect_timeout)
+        if self._closing.is_set():
+            # close() ran while we were connecting, when there was no socket for it to abort.
+            writer.transport.abort()
+            return False
         self._writer = writer
         parser = AmiParser()
         read_task = asyncio.create_task(self._read_loop(reader, parser), name="ami-reader")
@@ -322,7 +326,12 @@ class AmiClient:
         if login not in done:
             login.cancel()
             raise AmiConnectionError("AMI connection closed during login")
-        reply = login.result().response
+        try:
+            reply = login.result().response
+        except AmiTimeout as exc:
+            # A server that accepts the socket but never answers Login is unavailable, not
+            # refusing us: retry it like any other connection failure.
+            raise AmiConnectionError(str(exc)) from exc
         if reply.name.lower() != "success":
             message = reply.get("Message", "") or "login refused"
             raise AmiAuthenticationError(

@@ -176,8 +176,9 @@ class AmiParser:
         if len(self._buffer) > self._max:
             self.stats.oversized_messages += 1
             self._discarding = True
-            # Keep the last byte: it may be the "\n" that starts the terminating empty line.
-            del self._buffer[:-1]
+            # Keep the last two bytes: they may be the "\n\r" that starts the terminating
+            # empty line "\n\r\n", split across reads.
+            del self._buffer[:-2]
         return out
 
     def _compact(self, pos: int) -> None:
@@ -199,8 +200,13 @@ class AmiParser:
         buf = self._buffer
         newline = buf.find(b"\n", pos)
         if newline < 0:
-            if len(buf) - pos >= len(BANNER_PREFIX) and not buf.startswith(BANNER_PREFIX, pos):
-                self._expect_banner = False  # not a banner: parse as ordinary messages
+            pending = len(buf) - pos
+            if pending > self._max or (
+                pending >= len(BANNER_PREFIX) and not buf.startswith(BANNER_PREFIX, pos)
+            ):
+                # Not a banner (or an endless one): parse as ordinary messages, which also
+                # applies the size limit.
+                self._expect_banner = False
             return pos
         self._expect_banner = False
         if buf.startswith(BANNER_PREFIX, pos):

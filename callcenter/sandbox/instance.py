@@ -44,8 +44,9 @@ class InstanceStatus:
 
 
 class AsteriskInstance:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, conf_source: Path = CONF_SOURCE) -> None:
         self.settings = settings
+        self.conf_source = conf_source
         self.root = rootfs_path(settings.sandbox_cache_dir, settings.sandbox_suite)
         self.dir_in_root = INSTANCES_IN_ROOT / settings.sandbox_instance
         self.dir = self.root / self.dir_in_root.relative_to("/")
@@ -56,7 +57,7 @@ class AsteriskInstance:
 
     # -- config -------------------------------------------------------------------------
 
-    def render_config(self, source: Path = CONF_SOURCE) -> list[Path]:
+    def render_config(self) -> list[Path]:
         """Render every file of ``asterisk_conf/`` into the instance's etc folder."""
         s = self.settings
         context = {
@@ -76,7 +77,7 @@ class AsteriskInstance:
             "phone_extensions": [*s.agent_extensions, *s.supervisor_extensions],
             "phone_password": s.agent_phone_password.get_secret_value(),
         }
-        return render_tree(source, self.dir / "etc", context)
+        return render_tree(self.conf_source, self.dir / "etc", context)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -126,6 +127,15 @@ class AsteriskInstance:
         self._kill_leftovers()
         self.pidfile.unlink(missing_ok=True)
         return f"Asterisk instance {self.settings.sandbox_instance!r} stopped"
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would: no goodbye on any socket (tests, stuck instances)."""
+        pid = self._namespace_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._kill_leftovers()
+        self.pidfile.unlink(missing_ok=True)
 
     def status(self) -> InstanceStatus:
         pid = self._namespace_pid()

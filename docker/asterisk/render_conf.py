@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Asterisk container entrypoint: render ``asterisk_conf/`` from the environment, start Asterisk.
+
+The templates are the ones the sandbox renders (``AsteriskInstance.render_config()``), with the
+same context keys; only the values differ: inside the container AMI and SIP bind 0.0.0.0 and
+the AMI user may log in only from ``CALLCENTER_AMI_PERMIT`` (the compose network).
+
+Standalone on purpose: the image has Debian's python3 and python3-jinja2, not the callcenter
+package, so this file imports nothing but the standard library and Jinja2. The defaults below
+mirror ``callcenter.settings.Settings``; a unit test keeps them in step.
+
+    render_conf.py            render, prepare the instance folders, exec Asterisk
+    render_conf.py --no-exec  render and prepare only (to inspect the config)
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+CONF_SOURCE = Path("/usr/local/share/callcenter/asterisk_conf")
+INSTANCE = "docker"
+INSTANCE_DIR = Path("/var/lib/callcenter/instances") / INSTANCE
+INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "cache")
+ASTERISK_USER = "asterisk"
+MODULE_DIR_GLOB = "/usr/lib/*/asterisk/modules"
+
+# Same defaults as callcenter.settings.Settings.
+DEFAULTS = {
+    "CALLCENTER_AMI_PORT": "5038",
+    "CALLCENTER_AMI_USERNAME": "callcenter",
+    "CALLCENTER_SIP_BIND": "0.0.0.0",  # noqa: S104 - the container's own interfaces
+    "CALLCENTER_SIP_PORT": "5060",
+    "CALLCENTER_RTP_START": "10000",
+    "CALLCENTER_RTP_END": "10999",
+    "CALLCENTER_AGENT_EXTENSIONS": ",".join(str(n) for n in range(1001, 1011)),
+    "CALLCENTER_SUPERVISOR_EXTENSIONS": "1901,1902",
+}
+# No default on purpose: a production host must choose these.
+REQUIRED = (
+    "CALLCENTER_AMI_SECRET",
+    "CALLCENTER_AMI_PERMIT",
+    "CALLCENTER_TRUNK_ADDRESS",
+    "CALLCENTER_AGENT_PHONE_PASSWORD",
+)
+
+# A value that lands in an Asterisk config line must not start a comment (;), a new line or a
+# new section, and names must be plain tokens.
+_TOKEN = re.compile(r"[A-Za-z0-9_.@+-]+")
+_NETWORK = re.compile(r"[0-9A-Fa-f:.]+(/[0-9A-Fa-f:.]+)?")
+_ADDRESS = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+class ConfigError(Exception):
+    """A missing or invalid environment variable; the message names it."""
+
+
+def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
+    """The template context, with the keys of ``AsteriskInstance.render_config()``."""
+    missing = [name for name in REQUIRED if not env.get(name, "").strip()]
+    if missing:
+        raise ConfigError("required variables are not set: " + ", ".join(missing))
+    value = {
+        name: env.get(name, "").strip() or DEFAULTS.get(name, "") for name in (*DEFAULTS, *REQUIRED)
+    }
+
+    rtp_start = _port("CALLCENTER_RTP_START", value["CALLCENTER_RTP_START"], low=1024)
+    rtp_end = _port("CALLCENTER_RTP_END", value["CALLCENTER_RTP_END"], low=1024)
+    if rtp_end <= rtp_start:
+        raise ConfigError("CALLCENTER_RTP_END must be above CALLCENTER_RTP_START")
+    extensions = [
+        *_csv(value["CALLCENTER_AGENT_EXTENSIONS"]),
+        *_csv(value["CALLCENTER_SUPERVISOR_EXTENSIONS"]),
+    ]
+    return {
+        "instance": INSTANCE,
+        "instance_dir": str(INSTANCE_DIR),
+        "module_dir": module_dir,
+        # Reachable on the compose network only: docker-compose.yml does not publish it.
+        "ami_bind": "0.0.0.0",  # noqa: S104
+        "ami_port": _port("CALLCENTER_AMI_PORT", value["CALLCENTER_AMI_PORT"]),
+        "ami_username": _checked(
+            "CALLCENTER_AMI_USERNAME", value["CALLCENTER_AMI_USERNAME"], _TOKEN
+        ),
+        # Secrets are taken as given, not stripped: the app sends them byte for byte.
+        "ami_secret": _secret("CALLCENTER_AMI_SECRET", env["CALLCENTER_AMI_SECRET"]),
+        "ami_permit": [
+            _checked("CALLCENTER_AMI_PERMIT", net, _NETWORK)
+            for net in _csv(value["CALLCENTER_AMI_PERMIT"])
+        ],
+        "sip_bind": _checked("CALLCENTER_SIP_BIND", value["CALLCENTER_SIP_BIND"], _ADDRESS),
+        "sip_port": _port("CALLCENTER_SIP_PORT", value["CALLCENTER_SIP_PORT"]),
+        "rtp_start": rtp_start,
+        "rtp_end": rtp_end,
+        "trunk_address": _checked(
+            "CALLCENTER_TRUNK_ADDRESS", value["CALLCENTER_TRUNK_ADDRESS"], _ADDRESS
+        ),
+        "phone_extensions": [
+            _checked("CALLCENTER_*_EXTENSIONS", ext, _TOKEN) for ext in extensions
+        ],
+        "phone_password": _secret(
+            "CALLCENTER_AGENT_PHONE_PASSWORD", env["CALLCENTER_AGENT_PHONE_PASSWORD"]
+        ),
+    }
+
+
+def render_tree(source: Path, target: Path, context: dict[str, object]) -> list[Path]:
+    """Render each file of ``source`` as a Jinja template into ``target`` (mode 0640).
+
+    The same rendering as ``callcenter.sandbox.instance.render_tree``.
+    """
+    env = Environment(  # noqa: S701 - config files, not HTML
+        loader=FileSystemLoader(str(source)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(source.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        text = env.get_template(path.name).render(**context)
+        out = target / path.name
+        out.write_text(text)
+        out.chmod(0o640)
+        written.append(out)
+    return written
+
+
+def prepare(
+    env: Mapping[str, str],
+    *,
+    source: Path = CONF_SOURCE,
+    instance_dir: Path = INSTANCE_DIR,
+    module_dir: str | None = None,
+    user: str | None = ASTERISK_USER,
+) -> list[str]:
+    """Create the instance folders, render the config; return Asterisk's command line.
+
+    ``user=None`` skips changing owners (tests run without an ``asterisk`` user).
+    """
+    context = build_context(env, module_dir or "")  # the environment's errors first
+    context["module_dir"] = module_dir or find_module_dir()
+    context["instance_dir"] = str(instance_dir)
+    for sub in INSTANCE_SUBDIRS:
+        path = instance_dir / sub
+        path.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            shutil.chown(path, user, user)
+    # A restarted container keeps its run folder: a stale control socket must not linger.
+    for stale in ("asterisk.ctl", "asterisk.pid"):
+        (instance_dir / "run" / stale).unlink(missing_ok=True)
+    for path in render_tree(source, instance_dir / "etc", context):
+        # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
+        if user is not None:
+            shutil.chown(path, "root", user)
+    conf = instance_dir / "etc" / "asterisk.conf"
+    return ["asterisk", "-f", "-U", ASTERISK_USER, "-G", ASTERISK_USER, "-C", str(conf)]
+
+
+def find_module_dir() -> str:
+    """Asterisk's module folder for this image's architecture (x86_64, aarch64, ...)."""
+    found = sorted(glob.glob(MODULE_DIR_GLOB))
+    if not found:
+        raise ConfigError(f"no Asterisk module folder matches {MODULE_DIR_GLOB}")
+    return found[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-exec", action="store_true", help="render only, do not start Asterisk")
+    args = parser.parse_args(argv)
+    try:
+        command = prepare(os.environ)
+    except ConfigError as exc:
+        print(f"render_conf: {exc}", file=sys.stderr)
+        return 2
+    if args.no_exec:
+        print(f"rendered {INSTANCE_DIR / 'etc'}; would run: {' '.join(command)}")
+        return 0
+    sys.stdout.flush()
+    os.execvp(command[0], command)  # noqa: S606 - fixed argv, no shell
+    return 1  # not reached
+
+
+# -- value checks -------------------------------------------------------------------------------
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _checked(name: str, value: str, pattern: re.Pattern[str]) -> str:
+    if not pattern.fullmatch(value):
+        raise ConfigError(f"{name}: {value!r} is not a valid value")
+    return value
+
+
+def _port(name: str, raw: str, low: int = 1) -> int:
+    if not raw.isdigit() or not low <= int(raw) <= 65535:
+        raise ConfigError(f"{name}: {raw!r} is not a port number in {low}-65535")
+    return int(raw)
+
+
+def _secret(name: str, value: str) -> str:
+    # ';' starts a comment in Asterisk config files: the secret would be cut short there.
+    # Asterisk also trims spaces around a value, which the app would still send.
+    if any(ch in value for ch in ";\r\n") or value != value.strip():
+        raise ConfigError(f"{name} must not contain ';', line breaks or surrounding spaces")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

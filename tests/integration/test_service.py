@@ -1,0 +1,73 @@
+"""The service (``callcenter serve``) against the real Asterisk: health, live channels, and a
+hotline call answered through Async AGI."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from callcenter.app import Runtime, create_app
+from callcenter.sandbox.instance import AsteriskInstance
+from callcenter.settings import Settings
+from tests.support.sipp import SippCaller
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(120)]
+
+
+async def _until(predicate: object, timeout: float = 15.0) -> None:
+    async def poll() -> None:
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_service_answers_a_hotline_call_and_reports_it_live(
+    asterisk: AsteriskInstance, asterisk_settings: Settings
+) -> None:
+    app = create_app(asterisk_settings)
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            await _until(lambda: runtime.link.resynced.is_set())
+            health = (await http.get("/health")).json()
+            assert health["status"] == "ok"
+            assert health["ami"] == "connected"
+            assert health["ami_generation"] == 1
+
+            caller = SippCaller(
+                asterisk_settings.sip_port, "4008888888", caller="+8613812345678",
+                caller_name="Zhang Wei", hold_ms=20_000,
+            )
+            await caller.start()
+            await _until(lambda: runtime.tracker.channels)
+            live = (await http.get("/api/channels")).json()
+            result = await caller.wait()
+
+    assert [c["caller_number"] for c in live] == ["+8613812345678"]
+    assert live[0]["exten"] == "4008888888"
+    assert live[0]["context"] == "from-carrier"
+    # The service answered, played the greeting and hung up: sipp saw 200 OK, then a BYE.
+    assert result.succeeded, result.output
+    assert runtime.link.calls_handled == 1
+
+
+async def test_service_with_a_wrong_ami_secret_keeps_serving_and_says_why(
+    asterisk: AsteriskInstance, asterisk_settings: Settings
+) -> None:
+    settings = asterisk_settings.model_copy(update={"ami_secret": SecretStr("wrong")})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        await _until(lambda: runtime.ami_error is not None)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            health = (await http.get("/health")).json()
+    assert health["status"] == "degraded"
+    assert health["ami"] == "closed"
+    assert "refused" in health["ami_error"]
+    assert "wrong" not in health["ami_error"]
