@@ -123,9 +123,15 @@ def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_
     async def channels(runtime: RuntimeDep) -> list[ChannelOut]:
         return [
             ChannelOut(
-                uniqueid=c.uniqueid, name=c.name, linkedid=c.linkedid, state=c.state,
-                caller_number=c.caller_number, caller_name=c.caller_name,
-                context=c.context, exten=c.exten, bridge_id=c.bridge_id,
+                uniqueid=c.uniqueid,
+                name=c.name,
+                linkedid=c.linkedid,
+                state=c.state,
+                caller_number=c.caller_number,
+                caller_name=c.caller_name,
+                context=c.context,
+                exten=c.exten,
+                bridge_id=c.bridge_id,
             )
             for c in runtime.tracker.channels.values()
         ]

@@ -41,9 +41,13 @@ class Settings(BaseSettings):
     # Source address of the carrier trunk: INVITEs from here enter the hotline without auth.
     trunk_address: str = "127.0.0.1"
     # Agent phones that register with a password: extensions and their shared dev password.
-    agent_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [f"{n}" for n in range(1001, 1011)])
+    agent_extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [f"{n}" for n in range(1001, 1011)]
+    )
     agent_phone_password: SecretStr = SecretStr("phone-dev-secret")
-    supervisor_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1901", "1902"])
+    supervisor_extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["1901", "1902"]
+    )
 
     # --- Asterisk sandbox ------------------------------------------------------------------
     # The debootstrapped sid root is shared by every instance on this machine and cached.

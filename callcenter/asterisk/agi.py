@@ -70,7 +70,7 @@ def parse_agi_result(encoded: str) -> AgiResult:
     paren = _PAREN_RE.search(rest)
     if paren is not None:
         data = paren["data"]
-        rest = rest[: paren.start()] + rest[paren.end():]
+        rest = rest[: paren.start()] + rest[paren.end() :]
     for kv in _KV_RE.finditer(rest):
         if kv["key"] == "result" and result is None:
             result = kv["value"]
@@ -134,8 +134,9 @@ class AsyncAgi:
                 ended.result()  # re-raises AmiConnectionLost if that is why it finished
                 raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]} ran")
             else:
-                raise AmiTimeout(f"no result for AGI {command.split()[0]} on {channel} "
-                                 f"within {wait_for}s")
+                raise AmiTimeout(
+                    f"no result for AGI {command.split()[0]} on {channel} within {wait_for}s"
+                )
         finally:
             executed.cancel()
             ended.cancel()

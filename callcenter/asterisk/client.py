@@ -253,7 +253,10 @@ class AmiClient:
                 delay = self._backoff(attempt)
                 log.warning(
                     "AMI %s:%s unavailable (%s); reconnecting in %.2fs",
-                    self.config.host, self.config.port, reason or "connection closed", delay,
+                    self.config.host,
+                    self.config.port,
+                    reason or "connection closed",
+                    delay,
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), delay)
@@ -261,15 +264,18 @@ class AmiClient:
             self._set_state(ConnectionState.CLOSED)
             self._connected.clear()
             self._closing.set()
-            for sub in [*self._event_subs, *self._state_subs]:
-                sub.close()
+            for event_sub in list(self._event_subs):
+                event_sub.close()
+            for state_sub in list(self._state_subs):
+                state_sub.close()
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random.
 
         After a PBX restart hundreds of service instances must not reconnect in lockstep.
         """
-        ceiling = min(self.config.reconnect_max, self.config.reconnect_min * (2 ** max(attempt - 1, 0)))
+        growth = 2.0 ** max(attempt - 1, 0)
+        ceiling = min(self.config.reconnect_max, self.config.reconnect_min * growth)
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     async def _open_tcp(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -345,8 +351,10 @@ class AmiClient:
             try:
                 await self.ping()
             except AmiTimeout:
-                log.warning("AMI ping timed out after %ss; dropping the connection",
-                            self.config.ping_timeout)
+                log.warning(
+                    "AMI ping timed out after %ss; dropping the connection",
+                    self.config.ping_timeout,
+                )
                 writer.transport.abort()
                 return
             except AmiError:
@@ -394,7 +402,9 @@ class AmiClient:
             return False
         if (message.get("EventList") or "").lower() == "complete":
             response = pending.response or message
-            self._finish(action_id or "", pending, ActionListResult(response, pending.events, message))
+            self._finish(
+                action_id or "", pending, ActionListResult(response, pending.events, message)
+            )
         else:
             pending.events.append(message)
         return True
@@ -495,8 +505,12 @@ class AmiClient:
         self._state = state
         if state is ConnectionState.CONNECTED:
             self._connected.set()
-            log.info("AMI connected to %s:%s (generation %d)",
-                     self.config.host, self.config.port, self._generation)
+            log.info(
+                "AMI connected to %s:%s (generation %d)",
+                self.config.host,
+                self.config.port,
+                self._generation,
+            )
         change = ConnectionChange(state, self._generation, reason)
         for sub in list(self._state_subs):
             sub.offer(change)

@@ -154,36 +154,92 @@ class AmiParser:
             if self._expect_banner:
                 self._compact(pos)
                 return out
-        find = buf.find
-        size = len(buf)
-        while pos < size:
-            # The end of a message is the first empty line: "\n\r\n" (CRLF) or "\n\n" (bare LF).
-            crlf = find(b"\n\r\n", pos)
-            limit = crlf if crlf >= 0 else size
-            lf = find(b"\n\n", pos, limit + 1)
-            if lf >= 0 and (crlf < 0 or lf < crlf):
-                end, after = lf, lf + 2
-            elif crlf >= 0:
-                end, after = crlf, crlf + 3
+        # Everything up to the last empty line ("\n\r\n" or "\n\n") is complete messages:
+        # decode that region in one call and split it in C; only odd blocks take the slow path.
+        crlf = buf.rfind(b"\n\r\n", pos)
+        lf = buf.rfind(b"\n\n", pos)
+        end = max(crlf + 3 if crlf >= 0 else -1, lf + 2 if lf >= 0 else -1)
+        if end > pos:
+            with memoryview(buf) as view:
+                region = view[pos:end]
+                try:
+                    text: str | None = str(region, "utf-8")
+                except UnicodeDecodeError:
+                    text = None
+                    raw = bytes(region)
+                region.release()
+            del buf[:end]
+            if text is None:
+                self._parse_region_bytes(raw, out)
             else:
-                break
-            if end > pos:
-                message = self._parse_block(bytes(buf[pos:end]))
-                if message is not None:
-                    out.append(message)
-            pos = after
-        self._compact(pos)
-        if len(self._buffer) > self._max:
+                self._parse_region(text, out)
+        elif pos:
+            del buf[:pos]
+        if len(buf) > self._max:
             self.stats.oversized_messages += 1
             self._discarding = True
-            # Keep the last two bytes: they may be the "\n\r" that starts the terminating
-            # empty line "\n\r\n", split across reads.
-            del self._buffer[:-2]
+            # Keep the last two bytes: they may be the "\n\r" that start the terminating
+            # empty line, whose "\n" arrives in the next read.
+            del buf[:-2]
         return out
 
     def _compact(self, pos: int) -> None:
         if pos:
             del self._buffer[:pos]
+
+    def _parse_region(self, text: str, out: list[Message]) -> None:
+        if text.count("\n") == text.count("\r\n"):
+            blocks = text.split("\r\n\r\n")
+            eol = "\r\n"
+        else:  # bare LF somewhere (some proxies): normalise, then the same split
+            blocks = text.replace("\r\n", "\n").split("\n\n")
+            eol = "\n"
+        append = out.append
+        parsed = 0
+        for block in blocks:
+            if not block:
+                continue
+            lines = block.split(eol)
+            parts = [line.partition(": ") for line in lines]
+            headers = [(name, value) for name, sep, value in parts if sep and " " not in name]
+            if len(headers) != len(lines):
+                slow = self._parse_lines(lines)
+                if slow is None:
+                    continue
+                headers = slow
+            append(Message(headers))
+            parsed += 1
+        self.stats.messages += parsed
+
+    def _parse_region_bytes(self, raw: bytes, out: list[Message]) -> None:
+        """Invalid UTF-8 somewhere: decode block by block so one bad byte spoils one message."""
+        normalised = raw.replace(b"\r\n", b"\n")
+        for block in normalised.split(b"\n\n"):
+            if not block:
+                continue
+            try:
+                text = block.decode("utf-8")
+            except UnicodeDecodeError:
+                self.stats.decode_errors += 1
+                text = block.decode("utf-8", "replace")
+            headers = self._parse_lines(text.split("\n"))
+            if headers is not None:
+                out.append(Message(headers))
+                self.stats.messages += 1
+
+    def _parse_lines(self, lines: list[str]) -> list[tuple[str, str]] | None:
+        """The careful path: empty lines, "Name:" with no space, garbage lines, stray CRs."""
+        headers: list[tuple[str, str]] = []
+        for raw_line in lines:
+            line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
+            if not line:
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not name or " " in name:
+                self.stats.garbage_lines += 1
+                continue
+            headers.append((name, value[1:] if value[:1] == " " else value))
+        return headers or None
 
     def _skip_discarded(self, pos: int) -> int:
         buf = self._buffer
@@ -216,30 +272,6 @@ class AmiParser:
             return newline + 1
         return pos
 
-    def _parse_block(self, block: bytes) -> Message | None:
-        try:
-            text = block.decode("utf-8")
-        except UnicodeDecodeError:
-            self.stats.decode_errors += 1
-            text = block.decode("utf-8", "replace")
-        headers: list[tuple[str, str]] = []
-        append = headers.append
-        for line in text.split("\n"):
-            if line.endswith("\r"):
-                line = line[:-1]
-            name, sep, value = line.partition(":")
-            if not sep or not name or " " in name:
-                if line:
-                    self.stats.garbage_lines += 1
-                continue
-            if value[:1] == " ":
-                value = value[1:]
-            append((name, value))
-        if not headers:
-            return None
-        self.stats.messages += 1
-        return Message(headers)
-
 
 def parse_all(data: bytes, **kwargs: int | bool) -> list[Message]:
     """Parse a complete byte string (tests, fixtures, benchmarks)."""
@@ -254,7 +286,9 @@ class ActionEncodingError(ValueError):
 HeaderValue = str | int | Sequence[str]
 
 
-def iter_action_headers(action: str, fields: Mapping[str, HeaderValue]) -> Iterator[tuple[str, str]]:
+def iter_action_headers(
+    action: str, fields: Mapping[str, HeaderValue]
+) -> Iterator[tuple[str, str]]:
     yield "Action", action
     for name, value in fields.items():
         if isinstance(value, str | int):

@@ -19,8 +19,16 @@ from callcenter.asterisk.protocol import Message
 log = logging.getLogger(__name__)
 
 TRACKED_EVENTS = frozenset(
-    {"newchannel", "newstate", "newcallerid", "newconnectedline", "hangup", "rename",
-     "bridgeenter", "bridgeleave"}
+    {
+        "newchannel",
+        "newstate",
+        "newcallerid",
+        "newconnectedline",
+        "hangup",
+        "rename",
+        "bridgeenter",
+        "bridgeleave",
+    }
 )
 
 
@@ -84,8 +92,12 @@ class ChannelTracker:
         added = fresh.keys() - self.channels.keys()
         self.channels = fresh
         self.resyncs += 1
-        log.info("channel resync: %d live, %d added, %d gone while disconnected",
-                 len(fresh), len(added), len(gone))
+        log.info(
+            "channel resync: %d live, %d added, %d gone while disconnected",
+            len(fresh),
+            len(added),
+            len(gone),
+        )
 
     def apply(self, message: Message) -> None:
         name = message.name.lower()

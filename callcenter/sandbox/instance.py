@@ -86,15 +86,19 @@ class AsteriskInstance:
         require_root()
         for tool, package in (("unshare", "util-linux"), ("chroot", "coreutils")):
             if shutil.which(tool) is None:
-                raise SandboxError(f"{tool}-missing", f"{tool} not found; apt-get install {package}")
+                raise SandboxError(
+                    f"{tool}-missing", f"{tool} not found; apt-get install {package}"
+                )
         rootfs = ensure_rootfs(
-            self.settings.sandbox_cache_dir, self.settings.sandbox_suite, self.settings.sandbox_mirror
+            self.settings.sandbox_cache_dir,
+            self.settings.sandbox_suite,
+            self.settings.sandbox_mirror,
         )
         if self.status().running:
             return f"Asterisk instance {self.settings.sandbox_instance!r} is already running"
         self._kill_leftovers()
         self._check_ports_free()
-        uid, gid = self._prepare_dirs(rootfs)
+        _, gid = self._prepare_dirs(rootfs)
         for path in self.render_config():
             # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
             os.chown(path, 0, gid)
@@ -157,10 +161,20 @@ class AsteriskInstance:
                 "(start it with: callcenter asterisk up)",
             )
         try:
-            proc = subprocess.run(  # noqa: S603
-                ["chroot", str(self.root), "/usr/sbin/asterisk",  # noqa: S607
-                 "-C", str(self.conf_in_root), "-rx", command],
-                capture_output=True, text=True, timeout=timeout, check=False,
+            proc = subprocess.run(
+                [
+                    "chroot",
+                    str(self.root),
+                    "/usr/sbin/asterisk",
+                    "-C",
+                    str(self.conf_in_root),
+                    "-rx",
+                    command,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise SandboxError("asterisk-cli-timeout", f"CLI command timed out: {command}") from exc
@@ -195,15 +209,27 @@ class AsteriskInstance:
 
     def _start(self) -> None:
         cmd = [
-            "unshare", "--mount", "--pid", "--fork", "--kill-child",
+            "unshare",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--kill-child",
             f"--mount-proc={self.root / 'proc'}",
-            "chroot", str(self.root),
-            "/usr/sbin/asterisk", "-f", "-C", str(self.conf_in_root),
+            "chroot",
+            str(self.root),
+            "/usr/sbin/asterisk",
+            "-f",
+            "-C",
+            str(self.conf_in_root),
         ]
         with self.console_log.open("ab") as out:
-            proc = subprocess.Popen(  # noqa: S603
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
             )
         self.pidfile.write_text(str(proc.pid))
         self._popen = proc
@@ -220,7 +246,9 @@ class AsteriskInstance:
                 )
             if (self.dir / "run" / "asterisk.ctl").exists():
                 try:
-                    out = self.cli("core waitfullybooted", timeout=max(1.0, deadline - time.monotonic()))
+                    out = self.cli(
+                        "core waitfullybooted", timeout=max(1.0, deadline - time.monotonic())
+                    )
                 except SandboxError:
                     time.sleep(0.1)
                     continue

@@ -83,6 +83,11 @@ def read_stamp(root: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
+def _stamped_packages(root: Path) -> set[str]:
+    packages = (read_stamp(root) or {}).get("packages", [])
+    return {str(p) for p in packages} if isinstance(packages, list) else set()
+
+
 def ensure_rootfs(cache_dir: Path, suite: str, mirror: str) -> Rootfs:
     """Return the cached root, building or completing it first if needed."""
     require_root()
@@ -92,16 +97,21 @@ def ensure_rootfs(cache_dir: Path, suite: str, mirror: str) -> Rootfs:
         if stamp is None:
             _build(root, suite, mirror)
         else:
-            have = set(stamp.get("packages", []))  # type: ignore[arg-type]
-            missing = [p for p in ROOTFS_PACKAGES if p not in have]
+            missing = [p for p in ROOTFS_PACKAGES if p not in _stamped_packages(root)]
             if missing:
                 _install_more(root, missing)
         version = _asterisk_version(root)
-        packages = sorted(set(ROOTFS_PACKAGES) | set((read_stamp(root) or {}).get("packages", [])))  # type: ignore[arg-type]
-        (root / STAMP).write_text(json.dumps({
-            "suite": suite, "packages": packages, "asterisk": version,
-            "built_at": (read_stamp(root) or {}).get("built_at", time.time()),
-        }))
+        packages = sorted(set(ROOTFS_PACKAGES) | _stamped_packages(root))
+        (root / STAMP).write_text(
+            json.dumps(
+                {
+                    "suite": suite,
+                    "packages": packages,
+                    "asterisk": version,
+                    "built_at": (read_stamp(root) or {}).get("built_at", time.time()),
+                }
+            )
+        )
         return Rootfs(root, version)
 
 
@@ -115,10 +125,14 @@ def _build(root: Path, suite: str, mirror: str) -> None:
     log.warning("building the Asterisk sandbox root (Debian %s, about a minute)...", suite)
     started = time.monotonic()
     cmd = [
-        debootstrap, "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}",
-        suite, str(staging), mirror,
+        debootstrap,
+        "--variant=minbase",
+        f"--include={','.join(ROOTFS_PACKAGES)}",
+        suite,
+        str(staging),
+        mirror,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
         debootstrap_log = staging / "debootstrap" / "debootstrap.log"
@@ -138,10 +152,21 @@ def _install_more(root: Path, packages: list[str]) -> None:
     log.warning("adding %s to the sandbox root", ", ".join(packages))
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     for args in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
-        proc = subprocess.run(  # noqa: S603
-            ["unshare", "--mount", "--pid", "--fork", f"--mount-proc={root / 'proc'}",  # noqa: S607
-             "chroot", str(root), *args],
-            capture_output=True, text=True, env=env, check=False,
+        proc = subprocess.run(
+            [
+                "unshare",
+                "--mount",
+                "--pid",
+                "--fork",
+                f"--mount-proc={root / 'proc'}",
+                "chroot",
+                str(root),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
         if proc.returncode != 0:
             raise SandboxError(
@@ -151,9 +176,11 @@ def _install_more(root: Path, packages: list[str]) -> None:
 
 
 def _asterisk_version(root: Path) -> str:
-    proc = subprocess.run(  # noqa: S603
-        ["chroot", str(root), "/usr/sbin/asterisk", "-V"],  # noqa: S607
-        capture_output=True, text=True, check=False,
+    proc = subprocess.run(
+        ["chroot", str(root), "/usr/sbin/asterisk", "-V"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SandboxError(

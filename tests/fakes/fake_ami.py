@@ -86,9 +86,6 @@ class FakeConnection:
         self.hold_names.update(name.lower() for name in names)
         self.server.notify()
 
-    def answer_normally(self, *names: str) -> None:
-        self.hold_names.difference_update(name.lower() for name in names)
-
     def drop(self) -> None:
         """Close the socket abruptly, as a crashed or restarted Asterisk would."""
         self._writer.transport.abort()

@@ -26,7 +26,8 @@ async def test_login_then_core_show_channels_is_a_complete_multi_event_reply(
     asterisk: AsteriskInstance, asterisk_settings: Settings
 ) -> None:
     async with open_ami(config_for(asterisk_settings)) as ami:
-        assert ami.banner is not None and ami.banner.startswith("Asterisk Call Manager/")
+        assert ami.banner is not None
+        assert ami.banner.startswith("Asterisk Call Manager/")
         with ami.subscribe({"AsyncAGIStart"}) as starts:
             caller = SippCaller(asterisk_settings.sip_port, "95555", hold_ms=20_000)
             await caller.start()
@@ -68,9 +69,11 @@ async def test_trunk_call_gives_channel_lifecycle_and_async_agi_playback(
             hangup = await next_event(events, "Hangup", Channel=channel)
         result = await caller.wait()
 
-    assert answered.ok and answered.result == "0"
+    assert answered.ok
+    assert answered.result == "0"
     # STREAM FILE reports how far it played: hello-world is ~1.4 s of 8 kHz audio.
-    assert played.ok and played.result == "0"
+    assert played.ok
+    assert played.result == "0"
     assert int(played.extras["endpos"]) > 8000
     assert hangup["Uniqueid"] == newchannel["Uniqueid"]
     assert result.succeeded, result.output  # sipp got 200 OK, then our BYE
@@ -119,7 +122,9 @@ async def test_dropped_link_fails_the_pending_action_and_never_resends_it(
     finally:
         await proxy.stop()
     assert states == [
-        ConnectionState.DISCONNECTED, ConnectionState.CONNECTING, ConnectionState.CONNECTED
+        ConnectionState.DISCONNECTED,
+        ConnectionState.CONNECTING,
+        ConnectionState.CONNECTED,
     ]
     first, second = bytes(proxy.sent_by_client[0]), bytes(proxy.sent_by_client[1])
     assert first.count(b"ResendProbe") == 1
@@ -138,7 +143,9 @@ async def test_resync_after_an_outage_sees_the_call_that_started_meanwhile(
     link = PbxLink(client, tracker)
     runner = asyncio.create_task(client.run())
     linker = asyncio.create_task(link.run())
-    caller = SippCaller(asterisk_settings.sip_port, "95556", caller="+8613700000001", hold_ms=30_000)
+    caller = SippCaller(
+        asterisk_settings.sip_port, "95556", caller="+8613700000001", hold_ms=30_000
+    )
     try:
         await client.wait_connected(10)
         await asyncio.wait_for(link.resynced.wait(), 10)
@@ -209,7 +216,9 @@ async def test_asterisk_restart_mid_session_fails_pending_actions_and_resyncs(
     runner = asyncio.create_task(client.run())
     linker = asyncio.create_task(link.run())
     phone = await SilentPhone.listen()
-    caller = SippCaller(asterisk_settings.sip_port, "95558", caller="+8613700000003", hold_ms=60_000)
+    caller = SippCaller(
+        asterisk_settings.sip_port, "95558", caller="+8613700000003", hold_ms=60_000
+    )
     try:
         await client.wait_connected(10)
         await asyncio.wait_for(link.resynced.wait(), 10)
@@ -217,11 +226,19 @@ async def test_asterisk_restart_mid_session_fails_pending_actions_and_resyncs(
         generation = client.generation
         # A synchronous Originate answers only once the far end answers, and this phone never
         # does: the action is pending when Asterisk restarts.
-        originate = asyncio.create_task(client.action("Originate", {
-            "Channel": f"PJSIP/carrier/sip:4000@127.0.0.1:{phone.port}",
-            "Application": "Playback", "Data": "hello-world",
-            "Timeout": "30000", "Async": "false",
-        }, timeout=40))
+        originate = asyncio.create_task(
+            client.action(
+                "Originate",
+                {
+                    "Channel": f"PJSIP/carrier/sip:4000@127.0.0.1:{phone.port}",
+                    "Application": "Playback",
+                    "Data": "hello-world",
+                    "Timeout": "30000",
+                    "Async": "false",
+                },
+                timeout=40,
+            )
+        )
         await asyncio.wait_for(phone.invited.wait(), 10)
         assert not originate.done()
         await asyncio.to_thread(restart, asterisk)

@@ -24,8 +24,12 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
 
 def _other_instance(name: str, ami_port: int, sip_port: int) -> Settings:
     return load_settings(
-        sandbox_instance=name, ami_port=ami_port, sip_port=sip_port,
-        rtp_start=13000, rtp_end=13099, ami_secret="lifecycle-secret",
+        sandbox_instance=name,
+        ami_port=ami_port,
+        sip_port=sip_port,
+        rtp_start=13000,
+        rtp_end=13099,
+        ami_secret="lifecycle-secret",
     )
 
 
@@ -56,7 +60,8 @@ def _listening_sockets(pids: list[int]) -> list[tuple[str, str]]:
 
 def test_asterisk_listens_on_loopback_only(asterisk: AsteriskInstance) -> None:
     status = asterisk.status()
-    assert status.running and status.pid is not None
+    assert status.running
+    assert status.pid is not None
     pids = _pids_with(str(asterisk.conf_in_root))
     sockets = _listening_sockets(pids)
     s = asterisk.settings
@@ -97,7 +102,9 @@ def test_boot_log_has_no_errors(asterisk: AsteriskInstance) -> None:
     assert problems == []
 
 
-def test_cli_status_and_cli_command(asterisk: AsteriskInstance, asterisk_settings: Settings) -> None:
+def test_cli_status_and_cli_command(
+    asterisk: AsteriskInstance, asterisk_settings: Settings
+) -> None:
     env = {
         **os.environ,
         "CALLCENTER_SANDBOX_INSTANCE": asterisk_settings.sandbox_instance,
@@ -142,7 +149,9 @@ def test_port_already_taken_is_a_clear_error(asterisk: AsteriskInstance) -> None
         taken.listen()
         port = taken.getsockname()[1]
         instance = AsteriskInstance(_other_instance("pytest-port", port, 15260))
-        with pytest.raises(SandboxError, match=f"AMI port 127.0.0.1:{port}/tcp is already in use") as err:
+        with pytest.raises(
+            SandboxError, match=f"AMI port 127.0.0.1:{port}/tcp is already in use"
+        ) as err:
             instance.up()
     assert err.value.error_id == "port-in-use"
     assert not instance.status().running

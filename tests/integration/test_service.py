@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(120)]
 
 async def _until(predicate: object, timeout: float = 15.0) -> None:
     async def poll() -> None:
-        while not predicate():  # type: ignore[operator]
+        while not predicate():  # type: ignore[operator]  # noqa: ASYNC110 - polls a condition, bounded by the timeout
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(poll(), timeout)
@@ -40,8 +40,11 @@ async def test_service_answers_a_hotline_call_and_reports_it_live(
             assert health["ami_generation"] == 1
 
             caller = SippCaller(
-                asterisk_settings.sip_port, "4008888888", caller="+8613812345678",
-                caller_name="Zhang Wei", hold_ms=20_000,
+                asterisk_settings.sip_port,
+                "4008888888",
+                caller="+8613812345678",
+                caller_name="Zhang Wei",
+                hold_ms=20_000,
             )
             await caller.start()
             await _until(lambda: runtime.tracker.channels)

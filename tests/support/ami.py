@@ -21,6 +21,7 @@ async def next_event(
     sub: Subscription[Message], name: str, timeout: float = 15.0, **headers: str
 ) -> Message:
     """The next event called ``name`` whose headers match; fails the test after ``timeout``."""
+
     async def find() -> Message:
         while True:
             message = await sub.get()

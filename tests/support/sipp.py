@@ -110,8 +110,13 @@ class SippCaller:
     unless the far end hangs up first (then it answers the BYE)."""
 
     def __init__(
-        self, sip_port: int, called: str, caller: str = "+8613800138000",
-        caller_name: str = "Test Caller", hold_ms: int = 5000, host: str = "127.0.0.1",
+        self,
+        sip_port: int,
+        called: str,
+        caller: str = "+8613800138000",
+        caller_name: str = "Test Caller",
+        hold_ms: int = 5000,
+        host: str = "127.0.0.1",
     ) -> None:
         self.sip_port = sip_port
         self.called = called
@@ -124,15 +129,32 @@ class SippCaller:
 
     async def start(self) -> None:
         scenario = Path(self._dir.name) / "caller.xml"
-        scenario.write_text(CALLER_SCENARIO.format(
-            caller=self.caller, caller_name=self.caller_name, hold_ms=self.hold_ms
-        ))
+        scenario.write_text(
+            CALLER_SCENARIO.format(
+                caller=self.caller, caller_name=self.caller_name, hold_ms=self.hold_ms
+            )
+        )
         self._proc = await asyncio.create_subprocess_exec(
-            "sipp", f"{self.host}:{self.sip_port}", "-sf", str(scenario),
-            "-s", self.called, "-i", self.host, "-p", str(free_udp_port(self.host)),
-            "-mp", str(free_udp_port(self.host)), "-m", "1", "-nostdin",
-            "-timeout", "60s", "-timeout_error",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            "sipp",
+            f"{self.host}:{self.sip_port}",
+            "-sf",
+            str(scenario),
+            "-s",
+            self.called,
+            "-i",
+            self.host,
+            "-p",
+            str(free_udp_port(self.host)),
+            "-mp",
+            str(free_udp_port(self.host)),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "60s",
+            "-timeout_error",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             cwd=self._dir.name,
         )
 

@@ -34,7 +34,7 @@ from callcenter.asterisk.errors import (
 )
 from callcenter.asterisk.protocol import Message
 from callcenter.asterisk.subscription import Subscription
-from tests.fakes.fake_ami import FakeAmiServer, agi_replier
+from tests.fakes.fake_ami import FakeAmiServer, FakeConnection, agi_replier
 
 SAFETY = 5.0  # seconds; a safety net for waits that end on events
 
@@ -599,10 +599,8 @@ async def test_agi_failure_reply_raises_when_checked_and_is_returned_otherwise(
 
 
 async def test_agi_without_a_result_times_out(server: FakeAmiServer) -> None:
-    async def ack_only(connection: object, action: Message) -> None:
-        await server.connections[0].respond(
-            action, "Success", {"Message": "Added AGI command to queue"}
-        )
+    async def ack_only(connection: FakeConnection, action: Message) -> None:
+        await connection.respond(action, "Success", {"Message": "Added AGI command to queue"})
 
     server.handlers["agi"] = ack_only
     async with open_ami(make_config(server)) as client:
