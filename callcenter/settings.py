@@ -16,7 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CALLCENTER_", env_file=".env", extra="ignore", frozen=True
+        # No .env file: docker-compose reads .env for its own substitutions, and a production
+        # .env must never silently reconfigure a developer's sandbox.
+        env_prefix="CALLCENTER_", extra="ignore", frozen=True
     )
 
     # --- AMI: the service's own manager user, rendered into manager.conf ---------------------
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
     # --- SIP / RTP on loopback -----------------------------------------------------------
     sip_bind: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    # Where phones and the carrier reach Asterisk when it binds a wildcard address (a container
+    # behind NAT): goes into SDP and Contact for peers outside sip_local_nets. Empty in the
+    # sandbox, where sip_bind is itself the reachable address.
+    sip_external_address: str = ""
+    sip_local_nets: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rtp_start: int = Field(default=10000, ge=1024, le=65535)
     rtp_end: int = Field(default=10999, ge=1024, le=65535)
     # Source address of the carrier trunk: INVITEs from here enter the hotline without auth.
@@ -62,7 +69,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
 
-    @field_validator("agent_extensions", "supervisor_extensions", "ami_permit", mode="before")
+    @field_validator("agent_extensions", "supervisor_extensions", "ami_permit", "sip_local_nets", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callcenter.asterisk.client import AmiClient, AmiConfig  # noqa: E402
-from callcenter.asterisk.protocol import AmiParser  # noqa: E402
+from callcenter.asterisk.client import AmiClient, AmiConfig
+from callcenter.asterisk.protocol import AmiParser
 
 NAMES = ["张伟", "王芳", "李娜", "Chen Jie", "刘洋", "Wang Lei"]
 

@@ -71,6 +71,8 @@ class AsteriskInstance:
             "ami_permit": s.ami_permit,
             "sip_bind": s.sip_bind,
             "sip_port": s.sip_port,
+            "sip_external_address": s.sip_external_address,
+            "sip_local_nets": s.sip_local_nets,
             "rtp_start": s.rtp_start,
             "rtp_end": s.rtp_end,
             "trunk_address": s.trunk_address,

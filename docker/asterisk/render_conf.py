@@ -43,6 +43,9 @@ DEFAULTS = {
     "CALLCENTER_RTP_END": "10999",
     "CALLCENTER_AGENT_EXTENSIONS": ",".join(str(n) for n in range(1001, 1011)),
     "CALLCENTER_SUPERVISOR_EXTENSIONS": "1901,1902",
+    # The compose network: peers there are reached directly, everyone else via the external
+    # address.
+    "CALLCENTER_SIP_LOCAL_NETS": "172.28.0.0/24",
 }
 # No default on purpose: a production host must choose these.
 REQUIRED = (
@@ -50,6 +53,9 @@ REQUIRED = (
     "CALLCENTER_AMI_PERMIT",
     "CALLCENTER_TRUNK_ADDRESS",
     "CALLCENTER_AGENT_PHONE_PASSWORD",
+    # The host's address as phones and the carrier see it: without it Asterisk would put the
+    # container's wildcard bind address in its SDP, and calls would have no audio.
+    "CALLCENTER_SIP_EXTERNAL_ADDRESS",
 )
 
 # A value that lands in an Asterisk config line must not start a comment (;), a new line or a
@@ -98,6 +104,13 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
         ],
         "sip_bind": _checked("CALLCENTER_SIP_BIND", value["CALLCENTER_SIP_BIND"], _ADDRESS),
         "sip_port": _port("CALLCENTER_SIP_PORT", value["CALLCENTER_SIP_PORT"]),
+        "sip_external_address": _checked(
+            "CALLCENTER_SIP_EXTERNAL_ADDRESS", value["CALLCENTER_SIP_EXTERNAL_ADDRESS"], _ADDRESS
+        ),
+        "sip_local_nets": [
+            _checked("CALLCENTER_SIP_LOCAL_NETS", net, _NETWORK)
+            for net in _csv(value["CALLCENTER_SIP_LOCAL_NETS"])
+        ],
         "rtp_start": rtp_start,
         "rtp_end": rtp_end,
         "trunk_address": _checked(

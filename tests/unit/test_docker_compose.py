@@ -48,6 +48,7 @@ SAMPLE_ENV = {
     "CALLCENTER_AMI_SECRET": "sample-ami-secret",
     "CALLCENTER_TRUNK_ADDRESS": "203.0.113.7",
     "CALLCENTER_AGENT_PHONE_PASSWORD": "sample-phone-password",
+    "CALLCENTER_SIP_EXTERNAL_ADDRESS": "198.51.100.20",
     "POSTGRES_PASSWORD": "sample-pg-password",
 }
 SECRETS = ("CALLCENTER_AMI_SECRET", "CALLCENTER_AGENT_PHONE_PASSWORD", "POSTGRES_PASSWORD")
@@ -605,8 +606,10 @@ def test_render_script_defaults_match_settings(
 ) -> None:
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     for name, value in render_conf.DEFAULTS.items():
-        if name == "CALLCENTER_SIP_BIND":
-            continue  # the container binds its own interfaces, the sandbox loopback
+        if name in {"CALLCENTER_SIP_BIND", "CALLCENTER_SIP_LOCAL_NETS"}:
+            # The container binds its own interfaces and sits on the compose network; the
+            # sandbox binds loopback and has no NAT to describe.
+            continue
         monkeypatch.setenv(name, value)
         field = name.removeprefix(PREFIX).lower()
         assert getattr(Settings(_env_file=None), field) == getattr(defaults, field), name  # type: ignore[call-arg]
@@ -647,6 +650,12 @@ def test_render_script_renders_every_template(
     assert f"\nbind = 0.0.0.0:{SIP_PORT}\n" in pjsip
     assert f"\nmatch = {SAMPLE_ENV['CALLCENTER_TRUNK_ADDRESS']}\n" in pjsip
     assert f"password = {SAMPLE_ENV['CALLCENTER_AGENT_PHONE_PASSWORD']}\n" in pjsip
+    # Behind NAT the SDP must carry the host's address, never the wildcard bind address.
+    external = SAMPLE_ENV["CALLCENTER_SIP_EXTERNAL_ADDRESS"]
+    assert f"\nexternal_media_address = {external}\n" in pjsip
+    assert f"\nexternal_signaling_address = {external}\n" in pjsip
+    assert "\nlocal_net = 172.28.0.0/24\n" in pjsip
+    assert "media_address = 0.0.0.0" not in pjsip
     rtp = (tmp_path / "etc" / "rtp.conf").read_text()
     assert "rtpstart = 10000\nrtpend = 10999\n" in rtp
 
