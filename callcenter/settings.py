@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         # No .env file: docker-compose reads .env for its own substitutions, and a production
         # .env must never silently reconfigure a developer's sandbox.
-        env_prefix="CALLCENTER_", extra="ignore", frozen=True
+        env_prefix="CALLCENTER_",
+        extra="ignore",
+        frozen=True,
     )
 
     # --- AMI: the service's own manager user, rendered into manager.conf ---------------------
@@ -69,7 +71,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
 
-    @field_validator("agent_extensions", "supervisor_extensions", "ami_permit", "sip_local_nets", mode="before")
+    @field_validator(
+        "agent_extensions", "supervisor_extensions", "ami_permit", "sip_local_nets", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
