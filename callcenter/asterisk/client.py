@@ -371,7 +371,8 @@ class AmiClient:
     # -- dispatch (runs inside the reader: synchronous, never awaits) ---------------------
 
     def _dispatch(self, message: Message) -> None:
-        kind = message.kind
+        # Asterisk always spells it "Event"; the property handles any other spelling.
+        kind = "event" if message.headers[0][0] == "Event" else message.kind
         if kind == "event":
             if self._list_pending and self._route_list_event(message):
                 return

@@ -43,14 +43,17 @@ class Subscription(Generic[T]):
         """Called by the reader, synchronously. Never blocks, never raises."""
         if self._closed or (self._accept is not None and not self._accept(item)):
             return
-        if len(self._items) >= self._maxsize:
-            dropped = len(self._items) + 1
+        items = self._items
+        if len(items) >= self._maxsize:
+            dropped = len(items) + 1
             self._lost += dropped
             self.dropped_total += dropped
-            self._items.clear()
+            items.clear()
         else:
-            self._items.append(item)
-        self._wake()
+            items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -93,6 +96,10 @@ class Subscription(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        # The common case inline: an item is buffered and nothing was lost.
+        if self._items and not self._lost:
+            self.delivered += 1
+            return self._items.popleft()
         return await self.get()
 
     def __enter__(self) -> Self:
