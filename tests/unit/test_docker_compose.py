@@ -557,6 +557,14 @@ def test_app_image_serves_on_the_published_port(compose: dict[str, Any]) -> None
     assert any(p.covers(port, "tcp") for p in published(compose["services"]["app"]))
 
 
+def test_app_is_published_on_the_host_loopback_only_by_default(raw: dict[str, Any]) -> None:
+    # No login protects the API yet, and it shows caller numbers: without an explicit
+    # HTTP_PUBLISH it must not be reachable from other hosts.
+    env_without_override = {k: v for k, v in SAMPLE_ENV.items() if k != "HTTP_PUBLISH"}
+    app = interpolate_tree(raw, env_without_override)["services"]["app"]
+    assert [p.host_ip for p in published(app)] == ["127.0.0.1"]
+
+
 def test_dockerignore_keeps_secrets_and_caches_out() -> None:
     patterns = read_dockerignore(PROJECT_ROOT)
     for path in (".env", ".venv/bin/python", ".git/HEAD", "callcenter/__pycache__/x.pyc"):
