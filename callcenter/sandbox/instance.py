@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from callcenter.sandbox.errors import SandboxError
+from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
 from callcenter.settings import PROJECT_ROOT, Settings
 
@@ -335,23 +334,3 @@ def _lookup_user(root: Path, name: str) -> tuple[int, int]:
         if fields[0] == name:
             return int(fields[2]), int(fields[3])
     raise SandboxError("sandbox-broken", f"user {name!r} missing from the sandbox root")
-
-
-def render_tree(source: Path, target: Path, context: dict[str, object]) -> list[Path]:
-    """Render each file of ``source`` as a Jinja template into ``target`` (mode 0640)."""
-    env = Environment(  # noqa: S701 - config files, not HTML
-        loader=FileSystemLoader(str(source)),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in sorted(source.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        text = env.get_template(path.name).render(**context)
-        out = target / path.name
-        out.write_text(text)
-        out.chmod(0o640)
-        written.append(out)
-    return written

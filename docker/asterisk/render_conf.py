@@ -24,7 +24,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+# The one renderer the sandbox uses too (callcenter/sandbox/render.py): the image copies it
+# next to this script; from a source checkout it is found in the package.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "callcenter" / "sandbox"))
+from render import render_tree  # noqa: E402
 
 CONF_SOURCE = Path("/usr/local/share/callcenter/asterisk_conf")
 INSTANCE = "docker"
@@ -123,29 +127,6 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
             "CALLCENTER_AGENT_PHONE_PASSWORD", env["CALLCENTER_AGENT_PHONE_PASSWORD"]
         ),
     }
-
-
-def render_tree(source: Path, target: Path, context: dict[str, object]) -> list[Path]:
-    """Render each file of ``source`` as a Jinja template into ``target`` (mode 0640).
-
-    The same rendering as ``callcenter.sandbox.instance.render_tree``.
-    """
-    env = Environment(  # noqa: S701 - config files, not HTML
-        loader=FileSystemLoader(str(source)),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in sorted(source.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        text = env.get_template(path.name).render(**context)
-        out = target / path.name
-        out.write_text(text)
-        out.chmod(0o640)
-        written.append(out)
-    return written
 
 
 def prepare(

@@ -581,15 +581,37 @@ def asterisk_env(raw: Mapping[str, Any]) -> dict[str, str]:
     return environment(interpolate_tree(raw["services"]["asterisk"], SAMPLE_ENV))
 
 
-def test_render_script_is_standalone() -> None:
-    tree = ast.parse(RENDER_SCRIPT.read_text())
+def _top_level_imports(path: Path) -> set[str]:
     imported = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert sorted(imported - set(sys.stdlib_module_names) - {"jinja2"}) == []
+    return imported
+
+
+SHARED_RENDERER = PROJECT_ROOT / "callcenter" / "sandbox" / "render.py"
+
+
+def test_render_script_is_standalone(compose: dict[str, Any]) -> None:
+    # The image has Debian's python3 and python3-jinja2, and the one renderer the sandbox
+    # also uses, copied next to the script; nothing else of the project.
+    allowed = set(sys.stdlib_module_names) | {"jinja2"}
+    assert sorted(_top_level_imports(RENDER_SCRIPT) - allowed - {"render"}) == []
+    assert sorted(_top_level_imports(SHARED_RENDERER) - allowed) == []
+    copies = {
+        i.args.split()[-1]: i.args.split()[-2]
+        for i in _dockerfile(compose, "asterisk") if i.keyword == "COPY"
+    }
+    script_dir = str(Path(copies_key(copies, RENDER_SCRIPT)).parent)
+    assert copies.get(f"{script_dir}/render.py") == "callcenter/sandbox/render.py"
+
+
+def copies_key(copies: Mapping[str, str], source: Path) -> str:
+    """The image path a COPY puts ``source`` (a file of this repository) at."""
+    relative = str(source.relative_to(PROJECT_ROOT))
+    return next(dest for dest, src in copies.items() if src == relative)
 
 
 def test_render_script_uses_the_sandbox_context_keys(
