@@ -28,7 +28,7 @@ from pathlib import Path
 # next to this script; from a source checkout it is found in the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "callcenter" / "sandbox"))
-from render import render_tree  # noqa: E402
+from render import render_tree
 
 CONF_SOURCE = Path("/usr/local/share/callcenter/asterisk_conf")
 INSTANCE = "docker"
