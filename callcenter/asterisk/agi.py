@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from callcenter.asterisk.client import AmiClient
-from callcenter.asterisk.errors import AgiChannelGone, AgiError, AmiTimeout
+from callcenter.asterisk.errors import AgiChannelGone, AgiError, AmiActionError, AmiTimeout
 from callcenter.asterisk.protocol import Message
 
 _RESULT_RE = re.compile(r"^(?P<code>\d{3})(?:[ -](?P<rest>.*))?$", re.DOTALL)
@@ -120,9 +120,16 @@ class AsyncAgi:
         executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)
         ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
         try:
-            await self._client.action(
-                "AGI", {"Channel": channel, "Command": command, "CommandID": command_id}
-            )
+            try:
+                await self._client.action(
+                    "AGI", {"Channel": channel, "Command": command, "CommandID": command_id}
+                )
+            except AmiActionError as exc:
+                # res_agi answers "Channel X does not exist." once the caller hung up, and
+                # "Failed to add AGI command to channel X queue" once it left Async AGI.
+                if "does not exist" in exc.message or "Failed to add AGI command" in exc.message:
+                    raise AgiChannelGone(f"{channel} is gone: {exc.message}") from exc
+                raise AgiError(f"AGI {command.split()[0]} on {channel}: {exc.message}") from exc
             wait_for = timeout if timeout is not None else self._default_timeout
             done, _ = await asyncio.wait(
                 {executed, ended}, timeout=wait_for, return_when=asyncio.FIRST_COMPLETED

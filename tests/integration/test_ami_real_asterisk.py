@@ -9,7 +9,12 @@ import pytest
 
 from callcenter.asterisk.agi import AsyncAgi, parse_agi_env
 from callcenter.asterisk.client import AmiClient, ConnectionState, open_ami
-from callcenter.asterisk.errors import AmiActionError, AmiAuthenticationError, AmiConnectionLost
+from callcenter.asterisk.errors import (
+    AgiChannelGone,
+    AmiActionError,
+    AmiAuthenticationError,
+    AmiConnectionLost,
+)
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PbxLink
 from callcenter.sandbox.instance import AsteriskInstance
@@ -265,3 +270,20 @@ async def test_asterisk_restart_mid_session_fails_pending_actions_and_resyncs(
             await client.action("Hangup", {"Channel": live.name}, check=False)
         await client.close()
         await asyncio.gather(runner, linker, return_exceptions=True)
+
+
+async def test_agi_command_after_the_caller_hung_up_says_the_channel_is_gone(
+    asterisk: AsteriskInstance, asterisk_settings: Settings
+) -> None:
+    async with open_ami(config_for(asterisk_settings)) as ami:
+        with ami.subscribe({"AsyncAGIStart", "Hangup"}) as events:
+            caller = SippCaller(asterisk_settings.sip_port, "95559", hold_ms=300)
+            await caller.start()
+            channel = (await next_event(events, "AsyncAGIStart"))["Channel"]
+            agi = AsyncAgi(ami)
+            await agi.execute(channel, "ANSWER")
+            await next_event(events, "Hangup", Channel=channel)  # the caller's BYE
+            with pytest.raises(AgiChannelGone, match="does not exist"):
+                await agi.execute(channel, 'STREAM FILE hello-world ""')
+        result = await caller.wait()
+    assert result.succeeded, result.output
