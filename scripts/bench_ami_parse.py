@@ -76,8 +76,10 @@ def make_stream(count: int) -> bytes:
                 f"BridgeName: <unknown>\r\nBridgeNumChannels: 2\r\n{base}\r\n"
             )
         elif kind == 6:
-            out.append(f"Event: DialBegin\r\n{base}DestChannel: PJSIP/1001-{i:08x}\r\n"
-                       "DialString: 1001\r\n\r\n")
+            out.append(
+                f"Event: DialBegin\r\n{base}DestChannel: PJSIP/1001-{i:08x}\r\n"
+                "DialString: 1001\r\n\r\n"
+            )
         else:
             out.append(f"Event: Hangup\r\n{base}Cause: 16\r\nCause-txt: Normal Clearing\r\n\r\n")
     return "".join(out).encode("utf-8")
@@ -94,11 +96,14 @@ def _sender(port: int, payload: bytes, ready: object, login: bool) -> None:
         while b"\r\n\r\n" not in request:
             request += conn.recv(4096)
         action_id = request.split(b"ActionID: ")[1].split(b"\r\n")[0]
-        conn.sendall(b"Response: Success\r\nActionID: " + action_id +
-                     b"\r\nMessage: Authentication accepted\r\n\r\n")
+        conn.sendall(
+            b"Response: Success\r\nActionID: "
+            + action_id
+            + b"\r\nMessage: Authentication accepted\r\n\r\n"
+        )
     view = memoryview(payload)
     for offset in range(0, len(payload), 65536):
-        conn.sendall(view[offset:offset + 65536])
+        conn.sendall(view[offset : offset + 65536])
     conn.shutdown(socket.SHUT_WR)
     conn.recv(1)
     conn.close()
@@ -142,8 +147,9 @@ def run_baseline(payload: bytes, expected: int) -> float:
         blocks = (pending + data).split(b"\r\n\r\n")
         pending = blocks.pop()
         for block in blocks:
-            dict(line.split(": ", 1) for line in block.decode("utf-8").split("\r\n")
-                 if ": " in line)
+            dict(
+                line.split(": ", 1) for line in block.decode("utf-8").split("\r\n") if ": " in line
+            )
         return len(blocks)
 
     count, elapsed = _recv_all(port, consume)
@@ -162,8 +168,15 @@ def run_parser(payload: bytes, expected: int) -> float:
 
 
 async def _client_path(port: int, expected: int) -> float:
-    client = AmiClient(AmiConfig(port=port, username="bench", secret="bench",
-                                 ping_interval=3600, event_queue_size=expected + 10))
+    client = AmiClient(
+        AmiConfig(
+            port=port,
+            username="bench",
+            secret="bench",
+            ping_interval=3600,
+            event_queue_size=expected + 10,
+        )
+    )
     runner = asyncio.create_task(client.run())
     sub = client.subscribe()
     received = 0
@@ -194,8 +207,10 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # the receiver on one core; the sender may use the other
     payload = make_stream(args.events)
-    print(f"{args.events} events, {len(payload) / 1e6:.1f} MB, "
-          f"{len(payload) / args.events:.0f} bytes/event, {args.rounds} rounds (median)")
+    print(
+        f"{args.events} events, {len(payload) / 1e6:.1f} MB, "
+        f"{len(payload) / args.events:.0f} bytes/event, {args.rounds} rounds (median)"
+    )
     results: dict[str, list[float]] = {"baseline": [], "parser": [], "client": []}
     for _ in range(args.rounds):
         results["baseline"].append(run_baseline(payload, args.events))

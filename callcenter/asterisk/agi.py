@@ -115,6 +115,8 @@ class AsyncAgi:
         Raises AgiChannelGone if the channel leaves Async AGI first (the caller hung up),
         AgiError for a non-200 reply when ``check``, AmiTimeout, or AmiConnectionLost.
         """
+        if not command.strip():
+            raise ValueError("an AGI command cannot be empty")
         command_id = f"{self._prefix}-{next(self._ids)}"
         # Register both waiters before sending: the result can overtake the action's response.
         executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)

@@ -60,6 +60,14 @@ class AmiConfig:
     event_queue_size: int = 10_000
     reconnect_min: float = 0.5
     reconnect_max: float = 30.0
+    # A session must last this long before the backoff starts again from reconnect_min.
+    stable_session: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("username", "secret"):
+            if any(ch in getattr(self, name) for ch in "\r\n"):
+                # Named, never shown: the value may be the secret.
+                raise ValueError(f"AMI {name} must not contain a line break")
 
 
 class ConnectionState(enum.Enum):
@@ -120,6 +128,8 @@ class AmiClient:
         self._closing = asyncio.Event()
         self._connected = asyncio.Event()
         self._fatal: AmiError | None = None
+        self._logged_in_at = 0.0
+        self._last_failure = ""  # why the latest connection attempt or session ended
         self.parser_stats_total = {"garbage_lines": 0, "oversized_messages": 0}
         self.banner: str | None = None
 
@@ -143,12 +153,20 @@ class AmiClient:
             maxsize or self.config.event_queue_size, self._event_subs.remove, accept
         )
         self._event_subs.append(sub)
+        self._end_if_closed(sub)
         return sub
 
     def connection_changes(self) -> Subscription[ConnectionChange]:
         sub: Subscription[ConnectionChange] = Subscription(64, self._state_subs.remove)
         self._state_subs.append(sub)
+        self._end_if_closed(sub)
         return sub
+
+    def _end_if_closed(self, sub: Subscription[Message] | Subscription[ConnectionChange]) -> None:
+        # After close() nothing is ever delivered again, and run() may already have closed
+        # every subscription it knew of: one taken now would otherwise wait forever.
+        if self._closing.is_set():
+            sub.close()
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait for a logged-in session. Raises the fatal error if ``run()`` gave up."""
@@ -168,8 +186,9 @@ class AmiClient:
         if connected not in done:
             if closing in done:
                 raise AmiConnectionError("AMI client closed before it connected")
+            last = f" (last attempt: {self._last_failure})" if self._last_failure else ""
             raise AmiTimeout(
-                f"no AMI session with {self.config.host}:{self.config.port} after {timeout}s"
+                f"no AMI session with {self.config.host}:{self.config.port} after {timeout}s{last}"
             )
 
     async def action(
@@ -248,14 +267,20 @@ class AmiClient:
                     reason = f"{type(exc).__name__}: {exc}"
                 if self._closing.is_set():
                     break
-                attempt = 0 if logged_in else attempt + 1
-                self._set_state(ConnectionState.DISCONNECTED, reason or "connection closed")
+                # A session that is dropped right after its login (an overloaded server, an
+                # event flood) must not earn a reconnect at the minimum delay forever.
+                stable = logged_in and (
+                    time.monotonic() - self._logged_in_at >= self.config.stable_session
+                )
+                attempt = 0 if stable else attempt + 1
+                self._last_failure = reason or "connection closed"
+                self._set_state(ConnectionState.DISCONNECTED, self._last_failure)
                 delay = self._backoff(attempt)
                 log.warning(
                     "AMI %s:%s unavailable (%s); reconnecting in %.2fs",
                     self.config.host,
                     self.config.port,
-                    reason or "connection closed",
+                    self._last_failure,
                     delay,
                 )
                 with contextlib.suppress(TimeoutError):
@@ -283,11 +308,43 @@ class AmiClient:
             self.config.host, self.config.port, ssl=self.config.ssl_context, limit=1 << 20
         )
 
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Open the socket, or return None when close() comes first.
+
+        While connecting there is no socket for close() to abort, and a host that drops SYNs
+        (or a TLS peer that never completes the handshake) would hold the attempt, and with it
+        close() and the app's shutdown, for the whole connect_timeout.
+        """
+        connecting = asyncio.ensure_future(self._connector())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {connecting, closing},
+                timeout=self.config.connect_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        except BaseException:
+            # Cancelled in the very turn the connection completed: nobody will own it.
+            if connecting.done() and not connecting.cancelled() and not connecting.exception():
+                connecting.result()[1].transport.abort()
+            raise
+        finally:
+            closing.cancel()
+            connecting.cancel()  # a no-op once it finished; closes a half-open attempt
+        if connecting in done:
+            return connecting.result()
+        if closing in done:
+            return None
+        raise TimeoutError(f"no connection within {self.config.connect_timeout}s")
+
     async def _connection(self) -> bool:
         """One connection: connect, log in, read until it drops. Returns whether it logged in."""
-        reader, writer = await asyncio.wait_for(self._connector(), self.config.connect_timeout)
+        streams = await self._connect()
+        if streams is None:
+            return False
+        reader, writer = streams
         if self._closing.is_set():
-            # close() ran while we were connecting, when there was no socket for it to abort.
+            # close() ran as the connection completed, before there was a socket to abort.
             writer.transport.abort()
             return False
         self._writer = writer
@@ -298,24 +355,27 @@ class AmiClient:
         try:
             await self._login(read_task)
             logged_in = True
+            self._logged_in_at = time.monotonic()
             self._generation += 1
             self._set_state(ConnectionState.CONNECTED)
             ping_task = asyncio.create_task(self._ping_loop(writer), name="ami-pinger")
             await read_task
         finally:
+            # Synchronous cleanup first, so nothing below can be skipped by a cancellation.
             self._writer = None
             self._connected.clear()
-            for task in (read_task, ping_task):
-                if task is not None:
-                    task.cancel()
-            for task in (read_task, ping_task):
-                if task is not None:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            helpers = [t for t in (read_task, ping_task) if t is not None]
+            for task in helpers:
+                task.cancel()
             writer.transport.abort()
             self._fail_pending(AmiConnectionLost("AMI connection lost; the action was not resent"))
             self.parser_stats_total["garbage_lines"] += parser.stats.garbage_lines
             self.parser_stats_total["oversized_messages"] += parser.stats.oversized_messages
+            # asyncio.wait() never raises the helpers' errors nor swallows a cancel of run().
+            await asyncio.wait(helpers)
+            for task in helpers:
+                if not task.cancelled() and task.exception() is not None:
+                    log.debug("AMI helper task ended with %r", task.exception())
         return logged_in
 
     async def _login(self, read_task: asyncio.Task[None]) -> None:
@@ -328,7 +388,11 @@ class AmiClient:
                 logged_in_required=False,
             )
         )
-        done, _ = await asyncio.wait({login, read_task}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait({login, read_task}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            login.cancel()
+            raise
         if login not in done:
             login.cancel()
             raise AmiConnectionError("AMI connection closed during login")
@@ -460,6 +524,8 @@ class AmiClient:
         writer = self._writer
         if writer is None or (logged_in_required and self._state is not ConnectionState.CONNECTED):
             raise AmiNotConnected(f"cannot send {name}: no AMI session is logged in")
+        if fields and any(key.lower() == "actionid" for key in fields):
+            raise ValueError("ActionID is set by the client; do not pass one")
         action_id = f"{self._id_prefix}-{next(self._ids)}"
         payload = encode_action(name, {**(fields or {}), "ActionID": action_id})
         future: asyncio.Future[ActionListResult] = asyncio.get_running_loop().create_future()

@@ -201,7 +201,14 @@ class AmiParser:
                 continue
             lines = block.split(eol)
             parts = [line.partition(": ") for line in lines]
-            headers = [(name, value) for name, sep, value in parts if sep and " " not in name]
+            # The same rule as _parse_lines: the name ends at the first colon and is not
+            # empty. Otherwise "Name:a: b" or ": x" would parse differently depending on
+            # whether something else in the same read sent it down the careful path.
+            headers = [
+                (name, value)
+                for name, sep, value in parts
+                if sep and name and " " not in name and ":" not in name
+            ]
             if len(headers) != len(lines):
                 slow = self._parse_lines(lines)
                 if slow is None:

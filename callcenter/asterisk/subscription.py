@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 
 class Subscription(Generic[T]):
+    """One consumer's buffer. Read it from one task at a time: two concurrent ``get()``
+    calls would share one waiter. Fan out to several consumers with several subscriptions."""
+
     def __init__(
         self,
         maxsize: int,

@@ -43,6 +43,9 @@ class AgiCall:
 
 CallHandler = Callable[[AgiCall], Awaitable[None]]
 
+RESYNC_RETRY_MIN = 0.5
+RESYNC_RETRY_MAX = 10.0
+
 
 class PbxLink:
     def __init__(
@@ -53,6 +56,7 @@ class PbxLink:
         self.agi = AsyncAgi(client)
         self._call_handler = call_handler
         self._resync_lock = asyncio.Lock()
+        self._resync_wanted = asyncio.Event()
         self._resync_events: list[Message] | None = None
         self.resynced = asyncio.Event()
         self.last_resync_generation = 0
@@ -62,18 +66,54 @@ class PbxLink:
         """Consume events and connection changes until the client closes."""
         names = {*TRACKED_EVENTS, "asyncagistart"}
         with self.client.subscribe(names) as events, self.client.connection_changes() as changes:
-            async with asyncio.TaskGroup() as calls:
-                watcher = asyncio.create_task(self._watch_connection(changes), name="pbx-resync")
+            # A client already logged in announced its session before we listened: that
+            # session needs its snapshot too. Checked in the same step as subscribing, so
+            # a login that comes later arrives as a change instead.
+            if self.client.state is ConnectionState.CONNECTED:
+                self._resync_wanted.set()
+            async with asyncio.TaskGroup() as tasks:
+                helpers = [
+                    tasks.create_task(self._watch_connection(changes), name="pbx-watch"),
+                    tasks.create_task(self._resync_worker(), name="pbx-resync"),
+                ]
                 try:
-                    await self._consume(events, calls)
+                    await self._consume(events, tasks)
                 finally:
-                    watcher.cancel()
-                    await asyncio.gather(watcher, return_exceptions=True)
+                    for helper in helpers:
+                        helper.cancel()
 
     async def _watch_connection(self, changes: Subscription[ConnectionChange]) -> None:
-        async for change in changes:
+        while True:
+            try:
+                change = await changes.get()
+            except StopAsyncIteration:
+                return
+            except AmiEventsLost:
+                self._resync_wanted.set()  # some change was missed: a snapshot is safe
+                continue
             if change.state is ConnectionState.CONNECTED:
-                await self.resync()
+                self._resync_wanted.set()
+
+    async def _resync_worker(self) -> None:
+        """One resync at a time; requests that arrive meanwhile merge into the next one.
+
+        A resync that fails while the session stays up (a timeout, an error reply) is retried
+        with backoff: the view must not stay stale until the next reconnect.
+        """
+        delay = RESYNC_RETRY_MIN
+        while True:
+            await self._resync_wanted.wait()
+            self._resync_wanted.clear()
+            if self.client.state is not ConnectionState.CONNECTED:
+                continue  # the next login asks again
+            if await self.resync():
+                delay = RESYNC_RETRY_MIN
+                continue
+            generation = self.client.generation
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESYNC_RETRY_MAX)
+            if self.client.generation == generation:
+                self._resync_wanted.set()
 
     async def _consume(self, events: Subscription[Message], calls: asyncio.TaskGroup) -> None:
         while True:
@@ -83,7 +123,7 @@ class PbxLink:
                 return
             except AmiEventsLost as exc:
                 log.warning("%s; resyncing channels", exc)
-                calls.create_task(self.resync())
+                self._resync_wanted.set()
                 continue
             if message.name.lower() == "asyncagistart":
                 self._start_call(message, calls)
@@ -92,8 +132,8 @@ class PbxLink:
                 if self._resync_events is not None:
                     self._resync_events.append(message)
 
-    async def resync(self) -> None:
-        """Replace the channel view with a CoreShowChannels snapshot.
+    async def resync(self) -> bool:
+        """Replace the channel view with a CoreShowChannels snapshot; True when it did.
 
         Events that arrive while the snapshot is being listed are kept and applied again on
         top of it: a channel that hung up between being listed and the list's end must not
@@ -106,7 +146,7 @@ class PbxLink:
                 result = await self.client.action_list("CoreShowChannels")
             except AmiError as exc:
                 log.warning("channel resync failed: %s", exc)
-                return
+                return False
             finally:
                 during, self._resync_events = self._resync_events, None
             self.tracker.replace_all(result.events)
@@ -114,6 +154,7 @@ class PbxLink:
                 self.tracker.apply(message)
             self.last_resync_generation = generation
             self.resynced.set()
+            return True
 
     def _start_call(self, message: Message, calls: asyncio.TaskGroup) -> None:
         channel = message.get("Channel") or ""

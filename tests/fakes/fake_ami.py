@@ -17,6 +17,7 @@ Invalid/unknown command`` for anything else.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Self
 
@@ -134,11 +135,13 @@ class FakeAmiServer:
         secret: str = "s3cret-Zq9",
         write_chunk: int | None = None,
         channels: Iterable[Mapping[str, str]] = DEFAULT_CHANNELS,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.username = username
         self.secret = secret
         self.write_chunk = write_chunk
         self.channels = [dict(c) for c in channels]
+        self.ssl_context = ssl_context  # a server-side context: AMI over TLS (tlsenable=yes)
         self.hold_on_connect: set[str] = set()  # lower-case action names held on new connections
         # Per-action overrides, keyed by lower-case action name.
         self.handlers: dict[str, Handler] = {}
@@ -151,7 +154,7 @@ class FakeAmiServer:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
         self._port = int(self._server.sockets[0].getsockname()[1])
 
     @property

@@ -212,8 +212,13 @@ AUTHENTICATED_RETRY = """<recv response="401" auth="true"/>
 
 
 async def register_phone(
-    sip_port: int, aor: str, *, password: str | None, from_user: str | None = None,
-    expect: int = 200, host: str = "127.0.0.1",
+    sip_port: int,
+    aor: str,
+    *,
+    password: str | None,
+    from_user: str | None = None,
+    expect: int = 200,
+    host: str = "127.0.0.1",
 ) -> SippResult:
     """REGISTER ``aor``. With a password: answer the digest challenge and expect ``expect``;
     without: expect ``expect`` as the answer to the first, unauthenticated REGISTER.
@@ -227,13 +232,26 @@ async def register_phone(
         )
     with tempfile.TemporaryDirectory(prefix="sipp-reg-") as tmp:
         scenario = Path(tmp) / "register.xml"
-        scenario.write_text(REGISTER_SCENARIO.format(
-            from_user=user, aor=aor, after_first=after_first
-        ))
+        scenario.write_text(
+            REGISTER_SCENARIO.format(from_user=user, aor=aor, after_first=after_first)
+        )
         proc = await asyncio.create_subprocess_exec(
-            "sipp", f"{host}:{sip_port}", "-sf", str(scenario), "-i", host,
-            "-p", str(free_udp_port(host)), "-m", "1", "-nostdin", "-timeout", "15s",
-            "-timeout_error", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            "sipp",
+            f"{host}:{sip_port}",
+            "-sf",
+            str(scenario),
+            "-i",
+            host,
+            "-p",
+            str(free_udp_port(host)),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "15s",
+            "-timeout_error",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             cwd=tmp,
         )
         out, _ = await asyncio.wait_for(proc.communicate(), 30)

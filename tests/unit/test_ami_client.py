@@ -231,6 +231,69 @@ async def test_close_while_connecting_stops_the_client(server: FakeAmiServer) ->
     assert client.state is ConnectionState.CLOSED
 
 
+async def test_close_stops_a_connect_attempt_that_would_hang_until_its_timeout(
+    server: FakeAmiServer,
+) -> None:
+    # A PBX host that drops SYNs (or a TLS peer that never finishes its handshake) keeps the
+    # connect pending for connect_timeout; close() has no socket to abort yet.
+    attempted = asyncio.Event()
+
+    async def black_hole() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        attempted.set()
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("a black hole never answers")
+
+    client = AmiClient(make_config(server, connect_timeout=3600.0), connector=black_hole)
+    runner = asyncio.create_task(client.run())
+    async with asyncio.timeout(SAFETY):
+        await attempted.wait()
+
+    await client.close()
+
+    async with asyncio.timeout(SAFETY):
+        await runner
+    assert client.state is ConnectionState.CLOSED
+
+
+async def test_subscriptions_taken_after_the_client_closed_end_at_once(
+    server: FakeAmiServer,
+) -> None:
+    client = AmiClient(make_config(server))
+    await client.close()
+    await client.close()  # twice, and before run(): both harmless
+    async with asyncio.timeout(SAFETY):
+        await client.run()
+
+    events = client.subscribe()
+    changes = client.connection_changes()
+
+    async with asyncio.timeout(SAFETY):
+        assert [event async for event in events] == []
+        assert [change async for change in changes] == []
+    assert server.connections == []
+
+
+async def test_waiting_for_a_session_that_cannot_be_had_names_the_last_failure(
+    server: FakeAmiServer,
+) -> None:
+    port = server.port
+    await server.stop()
+    client = AmiClient(make_config(server, port=port))
+    changes = client.connection_changes()
+    runner = asyncio.create_task(client.run())
+    try:
+        failed, _ = await next_state(changes, ConnectionState.DISCONNECTED)
+        with pytest.raises(AmiTimeout) as timed_out:
+            await client.wait_connected(0)
+    finally:
+        await client.close()
+        async with asyncio.timeout(SAFETY):
+            await runner
+
+    assert "ConnectionRefusedError" in failed.reason
+    assert failed.reason in str(timed_out.value)
+
+
 # -- connection loss and reconnects -----------------------------------------------------------
 
 
@@ -515,6 +578,32 @@ async def test_expect_event_fails_with_connection_lost_on_disconnect(
                 await hangup
 
 
+async def test_abandoned_actions_leave_nothing_pending(server: FakeAmiServer) -> None:
+    async with open_ami(make_config(server)) as client:
+        connection = await server.connection(0)
+        connection.hold("CoreShowChannels", "Originate")
+        with pytest.raises(AmiTimeout):
+            await client.action_list("CoreShowChannels", timeout=0.05)
+        abandoned = [
+            asyncio.create_task(client.action_list("CoreShowChannels")),
+            asyncio.create_task(client.action("Originate", {"Channel": "PJSIP/8001"})),
+        ]
+        await server.held(0, count=3)
+        for task in abandoned:
+            task.cancel()
+        results = await asyncio.gather(*abandoned, return_exceptions=True)
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+
+        assert client._pending == {}
+        assert client._list_pending == 0
+        # Late answers to abandoned actions are dropped; the session goes on.
+        for action in list(connection.held):
+            await connection.answer_held(action)
+        assert (await client.action("Ping"))["Ping"] == "Pong"
+        assert client._pending == {}
+        assert client._list_pending == 0
+
+
 # -- secrets ----------------------------------------------------------------------------------
 
 
@@ -610,6 +699,37 @@ async def test_agi_without_a_result_times_out(server: FakeAmiServer) -> None:
     assert "ANSWER" in str(timed_out.value)
 
 
+async def test_agi_command_cancelled_while_it_waits_for_its_result_leaves_no_waiters(
+    server: FakeAmiServer,
+) -> None:
+    async def ack_only(connection: FakeConnection, action: Message) -> None:
+        await connection.respond(action, "Success", {"Message": "Added AGI command to queue"})
+
+    server.handlers["agi"] = ack_only
+    async with open_ami(make_config(server)) as client:
+        command = asyncio.create_task(
+            AsyncAgi(client, default_timeout=SAFETY).execute(CHANNEL, "WAIT FOR DIGIT 5000")
+        )
+        # The fake answers in order: once the Ping is answered, the AGI ack was dispatched and
+        # the command is waiting for AsyncAGIExec / AsyncAGIEnd.
+        await server.received(0, "AGI")
+        await client.ping()
+        assert client._waiters
+
+        command.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await command
+
+        assert client._waiters == {}
+        [agi] = await server.received(0, "AGI")
+        # The result arriving after the caller gave up is dropped harmlessly.
+        await (await server.connection(0)).send_event(
+            "AsyncAGIExec",
+            {"Channel": CHANNEL, "CommandID": agi["CommandID"], "Result": "200%20result%3D0"},
+        )
+        assert (await client.action("Ping"))["Ping"] == "Pong"
+
+
 # -- AGI reply parsing ------------------------------------------------------------------------
 
 
@@ -696,3 +816,43 @@ def test_agi_quote_wraps_and_escapes_one_argument(argument: str, quoted: str) ->
 def test_agi_quote_refuses_line_breaks(argument: str) -> None:
     with pytest.raises(ValueError, match="line break"):
         agi_quote(argument)
+
+
+async def test_session_dropped_right_after_login_does_not_reset_the_backoff(
+    server: FakeAmiServer,
+) -> None:
+    # A server that accepts the login and then drops us (overload, an event flood) must see
+    # growing delays, not a reconnect at the minimum delay forever.
+    client = AmiClient(make_config(server, stable_session=60.0))
+    attempts: list[int] = []
+    real_backoff = client._backoff
+
+    def spy(attempt: int) -> float:
+        attempts.append(attempt)
+        return real_backoff(attempt)
+
+    client._backoff = spy  # type: ignore[method-assign]
+    runner = asyncio.create_task(client.run())
+    try:
+        for index in range(4):
+            await server.received(index, "Login")
+            await client.wait_connected(SAFETY)
+            (await server.connection(index)).drop()
+        await server.connection(4)
+    finally:
+        await client.close()
+        await asyncio.wait_for(runner, SAFETY)
+    assert attempts[:4] == [1, 2, 3, 4]
+
+
+def test_config_refuses_a_line_break_in_the_secret_without_showing_it() -> None:
+    with pytest.raises(ValueError, match="secret must not contain a line break") as caught:
+        AmiConfig(username="callcenter", secret="abc\r\nAction: Originate")
+    assert "abc" not in str(caught.value)
+
+
+async def test_caller_supplied_action_id_is_refused(server: FakeAmiServer) -> None:
+    async with open_ami(make_config(server), connect_timeout=SAFETY) as ami:
+        with pytest.raises(ValueError, match="ActionID is set by the client"):
+            await ami.action("Ping", {"actionid": "mine"})
+        assert (await ami.action("Ping")).name == "Success"

@@ -283,6 +283,41 @@ def test_garbage_lines_are_skipped_and_counted() -> None:
     assert parser.stats.garbage_lines == 3
 
 
+def test_a_line_with_an_empty_header_name_is_garbage_even_in_an_otherwise_clean_message() -> None:
+    parser = AmiParser(expect_banner=False)
+
+    messages = parser.feed(b": no name\r\nEvent: Hangup\r\nUniqueid: 1764057600.2\r\n\r\n")
+
+    assert [m.headers for m in messages] == [[("Event", "Hangup"), ("Uniqueid", "1764057600.2")]]
+    assert messages[0].kind == "event"
+    assert parser.stats.garbage_lines == 1
+
+
+def test_header_name_ends_at_the_first_colon_even_when_no_space_follows_it() -> None:
+    # UserEvent forwards the sender's header lines verbatim, so "Name:value" with a ": "
+    # later in the value does reach us.
+    [message] = parse_all(b"Event: UserEvent\r\nCallData:queue: sales\r\n\r\n", expect_banner=False)
+
+    assert message.headers == [("Event", "UserEvent"), ("CallData", "queue: sales")]
+
+
+@pytest.mark.parametrize(
+    "odd_line", [b": no name", b"CallData:queue: sales", b"Tight:v", b"Padded:   x"]
+)
+def test_a_message_parses_the_same_whether_or_not_its_read_holds_invalid_utf8(
+    odd_line: bytes,
+) -> None:
+    # Invalid UTF-8 anywhere in a read sends that read down the byte-by-byte path; the
+    # messages next to it must not parse differently because of it.
+    message = b"Event: UserEvent\r\n" + odd_line + b"\r\n\r\n"
+    spoiled = b"Event: Broken\r\nCallerIDName: \xff\r\n\r\n"
+
+    alone = AmiParser(expect_banner=False).feed(message)
+    beside = AmiParser(expect_banner=False).feed(message + spoiled)
+
+    assert beside[:-1] == alone
+
+
 def test_a_block_of_only_garbage_yields_no_message() -> None:
     parser = AmiParser(expect_banner=False)
 

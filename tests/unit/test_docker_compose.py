@@ -273,11 +273,15 @@ def copy_problems(compose: Mapping[str, Any], base: Path) -> list[str]:
                     continue
                 matches = list(context.glob(source.strip("/"))) if source.strip("/") else [context]
                 if not matches:
-                    problems.append(f"{name}: {instruction.keyword} source {source!r} not found "
-                                    f"in build context {context}")
+                    problems.append(
+                        f"{name}: {instruction.keyword} source {source!r} not found "
+                        f"in build context {context}"
+                    )
                 elif all(dockerignored(str(m.relative_to(context)), ignore) for m in matches):
-                    problems.append(f"{name}: {instruction.keyword} source {source!r} is "
-                                    "excluded by .dockerignore")
+                    problems.append(
+                        f"{name}: {instruction.keyword} source {source!r} is "
+                        "excluded by .dockerignore"
+                    )
     return problems
 
 
@@ -410,12 +414,14 @@ def test_port_mappings(compose: dict[str, Any]) -> None:
     assert port_problems(compose) == []
     services = compose["services"]
     asterisk_ports = published(services["asterisk"])
-    assert any(p.covers(SIP_PORT, "udp") and p.published == (SIP_PORT, SIP_PORT)
-               for p in asterisk_ports), "SIP 5060/udp must be published"
+    assert any(
+        p.covers(SIP_PORT, "udp") and p.published == (SIP_PORT, SIP_PORT) for p in asterisk_ports
+    ), "SIP 5060/udp must be published"
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     rtp = (defaults.rtp_start, defaults.rtp_end)
-    assert any(p.target == rtp and p.published == rtp and p.protocol == "udp"
-               for p in asterisk_ports), f"RTP {rtp[0]}-{rtp[1]}/udp must be published as is"
+    assert any(
+        p.target == rtp and p.published == rtp and p.protocol == "udp" for p in asterisk_ports
+    ), f"RTP {rtp[0]}-{rtp[1]}/udp must be published as is"
     assert any(p.covers(8080, "tcp") for p in published(services["app"]))
 
 
@@ -602,7 +608,8 @@ def test_render_script_is_standalone(compose: dict[str, Any]) -> None:
     assert sorted(_top_level_imports(SHARED_RENDERER) - allowed) == []
     copies = {
         i.args.split()[-1]: i.args.split()[-2]
-        for i in _dockerfile(compose, "asterisk") if i.keyword == "COPY"
+        for i in _dockerfile(compose, "asterisk")
+        if i.keyword == "COPY"
     }
     script_dir = str(Path(copies_key(copies, RENDER_SCRIPT)).parent)
     assert copies.get(f"{script_dir}/render.py") == "callcenter/sandbox/render.py"
@@ -626,8 +633,9 @@ def test_render_script_uses_the_sandbox_context_keys(
     monkeypatch.setattr(instance_module, "render_tree", capture)
     settings = Settings(_env_file=None, sandbox_cache_dir=tmp_path)  # type: ignore[call-arg]
     instance_module.AsteriskInstance(settings).render_config()
-    context = render_conf.build_context(SAMPLE_ENV | {"CALLCENTER_AMI_PERMIT": "10.0.0.0/8"},
-                                        MODULE_DIR)
+    context = render_conf.build_context(
+        SAMPLE_ENV | {"CALLCENTER_AMI_PERMIT": "10.0.0.0/8"}, MODULE_DIR
+    )
     assert set(context) == set(captured)
 
 
@@ -653,8 +661,16 @@ def test_render_script_renders_every_template(
     command = render_conf.prepare(
         env, source=CONF_SOURCE, instance_dir=tmp_path, module_dir=MODULE_DIR, user=None
     )
-    assert command == ["asterisk", "-f", "-U", "asterisk", "-G", "asterisk",
-                       "-C", str(tmp_path / "etc" / "asterisk.conf")]
+    assert command == [
+        "asterisk",
+        "-f",
+        "-U",
+        "asterisk",
+        "-G",
+        "asterisk",
+        "-C",
+        str(tmp_path / "etc" / "asterisk.conf"),
+    ]
     templates = sorted(p.name for p in CONF_SOURCE.iterdir() if p.is_file())
     assert sorted(p.name for p in (tmp_path / "etc").iterdir()) == templates
     for sub in render_conf.INSTANCE_SUBDIRS:
@@ -711,8 +727,12 @@ def test_render_script_rejects_bad_values(
 
 def test_render_script_as_a_program_names_missing_variables() -> None:
     proc = subprocess.run(
-        [sys.executable, str(RENDER_SCRIPT)], env={"PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, str(RENDER_SCRIPT)],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     for name in ("CALLCENTER_AMI_SECRET", "CALLCENTER_TRUNK_ADDRESS"):
@@ -733,12 +753,16 @@ def _project(tmp_path: Path, dockerfile: str, compose_text: str) -> dict[str, An
 
 
 def test_build_check_catches_missing_context_and_dockerfile(tmp_path: Path) -> None:
-    compose = _project(tmp_path, "FROM scratch\n", """
+    compose = _project(
+        tmp_path,
+        "FROM scratch\n",
+        """
 services:
   a: {build: {context: ./nowhere}}
   b: {build: {context: ., dockerfile: docker/Missing}}
   c: {build: {context: ., dockerfile: docker/Dockerfile}}
-""")
+""",
+    )
     problems = build_problems(compose, tmp_path)
     assert len(problems) == 2
     assert "'./nowhere'" in problems[0]
@@ -746,14 +770,18 @@ services:
 
 
 def test_copy_check_catches_missing_and_ignored_sources(tmp_path: Path) -> None:
-    compose = _project(tmp_path, (
-        "FROM scratch AS base\n"
-        "COPY src/present.txt /a\n"
-        "COPY --chown=1:1 \\\n    src/absent.txt /b\n"
-        'COPY ["src/pres*.txt", "/c"]\n'
-        "COPY --from=base /nowhere /d\n"
-        "COPY secret.env /e\n"
-    ), "services:\n  a: {build: {context: ., dockerfile: docker/Dockerfile}}\n")
+    compose = _project(
+        tmp_path,
+        (
+            "FROM scratch AS base\n"
+            "COPY src/present.txt /a\n"
+            "COPY --chown=1:1 \\\n    src/absent.txt /b\n"
+            'COPY ["src/pres*.txt", "/c"]\n'
+            "COPY --from=base /nowhere /d\n"
+            "COPY secret.env /e\n"
+        ),
+        "services:\n  a: {build: {context: ., dockerfile: docker/Dockerfile}}\n",
+    )
     problems = copy_problems(compose, tmp_path)
     assert len(problems) == 2, problems
     assert "src/absent.txt" in problems[0]
@@ -762,7 +790,10 @@ def test_copy_check_catches_missing_and_ignored_sources(tmp_path: Path) -> None:
 
 
 def test_volume_check_catches_undeclared_and_missing(tmp_path: Path) -> None:
-    compose = _project(tmp_path, "FROM scratch\n", """
+    compose = _project(
+        tmp_path,
+        "FROM scratch\n",
+        """
 services:
   a:
     volumes:
@@ -773,7 +804,8 @@ services:
       - {type: bind, source: ./also-absent, target: /y}
 volumes:
   data:
-""")
+""",
+    )
     problems = volume_problems(compose, tmp_path)
     assert len(problems) == 3, problems
     assert "'undeclared'" in problems[0]
@@ -783,8 +815,16 @@ volumes:
 
 @pytest.mark.parametrize(
     "spec",
-    ["5060:5060/udpx", "10000-10999:10000-10998/udp", "70000:1", "abc", "1:2:3:4",
-     "300.1.1.1:80:80", "8080:", {"target": "0"}],
+    [
+        "5060:5060/udpx",
+        "10000-10999:10000-10998/udp",
+        "70000:1",
+        "abc",
+        "1:2:3:4",
+        "300.1.1.1:80:80",
+        "8080:",
+        {"target": "0"},
+    ],
 )
 def test_port_check_rejects(spec: Any) -> None:
     assert port_problems({"services": {"a": {"ports": [spec]}}}) != []
@@ -798,8 +838,10 @@ def test_port_check_rejects(spec: Any) -> None:
         ("[::1]:80:8080", PortMapping("::1", (80, 80), (8080, 8080), "tcp")),
         ("9000-9001:5000-5001", PortMapping(None, (9000, 9001), (5000, 5001), "tcp")),
         ("5038", PortMapping(None, None, (5038, 5038), "tcp")),
-        ({"target": 5038, "published": "15038", "protocol": "tcp"},
-         PortMapping(None, (15038, 15038), (5038, 5038), "tcp")),
+        (
+            {"target": 5038, "published": "15038", "protocol": "tcp"},
+            PortMapping(None, (15038, 15038), (5038, 5038), "tcp"),
+        ),
     ],
 )
 def test_port_parser(spec: Any, expected: PortMapping) -> None:

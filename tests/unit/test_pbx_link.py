@@ -1,0 +1,203 @@
+"""PbxLink: the channel view stays exact across snapshots, reconnects and lost events.
+
+The AMI side is a fake client we own (``tests/fakes/fake_ami_client.py``); the real client
+under the same link is covered by the integration tests against the sandbox Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import cast
+
+import pytest
+
+from callcenter.asterisk.client import AmiClient
+from callcenter.asterisk.errors import AmiTimeout
+from callcenter.pbx.channels import ChannelTracker
+from callcenter.pbx.link import AgiCall, PbxLink
+from tests.fakes.fake_ami_client import FakeAmiClient, event
+
+SAFETY = 5.0  # seconds; a safety net for waits that end on events
+
+CARRIER = "PJSIP/carrier-00000001"
+AGENT = "PJSIP/1001-00000002"
+
+
+def listed(uniqueid: str, channel: str) -> dict[str, str]:
+    return {"Channel": channel, "ChannelStateDesc": "Up", "Uniqueid": uniqueid}
+
+
+def snapshot(*channels: dict[str, str]) -> list:  # type: ignore[type-arg]
+    return [event("CoreShowChannel", **fields) for fields in channels]
+
+
+class Harness:
+    def __init__(self, ami: FakeAmiClient, link: PbxLink, calls: asyncio.Queue[AgiCall]) -> None:
+        self.ami = ami
+        self.link = link
+        self.calls = calls
+
+    @property
+    def channels(self) -> list[str]:
+        return sorted(self.link.tracker.channels)
+
+    async def resynced(self) -> None:
+        async with asyncio.timeout(SAFETY):
+            await self.link.resynced.wait()
+        self.link.resynced.clear()
+
+
+async def _start(ami: FakeAmiClient) -> AsyncIterator[Harness]:
+    calls: asyncio.Queue[AgiCall] = asyncio.Queue()
+
+    async def handler(call: AgiCall) -> None:
+        await calls.put(call)
+
+    link = PbxLink(cast(AmiClient, ami), ChannelTracker(), handler)
+    runner = asyncio.create_task(link.run())
+    try:
+        await ami.listening()
+        yield Harness(ami, link, calls)
+    finally:
+        ami.close()
+        async with asyncio.timeout(SAFETY):
+            await runner
+
+
+@pytest.fixture
+async def pbx() -> AsyncIterator[Harness]:
+    async for harness in _start(FakeAmiClient()):
+        yield harness
+
+
+async def test_connect_replaces_a_stale_view_with_the_snapshot(pbx: Harness) -> None:
+    pbx.link.tracker.apply(event("Newchannel", Channel=AGENT, Uniqueid="1764057600.9"))
+
+    pbx.ami.connect()
+    (await pbx.ami.next_list(1)).answer(snapshot(listed("1764057600.1", CARRIER)))
+    await pbx.resynced()
+
+    assert pbx.channels == ["1764057600.1"]
+    assert pbx.link.last_resync_generation == 1
+
+
+async def test_link_started_on_a_session_already_logged_in_resyncs_at_once() -> None:
+    ami = FakeAmiClient()
+    ami.connect()  # its CONNECTED change went by before the link listened
+
+    async for pbx in _start(ami):
+        (await pbx.ami.next_list(1)).answer(snapshot(listed("1764057600.1", CARRIER)))
+        await pbx.resynced()
+
+        assert pbx.channels == ["1764057600.1"]
+        assert pbx.link.last_resync_generation == 1
+
+
+@pytest.mark.parametrize("hangup_before_complete", [True, False])
+async def test_channel_that_hangs_up_while_the_snapshot_is_listed_does_not_come_back(
+    pbx: Harness, hangup_before_complete: bool
+) -> None:
+    pbx.ami.connect()
+    listing = await pbx.ami.next_list(1)
+    hangup = event("Hangup", Channel=CARRIER, Uniqueid="1764057600.1", Cause="16")
+    born = event("Newchannel", Channel=AGENT, ChannelStateDesc="Down", Uniqueid="1764057600.2")
+    # One synchronous step, as the reader dispatches one read: the wire order is kept.
+    pbx.ami.emit(born)
+    if hangup_before_complete:
+        pbx.ami.emit(hangup)
+    listing.answer(snapshot(listed("1764057600.1", CARRIER)))
+    if not hangup_before_complete:
+        pbx.ami.emit(hangup)
+    await pbx.resynced()
+    # An event after everything above: once it is seen, all of them were applied.
+    pbx.ami.emit(event("AsyncAGIStart", Channel=AGENT, Uniqueid="1764057600.2", Env=""))
+    async with asyncio.timeout(SAFETY):
+        await pbx.calls.get()
+
+    assert pbx.channels == ["1764057600.2"]
+
+
+async def test_resync_cut_short_by_a_reconnect_is_redone_on_the_new_session(
+    pbx: Harness,
+) -> None:
+    pbx.ami.connect()
+    first = await pbx.ami.next_list(1)
+    pbx.ami.emit(event("Newchannel", Channel=CARRIER, Uniqueid="1764057600.1"))
+
+    pbx.ami.drop()  # the list of generation 1 never completes
+    # The carrier leg hangs up while we are disconnected: its Hangup is lost for good.
+    pbx.ami.connect()
+    second = await pbx.ami.next_list(2)
+    second.answer(snapshot(listed("1764057600.2", AGENT)))
+    await pbx.resynced()
+
+    assert (first.generation, second.generation) == (1, 2)
+    assert pbx.link.last_resync_generation == 2
+    assert pbx.channels == ["1764057600.2"]
+
+
+async def test_events_lost_by_a_slow_link_trigger_a_resync() -> None:
+    async for pbx in _start(FakeAmiClient(event_queue_size=4)):
+        pbx.ami.connect()
+        (await pbx.ami.next_list(1)).answer([])
+        await pbx.resynced()
+
+        # More events in one read than the link's queue holds: some are dropped.
+        for n in range(1, 7):
+            pbx.ami.emit(event("Newchannel", Channel=f"PJSIP/1001-{n:08d}", Uniqueid=f"1.{n}"))
+        (await pbx.ami.next_list(2)).answer(
+            snapshot(*(listed(f"1.{n}", f"PJSIP/1001-{n:08d}") for n in range(1, 7)))
+        )
+        await pbx.resynced()
+
+        assert pbx.channels == [f"1.{n}" for n in range(1, 7)]
+
+
+async def test_async_agi_start_hands_the_call_to_the_handler(pbx: Harness) -> None:
+    pbx.ami.connect()
+    pbx.ami.emit(
+        event(
+            "AsyncAGIStart",
+            Channel=CARRIER,
+            Uniqueid="1764057600.1",
+            Env="agi_callerid%3A%2013800138000%0Aagi_extension%3A%204008001234%0A%0A",
+        )
+    )
+
+    async with asyncio.timeout(SAFETY):
+        call = await pbx.calls.get()
+
+    assert (call.channel, call.uniqueid) == (CARRIER, "1764057600.1")
+    assert (call.caller_number, call.called_number) == ("13800138000", "4008001234")
+    assert pbx.link.calls_handled == 1
+
+
+async def test_resync_that_fails_while_connected_is_retried(
+    pbx: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("callcenter.pbx.link.RESYNC_RETRY_MIN", 0.01)
+    pbx.ami.connect()
+    (await pbx.ami.next_list(1)).fail(AmiTimeout("no reply to CoreShowChannels"))
+    # Same session, no reconnect: the link asks again by itself.
+    (await pbx.ami.next_list(2)).answer(snapshot(listed("1764057600.9", AGENT)))
+    await pbx.resynced()
+    assert pbx.channels == ["1764057600.9"]
+    assert pbx.link.last_resync_generation == 1
+
+
+async def test_repeated_overflows_merge_into_one_resync() -> None:
+    async for pbx in _start(FakeAmiClient(event_queue_size=2)):
+        pbx.ami.connect()
+        first = await pbx.ami.next_list(1)  # still listing while the floods come
+        for flood in range(3):
+            for n in range(5):
+                pbx.ami.emit(event("Newstate", Channel=AGENT, Uniqueid=f"{flood}.{n}"))
+            await asyncio.sleep(0)  # let the link read (and lose) each flood
+        first.answer([])
+        second = await pbx.ami.next_list(2)
+        second.answer([])
+        await pbx.resynced()
+        await asyncio.sleep(0.05)
+        # One snapshot for the session, one for all the floods together: not one per flood.
+        assert len(pbx.ami.lists) == 2
