@@ -11,17 +11,22 @@ import logging
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 
 from callcenter import __version__
+from callcenter.api import api_router
+from callcenter.api.errors import install_error_handlers
 from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
 from callcenter.asterisk.errors import AmiAuthenticationError
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.greeting import greet_and_hang_up
 from callcenter.pbx.link import CallHandler, PbxLink
+from callcenter.persistence import migrate
+from callcenter.persistence.db import Database
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ class Runtime:
     """Everything the running service holds; handed to routes through ``app.state``."""
 
     settings: Settings
+    db: Database
     ami: AmiClient
     tracker: ChannelTracker
     link: PbxLink
@@ -93,27 +99,43 @@ async def _run_ami(runtime: Runtime) -> None:
 def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_hang_up) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.effective_database_url
+        if url.startswith("sqlite"):
+            # The embedded default lives in var/: make sure the folder exists.
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if settings.database_auto_migrate:
+            await migrate.upgrade_async(url)
+        db = Database(url)
         ami = AmiClient(ami_config(settings))
         tracker = ChannelTracker()
-        runtime = Runtime(settings, ami, tracker, PbxLink(ami, tracker, call_handler))
+        runtime = Runtime(settings, db, ami, tracker, PbxLink(ami, tracker, call_handler))
         app.state.runtime = runtime
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(_run_ami(runtime), name="ami")
-            tg.create_task(runtime.link.run(), name="pbx-link")
-            try:
-                yield
-            finally:
-                await ami.close()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                if settings.pbx_enabled:
+                    tg.create_task(_run_ami(runtime), name="ami")
+                    tg.create_task(runtime.link.run(), name="pbx-link")
+                try:
+                    yield
+                finally:
+                    await ami.close()
+        finally:
+            await db.dispose()
 
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(api_router())
 
     @app.get("/health")
     async def health(runtime: RuntimeDep) -> HealthOut:
         connected = runtime.ami.state is ConnectionState.CONNECTED
+        pbx = runtime.settings.pbx_enabled
         return HealthOut(
-            status="ok" if connected else "degraded",
+            status="ok" if connected or not pbx else "degraded",
             version=__version__,
-            ami=runtime.ami.state.value,
+            ami=runtime.ami.state.value if pbx else "disabled",
             ami_generation=runtime.ami.generation,
             ami_error=runtime.ami_error,
             live_channels=len(runtime.tracker.channels),

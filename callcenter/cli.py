@@ -82,6 +82,50 @@ def cli_command(command: str) -> None:
         _fail(exc)
 
 
+@main.group()
+def db() -> None:
+    """The database schema (Alembic migrations), on CALLCENTER_DATABASE_URL."""
+
+
+@db.command(name="upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema (default: to the newest revision)."""
+    from callcenter.persistence import migrate
+
+    url = _settings().effective_database_url
+    _ensure_sqlite_folder(url)
+    migrate.upgrade(url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command(name="downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION ("base" empties the database)."""
+    from callcenter.persistence import migrate
+
+    migrate.downgrade(_settings().effective_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command(name="current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    from callcenter.persistence import migrate
+
+    migrate.current(_settings().effective_database_url)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 @main.command()
 @click.option("--host", default=None, help="Listen address (default: CALLCENTER_HTTP_HOST).")
 @click.option("--port", default=None, type=int, help="Listen port (default: CALLCENTER_HTTP_PORT).")

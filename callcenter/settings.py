@@ -67,6 +67,21 @@ class Settings(BaseSettings):
     sandbox_instance: str = "default"
     asterisk_boot_timeout: float = Field(default=60.0, gt=0)
 
+    # --- Database ---------------------------------------------------------------------------
+    # SQLite (embedded, the default) or PostgreSQL: postgresql+asyncpg://user:pass@host/db.
+    # Empty means the embedded default: var/callcenter.db in the project folder.
+    database_url: str = ""
+    # Upgrade the database to the newest schema when the service starts.
+    database_auto_migrate: bool = True
+    # Without a PBX (API-only tests, or a reporting replica): no AMI connection at all.
+    pbx_enabled: bool = True
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'callcenter.db'}"
+
     # --- HTTP service ------------------------------------------------------------------------
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)

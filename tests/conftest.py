@@ -3,12 +3,18 @@ instance on its own ports, so it never collides with a developer's running insta
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 
+from callcenter.persistence import migrate
+from callcenter.persistence.db import Database
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings, load_settings
 
@@ -43,3 +49,83 @@ def asterisk(asterisk_settings: Settings) -> Iterator[AsteriskInstance]:
         yield instance
     finally:
         instance.down()
+
+
+# --- databases: every test that takes `database` runs on SQLite and on PostgreSQL -----------
+
+PG_ADMIN_URL = os.environ.get(
+    "CALLCENTER_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+# Reference data that migrations insert and tests must keep.
+KEEP_TABLES = {"alembic_version", "complaint_categories"}
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    name = f"cc_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = _asyncpg_dsn(PG_ADMIN_URL)
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(
+            f"PostgreSQL at {PG_ADMIN_URL} is not usable ({exc}); scripts/test starts one "
+            "(scripts/ensure-postgres), or set CALLCENTER_TEST_PG_URL"
+        )
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_postgres(url: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        tables = [r["tablename"] for r in rows if r["tablename"] not in KEEP_TABLES]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "callcenter.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_truncate_postgres(url))
+    return url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -1,0 +1,15 @@
+"""Every route module's router, in the order the OpenAPI document lists them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from callcenter.api.routes import clients, complaints, follow_ups, interactions, reports
+
+ROUTERS: list[APIRouter] = [
+    clients.router,
+    interactions.router,
+    complaints.router,
+    follow_ups.router,
+    reports.router,
+]

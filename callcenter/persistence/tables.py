@@ -1,0 +1,322 @@
+"""The database schema (SQLAlchemy 2 typed ORM). Alembic migrations are the source of truth for
+the live schema; a test checks that the migrations produce exactly these tables.
+
+Conventions:
+* money is an integer number of fen (0.01 CNY) in ``*_fen`` columns: exact on every database;
+* times are UTC; :class:`UtcDateTime` stores them naive-UTC and returns them aware;
+* enums are stored as their string values with a CHECK constraint (no native enum types, so
+  adding a value is a plain migration on both SQLite and PostgreSQL);
+* rows that people edit concurrently carry a ``version`` for compare-and-set updates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SaEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from callcenter.crm.vocabulary import (
+    Channel,
+    ComplaintStatus,
+    Direction,
+    FollowUpKind,
+    FollowUpStatus,
+    Gender,
+    IncomeBand,
+    RiskProfile,
+    Role,
+    Tier,
+    ValueClass,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (UTC)")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+def str_enum(enum: type[StrEnum], name: str) -> SaEnum:
+    return SaEnum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Branch(Base):
+    """营业部: a branch office; complaints and follow-ups are often routed to it."""
+
+    __tablename__ = "branches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    city: Mapped[str] = mapped_column(String(50))
+
+
+class User(Base):
+    """Agents, advisors, supervisors and admins."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    extension: Mapped[str | None] = mapped_column(String(16), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The brokerage account number the client types into the IVR.
+    account_no: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))  # as on the ID: 张伟, or John Smith
+    name_latin: Mapped[str] = mapped_column(String(100))  # pinyin or Latin spelling, searchable
+    id_type: Mapped[str] = mapped_column(String(16))  # resident_id, passport, hk_macau_permit
+    id_number: Mapped[str] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(300))
+    birthday: Mapped[dt.date | None] = mapped_column(Date)
+    gender: Mapped[Gender] = mapped_column(str_enum(Gender, "gender"))
+    occupation: Mapped[str | None] = mapped_column(String(100))
+    income_band: Mapped[IncomeBand] = mapped_column(str_enum(IncomeBand, "income_band"))
+    language: Mapped[str] = mapped_column(String(8), default="zh")  # zh or en: IVR, agent
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    advisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    acquired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)  # account closed: a lost client
+    risk_profile: Mapped[RiskProfile] = mapped_column(str_enum(RiskProfile, "risk_profile"))
+    risk_assessed_on: Mapped[dt.date | None] = mapped_column(Date)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier, "tier"), index=True)
+    value_class: Mapped[ValueClass] = mapped_column(str_enum(ValueClass, "value_class"))
+    consent_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_recording: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_data_sharing: Mapped[bool] = mapped_column(Boolean, default=False)
+    pin_hash: Mapped[str | None] = mapped_column(String(255))  # telephone PIN (IVR), hashed
+    notes: Mapped[str | None] = mapped_column(Text)  # suitability and service notes
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ClientPhone(Base):
+    """A client's phone numbers in E.164, the key the IVR looks callers up by."""
+
+    __tablename__ = "client_phones"
+    __table_args__ = (UniqueConstraint("client_id", "e164"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # mobile, home, office
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AccountSummary(Base):
+    """A client's account for one period (a calendar month, keyed by its first day)."""
+
+    __tablename__ = "account_summaries"
+    __table_args__ = (UniqueConstraint("client_id", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    period: Mapped[dt.date] = mapped_column(Date, index=True)
+    total_assets_fen: Mapped[int] = mapped_column(BigInteger)
+    # [{"symbol": "600519", "name": "贵州茅台", "quantity": 100, "value_fen": 15000000}, ...]
+    positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    turnover_fen: Mapped[int] = mapped_column(BigInteger)  # trading volume in the period
+    commission_fen: Mapped[int] = mapped_column(BigInteger)  # the client's profit contribution
+
+
+class Interaction(Base):
+    """One contact (a call, a web message, an e-mail), written at each phase."""
+
+    __tablename__ = "interactions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, "direction"))
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    called_number: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    ivr_ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    offered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    wrapup_ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ivr_path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ivr_outcome: Mapped[str | None] = mapped_column(String(24))  # self_served, queued, ...
+    authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
+    queue: Mapped[str | None] = mapped_column(String(50))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    talk_seconds: Mapped[int | None] = mapped_column(Integer)
+    hold_seconds: Mapped[int | None] = mapped_column(Integer)
+    wrapup_seconds: Mapped[int | None] = mapped_column(Integer)
+    disposition: Mapped[str | None] = mapped_column(String(50))
+    notes: Mapped[str | None] = mapped_column(Text)
+    recording_ref: Mapped[str | None] = mapped_column(String(200))
+    asterisk_uniqueid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    asterisk_linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ComplaintCategory(Base):
+    """The complaint taxonomy: a two-level tree; each leaf has an owning department."""
+
+    __tablename__ = "complaint_categories"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)  # e.g. trading.execution
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("complaint_categories.code"))
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # The department that owns it, or "branch": routed to the client's branch.
+    owner: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    category_code: Mapped[str] = mapped_column(ForeignKey("complaint_categories.code"))
+    owner_department: Mapped[str | None] = mapped_column(String(40))
+    owner_branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    status: Mapped[ComplaintStatus] = mapped_column(
+        str_enum(ComplaintStatus, "complaint_status"), index=True
+    )
+    summary: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    response_due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # created + 2 days
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ComplaintEvent(Base):
+    """The status history of a complaint: one row per transition, never changed."""
+
+    __tablename__ = "complaint_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    from_status: Mapped[ComplaintStatus | None] = mapped_column(
+        str_enum(ComplaintStatus, "complaint_event_from")
+    )
+    to_status: Mapped[ComplaintStatus] = mapped_column(
+        str_enum(ComplaintStatus, "complaint_event_to")
+    )
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class FollowUp(Base):
+    """A task to contact a client: return visits (回访), care calls, reminders."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_on"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[FollowUpKind] = mapped_column(str_enum(FollowUpKind, "follow_up_kind"))
+    status: Mapped[FollowUpStatus] = mapped_column(str_enum(FollowUpStatus, "follow_up_status"))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TierChange(Base):
+    """Every upgrade and downgrade of a client's tier, with why."""
+
+    __tablename__ = "tier_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    from_tier: Mapped[Tier] = mapped_column(str_enum(Tier, "tier_from"))
+    to_tier: Mapped[Tier] = mapped_column(str_enum(Tier, "tier_to"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    period: Mapped[dt.date | None] = mapped_column(Date)  # the assessment period, if any
+    reason: Mapped[str] = mapped_column(String(200))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AuditEntry(Base):
+    """Append-only: who did what to which client record, when, and for which call.
+
+    The migration adds database triggers that refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))  # client.view, client.reveal_id, ...
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
