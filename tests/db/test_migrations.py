@@ -47,7 +47,8 @@ async def test_complaint_taxonomy_is_there_after_migrating(database: Database) -
         owner = await session.scalar(
             select(ComplaintCategory.owner).where(ComplaintCategory.code == "advice.suitability")
         )
-    assert leaves is not None and leaves >= 15
+    assert leaves is not None
+    assert leaves >= 15
     assert owner == "compliance"
 
 
