@@ -854,3 +854,14 @@ def test_ami_check_catches_a_published_ami(raw: dict[str, Any]) -> None:
         broken["services"]["asterisk"]["ports"].append(extra)
         with pytest.raises(AssertionError, match="publishes AMI"):
             test_ami_is_not_published(broken)
+
+
+def test_app_uses_the_compose_postgres_with_its_credentials(compose: dict[str, Any]) -> None:
+    app_env = environment(compose["services"]["app"])
+    pg_env = environment(compose["services"]["postgres"])
+    expected = (
+        f"postgresql+asyncpg://{pg_env['POSTGRES_USER']}:{pg_env['POSTGRES_PASSWORD']}"
+        f"@postgres:5432/{pg_env['POSTGRES_DB']}"
+    )
+    assert app_env["CALLCENTER_DATABASE_URL"] == expected
+    assert "postgres" in compose["services"]["app"]["depends_on"]
