@@ -22,6 +22,7 @@ from callcenter.api import api_router
 from callcenter.api.errors import install_error_handlers
 from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.logfilters import install_access_log_filter
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.greeting import greet_and_hang_up
 from callcenter.pbx.link import CallHandler, PbxLink
@@ -124,6 +125,7 @@ def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_
         finally:
             await db.dispose()
 
+    install_access_log_filter()  # phone and ID numbers travel in search query strings
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(api_router())

@@ -26,6 +26,13 @@ class Conflict(DomainError):
     error_id = "conflict"
 
 
+class StaleVersion(Conflict):
+    """The record changed since the caller read it (its ``version`` moved on): re-read,
+    merge, retry. Used by every record that people edit concurrently."""
+
+    error_id = "stale-version"
+
+
 class InvalidInput(DomainError):
     """Input that passed the schema but breaks a domain rule (an unknown category...)."""
 

@@ -16,6 +16,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import select
 
 from callcenter.crm.vocabulary import Role
+from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import User
 
@@ -41,9 +42,15 @@ async def current_principal(db: DbDep, x_user: Annotated[str | None, Header()] =
         raise HTTPException(401, detail={"error": "not-authenticated", "message": "no user"})
     async with db.read() as session:
         user = await session.scalar(select(User).where(User.username == x_user, User.active))
-    if user is None:
+        # Inside the unit of work: read() ends with a rollback, which expires loaded rows.
+        principal = (
+            None
+            if user is None
+            else Principal(user.id, user.username, Role(user.role), user.branch_id)
+        )
+    if principal is None:
         raise HTTPException(401, detail={"error": "not-authenticated", "message": "unknown user"})
-    return Principal(user.id, user.username, Role(user.role), user.branch_id)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -65,3 +72,15 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
 ANY_STAFF = (Role.AGENT, Role.ADVISOR, Role.SUPERVISOR, Role.ADMIN)
 Staff = Annotated[Principal, Depends(require_roles(*ANY_STAFF))]
 Managers = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+# The people who serve clients; admins run the system and do not change client data.
+ClientFacing = Annotated[
+    Principal, Depends(require_roles(Role.AGENT, Role.ADVISOR, Role.SUPERVISOR))
+]
+
+
+def get_crm(db: DbDep) -> SqlCrm:
+    return SqlCrm(db)
+
+
+# The CRM services' units of work (clients, interactions, follow-ups) over the app's database.
+CrmDep = Annotated[SqlCrm, Depends(get_crm)]

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy import Enum as SaEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -156,6 +157,20 @@ class Client(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# Name search (migration 0003): the start of the case-folded name or Latin spelling. On
+# PostgreSQL text_pattern_ops lets LIKE 'prefix%' use the index under any collation.
+Index(
+    "ix_clients_name_lower",
+    func.lower(Client.name).label("name_lower"),
+    postgresql_ops={"name_lower": "text_pattern_ops"},
+)
+Index(
+    "ix_clients_name_latin_lower",
+    func.lower(Client.name_latin).label("name_latin_lower"),
+    postgresql_ops={"name_latin_lower": "text_pattern_ops"},
+)
 
 
 class ClientPhone(Base):

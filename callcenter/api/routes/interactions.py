@@ -1,7 +1,68 @@
-"""REST routes: interactions."""
+"""REST routes: interactions (one record per contact, written phase by phase).
+
+=======  ==============================  =========
+method   path                            roles
+=======  ==============================  =========
+POST     /api/interactions               any staff
+GET      /api/interactions               any staff
+GET      /api/interactions/{id}          any staff
+PATCH    /api/interactions/{id}          any staff
+=======  ==============================  =========
+
+A phase earlier (in order or in time) than one already recorded gets 409
+``interaction-phase-out-of-order``; a phase recorded twice gets 409
+``interaction-phase-recorded``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from callcenter.api.deps import CrmDep, Staff
+from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.interactions import (
+    InteractionIn,
+    InteractionListParams,
+    InteractionOut,
+    InteractionPageOut,
+    PhaseIn,
+)
+from callcenter.crm import interactions
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
+
+InteractionId = Annotated[int, Path(gt=0)]
+
+
+@router.post("", status_code=201, responses=errors(409, 422))
+async def create_interaction(body: InteractionIn, crm: CrmDep, _principal: Staff) -> InteractionOut:
+    """Record a new contact. An Asterisk uniqueid already recorded gets 409
+    ``interaction-exists`` (with its id), so a retried create is harmless."""
+    return InteractionOut.of(await interactions.create_interaction(crm, body.to_new()))
+
+
+@router.get("")
+async def list_interactions(
+    params: Annotated[InteractionListParams, Query()], crm: CrmDep, _principal: Staff
+) -> InteractionPageOut:
+    """Newest first."""
+    return InteractionPageOut.of(await interactions.list_interactions(crm, params.to_query()))
+
+
+@router.get("/{interaction_id}", responses=errors(404))
+async def get_interaction(
+    interaction_id: InteractionId, crm: CrmDep, _principal: Staff
+) -> InteractionOut:
+    return InteractionOut.of(await interactions.get_interaction(crm, interaction_id))
+
+
+@router.patch("/{interaction_id}", responses=errors(404, 409, 422))
+async def record_phase(
+    interaction_id: InteractionId, body: PhaseIn, crm: CrmDep, _principal: Staff
+) -> InteractionOut:
+    """Record that the contact reached a phase; wait, talk and wrap-up seconds follow from
+    the phase times."""
+    record = await interactions.record_phase(crm, interaction_id, body.to_update())
+    return InteractionOut.of(record)

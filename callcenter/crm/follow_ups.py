@@ -1,0 +1,175 @@
+"""Follow-ups: tasks to contact a client (return visits, care calls, reminders).
+
+A follow-up is open until it is completed (with an outcome) or cancelled (with a reason);
+either ends it for good. Regulation requires a return visit (回访) for every new account, so a
+closed follow-up is never reopened: a second attempt is a new follow-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from callcenter.crm.ports import Page, References, Transactions, require_references
+from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
+from callcenter.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class FollowUpNotFound(NotFound):
+    error_id = "follow-up-not-found"
+
+
+class FollowUpClosed(Conflict):
+    """Completing or cancelling a follow-up that is already done or cancelled."""
+
+    error_id = "follow-up-closed"
+
+
+@dataclass(frozen=True)
+class FollowUpRecord:
+    id: int
+    client_id: int
+    kind: FollowUpKind
+    status: FollowUpStatus
+    due_on: dt.date
+    assigned_to_id: int | None
+    created_by_id: int | None
+    created_at: dt.datetime
+    done_at: dt.datetime | None
+    interaction_id: int | None
+    outcome: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class NewFollowUp:
+    client_id: int
+    kind: FollowUpKind
+    due_on: dt.date
+    assigned_to_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpQuery:
+    assigned_to_id: int | None = None
+    client_id: int | None = None
+    due_before: dt.date | None = None  # strictly before: pass tomorrow for "due by today"
+    status: FollowUpStatus | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class FollowUpClosing:
+    """How a follow-up ends: done with an outcome, or cancelled with the reason as outcome."""
+
+    status: FollowUpStatus
+    at: dt.datetime
+    outcome: str
+    interaction_id: int | None = None
+
+
+class FollowUpStore(Protocol):
+    async def add(
+        self, new: NewFollowUp, created_by_id: int | None, at: dt.datetime
+    ) -> FollowUpRecord: ...
+
+    async def get(self, follow_up_id: int) -> FollowUpRecord | None: ...
+
+    async def get_for_update(self, follow_up_id: int) -> FollowUpRecord | None: ...
+
+    async def close(self, follow_up_id: int, closing: FollowUpClosing) -> FollowUpRecord: ...
+
+    async def search(self, query: FollowUpQuery) -> Page[FollowUpRecord]: ...
+
+
+class FollowUpTransaction(Protocol):
+    @property
+    def follow_ups(self) -> FollowUpStore: ...
+
+    @property
+    def references(self) -> References: ...
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def create_follow_up(
+    crm: Transactions[FollowUpTransaction], actor_id: int, new: NewFollowUp
+) -> FollowUpRecord:
+    async with crm.write() as tx:
+        await require_references(
+            tx.references, client_id=new.client_id, user_ids={"assigned_to_id": new.assigned_to_id}
+        )
+        record = await tx.follow_ups.add(new, created_by_id=actor_id, at=_now())
+    log.info(
+        "follow-up %s (%s) for client %s due %s, assigned to %s",
+        record.id,
+        record.kind,
+        record.client_id,
+        record.due_on,
+        record.assigned_to_id,
+    )
+    return record
+
+
+async def get_follow_up(
+    crm: Transactions[FollowUpTransaction], follow_up_id: int
+) -> FollowUpRecord:
+    async with crm.read() as tx:
+        record = await tx.follow_ups.get(follow_up_id)
+    if record is None:
+        raise FollowUpNotFound(f"no follow-up {follow_up_id}")
+    return record
+
+
+async def list_follow_ups(
+    crm: Transactions[FollowUpTransaction], query: FollowUpQuery
+) -> Page[FollowUpRecord]:
+    async with crm.read() as tx:
+        return await tx.follow_ups.search(query)
+
+
+async def _close(
+    crm: Transactions[FollowUpTransaction],
+    actor_id: int,
+    follow_up_id: int,
+    closing: FollowUpClosing,
+) -> FollowUpRecord:
+    async with crm.write() as tx:
+        # Read under the write lock: of two agents completing the same task, the second sees
+        # it closed and gets a conflict instead of overwriting the first one's outcome.
+        current = await tx.follow_ups.get_for_update(follow_up_id)
+        if current is None:
+            raise FollowUpNotFound(f"no follow-up {follow_up_id}")
+        if current.status is not FollowUpStatus.OPEN:
+            raise FollowUpClosed(
+                f"follow-up {follow_up_id} is already {current.status}", status=current.status
+            )
+        await require_references(tx.references, interaction_id=closing.interaction_id)
+        closed = await tx.follow_ups.close(follow_up_id, closing)
+    log.info("follow-up %s %s by user %s", follow_up_id, closed.status, actor_id)
+    return closed
+
+
+async def complete_follow_up(
+    crm: Transactions[FollowUpTransaction],
+    actor_id: int,
+    follow_up_id: int,
+    outcome: str,
+    interaction_id: int | None = None,
+) -> FollowUpRecord:
+    closing = FollowUpClosing(FollowUpStatus.DONE, _now(), outcome, interaction_id)
+    return await _close(crm, actor_id, follow_up_id, closing)
+
+
+async def cancel_follow_up(
+    crm: Transactions[FollowUpTransaction], actor_id: int, follow_up_id: int, reason: str
+) -> FollowUpRecord:
+    closing = FollowUpClosing(FollowUpStatus.CANCELLED, _now(), reason)
+    return await _close(crm, actor_id, follow_up_id, closing)

@@ -1,0 +1,309 @@
+"""Interactions: one record per contact, written phase by phase as the contact goes on.
+
+A voice call moves through phases in a fixed order: started -> IVR ended -> queued -> offered
+to an agent -> answered -> ended -> wrap-up ended. Phases may be skipped (an outbound call is
+never queued, an abandoned call is never answered) but never go back: a phase that comes
+earlier in the order than one already recorded, or a time earlier than the latest recorded
+phase, is refused as a conflict with the record's state (409), not as malformed input: the same
+request would have been fine a moment earlier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from callcenter.crm.ports import Page, References, Transactions, require_references
+from callcenter.crm.vocabulary import Channel, Direction
+from callcenter.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    STARTED = "started"
+    IVR_ENDED = "ivr_ended"
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ANSWERED = "answered"
+    ENDED = "ended"
+    WRAPPED_UP = "wrapped_up"  # the agent finished after-call work
+
+    @property
+    def rank(self) -> int:
+        return list(Phase).index(self)
+
+
+class InteractionNotFound(NotFound):
+    error_id = "interaction-not-found"
+
+
+class PhaseOutOfOrder(Conflict):
+    error_id = "interaction-phase-out-of-order"
+
+
+class PhaseAlreadyRecorded(Conflict):
+    error_id = "interaction-phase-recorded"
+
+
+class DuplicateInteraction(Conflict):
+    """The Asterisk uniqueid is already recorded: a retried create."""
+
+    error_id = "interaction-exists"
+
+
+@dataclass(frozen=True)
+class InteractionRecord:
+    id: int
+    client_id: int | None
+    channel: Channel
+    direction: Direction
+    caller_number: str | None
+    called_number: str | None
+    started_at: dt.datetime
+    ivr_ended_at: dt.datetime | None
+    queued_at: dt.datetime | None
+    offered_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    wrapup_ended_at: dt.datetime | None
+    ivr_path: tuple[str, ...]
+    ivr_outcome: str | None
+    authenticated: bool
+    queue: str | None
+    agent_id: int | None
+    wait_seconds: int | None
+    talk_seconds: int | None
+    hold_seconds: int | None
+    wrapup_seconds: int | None
+    disposition: str | None
+    notes: str | None
+    recording_ref: str | None
+    asterisk_uniqueid: str | None
+    asterisk_linkedid: str | None
+    version: int
+
+
+# The record's field for each phase's time.
+PHASE_FIELD: Mapping[Phase, str] = {
+    Phase.STARTED: "started_at",
+    Phase.IVR_ENDED: "ivr_ended_at",
+    Phase.QUEUED: "queued_at",
+    Phase.OFFERED: "offered_at",
+    Phase.ANSWERED: "answered_at",
+    Phase.ENDED: "ended_at",
+    Phase.WRAPPED_UP: "wrapup_ended_at",
+}
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    channel: Channel
+    direction: Direction
+    started_at: dt.datetime
+    caller_number: str | None = None
+    called_number: str | None = None
+    client_id: int | None = None
+    agent_id: int | None = None
+    queue: str | None = None
+    asterisk_uniqueid: str | None = None
+    asterisk_linkedid: str | None = None
+
+
+@dataclass(frozen=True)
+class PhaseUpdate:
+    """One phase reached at ``at``, with what became known at that moment."""
+
+    phase: Phase
+    at: dt.datetime
+    agent_id: int | None = None
+    queue: str | None = None
+    client_id: int | None = None  # identified during the contact (IVR, agent)
+    ivr_path: Sequence[str] | None = None
+    ivr_outcome: str | None = None
+    authenticated: bool | None = None
+    hold_seconds: int | None = None  # summed by the CTI from hold events
+    disposition: str | None = None
+    notes: str | None = None
+    recording_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class InteractionQuery:
+    client_id: int | None = None
+    agent_id: int | None = None
+    since: dt.datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class InteractionStore(Protocol):
+    async def add(self, new: NewInteraction) -> InteractionRecord: ...
+
+    async def get(self, interaction_id: int) -> InteractionRecord | None: ...
+
+    async def get_for_update(self, interaction_id: int) -> InteractionRecord | None: ...
+
+    async def find_by_uniqueid(self, uniqueid: str) -> InteractionRecord | None: ...
+
+    async def save(self, record: InteractionRecord) -> None: ...
+
+    async def search(self, query: InteractionQuery) -> Page[InteractionRecord]: ...
+
+
+class InteractionTransaction(Protocol):
+    @property
+    def interactions(self) -> InteractionStore: ...
+
+    @property
+    def references(self) -> References: ...
+
+
+# --- pure rules ------------------------------------------------------------------------------
+
+
+def recorded_phases(record: InteractionRecord) -> dict[Phase, dt.datetime]:
+    times = {phase: getattr(record, name) for phase, name in PHASE_FIELD.items()}
+    return {phase: at for phase, at in times.items() if at is not None}
+
+
+def check_next_phase(recorded: Mapping[Phase, dt.datetime], phase: Phase, at: dt.datetime) -> None:
+    """Raise unless ``phase`` at ``at`` moves the contact forward."""
+    if phase in recorded:
+        raise PhaseAlreadyRecorded(f"phase {phase} is already recorded", phase=phase.value)
+    later = [p for p in recorded if p.rank > phase.rank]
+    if later:
+        latest_phase = max(later, key=lambda p: p.rank)
+        raise PhaseOutOfOrder(
+            f"phase {phase} cannot follow {latest_phase}", phase=phase.value, after=latest_phase
+        )
+    latest_phase, latest_at = max(recorded.items(), key=lambda item: item[1])
+    if at < latest_at:
+        raise PhaseOutOfOrder(
+            f"phase {phase} at {at.isoformat()} is earlier than {latest_phase} "
+            f"at {latest_at.isoformat()}",
+            phase=phase.value,
+            after=latest_phase,
+        )
+
+
+def _seconds(start: dt.datetime | None, end: dt.datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds())
+
+
+@dataclass(frozen=True)
+class Durations:
+    wait_seconds: int | None
+    talk_seconds: int | None
+    wrapup_seconds: int | None
+
+
+def durations(record: InteractionRecord) -> Durations:
+    """The KPI durations from the phase times that are known.
+
+    * wait: queued until answered, or until the caller gave up (an abandoned call);
+    * talk: answered until ended, less the time on hold (AHT = talk + hold + wrap-up);
+    * wrap-up: ended until the agent finished after-call work.
+    """
+    wait_end = record.answered_at or (record.ended_at if record.queued_at else None)
+    talk = _seconds(record.answered_at, record.ended_at)
+    if talk is not None and record.hold_seconds:
+        talk = max(0, talk - record.hold_seconds)
+    return Durations(
+        wait_seconds=_seconds(record.queued_at, wait_end),
+        talk_seconds=talk,
+        wrapup_seconds=_seconds(record.ended_at, record.wrapup_ended_at),
+    )
+
+
+def apply_phase(record: InteractionRecord, update: PhaseUpdate) -> InteractionRecord:
+    """The record after ``update``: its time, what it brought, recomputed durations."""
+    check_next_phase(recorded_phases(record), update.phase, update.at)
+    changes: dict[str, Any] = {
+        name: getattr(update, name)
+        for name in (
+            "agent_id",
+            "queue",
+            "client_id",
+            "ivr_outcome",
+            "authenticated",
+            "hold_seconds",
+            "disposition",
+            "notes",
+            "recording_ref",
+        )
+        if getattr(update, name) is not None
+    }
+    if update.ivr_path is not None:
+        changes["ivr_path"] = tuple(update.ivr_path)
+    changes[PHASE_FIELD[update.phase]] = update.at
+    changed = dataclasses.replace(record, **changes, version=record.version + 1)
+    return dataclasses.replace(changed, **dataclasses.asdict(durations(changed)))
+
+
+# --- services: check -> act -> announce ------------------------------------------------------
+
+
+async def create_interaction(
+    crm: Transactions[InteractionTransaction], new: NewInteraction
+) -> InteractionRecord:
+    async with crm.write() as tx:
+        await require_references(
+            tx.references, client_id=new.client_id, user_ids={"agent_id": new.agent_id}
+        )
+        if new.asterisk_uniqueid is not None:
+            existing = await tx.interactions.find_by_uniqueid(new.asterisk_uniqueid)
+            if existing is not None:
+                raise DuplicateInteraction(
+                    f"uniqueid {new.asterisk_uniqueid} is interaction {existing.id}",
+                    interaction_id=existing.id,
+                )
+        record = await tx.interactions.add(new)
+    log.info(
+        "interaction %s created: %s %s (uniqueid %s)",
+        record.id,
+        record.channel,
+        record.direction,
+        record.asterisk_uniqueid,
+    )
+    return record
+
+
+async def record_phase(
+    crm: Transactions[InteractionTransaction], interaction_id: int, update: PhaseUpdate
+) -> InteractionRecord:
+    async with crm.write() as tx:
+        record = await tx.interactions.get_for_update(interaction_id)
+        if record is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        await require_references(
+            tx.references, client_id=update.client_id, user_ids={"agent_id": update.agent_id}
+        )
+        changed = apply_phase(record, update)
+        await tx.interactions.save(changed)
+    log.info("interaction %s: %s at %s", interaction_id, update.phase, update.at.isoformat())
+    return changed
+
+
+async def get_interaction(
+    crm: Transactions[InteractionTransaction], interaction_id: int
+) -> InteractionRecord:
+    async with crm.read() as tx:
+        record = await tx.interactions.get(interaction_id)
+    if record is None:
+        raise InteractionNotFound(f"no interaction {interaction_id}")
+    return record
+
+
+async def list_interactions(
+    crm: Transactions[InteractionTransaction], query: InteractionQuery
+) -> Page[InteractionRecord]:
+    async with crm.read() as tx:
+        return await tx.interactions.search(query)

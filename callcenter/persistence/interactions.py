@@ -1,0 +1,159 @@
+"""Interaction records: one row per contact, rewritten at each phase."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.crm.clients import RECENT_INTERACTIONS
+from callcenter.crm.interactions import (
+    DuplicateInteraction,
+    InteractionQuery,
+    InteractionRecord,
+    NewInteraction,
+)
+from callcenter.crm.ports import Page
+from callcenter.crm.vocabulary import Channel, Direction
+from callcenter.persistence.tables import Interaction
+
+# What a phase may change; identity (channel, direction, numbers, Asterisk ids) never changes.
+MUTABLE_FIELDS = (
+    "client_id",
+    "ivr_ended_at",
+    "queued_at",
+    "offered_at",
+    "answered_at",
+    "ended_at",
+    "wrapup_ended_at",
+    "ivr_path",
+    "ivr_outcome",
+    "authenticated",
+    "queue",
+    "agent_id",
+    "wait_seconds",
+    "talk_seconds",
+    "hold_seconds",
+    "wrapup_seconds",
+    "disposition",
+    "notes",
+    "recording_ref",
+    "version",
+)
+
+
+def interaction_record(row: Interaction) -> InteractionRecord:
+    return InteractionRecord(
+        id=row.id,
+        client_id=row.client_id,
+        channel=Channel(row.channel),
+        direction=Direction(row.direction),
+        caller_number=row.caller_number,
+        called_number=row.called_number,
+        started_at=row.started_at,
+        ivr_ended_at=row.ivr_ended_at,
+        queued_at=row.queued_at,
+        offered_at=row.offered_at,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        wrapup_ended_at=row.wrapup_ended_at,
+        ivr_path=tuple(row.ivr_path or ()),
+        ivr_outcome=row.ivr_outcome,
+        authenticated=row.authenticated,
+        queue=row.queue,
+        agent_id=row.agent_id,
+        wait_seconds=row.wait_seconds,
+        talk_seconds=row.talk_seconds,
+        hold_seconds=row.hold_seconds,
+        wrapup_seconds=row.wrapup_seconds,
+        disposition=row.disposition,
+        notes=row.notes,
+        recording_ref=row.recording_ref,
+        asterisk_uniqueid=row.asterisk_uniqueid,
+        asterisk_linkedid=row.asterisk_linkedid,
+        version=row.version,
+    )
+
+
+async def recent_interactions(
+    session: AsyncSession, client_id: int, limit: int = RECENT_INTERACTIONS
+) -> tuple[InteractionRecord, ...]:
+    rows = await session.scalars(
+        select(Interaction)
+        .where(Interaction.client_id == client_id)
+        .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+        .limit(limit)
+    )
+    return tuple(interaction_record(row) for row in rows)
+
+
+class SqlInteractionStore:
+    """The domain's InteractionStore port over one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, new: NewInteraction) -> InteractionRecord:
+        row = Interaction(**dataclasses.asdict(new), ivr_path=[], authenticated=False, version=1)
+        try:
+            # A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole
+            # transaction, and we still want to name the interaction that got there first.
+            async with self._session.begin_nested():
+                self._session.add(row)
+        except IntegrityError as exc:
+            uniqueid = new.asterisk_uniqueid
+            existing = None if uniqueid is None else await self.find_by_uniqueid(uniqueid)
+            if existing is None:
+                raise
+            # Two creates for one call raced past the service's check (PostgreSQL).
+            raise DuplicateInteraction(
+                f"uniqueid {uniqueid} is interaction {existing.id}", interaction_id=existing.id
+            ) from exc
+        return interaction_record(row)
+
+    async def get(self, interaction_id: int) -> InteractionRecord | None:
+        row = await self._session.get(Interaction, interaction_id)
+        return None if row is None else interaction_record(row)
+
+    async def get_for_update(self, interaction_id: int) -> InteractionRecord | None:
+        row = await self._session.scalar(
+            select(Interaction)
+            .where(Interaction.id == interaction_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return None if row is None else interaction_record(row)
+
+    async def find_by_uniqueid(self, uniqueid: str) -> InteractionRecord | None:
+        row = await self._session.scalar(
+            select(Interaction).where(Interaction.asterisk_uniqueid == uniqueid)
+        )
+        return None if row is None else interaction_record(row)
+
+    async def save(self, record: InteractionRecord) -> None:
+        values = {name: getattr(record, name) for name in MUTABLE_FIELDS}
+        values["ivr_path"] = list(record.ivr_path)
+        await self._session.execute(
+            update(Interaction)
+            .where(Interaction.id == record.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def search(self, query: InteractionQuery) -> Page[InteractionRecord]:
+        stmt = select(Interaction)
+        if query.client_id is not None:
+            stmt = stmt.where(Interaction.client_id == query.client_id)
+        if query.agent_id is not None:
+            stmt = stmt.where(Interaction.agent_id == query.agent_id)
+        if query.since is not None:
+            stmt = stmt.where(Interaction.started_at >= query.since)
+        stmt = (
+            stmt.order_by(Interaction.started_at.desc(), Interaction.id.desc())
+            .limit(query.limit + 1)
+            .offset(query.offset)
+        )
+        rows = [interaction_record(row) for row in await self._session.scalars(stmt)]
+        return Page.of(rows, query.limit, query.offset)

@@ -1,0 +1,154 @@
+"""Who may call which route: one table, checked for every role.
+
+Each row is (method, path, allowed roles, body). Paths and bodies name the records of
+:class:`Seeded` (``{client_id}``...), created fresh for every test. To add routes: append rows
+to ``ROUTES`` (and, if they need a record of their own, a field to ``Seeded`` and a line to
+:func:`seed`). Each row is checked three ways: no ``X-User`` -> 401; each role not allowed ->
+403; each allowed role -> a 2xx answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pytest
+
+from callcenter.app import create_app
+from callcenter.crm.vocabulary import Role
+from callcenter.settings import load_settings
+from tests.api.conftest import Api
+from tests.support.crm_data import add_client, add_follow_up, add_interaction
+
+ANY_STAFF = frozenset(Role)
+CLIENT_FACING = frozenset({Role.AGENT, Role.ADVISOR, Role.SUPERVISOR})
+MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The records a route in the table may refer to."""
+
+    client_id: int
+    interaction_id: int
+    follow_up_id: int
+
+
+async def seed(api: Api) -> Seeded:
+    client_id = await add_client(api.db, api.branch.id)
+    interaction_id = await add_interaction(api.db, client_id)
+    return Seeded(client_id, interaction_id, await add_follow_up(api.db, client_id))
+
+
+Body = dict[str, Any] | Callable[[Seeded], dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    method: str
+    path: str  # str.format()-ed with the Seeded fields
+    allowed: frozenset[Role]
+    body: Body = None
+
+    def request(self, seeded: Seeded) -> tuple[str, str, dict[str, Any] | None]:
+        body = self.body(seeded) if callable(self.body) else self.body
+        return self.method, self.path.format(**asdict(seeded)), body
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path.split('?')[0]}"
+
+
+ROUTES: list[RouteRule] = [
+    # clients
+    RouteRule("GET", "/api/clients?name=zhang", ANY_STAFF),
+    RouteRule("GET", "/api/clients/{client_id}", ANY_STAFF),
+    RouteRule(
+        "POST",
+        "/api/clients/{client_id}/reveal-id",
+        CLIENT_FACING,
+        {"reason": "client asks to confirm the ID on file"},
+    ),
+    RouteRule("PATCH", "/api/clients/{client_id}", CLIENT_FACING, {"version": 1, "notes": "x"}),
+    RouteRule("POST", "/api/clients/{client_id}/notes", CLIENT_FACING, {"line": "called back"}),
+    # interactions
+    RouteRule(
+        "POST",
+        "/api/interactions",
+        ANY_STAFF,
+        {"channel": "web", "direction": "inbound", "started_at": "2026-03-02T10:00:00+08:00"},
+    ),
+    RouteRule("GET", "/api/interactions?client_id={client_id}", ANY_STAFF),
+    RouteRule("GET", "/api/interactions/{interaction_id}", ANY_STAFF),
+    RouteRule(
+        "PATCH",
+        "/api/interactions/{interaction_id}",
+        ANY_STAFF,
+        {"phase": "ended", "at": "2026-03-02T10:00:00Z", "disposition": "resolved"},
+    ),
+    # follow-ups
+    RouteRule(
+        "POST",
+        "/api/follow-ups",
+        ANY_STAFF,
+        lambda s: {"client_id": s.client_id, "kind": "care_call", "due_on": "2026-03-20"},
+    ),
+    RouteRule("GET", "/api/follow-ups?status=open", ANY_STAFF),
+    RouteRule("GET", "/api/follow-ups/{follow_up_id}", ANY_STAFF),
+    RouteRule(
+        "POST", "/api/follow-ups/{follow_up_id}/complete", CLIENT_FACING, {"outcome": "called"}
+    ),
+    RouteRule("POST", "/api/follow-ups/{follow_up_id}/cancel", MANAGERS, {"reason": "duplicate"}),
+]
+
+# Every route under these prefixes must have a row (checked below); extend with new resources.
+COVERED_PREFIXES = ("/api/clients", "/api/interactions", "/api/follow-ups")
+
+ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
+REFUSED = [
+    (rule, role) for rule, role in itertools.product(ROUTES, Role) if role not in rule.allowed
+]
+
+
+def case_id(value: object) -> str:
+    return str(value)
+
+
+async def call(api: Api, rule: RouteRule, headers: dict[str, str]) -> Any:
+    method, path, body = rule.request(await seed(api))
+    return await api.http.request(method, path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("rule", ROUTES, ids=case_id)
+async def test_without_a_user_is_401(api: Api, rule: RouteRule) -> None:
+    response = await call(api, rule, {})
+    assert response.status_code == 401, response.text
+
+
+async def test_an_unknown_user_is_401(api: Api) -> None:
+    response = await call(api, ROUTES[0], {"X-User": "nobody"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("rule", "role"), REFUSED, ids=case_id)
+async def test_a_role_not_allowed_is_403(api: Api, rule: RouteRule, role: Role) -> None:
+    response = await call(api, rule, api.as_(role))
+    assert response.status_code == 403, response.text
+
+
+@pytest.mark.parametrize(("rule", "role"), ALLOWED, ids=case_id)
+async def test_an_allowed_role_succeeds(api: Api, rule: RouteRule, role: Role) -> None:
+    response = await call(api, rule, api.as_(role))
+    assert 200 <= response.status_code < 300, response.text
+
+
+def test_the_table_covers_every_route_under_its_prefixes() -> None:
+    app = create_app(load_settings(pbx_enabled=False), call_handler=None)
+    served = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(COVERED_PREFIXES)
+        for method in operations
+    }
+    assert served == {(rule.method, rule.path.split("?")[0]) for rule in ROUTES}
