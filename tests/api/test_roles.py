@@ -9,6 +9,7 @@ to ``ROUTES`` (and, if they need a record of their own, a field to ``Seeded`` an
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -17,7 +18,8 @@ from typing import Any
 import pytest
 
 from callcenter.app import create_app
-from callcenter.crm.vocabulary import Role
+from callcenter.crm.vocabulary import ComplaintStatus, Role
+from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings
 from tests.api.conftest import Api
 from tests.support.crm_data import add_client, add_follow_up, add_interaction
@@ -34,12 +36,39 @@ class Seeded:
     client_id: int
     interaction_id: int
     follow_up_id: int
+    complaint_id: int
+    period: str = "2026-10"
 
 
 async def seed(api: Api) -> Seeded:
     client_id = await add_client(api.db, api.branch.id)
     interaction_id = await add_interaction(api.db, client_id)
-    return Seeded(client_id, interaction_id, await add_follow_up(api.db, client_id))
+    follow_up_id = await add_follow_up(api.db, client_id)
+    return Seeded(client_id, interaction_id, follow_up_id, await add_complaint(api, client_id))
+
+
+async def add_complaint(api: Api, client_id: int) -> int:
+    """An open complaint owned by the test users' branch (an advisor may act on those)."""
+    now = dt.datetime.now(dt.UTC)
+    async with api.db.write() as session:
+        complaint = Complaint(
+            client_id=client_id,
+            category_code="account.opening",  # owner "branch": the client's branch
+            owner_branch_id=api.branch.id,
+            status=ComplaintStatus.OPEN,
+            summary="Account opening took three weeks",
+            description="Documents were asked for twice.",
+            created_at=now,
+            response_due_at=now + dt.timedelta(days=2),
+        )
+        session.add(complaint)
+        await session.flush()
+        session.add(
+            ComplaintEvent(
+                complaint_id=complaint.id, from_status=None, to_status=ComplaintStatus.OPEN
+            )
+        )
+        return complaint.id
 
 
 Body = dict[str, Any] | Callable[[Seeded], dict[str, Any]] | None
@@ -102,8 +131,53 @@ ROUTES: list[RouteRule] = [
     RouteRule("POST", "/api/follow-ups/{follow_up_id}/cancel", MANAGERS, {"reason": "duplicate"}),
 ]
 
+# Advisors act on complaints of their own branch only (the seeded one is theirs).
+COMPLAINT_HANDLERS = frozenset({Role.ADVISOR, Role.SUPERVISOR, Role.ADMIN})
+
+ROUTES += [
+    # complaints
+    RouteRule("GET", "/api/complaints/categories", ANY_STAFF),
+    RouteRule("GET", "/api/complaints?status=open", ANY_STAFF),
+    RouteRule(
+        "POST",
+        "/api/complaints",
+        ANY_STAFF,
+        lambda s: {
+            "client_id": s.client_id,
+            "category_code": "service.waiting",
+            "summary": "Waited 6 minutes",
+            "description": "The hotline kept me waiting.",
+        },
+    ),
+    RouteRule("GET", "/api/complaints/{complaint_id}", ANY_STAFF),
+    RouteRule("POST", "/api/complaints/{complaint_id}/notes", ANY_STAFF, {"note": "called"}),
+    RouteRule(
+        "POST",
+        "/api/complaints/{complaint_id}/transitions",
+        COMPLAINT_HANDLERS,
+        {"to": "acknowledged", "version": 1, "note": "we are on it"},
+    ),
+    RouteRule(
+        "PATCH",
+        "/api/complaints/{complaint_id}/assign",
+        COMPLAINT_HANDLERS,
+        {"assigned_to_id": None, "version": 1},
+    ),
+    # reports: the whole center's figures are for managers (an advisor or agent may read
+    # their own KPI row with by=advisor / by=agent: tests/api/test_reports_api.py)
+    RouteRule("GET", "/api/reports/deciles?period=2026-10", MANAGERS),
+    RouteRule("GET", "/api/reports/kpis?period=2026-10&by=branch", MANAGERS),
+    RouteRule("POST", "/api/reports/segmentation/{period}", MANAGERS),
+]
+
 # Every route under these prefixes must have a row (checked below); extend with new resources.
-COVERED_PREFIXES = ("/api/clients", "/api/interactions", "/api/follow-ups")
+COVERED_PREFIXES = (
+    "/api/clients",
+    "/api/interactions",
+    "/api/follow-ups",
+    "/api/complaints",
+    "/api/reports",
+)
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
 REFUSED = [
