@@ -40,6 +40,7 @@ from callcenter.crm.kpi import (
     upgraded_clients_by_owner,
 )
 from callcenter.crm.periods import MonthRange
+from callcenter.crm.profitability import TierProfitability, profitability_by_tier
 from callcenter.crm.segmentation import (
     ClientFigures,
     DecileReport,
@@ -346,3 +347,18 @@ async def _contribution(
         clients[oid] = count
         contribution[oid] = int(commission)
     return clients, contribution
+
+
+# --- profitability by tier ------------------------------------------------------------------
+
+
+async def tier_profitability(session: AsyncSession, months: MonthRange) -> list[TierProfitability]:
+    """Each client with a summary in the period, in their current tier, with commission summed."""
+    stmt = (
+        select(Client.tier, func.sum(AccountSummary.commission_fen))
+        .join(AccountSummary, AccountSummary.client_id == Client.id)
+        .where(_in_period(months))
+        .group_by(Client.id, Client.tier)
+    )
+    rows = await session.execute(stmt)
+    return profitability_by_tier((tier, int(total)) for tier, total in rows)

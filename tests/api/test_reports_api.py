@@ -277,3 +277,16 @@ async def test_the_report_routes_are_in_the_openapi_document(api: Api) -> None:
     paths = (await api.http.get("/openapi.json")).json()["paths"]
     assert {"/api/reports/deciles", "/api/reports/kpis"} <= set(paths)
     assert "/api/reports/segmentation/{period}" in paths
+
+
+async def test_profitability_report_lists_every_tier_and_refuses_a_bad_period(api: Api) -> None:
+    ok = await api.http.get(
+        "/api/reports/profitability", params={"period": "2026-10"}, headers=api.as_(Role.SUPERVISOR)
+    )
+    assert ok.status_code == 200
+    assert [t["tier"] for t in ok.json()["tiers"]] == ["vip", "gold", "silver", "standard"]
+    bad = await api.http.get(
+        "/api/reports/profitability", params={"period": "2026-13"}, headers=api.as_(Role.SUPERVISOR)
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "period"]

@@ -166,6 +166,7 @@ ROUTES += [
     # reports: the whole center's figures are for managers (an advisor or agent may read
     # their own KPI row with by=advisor / by=agent: tests/api/test_reports_api.py)
     RouteRule("GET", "/api/reports/deciles?period=2026-10", MANAGERS),
+    RouteRule("GET", "/api/reports/profitability?period=2026-10", MANAGERS),
     RouteRule("GET", "/api/reports/kpis?period=2026-10&by=branch", MANAGERS),
     RouteRule("POST", "/api/reports/segmentation/{period}", MANAGERS),
 ]

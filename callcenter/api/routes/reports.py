@@ -4,6 +4,7 @@
 method   path                                roles
 =======  ==================================  ============================================
 GET      /api/reports/deciles                supervisor, admin
+GET      /api/reports/profitability          supervisor, admin
 GET      /api/reports/kpis                   supervisor, admin; an advisor their own row
                                              of by=advisor, an agent theirs of by=agent
 POST     /api/reports/segmentation/{period}  supervisor, admin
@@ -21,7 +22,14 @@ from fastapi.exceptions import RequestValidationError
 
 from callcenter.api.deps import DbDep, Managers, Staff
 from callcenter.api.schemas.common import errors
-from callcenter.api.schemas.reports import DecileReportOut, KpiReportOut, SegmentationOut
+from callcenter.api.schemas.reports import (
+    DecileReportOut,
+    KpiReportOut,
+    PeriodOut,
+    SegmentationOut,
+    TierProfitabilityOut,
+    TierProfitabilityReportOut,
+)
 from callcenter.crm.kpi import KpiScope, visible_owner
 from callcenter.crm.periods import MONTH_PATTERN, InvalidPeriod, MonthRange
 from callcenter.persistence import reports
@@ -55,6 +63,18 @@ async def deciles(db: DbDep, _principal: Managers, months: ReportMonths) -> Deci
     async with db.read() as session:
         report = await reports.load_decile_report(session, months)
     return DecileReportOut.of(report)
+
+
+@router.get("/profitability", responses=errors(403))
+async def profitability(
+    db: DbDep, _principal: Managers, months: ReportMonths
+) -> TierProfitabilityReportOut:
+    """Average client profitability (contribution) by tier, for the period."""
+    async with db.read() as session:
+        rows = await reports.tier_profitability(session, months)
+    return TierProfitabilityReportOut(
+        period=PeriodOut.of(months), tiers=[TierProfitabilityOut.of(r) for r in rows]
+    )
 
 
 @router.get("/kpis", responses=errors(403))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from callcenter.crm.kpi import KpiReport, KpiScope, OwnerKpi
 from callcenter.crm.periods import MonthRange, month_label
+from callcenter.crm.profitability import TierProfitability
 from callcenter.crm.segmentation import Decile, DecileReport
-from callcenter.crm.vocabulary import ValueClass
+from callcenter.crm.vocabulary import Tier, ValueClass
 from callcenter.persistence.reports import SegmentationOutcome
 
 
@@ -143,3 +144,26 @@ class SegmentationOut(BaseModel):
             upgrades=o.tiers.upgrades,
             downgrades=o.tiers.downgrades,
         )
+
+
+class TierProfitabilityOut(BaseModel):
+    tier: Tier
+    clients: int
+    contribution_fen: int
+    average_fen: float | None = Field(description="Mean contribution per client, in fen.")
+    contribution_share: float = Field(description="Share of all tiers' contribution, 0..1.")
+
+    @classmethod
+    def of(cls, row: TierProfitability) -> TierProfitabilityOut:
+        return cls(
+            tier=row.tier,
+            clients=row.clients,
+            contribution_fen=row.contribution_fen,
+            average_fen=float(row.average_fen) if row.average_fen is not None else None,
+            contribution_share=float(row.contribution_share),
+        )
+
+
+class TierProfitabilityReportOut(BaseModel):
+    period: PeriodOut
+    tiers: list[TierProfitabilityOut]
