@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 
@@ -124,6 +125,61 @@ def _ensure_sqlite_folder(url: str) -> None:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+@main.command()
+@click.option(
+    "--clients",
+    "client_count",
+    type=click.IntRange(min=0),
+    default=20_000,
+    show_default=True,
+    help="How many clients.",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=42, show_default=True, help="Of the randomness."
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The demo's present, YYYY-MM-DD (default: today in Beijing).",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database has data already.")
+@click.option("--minimal", is_flag=True, help="Branches, staff, clients and phones only.")
+def seed(
+    client_count: int, seed: int, as_of: dt.datetime | None, if_empty: bool, minimal: bool
+) -> None:
+    """Fill an empty database with a deterministic demo brokerage (upgrades the schema first).
+
+    The same --seed and --as-of always give the same data. Demo users and the demo PIN are
+    listed in the README.
+    """
+    import asyncio
+
+    from callcenter.persistence.seed import DatabaseNotEmpty, seed_demo
+
+    url = _settings().effective_database_url
+    _ensure_sqlite_folder(url)
+    run = seed_demo(
+        url,
+        clients=client_count,
+        seed=seed,
+        as_of=as_of.date() if as_of else None,
+        if_empty=if_empty,
+        history=not minimal,
+    )
+    try:
+        report = asyncio.run(run)
+    except DatabaseNotEmpty as exc:
+        click.echo(f"error [{exc.error_id}]: {exc.message}", err=True)
+        sys.exit(1)
+    if not report.seeded:
+        click.echo("the database has data already: nothing seeded")
+        return
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+    click.echo(f"seeded {report.clients:,} clients as of {report.as_of} in {report.seconds:.1f} s")
+    click.echo(f"rows: {rows}")
 
 
 @main.command()

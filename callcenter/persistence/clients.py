@@ -11,7 +11,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
@@ -35,6 +46,7 @@ from callcenter.crm.ports import Page
 from callcenter.crm.privacy import mask_id_number, mask_phones
 from callcenter.crm.vocabulary import ComplaintStatus, FollowUpStatus
 from callcenter.errors import StaleVersion
+from callcenter.persistence.db import Database
 from callcenter.persistence.follow_ups import follow_up_record
 from callcenter.persistence.interactions import recent_interactions
 from callcenter.persistence.tables import (
@@ -52,16 +64,27 @@ FOLLOW_UPS_SHOWN = 20
 SURROGATES_START = 0xD800  # no code point just after U+D7FF can be sent to SQLite
 
 
+# Built once, with the number as a bound parameter: this runs for every incoming call, and
+# building the statement and its cache key anew cost a tenth of the lookup's ~1 ms.
+CLIENTS_BY_PHONE = (
+    select(Client)
+    .join(ClientPhone, ClientPhone.client_id == Client.id)
+    .where(ClientPhone.e164 == bindparam("e164"))
+    .order_by(Client.closed_on.is_not(None), Client.id)
+)
+
+
+async def lookup_clients_by_phone(db: Database, e164: str) -> list[Client]:
+    """The caller lookup of every incoming call (IVR, screen pop): find_clients_by_phone as
+    one statement on the database's fastest read path (Database.read_one_statement)."""
+    rows = await db.read_one_statement(CLIENTS_BY_PHONE, {"e164": e164})
+    return [row for row in rows if isinstance(row, Client)]
+
+
 async def find_clients_by_phone(session: AsyncSession, e164: str) -> list[Client]:
     """Clients with this phone number, open accounts first. Usually one; a family may share
     a landline, so callers of this function must handle several."""
-    stmt = (
-        select(Client)
-        .join(ClientPhone, ClientPhone.client_id == Client.id)
-        .where(ClientPhone.e164 == e164)
-        .order_by(Client.closed_on.is_not(None), Client.id)
-    )
-    return list((await session.scalars(stmt)).all())
+    return list((await session.scalars(CLIENTS_BY_PHONE, {"e164": e164})).all())
 
 
 def _like_prefix(text: str) -> str:

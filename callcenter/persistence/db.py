@@ -13,12 +13,14 @@ The one rule: a transaction that reads and then writes must not lose a concurren
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy import Executable, event
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -54,14 +57,44 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _sync_sqlite_engine(url: str) -> Engine:
+    """The same SQLite file on the plain sqlite3 driver, for single-statement hot-path reads.
+
+    Autocommit (no BEGIN): each statement is its own snapshot. Connections move between the
+    worker threads of asyncio.to_thread, one thread at a time, hence check_same_thread=False.
+    """
+    engine = sa_create_engine(
+        url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1),
+        connect_args={"check_same_thread": False},
+        pool_reset_on_return=None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return engine
+
+
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    # Both choices below keep the caller lookup (every incoming call) near 1 ms; measured in
+    # docs/benchmarks.md ("Client lookup by caller number").
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo)
+        # Every unit of work ends its transaction itself (read() rolls back, write() commits
+        # or rolls back, closing an AsyncConnection rolls back), so the pool's rollback on
+        # return would only add one more aiosqlite thread hop (~0.1 ms) to each of them.
+        engine = create_async_engine(url, echo=echo, pool_reset_on_return=None)
         _install_sqlite_hooks(engine)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    # No pool_pre_ping: on asyncpg it is three round trips per checkout (a transaction around
+    # the ping), more than the lookup itself. A connection that died with the server fails
+    # its next statement; SQLAlchemy then invalidates the pool and the next unit of work
+    # reconnects.
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
 
 
 class Database:
@@ -75,6 +108,7 @@ class Database:
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.sqlite else self.engine
         )
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sync_sessions: sessionmaker[Session] | None = None
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager
@@ -85,6 +119,32 @@ class Database:
                 yield session
             finally:
                 await session.rollback()
+
+    async def read_one_statement(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> list[Any]:
+        """The rows (ORM entities or tuples) of one SELECT, for the hot path.
+
+        One statement is its own consistent snapshot, so it needs no transaction of its own.
+        On SQLite the whole read runs on the plain sqlite3 driver in one worker thread: one
+        thread hop instead of aiosqlite's one per DB-API call (eight for a unit of work, about
+        0.1 ms each); docs/benchmarks.md has the figures. On PostgreSQL it is a read().
+        """
+        if not self.sqlite:
+            async with self.read() as session:
+                rows = list((await session.execute(statement, params)).scalars().all())
+                session.expunge_all()  # hand back loaded objects, not expired ones
+                return rows
+        return await asyncio.to_thread(self._sqlite_read_one, statement, params)
+
+    def _sqlite_read_one(self, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
+        if self._sync_sessions is None:
+            # Built on first use (in a worker thread); a race builds two, harmlessly.
+            self._sync_sessions = sessionmaker(_sync_sqlite_engine(self.url))
+        with self._sync_sessions() as session:
+            rows = list(session.execute(statement, params).scalars().all())
+            session.expunge_all()  # hand back loaded objects, not expired ones
+            return rows
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -102,3 +162,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_sessions is not None:
+            bind = self._sync_sessions.kw.get("bind")
+            if isinstance(bind, Engine):
+                bind.dispose()

@@ -1,0 +1,79 @@
+"""Demo staff: an admin, the service center's supervisors and agents on the sandbox's phones,
+and per branch a manager (a supervisor) and its advisors."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from callcenter.crm.demo_history import StaffRoster
+from callcenter.crm.demo_people import chinese_name
+from callcenter.crm.demo_places import BRANCHES
+from callcenter.crm.vocabulary import Role
+
+AGENT_EXTENSIONS = tuple(str(n) for n in range(1001, 1011))  # the sandbox's agent phones
+SUPERVISOR_EXTENSIONS = ("1901", "1902")
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: Role
+    branch_code: str | None
+    extension: str | None
+
+
+def demo_users(rng: random.Random) -> tuple[DemoUser, ...]:
+    """The staff: an admin, the service center's supervisors and agents (on the sandbox's
+    phones), and per branch a manager (a supervisor) and its advisors."""
+    users = [DemoUser("admin", "系统管理员", Role.ADMIN, None, None)]
+    for number, extension in enumerate(SUPERVISOR_EXTENSIONS, start=1):
+        users.append(
+            DemoUser(f"supervisor{number:02d}", _staff_name(rng), Role.SUPERVISOR, None, extension)
+        )
+    for number, extension in enumerate(AGENT_EXTENSIONS, start=1):
+        users.append(DemoUser(f"agent{number:02d}", _staff_name(rng), Role.AGENT, None, extension))
+    for branch in BRANCHES:
+        code = branch.code.lower()
+        users.append(
+            DemoUser(f"manager.{code}", _staff_name(rng), Role.SUPERVISOR, branch.code, None)
+        )
+        for number in range(1, branch.advisors + 1):
+            users.append(
+                DemoUser(
+                    f"advisor.{code}.{number:02d}",
+                    _staff_name(rng),
+                    Role.ADVISOR,
+                    branch.code,
+                    None,
+                )
+            )
+    return tuple(users)
+
+
+def _staff_name(rng: random.Random) -> str:
+    return chinese_name(rng, rng.random() < 0.5).name
+
+
+def roster_of(users: Sequence[DemoUser]) -> StaffRoster:
+    branch_ids = {b.code: i for i, b in enumerate(BRANCHES, start=1)}
+    ids = {u.username: i for i, u in enumerate(users, start=1)}
+    advisors: dict[int, list[int]] = {i: [] for i in branch_ids.values()}
+    managers = {}
+    for user in users:
+        if user.branch_code is None:
+            continue
+        branch_id = branch_ids[user.branch_code]
+        if user.role is Role.ADVISOR:
+            advisors[branch_id].append(ids[user.username])
+        else:
+            managers[branch_id] = ids[user.username]
+    center = [u for u in users if u.branch_code is None]
+    return StaffRoster(
+        agents=tuple(ids[u.username] for u in center if u.role is Role.AGENT),
+        center_supervisors=tuple(ids[u.username] for u in center if u.role is Role.SUPERVISOR),
+        branch_managers=managers,
+        advisors={b: tuple(a) for b, a in advisors.items()},
+    )
