@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -198,6 +199,26 @@ def serve(host: str | None, port: int | None) -> None:
         port=port or settings.http_port,
         log_level="info",
     )
+
+
+@main.group()
+def flows() -> None:
+    """IVR flows (YAML in ivr_flows/)."""
+
+
+@flows.command(name="check")
+@click.argument("path", default="ivr_flows", type=click.Path(path_type=Path))
+def flows_check(path: Path) -> None:
+    """Validate the flows at PATH (a file or a folder): one line per error, exit 1 if any."""
+    from callcenter.ivr.loader import check_path
+
+    catalog, errors = check_path(path)
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        sys.exit(1)
+    nodes = sum(len(flow.nodes) for flow in catalog.flows.values())
+    click.echo(f"{len(catalog.flows)} flow(s), {nodes} nodes: valid")
 
 
 if __name__ == "__main__":

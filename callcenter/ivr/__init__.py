@@ -1,0 +1,1 @@
+"""The IVR: flows as data (flow, loader, check) and a sans-IO engine (engine)."""

@@ -1,0 +1,182 @@
+"""What the engine asks of the call (commands) and what the call answers (results).
+
+Plain frozen dataclasses: the runner translates them to Async AGI, tests answer them from a
+script. A ``Hangup`` result may answer any command: the caller hung up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from callcenter.crm.vocabulary import RiskProfile, Tier
+from callcenter.ivr.flow import Language, SelfServiceKind
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Play:
+    """Play a sound, or a text rendered to speech. Answered by Played, or by Digits when the
+    prompt is interruptible and the caller pressed keys while it played."""
+
+    sound: str | None
+    text: str | None
+    language: Language
+    interruptible: bool = False
+
+
+@dataclass(frozen=True)
+class CollectDigits:
+    """Wait for keys; answered by Digits (without the terminator, possibly partial after a
+    timeout) or Timeout (nothing pressed)."""
+
+    max_digits: int
+    timeout: float
+    terminator: str | None
+
+
+@dataclass(frozen=True)
+class LookupCaller:
+    number: str
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    account: str
+    pin: str = field(repr=False)  # never in a log line
+
+
+@dataclass(frozen=True)
+class SelfService:
+    what: SelfServiceKind
+    client_id: str
+    language: Language
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    queue: str
+    skills: tuple[str, ...]
+    priority: int
+    client_id: str | None
+    language: Language
+
+
+@dataclass(frozen=True)
+class RequestCallback:
+    number: str
+    client_id: str | None
+    language: Language
+
+
+@dataclass(frozen=True)
+class RecordMessage:
+    max_seconds: int
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    to: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """The IVR ends the call."""
+
+
+Command = (
+    Play
+    | CollectDigits
+    | LookupCaller
+    | Authenticate
+    | SelfService
+    | Enqueue
+    | RequestCallback
+    | RecordMessage
+    | Transfer
+    | Hangup
+)
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the IVR may know of an identified caller (no name, no balance)."""
+
+    client_id: str
+    tier: Tier | None = None
+    risk_profile: RiskProfile | None = None
+
+
+@dataclass(frozen=True)
+class Done:
+    """The command was carried out (a prompt played, a request filed)."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    digits: str
+
+
+@dataclass(frozen=True)
+class Timeout:
+    pass
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    pass
+
+
+@dataclass(frozen=True)
+class CallerFound:
+    client: ClientFacts
+
+
+@dataclass(frozen=True)
+class CallerNotFound:
+    pass
+
+
+@dataclass(frozen=True)
+class AuthOk:
+    client: ClientFacts
+
+
+@dataclass(frozen=True)
+class AuthFailed:
+    pass
+
+
+@dataclass(frozen=True)
+class AuthLocked:
+    """The account is locked already (failures on earlier calls)."""
+
+
+Result = (
+    Done
+    | Digits
+    | Timeout
+    | CallerHungUp
+    | CallerFound
+    | CallerNotFound
+    | AuthOk
+    | AuthFailed
+    | AuthLocked
+)
+
+
+class OutcomeKind(StrEnum):
+    SELF_SERVED = "self_served"
+    QUEUED = "queued"
+    TRANSFERRED = "transferred"
+    CALLBACK = "callback"
+    MESSAGE = "message"
+    ABANDONED_IN_IVR = "abandoned_in_ivr"
+
+
+class UnexpectedResult(TypeError):
+    """The runner answered a command with a result that does not fit it: a runner bug."""

@@ -1,0 +1,482 @@
+"""The sans-IO IVR interpreter: a generator that yields commands and receives results.
+
+    run = run_flow(flow, context)
+    command = next(run)
+    while True:
+        try:
+            command = run.send(answer(command))   # the runner does the IO
+        except StopIteration as stop:
+            outcome = stop.value
+            break
+
+It knows no sockets, clocks or databases, so a flow can be driven from a list in a test
+exactly as the Async AGI runner drives it on a call. A ``CallerHungUp`` result to any command
+ends the run cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+
+from callcenter.ivr.commands import (
+    Authenticate,
+    AuthFailed,
+    AuthLocked,
+    AuthOk,
+    CallerFound,
+    CallerHungUp,
+    CallerNotFound,
+    ClientFacts,
+    CollectDigits,
+    Command,
+    Digits,
+    Enqueue,
+    Hangup,
+    LookupCaller,
+    OutcomeKind,
+    Play,
+    RecordMessage,
+    RequestCallback,
+    Result,
+    SelfService,
+    Timeout,
+    Transfer,
+    UnexpectedResult,
+)
+from callcenter.ivr.flow import (
+    AuthenticateNode,
+    BranchNode,
+    CallbackNode,
+    CollectNode,
+    Condition,
+    EnqueueNode,
+    Flow,
+    HangupNode,
+    IdentifyCallerNode,
+    Language,
+    MenuNode,
+    MessageNode,
+    Node,
+    PlayNode,
+    Prompt,
+    ReturnNode,
+    SelfServiceNode,
+    SetLanguageNode,
+    SubflowNode,
+    TransferNode,
+)
+
+MASK = "****"
+# A valid flow cannot loop forever (the checker sees to it), but a runner must never spin.
+MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the runner knows of the call before the IVR starts."""
+
+    caller_number: str | None
+    called_number: str | None = None
+    business_hours: bool = True
+    holiday: bool = False
+    language: Language | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One visit of a node, with what the caller typed or what happened there."""
+
+    node: str
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    path: tuple[Step, ...]
+    hung_up_by: str | None = None  # "caller" or "ivr" when the call ended in the IVR
+    client_id: str | None = None
+    authenticated: bool = False
+    language: Language = "zh"
+    queue: str | None = None
+    transferred_to: str | None = None
+
+
+@dataclass
+class _Ended:
+    """How a walk through the nodes stopped."""
+
+    kind: OutcomeKind | None = None  # None: the call ended; the outcome depends on history
+    hung_up_by: str | None = None
+    queue: str | None = None
+    transferred_to: str | None = None
+
+
+@dataclass
+class _Returned:
+    """A sub-flow reached its return node."""
+
+
+class _CallerGone(Exception):
+    """Raised inside the walk when a CallerHungUp result arrives, to unwind every handler."""
+
+
+@dataclass
+class _RunState:
+    flows: Mapping[str, Flow]
+    context: CallContext
+    language: Language
+    secrets: frozenset[str]
+    variables: dict[str, str] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    path: list[tuple[str, list[str]]] = field(default_factory=list)
+    client: ClientFacts | None = None
+    authenticated: bool = False
+    self_served: bool = False
+    callback_requested: bool = False
+    message_left: bool = False
+
+    def enter(self, node: str) -> None:
+        if len(self.path) >= MAX_STEPS:
+            raise _StepLimit
+        self.path.append((node, []))
+
+    def note(self, value: str) -> None:
+        self.path[-1][1].append(value)
+
+    def count_attempt(self, node: str) -> int:
+        self.attempts[node] = self.attempts.get(node, 0) + 1
+        return self.attempts[node]
+
+
+class _StepLimit(Exception):
+    pass
+
+
+_Walk = Generator[Command, Result, str | _Ended | _Returned]
+
+
+def run_flow(
+    flow: Flow,
+    context: CallContext,
+    *,
+    flows: Mapping[str, Flow] | None = None,
+) -> Generator[Command, Result, Outcome]:
+    """Interpret ``flow`` for one call; ``flows`` holds the sub-flows it may call."""
+    state = _RunState(
+        flows={**(flows or {}), flow.id: flow},
+        context=context,
+        language=context.language or flow.language,
+        secrets=flow.secret_variables(),
+    )
+    try:
+        ended = yield from _walk(flow, state, prefix="")
+    except _CallerGone:
+        ended = _Ended(hung_up_by="caller")
+    except _StepLimit:
+        yield Hangup()
+        ended = _Ended(hung_up_by="ivr")
+    if isinstance(ended, _Returned):
+        ended = _Ended(hung_up_by="ivr")
+    return _outcome(ended, state)
+
+
+def _outcome(ended: _Ended, state: _RunState) -> Outcome:
+    # A call that ends in the IVR counts as what the caller got done there, best first:
+    # a callback or a message is a request taken; self-service is containment.
+    kind = ended.kind
+    if kind is None:
+        if state.callback_requested:
+            kind = OutcomeKind.CALLBACK
+        elif state.message_left:
+            kind = OutcomeKind.MESSAGE
+        elif state.self_served:
+            kind = OutcomeKind.SELF_SERVED
+        else:
+            kind = OutcomeKind.ABANDONED_IN_IVR
+    return Outcome(
+        kind=kind,
+        path=tuple(Step(node, tuple(inputs)) for node, inputs in state.path),
+        hung_up_by=ended.hung_up_by,
+        client_id=state.client.client_id if state.client else None,
+        authenticated=state.authenticated,
+        language=state.language,
+        queue=ended.queue,
+        transferred_to=ended.transferred_to,
+    )
+
+
+def _walk(
+    flow: Flow, state: _RunState, *, prefix: str
+) -> Generator[Command, Result, _Ended | _Returned]:
+    node_id = flow.start
+    while True:
+        node = flow.nodes[node_id]
+        state.enter(prefix + node_id)
+        step = yield from _visit(node, prefix + node_id, state)
+        if isinstance(step, _Ended | _Returned):
+            return step
+        node_id = step
+
+
+def _ask(command: Command) -> Generator[Command, Result, Result]:
+    result = yield command
+    if isinstance(result, CallerHungUp):
+        raise _CallerGone
+    return result
+
+
+def _visit(node: Node, key: str, state: _RunState) -> _Walk:
+    match node:
+        case PlayNode():
+            yield from _play(node.prompt(), state, interruptible=node.interruptible)
+            return node.next
+        case MenuNode():
+            return (yield from _menu(node, key, state))
+        case CollectNode():
+            return (yield from _collect(node, key, state))
+        case IdentifyCallerNode():
+            return (yield from _identify(node, state))
+        case AuthenticateNode():
+            return (yield from _authenticate(node, key, state))
+        case SelfServiceNode():
+            return (yield from _self_service(node, state))
+        case SetLanguageNode():
+            state.language = node.language
+            return node.next
+        case BranchNode():
+            return _branch(node, state)
+        case CallbackNode():
+            return (yield from _callback(node, key, state))
+        case MessageNode():
+            return (yield from _message(node, state))
+        case SubflowNode():
+            return (yield from _subflow(node, key, state))
+        case _:
+            return (yield from _finish(node, state))
+
+
+def _finish(node: Node, state: _RunState) -> _Walk:
+    client_id = state.client.client_id if state.client else None
+    match node:
+        case EnqueueNode():
+            command = Enqueue(
+                node.queue, tuple(node.skills), node.priority, client_id, state.language
+            )
+            yield from _ask(command)
+            return _Ended(OutcomeKind.QUEUED, queue=node.queue)
+        case TransferNode():
+            yield from _ask(Transfer(node.to))
+            return _Ended(OutcomeKind.TRANSFERRED, transferred_to=node.to)
+        case ReturnNode():
+            return _Returned()
+        case HangupNode():
+            yield Hangup()  # whatever the answer, the call is over
+            return _Ended(hung_up_by="ivr")
+    raise AssertionError(f"no handler for node type {node.type}")
+
+
+def _play(
+    prompt: Prompt, state: _RunState, *, interruptible: bool
+) -> Generator[Command, Result, str]:
+    """Plays a prompt; returns the keys pressed during it ("" if none)."""
+    text = None
+    if prompt.text is not None:
+        text = prompt.text.in_language(state.language)
+    result = yield from _ask(Play(prompt.sound, text, state.language, interruptible))
+    return result.digits if isinstance(result, Digits) and interruptible else ""
+
+
+def _prompt_for_digits(
+    prompt: Prompt | None,
+    state: _RunState,
+    *,
+    max_digits: int,
+    timeout: float,
+    terminator: str | None,
+) -> Generator[Command, Result, str | None]:
+    """The prompt (interruptible) then the keys; None when the caller pressed nothing."""
+    typed = (yield from _play(prompt, state, interruptible=True)) if prompt else ""
+    if terminator and terminator in typed:
+        return typed.split(terminator, 1)[0]
+    if len(typed) < max_digits:
+        result = yield from _ask(CollectDigits(max_digits - len(typed), timeout, terminator))
+        if isinstance(result, Digits):
+            typed += result.digits
+        elif not isinstance(result, Timeout):
+            raise UnexpectedResult(f"CollectDigits answered with {result!r}")
+    return typed or None
+
+
+def _menu(node: MenuNode, key: str, state: _RunState) -> Generator[Command, Result, str]:
+    while True:
+        typed = yield from _prompt_for_digits(
+            node.prompt, state, max_digits=1, timeout=node.timeout, terminator=None
+        )
+        state.note(typed or "timeout")
+        if typed in node.choices:
+            state.attempts.pop(key, None)
+            return node.choices[typed]
+        if state.count_attempt(key) > node.retries:
+            state.attempts.pop(key, None)
+            return node.on_exhausted
+        detour = node.on_timeout if typed is None else node.on_invalid
+        if detour is not None:
+            return detour
+
+
+def _collect(node: CollectNode, key: str, state: _RunState) -> Generator[Command, Result, str]:
+    masked = node.secret or node.store in state.secrets
+    while True:
+        typed = yield from _prompt_for_digits(
+            node.prompt,
+            state,
+            max_digits=node.max_length,
+            timeout=node.timeout,
+            terminator=node.terminator,
+        )
+        valid = typed is not None and node.min_length <= len(typed) <= node.max_length
+        if typed is None:
+            state.note("timeout")
+        else:
+            state.note(MASK if masked else typed)
+        if valid and typed is not None:
+            state.attempts.pop(key, None)
+            state.variables[node.store] = typed
+            return node.next
+        if state.count_attempt(key) > node.retries:
+            state.attempts.pop(key, None)
+            return node.on_exhausted
+
+
+def _identify(node: IdentifyCallerNode, state: _RunState) -> Generator[Command, Result, str]:
+    number = state.context.caller_number
+    if not number:  # withheld: nothing to look up
+        state.note("no_number")
+        return node.next_not_found
+    result = yield from _ask(LookupCaller(number))
+    if isinstance(result, CallerFound):
+        state.client = result.client
+        state.note("found")
+        return node.next_found
+    if isinstance(result, CallerNotFound):
+        state.note("not_found")
+        return node.next_not_found
+    raise UnexpectedResult(f"LookupCaller answered with {result!r}")
+
+
+def _authenticate(
+    node: AuthenticateNode, key: str, state: _RunState
+) -> Generator[Command, Result, str]:
+    account = state.variables.get(node.account, "")
+    # The PIN leaves the state as soon as it is used: nothing later can leak it.
+    pin = state.variables.pop(node.pin, "")
+    result = yield from _ask(Authenticate(account, pin))
+    if isinstance(result, AuthOk):
+        state.attempts.pop(key, None)
+        state.client, state.authenticated = result.client, True
+        state.note("ok")
+        return node.next_ok
+    if isinstance(result, AuthLocked):
+        state.note("locked")
+        return node.next_locked
+    if not isinstance(result, AuthFailed):
+        raise UnexpectedResult(f"Authenticate answered with {result!r}")
+    if state.count_attempt(key) >= node.max_attempts:
+        state.note("failed, locked")
+        return node.next_locked
+    state.note("failed")
+    return node.next_failed
+
+
+def _self_service(node: SelfServiceNode, state: _RunState) -> Generator[Command, Result, str]:
+    if state.client is None:  # the flow let an unidentified caller through: tell nothing
+        state.note("not_identified")
+        return node.next
+    yield from _ask(SelfService(node.what, state.client.client_id, state.language))
+    state.self_served = True
+    state.note(node.what)
+    return node.next
+
+
+def _branch(node: BranchNode, state: _RunState) -> str:
+    for index, case in enumerate(node.conditions):
+        if _holds(case.when, state):
+            state.note(f"condition {index}")
+            return case.next
+    state.note("otherwise")
+    return node.otherwise
+
+
+def _holds(condition: Condition, state: _RunState) -> bool:
+    context, client = state.context, state.client
+    checks: list[bool] = []
+    if condition.business_hours is not None:
+        checks.append(condition.business_hours == context.business_hours)
+    if condition.holiday is not None:
+        checks.append(condition.holiday == context.holiday)
+    if condition.identified is not None:
+        checks.append(condition.identified == (client is not None))
+    if condition.authenticated is not None:
+        checks.append(condition.authenticated == state.authenticated)
+    if condition.language is not None:
+        checks.append(condition.language == state.language)
+    if condition.tier_in is not None:
+        checks.append(client is not None and client.tier in condition.tier_in)
+    if condition.risk_profile_in is not None:
+        checks.append(client is not None and client.risk_profile in condition.risk_profile_in)
+    if condition.variable is not None:
+        checks.append(state.variables.get(condition.variable) == condition.equals)
+    if condition.any_of is not None:
+        checks.append(any(_holds(option, state) for option in condition.any_of))
+    if condition.not_ is not None:
+        checks.append(not _holds(condition.not_, state))
+    return all(checks)
+
+
+def _callback(node: CallbackNode, key: str, state: _RunState) -> Generator[Command, Result, str]:
+    while True:
+        typed = yield from _prompt_for_digits(
+            node.prompt, state, max_digits=20, timeout=node.timeout, terminator="#"
+        )
+        number = _callback_number(typed, node, state)
+        state.note("confirmed" if number else (typed and "invalid") or "timeout")
+        if number:
+            state.attempts.pop(key, None)
+            client_id = state.client.client_id if state.client else None
+            yield from _ask(RequestCallback(number, client_id, state.language))
+            state.callback_requested = True
+            return node.next
+        if state.count_attempt(key) > node.retries:
+            state.attempts.pop(key, None)
+            return node.on_exhausted
+
+
+def _callback_number(typed: str | None, node: CallbackNode, state: _RunState) -> str | None:
+    """Key 1 confirms the number the caller calls from; a longer entry is another number."""
+    if typed == "1":
+        return state.context.caller_number
+    if typed and typed.isdigit() and len(typed) >= node.min_length:
+        return typed
+    return None
+
+
+def _message(node: MessageNode, state: _RunState) -> Generator[Command, Result, str]:
+    if node.prompt is not None:
+        yield from _play(node.prompt, state, interruptible=False)
+    client_id = state.client.client_id if state.client else None
+    result = yield RecordMessage(node.max_seconds, client_id)
+    # Hanging up is how many callers finish a message: Asterisk keeps the recording.
+    state.message_left = True
+    state.note("recorded")
+    if isinstance(result, CallerHungUp):
+        raise _CallerGone
+    return node.next
+
+
+def _subflow(node: SubflowNode, key: str, state: _RunState) -> _Walk:
+    ended = yield from _walk(state.flows[node.flow], state, prefix=f"{key}/")
+    if isinstance(ended, _Returned):
+        return node.next
+    return ended

@@ -1,0 +1,315 @@
+"""The sans-IO engine, driven through the hotline flow with scripted answers."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from callcenter.crm.vocabulary import Tier
+from callcenter.ivr.commands import (
+    Authenticate,
+    AuthFailed,
+    AuthOk,
+    CallerFound,
+    CallerHungUp,
+    CallerNotFound,
+    ClientFacts,
+    CollectDigits,
+    Command,
+    Digits,
+    Done,
+    Enqueue,
+    Hangup,
+    LookupCaller,
+    OutcomeKind,
+    Play,
+    RecordMessage,
+    RequestCallback,
+    Result,
+    SelfService,
+    Timeout,
+    Transfer,
+)
+from callcenter.ivr.engine import MASK, CallContext, Outcome, run_flow
+from callcenter.ivr.flow import Flow
+from callcenter.ivr.loader import load_flows
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = ClientFacts(client_id="c-1", tier=Tier.GOLD)
+CALLER = "+8613800138000"
+
+
+@pytest.fixture(scope="module")
+def hotline() -> Flow:
+    return load_flows(ROOT / "ivr_flows" / "hotline.yaml").flows["hotline"]
+
+
+class ScriptedCall:
+    """Answers each command with the next scripted result, checking the command's type."""
+
+    def __init__(self, script: list[tuple[type[Command], Result]]) -> None:
+        self.script = list(script)
+        self.commands: list[Command] = []
+
+    def run(self, run: Generator[Command, Result, Outcome]) -> Outcome:
+        command = next(run)
+        while True:
+            self.commands.append(command)
+            assert self.script, f"unscripted command {command!r}"
+            expected, result = self.script.pop(0)
+            assert isinstance(command, expected), f"expected {expected.__name__}, got {command!r}"
+            try:
+                command = run.send(result)
+            except StopIteration as stop:
+                assert self.script == [], f"script left over: {self.script}"
+                return stop.value  # type: ignore[no-any-return]
+
+
+def _choose_mandarin() -> list[tuple[type[Command], Result]]:
+    return [(Play, Digits("1"))]
+
+
+def _visited(outcome: Outcome) -> list[str]:
+    return [step.node for step in outcome.path]
+
+
+def test_an_identified_caller_choosing_1_is_self_served(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerFound(CLIENT)),
+            (Play, Digits("1")),  # main menu, interrupted by key 1
+            (SelfService, Done()),
+            (SelfService, Done()),
+            (Play, Done()),  # after self-service menu
+            (CollectDigits, CallerHungUp()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert outcome.kind is OutcomeKind.SELF_SERVED
+    assert outcome.client_id == "c-1"
+    assert [c.what for c in call.commands if isinstance(c, SelfService)] == [
+        "balance",
+        "positions",
+    ]
+    assert _visited(outcome)[:5] == [
+        "choose_language",
+        "set_zh",
+        "identify",
+        "after_hours_check",
+        "main_menu",
+    ]
+
+
+def test_an_unknown_caller_authenticates_with_account_and_pin(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerNotFound()),
+            (Play, Done()),
+            (CollectDigits, Digits("12345678")),
+            (Play, Digits("1")),  # first PIN digit typed over the prompt
+            (CollectDigits, Digits("23456")),
+            (Authenticate, AuthOk(CLIENT)),
+            (Play, Digits("0")),
+            (Enqueue, Done()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    auth = next(c for c in call.commands if isinstance(c, Authenticate))
+    assert (auth.account, auth.pin) == ("12345678", "123456")
+    assert repr(auth) == "Authenticate(account='12345678')"
+    assert outcome.kind is OutcomeKind.QUEUED
+    assert outcome.queue == "general"
+    assert outcome.authenticated
+    enqueue = call.commands[-1]
+    assert isinstance(enqueue, Enqueue)
+    assert enqueue.client_id == "c-1"
+
+
+def _failed_pin_attempt() -> list[tuple[type[Command], Result]]:
+    return [
+        (Play, Done()),
+        (CollectDigits, Digits("12345678")),
+        (Play, Done()),
+        (CollectDigits, Digits("000000")),
+        (Authenticate, AuthFailed()),
+    ]
+
+
+def test_three_wrong_pins_lock_out_and_pins_are_masked(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerNotFound()),
+            *_failed_pin_attempt(),
+            (Play, Done()),  # wrong PIN
+            *_failed_pin_attempt(),
+            (Play, Done()),
+            *_failed_pin_attempt(),
+            (Play, Done()),  # locked
+            (Enqueue, Done()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert outcome.kind is OutcomeKind.QUEUED
+    assert not outcome.authenticated
+    assert _visited(outcome)[-2:] == ["locked", "to_agent"]
+    pin_inputs = [step.inputs for step in outcome.path if step.node == "ask_pin"]
+    assert pin_inputs == [(MASK,)] * 3
+    checks = [step.inputs for step in outcome.path if step.node == "check_pin"]
+    assert checks == [("failed",), ("failed",), ("failed, locked",)]
+    assert all("000000" not in str(step) for step in outcome.path)
+
+
+def test_invalid_keys_and_silence_take_their_paths_then_exhaust(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerFound(CLIENT)),
+            (Play, Digits("9")),  # invalid: the invalid-choice prompt, back to the menu
+            (Play, Done()),
+            (Play, Done()),
+            (CollectDigits, Timeout()),  # silence: no on_timeout, the menu replays
+            (Play, Done()),
+            (CollectDigits, Digits("7")),  # third failure: retries (2) spent
+            (Enqueue, Done()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert outcome.kind is OutcomeKind.QUEUED
+    menu_steps = [
+        (s.node, s.inputs) for s in outcome.path if "menu" in s.node or "invalid" in s.node
+    ]
+    assert menu_steps == [
+        ("main_menu", ("9",)),
+        ("invalid_choice", ()),
+        ("main_menu", ("timeout", "7")),
+    ]
+    assert _visited(outcome)[-1] == "to_agent"
+
+
+def test_silence_at_the_language_menu_means_mandarin(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            (Play, Done()),
+            (CollectDigits, Timeout()),
+            (LookupCaller, CallerHungUp()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER, language="en")))
+    assert outcome.language == "zh"
+
+
+def test_hanging_up_mid_menu_is_abandoned_with_the_path_so_far(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            (Play, Digits("2")),
+            (LookupCaller, CallerFound(CLIENT)),
+            (Play, CallerHungUp()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
+    assert outcome.hung_up_by == "caller"
+    assert outcome.language == "en"
+    assert _visited(outcome) == [
+        "choose_language",
+        "set_en",
+        "identify",
+        "after_hours_check",
+        "main_menu",
+    ]
+    english = call.commands[-1]
+    assert isinstance(english, Play)
+    assert english.text is not None
+    assert english.text.startswith("For balance")
+
+
+def test_after_hours_a_caller_books_a_callback_on_their_own_number(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerFound(CLIENT)),
+            (Play, Digits("1")),  # after-hours menu: callback
+            (Play, Digits("1")),  # key 1 over the prompt, then nothing more: this number
+            (CollectDigits, Timeout()),
+            (RequestCallback, Done()),
+            (Play, Done()),
+            (Play, Done()),
+            (Hangup, Done()),
+        ]
+    )
+    context = CallContext(caller_number=CALLER, business_hours=False)
+    outcome = call.run(run_flow(hotline, context))
+    assert outcome.kind is OutcomeKind.CALLBACK
+    assert outcome.hung_up_by == "ivr"
+    request = next(c for c in call.commands if isinstance(c, RequestCallback))
+    assert request.number == CALLER
+
+
+def test_after_hours_hanging_up_ends_a_message_which_counts(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerNotFound()),
+            (Play, Done()),
+            (CollectDigits, Digits("12345678")),
+            (Play, Done()),
+            (CollectDigits, Digits("123456")),
+            (Authenticate, AuthOk(CLIENT)),
+            (Play, Digits("2")),
+            (Play, Done()),
+            (RecordMessage, CallerHungUp()),
+        ]
+    )
+    context = CallContext(caller_number=CALLER, holiday=True)
+    outcome = call.run(run_flow(hotline, context))
+    assert outcome.kind is OutcomeKind.MESSAGE
+    assert outcome.hung_up_by == "caller"
+
+
+def test_a_withheld_number_goes_straight_to_the_account_prompt(hotline: Flow) -> None:
+    call = ScriptedCall([*_choose_mandarin(), (Play, CallerHungUp())])
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=None)))
+    assert [(s.node, s.inputs) for s in outcome.path][2:] == [
+        ("identify", ("no_number",)),
+        ("ask_account", ()),
+    ]
+
+
+def _flow(nodes: str) -> Flow:
+    import yaml
+
+    return Flow.model_validate(yaml.safe_load(f"id: t\nlanguages: [en]\nstart: a\nnodes:\n{nodes}"))
+
+
+def test_a_branch_on_tier_sends_vip_clients_to_their_queue() -> None:
+    flow = _flow(
+        "  a: {type: identify_caller, next_found: b, next_not_found: general}\n"
+        "  b: {type: branch, conditions: [{when: {tier_in: [vip, gold]}, next: vip}],"
+        " otherwise: general}\n"
+        "  vip: {type: enqueue, queue: vip}\n"
+        "  general: {type: enqueue, queue: general}\n"
+    )
+    call = ScriptedCall([(LookupCaller, CallerFound(CLIENT)), (Enqueue, Done())])
+    assert call.run(run_flow(flow, CallContext(caller_number=CALLER))).queue == "vip"
+
+
+def test_a_subflow_returns_to_the_calling_flow() -> None:
+    main = _flow("  a: {type: subflow, flow: s, next: b}\n  b: {type: transfer, to: '8001'}\n")
+    sub = Flow.model_validate(
+        {
+            "id": "s",
+            "languages": ["en"],
+            "start": "x",
+            "nodes": {"x": {"type": "play", "sound": "beep", "next": "y"}, "y": {"type": "return"}},
+        }
+    )
+    call = ScriptedCall([(Play, Done()), (Transfer, Done())])
+    outcome = call.run(run_flow(main, CallContext(caller_number=None), flows={"s": sub}))
+    assert outcome.kind is OutcomeKind.TRANSFERRED
+    assert outcome.transferred_to == "8001"
+    assert _visited(outcome) == ["a", "a/x", "a/y", "b"]
