@@ -29,6 +29,7 @@ from callcenter.crm.complaints import (
 from callcenter.crm.ports import UnknownClient, UnknownInteraction, UnknownUser
 from callcenter.crm.vocabulary import ComplaintStatus
 from callcenter.persistence import audit
+from callcenter.persistence.locking import lock_row
 from callcenter.persistence.tables import (
     Client,
     Complaint,
@@ -264,13 +265,7 @@ async def assign_complaint(
 
 
 async def _lock(session: AsyncSession, complaint_id: int) -> Complaint:
-    stmt = (
-        select(Complaint)
-        .where(Complaint.id == complaint_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    complaint = await session.scalar(stmt)
+    complaint = await lock_row(session, Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint {complaint_id}", complaint_id=complaint_id)
     return complaint

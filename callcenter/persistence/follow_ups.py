@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.crm.follow_ups import FollowUpClosing, FollowUpQuery, FollowUpRecord, NewFollowUp
 from callcenter.crm.ports import Page
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
+from callcenter.persistence.locking import lock_row
 from callcenter.persistence.tables import FollowUp
 
 
@@ -58,12 +59,7 @@ class SqlFollowUpStore:
         return None if row is None else follow_up_record(row)
 
     async def get_for_update(self, follow_up_id: int) -> FollowUpRecord | None:
-        row = await self._session.scalar(
-            select(FollowUp)
-            .where(FollowUp.id == follow_up_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        row = await lock_row(self._session, FollowUp, follow_up_id)
         return None if row is None else follow_up_record(row)
 
     async def close(self, follow_up_id: int, closing: FollowUpClosing) -> FollowUpRecord:

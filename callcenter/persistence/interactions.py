@@ -17,6 +17,7 @@ from callcenter.crm.interactions import (
 )
 from callcenter.crm.ports import Page
 from callcenter.crm.vocabulary import Channel, Direction
+from callcenter.persistence.locking import lock_row
 from callcenter.persistence.tables import Interaction
 
 # What a phase may change; identity (channel, direction, numbers, Asterisk ids) never changes.
@@ -118,12 +119,7 @@ class SqlInteractionStore:
         return None if row is None else interaction_record(row)
 
     async def get_for_update(self, interaction_id: int) -> InteractionRecord | None:
-        row = await self._session.scalar(
-            select(Interaction)
-            .where(Interaction.id == interaction_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        row = await lock_row(self._session, Interaction, interaction_id)
         return None if row is None else interaction_record(row)
 
     async def find_by_uniqueid(self, uniqueid: str) -> InteractionRecord | None:
