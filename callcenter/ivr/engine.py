@@ -44,6 +44,7 @@ from callcenter.ivr.commands import (
     Transfer,
     UnexpectedResult,
 )
+from callcenter.ivr.conditions import ConditionFacts, holds
 from callcenter.ivr.flow import (
     AuthenticateNode,
     BranchNode,
@@ -410,29 +411,17 @@ def _branch(node: BranchNode, state: _RunState) -> str:
 
 
 def _holds(condition: Condition, state: _RunState) -> bool:
-    context, client = state.context, state.client
-    checks: list[bool] = []
-    if condition.business_hours is not None:
-        checks.append(condition.business_hours == context.business_hours)
-    if condition.holiday is not None:
-        checks.append(condition.holiday == context.holiday)
-    if condition.identified is not None:
-        checks.append(condition.identified == (client is not None))
-    if condition.authenticated is not None:
-        checks.append(condition.authenticated == state.authenticated)
-    if condition.language is not None:
-        checks.append(condition.language == state.language)
-    if condition.tier_in is not None:
-        checks.append(client is not None and client.tier in condition.tier_in)
-    if condition.risk_profile_in is not None:
-        checks.append(client is not None and client.risk_profile in condition.risk_profile_in)
-    if condition.variable is not None:
-        checks.append(state.variables.get(condition.variable) == condition.equals)
-    if condition.any_of is not None:
-        checks.append(any(_holds(option, state) for option in condition.any_of))
-    if condition.not_ is not None:
-        checks.append(not _holds(condition.not_, state))
-    return all(checks)
+    return holds(
+        condition,
+        ConditionFacts(
+            business_hours=state.context.business_hours,
+            holiday=state.context.holiday,
+            client=state.client,
+            authenticated=state.authenticated,
+            language=state.language,
+            variables=state.variables,
+        ),
+    )
 
 
 def _callback(node: CallbackNode, key: str, state: _RunState) -> Generator[Command, Result, str]:
