@@ -320,6 +320,19 @@ class Flow(_Strict):
     start: NodeId
     nodes: dict[NodeId, Node] = Field(min_length=1)
 
+    def spoken_texts(self) -> list[tuple[str, Language]]:
+        """Every text prompt of the flow, in each language it has, once: what setup renders."""
+        seen: dict[tuple[str, Language], None] = {}
+        for node in self.nodes.values():
+            for _field, prompt in node.prompts():
+                if prompt is None or prompt.text is None:
+                    continue
+                for language in sorted(prompt.text.languages()):
+                    text = prompt.text.in_language(language)
+                    if text is not None:
+                        seen.setdefault((text, language), None)
+        return list(seen)
+
     def secret_variables(self) -> frozenset[str]:
         """Variables whose values never reach the recorded path."""
         names: set[str] = set()

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from callcenter.ivr.loader import load_flows
+from callcenter.ivr.prompts import RenderReport, render_all
 from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
@@ -30,6 +32,7 @@ from callcenter.settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 CONF_SOURCE = PROJECT_ROOT / "asterisk_conf"
+FLOWS_DIR = PROJECT_ROOT / "ivr_flows"
 INSTANCES_IN_ROOT = Path("/var/lib/callcenter/instances")
 MODULE_DIR = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
 ASTERISK_UID_NAME = "asterisk"
@@ -53,6 +56,7 @@ class AsteriskInstance:
         self.pidfile = self.dir / "namespace.pid"
         self.console_log = self.dir / "log" / "console.log"
         self.messages_log = self.dir / "log" / "messages.log"
+        self.prompts_dir = self.dir / "prompts"
 
     # -- config -------------------------------------------------------------------------
 
@@ -80,6 +84,23 @@ class AsteriskInstance:
         }
         return render_tree(self.conf_source, self.dir / "etc", context)
 
+    def render_prompts(self, flows_dir: Path = FLOWS_DIR) -> RenderReport:
+        """Render every text prompt of the IVR flows into the instance's prompts folder, so no
+        call waits for speech synthesis. Cached by content hash: only new texts are rendered."""
+        catalog = load_flows(flows_dir)
+        texts = [text for flow in catalog.flows.values() for text in flow.spoken_texts()]
+        report = render_all(texts, self.prompts_dir)
+        # Texts no flow says any more (an edited prompt) would otherwise stay forever.
+        keep = {prompt.path for prompt in report.files}
+        for stale in self.prompts_dir.glob("*.wav"):
+            if stale not in keep:
+                stale.unlink()
+        return report
+
+    def sound_name(self, host_path: Path) -> str:
+        """How Asterisk, inside the root, names a sound file of this instance (no extension)."""
+        return "/" + str(host_path.with_suffix("").relative_to(self.root))
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def up(self) -> str:
@@ -103,6 +124,7 @@ class AsteriskInstance:
         for path in self.render_config():
             # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
             os.chown(path, 0, gid)
+        self.render_prompts()
         self._start()
         self._wait_booted()
         return (
