@@ -33,7 +33,6 @@ from callcenter.crm.demo_history import (
     History,
     Row,
     RowIds,
-    TierScale,
 )
 from callcenter.crm.demo_money import (
     AccountYear,
@@ -52,7 +51,7 @@ from callcenter.crm.segmentation import (
     classify_clients,
     is_declining,
 )
-from callcenter.crm.tiers import TierThresholds
+from callcenter.crm.tiers import TierThresholds, tier_for_assets
 from callcenter.crm.vocabulary import Gender, Tier, ValueClass
 
 __all__ = ["DEMO_PIN", "TABLES", "CategoryRef", "DemoBrokerage", "Row"]
@@ -68,7 +67,8 @@ TABLES = (
     "complaints", "complaint_events", "follow_ups", "tier_changes",
 )  # fmt: skip
 
-TIER_SCALE = TierScale(TierThresholds())  # the project's defaults: the tier job agrees
+# The project's default tier rule, so that the tier job finds nothing to change in the demo.
+TIER_THRESHOLDS = TierThresholds()
 VALUE_CLASS_RULES = ValueClassRules()
 
 # Seeds for the independent random streams. Client streams use (seed, 2 * index [+ 1]),
@@ -182,7 +182,7 @@ class DemoBrokerage:
             closed_on=closed_on,
             with_positions=self.history,
         )
-        tier = TIER_SCALE(year.latest_assets_fen)
+        tier = tier_for_assets(year.latest_assets_fen, TIER_THRESHOLDS)
         declining = self._note_figures(client_id, year)
         advisor_id, acquired_by_id = self._advisors(rng, branch_id, tier)
         age = (self.clock.as_of - birthday).days // 365
@@ -404,7 +404,9 @@ class DemoBrokerage:
         )
         tier_changes_before = len(rows["tier_changes"])
         rng = self._stream(2 * index + 1)
-        history = History(rng, self.clock, self.roster, self.categories, self.ids, rows, TIER_SCALE)
+        history = History(
+            rng, self.clock, self.roster, self.categories, self.ids, rows, TIER_THRESHOLDS
+        )
         history.client(facts, year)
         if len(rows["tier_changes"]) > tier_changes_before:
             client["updated_at"] = max(client["created_at"], rows["tier_changes"][-1]["changed_at"])

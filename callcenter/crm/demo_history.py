@@ -22,7 +22,7 @@ from typing import Any
 from callcenter.crm.demo_money import AccountYear
 from callcenter.crm.demo_texts import COMPLAINT_TEXTS, GENERIC_COMPLAINT, INTENTS, CallIntent
 from callcenter.crm.periods import MonthRange
-from callcenter.crm.tiers import TierThresholds, tier_reason
+from callcenter.crm.tiers import TierThresholds, tier_for_assets, tier_reason
 from callcenter.crm.vocabulary import (
     Channel,
     ComplaintStatus,
@@ -109,21 +109,6 @@ class RowIds:
         return next(counter)
 
 
-class TierScale:
-    """:func:`callcenter.crm.tiers.tier_for_assets` with the floors looked up once: the
-    demo asks it for every quarter of every client."""
-
-    def __init__(self, thresholds: TierThresholds) -> None:
-        self.thresholds = thresholds
-        self._floors = tuple((tier, thresholds.floor_fen(tier)) for tier in reversed(Tier))
-
-    def __call__(self, total_assets_fen: int) -> Tier:
-        for tier, floor in self._floors:
-            if total_assets_fen >= floor:
-                return tier
-        return Tier.STANDARD
-
-
 @dataclass
 class History:
     """Generates one client's history into ``rows`` (table name -> rows)."""
@@ -134,7 +119,7 @@ class History:
     categories: Sequence[CategoryRef]
     ids: RowIds
     rows: dict[str, list[Row]]
-    tiers: TierScale
+    tiers: TierThresholds
 
     def client(self, facts: ClientFacts, year: AccountYear) -> None:
         start = max(facts.opened_on, self.clock.window_start)
@@ -484,13 +469,13 @@ class History:
         tier job writes them, the morning after the month is booked."""
         if not year.periods:
             return
-        current = self.tiers(year.assets_fen[0])
+        current = tier_for_assets(year.assets_fen[0], self.tiers)
         last = len(year.periods) - 1
         for index, period in enumerate(year.periods):
             if period.month % 3 != 0 and index != last:
                 continue
             assets = year.assets_fen[index]
-            tier = self.tiers(assets)
+            tier = tier_for_assets(assets, self.tiers)
             if tier is current:
                 continue
             self.rows["tier_changes"].append(
@@ -501,9 +486,7 @@ class History:
                     "to_tier": tier.value,
                     "changed_at": _morning(_next_month(period)),
                     "period": period,
-                    "reason": tier_reason(
-                        assets, tier, MonthRange(period, period), self.tiers.thresholds
-                    ),
+                    "reason": tier_reason(assets, tier, MonthRange(period, period), self.tiers),
                     "changed_by_id": None,
                 }
             )

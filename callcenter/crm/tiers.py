@@ -39,11 +39,16 @@ class TierThresholds:
 
 
 def tier_for_assets(total_assets_fen: int, thresholds: TierThresholds) -> Tier:
-    """The highest tier whose floor the assets reach (a floor is inclusive)."""
-    for tier in reversed(Tier):
-        if total_assets_fen >= thresholds.floor_fen(tier):
-            return tier
-    return Tier.STANDARD  # negative assets (a margin account under water)
+    """The highest tier whose floor the assets reach (a floor is inclusive).
+
+    Plain comparisons: the demo seed asks this for every quarter of every client."""
+    if total_assets_fen >= thresholds.vip_fen:
+        return Tier.VIP
+    if total_assets_fen >= thresholds.gold_fen:
+        return Tier.GOLD
+    if total_assets_fen >= thresholds.silver_fen:
+        return Tier.SILVER
+    return Tier.STANDARD  # below silver, including negative assets (margin under water)
 
 
 @dataclass(frozen=True)

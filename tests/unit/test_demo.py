@@ -16,7 +16,6 @@ import pytest
 from callcenter.crm import demo_people
 from callcenter.crm.complaints import TRANSITIONS
 from callcenter.crm.demo import DEMO_PIN, CategoryRef, DemoBrokerage, Row
-from callcenter.crm.demo_history import TierScale
 from callcenter.crm.demo_money import STOCKS
 from callcenter.crm.phones import to_e164
 from callcenter.crm.pins import verify_pin
@@ -166,12 +165,6 @@ def test_tiers_follow_the_assets_of_the_latest_month() -> None:
         assert client["tier"] == expected.value
         tiers[client["tier"]] += 1
     assert tiers["standard"] > tiers["silver"] > tiers["gold"] > 0
-
-
-def test_tier_scale_agrees_with_the_tier_rules() -> None:
-    scale, thresholds = TierScale(TierThresholds()), TierThresholds()
-    for assets in (-1, 0, 9_999_999, 10_000_000, 99_999_999, 100_000_000, 500_000_000, 10**12):
-        assert scale(assets) is tier_for_assets(assets, thresholds)
 
 
 def test_clients_from_silver_up_have_an_advisor_of_their_branch() -> None:
