@@ -10,8 +10,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -27,7 +26,7 @@ from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.greeting import greet_and_hang_up
 from callcenter.pbx.link import CallHandler, PbxLink
 from callcenter.persistence import migrate
-from callcenter.persistence.db import Database
+from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,6 @@ class Runtime:
     tracker: ChannelTracker
     link: PbxLink
     ami_error: str | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class HealthOut(BaseModel):
@@ -101,11 +99,7 @@ def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.effective_database_url
-        if url.startswith("sqlite"):
-            # The embedded default lives in var/: make sure the folder exists.
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(url)
         if settings.database_auto_migrate:
             await migrate.upgrade_async(url)
         db = Database(url)

@@ -94,9 +94,10 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema (default: to the newest revision)."""
     from callcenter.persistence import migrate
+    from callcenter.persistence.db import ensure_sqlite_folder
 
     url = _settings().effective_database_url
-    _ensure_sqlite_folder(url)
+    ensure_sqlite_folder(url)
     migrate.upgrade(url, revision)
     click.echo(f"database at {revision}")
 
@@ -117,15 +118,6 @@ def db_current() -> None:
     from callcenter.persistence import migrate
 
     migrate.current(_settings().effective_database_url)
-
-
-def _ensure_sqlite_folder(url: str) -> None:
-    if url.startswith("sqlite"):
-        from pathlib import Path
-
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 @main.command()
@@ -158,10 +150,11 @@ def seed(
     """
     import asyncio
 
+    from callcenter.persistence.db import ensure_sqlite_folder
     from callcenter.persistence.seed import DatabaseNotEmpty, seed_demo
 
     url = _settings().effective_database_url
-    _ensure_sqlite_folder(url)
+    ensure_sqlite_folder(url)
     run = seed_demo(
         url,
         clients=client_count,

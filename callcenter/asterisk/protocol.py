@@ -280,10 +280,9 @@ class AmiParser:
         return pos
 
 
-def parse_all(data: bytes, **kwargs: int | bool) -> list[Message]:
+def parse_all(data: bytes, *, expect_banner: bool = True) -> list[Message]:
     """Parse a complete byte string (tests, fixtures, benchmarks)."""
-    parser = AmiParser(**kwargs)  # type: ignore[arg-type]
-    return parser.feed(data)
+    return AmiParser(expect_banner=expect_banner).feed(data)
 
 
 class ActionEncodingError(ValueError):

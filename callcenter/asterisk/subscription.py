@@ -54,9 +54,7 @@ class Subscription(Generic[T]):
             items.clear()
         else:
             items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Executable, event
@@ -37,19 +38,31 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file (the embedded default lives in var/)."""
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any = None) -> None:
+    """Every SQLite connection, async or not: no driver-issued BEGIN, WAL, foreign keys, and
+    a writer that waits for the lock instead of failing at once."""
+    # Take BEGIN away from the driver: we issue it ourselves (deferred or immediate), or not
+    # at all for the single-statement reads.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync at checkpoints
+    cursor.close()
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
-
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take BEGIN away from the driver: we issue it ourselves, deferred or immediate.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync at checkpoints
-        cursor.close()
+    event.listen(sync_engine, "connect", _configure_sqlite_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -68,15 +81,7 @@ def _sync_sqlite_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False},
         pool_reset_on_return=None,
     )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.close()
-
+    event.listen(engine, "connect", _configure_sqlite_connection)
     return engine
 
 

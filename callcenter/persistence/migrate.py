@@ -18,11 +18,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _in_thread(fn: object, *args: object) -> None:
-    # env.py runs its own event loop; from async code, run Alembic in a worker thread.
-    fn(*args)  # type: ignore[operator]
-
-
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
@@ -35,6 +30,7 @@ def current(url: str) -> None:
     command.current(alembic_config(url), verbose=False)
 
 
+# env.py runs its own event loop: from async code, Alembic runs in a worker thread.
 async def upgrade_async(url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, url, revision)
 
