@@ -24,6 +24,7 @@ class AuditAction(StrEnum):
     CLIENT_REVEAL_ID = "client.reveal_id"  # the full ID number was shown, with a reason
     CLIENT_UPDATE = "client.update"
     CLIENT_NOTE = "client.note"
+    CLIENT_PIN_UNLOCK = "client.pin_unlock"  # staff lifted a telephone-PIN lockout
 
 
 def mask_id_number(id_number: str) -> str:

@@ -90,3 +90,27 @@ class FollowUpStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+class PinAttemptResult(StrEnum):
+    """How one telephone-PIN attempt ended (pin_attempts.result). Never the PIN itself."""
+
+    OK = "ok"
+    FAILED = "failed"  # wrong PIN, or no PIN set; the failure that locks is still "failed"
+    LOCKED = "locked"  # the account was locked already: the PIN was not checked
+    UNKNOWN_ACCOUNT = "unknown_account"
+
+
+class CallbackStatus(StrEnum):
+    """A callback a caller asked for in the IVR (after hours, or instead of waiting)."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class VoiceMessageStatus(StrEnum):
+    """A message a caller left in the IVR, until someone has dealt with it."""
+
+    OPEN = "open"
+    DONE = "done"

@@ -36,6 +36,7 @@ from sqlalchemy import Enum as SaEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from callcenter.crm.vocabulary import (
+    CallbackStatus,
     Channel,
     ComplaintStatus,
     Direction,
@@ -43,10 +44,12 @@ from callcenter.crm.vocabulary import (
     FollowUpStatus,
     Gender,
     IncomeBand,
+    PinAttemptResult,
     RiskProfile,
     Role,
     Tier,
     ValueClass,
+    VoiceMessageStatus,
 )
 
 NAMING = {
@@ -153,6 +156,11 @@ class Client(Base):
     consent_recording: Mapped[bool] = mapped_column(Boolean, default=True)
     consent_data_sharing: Mapped[bool] = mapped_column(Boolean, default=False)
     pin_hash: Mapped[str | None] = mapped_column(String(255))  # telephone PIN (IVR), hashed
+    # Wrong PINs in a row, across calls; reaching the IVR's limit sets pin_locked_at, and only
+    # staff can clear it (POST /api/clients/{id}/pin-unlock). Not part of ``version``: a
+    # caller's wrong PIN must not turn an agent's edit of the profile stale.
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     notes: Mapped[str | None] = mapped_column(Text)  # suitability and service notes
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -335,3 +343,57 @@ class AuditEntry(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- the IVR's own records (migration 0004) --------------------------------------------------
+
+
+class PinAttempt(Base):
+    """Every telephone-PIN attempt, kept to spot guessing and to answer "why am I locked?".
+
+    The account number is stored as typed (it is not secret); the PIN, or anything derived
+    from it, never is.
+    """
+
+    __tablename__ = "pin_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    account_no: Mapped[str] = mapped_column(String(20))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[PinAttemptResult] = mapped_column(
+        str_enum(PinAttemptResult, "pin_attempt_result")
+    )
+
+
+class CallbackRequest(Base):
+    """A caller asked to be called back (after hours, or instead of waiting in the queue)."""
+
+    __tablename__ = "callback_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    number: Mapped[str] = mapped_column(String(32))  # confirmed by the caller with DTMF
+    language: Mapped[str] = mapped_column(String(8))  # the IVR's language: zh or en
+    status: Mapped[CallbackStatus] = mapped_column(
+        str_enum(CallbackStatus, "callback_status"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class VoiceMessage(Base):
+    """A message a caller left in the IVR; the audio is a recording Asterisk wrote."""
+
+    __tablename__ = "voice_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    recording_ref: Mapped[str] = mapped_column(String(200))
+    status: Mapped[VoiceMessageStatus] = mapped_column(
+        str_enum(VoiceMessageStatus, "voice_message_status"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -8,6 +8,7 @@ GET      /api/clients/{id}                any staff                        clien
 POST     /api/clients/{id}/reveal-id      agent, advisor, supervisor       client.reveal_id
 PATCH    /api/clients/{id}                agent, advisor, supervisor       client.update
 POST     /api/clients/{id}/notes          agent, advisor, supervisor       client.note
+POST     /api/clients/{id}/pin-unlock     agent, advisor, supervisor       client.pin_unlock
 =======  ===============================  ===============================  ==================
 
 Admins run the system, not client service: they may look a client up (support, data fixes are
@@ -20,7 +21,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from callcenter.api.deps import ClientFacing, CrmDep, Staff
+from callcenter.api.deps import ClientFacing, CrmDep, DbDep, Staff
 from callcenter.api.schemas.clients import (
     ClientNoteIn,
     ClientPageOut,
@@ -33,6 +34,7 @@ from callcenter.api.schemas.clients import (
 )
 from callcenter.api.schemas.common import errors
 from callcenter.crm import clients
+from callcenter.persistence import ivr
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
@@ -93,3 +95,17 @@ async def add_client_note(
         crm, principal.user_id, client_id, body.line, body.interaction_id
     )
     return ClientProfileOut.of(profile)
+
+
+@router.post("/{client_id}/pin-unlock", status_code=204, responses=errors(404, 422))
+async def unlock_client_pin(
+    client_id: ClientId,
+    db: DbDep,
+    principal: ClientFacing,
+    interaction_id: Annotated[
+        int | None, Query(gt=0, description="the call this unlock is for (audited)")
+    ] = None,
+) -> None:
+    """Lift a telephone-PIN lockout (and the count of wrong PINs) once the client has proved
+    who they are by other means. Audited; unlocking an account that is not locked is harmless."""
+    await ivr.unlock_pin(db, client_id, by_user_id=principal.user_id, interaction_id=interaction_id)
