@@ -35,7 +35,8 @@ Language = Literal["zh", "en"]
 VOICES: Final[dict[str, str]] = {"zh": "cmn", "en": "en-us"}
 
 # Part of the cache key: changing the output format must invalidate every cached file.
-AUDIO_FORMAT: Final = "wav-8000hz-mono-s16"
+# "no-final-pause": espeak's -z, see _synthesise.
+AUDIO_FORMAT: Final = "wav-8000hz-mono-s16-no-final-pause"
 SAMPLE_RATE: Final = 8000
 
 ESPEAK: Final = "espeak-ng"
@@ -137,7 +138,10 @@ class PromptRenderer:
             raw, converted = Path(work) / "espeak.wav", Path(work) / "prompt.wav"
             # "-b 1": the text is UTF-8 whatever the locale; "--" so text starting with "-"
             # is spoken, not parsed as an option.
-            _run([self.espeak, "-v", VOICES[language], "-b", "1", "-w", str(raw), "--", text])
+            # "-z": no pause after the last sentence. Fragments (一, 万, 元) are played one
+            # after another to say a number; 0.3 s of silence after each made 一万二千 crawl.
+            voice = VOICES[language]
+            _run([self.espeak, "-v", voice, "-b", "1", "-z", "-w", str(raw), "--", text])
             # "-G" guards against clipping when resampling espeak's 22.05 kHz output.
             _run(
                 [
