@@ -1,17 +1,85 @@
-"""sipp callers for tests: a caller on the carrier trunk, driven by a scenario we generate.
+"""sipp peers for tests: callers on the carrier trunk and phones that register, each driven by a
+scenario we generate.
 
-sipp is the real SIP peer here (Debian's sip-tester); nothing about Asterisk is faked.
+sipp is the real SIP peer here (Debian's sip-tester); nothing about Asterisk is faked. A
+caller that presses keys is in tests/support/dtmf.py; it shares the scenario and the process
+handling of :class:`TrunkCaller` here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-CALLER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+PCMU_PT = 0
+# The payload type of the RFC 4733 events in sip-tester's captures (tests/support/dtmf.py).
+TELEPHONE_EVENT_PT = 101
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def spawn_sipp(
+    scenario: Path,
+    sip_port: int,
+    *,
+    host: str,
+    cwd: Path,
+    service: str | None = None,
+    timeout: float = 60.0,
+    extra: Sequence[str] = (),
+) -> asyncio.subprocess.Process:
+    """Start sipp for one call of ``scenario`` to ``host``:``sip_port``, from a free port.
+
+    ``-timeout_error`` makes a call that outlives ``timeout`` seconds a failure (exit code 1);
+    sipp's own files (logs, traces) go to ``cwd``.
+    """
+    service_args = ("-s", service) if service is not None else ()
+    return await asyncio.create_subprocess_exec(
+        "sipp",
+        f"{host}:{sip_port}",
+        "-sf",
+        str(scenario),
+        *service_args,
+        "-i",
+        host,
+        "-p",
+        str(free_udp_port(host)),
+        *extra,
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        f"{math.ceil(timeout)}s",
+        "-timeout_error",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
+    )
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.returncode == 0
+
+
+# --- a caller on the trunk --------------------------------------------------------------------
+
+CALLER_ANSWERED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="hotline caller">
   <send retrans="500">
@@ -32,15 +100,20 @@ CALLER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
+      m=audio [media_port] RTP/AVP {pcmu} {event}
+      a=rtpmap:{pcmu} PCMU/8000
+      a=rtpmap:{event} telephone-event/8000
+      a=fmtp:{event} 0-15
+      a=ptime:20
+      a=sendrecv
     ]]>
   </send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
+  <!-- sipp fails a call on a BYE it does not expect where it is (in a pause, say): this one
+       is taken wherever the BYE lands. -->
+  <recv request="BYE" optional="global" next="far_end_hangs_up"/>
   <recv response="200" rtd="true"/>
   <send>
     <![CDATA[
@@ -54,21 +127,11 @@ CALLER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       Max-Forwards: 70
       Content-Length: 0
     ]]>
+    <action><log message="ANSWERED [timestamp]"/></action>
   </send>
-  <recv request="BYE" timeout="{hold_ms}" ontimeout="caller_hangs_up"/>
-  <send next="done">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: sip:{caller}@[local_ip]:[local_port]
-      Content-Length: 0
-    ]]>
-  </send>
-  <label id="caller_hangs_up"/>
+"""
+
+CALLER_ENDINGS = """  <label id="caller_hangs_up"/>
   <send retrans="500">
     <![CDATA[
       BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -81,33 +144,154 @@ CALLER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       Max-Forwards: 70
       Content-Length: 0
     ]]>
+    <action><log message="CALLER-BYE [timestamp]"/></action>
   </send>
-  <recv response="200"/>
+  <recv response="200" next="done"/>
+  <label id="far_end_hangs_up"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: sip:{caller}@[local_ip]:[local_port]
+      Content-Length: 0
+    ]]>
+    <action><log message="FAR-END-BYE [timestamp]"/></action>
+  </send>
   <label id="done"/>
 </scenario>
 """
 
 
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def caller_scenario(answered: Sequence[str], *, caller: str, caller_name: str) -> str:
+    """A call that offers PCMU and telephone-event, runs the ``answered`` elements once the
+    call is up, and ends at label ``caller_hangs_up`` (we send BYE) or ``far_end_hangs_up``
+    (a BYE came: answered with 200 OK). Each step is logged for :func:`parse_call_log`."""
+    names = {"caller": caller, "caller_name": caller_name}
+    head = CALLER_ANSWERED.format(pcmu=PCMU_PT, event=TELEPHONE_EVENT_PT, **names)
+    middle = "".join(f"{element}\n" for element in answered if element)
+    return head + middle + CALLER_ENDINGS.format(**names)
+
+
+def pause(seconds: float) -> str:
+    """A scenario pause (none if it rounds to 0 ms: sipp would read 0 as its default)."""
+    ms = round(seconds * 1000)
+    return f'  <pause milliseconds="{ms}"/>' if ms > 0 else ""
+
+
+def await_bye(seconds: float, *, fail_if_none: bool = False) -> str:
+    """Wait for the far end's BYE; then hang up ourselves, or, with ``fail_if_none``, fail the
+    call (no ontimeout: sipp counts it failed and sends BYE itself)."""
+    ontimeout = "" if fail_if_none else ' ontimeout="caller_hangs_up"'
+    ms = max(1, round(seconds * 1000))
+    return f'  <recv request="BYE" timeout="{ms}"{ontimeout} next="far_end_hangs_up"/>'
+
+
+@dataclass(frozen=True)
+class CallLog:
+    """What the scenario logged, as wall-clock epoch seconds: the clock of AMI events'
+    ``Timestamp`` header (manager.conf ``timestampevents = yes``), so the two compare."""
+
+    answered_at: float | None = None  # when sipp sent the ACK
+    stream_started_at: float | None = None  # when sipp started sending RTP, if it does
+    far_end_bye_at: float | None = None
+    caller_bye_at: float | None = None
+
+    @property
+    def far_end_hung_up(self) -> bool:
+        return self.far_end_bye_at is not None
+
+    @property
+    def caller_hung_up(self) -> bool:
+        return self.caller_bye_at is not None
+
+    @property
+    def ended_at(self) -> float | None:
+        return self.far_end_bye_at or self.caller_bye_at
+
+
+def parse_call_log(text: str) -> CallLog:
+    """Read the ``<log>`` lines, e.g. ``ANSWERED 2026-01-01\t10:00:00.123456\t1767261600.1``."""
+    stamps: dict[str, float] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if words:
+            stamps[words[0]] = float(words[-1])
+    return CallLog(
+        answered_at=stamps.get("ANSWERED"),
+        stream_started_at=stamps.get("STREAM"),
+        far_end_bye_at=stamps.get("FAR-END-BYE"),
+        caller_bye_at=stamps.get("CALLER-BYE"),
+    )
 
 
 @dataclass
-class SippResult:
-    returncode: int
-    output: str
+class CallerResult(SippResult):
+    """sipp's exit code and output, and the call's log."""
 
-    @property
-    def succeeded(self) -> bool:
-        return self.returncode == 0
+    log: CallLog = field(default_factory=CallLog)
 
 
-class SippCaller:
-    """One call from ``caller`` to ``called`` on the trunk; hangs up after ``hold_ms``
-    unless the far end hangs up first (then it answers the BYE)."""
+class TrunkCaller:
+    """One call on the carrier trunk to ``called``: a scenario in a folder of its own, run by
+    one sipp process. Subclasses write ``self.scenario`` and set ``self.longest`` (the most
+    seconds the call can last once answered)."""
+
+    def __init__(self, sip_port: int, called: str, *, host: str) -> None:
+        self.sip_port = sip_port
+        self.called = called
+        self.host = host
+        self.longest = 0.0
+        self._dir = tempfile.TemporaryDirectory(prefix="sipp-caller-")
+        self.folder = Path(self._dir.name)
+        self.scenario = self.folder / "caller.xml"
+        self._log = self.folder / "caller.log"
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._proc = await spawn_sipp(
+            self.scenario,
+            self.sip_port,
+            host=self.host,
+            cwd=self.folder,
+            service=self.called,
+            # A margin for the answer, which the service decides.
+            timeout=max(60.0, self.longest + 30),
+            extra=(
+                # The media address. sipp's default is the host's primary address, which
+                # Asterisk's loopback-bound RTP cannot reach; sipp also sends its RTP from it.
+                "-mi",
+                self.host,
+                "-mp",
+                str(free_udp_port(self.host)),
+                "-trace_logs",
+                "-log_file",
+                str(self._log),
+            ),
+        )
+
+    async def wait(self, timeout: float | None = None) -> CallerResult:
+        """sipp's result once the call is over (by default allow the longest it can last)."""
+        assert self._proc is not None, "start() first"
+        limit = timeout if timeout is not None else self.longest + 45
+        out, _ = await asyncio.wait_for(self._proc.communicate(), limit)
+        log = parse_call_log(self._log.read_text() if self._log.exists() else "")
+        self._dir.cleanup()
+        return CallerResult(self._proc.returncode or 0, out.decode(errors="replace")[-3000:], log)
+
+    async def kill(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+            await self._proc.wait()
+        self._dir.cleanup()
+
+
+class SippCaller(TrunkCaller):
+    """A caller that presses no keys and sends no audio: it hangs up after ``hold_ms`` unless
+    the far end hangs up first (then it answers the BYE)."""
 
     def __init__(
         self,
@@ -118,58 +302,14 @@ class SippCaller:
         hold_ms: int = 5000,
         host: str = "127.0.0.1",
     ) -> None:
-        self.sip_port = sip_port
-        self.called = called
-        self.caller = caller
-        self.caller_name = caller_name
-        self.hold_ms = hold_ms
-        self.host = host
-        self._proc: asyncio.subprocess.Process | None = None
-        self._dir = tempfile.TemporaryDirectory(prefix="sipp-")
-
-    async def start(self) -> None:
-        scenario = Path(self._dir.name) / "caller.xml"
-        scenario.write_text(
-            CALLER_SCENARIO.format(
-                caller=self.caller, caller_name=self.caller_name, hold_ms=self.hold_ms
-            )
-        )
-        self._proc = await asyncio.create_subprocess_exec(
-            "sipp",
-            f"{self.host}:{self.sip_port}",
-            "-sf",
-            str(scenario),
-            "-s",
-            self.called,
-            "-i",
-            self.host,
-            "-p",
-            str(free_udp_port(self.host)),
-            "-mp",
-            str(free_udp_port(self.host)),
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "60s",
-            "-timeout_error",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=self._dir.name,
+        super().__init__(sip_port, called, host=host)
+        self.longest = hold_ms / 1000
+        self.scenario.write_text(
+            caller_scenario([await_bye(self.longest)], caller=caller, caller_name=caller_name)
         )
 
-    async def wait(self, timeout: float = 60.0) -> SippResult:
-        assert self._proc is not None, "start() first"
-        out, _ = await asyncio.wait_for(self._proc.communicate(), timeout)
-        self._dir.cleanup()
-        return SippResult(self._proc.returncode or 0, out.decode(errors="replace")[-3000:])
 
-    async def kill(self) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.kill()
-            await self._proc.wait()
-        self._dir.cleanup()
-
+# --- a phone that registers -------------------------------------------------------------------
 
 REGISTER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -235,24 +375,6 @@ async def register_phone(
         scenario.write_text(
             REGISTER_SCENARIO.format(from_user=user, aor=aor, after_first=after_first)
         )
-        proc = await asyncio.create_subprocess_exec(
-            "sipp",
-            f"{host}:{sip_port}",
-            "-sf",
-            str(scenario),
-            "-i",
-            host,
-            "-p",
-            str(free_udp_port(host)),
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "15s",
-            "-timeout_error",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=tmp,
-        )
+        proc = await spawn_sipp(scenario, sip_port, host=host, cwd=Path(tmp), timeout=15)
         out, _ = await asyncio.wait_for(proc.communicate(), 30)
     return SippResult(proc.returncode or 0, out.decode(errors="replace")[-3000:])
