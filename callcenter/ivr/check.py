@@ -36,7 +36,21 @@ def check_flows(flows: Mapping[str, Flow], files: Mapping[str, str]) -> list[Flo
     errors: list[FlowError] = []
     for flow_id, flow in flows.items():
         errors.extend(check_flow(flow, files[flow_id], known_flows=flows.keys()))
+    errors.extend(_numbers_claimed_twice(flows, files))
     return sorted(errors)
+
+
+def _numbers_claimed_twice(
+    flows: Mapping[str, Flow], files: Mapping[str, str]
+) -> Iterable[FlowError]:
+    """A called number leads to one flow: two flows claiming it is an error in both files."""
+    owner: dict[str, str] = {}
+    for flow_id in sorted(flows):
+        for number in flows[flow_id].numbers:
+            first = owner.setdefault(number, flow_id)
+            if first != flow_id:
+                message = f"number {number} is also claimed by flow {first!r}"
+                yield FlowError(files[flow_id], FLOW_LEVEL, "numbers", message)
 
 
 def check_flow(flow: Flow, file: str, *, known_flows: Iterable[str]) -> list[FlowError]:

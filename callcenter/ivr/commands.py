@@ -15,25 +15,35 @@ from callcenter.ivr.flow import Language, SelfServiceKind
 # --- commands -------------------------------------------------------------------------------
 
 
+# A text to say and its language; a prompt is one, or (the language menu) one per language.
+SpokenText = tuple[str, Language]
+
+
 @dataclass(frozen=True)
 class Play:
-    """Play a sound, or a text rendered to speech. Answered by Played, or by Digits when the
+    """Play a sound, or texts rendered to speech. Answered by Done, or by Digits when the
     prompt is interruptible and the caller pressed keys while it played."""
 
     sound: str | None
-    text: str | None
-    language: Language
+    texts: tuple[SpokenText, ...]
     interruptible: bool = False
 
 
 @dataclass(frozen=True)
 class CollectDigits:
-    """Wait for keys; answered by Digits (without the terminator, possibly partial after a
-    timeout) or Timeout (nothing pressed)."""
+    """Play the prompt, if any (a key interrupts it), then wait for keys until ``max_digits``,
+    the terminator, or ``timeout`` seconds of silence. Answered by Digits (without the
+    terminator, possibly partial after a timeout) or Timeout (nothing pressed).
+
+    Prompt and keys are one command because they are one action on the phone: a caller who
+    knows the menu types over the prompt, and no key may fall in a gap between two commands.
+    """
 
     max_digits: int
     timeout: float
     terminator: str | None
+    sound: str | None = None
+    texts: tuple[SpokenText, ...] = ()
 
 
 @dataclass(frozen=True)

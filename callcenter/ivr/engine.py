@@ -40,6 +40,7 @@ from callcenter.ivr.commands import (
     RequestCallback,
     Result,
     SelfService,
+    SpokenText,
     Timeout,
     Transfer,
     UnexpectedResult,
@@ -69,6 +70,7 @@ from callcenter.ivr.flow import (
 )
 
 MASK = "****"
+LANGUAGE_ORDER: tuple[Language, ...] = ("zh", "en")
 # A valid flow cannot loop forever (the checker sees to it), but a runner must never spin.
 MAX_STEPS = 1000
 
@@ -282,11 +284,21 @@ def _play(
     prompt: Prompt, state: _RunState, *, interruptible: bool
 ) -> Generator[Command, Result, str]:
     """Plays a prompt; returns the keys pressed during it ("" if none)."""
-    text = None
-    if prompt.text is not None:
-        text = prompt.text.in_language(state.language)
-    result = yield from _ask(Play(prompt.sound, text, state.language, interruptible))
+    result = yield from _ask(Play(prompt.sound, _texts(prompt, state), interruptible))
     return result.digits if isinstance(result, Digits) and interruptible else ""
+
+
+def _texts(prompt: Prompt, state: _RunState) -> tuple[SpokenText, ...]:
+    """The prompt's text in the caller's language, or in every language it has (Mandarin
+    first) when it asks for that: the language menu must reach callers of either."""
+    if prompt.text is None:
+        return ()
+    languages: tuple[Language, ...] = LANGUAGE_ORDER if prompt.every_language else (state.language,)
+    return tuple(
+        (text, language)
+        for language in languages
+        if (text := prompt.text.in_language(language)) is not None
+    )
 
 
 def _prompt_for_digits(
@@ -297,17 +309,15 @@ def _prompt_for_digits(
     timeout: float,
     terminator: str | None,
 ) -> Generator[Command, Result, str | None]:
-    """The prompt (interruptible) then the keys; None when the caller pressed nothing."""
-    typed = (yield from _play(prompt, state, interruptible=True)) if prompt else ""
-    if terminator and terminator in typed:
-        return typed.split(terminator, 1)[0]
-    if len(typed) < max_digits:
-        result = yield from _ask(CollectDigits(max_digits - len(typed), timeout, terminator))
-        if isinstance(result, Digits):
-            typed += result.digits
-        elif not isinstance(result, Timeout):
-            raise UnexpectedResult(f"CollectDigits answered with {result!r}")
-    return typed or None
+    """The prompt and the keys as one command; None when the caller pressed nothing."""
+    sound = prompt.sound if prompt is not None else None
+    texts = _texts(prompt, state) if prompt is not None else ()
+    result = yield from _ask(CollectDigits(max_digits, timeout, terminator, sound, texts))
+    if isinstance(result, Digits):
+        return result.digits or None
+    if isinstance(result, Timeout):
+        return None
+    raise UnexpectedResult(f"CollectDigits answered with {result!r}")
 
 
 def _menu(node: MenuNode, key: str, state: _RunState) -> Generator[Command, Result, str]:
@@ -395,9 +405,11 @@ def _self_service(node: SelfServiceNode, state: _RunState) -> Generator[Command,
     if state.client is None:  # the flow let an unidentified caller through: tell nothing
         state.note("not_identified")
         return node.next
-    yield from _ask(SelfService(node.what, state.client.client_id, state.language))
+    # Served once the answer starts playing: a caller who hangs up during the balance has
+    # usually heard what they called for (and containment counts it so).
     state.self_served = True
     state.note(node.what)
+    yield from _ask(SelfService(node.what, state.client.client_id, state.language))
     return node.next
 
 

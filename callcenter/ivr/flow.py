@@ -51,6 +51,9 @@ class Prompt(_Strict):
 
     sound: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_/-]+$")
     text: TextPrompt | None = None
+    # Say the text in each of its languages in turn, whatever the caller's language: for the
+    # language menu, which every caller must understand before choosing.
+    every_language: bool = False
 
     @model_validator(mode="after")
     def _one_of_sound_or_text(self) -> Prompt:
@@ -76,6 +79,9 @@ class PlayNode(_Node):
     type: Literal["play"]
     sound: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_/-]+$")
     text: TextPrompt | None = None
+    # Say the text in each of its languages in turn, whatever the caller's language: for the
+    # language menu, which every caller must understand before choosing.
+    every_language: bool = False
     interruptible: bool = False
     next: NodeId
 
@@ -317,6 +323,8 @@ class Flow(_Strict):
     description: str = ""
     language: Language = "zh"
     languages: list[Language] = Field(default_factory=_both_languages, min_length=1)
+    # The called numbers (DIDs) this flow answers; numbers no flow claims get the default flow.
+    numbers: list[Annotated[str, Field(pattern=r"^\+?[0-9]{2,20}$")]] = Field(default_factory=list)
     start: NodeId
     nodes: dict[NodeId, Node] = Field(min_length=1)
 

@@ -68,7 +68,7 @@ class ScriptedCall:
 
 
 def _choose_mandarin() -> list[tuple[type[Command], Result]]:
-    return [(Play, Digits("1"))]
+    return [(CollectDigits, Digits("1"))]
 
 
 def _visited(outcome: Outcome) -> list[str]:
@@ -80,11 +80,10 @@ def test_an_identified_caller_choosing_1_is_self_served(hotline: Flow) -> None:
         [
             *_choose_mandarin(),
             (LookupCaller, CallerFound(CLIENT)),
-            (Play, Digits("1")),  # main menu, interrupted by key 1
+            (CollectDigits, Digits("1")),  # main menu, interrupted by key 1
             (SelfService, Done()),
             (SelfService, Done()),
-            (Play, Done()),  # after self-service menu
-            (CollectDigits, CallerHungUp()),
+            (CollectDigits, CallerHungUp()),  # after self-service menu
         ]
     )
     outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
@@ -108,12 +107,10 @@ def test_an_unknown_caller_authenticates_with_account_and_pin(hotline: Flow) -> 
         [
             *_choose_mandarin(),
             (LookupCaller, CallerNotFound()),
-            (Play, Done()),
             (CollectDigits, Digits("12345678")),
-            (Play, Digits("1")),  # first PIN digit typed over the prompt
-            (CollectDigits, Digits("23456")),
+            (CollectDigits, Digits("123456")),  # typed over the prompt: one command
             (Authenticate, AuthOk(CLIENT)),
-            (Play, Digits("0")),
+            (CollectDigits, Digits("0")),
             (Enqueue, Done()),
         ]
     )
@@ -131,9 +128,7 @@ def test_an_unknown_caller_authenticates_with_account_and_pin(hotline: Flow) -> 
 
 def _failed_pin_attempt() -> list[tuple[type[Command], Result]]:
     return [
-        (Play, Done()),
         (CollectDigits, Digits("12345678")),
-        (Play, Done()),
         (CollectDigits, Digits("000000")),
         (Authenticate, AuthFailed()),
     ]
@@ -169,11 +164,9 @@ def test_invalid_keys_and_silence_take_their_paths_then_exhaust(hotline: Flow) -
         [
             *_choose_mandarin(),
             (LookupCaller, CallerFound(CLIENT)),
-            (Play, Digits("9")),  # invalid: the invalid-choice prompt, back to the menu
-            (Play, Done()),
+            (CollectDigits, Digits("9")),  # invalid: the invalid-choice prompt, back
             (Play, Done()),
             (CollectDigits, Timeout()),  # silence: no on_timeout, the menu replays
-            (Play, Done()),
             (CollectDigits, Digits("7")),  # third failure: retries (2) spent
             (Enqueue, Done()),
         ]
@@ -194,7 +187,6 @@ def test_invalid_keys_and_silence_take_their_paths_then_exhaust(hotline: Flow) -
 def test_silence_at_the_language_menu_means_mandarin(hotline: Flow) -> None:
     call = ScriptedCall(
         [
-            (Play, Done()),
             (CollectDigits, Timeout()),
             (LookupCaller, CallerHungUp()),
         ]
@@ -206,9 +198,9 @@ def test_silence_at_the_language_menu_means_mandarin(hotline: Flow) -> None:
 def test_hanging_up_mid_menu_is_abandoned_with_the_path_so_far(hotline: Flow) -> None:
     call = ScriptedCall(
         [
-            (Play, Digits("2")),
+            (CollectDigits, Digits("2")),
             (LookupCaller, CallerFound(CLIENT)),
-            (Play, CallerHungUp()),
+            (CollectDigits, CallerHungUp()),
         ]
     )
     outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
@@ -223,9 +215,10 @@ def test_hanging_up_mid_menu_is_abandoned_with_the_path_so_far(hotline: Flow) ->
         "main_menu",
     ]
     english = call.commands[-1]
-    assert isinstance(english, Play)
-    assert english.text is not None
-    assert english.text.startswith("For balance")
+    assert isinstance(english, CollectDigits)
+    [(text, language)] = english.texts
+    assert language == "en"
+    assert text.startswith("For balance")
 
 
 def test_after_hours_a_caller_books_a_callback_on_their_own_number(hotline: Flow) -> None:
@@ -233,9 +226,8 @@ def test_after_hours_a_caller_books_a_callback_on_their_own_number(hotline: Flow
         [
             *_choose_mandarin(),
             (LookupCaller, CallerFound(CLIENT)),
-            (Play, Digits("1")),  # after-hours menu: callback
-            (Play, Digits("1")),  # key 1 over the prompt, then nothing more: this number
-            (CollectDigits, Timeout()),
+            (CollectDigits, Digits("1")),  # after-hours menu: callback
+            (CollectDigits, Digits("1")),  # key 1, then silence: this number
             (RequestCallback, Done()),
             (Play, Done()),
             (Play, Done()),
@@ -255,12 +247,10 @@ def test_after_hours_hanging_up_ends_a_message_which_counts(hotline: Flow) -> No
         [
             *_choose_mandarin(),
             (LookupCaller, CallerNotFound()),
-            (Play, Done()),
             (CollectDigits, Digits("12345678")),
-            (Play, Done()),
             (CollectDigits, Digits("123456")),
             (Authenticate, AuthOk(CLIENT)),
-            (Play, Digits("2")),
+            (CollectDigits, Digits("2")),
             (Play, Done()),
             (RecordMessage, CallerHungUp()),
         ]
@@ -272,7 +262,7 @@ def test_after_hours_hanging_up_ends_a_message_which_counts(hotline: Flow) -> No
 
 
 def test_a_withheld_number_goes_straight_to_the_account_prompt(hotline: Flow) -> None:
-    call = ScriptedCall([*_choose_mandarin(), (Play, CallerHungUp())])
+    call = ScriptedCall([*_choose_mandarin(), (CollectDigits, CallerHungUp())])
     outcome = call.run(run_flow(hotline, CallContext(caller_number=None)))
     assert [(s.node, s.inputs) for s in outcome.path][2:] == [
         ("identify", ("no_number",)),
@@ -313,3 +303,18 @@ def test_a_subflow_returns_to_the_calling_flow() -> None:
     assert outcome.kind is OutcomeKind.TRANSFERRED
     assert outcome.transferred_to == "8001"
     assert _visited(outcome) == ["a", "a/x", "a/y", "b"]
+
+
+def test_a_caller_who_hangs_up_during_the_balance_was_self_served(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerFound(CLIENT)),
+            (CollectDigits, Digits("1")),
+            (SelfService, CallerHungUp()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert outcome.kind is OutcomeKind.SELF_SERVED
+    assert outcome.hung_up_by == "caller"
+    assert outcome.path[-1].node == "balance"
