@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -21,12 +23,18 @@ from callcenter.api import api_router
 from callcenter.api.errors import install_error_handlers
 from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.ivr.calendar import BusinessCalendar
+from callcenter.ivr.loader import FlowsInvalid
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.sounds import INDEX_NAME, SoundCatalog, refresh_prompts
 from callcenter.logfilters import install_access_log_filter
 from callcenter.pbx.channels import ChannelTracker
-from callcenter.pbx.greeting import greet_and_hang_up
+from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink
 from callcenter.persistence import migrate
 from callcenter.persistence.db import Database, ensure_sqlite_folder
+from callcenter.persistence.ivr_backend import SqlIvrBackend
+from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +62,51 @@ class Runtime:
     ami: AmiClient
     tracker: ChannelTracker
     link: PbxLink
+    flows: FlowRegistry
+    sounds: SoundCatalog
     ami_error: str | None = None
+
+
+@dataclass(frozen=True)
+class IvrPaths:
+    prompts_dir: Path  # where the service reads the prompt index
+    prompts_in_asterisk: str  # the same folder as Asterisk names it
+    recordings_in_asterisk: str
+
+
+def ivr_paths(settings: Settings) -> IvrPaths:
+    """Explicit settings (a deployment), else the sandbox instance's folders."""
+    instance = AsteriskInstance(settings)
+    prompts_dir = settings.ivr_prompts_dir or instance.prompts_dir
+    in_asterisk = settings.ivr_prompts_dir_in_asterisk
+    if not in_asterisk:
+        in_asterisk = (
+            str(prompts_dir)
+            if settings.ivr_prompts_dir
+            else "/" + str(instance.prompts_dir.relative_to(instance.root))
+        )
+    recordings = settings.ivr_recordings_dir or str(instance.dir_in_root / "spool" / "messages")
+    return IvrPaths(prompts_dir, in_asterisk, recordings)
+
+
+def business_calendar(settings: Settings) -> BusinessCalendar:
+    return BusinessCalendar.of(
+        opens=settings.business_opens,
+        closes=settings.business_closes,
+        weekdays=settings.business_weekdays,
+        holidays=settings.business_holidays,
+        timezone=settings.business_timezone,
+    )
+
+
+def load_ivr(settings: Settings) -> tuple[FlowRegistry, SoundCatalog]:
+    """The flows (an invalid folder stops the start, with every error named) and the index
+    of their rendered prompts (a missing one is reported by /health and the log)."""
+    paths = ivr_paths(settings)
+    registry = FlowRegistry(settings.ivr_flows_dir, settings.ivr_default_flow)
+    sounds = SoundCatalog(paths.prompts_dir / INDEX_NAME, paths.prompts_in_asterisk)
+    refresh_prompts(sounds, registry.current)
+    return registry, sounds
 
 
 class HealthOut(BaseModel):
@@ -64,6 +116,8 @@ class HealthOut(BaseModel):
     ami_generation: int
     ami_error: str | None
     live_channels: int
+    ivr_flows_generation: int
+    ivr_prompts_error: str | None
 
 
 class ChannelOut(BaseModel):
@@ -86,6 +140,31 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def reload_flows(runtime: Runtime) -> bool:
+    """Reload the IVR flows and their prompt index; False (old flows kept) on any error."""
+    try:
+        runtime.flows.reload()
+    except FlowsInvalid:
+        return False  # the registry logged every error
+    refresh_prompts(runtime.sounds, runtime.flows.current)
+    return True
+
+
+@contextlib.contextmanager
+def _reload_on_sighup(runtime: Runtime) -> Iterator[None]:
+    """``kill -HUP <pid>`` reloads the flows, the Unix way to re-read configuration."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, reload_flows, runtime)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread: no signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+
 async def _run_ami(runtime: Runtime) -> None:
     try:
         await runtime.ami.run()
@@ -95,17 +174,40 @@ async def _run_ami(runtime: Runtime) -> None:
         log.error("%s", exc)
 
 
-def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_hang_up) -> FastAPI:
+class _UseIvr:
+    """The default call handler: the IVR runner built in the lifespan."""
+
+
+USE_IVR = _UseIvr()
+
+
+def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = USE_IVR) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.effective_database_url
         ensure_sqlite_folder(url)
         if settings.database_auto_migrate:
             await migrate.upgrade_async(url)
+        registry, sounds = load_ivr(settings)
         db = Database(url)
         ami = AmiClient(ami_config(settings))
         tracker = ChannelTracker()
-        runtime = Runtime(settings, db, ami, tracker, PbxLink(ami, tracker, call_handler))
+        handler: CallHandler | None
+        if isinstance(call_handler, _UseIvr):
+            handler = IvrRunner(
+                registry,
+                SqlIvrBackend(db, pin_max_failures=settings.ivr_pin_max_failures),
+                sounds.current,
+                IvrConfig(
+                    calendar=business_calendar(settings),
+                    recordings_dir=ivr_paths(settings).recordings_in_asterisk,
+                    hold_seconds=settings.ivr_hold_seconds,
+                ),
+            )
+        else:
+            handler = call_handler
+        link = PbxLink(ami, tracker, handler)
+        runtime = Runtime(settings, db, ami, tracker, link, registry, sounds)
         app.state.runtime = runtime
         try:
             async with asyncio.TaskGroup() as tg:
@@ -113,7 +215,8 @@ def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_
                     tg.create_task(_run_ami(runtime), name="ami")
                     tg.create_task(runtime.link.run(), name="pbx-link")
                 try:
-                    yield
+                    with _reload_on_sighup(runtime):
+                        yield
                 finally:
                     await ami.close()
         finally:
@@ -128,13 +231,16 @@ def create_app(settings: Settings, call_handler: CallHandler | None = greet_and_
     async def health(runtime: RuntimeDep) -> HealthOut:
         connected = runtime.ami.state is ConnectionState.CONNECTED
         pbx = runtime.settings.pbx_enabled
+        prompts_error = runtime.sounds.error if pbx else None
         return HealthOut(
-            status="ok" if connected or not pbx else "degraded",
+            status="ok" if (connected or not pbx) and prompts_error is None else "degraded",
             version=__version__,
             ami=runtime.ami.state.value if pbx else "disabled",
             ami_generation=runtime.ami.generation,
             ami_error=runtime.ami_error,
             live_channels=len(runtime.tracker.channels),
+            ivr_flows_generation=runtime.flows.current.generation,
+            ivr_prompts_error=prompts_error,
         )
 
     @app.get("/api/channels")

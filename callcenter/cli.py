@@ -199,6 +199,35 @@ def flows() -> None:
     """IVR flows (YAML in ivr_flows/)."""
 
 
+@flows.command(name="render-prompts")
+@click.argument("prompts_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--flows",
+    "flows_dir",
+    default="ivr_flows",
+    type=click.Path(path_type=Path),
+    help="The flow folder (default: ivr_flows).",
+)
+def flows_render_prompts(prompts_dir: Path, flows_dir: Path) -> None:
+    """Render every prompt of the flows (and the speech fragments) into PROMPTS_DIR, with the
+    index the service reads. `asterisk up` does this for the sandbox; a deployment runs it
+    into the folder Asterisk and the service share."""
+    from callcenter.ivr.loader import FlowsInvalid
+    from callcenter.ivr.prompts import PromptRenderFailed, PromptToolMissing
+    from callcenter.ivr.sounds import render_flow_prompts
+
+    try:
+        report = render_flow_prompts(flows_dir, prompts_dir)
+    except FlowsInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        sys.exit(1)
+    except (PromptToolMissing, PromptRenderFailed) as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{len(report.files)} prompts in {prompts_dir}: {report.rendered} rendered")
+
+
 @flows.command(name="check")
 @click.argument("path", default="ivr_flows", type=click.Path(path_type=Path))
 def flows_check(path: Path) -> None:

@@ -5,6 +5,7 @@ Nothing is read at import time: the CLI and the app's lifespan call :func:`load_
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -82,12 +83,41 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'callcenter.db'}"
 
+    # --- IVR -------------------------------------------------------------------------------
+    ivr_flows_dir: Path = PROJECT_ROOT / "ivr_flows"
+    # The flow for called numbers no flow claims (and for a withheld called number).
+    ivr_default_flow: str = "hotline"
+    # Consecutive wrong PINs (across calls) that lock the client's phone access.
+    ivr_pin_max_failures: int = Field(default=3, ge=1, le=10)
+    # Opening hours in the center's zone; holidays as ISO dates, comma separated.
+    business_opens: dt.time = dt.time(8, 30)
+    business_closes: dt.time = dt.time(17, 30)
+    business_weekdays: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5]
+    )
+    business_holidays: Annotated[list[dt.date], NoDecode] = Field(default_factory=list)
+    business_timezone: str = "Asia/Shanghai"
+    # Rendered prompts: where the service reads index.json, and the same folder as Asterisk
+    # names it. Empty: the sandbox instance's prompts folder (callcenter asterisk up).
+    ivr_prompts_dir: Path | None = None
+    ivr_prompts_dir_in_asterisk: str = ""
+    # Where Asterisk writes voice messages (its own path). Empty: the instance's spool.
+    ivr_recordings_dir: str = ""
+    # Until the ACD lands (issue 5), a queued caller waits on music on hold this long.
+    ivr_hold_seconds: int = Field(default=600, ge=1)
+
     # --- HTTP service ------------------------------------------------------------------------
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator(
-        "agent_extensions", "supervisor_extensions", "ami_permit", "sip_local_nets", mode="before"
+        "agent_extensions",
+        "supervisor_extensions",
+        "ami_permit",
+        "sip_local_nets",
+        "business_weekdays",
+        "business_holidays",
+        mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:

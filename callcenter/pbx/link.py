@@ -31,6 +31,7 @@ class AgiCall:
     uniqueid: str
     env: dict[str, str]
     agi: AsyncAgi
+    linkedid: str | None = None
 
     @property
     def caller_number(self) -> str:
@@ -159,7 +160,9 @@ class PbxLink:
     def _start_call(self, message: Message, calls: asyncio.TaskGroup) -> None:
         channel = message.get("Channel") or ""
         env = parse_agi_env(message.get("Env") or "")
-        call = AgiCall(channel, message.get("Uniqueid") or "", env, self.agi)
+        uniqueid = message.get("Uniqueid") or ""
+        linkedid = message.get("Linkedid") or None
+        call = AgiCall(channel, uniqueid, env, self.agi, linkedid)
         if self._call_handler is None:
             return
         self.calls_handled += 1

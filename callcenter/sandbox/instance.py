@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcenter.ivr.loader import load_flows
-from callcenter.ivr.prompts import RenderReport, render_all
+from callcenter.ivr.prompts import RenderReport
+from callcenter.ivr.sounds import render_flow_prompts
 from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
@@ -85,17 +85,9 @@ class AsteriskInstance:
         return render_tree(self.conf_source, self.dir / "etc", context)
 
     def render_prompts(self, flows_dir: Path = FLOWS_DIR) -> RenderReport:
-        """Render every text prompt of the IVR flows into the instance's prompts folder, so no
-        call waits for speech synthesis. Cached by content hash: only new texts are rendered."""
-        catalog = load_flows(flows_dir)
-        texts = [text for flow in catalog.flows.values() for text in flow.spoken_texts()]
-        report = render_all(texts, self.prompts_dir)
-        # Texts no flow says any more (an edited prompt) would otherwise stay forever.
-        keep = {prompt.path for prompt in report.files}
-        for stale in self.prompts_dir.glob("*.wav"):
-            if stale not in keep:
-                stale.unlink()
-        return report
+        """Every prompt the IVR can say, rendered into the instance's prompts folder (see
+        callcenter.ivr.sounds.render_flow_prompts)."""
+        return render_flow_prompts(flows_dir, self.prompts_dir)
 
     def sound_name(self, host_path: Path) -> str:
         """How Asterisk, inside the root, names a sound file of this instance (no extension)."""
@@ -220,7 +212,8 @@ class AsteriskInstance:
 
     def _prepare_dirs(self, rootfs: Rootfs) -> tuple[int, int]:
         uid, gid = _lookup_user(rootfs.path, ASTERISK_UID_NAME)
-        for sub in ("etc", "run", "log", "spool", "db", "cache"):
+        # spool/messages: voice messages callers leave in the IVR (RECORD FILE writes there).
+        for sub in ("etc", "run", "log", "spool", "spool/messages", "db", "cache"):
             path = self.dir / sub
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, uid, gid)

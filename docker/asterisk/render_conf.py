@@ -33,7 +33,8 @@ from render import render_tree
 CONF_SOURCE = Path("/usr/local/share/callcenter/asterisk_conf")
 INSTANCE = "docker"
 INSTANCE_DIR = Path("/var/lib/callcenter/instances") / INSTANCE
-INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "cache")
+# spool/messages: voice messages callers leave in the IVR (the service names this folder).
+INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "spool/messages", "db", "cache")
 ASTERISK_USER = "asterisk"
 MODULE_DIR_GLOB = "/usr/lib/*/asterisk/modules"
 

@@ -101,6 +101,7 @@ ROUTES: list[RouteRule] = [
     ),
     RouteRule("PATCH", "/api/clients/{client_id}", CLIENT_FACING, {"version": 1, "notes": "x"}),
     RouteRule("POST", "/api/clients/{client_id}/notes", CLIENT_FACING, {"line": "called back"}),
+    RouteRule("POST", "/api/clients/{client_id}/pin-unlock", CLIENT_FACING),
     # interactions
     RouteRule(
         "POST",
@@ -169,6 +170,9 @@ ROUTES += [
     RouteRule("GET", "/api/reports/profitability?period=2026-10", MANAGERS),
     RouteRule("GET", "/api/reports/kpis?period=2026-10&by=branch", MANAGERS),
     RouteRule("POST", "/api/reports/segmentation/{period}", MANAGERS),
+    # IVR flows: what is in service, and reloading the folder (the shipped flows are valid)
+    RouteRule("GET", "/api/ivr/flows", MANAGERS),
+    RouteRule("POST", "/api/ivr/reload", MANAGERS),
 ]
 
 # Every route under these prefixes must have a row (checked below); extend with new resources.
@@ -178,6 +182,7 @@ COVERED_PREFIXES = (
     "/api/follow-ups",
     "/api/complaints",
     "/api/reports",
+    "/api/ivr",
 )
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]

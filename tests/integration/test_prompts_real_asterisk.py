@@ -11,6 +11,8 @@ from callcenter.asterisk.agi import AsyncAgi
 from callcenter.asterisk.client import open_ami
 from callcenter.ivr.loader import load_flows
 from callcenter.ivr.prompts import render_prompt
+from callcenter.ivr.sounds import INDEX_NAME, SoundIndex
+from callcenter.ivr.speech import vocabulary
 from callcenter.sandbox.instance import FLOWS_DIR, AsteriskInstance
 from callcenter.settings import Settings
 from tests.support.ami import config_for, next_event
@@ -25,7 +27,9 @@ def test_up_rendered_every_text_prompt_of_the_flows(asterisk: AsteriskInstance) 
     texts = {t for flow in load_flows(FLOWS_DIR).flows.values() for t in flow.spoken_texts()}
     assert (WELCOME, "zh") in texts
     rendered = sorted(asterisk.prompts_dir.glob("*.wav"))
-    assert len(rendered) == len(texts)
+    assert len(rendered) == len(texts | set(vocabulary()))
+    index = SoundIndex.load(asterisk.prompts_dir / INDEX_NAME, "/p")
+    assert index.missing([*texts, *vocabulary()]) == []
     for path in rendered:
         with wave.open(str(path)) as audio:
             assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (

@@ -54,7 +54,7 @@ async def test_service_answers_a_hotline_call_and_reports_it_live(
     assert [c["caller_number"] for c in live] == ["+8613812345678"]
     assert live[0]["exten"] == "4008888888"
     assert live[0]["context"] == "from-carrier"
-    # The service answered, played the greeting and hung up: sipp saw 200 OK, then a BYE.
+    # The service answered (the IVR's language menu); sipp saw 200 OK and hung up itself.
     assert result.succeeded, result.output
     assert runtime.link.calls_handled == 1
 

@@ -37,6 +37,7 @@ COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 RENDER_SCRIPT = PROJECT_ROOT / "docker" / "asterisk" / "render_conf.py"
 CONF_SOURCE = PROJECT_ROOT / "asterisk_conf"
+IVR_PROMPTS = "/var/lib/callcenter/prompts"
 PREFIX = "CALLCENTER_"
 AMI_PORT = 5038
 SIP_PORT = 5060
@@ -403,9 +404,33 @@ def test_volumes(compose: dict[str, Any], render_conf: ModuleType) -> None:
     }
     instance_dir = str(render_conf.INSTANCE_DIR)
     assert {f"{instance_dir}/log", f"{instance_dir}/spool"} <= asterisk_targets
-    for target in asterisk_targets:
+    for target in asterisk_targets - {IVR_PROMPTS}:
         assert Path(target).parent == render_conf.INSTANCE_DIR, target
         assert Path(target).name in render_conf.INSTANCE_SUBDIRS, target
+
+
+def test_the_ivr_prompts_are_one_volume_at_one_path_in_both_containers(
+    compose: dict[str, Any],
+) -> None:
+    """The app renders prompts and names them by path; Asterisk must see the same path."""
+    services = compose["services"]
+    mounts = {
+        name: [v for v in services[name]["volumes"] if ":" + IVR_PROMPTS in v]
+        for name in ("app", "asterisk")
+    }
+    assert mounts == {
+        "app": [f"ivr-prompts:{IVR_PROMPTS}"],
+        "asterisk": [f"ivr-prompts:{IVR_PROMPTS}:ro"],
+    }
+    env = services["app"]["environment"]
+    assert env["CALLCENTER_IVR_PROMPTS_DIR"] == IVR_PROMPTS
+    assert env["CALLCENTER_IVR_PROMPTS_DIR_IN_ASTERISK"] == IVR_PROMPTS
+    spool = next(v for v in services["asterisk"]["volumes"] if v.endswith("/spool"))
+    assert env["CALLCENTER_IVR_RECORDINGS_DIR"] == spool.split(":")[1] + "/messages"
+    instructions = _dockerfile(compose, "app")
+    assert Instruction("COPY", "ivr_flows/ ./ivr_flows/") in instructions
+    cmd = json.loads(next(i.args for i in reversed(instructions) if i.keyword == "CMD"))
+    assert "callcenter flows render-prompts" in cmd[-1]
     postgres_volumes = compose["services"]["postgres"]["volumes"]
     assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres_volumes)
 
@@ -557,9 +582,11 @@ def test_app_image_serves_on_the_published_port(compose: dict[str, Any]) -> None
     instructions = _dockerfile(compose, "app")
     assert instructions[0] == Instruction("FROM", "python:3.11-slim")
     cmd = json.loads(next(i.args for i in reversed(instructions) if i.keyword == "CMD"))
-    assert cmd[:2] == ["callcenter", "serve"]
-    port = int(cmd[cmd.index("--port") + 1])
-    assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
+    assert cmd[:2] == ["sh", "-c"]
+    serve = cmd[2].split("exec ", 1)[1].split()
+    assert serve[:2] == ["callcenter", "serve"]
+    port = int(serve[serve.index("--port") + 1])
+    assert serve[serve.index("--host") + 1] == "0.0.0.0"
     assert any(p.covers(port, "tcp") for p in published(compose["services"]["app"]))
 
 

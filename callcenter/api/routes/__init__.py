@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from callcenter.api.routes import clients, complaints, follow_ups, interactions, reports
+from callcenter.api.routes import clients, complaints, follow_ups, interactions, ivr, reports
 
 ROUTERS: list[APIRouter] = [
     clients.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     complaints.router,
     follow_ups.router,
     reports.router,
+    ivr.router,
 ]

@@ -1,0 +1,428 @@
+"""The IVR on a real call: drives the sans-IO engine (callcenter.ivr.engine) over Async AGI.
+
+One :class:`IvrRunner` serves every call; each call gets its own :class:`_CallRun`. The engine
+decides, this module only does IO: each command becomes one AGI command (or a backend call),
+each AGI reply becomes one result. A caller hanging up surfaces here as ``AgiChannelGone`` and
+goes into the engine as ``CallerHungUp``, which ends the run with the path walked so far; the
+run is then written to the call's interaction whatever happened.
+
+The mapping, and why it is one AGI command each:
+
+* Play -> ``STREAM FILE`` (with every key as escape digit when interruptible).
+* CollectDigits -> ``GET DATA``: the prompt and the keys in one command, so no key pressed
+  between two commands is lost (Async AGI drops DTMF that arrives while no command runs). A
+  prompt said in several languages (the language menu) plays its leading parts with an
+  interruptible ``STREAM FILE`` first: GET DATA takes a single file.
+* SelfService -> one ``EXEC Playback a&b&c``: a sentence of fragments with no gaps.
+* RecordMessage -> ``RECORD FILE`` into the recordings folder; Hangup -> ``HANGUP``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import re
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import Protocol
+
+from callcenter.asterisk.agi import AgiResult, agi_quote
+from callcenter.asterisk.errors import AgiChannelGone, AmiError
+from callcenter.crm.phones import caller_e164
+from callcenter.ivr.calendar import BusinessCalendar
+from callcenter.ivr.commands import (
+    Authenticate,
+    AuthOk,
+    CallerFound,
+    CallerHungUp,
+    CallerNotFound,
+    ClientFacts,
+    CollectDigits,
+    Command,
+    Digits,
+    Done,
+    Enqueue,
+    Hangup,
+    LookupCaller,
+    OutcomeKind,
+    Play,
+    RecordMessage,
+    RequestCallback,
+    Result,
+    SelfService,
+    SpokenText,
+    Timeout,
+    Transfer,
+)
+from callcenter.ivr.engine import CallContext, Outcome, run_flow
+from callcenter.ivr.flow import Language
+from callcenter.ivr.ports import CallStart, IvrBackend
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.sounds import PromptNotRendered
+from callcenter.ivr.speech import CoreSound, Phrase, Utterance, speak_self_service
+from callcenter.pbx.link import AgiCall
+
+log = logging.getLogger(__name__)
+
+ALL_KEYS = "0123456789*#"
+# Room for "Command: EXEC Playback" and quoting in Asterisk's 1024-byte AMI line.
+PLAYBACK_ARGUMENT_LIMIT = 960
+# Calls that dial in from the carrier run the IVR; agent phones dialling out do not.
+IVR_CONTEXTS = frozenset({"from-carrier"})
+_SAFE_FILE_RE = re.compile(r"[^0-9A-Za-z._-]")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PromptSounds(Protocol):
+    def sound_for(self, text: str, language: Language) -> str: ...
+
+
+@dataclass(frozen=True)
+class IvrConfig:
+    calendar: BusinessCalendar
+    recordings_dir: str  # as Asterisk names it (inside its root)
+    hold_seconds: int = 600
+    command_timeout: float = 60.0  # the longest a prompt plus its keys may take
+
+
+QueuedHandler = Callable[[AgiCall, Outcome, int | None], Awaitable[None]]
+
+
+class IvrRunner:
+    """The call handler of the hotline (a ``CallHandler`` for :class:`PbxLink`)."""
+
+    def __init__(
+        self,
+        registry: FlowRegistry,
+        backend: IvrBackend,
+        sounds: Callable[[], PromptSounds],
+        config: IvrConfig,
+        *,
+        on_queued: QueuedHandler | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.registry = registry
+        self.backend = backend
+        self.sounds = sounds  # a getter: a flow reload brings a new index
+        self.config = config
+        self.on_queued = on_queued or self.hold_until_acd
+        self.clock = clock
+        self.runs_finished = 0
+
+    async def __call__(self, call: AgiCall) -> None:
+        context_name = call.env.get("agi_context", "")
+        if context_name not in IVR_CONTEXTS:
+            log.info("call %s from %s is not for the IVR; hanging up", call.uniqueid, context_name)
+            await _hang_up(call)
+            return
+        run = _CallRun(self, call)
+        await run.run()
+        self.runs_finished += 1
+
+    async def hold_until_acd(
+        self, call: AgiCall, outcome: Outcome, interaction_id: int | None
+    ) -> None:
+        """Until the ACD (issue 5) takes queued calls, they wait on hold, then are released."""
+        try:
+            await call.agi.execute(
+                call.channel,
+                f"EXEC MusicOnHold {agi_quote(f'default,{self.config.hold_seconds}')}",
+                timeout=self.config.hold_seconds + 30,
+            )
+            await call.agi.execute(call.channel, "HANGUP")
+        except AgiChannelGone:
+            pass
+        if interaction_id is not None:
+            await self.backend.call_ended(interaction_id, at=self.clock())
+
+
+class _CallRun:
+    """One call through the IVR: the engine's commands turned into AGI and backend calls."""
+
+    def __init__(self, runner: IvrRunner, call: AgiCall) -> None:
+        self.runner = runner
+        self.call = call
+        self.backend = runner.backend
+        self.sounds = runner.sounds()
+        self.interaction_id: int | None = None
+        self.client: ClientFacts | None = None
+        self.gone = False
+        self.failure: Exception | None = None
+
+    async def run(self) -> None:
+        runner, call = self.runner, self.call
+        flows = runner.registry.current
+        flow = flows.for_number(call.called_number or None)
+        caller = caller_e164(call.caller_number) if call.caller_number else None
+        started = runner.clock()
+        self.interaction_id = await self.backend.start_call(
+            CallStart(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                caller_number=caller,
+                called_number=call.called_number or None,
+                flow=flow.id,
+                at=started,
+            )
+        )
+        calendar = runner.config.calendar
+        context = CallContext(
+            caller_number=caller,
+            called_number=call.called_number or None,
+            business_hours=calendar.is_open(started),
+            holiday=calendar.is_holiday(started),
+        )
+        log.info("call %s to %s: IVR flow %s", call.uniqueid, call.called_number, flow.id)
+        try:
+            await self._agi("ANSWER")
+        except AgiChannelGone:
+            self.gone = True
+        outcome = await self._drive(run_flow(flow, context, flows=flows.flows))
+        await self._finish(outcome)
+
+    async def _drive(self, run: Generator[Command, Result, Outcome]) -> Outcome:
+        command = next(run)
+        while True:
+            result = await self._answer(command)
+            try:
+                command = run.send(result)
+            except StopIteration as stop:
+                outcome: Outcome = stop.value
+                return outcome
+
+    async def _answer(self, command: Command) -> Result:
+        if self.gone:
+            return CallerHungUp()
+        try:
+            return await self._do(command)
+        except AgiChannelGone:
+            self.gone = True
+            return CallerHungUp()
+        except AmiError as exc:
+            # The PBX link failed (connection lost, a timeout): the engine ends as if the
+            # caller had gone, so the path so far is still recorded.
+            self.failure = exc
+            self.gone = True
+            return CallerHungUp()
+
+    async def _finish(self, outcome: Outcome) -> None:
+        call, runner = self.call, self.runner
+        if self.failure is not None:
+            log.error(
+                "IVR of call %s stopped: %s; recorded as %s",
+                call.uniqueid,
+                self.failure,
+                outcome.kind,
+            )
+        else:
+            log.info(
+                "call %s left the IVR: %s after %d steps",
+                call.uniqueid,
+                outcome.kind,
+                len(outcome.path),
+            )
+        handed_on = not self.gone and outcome.kind in (
+            OutcomeKind.QUEUED,
+            OutcomeKind.TRANSFERRED,
+        )
+        if self.interaction_id is not None:
+            await self.backend.finish_ivr(
+                self.interaction_id, outcome, at=runner.clock(), call_ended=not handed_on
+            )
+        if not handed_on:
+            if not self.gone:  # a flow that ended without hanging up: the channel must leave
+                await _hang_up(call)
+        elif outcome.kind is OutcomeKind.QUEUED:
+            await runner.on_queued(call, outcome, self.interaction_id)
+        else:
+            await self._transfer(outcome.transferred_to or "")
+
+    async def _transfer(self, to: str) -> None:
+        """Ring ``to`` from the caller's channel; the IVR's part ended when the dialling began."""
+        with contextlib.suppress(AgiChannelGone):
+            await self._agi(f"EXEC Dial {agi_quote(f'PJSIP/{to},30')}", timeout=4 * 3600)
+            await self._agi("HANGUP")
+        if self.interaction_id is not None:
+            await self.backend.call_ended(self.interaction_id, at=self.runner.clock())
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def _do(self, command: Command) -> Result:
+        match command:
+            case Play():
+                return await self._play(command)
+            case CollectDigits():
+                return await self._collect(command)
+            case LookupCaller():
+                found = await self.backend.identify_caller(command.number)
+                if found is None:
+                    return CallerNotFound()
+                self.client = found
+                return CallerFound(found)
+            case Authenticate():
+                auth = await self.backend.authenticate(
+                    command.account,
+                    command.pin,
+                    interaction_id=self.interaction_id,
+                    caller_number=caller_e164(self.call.caller_number),
+                )
+                if isinstance(auth, AuthOk):
+                    self.client = auth.client
+                return auth
+            case SelfService():
+                return await self._self_service(command)
+            case Enqueue():
+                return Done()  # the queue takes the call once the run has ended
+            case RequestCallback():
+                await self.backend.file_callback(
+                    number=command.number,
+                    language=command.language,
+                    client_id=command.client_id,
+                    interaction_id=self.interaction_id,
+                )
+                return Done()
+            case RecordMessage():
+                return await self._record(command)
+            case Transfer():
+                return Done()  # dialled once the run is recorded (see _finish)
+            case Hangup():
+                await self._agi("HANGUP")
+                self.gone = True
+                return Done()
+        raise AssertionError(f"no AGI mapping for {command!r}")
+
+    async def _play(self, command: Play) -> Result:
+        escape = ALL_KEYS if command.interruptible else ""
+        for name in self._prompt_files(command.sound, command.texts):
+            reply = await self._agi(f"STREAM FILE {agi_quote(name)} {agi_quote(escape)}")
+            code = reply.result_int
+            if code is not None and code > 0 and command.interruptible:
+                return Digits(chr(code))
+            if code is not None and code < 0:
+                log.warning("call %s: could not play %s", self.call.uniqueid, name)
+        return Done()
+
+    async def _collect(self, command: CollectDigits) -> Result:
+        names = self._prompt_files(command.sound, command.texts)
+        # GET DATA plays one file. Leading parts of a prompt in several languages play first,
+        # interruptible: a key pressed during them is the first key of the entry.
+        typed = ""
+        for name in names[:-1]:
+            reply = await self._agi(
+                f"STREAM FILE {agi_quote(name)} {agi_quote(ALL_KEYS)}",
+                timeout=self.runner.config.command_timeout,
+            )
+            code = reply.result_int
+            if code is not None and code > 0:
+                typed = chr(code)
+                break
+        # Room for the terminator: GET DATA stops at its digit count, and a "#" typed after
+        # a full-length entry would otherwise end the next prompt's entry before it began.
+        wanted = command.max_digits + (1 if command.terminator else 0)
+        if not typed or (len(typed) < wanted and typed != command.terminator):
+            prompt = names[-1] if names and not typed else ""
+            typed += await self._get_data(prompt, command, wanted - len(typed))
+        if command.terminator and command.terminator in typed:
+            typed = typed.split(command.terminator, 1)[0]
+        return Digits(typed) if typed else Timeout()
+
+    async def _get_data(self, prompt: str, command: CollectDigits, max_digits: int) -> str:
+        timeout_ms = max(1, round(command.timeout * 1000))
+        reply = await self._agi(
+            f"GET DATA {agi_quote(prompt)} {timeout_ms} {max_digits}",
+            timeout=self.runner.config.command_timeout,
+        )
+        typed = reply.result or ""
+        if typed == "-1":  # the channel hung up during the command
+            raise AgiChannelGone(f"{self.call.channel} hung up during GET DATA")
+        return typed
+
+    async def _self_service(self, command: SelfService) -> Result:
+        snapshot = await self.backend.account_snapshot(command.client_id)
+        utterance = speak_self_service(command.what, snapshot, command.language)
+        for chunk in playback_chunks(self._utterance_sounds(utterance)):
+            await self._agi(
+                f"EXEC Playback {agi_quote(chunk)}", timeout=self.runner.config.command_timeout
+            )
+        return Done()
+
+    async def _record(self, command: RecordMessage) -> Result:
+        stem = _SAFE_FILE_RE.sub("_", self.call.uniqueid) or "message"
+        path = f"{self.runner.config.recordings_dir.rstrip('/')}/{stem}"
+        caller = caller_e164(self.call.caller_number)
+        try:
+            await self._agi(
+                f"RECORD FILE {agi_quote(path)} wav {agi_quote('#')} "
+                f"{command.max_seconds * 1000} BEEP s=5",
+                timeout=command.max_seconds + 30,
+            )
+        finally:
+            # Hanging up is how many callers end a message: Asterisk keeps what it recorded.
+            await self.backend.file_voice_message(
+                recording_ref=f"{path}.wav",
+                client_id=command.client_id,
+                interaction_id=self.interaction_id,
+                caller_number=caller,
+            )
+        return Done()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _prompt_files(self, sound: str | None, texts: tuple[SpokenText, ...]) -> list[str]:
+        """The files that say a prompt, in order (one per language it is said in)."""
+        if sound is not None:
+            return [sound]
+        names = [self._text_sound(text, language) for text, language in texts]
+        return [name for name in names if name is not None]
+
+    def _text_sound(self, text: str, language: Language) -> str | None:
+        try:
+            return self.sounds.sound_for(text, language)
+        except PromptNotRendered as exc:
+            # Silence is better than a dropped call; the log says how to fix it.
+            log.error("call %s: %s", self.call.uniqueid, exc)
+            return None
+
+    def _utterance_sounds(self, utterance: Utterance) -> list[str]:
+        names: list[str] = []
+        for part in utterance:
+            if isinstance(part, CoreSound):
+                names.append(part.name)
+            elif isinstance(part, Phrase):
+                name = self._text_sound(part.text, part.language)
+                if name is not None:
+                    names.append(name)
+        return names
+
+    async def _agi(self, command: str, *, timeout: float | None = None) -> AgiResult:
+        return await self.call.agi.execute(self.call.channel, command, timeout=timeout)
+
+
+def playback_chunks(names: list[str], limit: int = PLAYBACK_ARGUMENT_LIMIT) -> list[str]:
+    """``a&b&c`` lists for Playback, each short enough for one AMI header line.
+
+    Asterisk reads an AMI line into a 1 KiB buffer and refuses a longer one ("Failed to parse
+    message: line too long"); a long amount in Mandarin is 30 fragments of ~110 characters.
+    """
+    chunks: list[str] = []
+    current = ""
+    for name in names:
+        if len(name) > limit:
+            raise ValueError(f"sound name longer than {limit} characters: {name[:60]}...")
+        joined = f"{current}&{name}" if current else name
+        if len(joined) > limit:
+            chunks.append(current)
+            joined = name
+        current = joined
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+async def _hang_up(call: AgiCall) -> None:
+    with contextlib.suppress(AgiChannelGone):
+        await call.agi.execute(call.channel, "HANGUP")

@@ -1,0 +1,500 @@
+"""The hotline IVR on real calls: sipp callers pressing RFC 4733 keys into the real Asterisk,
+the service (create_app) running the flow over Async AGI, demo data in a real database.
+
+Timing: a caller's script is laid out in seconds from the answer. Keys typed over a menu or
+collect prompt are taken (GET DATA listens while it plays), so scripts press keys shortly
+after each prompt starts; prompts that cannot be interrupted (play nodes) are waited out,
+measured from their rendered files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+import wave
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from callcenter.app import Runtime, create_app
+from callcenter.asterisk.protocol import Message
+from callcenter.crm.vocabulary import PinAttemptResult
+from callcenter.ivr.flow import Flow, Language, PlayNode
+from callcenter.ivr.sounds import INDEX_NAME, SoundIndex
+from callcenter.ivr.speech import CoreSound, speak_self_service
+from callcenter.pbx.ivr_runner import playback_chunks
+from callcenter.persistence import ivr as ivr_store
+from callcenter.persistence.db import Database
+from callcenter.persistence.seed import seed_demo
+from callcenter.persistence.tables import (
+    AccountSummary,
+    CallbackRequest,
+    Client,
+    ClientPhone,
+    Interaction,
+    PinAttempt,
+    VoiceMessage,
+)
+from callcenter.sandbox.instance import FLOWS_DIR, AsteriskInstance
+from callcenter.settings import Settings
+from tests.support.dtmf import (
+    ExpectHangup,
+    Hangup,
+    KeypadCaller,
+    KeypadCallResult,
+    Keys,
+    Step,
+    Wait,
+)
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
+
+HOTLINE = "95555"
+AS_OF = dt.date(2026, 11, 20)
+UNKNOWN_CALLER = "+8613700000017"  # no demo client has it (checked in the fixture)
+DEMO_PIN = "246813"
+ALL_WEEK = "1,2,3,4,5,6,7"
+GAP = 1.5  # after a key that moves to the next prompt: the service answers well within it
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ivr-demo") / "demo.db"
+    asyncio.run(seed_demo(f"sqlite+aiosqlite:///{path}", clients=60, as_of=AS_OF))
+    return path
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    id: int
+    account_no: str
+    phone: str
+
+
+@dataclass
+class Hotline:
+    """The running service, its database and what the test needs to drive calls."""
+
+    runtime: Runtime
+    db: Database
+    settings: Settings
+    asterisk: AsteriskInstance
+    flow: Flow
+    client: DemoClient
+    http: httpx.AsyncClient
+    commands: list[Message]  # AGIExecStart events: what Asterisk was asked to run
+
+    def seconds(self, text: str, language: Language) -> float:
+        """How long a rendered text prompt plays."""
+        index = SoundIndex.load(
+            self.asterisk.prompts_dir / INDEX_NAME, str(self.asterisk.prompts_dir)
+        )
+        with wave.open(index.sound_for(text, language) + ".wav") as audio:
+            return audio.getnframes() / audio.getframerate()
+
+    def play_seconds(self, node: str, language: Language) -> float:
+        play = self.flow.nodes[node]
+        assert isinstance(play, PlayNode)
+        assert play.text is not None
+        text = play.text.in_language(language)
+        assert text is not None
+        return self.seconds(text, language)
+
+    async def call(
+        self, script: Sequence[Step], *, caller: str, hold: float = 20.0
+    ) -> tuple[KeypadCallResult, Interaction]:
+        runner = self.runtime.link
+        before = runner.calls_handled
+        phone = KeypadCaller(self.settings.sip_port, HOTLINE, script, caller=caller, hold=hold)
+        await phone.start()
+        result = await phone.wait(timeout=phone.longest + 60)
+        assert runner.calls_handled == before + 1, result.output
+        return result, await self.ended_interaction()
+
+    async def ended_interaction(self, timeout: float = 15.0) -> Interaction:
+        """The newest call's interaction once its record is complete (the call ended)."""
+
+        async def poll() -> Interaction:
+            while True:
+                async with self.db.read() as session:
+                    row = await session.scalar(
+                        select(Interaction)
+                        .where(Interaction.asterisk_uniqueid.is_not(None))
+                        .order_by(Interaction.id.desc())
+                        .limit(1)
+                    )
+                    if row is not None and row.ended_at is not None:
+                        session.expunge(row)
+                        return row
+                await asyncio.sleep(0.1)
+
+        return await asyncio.wait_for(poll(), timeout)
+
+    def agi_commands(self) -> list[str]:
+        return [m.get("Command") or "" for m in self.commands]
+
+
+async def _pick_client(db: Database) -> DemoClient:
+    """An open account with its own phone number, a PIN and at least two months of data."""
+    async with db.read() as session:
+        shared = {
+            e164
+            for (e164,) in (
+                await session.execute(
+                    select(ClientPhone.e164)
+                    .group_by(ClientPhone.e164)
+                    .having(func.count(ClientPhone.id) > 1)
+                )
+            ).all()
+        }
+        assert UNKNOWN_CALLER not in {
+            e for (e,) in (await session.execute(select(ClientPhone.e164))).all()
+        }
+        rows = (
+            await session.execute(
+                select(Client.id, Client.account_no, ClientPhone.e164)
+                .join(ClientPhone, ClientPhone.client_id == Client.id)
+                .where(Client.closed_on.is_(None), Client.pin_hash.is_not(None))
+                .order_by(Client.id)
+            )
+        ).all()
+        for client_id, account_no, e164 in rows:
+            months = await session.scalar(
+                select(func.count(AccountSummary.id)).where(AccountSummary.client_id == client_id)
+            )
+            if e164 not in shared and (months or 0) >= 2:
+                return DemoClient(client_id, account_no, e164)
+    raise AssertionError("the demo data has no suitable client")
+
+
+@pytest.fixture
+async def hotline_factory(
+    asterisk: AsteriskInstance, asterisk_settings: Settings, demo_db: Path, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """Starts the service on a copy of the demo database; ``**overrides`` change settings."""
+    stack: list[Any] = []
+
+    async def start(**overrides: Any) -> Hotline:
+        db_file = tmp_path / "hotline.db"
+        shutil.copyfile(demo_db, db_file)
+        settings = asterisk_settings.model_copy(
+            update={
+                "database_url": f"sqlite+aiosqlite:///{db_file}",
+                "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
+                "business_opens": dt.time(0, 0),
+                "business_closes": dt.time(23, 59, 59),
+                "ivr_hold_seconds": 30,
+                **overrides,
+            }
+        )
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        stack.append(lifespan)
+        runtime: Runtime = app.state.runtime
+        await asyncio.wait_for(runtime.link.resynced.wait(), 15)
+        assert runtime.sounds.error is None, runtime.sounds.error
+        commands: list[Message] = []
+        events = runtime.ami.subscribe({"agiexecstart"})
+        stack.append(events)
+
+        async def collect() -> None:
+            while True:
+                try:
+                    commands.append(await events.get())
+                except StopAsyncIteration:
+                    return
+
+        stack.append(asyncio.get_running_loop().create_task(collect()))
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        stack.append(http)
+        client = await _pick_client(runtime.db)
+        flow = runtime.flows.current.flows["hotline"]
+        return Hotline(runtime, runtime.db, settings, asterisk, flow, client, http, commands)
+
+    yield start
+    for item in reversed(stack):
+        if isinstance(item, asyncio.Task):
+            item.cancel()
+        elif isinstance(item, httpx.AsyncClient):
+            await item.aclose()
+        elif hasattr(item, "__aexit__"):
+            await item.__aexit__(None, None, None)
+        else:
+            item.close()
+
+
+def _path(interaction: Interaction) -> list[str]:
+    return list(interaction.ivr_path)
+
+
+async def test_a_demo_clients_number_is_identified_without_a_pin_and_hears_the_balance(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    client = line.client
+    # The balance is a long sentence in Mandarin (the month, then the amount): hear it all.
+    script = [Wait(1.0), Keys("1"), Wait(GAP), Keys("1"), Wait(20.0), Hangup()]
+    result, call = await line.call(script, caller=client.phone)
+    assert result.succeeded, result.output
+
+    assert call.client_id == client.id
+    assert not call.authenticated
+    assert call.ivr_outcome == "self_served"
+    path = _path(call)
+    assert path[:5] == [
+        "choose_language=1",
+        "set_zh",
+        "identify=found",
+        "after_hours_check=condition 0",
+        "main_menu=1",
+    ]
+    assert path[5] == "balance=balance"
+    assert call.caller_number == client.phone
+    assert call.called_number == HOTLINE
+
+    # The balance was spoken: exactly the sounds the speech rules give for this account.
+    snapshot = await ivr_store.account_snapshot(line.db, client.id)
+    assert snapshot is not None
+    index = line.runtime.sounds.current()
+    expected = [
+        part.name if isinstance(part, CoreSound) else index.sound_for(part.text, part.language)
+        for part in speak_self_service("balance", snapshot, "zh")
+    ]
+    playbacks = [c for c in line.agi_commands() if c.startswith("EXEC Playback")]
+    chunks = [f'EXEC Playback "{chunk}"' for chunk in playback_chunks(expected)]
+    assert playbacks[: len(chunks)] == chunks
+    assert line.agi_commands()[0] == "ANSWER"
+
+
+async def test_an_unknown_number_authenticates_with_account_and_pin_then_queues(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    client = line.client
+    script = [
+        Wait(1.0),
+        Keys("2"),  # English
+        Wait(GAP),
+        Keys(client.account_no + "#"),
+        Wait(GAP),
+        Keys(DEMO_PIN + "#"),
+        Wait(GAP),
+        Keys("0"),  # an agent
+        Wait(3.0),  # on hold until the ACD takes queued calls
+        Hangup(),
+    ]
+    result, call = await line.call(script, caller=UNKNOWN_CALLER)
+    assert result.succeeded, result.output
+
+    assert call.authenticated
+    assert call.client_id == client.id
+    assert call.ivr_outcome == "queued"
+    assert call.queue == "general"
+    assert call.queued_at is not None
+    path = _path(call)
+    assert "identify=not_found" in path
+    assert f"ask_account={client.account_no}" in path
+    assert "ask_pin=****" in path
+    assert "check_pin=ok" in path
+    assert path[-1] == "to_agent"
+    assert not any(DEMO_PIN in command for command in line.agi_commands())
+    async with line.db.read() as session:
+        attempts = (await session.scalars(select(PinAttempt))).all()
+        assert [(a.result, a.client_id, a.interaction_id) for a in attempts] == [
+            (PinAttemptResult.OK, client.id, call.id)
+        ]
+        assert attempts[0].caller_number == UNKNOWN_CALLER
+
+
+async def test_three_wrong_pins_lock_the_account_and_send_the_caller_to_an_agent(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    client = line.client
+    wrong = line.play_seconds("wrong_pin", "zh")
+    script: list[Step] = [Wait(1.0), Keys("1"), Wait(GAP)]
+    for attempt in range(3):
+        script += [Keys(client.account_no + "#"), Wait(GAP), Keys("999999#")]
+        if attempt < 2:
+            script.append(Wait(wrong + GAP))  # the "wrong PIN" message cannot be cut short
+    script += [Wait(line.play_seconds("locked", "zh") + 3.0), Hangup()]
+    result, call = await line.call(script, caller=UNKNOWN_CALLER)
+    assert result.succeeded, result.output
+
+    assert not call.authenticated
+    assert call.client_id is None
+    path = _path(call)
+    assert [p for p in path if p.startswith("check_pin")] == [
+        "check_pin=failed",
+        "check_pin=failed",
+        "check_pin=locked",
+    ]
+    assert path[-2:] == ["locked", "to_agent"]
+    assert call.ivr_outcome == "queued"
+    async with line.db.read() as session:
+        row = await session.get(Client, client.id)
+        assert row is not None
+        assert row.pin_locked_at is not None
+        assert row.pin_failures == 3
+        results = (await session.scalars(select(PinAttempt.result).order_by(PinAttempt.id))).all()
+        assert results == [PinAttemptResult.FAILED] * 3
+
+
+async def test_an_invalid_key_and_silence_take_their_paths_then_the_menu_gives_up(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    menu = line.flow.nodes["main_menu"]
+    menu_text = menu.prompt.text.en  # type: ignore[union-attr]
+    assert menu_text is not None
+    # Each silent round: the whole prompt, then the menu's timeout.
+    silent_round = line.seconds(menu_text, "en") + menu.timeout  # type: ignore[union-attr]
+    invalid = line.play_seconds("invalid_choice", "en")
+    script = [
+        Wait(1.0),
+        Keys("2"),
+        Wait(GAP),
+        Keys("9"),  # not a choice
+        Wait(invalid + 2 * silent_round + 3.0),
+        Hangup(),
+    ]
+    result, call = await line.call(script, caller=line.client.phone, hold=5)
+    assert result.succeeded, result.output
+    path = _path(call)
+    start = path.index("main_menu=9")
+    assert path[start:] == [
+        "main_menu=9",
+        "invalid_choice",
+        "main_menu=timeout,timeout",
+        "to_agent",
+    ]
+    assert call.ivr_outcome == "queued"
+
+
+async def test_hanging_up_mid_menu_leaves_a_complete_interaction_record(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    client = line.client
+    script = [Wait(1.0), Keys("1"), Wait(GAP), Hangup()]
+    result, call = await line.call(script, caller=client.phone)
+    assert result.succeeded, result.output
+
+    assert call.ivr_outcome == "abandoned_in_ivr"
+    assert call.client_id == client.id
+    assert call.caller_number == client.phone
+    assert call.called_number == HOTLINE
+    assert call.asterisk_uniqueid
+    assert call.asterisk_linkedid
+    assert call.ivr_ended_at is not None
+    assert call.ended_at is not None
+    assert call.started_at <= call.ivr_ended_at <= call.ended_at
+    assert call.queued_at is None
+    assert call.answered_at is None
+    assert _path(call)[-1] == "main_menu"
+
+
+async def test_after_hours_a_caller_books_a_callback_confirmed_by_a_key(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    line: Hotline = await hotline_factory(business_holidays=[today])
+    client = line.client
+    after = line.play_seconds("callback_booked", "zh") + 6.0  # then goodbye and hang up
+    script = [
+        Wait(1.0),
+        Keys("1"),
+        Wait(GAP),
+        Keys("1"),  # after-hours menu: a call back
+        Wait(GAP),
+        Keys("1"),  # on this number
+        ExpectHangup(within=after + 10),  # the callback prompt's timeout ends the entry
+    ]
+    result, call = await line.call(script, caller=client.phone)
+    assert result.succeeded, result.output
+    assert call.ivr_outcome == "callback"
+    path = _path(call)
+    assert "after_hours_check=otherwise" in path
+    assert "callback=confirmed" in path
+    assert path[-1] == "hang_up"
+    async with line.db.read() as session:
+        [request] = (await session.scalars(select(CallbackRequest))).all()
+        assert (request.number, request.client_id, request.interaction_id) == (
+            client.phone,
+            client.id,
+            call.id,
+        )
+        assert request.language == "zh"
+
+
+async def test_after_hours_a_caller_leaves_a_message_that_asterisk_records(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    line: Hotline = await hotline_factory(business_holidays=[today])
+    message = line.flow.nodes["message"]
+    prompt = message.prompt.text.zh  # type: ignore[union-attr]
+    assert prompt is not None
+    script = [
+        Wait(1.0),
+        Keys("1"),
+        Wait(GAP),
+        Keys("2"),  # leave a message
+        Wait(line.seconds(prompt, "zh") + 3.0),  # the prompt, the beep, then two seconds
+        Keys("#"),
+        ExpectHangup(within=10),
+    ]
+    result, call = await line.call(script, caller=line.client.phone)
+    assert result.succeeded, result.output
+    assert call.ivr_outcome == "message"
+    async with line.db.read() as session:
+        [voice] = (await session.scalars(select(VoiceMessage))).all()
+        assert voice.interaction_id == call.id
+        assert voice.client_id == line.client.id
+        recording = line.asterisk.root / voice.recording_ref.lstrip("/")
+    assert recording.exists(), voice.recording_ref
+    with wave.open(str(recording)) as audio:
+        assert audio.getnframes() / audio.getframerate() > 1.0
+
+
+async def test_a_reload_mid_call_keeps_the_call_in_its_flow_and_a_broken_one_is_refused(
+    hotline_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    shutil.copy(FLOWS_DIR / "hotline.yaml", flows / "hotline.yaml")
+    line: Hotline = await hotline_factory(ivr_flows_dir=flows)
+    supervisor = {"X-User": "supervisor01"}
+    script = [Wait(1.0), Keys("1"), Wait(4.0), Keys("1"), Wait(4.0), Hangup()]
+    phone = KeypadCaller(line.settings.sip_port, HOTLINE, script, caller=line.client.phone)
+    await phone.start()
+    await asyncio.sleep(3.0)  # in the main menu now
+    # Key 1 becomes "an agent" in the new flows; the call in progress keeps the old meaning.
+    text = (flows / "hotline.yaml").read_text(encoding="utf-8")
+    changed = text.replace('"1": balance', '"1": to_agent, "5": balance')
+    assert changed != text
+    (flows / "hotline.yaml").write_text(changed, "utf-8")
+    reloaded = await line.http.post("/api/ivr/reload", headers=supervisor)
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["generation"] == 2
+    assert reloaded.json()["prompts_missing"] == []
+    result = await phone.wait(timeout=phone.longest + 60)
+    assert result.succeeded, result.output
+    call = await line.ended_interaction()
+    assert "balance=balance" in _path(call)
+    assert line.runtime.flows.current.flows["hotline"].nodes["main_menu"].choices["1"] == "to_agent"  # type: ignore[union-attr]
+
+    (flows / "hotline.yaml").write_text(text.replace("next: ask_pin", "next: nowhere"), "utf-8")
+    refused = await line.http.post("/api/ivr/reload", headers=supervisor)
+    assert refused.status_code == 422
+    assert any("ask_account:next" in e for e in refused.json()["detail"]["errors"])
+    assert line.runtime.flows.current.generation == 2
+    health = (await line.http.get("/health")).json()
+    assert health["ivr_flows_generation"] == 2
