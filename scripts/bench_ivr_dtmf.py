@@ -36,23 +36,25 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
 from callcenter.app import Runtime, create_app
+from callcenter.asterisk.agi import AgiResult, AsyncAgi
 from callcenter.asterisk.protocol import Message
 from callcenter.persistence.db import Database
 from callcenter.persistence.seed import seed_demo
-from callcenter.persistence.tables import Client, ClientPhone
+from callcenter.persistence.tables import Client, ClientPhone, Interaction
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings, load_settings
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Wait
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 20)
-PROMPT_COMMANDS = ("GET DATA", "STREAM FILE", "EXEC Playback")
+PROMPTS = ("GET DATA", "STREAM FILE", "EXEC Playback")
 
 
 def bench_settings(db_file: Path) -> Settings:
@@ -94,9 +96,26 @@ async def demo_phones(url: str, count: int) -> list[str]:
         await db.dispose()
 
 
+async def complete_records(db: Database, since: dt.datetime) -> str:
+    """How many of the benchmark's calls have a finished interaction record."""
+    async with db.read() as session:
+        calls = select(Interaction).where(Interaction.started_at >= since)
+        total = await session.scalar(select(func.count()).select_from(calls.subquery()))
+        done = await session.scalar(
+            select(func.count()).select_from(
+                calls.where(
+                    Interaction.ivr_ended_at.is_not(None), Interaction.ended_at.is_not(None)
+                ).subquery()
+            )
+        )
+    return f"{done}/{total}"
+
+
 @dataclass
 class ChannelEvents:
     events: list[Message] = field(default_factory=list)
+    received: list[float] = field(default_factory=list)  # loop time each event arrived
+    sent: list[tuple[float, str]] = field(default_factory=list)  # (loop time, AGI command)
 
 
 def _stamp(message: Message) -> float:
@@ -108,38 +127,47 @@ class Sample:
     kind: str
     asterisk_ms: float  # DTMFEnd -> AGIExecEnd of the command the key ended
     service_ms: float  # that AGIExecEnd -> AGIExecStart of the next prompt
+    decision_ms: float  # in the service: AsyncAGIExec received -> next AGI command sent
 
     @property
     def total_ms(self) -> float:
         return self.asterisk_ms + self.service_ms
 
 
-def samples_of(events: list[Message]) -> list[Sample]:
-    """Per key: the key's DTMFEnd, the AGIExecEnd after it, the next prompt's AGIExecStart."""
+def samples_of(channel: ChannelEvents) -> list[Sample]:
+    """Per key: the key's DTMFEnd, the AGIExecEnd after it, the next prompt's AGIExecStart;
+    and in the service, the AsyncAGIExec's arrival and the next prompt command's sending."""
+    events = channel.events
     kinds = ["language key", "menu key"]
     out: list[Sample] = []
     for index, event in enumerate(events):
-        if event.name != "DTMFEnd" or event.get("Direction") != "Received":
+        if event.name != "DTMFEnd" or event.get("Direction") != "Received" or not kinds:
             continue
-        ended = next((e for e in events[index:] if e.name == "AGIExecEnd"), None)
-        start = next(
-            (
-                e
-                for e in events[index:]
-                if e.name == "AGIExecStart" and (e.get("Command") or "").startswith(PROMPT_COMMANDS)
-            ),
+        later = events[index:]
+        ended = next((e for e in later if e.name == "AGIExecEnd"), None)
+        start = next((e for e in later if e.name == "AGIExecStart" and _plays(e)), None)
+        exec_at = next(
+            (channel.received[index + n] for n, e in enumerate(later) if e.name == "AsyncAGIExec"),
             None,
         )
-        if ended is None or start is None or not kinds:
+        if ended is None or start is None or exec_at is None:
+            continue
+        sent_at = next((t for t, c in channel.sent if t >= exec_at and c.startswith(PROMPTS)), None)
+        if sent_at is None:
             continue
         out.append(
             Sample(
                 kinds.pop(0),
                 (_stamp(ended) - _stamp(event)) * 1000,
                 (_stamp(start) - _stamp(ended)) * 1000,
+                (sent_at - exec_at) * 1000,
             )
         )
     return out
+
+
+def _plays(event: Message) -> bool:
+    return (event.get("Command") or "").startswith(PROMPTS)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -149,7 +177,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def report(samples: list[Sample], calls: int, concurrency: int, seconds: float) -> None:
     print(f"\n{calls} calls, {concurrency} at a time, {len(samples)} keys, {seconds:.0f} s\n")
-    print(f"{'keys':<14}{'part':<22}{'n':>5}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    print(f"{'keys':<14}{'part':<24}{'n':>5}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for kind in ("language key", "menu key", "all"):
         chosen = [s for s in samples if kind in ("all", s.kind)]
         if not chosen:
@@ -157,10 +185,11 @@ def report(samples: list[Sample], calls: int, concurrency: int, seconds: float) 
         for part, values in (
             ("key -> next prompt", [s.total_ms for s in chosen]),
             ("  Asterisk (floor)", [s.asterisk_ms for s in chosen]),
-            ("  service", [s.service_ms for s in chosen]),
+            ("  service + pickup", [s.service_ms for s in chosen]),
+            ("    service decision", [s.decision_ms for s in chosen]),
         ):
             print(
-                f"{kind:<14}{part:<22}{len(values):>5}{statistics.median(values):>9.1f}"
+                f"{kind:<14}{part:<24}{len(values):>5}{statistics.median(values):>9.1f}"
                 f"{percentile(values, 99):>9.1f}{max(values):>9.1f}"
             )
 
@@ -184,17 +213,29 @@ async def run(calls: int, concurrency: int, clients: int) -> None:
         async with app.router.lifespan_context(app):
             runtime: Runtime = app.state.runtime
             await asyncio.wait_for(runtime.link.resynced.wait(), 15)
+            since = dt.datetime.now(dt.UTC)
             samples, seconds = await _calls(runtime, settings, phones, concurrency)
+            await asyncio.sleep(2.0)  # the last records are written as their calls end
+            complete = await complete_records(runtime.db, since)
     finally:
         instance.down()
     report(samples, calls, concurrency, seconds)
+    print(f"\ninteraction records complete (IVR ended and call ended): {complete}")
 
 
 async def _calls(
     runtime: Runtime, settings: Settings, phones: list[str], concurrency: int
 ) -> tuple[list[Sample], float]:
     by_channel: dict[str, ChannelEvents] = {}
-    names = {"dtmfend", "agiexecstart", "agiexecend"}
+    names = {"dtmfend", "agiexecstart", "agiexecend", "asyncagiexec"}
+    loop = asyncio.get_running_loop()
+    execute = AsyncAgi.execute
+
+    async def timed(self: AsyncAgi, channel: str, command: str, **options: Any) -> AgiResult:
+        by_channel.setdefault(channel, ChannelEvents()).sent.append((loop.time(), command))
+        return await execute(self, channel, command, **options)
+
+    AsyncAgi.execute = timed  # type: ignore[method-assign]
     with runtime.ami.subscribe(names, maxsize=100_000) as events:
 
         async def collect() -> None:
@@ -203,8 +244,9 @@ async def _calls(
                     message = await events.get()
                 except StopAsyncIteration:
                     return
-                channel = message.get("Channel") or ""
-                by_channel.setdefault(channel, ChannelEvents()).events.append(message)
+                channel = by_channel.setdefault(message.get("Channel") or "", ChannelEvents())
+                channel.events.append(message)
+                channel.received.append(loop.time())
 
         collector = asyncio.create_task(collect())
         limit = asyncio.Semaphore(concurrency)
@@ -228,7 +270,8 @@ async def _calls(
         collector.cancel()
     if failed:
         print(f"warning: {failed} sipp calls did not end cleanly", flush=True)
-    samples = [s for channel in by_channel.values() for s in samples_of(channel.events)]
+    AsyncAgi.execute = execute  # type: ignore[method-assign]
+    samples = [s for channel in by_channel.values() for s in samples_of(channel)]
     return samples, seconds
 
 

@@ -20,6 +20,7 @@ import itertools
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from callcenter.asterisk.client import AmiClient
@@ -108,19 +109,37 @@ class AsyncAgi:
         self._prefix = secrets.token_hex(3)
 
     async def execute(
-        self, channel: str, command: str, *, timeout: float | None = None, check: bool = True
+        self,
+        channel: str,
+        command: str,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        session_ended: asyncio.Event | None = None,
     ) -> AgiResult:
         """Run ``command`` on ``channel`` and return its result.
 
         Raises AgiChannelGone if the channel leaves Async AGI first (the caller hung up),
         AgiError for a non-200 reply when ``check``, AmiTimeout, or AmiConnectionLost.
+
+        ``session_ended`` is set by whoever follows the channel's whole Async AGI session
+        (its AsyncAGIEnd). Pass it: a channel that left between two commands may still accept
+        the next one into its queue for a moment, and then no AsyncAGIExec ever comes and the
+        AsyncAGIEnd is already past; without it the command waits for its timeout.
         """
         if not command.strip():
             raise ValueError("an AGI command cannot be empty")
+        if session_ended is not None and session_ended.is_set():
+            raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]}")
         command_id = f"{self._prefix}-{next(self._ids)}"
         # Register both waiters before sending: the result can overtake the action's response.
         executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)
         ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
+        left: asyncio.Future[Any] = (
+            asyncio.ensure_future(session_ended.wait())
+            if session_ended is not None
+            else asyncio.get_running_loop().create_future()
+        )
         try:
             try:
                 await self._client.action(
@@ -134,13 +153,15 @@ class AsyncAgi:
                 raise AgiError(f"AGI {command.split()[0]} on {channel}: {exc.message}") from exc
             wait_for = timeout if timeout is not None else self._default_timeout
             done, _ = await asyncio.wait(
-                {executed, ended}, timeout=wait_for, return_when=asyncio.FIRST_COMPLETED
+                {executed, ended, left}, timeout=wait_for, return_when=asyncio.FIRST_COMPLETED
             )
             if executed in done:
                 event: Message = executed.result()
                 result = parse_agi_result(event.get("Result") or "")
             elif ended in done:
                 ended.result()  # re-raises AmiConnectionLost if that is why it finished
+                raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]} ran")
+            elif left in done:
                 raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]} ran")
             else:
                 raise AmiTimeout(
@@ -149,6 +170,7 @@ class AsyncAgi:
         finally:
             executed.cancel()
             ended.cancel()
+            left.cancel()
         if check and not result.ok:
             raise AgiError(f"AGI {command.split()[0]} on {channel} failed: {result.raw}")
         return result

@@ -128,12 +128,11 @@ class IvrRunner:
     ) -> None:
         """Until the ACD (issue 5) takes queued calls, they wait on hold, then are released."""
         try:
-            await call.agi.execute(
-                call.channel,
+            await call.execute(
                 f"EXEC MusicOnHold {agi_quote(f'default,{self.config.hold_seconds}')}",
                 timeout=self.config.hold_seconds + 30,
             )
-            await call.agi.execute(call.channel, "HANGUP")
+            await call.execute("HANGUP")
         except AgiChannelGone:
             pass
         if interaction_id is not None:
@@ -399,7 +398,7 @@ class _CallRun:
         return names
 
     async def _agi(self, command: str, *, timeout: float | None = None) -> AgiResult:
-        return await self.call.agi.execute(self.call.channel, command, timeout=timeout)
+        return await self.call.execute(command, timeout=timeout)
 
 
 def playback_chunks(names: list[str], limit: int = PLAYBACK_ARGUMENT_LIMIT) -> list[str]:
@@ -425,4 +424,4 @@ def playback_chunks(names: list[str], limit: int = PLAYBACK_ARGUMENT_LIMIT) -> l
 
 async def _hang_up(call: AgiCall) -> None:
     with contextlib.suppress(AgiChannelGone):
-        await call.agi.execute(call.channel, "HANGUP")
+        await call.execute("HANGUP")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from callcenter.asterisk.agi import AsyncAgi, parse_agi_env
+from callcenter.asterisk.agi import AgiResult, AsyncAgi, parse_agi_env
 from callcenter.asterisk.client import AmiClient, ConnectionChange, ConnectionState
 from callcenter.asterisk.errors import AmiError, AmiEventsLost
 from callcenter.asterisk.protocol import Message
@@ -32,6 +32,14 @@ class AgiCall:
     env: dict[str, str]
     agi: AsyncAgi
     linkedid: str | None = None
+    # Set when the channel's AsyncAGIEnd arrives (the caller hung up, or the session ended).
+    ended: asyncio.Event = field(default_factory=asyncio.Event, compare=False, repr=False)
+
+    async def execute(self, command: str, *, timeout: float | None = None) -> AgiResult:
+        """One AGI command on this call; AgiChannelGone once the call has left Async AGI."""
+        return await self.agi.execute(
+            self.channel, command, timeout=timeout, session_ended=self.ended
+        )
 
     @property
     def caller_number(self) -> str:
@@ -62,10 +70,11 @@ class PbxLink:
         self.resynced = asyncio.Event()
         self.last_resync_generation = 0
         self.calls_handled = 0
+        self._agi_calls: dict[str, AgiCall] = {}  # by channel, while in Async AGI
 
     async def run(self) -> None:
         """Consume events and connection changes until the client closes."""
-        names = {*TRACKED_EVENTS, "asyncagistart"}
+        names = {*TRACKED_EVENTS, "asyncagistart", "asyncagiend"}
         with self.client.subscribe(names) as events, self.client.connection_changes() as changes:
             # A client already logged in announced its session before we listened: that
             # session needs its snapshot too. Checked in the same step as subscribing, so
@@ -126,8 +135,11 @@ class PbxLink:
                 log.warning("%s; resyncing channels", exc)
                 self._resync_wanted.set()
                 continue
-            if message.name.lower() == "asyncagistart":
+            name = message.name.lower()
+            if name == "asyncagistart":
                 self._start_call(message, calls)
+            elif name == "asyncagiend":
+                self._end_call(message)
             else:
                 self.tracker.apply(message)
                 if self._resync_events is not None:
@@ -157,6 +169,12 @@ class PbxLink:
             self.resynced.set()
             return True
 
+    def _end_call(self, message: Message) -> None:
+        # Seen in the same ordered stream as the AsyncAGIStart, so it can never be missed.
+        call = self._agi_calls.pop(message.get("Channel") or "", None)
+        if call is not None:
+            call.ended.set()
+
     def _start_call(self, message: Message, calls: asyncio.TaskGroup) -> None:
         channel = message.get("Channel") or ""
         env = parse_agi_env(message.get("Env") or "")
@@ -165,6 +183,7 @@ class PbxLink:
         call = AgiCall(channel, uniqueid, env, self.agi, linkedid)
         if self._call_handler is None:
             return
+        self._agi_calls[channel] = call
         self.calls_handled += 1
         calls.create_task(self._run_handler(call), name=f"call-{call.uniqueid}")
 
@@ -177,3 +196,6 @@ class PbxLink:
         except Exception:
             # One broken call must never take the link (and every other call) down with it.
             log.exception("call handler failed for %s", call.uniqueid)
+        finally:
+            if self._agi_calls.get(call.channel) is call:
+                del self._agi_calls[call.channel]

@@ -856,3 +856,40 @@ async def test_caller_supplied_action_id_is_refused(server: FakeAmiServer) -> No
         with pytest.raises(ValueError, match="ActionID is set by the client"):
             await ami.action("Ping", {"actionid": "mine"})
         assert (await ami.action("Ping")).name == "Success"
+
+
+async def test_agi_on_a_session_that_already_ended_sends_nothing(server: FakeAmiServer) -> None:
+    server.handlers["agi"] = agi_replier("200%20result%3D0%0A")
+    ended = asyncio.Event()
+    ended.set()
+    async with open_ami(make_config(server)) as client:
+        with pytest.raises(AgiChannelGone):
+            await AsyncAgi(client).execute(CHANNEL, "ANSWER", session_ended=ended)
+        await client.ping()  # everything the client sent has reached the server
+    assert await server.received(0, "AGI", count=0) == []
+
+
+async def test_agi_queued_on_a_channel_that_has_left_ends_with_the_session_not_the_timeout(
+    server: FakeAmiServer,
+) -> None:
+    """Asterisk may take a command into the queue of a channel that is leaving: no
+    AsyncAGIExec comes, and its AsyncAGIEnd went by before the command was sent."""
+
+    async def ack_only(connection: FakeConnection, action: Message) -> None:
+        await connection.respond(action, "Success", {"Message": "Added AGI command to queue"})
+
+    server.handlers["agi"] = ack_only
+    ended = asyncio.Event()
+    async with open_ami(make_config(server)) as client:
+        command = asyncio.create_task(
+            AsyncAgi(client, default_timeout=SAFETY).execute(
+                CHANNEL, "GET DATA beep 5000 1", session_ended=ended
+            )
+        )
+        await server.received(0, "AGI")
+        ended.set()  # what PbxLink does when it sees the channel's AsyncAGIEnd
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(AgiChannelGone):
+            await command
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert not client._waiters

@@ -43,7 +43,13 @@ class ScriptedAgi:
         self.sent: list[str] = []
 
     async def execute(
-        self, channel: str, command: str, *, timeout: float | None = None, check: bool = True
+        self,
+        channel: str,
+        command: str,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        session_ended: object = None,
     ) -> AgiResult:
         self.sent.append(command)
         if not self.script:

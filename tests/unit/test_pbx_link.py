@@ -201,3 +201,30 @@ async def test_repeated_overflows_merge_into_one_resync() -> None:
         await asyncio.sleep(0.05)
         # One snapshot for the session, one for all the floods together: not one per flood.
         assert len(pbx.ami.lists) == 2
+
+
+async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() -> None:
+    ami = FakeAmiClient()
+    calls: asyncio.Queue[AgiCall] = asyncio.Queue()
+
+    async def handler(call: AgiCall) -> None:  # a call's handler runs as long as the call
+        await calls.put(call)
+        await call.ended.wait()
+
+    link = PbxLink(cast(AmiClient, ami), ChannelTracker(), handler)
+    runner = asyncio.create_task(link.run())
+    try:
+        await ami.listening()
+        ami.connect()
+        ami.emit(event("AsyncAGIStart", Channel=CARRIER, Uniqueid="1764057600.2", Env=""))
+        async with asyncio.timeout(SAFETY):
+            call = await calls.get()
+        assert not call.ended.is_set()
+        ami.emit(event("AsyncAGIEnd", Channel="PJSIP/other-00000009"))  # another channel
+        assert not call.ended.is_set()
+        ami.emit(event("AsyncAGIEnd", Channel=CARRIER))
+        async with asyncio.timeout(SAFETY):
+            await call.ended.wait()
+    finally:
+        ami.close()
+        await asyncio.wait_for(runner, SAFETY)
