@@ -19,6 +19,26 @@ from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings, load_settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_test_touches_the_developers_database(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Settings built without a database URL default to var/callcenter.db, the database
+    `scripts/start` serves. The service now writes every call it answers, so a test that
+    starts it must never land there: the whole session defaults to a throwaway file."""
+    key = "CALLCENTER_DATABASE_URL"
+    before = os.environ.get(key)
+    path = tmp_path_factory.mktemp("default-db") / "callcenter.db"
+    os.environ[key] = f"sqlite+aiosqlite:///{path}"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 def _test_settings() -> Settings:
     return load_settings(
         sandbox_instance=os.environ.get("CALLCENTER_TEST_INSTANCE", "pytest"),

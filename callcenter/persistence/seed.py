@@ -39,7 +39,15 @@ from callcenter.crm.vocabulary import ValueClass
 from callcenter.errors import Conflict
 from callcenter.persistence import migrate
 from callcenter.persistence.db import Database
-from callcenter.persistence.tables import Base, Branch, Client, ComplaintCategory, User, UtcDateTime
+from callcenter.persistence.tables import (
+    Base,
+    Branch,
+    Client,
+    ComplaintCategory,
+    Interaction,
+    User,
+    UtcDateTime,
+)
 
 CLIENTS_PER_CHUNK = 5_000
 DEFAULT_SEED = 42
@@ -94,7 +102,7 @@ async def seed_demo(
                 if if_empty:
                     return SeedReport(False, 0, {}, as_of, time.perf_counter() - started)
                 raise DatabaseNotEmpty(
-                    "the database already has branches, users or clients; seed an empty one "
+                    "the database already has branches, users, clients or calls; seed an empty one "
                     "(or pass --if-empty to leave it alone)"
                 )
             brokerage = DemoBrokerage(
@@ -138,7 +146,9 @@ async def _store_value_classes(session: AsyncSession, classes: Mapping[int, Valu
 
 
 async def _is_empty(session: AsyncSession) -> bool:
-    for table in (Branch, User, Client):
+    # Interactions too: calls into a database with no clients yet (the IVR answers unknown
+    # callers) would collide with the demo's explicit ids.
+    for table in (Branch, User, Client, Interaction):
         if await session.scalar(sa.select(table.id).limit(1)) is not None:
             return False
     return True

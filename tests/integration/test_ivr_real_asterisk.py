@@ -43,6 +43,7 @@ from callcenter.persistence.tables import (
 )
 from callcenter.sandbox.instance import FLOWS_DIR, AsteriskInstance
 from callcenter.settings import Settings
+from tests.conftest import _truncate_postgres
 from tests.support.dtmf import (
     ExpectHangup,
     Hangup,
@@ -57,6 +58,7 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
 
 HOTLINE = "95555"
 AS_OF = dt.date(2026, 11, 20)
+DEMO_CLIENTS = 60
 UNKNOWN_CALLER = "+8613700000017"  # no demo client has it (checked in the fixture)
 DEMO_PIN = "246813"
 ALL_WEEK = "1,2,3,4,5,6,7"
@@ -66,7 +68,7 @@ GAP = 1.5  # after a key that moves to the next prompt: the service answers well
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ivr-demo") / "demo.db"
-    asyncio.run(seed_demo(f"sqlite+aiosqlite:///{path}", clients=60, as_of=AS_OF))
+    asyncio.run(seed_demo(f"sqlite+aiosqlite:///{path}", clients=DEMO_CLIENTS, as_of=AS_OF))
     return path
 
 
@@ -175,17 +177,28 @@ async def _pick_client(db: Database) -> DemoClient:
 
 @pytest.fixture
 async def hotline_factory(
-    asterisk: AsteriskInstance, asterisk_settings: Settings, demo_db: Path, tmp_path: Path
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    demo_db: Path,
+    postgres_url: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Starts the service on a copy of the demo database; ``**overrides`` change settings."""
+    """Starts the service on a copy of the demo database (SQLite), or on the same demo data
+    seeded into PostgreSQL; ``**overrides`` change settings."""
     stack: list[Any] = []
 
-    async def start(**overrides: Any) -> Hotline:
-        db_file = tmp_path / "hotline.db"
-        shutil.copyfile(demo_db, db_file)
+    async def start(*, on_postgres: bool = False, **overrides: Any) -> Hotline:
+        if on_postgres:
+            await _truncate_postgres(postgres_url)
+            await seed_demo(postgres_url, clients=DEMO_CLIENTS, as_of=AS_OF)
+            url = postgres_url
+        else:
+            db_file = tmp_path / "hotline.db"
+            shutil.copyfile(demo_db, db_file)
+            url = f"sqlite+aiosqlite:///{db_file}"
         settings = asterisk_settings.model_copy(
             update={
-                "database_url": f"sqlite+aiosqlite:///{db_file}",
+                "database_url": url,
                 "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
                 "business_opens": dt.time(0, 0),
                 "business_closes": dt.time(23, 59, 59),
@@ -273,10 +286,11 @@ async def test_a_demo_clients_number_is_identified_without_a_pin_and_hears_the_b
     assert line.agi_commands()[0] == "ANSWER"
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite", "postgresql"])
 async def test_an_unknown_number_authenticates_with_account_and_pin_then_queues(
-    hotline_factory: Callable[..., Any],
+    hotline_factory: Callable[..., Any], db_kind: str
 ) -> None:
-    line: Hotline = await hotline_factory()
+    line: Hotline = await hotline_factory(on_postgres=db_kind == "postgresql")
     client = line.client
     script = [
         Wait(1.0),
