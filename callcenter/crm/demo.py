@@ -25,6 +25,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from callcenter.crm import demo_people as people
+from callcenter.crm.demo_acd import acd_rows
 from callcenter.crm.demo_history import (
     BEIJING,
     CategoryRef,
@@ -63,8 +64,9 @@ DEMO_PIN_ITERATIONS = 16
 
 # Every table the demo fills, parents before children.
 TABLES = (
-    "branches", "users", "clients", "client_phones", "account_summaries", "interactions",
-    "complaints", "complaint_events", "follow_ups", "tier_changes",
+    "branches", "users", "queues", "agent_skills", "agent_languages", "agent_queues", "clients",
+    "client_phones", "account_summaries", "interactions", "complaints", "complaint_events",
+    "follow_ups", "tier_changes",
 )  # fmt: skip
 
 # The project's default tier rule, so that the tier job finds nothing to change in the demo.
@@ -146,6 +148,8 @@ class DemoBrokerage:
                     "created_at": created,
                 }
             )
+        for table, more in acd_rows(self.users, created).items():
+            rows[table].extend(more)
         return rows
 
     # --- clients ----------------------------------------------------------------------------

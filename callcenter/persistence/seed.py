@@ -166,9 +166,10 @@ async def _complaint_leaves(session: AsyncSession) -> list[CategoryRef]:
 
 async def _advance_sequences(session: AsyncSession, counts: Mapping[str, int]) -> None:
     """PostgreSQL: the seed wrote explicit ids, so move each serial sequence past them (the
-    next ordinary insert would collide otherwise). Ids run 1..count in every table."""
+    next ordinary insert would collide otherwise). Ids run 1..count in every table that has
+    an ``id`` (queues and the agents' skills, languages and queues are keyed otherwise)."""
     for table, count in counts.items():
-        if count:
+        if count and "id" in Base.metadata.tables[table].c:
             sequence = sa.func.pg_get_serial_sequence(table, "id")
             await session.execute(sa.select(sa.func.setval(sequence, count)))
 

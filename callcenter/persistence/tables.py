@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Dialect,
@@ -35,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SaEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from callcenter.acd.agents import AgentEvent
+from callcenter.acd.model import AgentState
 from callcenter.crm.vocabulary import (
     CallbackStatus,
     Channel,
@@ -397,3 +400,83 @@ class VoiceMessage(Base):
         str_enum(VoiceMessageStatus, "voice_message_status"), index=True
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# --- the ACD: queues, agents' skills and states (migration 0005) -----------------------------
+
+
+class CallQueue(Base):
+    """A queue callers wait in. Its settings are a QueueConfig stored as JSON
+    (callcenter/acd/queues.py), so a setting added later needs no migration."""
+
+    __tablename__ = "queues"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)  # as IVR flows name it
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AgentSkill(Base):
+    """What an agent (a user of role agent or advisor) can take, and how well (1..5)."""
+
+    __tablename__ = "agent_skills"
+    __table_args__ = (CheckConstraint("level >= 1 AND level <= 5", name="level"),)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[str] = mapped_column(String(50), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+
+
+class AgentLanguage(Base):
+    """A language an agent serves callers in (the IVR's: zh, en)."""
+
+    __tablename__ = "agent_languages"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class AgentQueue(Base):
+    """An agent serves a queue."""
+
+    __tablename__ = "agent_queues"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    queue_name: Mapped[str] = mapped_column(
+        ForeignKey("queues.name", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AgentStateChange(Base):
+    """Every move of the agent state machine (callcenter/acd/agents.py), never changed: the
+    time in each state and reason is the gap to the agent's next row."""
+
+    __tablename__ = "agent_state_changes"
+    __table_args__ = (Index("ix_agent_state_changes_user_id_at", "user_id", "at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    event: Mapped[AgentEvent] = mapped_column(str_enum(AgentEvent, "agent_event"))
+    from_state: Mapped[AgentState] = mapped_column(str_enum(AgentState, "agent_from_state"))
+    to_state: Mapped[AgentState] = mapped_column(str_enum(AgentState, "agent_to_state"))
+    reason: Mapped[str | None] = mapped_column(String(24))  # not-ready reason code
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    # The person who acted: the agent, or a supervisor forcing; None when the ACD did it.
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AgentStatusRow(Base):
+    """An agent's current state: a copy of their latest change, written in the same
+    transaction, so reading every agent's state is one row each (no search of the history).
+    No row: never logged in."""
+
+    __tablename__ = "agent_status"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    state: Mapped[AgentState] = mapped_column(str_enum(AgentState, "agent_state"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(24))
+    since: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))

@@ -4,7 +4,8 @@ Each row is (method, path, allowed roles, body). Paths and bodies name the recor
 :class:`Seeded` (``{client_id}``...), created fresh for every test. To add routes: append rows
 to ``ROUTES`` (and, if they need a record of their own, a field to ``Seeded`` and a line to
 :func:`seed`). Each row is checked three ways: no ``X-User`` -> 401; each role not allowed ->
-403; each allowed role -> a 2xx answer.
+403; each allowed role -> a 2xx answer. A row marked ``logged_in`` is called by an agent or
+advisor who has logged in first (logging out needs a login).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 import pytest
 
+from callcenter.acd.model import QueueConfig
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import ComplaintStatus, Role
+from callcenter.persistence import agents, queues
 from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings
 from tests.api.conftest import Api
@@ -27,6 +30,8 @@ from tests.support.crm_data import add_client, add_follow_up, add_interaction
 ANY_STAFF = frozenset(Role)
 CLIENT_FACING = frozenset({Role.AGENT, Role.ADVISOR, Role.SUPERVISOR})
 MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+AGENTS = frozenset({Role.AGENT, Role.ADVISOR})
+ADMIN = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class Seeded:
     interaction_id: int
     follow_up_id: int
     complaint_id: int
+    agent_id: int
+    queue_name: str
     period: str = "2026-10"
 
 
@@ -44,7 +51,17 @@ async def seed(api: Api) -> Seeded:
     client_id = await add_client(api.db, api.branch.id)
     interaction_id = await add_interaction(api.db, client_id)
     follow_up_id = await add_follow_up(api.db, client_id)
-    return Seeded(client_id, interaction_id, follow_up_id, await add_complaint(api, client_id))
+    complaint_id = await add_complaint(api, client_id)
+    async with api.db.write() as session:
+        await queues.put_queue(session, QueueConfig("general"), None)
+    return Seeded(
+        client_id,
+        interaction_id,
+        follow_up_id,
+        complaint_id,
+        agent_id=api.users[Role.AGENT].id,
+        queue_name="general",
+    )
 
 
 async def add_complaint(api: Api, client_id: int) -> int:
@@ -80,6 +97,7 @@ class RouteRule:
     path: str  # str.format()-ed with the Seeded fields
     allowed: frozenset[Role]
     body: Body = None
+    logged_in: bool = False  # the acting agent or advisor logs in first
 
     def request(self, seeded: Seeded) -> tuple[str, str, dict[str, Any] | None]:
         body = self.body(seeded) if callable(self.body) else self.body
@@ -173,6 +191,29 @@ ROUTES += [
     # IVR flows: what is in service, and reloading the folder (the shipped flows are valid)
     RouteRule("GET", "/api/ivr/flows", MANAGERS),
     RouteRule("POST", "/api/ivr/reload", MANAGERS),
+    # agents: their own state (agents and advisors), everyone's (managers), profiles (admins)
+    RouteRule("GET", "/api/agents/reasons", ANY_STAFF),
+    RouteRule("GET", "/api/agents/me", AGENTS),
+    RouteRule("POST", "/api/agents/me/login", AGENTS),
+    RouteRule("POST", "/api/agents/me/logout", AGENTS, logged_in=True),
+    RouteRule(
+        "POST",
+        "/api/agents/me/state",
+        AGENTS,
+        {"state": "not_ready", "reason": "break"},
+        logged_in=True,
+    ),
+    RouteRule("GET", "/api/agents?state=ready", MANAGERS),
+    RouteRule(
+        "PUT",
+        "/api/agents/{agent_id}/profile",
+        ADMIN,
+        lambda s: {"skills": {"trading": 3}, "languages": ["zh"], "queues": [s.queue_name]},
+    ),
+    # queues: configuration is read by managers, changed by admins
+    RouteRule("GET", "/api/queues", MANAGERS),
+    RouteRule("GET", "/api/queues/{queue_name}", MANAGERS),
+    RouteRule("PUT", "/api/queues/{queue_name}", ADMIN, {"version": 1, "ring_seconds": 20}),
 ]
 
 # Every route under these prefixes must have a row (checked below); extend with new resources.
@@ -183,6 +224,8 @@ COVERED_PREFIXES = (
     "/api/complaints",
     "/api/reports",
     "/api/ivr",
+    "/api/agents",
+    "/api/queues",
 )
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
@@ -195,8 +238,13 @@ def case_id(value: object) -> str:
     return str(value)
 
 
-async def call(api: Api, rule: RouteRule, headers: dict[str, str]) -> Any:
+async def call(
+    api: Api, rule: RouteRule, headers: dict[str, str], acting: Role | None = None
+) -> Any:
     method, path, body = rule.request(await seed(api))
+    if rule.logged_in and acting in AGENTS:
+        async with api.db.write() as session:
+            await agents.login(session, api.users[acting].id)
     return await api.http.request(method, path, json=body, headers=headers)
 
 
@@ -213,13 +261,13 @@ async def test_an_unknown_user_is_401(api: Api) -> None:
 
 @pytest.mark.parametrize(("rule", "role"), REFUSED, ids=case_id)
 async def test_a_role_not_allowed_is_403(api: Api, rule: RouteRule, role: Role) -> None:
-    response = await call(api, rule, api.as_(role))
+    response = await call(api, rule, api.as_(role), role)
     assert response.status_code == 403, response.text
 
 
 @pytest.mark.parametrize(("rule", "role"), ALLOWED, ids=case_id)
 async def test_an_allowed_role_succeeds(api: Api, rule: RouteRule, role: Role) -> None:
-    response = await call(api, rule, api.as_(role))
+    response = await call(api, rule, api.as_(role), role)
     assert 200 <= response.status_code < 300, response.text
 
 

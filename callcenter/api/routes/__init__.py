@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from callcenter.api.routes import clients, complaints, follow_ups, interactions, ivr, reports
+from callcenter.api.routes import (
+    agents,
+    clients,
+    complaints,
+    follow_ups,
+    interactions,
+    ivr,
+    queues,
+    reports,
+)
 
 ROUTERS: list[APIRouter] = [
     clients.router,
@@ -13,4 +22,6 @@ ROUTERS: list[APIRouter] = [
     follow_ups.router,
     reports.router,
     ivr.router,
+    agents.router,
+    queues.router,
 ]

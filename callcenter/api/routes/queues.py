@@ -1,0 +1,58 @@
+"""REST routes: queue configuration.
+
+=======  ======================  ==================
+method   path                    roles
+=======  ======================  ==================
+GET      /api/queues             supervisor, admin
+GET      /api/queues/{name}      supervisor, admin
+PUT      /api/queues/{name}      admin
+=======  ======================  ==================
+
+PUT creates a queue (``version`` null: 201; 409 ``queue-exists`` if it does) or replaces the
+configuration of the version you read (200; 409 ``stale-version`` if it changed since, 404
+``queue-not-found`` if there is none). An overflow queue must exist and overflowing must
+never loop back (422 ``queue-invalid``). The IVR flows enqueue callers by these names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from callcenter.api.deps import DbDep, Managers, Principal, require_roles
+from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.queues import QueueIn, QueueOut
+from callcenter.crm.vocabulary import Role
+from callcenter.persistence import queues
+
+router = APIRouter(prefix="/queues", tags=["queues"])
+
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+QueueName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+
+
+@router.get("")
+async def list_queues(db: DbDep, _principal: Managers) -> list[QueueOut]:
+    """Every queue, by name."""
+    async with db.read() as session:
+        return [QueueOut.of(record) for record in await queues.list_queues(session)]
+
+
+@router.get("/{queue_name}", responses=errors(404))
+async def get_queue(queue_name: QueueName, db: DbDep, _principal: Managers) -> QueueOut:
+    async with db.read() as session:
+        return QueueOut.of(await queues.get_queue(session, queue_name))
+
+
+@router.put("/{queue_name}", responses=errors(404, 409, 422))
+async def put_queue(
+    queue_name: QueueName, body: QueueIn, response: Response, db: DbDep, principal: Admin
+) -> QueueOut:
+    async with db.write() as session:
+        record, created = await queues.put_queue(
+            session, body.to_config(queue_name), body.version, by_user_id=principal.user_id
+        )
+    if created:
+        response.status_code = 201
+    return QueueOut.of(record)

@@ -1,0 +1,72 @@
+"""Agents over the API: state changes an agent asks for, and how an agent is shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from callcenter.acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
+from callcenter.api.schemas.common import StrictModel
+from callcenter.crm.vocabulary import Role
+from callcenter.persistence.agents import AgentRecord
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+Language = Literal["zh", "en"]
+SkillLevel = Annotated[int, Field(ge=MIN_SKILL_LEVEL, le=MAX_SKILL_LEVEL)]
+
+
+class AgentStateIn(StrictModel):
+    """What an agent may choose; the ACD moves them through the call states."""
+
+    state: Literal["ready", "not_ready"]
+    reason: ReasonCode | None = Field(
+        default=None, description="required for not_ready: one of GET /api/agents/reasons"
+    )
+
+
+class AgentProfileIn(StrictModel):
+    """Replaces the agent's skills, languages and queues."""
+
+    skills: dict[Slug, SkillLevel] = Field(default_factory=dict, examples=[{"trading": 3}])
+    languages: list[Language] = Field(min_length=1, examples=[["zh", "en"]])
+    queues: list[Slug] = Field(default_factory=list, examples=[["general"]])
+
+
+class AgentOut(BaseModel):
+    agent_id: int
+    username: str
+    display_name: str
+    role: Role
+    extension: str | None = Field(description="the phone the ACD rings")
+    state: AgentState
+    reason: str | None = Field(description="the not-ready reason")
+    since: dt.datetime | None = Field(description="when the state began; null: never logged in")
+    interaction_id: int | None = Field(description="the call held (reserved, on call, wrap-up)")
+    skills: dict[str, int]
+    languages: list[str]
+    queues: list[str]
+
+    @classmethod
+    def of(cls, record: AgentRecord) -> AgentOut:
+        status = record.status
+        return cls(
+            agent_id=record.agent_id,
+            username=record.username,
+            display_name=record.display_name,
+            role=record.role,
+            extension=record.extension,
+            state=status.state,
+            reason=status.reason,
+            since=status.since,
+            interaction_id=status.interaction_id,
+            skills=dict(sorted(record.skills.items())),
+            languages=sorted(record.languages),
+            queues=sorted(record.queues),
+        )
+
+
+class ReasonsOut(BaseModel):
+    reasons: list[str] = Field(description="the not-ready reasons an agent may choose")
