@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     # Until the ACD lands (issue 5), a queued caller waits on music on hold this long.
     ivr_hold_seconds: int = Field(default=600, ge=1)
 
+    # --- ACD -------------------------------------------------------------------------------
+    # Why an agent may be not ready (the desktop lists them); "missed" is always added.
+    agent_not_ready_reasons: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["break", "lunch", "meeting", "training", "after_call_work"]
+    )
+
     # --- HTTP service ------------------------------------------------------------------------
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
@@ -117,6 +123,7 @@ class Settings(BaseSettings):
         "sip_local_nets",
         "business_weekdays",
         "business_holidays",
+        "agent_not_ready_reasons",
         mode="before",
     )
     @classmethod

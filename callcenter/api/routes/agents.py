@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
-from callcenter.acd.agents import DEFAULT_NOT_READY_REASONS, MISSED, ReasonNotExpected
+from callcenter.acd.agents import MISSED, ReasonNotExpected, reason_codes
 from callcenter.acd.model import AgentState
 from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
 from callcenter.api.schemas.agents import AgentOut, AgentProfileIn, AgentStateIn, ReasonsOut
@@ -38,9 +38,10 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 AgentId = Annotated[int, Path(gt=0)]
 
 
-def not_ready_reasons() -> frozenset[str]:
-    """The configured not-ready reasons (callcenter.acd.agents.reason_codes)."""
-    return DEFAULT_NOT_READY_REASONS
+def not_ready_reasons(request: Request) -> frozenset[str]:
+    """The configured not-ready reasons (CALLCENTER_AGENT_NOT_READY_REASONS; "missed" is
+    always one, set by the ACD on ring-no-answer)."""
+    return reason_codes(request.app.state.runtime.settings.agent_not_ready_reasons)
 
 
 ReasonsDep = Annotated[frozenset[str], Depends(not_ready_reasons)]
