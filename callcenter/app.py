@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import ssl
@@ -23,15 +24,18 @@ from callcenter.api import api_router
 from callcenter.api.errors import install_error_handlers
 from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.events import EventBus
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.loader import FlowsInvalid
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import INDEX_NAME, SoundCatalog, refresh_prompts
 from callcenter.logfilters import install_access_log_filter
+from callcenter.pbx.acd_service import AcdService
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink
 from callcenter.persistence import migrate
+from callcenter.persistence.acd_backend import SqlAcdBackend
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.ivr_backend import SqlIvrBackend
 from callcenter.sandbox.instance import AsteriskInstance
@@ -64,6 +68,8 @@ class Runtime:
     link: PbxLink
     flows: FlowRegistry
     sounds: SoundCatalog
+    events: EventBus
+    acd: AcdService | None = None
     ami_error: str | None = None
 
 
@@ -192,6 +198,9 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         db = Database(url)
         ami = AmiClient(ami_config(settings))
         tracker = ChannelTracker()
+        started_at = dt.datetime.now(dt.UTC)
+        events = EventBus()
+        acd = AcdService(ami, SqlAcdBackend(db), events)
         handler: CallHandler | None
         if isinstance(call_handler, _UseIvr):
             handler = IvrRunner(
@@ -201,23 +210,28 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                 IvrConfig(
                     calendar=business_calendar(settings),
                     recordings_dir=ivr_paths(settings).recordings_in_asterisk,
-                    hold_seconds=settings.ivr_hold_seconds,
                 ),
+                on_queued=acd.take,
             )
         else:
             handler = call_handler
         link = PbxLink(ami, tracker, handler)
-        runtime = Runtime(settings, db, ami, tracker, link, registry, sounds)
+        runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd)
         app.state.runtime = runtime
         try:
             async with asyncio.TaskGroup() as tg:
                 if settings.pbx_enabled:
                     tg.create_task(_run_ami(runtime), name="ami")
                     tg.create_task(runtime.link.run(), name="pbx-link")
+                    acd_task = tg.create_task(acd.run(), name="acd")
+                    adopt_task = tg.create_task(acd.adopt(link, started_at), name="acd-adopt")
                 try:
                     with _reload_on_sighup(runtime):
                         yield
                 finally:
+                    if settings.pbx_enabled:
+                        acd_task.cancel()
+                        adopt_task.cancel()
                     await ami.close()
         finally:
             await db.dispose()

@@ -103,8 +103,6 @@ class Settings(BaseSettings):
     ivr_prompts_dir_in_asterisk: str = ""
     # Where Asterisk writes voice messages (its own path). Empty: the instance's spool.
     ivr_recordings_dir: str = ""
-    # Until the ACD lands (issue 5), a queued caller waits on music on hold this long.
-    ivr_hold_seconds: int = Field(default=600, ge=1)
 
     # --- ACD -------------------------------------------------------------------------------
     # Why an agent may be not ready (the desktop lists them); "missed" is always added.

@@ -126,7 +126,8 @@ class IvrRunner:
     async def hold_until_acd(
         self, call: AgiCall, outcome: Outcome, interaction_id: int | None
     ) -> None:
-        """Until the ACD (issue 5) takes queued calls, they wait on hold, then are released."""
+        """Without an ACD (a runner built on its own): queued calls wait on hold, then are
+        released. The service hands them to the ACD instead (callcenter/pbx/acd_service.py)."""
         try:
             await call.execute(
                 f"EXEC MusicOnHold {agi_quote(f'default,{self.config.hold_seconds}')}",

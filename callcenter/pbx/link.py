@@ -69,6 +69,7 @@ class PbxLink:
         self._resync_events: list[Message] | None = None
         self.resynced = asyncio.Event()
         self.last_resync_generation = 0
+        self._next_resync = asyncio.Event()  # set (and replaced) by every resync
         self.calls_handled = 0
         self._agi_calls: dict[str, AgiCall] = {}  # by channel, while in Async AGI
 
@@ -166,8 +167,26 @@ class PbxLink:
             for message in during or []:
                 self.tracker.apply(message)
             self.last_resync_generation = generation
+            done, self._next_resync = self._next_resync, asyncio.Event()
+            done.set()
             self.resynced.set()
             return True
+
+    async def resynced_after(self, generation: int) -> None:
+        """Return once the channel view was rebuilt on a session newer than ``generation``."""
+        while self.last_resync_generation <= generation:
+            await self._next_resync.wait()
+
+    def adopt_call(self, channel: str, uniqueid: str, linkedid: str, caller: str) -> AgiCall:
+        """A call still in Async AGI from a previous run of the service: the same handle as a
+        new call's, so its end is followed the same way."""
+        call = AgiCall(channel, uniqueid, {"agi_callerid": caller}, self.agi, linkedid)
+        self._agi_calls[channel] = call
+        return call
+
+    def release_call(self, call: AgiCall) -> None:
+        if self._agi_calls.get(call.channel) is call:
+            del self._agi_calls[call.channel]
 
     def _end_call(self, message: Message) -> None:
         # Seen in the same ordered stream as the AsyncAGIStart, so it can never be missed.
@@ -197,5 +216,4 @@ class PbxLink:
             # One broken call must never take the link (and every other call) down with it.
             log.exception("call handler failed for %s", call.uniqueid)
         finally:
-            if self._agi_calls.get(call.channel) is call:
-                del self._agi_calls[call.channel]
+            self.release_call(call)

@@ -213,6 +213,7 @@ ROUTES += [
     # queues: configuration is read by managers, changed by admins
     RouteRule("GET", "/api/queues", MANAGERS),
     RouteRule("GET", "/api/queues/{queue_name}", MANAGERS),
+    RouteRule("GET", "/api/queues/{queue_name}/live", MANAGERS),
     RouteRule("PUT", "/api/queues/{queue_name}", ADMIN, {"version": 1, "ring_seconds": 20}),
 ]
 

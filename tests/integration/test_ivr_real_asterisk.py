@@ -13,234 +13,42 @@ import asyncio
 import datetime as dt
 import shutil
 import wave
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from callcenter.app import Runtime, create_app
-from callcenter.asterisk.protocol import Message
 from callcenter.crm.vocabulary import PinAttemptResult
-from callcenter.ivr.flow import Flow, Language, PlayNode
-from callcenter.ivr.sounds import INDEX_NAME, SoundIndex
 from callcenter.ivr.speech import CoreSound, speak_self_service
 from callcenter.pbx.ivr_runner import playback_chunks
 from callcenter.persistence import ivr as ivr_store
-from callcenter.persistence.db import Database
-from callcenter.persistence.seed import seed_demo
 from callcenter.persistence.tables import (
-    AccountSummary,
     CallbackRequest,
     Client,
-    ClientPhone,
     Interaction,
     PinAttempt,
     VoiceMessage,
 )
-from callcenter.sandbox.instance import FLOWS_DIR, AsteriskInstance
-from callcenter.settings import Settings
-from tests.conftest import _truncate_postgres
+from callcenter.sandbox.instance import FLOWS_DIR
 from tests.support.dtmf import (
     ExpectHangup,
     Hangup,
     KeypadCaller,
-    KeypadCallResult,
     Keys,
     Step,
     Wait,
 )
+from tests.support.hotline import (
+    DEMO_PIN,
+    GAP,
+    HOTLINE,
+    UNKNOWN_CALLER,
+    Hotline,
+)
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
-
-HOTLINE = "95555"
-AS_OF = dt.date(2026, 11, 20)
-DEMO_CLIENTS = 60
-UNKNOWN_CALLER = "+8613700000017"  # no demo client has it (checked in the fixture)
-DEMO_PIN = "246813"
-ALL_WEEK = "1,2,3,4,5,6,7"
-GAP = 1.5  # after a key that moves to the next prompt: the service answers well within it
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ivr-demo") / "demo.db"
-    asyncio.run(seed_demo(f"sqlite+aiosqlite:///{path}", clients=DEMO_CLIENTS, as_of=AS_OF))
-    return path
-
-
-@dataclass(frozen=True)
-class DemoClient:
-    id: int
-    account_no: str
-    phone: str
-
-
-@dataclass
-class Hotline:
-    """The running service, its database and what the test needs to drive calls."""
-
-    runtime: Runtime
-    db: Database
-    settings: Settings
-    asterisk: AsteriskInstance
-    flow: Flow
-    client: DemoClient
-    http: httpx.AsyncClient
-    commands: list[Message]  # AGIExecStart events: what Asterisk was asked to run
-
-    def seconds(self, text: str, language: Language) -> float:
-        """How long a rendered text prompt plays."""
-        index = SoundIndex.load(
-            self.asterisk.prompts_dir / INDEX_NAME, str(self.asterisk.prompts_dir)
-        )
-        with wave.open(index.sound_for(text, language) + ".wav") as audio:
-            return audio.getnframes() / audio.getframerate()
-
-    def play_seconds(self, node: str, language: Language) -> float:
-        play = self.flow.nodes[node]
-        assert isinstance(play, PlayNode)
-        assert play.text is not None
-        text = play.text.in_language(language)
-        assert text is not None
-        return self.seconds(text, language)
-
-    async def call(
-        self, script: Sequence[Step], *, caller: str, hold: float = 20.0
-    ) -> tuple[KeypadCallResult, Interaction]:
-        runner = self.runtime.link
-        before = runner.calls_handled
-        phone = KeypadCaller(self.settings.sip_port, HOTLINE, script, caller=caller, hold=hold)
-        await phone.start()
-        result = await phone.wait(timeout=phone.longest + 60)
-        assert runner.calls_handled == before + 1, result.output
-        return result, await self.ended_interaction()
-
-    async def ended_interaction(self, timeout: float = 15.0) -> Interaction:
-        """The newest call's interaction once its record is complete (the call ended)."""
-
-        async def poll() -> Interaction:
-            while True:
-                async with self.db.read() as session:
-                    row = await session.scalar(
-                        select(Interaction)
-                        .where(Interaction.asterisk_uniqueid.is_not(None))
-                        .order_by(Interaction.id.desc())
-                        .limit(1)
-                    )
-                    if row is not None and row.ended_at is not None:
-                        session.expunge(row)
-                        return row
-                await asyncio.sleep(0.1)
-
-        return await asyncio.wait_for(poll(), timeout)
-
-    def agi_commands(self) -> list[str]:
-        return [m.get("Command") or "" for m in self.commands]
-
-
-async def _pick_client(db: Database) -> DemoClient:
-    """An open account with its own phone number, a PIN and at least two months of data."""
-    async with db.read() as session:
-        shared = {
-            e164
-            for (e164,) in (
-                await session.execute(
-                    select(ClientPhone.e164)
-                    .group_by(ClientPhone.e164)
-                    .having(func.count(ClientPhone.id) > 1)
-                )
-            ).all()
-        }
-        assert UNKNOWN_CALLER not in {
-            e for (e,) in (await session.execute(select(ClientPhone.e164))).all()
-        }
-        rows = (
-            await session.execute(
-                select(Client.id, Client.account_no, ClientPhone.e164)
-                .join(ClientPhone, ClientPhone.client_id == Client.id)
-                .where(Client.closed_on.is_(None), Client.pin_hash.is_not(None))
-                .order_by(Client.id)
-            )
-        ).all()
-        for client_id, account_no, e164 in rows:
-            months = await session.scalar(
-                select(func.count(AccountSummary.id)).where(AccountSummary.client_id == client_id)
-            )
-            if e164 not in shared and (months or 0) >= 2:
-                return DemoClient(client_id, account_no, e164)
-    raise AssertionError("the demo data has no suitable client")
-
-
-@pytest.fixture
-async def hotline_factory(
-    asterisk: AsteriskInstance,
-    asterisk_settings: Settings,
-    demo_db: Path,
-    postgres_url: str,
-    tmp_path: Path,
-) -> AsyncIterator[Callable[..., Any]]:
-    """Starts the service on a copy of the demo database (SQLite), or on the same demo data
-    seeded into PostgreSQL; ``**overrides`` change settings."""
-    stack: list[Any] = []
-
-    async def start(*, on_postgres: bool = False, **overrides: Any) -> Hotline:
-        if on_postgres:
-            await _truncate_postgres(postgres_url)
-            await seed_demo(postgres_url, clients=DEMO_CLIENTS, as_of=AS_OF)
-            url = postgres_url
-        else:
-            db_file = tmp_path / "hotline.db"
-            shutil.copyfile(demo_db, db_file)
-            url = f"sqlite+aiosqlite:///{db_file}"
-        settings = asterisk_settings.model_copy(
-            update={
-                "database_url": url,
-                "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
-                "business_opens": dt.time(0, 0),
-                "business_closes": dt.time(23, 59, 59),
-                "ivr_hold_seconds": 30,
-                **overrides,
-            }
-        )
-        app = create_app(settings)
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
-        stack.append(lifespan)
-        runtime: Runtime = app.state.runtime
-        await asyncio.wait_for(runtime.link.resynced.wait(), 15)
-        assert runtime.sounds.error is None, runtime.sounds.error
-        commands: list[Message] = []
-        events = runtime.ami.subscribe({"agiexecstart"})
-        stack.append(events)
-
-        async def collect() -> None:
-            while True:
-                try:
-                    commands.append(await events.get())
-                except StopAsyncIteration:
-                    return
-
-        stack.append(asyncio.get_running_loop().create_task(collect()))
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-        stack.append(http)
-        client = await _pick_client(runtime.db)
-        flow = runtime.flows.current.flows["hotline"]
-        return Hotline(runtime, runtime.db, settings, asterisk, flow, client, http, commands)
-
-    yield start
-    for item in reversed(stack):
-        if isinstance(item, asyncio.Task):
-            item.cancel()
-        elif isinstance(item, httpx.AsyncClient):
-            await item.aclose()
-        elif hasattr(item, "__aexit__"):
-            await item.__aexit__(None, None, None)
-        else:
-            item.close()
 
 
 def _path(interaction: Interaction) -> list[str]:
@@ -301,7 +109,7 @@ async def test_an_unknown_number_authenticates_with_account_and_pin_then_queues(
         Keys(DEMO_PIN + "#"),
         Wait(GAP),
         Keys("0"),  # an agent
-        Wait(3.0),  # on hold until the ACD takes queued calls
+        Wait(3.0),  # in the queue (no agent is logged in)
         Hangup(),
     ]
     result, call = await line.call(script, caller=UNKNOWN_CALLER)

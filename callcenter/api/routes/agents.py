@@ -61,25 +61,27 @@ async def my_status(db: DbDep, principal: Agent) -> AgentOut:
 
 
 @router.post("/me/login", responses=errors(404, 409))
-async def login(db: DbDep, principal: Agent) -> AgentOut:
+async def login(db: DbDep, principal: Agent, request: Request) -> AgentOut:
     """Log in, ready for calls. 409 ``agent-already-logged-in``; 409 ``agent-no-extension``
     for a user without a phone."""
     async with db.write() as session:
         await agents.login(session, principal.user_id)
-        return AgentOut.of(await agents.get_agent(session, principal.user_id))
+        out = AgentOut.of(await agents.get_agent(session, principal.user_id))
+    return announce(request, out)
 
 
 @router.post("/me/logout", responses=errors(404, 409))
-async def logout(db: DbDep, principal: Agent) -> AgentOut:
+async def logout(db: DbDep, principal: Agent, request: Request) -> AgentOut:
     """Log out: from ready, not ready or wrap-up; never with a call ringing or on."""
     async with db.write() as session:
         await agents.logout(session, principal.user_id)
-        return AgentOut.of(await agents.get_agent(session, principal.user_id))
+        out = AgentOut.of(await agents.get_agent(session, principal.user_id))
+    return announce(request, out)
 
 
 @router.post("/me/state", responses=errors(404, 409, 422))
 async def change_state(
-    body: AgentStateIn, db: DbDep, principal: Agent, configured: ReasonsDep
+    body: AgentStateIn, db: DbDep, principal: Agent, configured: ReasonsDep, request: Request
 ) -> AgentOut:
     """Ready (in wrap-up: end it now) or not ready with a reason."""
     async with db.write() as session:
@@ -89,7 +91,17 @@ async def change_state(
             await agents.set_ready(session, principal.user_id)
         else:
             await agents.set_not_ready(session, principal.user_id, body.reason, reasons=configured)
-        return AgentOut.of(await agents.get_agent(session, principal.user_id))
+        out = AgentOut.of(await agents.get_agent(session, principal.user_id))
+    return announce(request, out)
+
+
+def announce(request: Request, out: AgentOut) -> AgentOut:
+    """Tell the ACD (and later the wallboard) once the change is stored."""
+    request.app.state.runtime.events.publish(
+        "agent.state",
+        {"agent_id": out.agent_id, "state": out.state.value, "reason": out.reason, "origin": "api"},
+    )
+    return out
 
 
 @router.get("")

@@ -6,6 +6,7 @@ method   path                    roles
 GET      /api/queues             supervisor, admin
 GET      /api/queues/{name}      supervisor, admin
 PUT      /api/queues/{name}      admin
+GET      /api/queues/{name}/live supervisor, admin
 =======  ======================  ==================
 
 PUT creates a queue (``version`` null: 201; 409 ``queue-exists`` if it does) or replaces the
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from callcenter.api.deps import DbDep, Managers, Principal, require_roles
 from callcenter.api.schemas.common import errors
-from callcenter.api.schemas.queues import QueueIn, QueueOut
+from callcenter.api.schemas.queues import LiveQueueOut, QueueIn, QueueOut, WaitingCallOut
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence import queues
 
@@ -47,7 +48,12 @@ async def get_queue(queue_name: QueueName, db: DbDep, _principal: Managers) -> Q
 
 @router.put("/{queue_name}", responses=errors(404, 409, 422))
 async def put_queue(
-    queue_name: QueueName, body: QueueIn, response: Response, db: DbDep, principal: Admin
+    queue_name: QueueName,
+    body: QueueIn,
+    response: Response,
+    request: Request,
+    db: DbDep,
+    principal: Admin,
 ) -> QueueOut:
     async with db.write() as session:
         record, created = await queues.put_queue(
@@ -55,4 +61,33 @@ async def put_queue(
         )
     if created:
         response.status_code = 201
+    # The ACD routes with the new configuration from the next decision on.
+    request.app.state.runtime.events.publish("queue.changed", {"queue": queue_name})
     return QueueOut.of(record)
+
+
+@router.get("/{queue_name}/live", responses=errors(404))
+async def live_queue(
+    queue_name: QueueName, request: Request, db: DbDep, _principal: Managers
+) -> LiveQueueOut:
+    """The calls waiting now, in the order the ACD will serve them (a live view: it is not
+    stored; after a restart it starts empty and fills as calls are adopted)."""
+    async with db.read() as session:
+        await queues.get_queue(session, queue_name)  # 404 for a queue that does not exist
+    acd = request.app.state.runtime.acd
+    waiting = acd.live(queue_name) if acd is not None else []
+    now = acd.now() if acd is not None else 0.0
+    return LiveQueueOut(
+        queue=queue_name,
+        waiting=[
+            WaitingCallOut(
+                call_id=call.call_id,
+                waited_seconds=round(max(0.0, now - call.enqueued_at), 1),
+                priority=call.priority,
+                language=call.language,
+                client_id=call.client_id,
+                advisor_id=call.advisor_id,
+            )
+            for call in waiting
+        ],
+    )

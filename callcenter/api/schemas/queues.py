@@ -94,3 +94,17 @@ class QueueOut(QueueSettings):
             wrap_up_seconds=config.wrap_up_seconds,
             announce_position=config.announce_position,
         )
+
+
+class WaitingCallOut(BaseModel):
+    call_id: str
+    waited_seconds: float
+    priority: int
+    language: str
+    client_id: int | None
+    advisor_id: int | None = Field(description="held for this advisor first, if any")
+
+
+class LiveQueueOut(BaseModel):
+    queue: str
+    waiting: list[WaitingCallOut] = Field(description="in the order the ACD serves them")

@@ -1,0 +1,512 @@
+"""The ACD on real calls: queued callers wait on music on hold until the routing policy
+(callcenter.acd.policy.Router) picks an agent; the agent's phone is then dialled from the
+caller's own Async AGI session.
+
+One task per queued call (the IVR runner's task goes on into :meth:`AcdService.take`); every
+decision is taken and applied synchronously on the event loop, so two decisions can never
+hand one agent two calls or one call two agents. The service mirrors agents' states into the
+Router: its own changes as it makes them, the agents' own (login, ready, not ready) from the
+``agent.state`` events the API publishes.
+
+An offer, in order: the agent is reserved (stored), ``call.offered`` is published (the screen
+pop can beat the ring), the interaction is marked offered, the caller's name is set as caller
+ID, then ``EXEC Dial PJSIP/<extension>,<ring seconds>``. The ``DialEnd`` event says how it
+went: ANSWER (the agent is on call until Dial returns, then in wrap-up), or no answer (the
+agent goes not ready, reason "missed", and the call is offered to the next agent, keeping
+its place). A caller who hangs up while waiting or ringing is an abandon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from callcenter.acd.agents import AgentEvent, AgentStatus
+from callcenter.acd.model import AgentProfile, AgentState, QueueConfig, WaitingCall, call_priority
+from callcenter.acd.policy import CallNotWaiting, Router
+from callcenter.acd.ports import AcdBackend, CallerFacts, OpenCall
+from callcenter.asterisk.agi import AgiResult, agi_quote
+from callcenter.asterisk.client import AmiClient
+from callcenter.asterisk.errors import (
+    AgiChannelGone,
+    AmiConnectionLost,
+    AmiError,
+    AmiEventsLost,
+)
+from callcenter.errors import Conflict, NotFound
+from callcenter.events import EventBus
+from callcenter.ivr.commands import OutcomeKind
+from callcenter.ivr.engine import Outcome
+from callcenter.pbx.channels import Channel
+from callcenter.pbx.link import AgiCall, PbxLink
+
+log = logging.getLogger(__name__)
+
+ORIGIN = "acd"  # agent.state events this service publishes itself (it does not mirror them)
+ADOPT_WINDOW = dt.timedelta(hours=12)  # open records older than this are left for a person
+LONGEST_CALL = 4 * 3600.0  # seconds an answered call may last before Dial's AGI wait gives up
+DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chosen yet
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Offer(Enum):
+    DONE = "done"  # answered and over
+    CALLER_GONE = "caller_gone"
+    RETRY = "retry"  # the agent did not take it: offer again
+
+
+@dataclass
+class _Queued:
+    call: AgiCall
+    interaction_id: int | None
+    waiting: WaitingCall
+    caller: CallerFacts | None
+    agent: int | None = None  # set by a decision: the agent this call is to be offered to
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class AcdService:
+    def __init__(
+        self,
+        ami: AmiClient,
+        backend: AcdBackend,
+        events: EventBus,
+        *,
+        clock: Callable[[], float] | None = None,
+        wallclock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.ami = ami
+        self.backend = backend
+        self.events = events
+        self.router = Router()
+        self._clock = clock
+        self._wallclock = wallclock
+        self._queues: dict[str, QueueConfig] = {}
+        self._profiles: dict[int, AgentProfile] = {}
+        self._queued: dict[str, _Queued] = {}
+        self._timers: dict[int, asyncio.Task[None]] = {}
+        self._adopted: dict[str, asyncio.Task[None]] = {}
+        self._link: PbxLink | None = None
+        self.started = asyncio.Event()
+
+    def now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
+    # --- start and the agents' own changes -----------------------------------------------
+
+    async def run(self) -> None:
+        """Load queues and logged-in agents, then follow ``agent.state`` until cancelled."""
+        topics = {"agent.state", "queue.changed"}
+        with self.events.subscribe(lambda e: e.topic in topics) as changes:
+            await self.load_queues()
+            for profile, status in await self.backend.agents():
+                self._mirror(profile, status)
+            self.started.set()
+            try:
+                while True:
+                    event = await changes.get()
+                    if event.topic == "queue.changed":
+                        await self.load_queues()
+                    elif event.data.get("origin") != ORIGIN:
+                        await self.agent_changed(int(event.data["agent_id"]))
+            finally:
+                for task in [*self._timers.values(), *self._adopted.values()]:
+                    task.cancel()
+
+    async def load_queues(self) -> None:
+        for config in await self.backend.queue_configs():
+            if self._queues.get(config.name) != config:
+                self._queues[config.name] = config
+                self.router.set_queue(config)
+
+    async def agent_changed(self, agent_id: int) -> None:
+        """An agent logged in or out or changed state outside the ACD: mirror it, and a ready
+        agent takes the best waiting call at once."""
+        profile, status = await self.backend.agent(agent_id)
+        if status.state is AgentState.READY:
+            self._cancel_wrap_up(agent_id)
+        self._mirror(profile, status)
+
+    def _mirror(self, profile: AgentProfile | None, status: AgentStatus) -> None:
+        agent_id = status.agent_id
+        known = agent_id in self._profiles
+        if profile is None or status.state is AgentState.LOGGED_OUT:
+            if known:
+                self.router.remove_agent(agent_id)
+                del self._profiles[agent_id]
+            return
+        self._profiles[agent_id] = profile
+        if known:
+            self.router.update_agent(profile)
+            self.router.set_agent_state(agent_id, status.state, self.now())
+        else:
+            self.router.add_agent(profile, self.now(), status.state)
+        if status.state is AgentState.READY:
+            self._dispatch_agent(agent_id)
+
+    def _dispatch_agent(self, agent_id: int) -> None:
+        call_id = self.router.best_call_for(agent_id, self.now())
+        if call_id is not None:
+            self._assign(call_id, agent_id)
+
+    def _assign(self, call_id: str, agent_id: int) -> None:
+        self.router.assign(call_id, agent_id)
+        queued = self._queued[call_id]
+        queued.agent = agent_id
+        queued.wake.set()
+
+    # --- a queued call ---------------------------------------------------------------------
+
+    async def take(self, call: AgiCall, outcome: Outcome, interaction_id: int | None) -> None:
+        """The IVR queued this call (its QueuedHandler): wait, offer, until answered or gone."""
+        await self.started.wait()
+        queue = outcome.queue or ""
+        config = self._queues.get(queue)
+        if config is None:
+            log.error("call %s queued to unknown queue %r; releasing it", call.uniqueid, queue)
+            await _hang_up(call)
+            await self._ended(interaction_id)
+            return
+        caller = None
+        if outcome.client_id is not None and outcome.client_id.isdigit():
+            caller = await self.backend.caller(int(outcome.client_id))
+        waiting = WaitingCall(
+            call_id=call.uniqueid,
+            queue=queue,
+            enqueued_at=self.now(),
+            priority=call_priority(
+                config, caller.tier if caller else None, caller.value_class if caller else None
+            ),
+            language=outcome.language,
+            client_id=caller.client_id if caller else None,
+            advisor_id=caller.advisor_id if caller else None,
+        )
+        queued = _Queued(call, interaction_id, waiting, caller)
+        self._queued[call.uniqueid] = queued
+        self.router.add_call(waiting)
+        log.info("call %s waits in %s (priority %d)", call.uniqueid, queue, waiting.priority)
+        try:
+            await self._serve(queued, config)
+        finally:
+            self._queued.pop(call.uniqueid, None)
+            with contextlib.suppress(CallNotWaiting):
+                self.router.remove_call(call.uniqueid)
+
+    async def _serve(self, queued: _Queued, config: QueueConfig) -> None:
+        call = queued.call
+        try:
+            await call.execute(f"EXEC StartMusicOnHold {agi_quote('default')}")
+        except AgiChannelGone:
+            await self._abandoned(queued)
+            return
+        while True:
+            if queued.agent is None:
+                agent = self.router.best_agent_for(call.uniqueid, self.now())
+                if agent is not None:
+                    self._assign(call.uniqueid, agent)
+            if queued.agent is None:
+                if not await self._wait(queued):
+                    await self._abandoned(queued)
+                    return
+                continue
+            agent_id, queued.agent = queued.agent, None
+            queued.wake.clear()
+            result = await self._offer(queued, agent_id, config)
+            if result is not _Offer.RETRY:
+                return
+            self.router.add_call(queued.waiting)  # its place in the queue is kept
+
+    async def _wait(self, queued: _Queued) -> bool:
+        """Until a decision wakes the call, the advisor wait ends, or the caller leaves;
+        False when the caller left."""
+        widens = self.router.widens_at(queued.call.uniqueid)
+        timeout = None if widens is None else max(0.0, widens - self.now())
+        woken = asyncio.ensure_future(queued.wake.wait())
+        gone = asyncio.ensure_future(queued.call.ended.wait())
+        try:
+            await asyncio.wait({woken, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            gone.cancel()
+        return not queued.call.ended.is_set()
+
+    # --- an offer --------------------------------------------------------------------------
+
+    async def _offer(self, queued: _Queued, agent_id: int, config: QueueConfig) -> _Offer:
+        call, interaction_id = queued.call, queued.interaction_id
+        profile = self._profiles[agent_id]
+        try:
+            await self._agent_event(agent_id, AgentEvent.OFFER, interaction_id=interaction_id)
+        except (Conflict, NotFound) as exc:  # the agent changed meanwhile (went not ready)
+            log.info("call %s: agent %s cannot take it now: %s", call.uniqueid, agent_id, exc)
+            await self.agent_changed(agent_id)
+            return _Offer.RETRY
+        self.events.publish("call.offered", self._offered_data(queued, profile))
+        if interaction_id is not None:
+            await self.backend.offered(interaction_id, agent_id, self._wallclock())
+        dial_end = self.ami.expect_event("DialEnd", "Channel", call.channel)
+        try:
+            if queued.caller is not None:
+                name = queued.caller.name
+                await call.execute(f"SET VARIABLE CALLERID(name) {agi_quote(name)}")
+            target = f"PJSIP/{profile.extension},{round(config.ring_seconds)}"
+            dial = asyncio.ensure_future(
+                call.execute(f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL)
+            )
+            either: set[asyncio.Future[Any]] = {dial, dial_end}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            status = dial_end.result().get("DialStatus", "") if dial_end.done() else ""
+            if status == "ANSWER":
+                return await self._answered(queued, agent_id, dial, config)
+            await dial
+        except AmiConnectionLost:
+            self._lost_track(queued, agent_id, answered=False)
+            return _Offer.DONE
+        except (AgiChannelGone, AmiError) as exc:
+            log.info("call %s left while agent %s was rung: %s", call.uniqueid, agent_id, exc)
+        finally:
+            dial_end.cancel()
+        if call.ended.is_set():
+            await self._agent_event(agent_id, AgentEvent.CALLER_GONE)
+            self._ready_again(agent_id)
+            await self._abandoned(queued)
+            return _Offer.CALLER_GONE
+        log.info("call %s: agent %s did not answer (%s)", call.uniqueid, agent_id, status)
+        await self._agent_event(agent_id, AgentEvent.RING_NO_ANSWER)
+        with contextlib.suppress(AgiChannelGone):
+            await call.execute(f"EXEC StartMusicOnHold {agi_quote('default')}")
+        return _Offer.RETRY
+
+    async def _answered(
+        self, queued: _Queued, agent_id: int, dial: asyncio.Future[AgiResult], config: QueueConfig
+    ) -> _Offer:
+        call, interaction_id = queued.call, queued.interaction_id
+        await self._agent_event(agent_id, AgentEvent.ANSWER)
+        if interaction_id is not None:
+            await self.backend.answered(interaction_id, agent_id, self._wallclock())
+        try:
+            await dial  # the conversation
+        except AmiConnectionLost:
+            # The PBX link went, not the call: follow it once the link is back.
+            self._lost_track(queued, agent_id, answered=True)
+            return _Offer.DONE
+        except (AgiChannelGone, AmiError):
+            pass
+        await _hang_up(call)
+        await self._ended(interaction_id)
+        await self._agent_event(agent_id, AgentEvent.HANG_UP)
+        self._start_wrap_up(agent_id, interaction_id, config.wrap_up_seconds)
+        return _Offer.DONE
+
+    def _offered_data(self, queued: _Queued, profile: AgentProfile) -> dict[str, object]:
+        return {
+            "agent_id": profile.agent_id,
+            "extension": profile.extension,
+            "call_id": queued.call.uniqueid,
+            "interaction_id": queued.interaction_id,
+            "queue": queued.waiting.queue,
+            "client_id": queued.waiting.client_id,
+            "caller_number": queued.call.caller_number,
+            "language": queued.waiting.language,
+            "priority": queued.waiting.priority,
+        }
+
+    # --- wrap-up ---------------------------------------------------------------------------
+
+    def _start_wrap_up(self, agent_id: int, interaction_id: int | None, seconds: float) -> None:
+        self._cancel_wrap_up(agent_id)
+        self._timers[agent_id] = asyncio.create_task(
+            self._wrap_up(agent_id, interaction_id, seconds), name=f"wrap-up-{agent_id}"
+        )
+
+    def _cancel_wrap_up(self, agent_id: int) -> None:
+        timer = self._timers.pop(agent_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    async def _wrap_up(self, agent_id: int, interaction_id: int | None, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._timers.pop(agent_id, None)
+        try:
+            await self._agent_event(agent_id, AgentEvent.WRAP_UP_DONE)
+        except Conflict:
+            return  # the agent ended it first, or went not ready
+        if interaction_id is not None:
+            await self.backend.wrapped_up(interaction_id, self._wallclock())
+        self._ready_again(agent_id)
+
+    # --- adopting calls after a restart ----------------------------------------------------
+
+    async def adopt(self, link: PbxLink, started_at: dt.datetime) -> None:
+        """Finish the records of calls a previous run left open (issue: lose no call).
+
+        Once the channel view is rebuilt: a call still up in Asterisk is followed until it
+        ends (the conversation goes on; the other leg hanging up hangs up the caller, whose
+        Async AGI session nobody drives any more); a call already gone is ended now. Either
+        way its agent goes to wrap-up as after any call.
+        """
+        self._link = link
+        await link.resynced.wait()
+        await self.started.wait()
+        open_calls = await self.backend.open_calls(started_at - ADOPT_WINDOW, started_at)
+        for open_call in open_calls:
+            channel = _live(link, open_call.uniqueid)
+            if channel is None:
+                log.info("call %s ended while the service was down", open_call.uniqueid)
+                await self._finish_adopted(open_call)
+            elif open_call.answered or open_call.agent_id is not None:
+                log.info("adopting call %s (%s)", open_call.uniqueid, channel.name)
+                self._adopted[open_call.uniqueid] = asyncio.create_task(
+                    self._follow(link, open_call, channel), name=f"adopted-{open_call.uniqueid}"
+                )
+            else:  # it was in the IVR or waiting: back into its queue, keeping its record
+                log.info("call %s back into queue %s", open_call.uniqueid, open_call.queue)
+                self._adopted[open_call.uniqueid] = asyncio.create_task(
+                    self._requeue(link, open_call, channel), name=f"requeued-{open_call.uniqueid}"
+                )
+
+    async def _requeue(self, link: PbxLink, open_call: OpenCall, channel: Channel) -> None:
+        call = link.adopt_call(
+            channel.name, open_call.uniqueid, channel.linkedid, open_call.caller_number or ""
+        )
+        outcome = Outcome(
+            kind=OutcomeKind.QUEUED,
+            path=(),
+            client_id=None if open_call.client_id is None else str(open_call.client_id),
+            queue=open_call.queue or DEFAULT_QUEUE,
+        )
+        try:
+            await self.take(call, outcome, open_call.interaction_id)
+        finally:
+            link.release_call(call)
+            self._adopted.pop(open_call.uniqueid, None)
+
+    def _lost_track(self, queued: _Queued, agent_id: int, *, answered: bool) -> None:
+        """The AMI link dropped during an offer or a conversation: the call goes on in
+        Asterisk. Once the link is back and the channel view rebuilt, follow it as after a
+        restart (if the service is stopping instead, the next run adopts it)."""
+        if queued.interaction_id is None or self._link is None:
+            return
+        open_call = OpenCall(
+            queued.interaction_id, queued.call.uniqueid, agent_id, queued.waiting.queue, answered
+        )
+        log.warning(
+            "call %s: PBX link lost mid-call; following it after resync", open_call.uniqueid
+        )
+        self._adopted[open_call.uniqueid] = asyncio.create_task(
+            self._after_resync(self._link, open_call, self.ami.generation),
+            name=f"lost-{open_call.uniqueid}",
+        )
+
+    async def _after_resync(self, link: PbxLink, open_call: OpenCall, generation: int) -> None:
+        await link.resynced_after(generation)
+        channel = _live(link, open_call.uniqueid)
+        if channel is None:
+            self._adopted.pop(open_call.uniqueid, None)
+            await self._finish_adopted(open_call)
+        else:
+            await self._follow(link, open_call, channel)
+
+    async def _follow(self, link: PbxLink, open_call: OpenCall, channel: Channel) -> None:
+        with self.ami.subscribe({"hangup"}) as events:
+            if _live(link, open_call.uniqueid) is not None:  # not gone while subscribing
+                while True:
+                    try:
+                        message = await events.get()
+                    except AmiEventsLost:
+                        if _live(link, open_call.uniqueid) is None:
+                            break
+                        continue
+                    except StopAsyncIteration:
+                        return  # the service is stopping: the next run adopts it again
+                    uniqueid = message.get("Uniqueid")
+                    if uniqueid == open_call.uniqueid:
+                        break
+                    if message.get("Linkedid") == channel.linkedid:
+                        # The agent's leg ended: the caller's channel must not wait forever.
+                        with contextlib.suppress(AmiError):
+                            await self.ami.action("Hangup", {"Channel": channel.name})
+        self._adopted.pop(open_call.uniqueid, None)
+        await self._finish_adopted(open_call)
+
+    async def _finish_adopted(self, open_call: OpenCall) -> None:
+        await self._ended(open_call.interaction_id)
+        agent_id = open_call.agent_id
+        if agent_id is None:
+            return
+        event = AgentEvent.HANG_UP if open_call.answered else AgentEvent.CALLER_GONE
+        try:
+            status = await self._agent_event(agent_id, event)
+        except (Conflict, NotFound) as exc:  # the agent moved on meanwhile
+            log.info("adopted call %s: agent %s: %s", open_call.uniqueid, agent_id, exc)
+            return
+        if status.state is AgentState.WRAP_UP:
+            config = self._queues.get(open_call.queue or "")
+            seconds = config.wrap_up_seconds if config else QueueConfig("").wrap_up_seconds
+            self._start_wrap_up(agent_id, open_call.interaction_id, seconds)
+        else:
+            self._ready_again(agent_id)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _agent_event(
+        self, agent_id: int, event: AgentEvent, *, interaction_id: int | None = None
+    ) -> AgentStatus:
+        status = await self.backend.agent_event(
+            agent_id, event, at=self._wallclock(), interaction_id=interaction_id
+        )
+        if agent_id in self._profiles:
+            self.router.set_agent_state(agent_id, status.state, self.now())
+        self.events.publish(
+            "agent.state",
+            {
+                "agent_id": agent_id,
+                "state": status.state.value,
+                "reason": status.reason,
+                "origin": ORIGIN,
+            },
+        )
+        return status
+
+    def _ready_again(self, agent_id: int) -> None:
+        if agent_id in self._profiles and self.router.agent_state(agent_id) is AgentState.READY:
+            self._dispatch_agent(agent_id)
+
+    async def _abandoned(self, queued: _Queued) -> None:
+        waited = self.now() - queued.waiting.enqueued_at
+        queue = queued.waiting.queue
+        log.info("call %s abandoned after %.1f s in %s", queued.call.uniqueid, waited, queue)
+        await self._ended(queued.interaction_id)
+
+    async def _ended(self, interaction_id: int | None) -> None:
+        if interaction_id is not None:
+            await self.backend.ended(interaction_id, self._wallclock())
+
+    def queue_config(self, name: str) -> QueueConfig | None:
+        return self._queues.get(name)
+
+    def serves(self, agent_id: int) -> bool:
+        """Whether the agent is logged in as the ACD sees it (routable, in any state)."""
+        return agent_id in self._profiles
+
+    def live(self, queue: str) -> list[WaitingCall]:
+        """The queue's waiting calls in routing order (for the live queue view)."""
+        return self.router.waiting_calls(queue)
+
+
+async def _hang_up(call: AgiCall) -> None:
+    with contextlib.suppress(AgiChannelGone, AmiError):
+        await call.execute("HANGUP")
+
+
+def _live(link: PbxLink, uniqueid: str) -> Channel | None:
+    return link.tracker.channels.get(uniqueid)

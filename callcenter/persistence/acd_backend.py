@@ -1,0 +1,114 @@
+"""The ACD's ports (callcenter.acd.ports.AcdBackend) over the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from callcenter.acd.agents import AgentEvent, AgentStatus
+from callcenter.acd.model import AgentProfile, AgentState, QueueConfig
+from callcenter.acd.ports import CallerFacts, OpenCall
+from callcenter.crm.interactions import Phase, PhaseAlreadyRecorded, PhaseUpdate, record_phase
+from callcenter.persistence import agents, queues
+from callcenter.persistence.crm import SqlCrm
+from callcenter.persistence.db import Database
+from callcenter.persistence.tables import Client, Interaction
+
+log = logging.getLogger(__name__)
+
+
+class SqlAcdBackend:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.crm = SqlCrm(db)
+
+    async def open_calls(self, since: dt.datetime, until: dt.datetime) -> list[OpenCall]:
+        """Calls through Asterisk started in [since, until) whose record has no end."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(
+                    Interaction.id,
+                    Interaction.asterisk_uniqueid,
+                    Interaction.agent_id,
+                    Interaction.queue,
+                    Interaction.answered_at,
+                    Interaction.client_id,
+                    Interaction.caller_number,
+                )
+                .where(
+                    Interaction.started_at >= since,
+                    Interaction.started_at < until,
+                    Interaction.ended_at.is_(None),
+                    Interaction.asterisk_uniqueid.is_not(None),
+                )
+                .order_by(Interaction.id)
+            )
+            return [
+                OpenCall(i, u, agent, queue, answered is not None, client, number)
+                for i, u, agent, queue, answered, client, number in rows.all()
+                if u
+            ]
+
+    async def queue_configs(self) -> list[QueueConfig]:
+        async with self.db.read() as session:
+            return await queues.load_queue_configs(session)
+
+    async def agents(self) -> list[tuple[AgentProfile, AgentStatus]]:
+        async with self.db.read() as session:
+            records = await agents.list_agents(session)
+            return [
+                (agents.profile_of(record), record.status)
+                for record in records
+                if record.extension and record.status.state is not AgentState.LOGGED_OUT
+            ]
+
+    async def agent(self, agent_id: int) -> tuple[AgentProfile | None, AgentStatus]:
+        async with self.db.read() as session:
+            record = await agents.get_agent(session, agent_id)
+            profile = agents.profile_of(record) if record.extension else None
+            return profile, record.status
+
+    async def caller(self, client_id: int) -> CallerFacts | None:
+        async with self.db.read() as session:
+            client = await session.get(Client, client_id)
+            if client is None:
+                return None
+            return CallerFacts(
+                client.id, client.name, client.tier, client.value_class, client.advisor_id
+            )
+
+    async def agent_event(
+        self,
+        agent_id: int,
+        event: AgentEvent,
+        *,
+        at: dt.datetime,
+        reason: str | None = None,
+        interaction_id: int | None = None,
+    ) -> AgentStatus:
+        async with self.db.write() as session:
+            applied = await agents.apply_event(
+                session, agent_id, event, at=at, reason=reason, interaction_id=interaction_id
+            )
+            return applied.status
+
+    async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
+        # A call offered again after a ring-no-answer keeps its first offer time.
+        await self._phase(interaction_id, PhaseUpdate(Phase.OFFERED, at, agent_id=agent_id))
+
+    async def answered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
+        await self._phase(interaction_id, PhaseUpdate(Phase.ANSWERED, at, agent_id=agent_id))
+
+    async def ended(self, interaction_id: int, at: dt.datetime) -> None:
+        await self._phase(interaction_id, PhaseUpdate(Phase.ENDED, at))
+
+    async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None:
+        await self._phase(interaction_id, PhaseUpdate(Phase.WRAPPED_UP, at))
+
+    async def _phase(self, interaction_id: int, update: PhaseUpdate) -> None:
+        try:
+            await record_phase(self.crm, interaction_id, update)
+        except PhaseAlreadyRecorded:
+            log.debug("interaction %s: %s already recorded", interaction_id, update.phase)

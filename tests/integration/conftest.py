@@ -1,0 +1,109 @@
+"""Fixtures of the feature tests against the real Asterisk: the service on demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from callcenter.app import Runtime, create_app
+from callcenter.asterisk.protocol import Message
+from callcenter.persistence.seed import seed_demo
+from callcenter.sandbox.instance import AsteriskInstance
+from callcenter.settings import Settings
+from tests.conftest import _truncate_postgres
+from tests.support.hotline import AS_OF, DEMO_CLIENTS, Hotline, pick_client
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ivr-demo") / "demo.db"
+    asyncio.run(seed_demo(f"sqlite+aiosqlite:///{path}", clients=DEMO_CLIENTS, as_of=AS_OF))
+    return path
+
+
+@pytest.fixture
+async def hotline_factory(
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    demo_db: Path,
+    postgres_url: str,
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., Any]]:
+    """Starts the service on a copy of the demo database (SQLite), or on the same demo data
+    seeded into PostgreSQL; ``**overrides`` change settings."""
+    lines: list[Hotline] = []
+
+    async def start(
+        *, on_postgres: bool = False, restart: Hotline | None = None, **overrides: Any
+    ) -> Hotline:
+        if restart is not None:  # the same service again, on the same database
+            await restart.stop()
+            url = restart.settings.database_url
+        elif on_postgres:
+            await _truncate_postgres(postgres_url)
+            await seed_demo(postgres_url, clients=DEMO_CLIENTS, as_of=AS_OF)
+            url = postgres_url
+        else:
+            db_file = tmp_path / "hotline.db"
+            shutil.copyfile(demo_db, db_file)
+            url = f"sqlite+aiosqlite:///{db_file}"
+        settings = asterisk_settings.model_copy(
+            update={
+                "database_url": url,
+                "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
+                "business_opens": dt.time(0, 0),
+                "business_closes": dt.time(23, 59, 59),
+                **overrides,
+            }
+        )
+        app = create_app(settings)
+        stack: list[Any] = []
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        stack.append(lifespan)
+        runtime: Runtime = app.state.runtime
+        await asyncio.wait_for(runtime.link.resynced.wait(), 15)
+        assert runtime.sounds.error is None, runtime.sounds.error
+        commands: list[Message] = []
+        events = runtime.ami.subscribe({"agiexecstart"})
+        stack.append(events)
+
+        async def collect() -> None:
+            while True:
+                try:
+                    commands.append(await events.get())
+                except StopAsyncIteration:
+                    return
+
+        stack.append(asyncio.get_running_loop().create_task(collect()))
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        stack.append(http)
+
+        async def stop() -> None:
+            while stack:
+                item = stack.pop()
+                if isinstance(item, asyncio.Task):
+                    item.cancel()
+                elif isinstance(item, httpx.AsyncClient):
+                    await item.aclose()
+                elif hasattr(item, "__aexit__"):
+                    await item.__aexit__(None, None, None)
+                else:
+                    item.close()
+
+        client = await pick_client(runtime.db)
+        flow = runtime.flows.current.flows["hotline"]
+        line = Hotline(runtime, runtime.db, settings, asterisk, flow, client, http, commands, stop)
+        lines.append(line)
+        return line
+
+    yield start
+    for line in reversed(lines):
+        await line.stop()
