@@ -10,8 +10,8 @@ Router: its own changes as it makes them, the agents' own (login, ready, not rea
 
 An offer, in order: the agent is reserved (stored), ``call.offered`` is published (the screen
 pop can beat the ring), the interaction is marked offered, the caller's name is set as caller
-ID, then ``EXEC Dial PJSIP/<extension>,<ring seconds>``. The ``DialEnd`` event says how it
-went: ANSWER (the agent is on call until Dial returns, then in wrap-up), or no answer (the
+ID (an AMI Setvar), then ``EXEC Dial PJSIP/<extension>,<ring seconds>``. ``DialEnd`` says how
+it went: ANSWER (the agent is on call until Dial returns, then in wrap-up), or no answer (the
 agent goes not ready, reason "missed", and the call is offered to the next agent, keeping
 its place). A caller who hangs up while waiting or ringing is an abandon.
 """
@@ -35,6 +35,7 @@ from callcenter.asterisk.agi import AgiResult, agi_quote
 from callcenter.asterisk.client import AmiClient
 from callcenter.asterisk.errors import (
     AgiChannelGone,
+    AmiActionError,
     AmiConnectionLost,
     AmiError,
     AmiEventsLost,
@@ -256,8 +257,17 @@ class AcdService:
         dial_end = self.ami.expect_event("DialEnd", "Channel", call.channel)
         try:
             if queued.caller is not None:
-                name = queued.caller.name
-                await call.execute(f"SET VARIABLE CALLERID(name) {agi_quote(name)}")
+                # An AMI action, not an AGI command: no wait for the channel's next frame.
+                # Refused only for a channel already gone, which the Dial then reports.
+                with contextlib.suppress(AmiActionError):
+                    await self.ami.action(
+                        "Setvar",
+                        {
+                            "Channel": call.channel,
+                            "Variable": "CALLERID(name)",
+                            "Value": queued.caller.name,
+                        },
+                    )
             target = f"PJSIP/{profile.extension},{round(config.ring_seconds)}"
             dial = asyncio.ensure_future(
                 call.execute(f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL)
