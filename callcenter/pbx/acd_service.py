@@ -204,17 +204,23 @@ class AcdService:
 
     async def _serve(self, queued: _Queued, config: QueueConfig) -> None:
         call = queued.call
-        try:
-            await call.execute(f"EXEC StartMusicOnHold {agi_quote('default')}")
-        except AgiChannelGone:
-            await self._abandoned(queued)
-            return
+        on_hold = False
         while True:
             if queued.agent is None:
                 agent = self.router.best_agent_for(call.uniqueid, self.now())
                 if agent is not None:
                     self._assign(call.uniqueid, agent)
             if queued.agent is None:
+                if not on_hold:
+                    # Only a caller who has to wait hears music: one who can be put through
+                    # at once is, without an AGI command (and its frame wait) in between.
+                    on_hold = True
+                    try:
+                        await call.execute(f"EXEC StartMusicOnHold {agi_quote('default')}")
+                    except AgiChannelGone:
+                        await self._abandoned(queued)
+                        return
+                    continue
                 if not await self._wait(queued):
                     await self._abandoned(queued)
                     return
@@ -224,6 +230,7 @@ class AcdService:
             result = await self._offer(queued, agent_id, config)
             if result is not _Offer.RETRY:
                 return
+            on_hold = False  # the Dial stopped the music
             self.router.add_call(queued.waiting)  # its place in the queue is kept
 
     async def _wait(self, queued: _Queued) -> bool:
@@ -252,8 +259,7 @@ class AcdService:
             await self.agent_changed(agent_id)
             return _Offer.RETRY
         self.events.publish("call.offered", self._offered_data(queued, profile))
-        if interaction_id is not None:
-            await self.backend.offered(interaction_id, agent_id, self._wallclock())
+        offered_at = self._wallclock()
         dial_end = self.ami.expect_event("DialEnd", "Channel", call.channel)
         try:
             if queued.caller is not None:
@@ -272,6 +278,9 @@ class AcdService:
             dial = asyncio.ensure_future(
                 call.execute(f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL)
             )
+            await asyncio.sleep(0)  # the Dial action goes out before the record is written
+            if interaction_id is not None:
+                await self.backend.offered(interaction_id, agent_id, offered_at)
             either: set[asyncio.Future[Any]] = {dial, dial_end}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             status = dial_end.result().get("DialStatus", "") if dial_end.done() else ""
@@ -292,8 +301,6 @@ class AcdService:
             return _Offer.CALLER_GONE
         log.info("call %s: agent %s did not answer (%s)", call.uniqueid, agent_id, status)
         await self._agent_event(agent_id, AgentEvent.RING_NO_ANSWER)
-        with contextlib.suppress(AgiChannelGone):
-            await call.execute(f"EXEC StartMusicOnHold {agi_quote('default')}")
         return _Offer.RETRY
 
     async def _answered(
