@@ -105,10 +105,9 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
     )
 
 
-def load_ivr(settings: Settings) -> tuple[FlowRegistry, SoundCatalog]:
+def load_ivr(settings: Settings, paths: IvrPaths) -> tuple[FlowRegistry, SoundCatalog]:
     """The flows (an invalid folder stops the start, with every error named) and the index
     of their rendered prompts (a missing one is reported by /health and the log)."""
-    paths = ivr_paths(settings)
     registry = FlowRegistry(settings.ivr_flows_dir, settings.ivr_default_flow)
     sounds = SoundCatalog(paths.prompts_dir / INDEX_NAME, paths.prompts_in_asterisk)
     refresh_prompts(sounds, registry.current)
@@ -194,7 +193,8 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         ensure_sqlite_folder(url)
         if settings.database_auto_migrate:
             await migrate.upgrade_async(url)
-        registry, sounds = load_ivr(settings)
+        paths = ivr_paths(settings)
+        registry, sounds = load_ivr(settings, paths)
         db = Database(url)
         ami = AmiClient(ami_config(settings))
         tracker = ChannelTracker()
@@ -209,7 +209,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                 sounds.current,
                 IvrConfig(
                     calendar=business_calendar(settings),
-                    recordings_dir=ivr_paths(settings).recordings_in_asterisk,
+                    recordings_dir=paths.recordings_in_asterisk,
                 ),
                 on_queued=acd.take,
             )

@@ -277,19 +277,25 @@ async def create_interaction(
 
 
 async def record_phase(
-    crm: Transactions[InteractionTransaction], interaction_id: int, update: PhaseUpdate
+    crm: Transactions[InteractionTransaction], interaction_id: int, *updates: PhaseUpdate
 ) -> InteractionRecord:
+    """Record one phase, or several reached together (the IVR's end, queued and ended), in one
+    transaction: all of them or none."""
+    if not updates:
+        raise ValueError("record_phase needs at least one update")
     async with crm.write() as tx:
         record = await tx.interactions.get_for_update(interaction_id)
         if record is None:
             raise InteractionNotFound(f"no interaction {interaction_id}")
-        await require_references(
-            tx.references, client_id=update.client_id, user_ids={"agent_id": update.agent_id}
-        )
-        changed = apply_phase(record, update)
-        await tx.interactions.save(changed)
-    log.info("interaction %s: %s at %s", interaction_id, update.phase, update.at.isoformat())
-    return changed
+        for update in updates:
+            await require_references(
+                tx.references, client_id=update.client_id, user_ids={"agent_id": update.agent_id}
+            )
+            record = apply_phase(record, update)
+        await tx.interactions.save(record)
+    for update in updates:
+        log.info("interaction %s: %s at %s", interaction_id, update.phase, update.at.isoformat())
+    return record
 
 
 async def get_interaction(

@@ -174,7 +174,7 @@ class AcdService:
         config = self._queues.get(queue)
         if config is None:
             log.error("call %s queued to unknown queue %r; releasing it", call.uniqueid, queue)
-            await _hang_up(call)
+            await _release(call)
             await self._ended(interaction_id)
             return
         caller = None
@@ -318,7 +318,7 @@ class AcdService:
             return _Offer.DONE
         except (AgiChannelGone, AmiError):
             pass
-        await _hang_up(call)
+        await _release(call)
         await self._ended(interaction_id)
         await self._agent_event(agent_id, AgentEvent.HANG_UP)
         self._start_wrap_up(agent_id, interaction_id, config.wrap_up_seconds)
@@ -520,10 +520,11 @@ class AcdService:
         return self.router.waiting_calls(queue)
 
 
-async def _hang_up(call: AgiCall) -> None:
-    with contextlib.suppress(AgiChannelGone, AmiError):
-        await call.execute("HANGUP")
-
-
 def _live(link: PbxLink, uniqueid: str) -> Channel | None:
     return link.tracker.channels.get(uniqueid)
+
+
+async def _release(call: AgiCall) -> None:
+    """Hang up the caller, also when the PBX link is down (the record must still be written)."""
+    with contextlib.suppress(AmiError):
+        await call.hang_up()

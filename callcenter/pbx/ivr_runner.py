@@ -33,11 +33,9 @@ from callcenter.crm.phones import caller_e164
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import (
     Authenticate,
-    AuthOk,
     CallerFound,
     CallerHungUp,
     CallerNotFound,
-    ClientFacts,
     CollectDigits,
     Command,
     Digits,
@@ -117,7 +115,7 @@ class IvrRunner:
         context_name = call.env.get("agi_context", "")
         if context_name not in IVR_CONTEXTS:
             log.info("call %s from %s is not for the IVR; hanging up", call.uniqueid, context_name)
-            await _hang_up(call)
+            await call.hang_up()
             return
         run = _CallRun(self, call)
         await run.run()
@@ -149,7 +147,6 @@ class _CallRun:
         self.backend = runner.backend
         self.sounds = runner.sounds()
         self.interaction_id: int | None = None
-        self.client: ClientFacts | None = None
         self.gone = False
         self.failure: Exception | None = None
 
@@ -235,7 +232,7 @@ class _CallRun:
             )
         if not handed_on:
             if not self.gone:  # a flow that ended without hanging up: the channel must leave
-                await _hang_up(call)
+                await call.hang_up()
         elif outcome.kind is OutcomeKind.QUEUED:
             await runner.on_queued(call, outcome, self.interaction_id)
         else:
@@ -259,20 +256,14 @@ class _CallRun:
                 return await self._collect(command)
             case LookupCaller():
                 found = await self.backend.identify_caller(command.number)
-                if found is None:
-                    return CallerNotFound()
-                self.client = found
-                return CallerFound(found)
+                return CallerNotFound() if found is None else CallerFound(found)
             case Authenticate():
-                auth = await self.backend.authenticate(
+                return await self.backend.authenticate(
                     command.account,
                     command.pin,
                     interaction_id=self.interaction_id,
                     caller_number=caller_e164(self.call.caller_number),
                 )
-                if isinstance(auth, AuthOk):
-                    self.client = auth.client
-                return auth
             case SelfService():
                 return await self._self_service(command)
             case Enqueue():
@@ -421,8 +412,3 @@ def playback_chunks(names: list[str], limit: int = PLAYBACK_ARGUMENT_LIMIT) -> l
     if current:
         chunks.append(current)
     return chunks
-
-
-async def _hang_up(call: AgiCall) -> None:
-    with contextlib.suppress(AgiChannelGone):
-        await call.execute("HANGUP")

@@ -9,13 +9,14 @@ out) is handed to a call handler in its own task, inside the link's TaskGroup.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from callcenter.asterisk.agi import AgiResult, AsyncAgi, parse_agi_env
 from callcenter.asterisk.client import AmiClient, ConnectionChange, ConnectionState
-from callcenter.asterisk.errors import AmiError, AmiEventsLost
+from callcenter.asterisk.errors import AgiChannelGone, AmiError, AmiEventsLost
 from callcenter.asterisk.protocol import Message
 from callcenter.asterisk.subscription import Subscription
 from callcenter.pbx.channels import TRACKED_EVENTS, ChannelTracker
@@ -40,6 +41,11 @@ class AgiCall:
         return await self.agi.execute(
             self.channel, command, timeout=timeout, session_ended=self.ended
         )
+
+    async def hang_up(self) -> None:
+        """Hang the call up; a caller already gone is not an error."""
+        with contextlib.suppress(AgiChannelGone):
+            await self.execute("HANGUP")
 
     @property
     def caller_number(self) -> str:

@@ -43,6 +43,7 @@ from callcenter.persistence.tables import (
     Client,
     PinAttempt,
     VoiceMessage,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ async def _count_failure(session: AsyncSession, client: Client, max_failures: in
     if failures < max_failures:
         await _set_pin_state(session, client.id, failures=failures, locked_at=None)
         return AuthFailed()
-    await _set_pin_state(session, client.id, failures=failures, locked_at=dt.datetime.now(dt.UTC))
+    await _set_pin_state(session, client.id, failures=failures, locked_at=utcnow())
     log.warning("client %s: telephone PIN locked after %d wrong PINs", client.id, failures)
     return AuthLocked()
 
@@ -213,7 +214,7 @@ def _add_attempt(
 ) -> None:
     session.add(
         PinAttempt(
-            at=dt.datetime.now(dt.UTC),
+            at=utcnow(),
             account_no=attempt.account_no,
             client_id=client_id,
             interaction_id=attempt.interaction_id,
@@ -322,7 +323,7 @@ async def file_callback(
         raise InvalidInput(f"a callback number has 1 to {NUMBER_LENGTH} characters")
     async with db.write() as session:
         request = CallbackRequest(
-            requested_at=dt.datetime.now(dt.UTC),
+            requested_at=utcnow(),
             interaction_id=interaction_id,
             client_id=client_id,
             number=number,
@@ -348,7 +349,7 @@ async def file_voice_message(
     """File a voice message the caller left (Asterisk wrote the recording); its id."""
     async with db.write() as session:
         message = VoiceMessage(
-            recorded_at=dt.datetime.now(dt.UTC),
+            recorded_at=utcnow(),
             interaction_id=interaction_id,
             client_id=client_id,
             caller_number=None if caller_number is None else caller_number[:NUMBER_LENGTH],

@@ -114,9 +114,7 @@ class SqlIvrBackend:
     async def finish_ivr(
         self, interaction_id: int, outcome: Outcome, *, at: dt.datetime, call_ended: bool
     ) -> None:
-        await record_phase(
-            self.crm,
-            interaction_id,
+        updates = [
             PhaseUpdate(
                 phase=Phase.IVR_ENDED,
                 at=at,
@@ -124,13 +122,13 @@ class SqlIvrBackend:
                 ivr_path=[path_entry(step) for step in outcome.path],
                 ivr_outcome=outcome.kind.value,
                 authenticated=outcome.authenticated,
-            ),
-        )
+            )
+        ]
         if outcome.kind is OutcomeKind.QUEUED:
-            update = PhaseUpdate(phase=Phase.QUEUED, at=at, queue=outcome.queue)
-            await record_phase(self.crm, interaction_id, update)
+            updates.append(PhaseUpdate(phase=Phase.QUEUED, at=at, queue=outcome.queue))
         if call_ended:
-            await self.call_ended(interaction_id, at=at)
+            updates.append(PhaseUpdate(phase=Phase.ENDED, at=at))
+        await record_phase(self.crm, interaction_id, *updates)  # one transaction
 
     async def call_ended(self, interaction_id: int, *, at: dt.datetime) -> None:
         await record_phase(self.crm, interaction_id, PhaseUpdate(phase=Phase.ENDED, at=at))
