@@ -200,10 +200,10 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         tracker = ChannelTracker()
         started_at = dt.datetime.now(dt.UTC)
         events = EventBus()
-        acd = AcdService(ami, SqlAcdBackend(db), events)
+        acd = AcdService(ami, SqlAcdBackend(db), events, calendar=business_calendar(settings))
         handler: CallHandler | None
         if isinstance(call_handler, _UseIvr):
-            handler = IvrRunner(
+            handler = acd.say_with = IvrRunner(
                 registry,
                 SqlIvrBackend(db, pin_max_failures=settings.ivr_pin_max_failures),
                 sounds.current,

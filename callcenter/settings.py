@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     supervisor_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["1901", "1902"]
     )
+    # The demo's advisors (callcenter/crm/demo_staff.py numbers them from 2001).
+    advisor_extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [f"{n}" for n in range(2001, 2061)]
+    )
 
     # --- Asterisk sandbox ------------------------------------------------------------------
     # The debootstrapped sid root is shared by every instance on this machine and cached.
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "agent_extensions",
+        "advisor_extensions",
         "supervisor_extensions",
         "ami_permit",
         "sip_local_nets",

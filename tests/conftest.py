@@ -44,8 +44,9 @@ def _test_settings() -> Settings:
         sandbox_instance=os.environ.get("CALLCENTER_TEST_INSTANCE", "pytest"),
         ami_port=int(os.environ.get("CALLCENTER_TEST_AMI_PORT", "15038")),
         sip_port=int(os.environ.get("CALLCENTER_TEST_SIP_PORT", "15060")),
-        rtp_start=12000,
-        rtp_end=12999,
+        # A second checkout (or a helper) runs its own instance with its own ports.
+        rtp_start=int(os.environ.get("CALLCENTER_TEST_RTP_START", "12000")),
+        rtp_end=int(os.environ.get("CALLCENTER_TEST_RTP_START", "12000")) + 999,
         ami_username="callcenter-test",
         ami_secret=secrets.token_urlsafe(18),
         ami_ping_interval=5.0,

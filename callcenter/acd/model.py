@@ -7,6 +7,7 @@ a table in a test exactly as from a live queue.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,6 +43,32 @@ class AgentProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueHours:
+    """When a queue takes calls, in the center's local time (holidays are the center's).
+
+    A queue may keep shorter hours than the hotline: trading support while the exchange
+    trades, advisors in office hours. ``closes`` before ``opens`` is a night shift.
+    """
+
+    opens: dt.time
+    closes: dt.time
+    weekdays: frozenset[int] = frozenset({1, 2, 3, 4, 5})  # ISO: Monday is 1
+
+    def is_open(self, local: dt.datetime, holiday: bool = False) -> bool:
+        """Whether the queue is open at ``local`` (the center's wall clock)."""
+        if holiday:
+            return False
+        now, weekday = local.time(), local.isoweekday()
+        if self.opens <= self.closes:
+            return weekday in self.weekdays and self.opens <= now < self.closes
+        # Across midnight: the early hours belong to the day before.
+        if now >= self.opens:
+            return weekday in self.weekdays
+        yesterday = 7 if weekday == 1 else weekday - 1
+        return now < self.closes and yesterday in self.weekdays
+
+
+@dataclass(frozen=True, slots=True)
 class QueueConfig:
     name: str
     required_skills: tuple[str, ...] = ()
@@ -57,11 +84,18 @@ class QueueConfig:
     # A caller with a dedicated advisor waits this long for that advisor alone before any
     # eligible agent may take the call (0: offer the advisor only when ready right now).
     advisor_wait_seconds: float = 20.0
-    max_wait_seconds: float = 300.0  # then overflow
-    overflow_queue: str | None = None  # else the caller is offered a callback or a message
+    # After this long unanswered (or at once when the queue is closed) the call overflows:
+    # into ``overflow_queue``, else to ``overflow_node``, a node of the IVR flow the caller
+    # came from (say, a menu offering a callback or a message). With neither, it waits on.
+    max_wait_seconds: float = 300.0
+    overflow_queue: str | None = None
+    overflow_node: str | None = None
     ring_seconds: float = 15.0  # ring-no-answer after this: the agent goes not ready (missed)
     wrap_up_seconds: float = 30.0
+    # Tell a waiting caller their place and expected wait on joining, then this often.
     announce_position: bool = False
+    announce_every_seconds: float = 60.0
+    hours: QueueHours | None = None  # None: open whenever the hotline is
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,4 +63,7 @@ class AcdBackend(Protocol):
 
     async def ended(self, interaction_id: int, at: dt.datetime) -> None: ...
 
+    async def overflowed(self, interaction_id: int, to_queue: str, path_entry: str) -> None:
+        """The call moved to ``to_queue``; ``path_entry`` goes on the end of its path."""
+
     async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None: ...

@@ -17,7 +17,15 @@ from callcenter.crm.demo_staff import DemoUser
 from callcenter.crm.vocabulary import Role
 
 DEMO_QUEUES: tuple[QueueConfig, ...] = (
-    QueueConfig("general"),
+    # After three minutes a caller is offered a callback or a message (the hotline flow's
+    # queue_full menu); while waiting they hear their place and expected wait every minute.
+    QueueConfig(
+        "general",
+        max_wait_seconds=180.0,
+        overflow_node="queue_full",
+        announce_position=True,
+        announce_every_seconds=60.0,
+    ),
     QueueConfig(
         "trading_support",
         required_skills=("trading",),
@@ -25,7 +33,13 @@ DEMO_QUEUES: tuple[QueueConfig, ...] = (
         overflow_queue="general",
     ),
     # Complaints take longer to write up afterwards.
-    QueueConfig("complaints", required_skills=("complaints",), wrap_up_seconds=60.0),
+    QueueConfig(
+        "complaints",
+        required_skills=("complaints",),
+        wrap_up_seconds=60.0,
+        max_wait_seconds=180.0,
+        overflow_node="queue_full",
+    ),
     # A VIP or advised client waits a little longer for their own advisor, then any advisor,
     # then trading support.
     QueueConfig(

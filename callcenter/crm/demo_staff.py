@@ -14,6 +14,8 @@ from callcenter.crm.vocabulary import Role
 
 AGENT_EXTENSIONS = tuple(str(n) for n in range(1001, 1011))  # the sandbox's agent phones
 SUPERVISOR_EXTENSIONS = ("1901", "1902")
+# Advisors take their own clients' calls, so they have phones too (2001.., in roster order).
+ADVISOR_EXTENSIONS = tuple(str(n) for n in range(2001, 2101))
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ def demo_users(rng: random.Random) -> tuple[DemoUser, ...]:
         )
     for number, extension in enumerate(AGENT_EXTENSIONS, start=1):
         users.append(DemoUser(f"agent{number:02d}", _staff_name(rng), Role.AGENT, None, extension))
+    advisor_phones = iter(ADVISOR_EXTENSIONS)
     for branch in BRANCHES:
         code = branch.code.lower()
         users.append(
@@ -47,7 +50,7 @@ def demo_users(rng: random.Random) -> tuple[DemoUser, ...]:
                     _staff_name(rng),
                     Role.ADVISOR,
                     branch.code,
-                    None,
+                    next(advisor_phones),
                 )
             )
     return tuple(users)

@@ -298,6 +298,44 @@ async def record_phase(
     return record
 
 
+async def record_route(
+    crm: Transactions[InteractionTransaction],
+    interaction_id: int,
+    *,
+    queue: str | None = None,
+    ivr_path: Sequence[str] | None = None,
+    add_to_path: Sequence[str] = (),
+    ivr_outcome: str | None = None,
+    then: Sequence[PhaseUpdate] = (),
+) -> InteractionRecord:
+    """Where a call went after the IVR, outside the phase order: a queue that overflowed into
+    another (``queue``, ``add_to_path``: ``overflow:general=trading_support``), or a flow
+    resumed at an overflow node (its whole ``ivr_path`` and ``ivr_outcome``); then any
+    phases reached at the same time (the end). One transaction."""
+    async with crm.write() as tx:
+        record = await tx.interactions.get_for_update(interaction_id)
+        if record is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        path = tuple(record.ivr_path if ivr_path is None else ivr_path) + tuple(add_to_path)
+        record = dataclasses.replace(
+            record,
+            queue=record.queue if queue is None else queue,
+            ivr_path=path,
+            ivr_outcome=record.ivr_outcome if ivr_outcome is None else ivr_outcome,
+            version=record.version + 1,
+        )
+        for update in then:
+            record = apply_phase(record, update)
+        await tx.interactions.save(record)
+    log.info(
+        "interaction %s: routed on (queue %s, path +%d)",
+        interaction_id,
+        record.queue,
+        len(add_to_path),
+    )
+    return record
+
+
 async def get_interaction(
     crm: Transactions[InteractionTransaction], interaction_id: int
 ) -> InteractionRecord:

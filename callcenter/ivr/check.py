@@ -69,6 +69,11 @@ def _unknown_references(flow: Flow, file: str) -> list[FlowError]:
     errors = []
     if flow.start not in flow.nodes:
         errors.append(FlowError(file, FLOW_LEVEL, "start", f"unknown node {flow.start!r}"))
+    for entry in flow.overflow_entries:
+        if entry not in flow.nodes:
+            errors.append(
+                FlowError(file, FLOW_LEVEL, "overflow_entries", f"unknown node {entry!r}")
+            )
     for node_id, node in flow.nodes.items():
         for field, target in node.references():
             if target not in flow.nodes:
@@ -130,7 +135,7 @@ def _reachable_from(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set
 
 
 def _unreachable(flow: Flow, file: str) -> list[FlowError]:
-    reached = _reachable_from([flow.start], _successors(flow))
+    reached = _reachable_from([flow.start, *flow.overflow_entries], _successors(flow))
     return [
         FlowError(file, node_id, "id", f"unreachable from start node {flow.start!r}")
         for node_id in flow.nodes

@@ -93,6 +93,10 @@ class Step:
     node: str
     inputs: tuple[str, ...] = ()
 
+    def entry(self) -> str:
+        """As stored in a record's path: ``main_menu`` or ``main_menu=timeout,1``."""
+        return f"{self.node}={','.join(self.inputs)}" if self.inputs else self.node
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -104,6 +108,18 @@ class Outcome:
     language: Language = "zh"
     queue: str | None = None
     transferred_to: str | None = None
+    client: ClientFacts | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Go on with a call's flow at ``node`` after it left the IVR (its queue overflowed):
+    who the caller is, the language and the path so far carry over from ``after``, and
+    ``steps`` (what happened in between, e.g. the overflow) are added to the path first."""
+
+    node: str
+    after: Outcome
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass
@@ -165,16 +181,29 @@ def run_flow(
     context: CallContext,
     *,
     flows: Mapping[str, Flow] | None = None,
+    resume: Resume | None = None,
 ) -> Generator[Command, Result, Outcome]:
-    """Interpret ``flow`` for one call; ``flows`` holds the sub-flows it may call."""
+    """Interpret ``flow`` for one call; ``flows`` holds the sub-flows it may call. With
+    ``resume``, the walk starts at its node of ``flow`` instead of the start."""
     state = _RunState(
         flows={**(flows or {}), flow.id: flow},
         context=context,
         language=context.language or flow.language,
         secrets=flow.secret_variables(),
     )
+    start = flow.start
+    if resume is not None:
+        if resume.node not in flow.overflow_entries:
+            raise ValueError(
+                f"{resume.node!r} is not among the overflow_entries of flow {flow.id!r}"
+            )
+        after = resume.after
+        start = resume.node
+        state.language = after.language
+        state.client, state.authenticated = after.client, after.authenticated
+        state.path = [(step.node, list(step.inputs)) for step in (*after.path, *resume.steps)]
     try:
-        ended = yield from _walk(flow, state, prefix="")
+        ended = yield from _walk(flow, state, prefix="", start=start)
     except _CallerGone:
         ended = _Ended(hung_up_by="caller")
     except _StepLimit:
@@ -207,13 +236,14 @@ def _outcome(ended: _Ended, state: _RunState) -> Outcome:
         language=state.language,
         queue=ended.queue,
         transferred_to=ended.transferred_to,
+        client=state.client,
     )
 
 
 def _walk(
-    flow: Flow, state: _RunState, *, prefix: str
+    flow: Flow, state: _RunState, *, prefix: str, start: str | None = None
 ) -> Generator[Command, Result, _Ended | _Returned]:
-    node_id = flow.start
+    node_id = start or flow.start
     while True:
         node = flow.nodes[node_id]
         state.enter(prefix + node_id)

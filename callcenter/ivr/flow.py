@@ -326,6 +326,9 @@ class Flow(_Strict):
     # The called numbers (DIDs) this flow answers; numbers no flow claims get the default flow.
     numbers: list[Annotated[str, Field(pattern=r"^\+?[0-9]{2,20}$")]] = Field(default_factory=list)
     start: NodeId
+    # Nodes the ACD may send a caller back to when their queue overflows (a queue's
+    # overflow_node): entry points besides ``start``.
+    overflow_entries: list[NodeId] = Field(default_factory=list)
     nodes: dict[NodeId, Node] = Field(min_length=1)
 
     def spoken_texts(self) -> list[tuple[str, Language]]:

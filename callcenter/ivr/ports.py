@@ -55,4 +55,10 @@ class IvrBackend(Protocol):
         self, interaction_id: int, outcome: Outcome, *, at: dt.datetime, call_ended: bool
     ) -> None: ...
 
+    async def finish_resumed(
+        self, interaction_id: int, outcome: Outcome, *, at: dt.datetime, call_ended: bool
+    ) -> None:
+        """A run resumed after its queue overflowed ended: its path and outcome replace the
+        first run's (they include it); the IVR end and queue recorded before stay."""
+
     async def call_ended(self, interaction_id: int, *, at: dt.datetime) -> None: ...

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcenter.ivr.check import FLOW_LEVEL, FlowError
-from callcenter.ivr.flow import Flow
+from callcenter.ivr.flow import EnqueueNode, Flow
 from callcenter.ivr.loader import FlowCatalog, FlowsInvalid, load_flows
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,19 @@ class FlowSet:
                 if called in flow.numbers:
                     return flow
         return self.flows[self.default]
+
+    def missing_overflow_node(self, queue: str, node: str) -> list[str]:
+        """The flows that enqueue callers into ``queue`` but do not list ``node`` in their
+        ``overflow_entries`` (the ACD resumes the caller's own flow there)."""
+        return sorted(
+            flow.id
+            for flow in self.flows.values()
+            if node not in flow.overflow_entries
+            and any(
+                isinstance(each, EnqueueNode) and each.queue == queue
+                for each in flow.nodes.values()
+            )
+        )
 
 
 @dataclass(frozen=True)

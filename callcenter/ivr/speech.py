@@ -109,6 +109,10 @@ _SENTENCES: Final[Mapping[Language, Mapping[str, tuple[str, ...]]]] = {
         "bought": ("买入", "{code}", "{quantity}", "股。"),
         "sold": ("卖出", "{code}", "{quantity}", "股。"),
         "more_trades": ("另有", "{count}", "笔交易。"),
+        "queue_next": ("您是下一位，请稍候。",),
+        "queue_ahead": ("您前面还有", "{count}", "位客户在等候。"),
+        "queue_wait": ("预计等待约", "{count}", "分钟。"),
+        "queue_wait_short": ("预计等待不到一分钟。",),
     },
     "en": {
         "no_data": ("Sorry, your account information is not available right now.",),
@@ -128,6 +132,12 @@ _SENTENCES: Final[Mapping[Language, Mapping[str, tuple[str, ...]]]] = {
         "sold_one": ("Sold", "{quantity}", "share of", "{code}"),
         "more_trades": ("Plus", "{count}", "more trades."),
         "more_trades_one": ("Plus", "{count}", "more trade."),
+        "queue_next": ("You are next. Please hold.",),
+        "queue_ahead": ("There are", "{count}", "callers ahead of you."),
+        "queue_ahead_one": ("There is", "{count}", "caller ahead of you."),
+        "queue_wait": ("Your expected wait is about", "{count}", "minutes."),
+        "queue_wait_one": ("Your expected wait is about", "{count}", "minute."),
+        "queue_wait_short": ("Your expected wait is under a minute.",),
     },
 }
 
@@ -212,6 +222,25 @@ def speak_self_service(
     if what == "positions":
         return _positions(snapshot, language)
     return _recent_trades(snapshot, language)
+
+
+def speak_queue_place(ahead: int, wait_minutes: int | None, language: Language) -> Utterance:
+    """What a waiting caller hears now and then: how many are ahead of them and, when there
+    is an estimate, about how long the wait is (0: under a minute)."""
+    if ahead < 0:
+        raise ValueError(f"callers ahead cannot be negative ({ahead})")
+    if ahead == 0:
+        place = _sentence("queue_next", language)
+    else:
+        place = _sentence("queue_ahead", language, one=ahead == 1, count=_count(ahead, language))
+    if wait_minutes is None:
+        return place
+    if wait_minutes <= 0:
+        return place + _sentence("queue_wait_short", language)
+    wait = _sentence(
+        "queue_wait", language, one=wait_minutes == 1, count=_count(wait_minutes, language)
+    )
+    return place + wait
 
 
 def _positions(snapshot: AccountSnapshot, language: Language) -> Utterance:

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
+import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from callcenter.acd.agents import AgentEvent, AgentStatus
 from callcenter.acd.model import AgentProfile, AgentState, QueueConfig, WaitingCall, call_priority
@@ -42,8 +45,10 @@ from callcenter.asterisk.errors import (
 )
 from callcenter.errors import Conflict, NotFound
 from callcenter.events import EventBus
+from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import OutcomeKind
-from callcenter.ivr.engine import Outcome
+from callcenter.ivr.engine import Outcome, Resume, Step
+from callcenter.ivr.speech import Utterance, speak_queue_place
 from callcenter.pbx.channels import Channel
 from callcenter.pbx.link import AgiCall, PbxLink
 
@@ -53,6 +58,14 @@ ORIGIN = "acd"  # agent.state events this service publishes itself (it does not 
 ADOPT_WINDOW = dt.timedelta(hours=12)  # open records older than this are left for a person
 LONGEST_CALL = 4 * 3600.0  # seconds an answered call may last before Dial's AGI wait gives up
 DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chosen yet
+HANDLE_TIMES_KEPT = 50  # recent calls per queue behind a waiting caller's expected wait
+NEVER = math.inf
+
+
+class Speaker(Protocol):
+    """Turns an utterance into the sound files that say it (the IVR runner's prompts)."""
+
+    def say(self, utterance: Utterance, call_id: str) -> list[str]: ...
 
 
 def utcnow() -> dt.datetime:
@@ -71,6 +84,13 @@ class _Queued:
     interaction_id: int | None
     waiting: WaitingCall
     caller: CallerFacts | None
+    outcome: Outcome  # how the IVR ended: who, authenticated, the path
+    config: QueueConfig  # of the queue it waits in now (overflow moves it)
+    resumable: bool  # an IVR run waits for it: an overflow may go back to the flow
+    overflow_at: float = NEVER
+    announce_at: float = NEVER
+    steps: list[Step] = field(default_factory=list)  # overflows, added to the IVR path
+    announcing: bool = False  # an announcement is playing: a decision stops it
     agent: int | None = None  # set by a decision: the agent this call is to be offered to
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -84,10 +104,15 @@ class AcdService:
         *,
         clock: Callable[[], float] | None = None,
         wallclock: Callable[[], dt.datetime] = utcnow,
+        calendar: BusinessCalendar | None = None,
+        say_with: Speaker | None = None,
     ) -> None:
         self.ami = ami
         self.backend = backend
         self.events = events
+        self.calendar = calendar or BusinessCalendar()
+        self.say_with = say_with  # None: no announcements (no prompts to say them with)
+        self._handle_times: dict[str, deque[float]] = {}
         self.router = Router()
         self._clock = clock
         self._wallclock = wallclock
@@ -164,11 +189,23 @@ class AcdService:
         queued = self._queued[call_id]
         queued.agent = agent_id
         queued.wake.set()
+        if queued.announcing:  # the agent must not wait for the end of an announcement
+            asyncio.get_running_loop().create_task(self._stop_playback(queued.call))
 
     # --- a queued call ---------------------------------------------------------------------
 
-    async def take(self, call: AgiCall, outcome: Outcome, interaction_id: int | None) -> None:
-        """The IVR queued this call (its QueuedHandler): wait, offer, until answered or gone."""
+    async def take(
+        self,
+        call: AgiCall,
+        outcome: Outcome,
+        interaction_id: int | None,
+        *,
+        resumable: bool = True,
+    ) -> Resume | None:
+        """The IVR queued this call (its QueuedHandler): wait, offer, until answered or gone.
+        A Resume hands the call back to its IVR flow (the queue overflowed to a node); a
+        call that has no IVR run to go back to (adopted after a restart) is not
+        ``resumable`` and waits on instead."""
         await self.started.wait()
         queue = outcome.queue or ""
         config = self._queues.get(queue)
@@ -176,41 +213,84 @@ class AcdService:
             log.error("call %s queued to unknown queue %r; releasing it", call.uniqueid, queue)
             await _release(call)
             await self._ended(interaction_id)
-            return
+            return None
         caller = None
         if outcome.client_id is not None and outcome.client_id.isdigit():
             caller = await self.backend.caller(int(outcome.client_id))
+        now = self.now()
         waiting = WaitingCall(
             call_id=call.uniqueid,
             queue=queue,
-            enqueued_at=self.now(),
-            priority=call_priority(
-                config, caller.tier if caller else None, caller.value_class if caller else None
-            ),
+            enqueued_at=now,
+            priority=self._priority(config, caller),
             language=outcome.language,
             client_id=caller.client_id if caller else None,
             advisor_id=caller.advisor_id if caller else None,
         )
-        queued = _Queued(call, interaction_id, waiting, caller)
+        queued = _Queued(call, interaction_id, waiting, caller, outcome, config, resumable)
+        self._enter(queued, config, now)
         self._queued[call.uniqueid] = queued
         self.router.add_call(waiting)
         log.info("call %s waits in %s (priority %d)", call.uniqueid, queue, waiting.priority)
+        self.events.publish(
+            "call.queued",
+            {
+                "call_id": call.uniqueid,
+                "interaction_id": interaction_id,
+                "queue": queue,
+                "client_id": waiting.client_id,
+                "priority": waiting.priority,
+                "language": waiting.language,
+            },
+        )
         try:
-            await self._serve(queued, config)
+            return await self._serve(queued)
         finally:
             self._queued.pop(call.uniqueid, None)
             with contextlib.suppress(CallNotWaiting):
                 self.router.remove_call(call.uniqueid)
 
-    async def _serve(self, queued: _Queued, config: QueueConfig) -> None:
+    def _priority(self, config: QueueConfig, caller: CallerFacts | None) -> int:
+        return call_priority(
+            config, caller.tier if caller else None, caller.value_class if caller else None
+        )
+
+    def _enter(self, queued: _Queued, config: QueueConfig, now: float) -> None:
+        """The call starts waiting in ``config``'s queue: its overflow clock (at once when
+        the queue is closed) and its first announcement (on joining)."""
+        queued.config = config
+        queued.overflow_at = now if not self.is_open(config) else now + config.max_wait_seconds
+        queued.announce_at = now if config.announce_position and self.say_with else NEVER
+
+    def is_open(self, config: QueueConfig) -> bool:
+        """Whether the queue takes calls now (its own hours; None: always, as the hotline's
+        own hours are the IVR flow's business)."""
+        if config.hours is None:
+            return True
+        at = self._wallclock()
+        return config.hours.is_open(self.calendar.local(at), self.calendar.is_holiday(at))
+
+    async def _serve(self, queued: _Queued) -> Resume | None:
         call = queued.call
         on_hold = False
         while True:
-            if queued.agent is None:
-                agent = self.router.best_agent_for(call.uniqueid, self.now())
+            now = self.now()
+            if queued.agent is None and now < queued.overflow_at:
+                agent = self.router.best_agent_for(call.uniqueid, now)
                 if agent is not None:
                     self._assign(call.uniqueid, agent)
             if queued.agent is None:
+                if now >= queued.overflow_at:
+                    resume = await self._overflow(queued)
+                    if resume is not None:
+                        return resume
+                    continue
+                if now >= queued.announce_at:
+                    on_hold = False  # a Playback stops the music
+                    if not await self._announce(queued):
+                        await self._abandoned(queued)
+                        return None
+                    continue
                 if not on_hold:
                     # Only a caller who has to wait hears music: one who can be put through
                     # at once is, without an AGI command (and its frame wait) in between.
@@ -219,25 +299,26 @@ class AcdService:
                         await call.execute(f"EXEC StartMusicOnHold {agi_quote('default')}")
                     except AgiChannelGone:
                         await self._abandoned(queued)
-                        return
+                        return None
                     continue
                 if not await self._wait(queued):
                     await self._abandoned(queued)
-                    return
+                    return None
                 continue
             agent_id, queued.agent = queued.agent, None
             queued.wake.clear()
-            result = await self._offer(queued, agent_id, config)
+            result = await self._offer(queued, agent_id, queued.config)
             if result is not _Offer.RETRY:
-                return
+                return None
             on_hold = False  # the Dial stopped the music
             self.router.add_call(queued.waiting)  # its place in the queue is kept
 
     async def _wait(self, queued: _Queued) -> bool:
-        """Until a decision wakes the call, the advisor wait ends, or the caller leaves;
-        False when the caller left."""
+        """Until a decision wakes the call, the advisor wait ends, it is time to overflow or
+        to announce, or the caller leaves; False when the caller left."""
         widens = self.router.widens_at(queued.call.uniqueid)
-        timeout = None if widens is None else max(0.0, widens - self.now())
+        due = min(NEVER if widens is None else widens, queued.overflow_at, queued.announce_at)
+        timeout = None if due == NEVER else max(0.0, due - self.now())
         woken = asyncio.ensure_future(queued.wake.wait())
         gone = asyncio.ensure_future(queued.call.ended.wait())
         try:
@@ -246,6 +327,120 @@ class AcdService:
             woken.cancel()
             gone.cancel()
         return not queued.call.ended.is_set()
+
+    # --- overflow and announcements ---------------------------------------------------------
+
+    async def _overflow(self, queued: _Queued) -> Resume | None:
+        """The call waited its queue's longest (or the queue is closed): on into the overflow
+        queue, or back to its IVR flow at the overflow node; with neither, it waits on."""
+        call, config = queued.call, queued.config
+        now = self.now()
+        reason = "closed" if not self.is_open(config) else "max_wait"
+        target = self._queues.get(config.overflow_queue or "")
+        if target is not None:
+            step = Step(f"overflow:{config.name}", (target.name,))
+            queued.steps.append(step)
+            self.router.remove_call(call.uniqueid)
+            queued.waiting = dataclasses.replace(
+                queued.waiting, queue=target.name, priority=self._priority(target, queued.caller)
+            )
+            self._enter(queued, target, now)
+            self.router.add_call(queued.waiting)  # keeps its enqueued_at: the wait so far
+            log.info(
+                "call %s overflows (%s) from %s to %s",
+                call.uniqueid,
+                reason,
+                config.name,
+                target.name,
+            )
+            self._publish_overflow(queued, config.name, target.name, reason)
+            if queued.interaction_id is not None:
+                await self.backend.overflowed(queued.interaction_id, target.name, step.entry())
+            return None
+        if config.overflow_node is not None and queued.resumable:
+            self.router.remove_call(call.uniqueid)
+            queued.steps.append(Step(f"overflow:{config.name}", (reason,)))
+            log.info(
+                "call %s overflows (%s) from %s to IVR node %s",
+                call.uniqueid,
+                reason,
+                config.name,
+                config.overflow_node,
+            )
+            self._publish_overflow(queued, config.name, None, reason)
+            with contextlib.suppress(AgiChannelGone):
+                await call.execute("EXEC StopMusicOnHold")
+            return Resume(config.overflow_node, queued.outcome, tuple(queued.steps))
+        if config.overflow_queue is not None:
+            log.error(
+                "call %s: overflow queue %r of %s is gone; the call waits on",
+                call.uniqueid,
+                config.overflow_queue,
+                config.name,
+            )
+        queued.overflow_at = NEVER  # nowhere to go: the longest wait is only a figure
+        return None
+
+    def _publish_overflow(
+        self, queued: _Queued, from_queue: str, to_queue: str | None, reason: str
+    ) -> None:
+        self.events.publish(
+            "call.overflowed",
+            {
+                "call_id": queued.call.uniqueid,
+                "interaction_id": queued.interaction_id,
+                "queue": from_queue,
+                "to_queue": to_queue,
+                "action": "queue" if to_queue is not None else "ivr",
+                "reason": reason,
+            },
+        )
+
+    async def _announce(self, queued: _Queued) -> bool:
+        """Tell the caller how many are ahead and about how long the wait is; a decision
+        stops it at once (ControlPlayback). False when the caller left."""
+        call, config = queued.call, queued.config
+        queued.announce_at = self.now() + config.announce_every_seconds
+        if self.say_with is None:
+            return True
+        order = [waiting.call_id for waiting in self.router.waiting_calls(config.name)]
+        if call.uniqueid not in order:
+            return True
+        ahead = order.index(call.uniqueid)
+        utterance = speak_queue_place(
+            ahead, self.expected_wait_minutes(config.name, ahead), queued.outcome.language
+        )
+        queued.announcing = True
+        try:
+            for name in self.say_with.say(utterance, call.uniqueid):
+                if queued.agent is not None:
+                    break
+                await call.execute(f"STREAM FILE {agi_quote(name)} {agi_quote('')}")
+        except AgiChannelGone:
+            return False
+        finally:
+            queued.announcing = False
+        return not call.ended.is_set()
+
+    async def _stop_playback(self, call: AgiCall) -> None:
+        with contextlib.suppress(AmiError):
+            await self.ami.action("ControlPlayback", {"Channel": call.channel, "Control": "stop"})
+
+    def expected_wait_minutes(self, queue: str, ahead: int) -> int | None:
+        """About how long a caller with ``ahead`` callers before them waits: the calls ahead
+        and half of one more, each taking the recent mean handle time (talk and wrap-up),
+        shared among the agents logged in to the queue. None before any call was handled."""
+        times = self._handle_times.get(queue)
+        if not times:
+            return None
+        staffed = sum(1 for profile in self._profiles.values() if queue in profile.queues)
+        mean = sum(times) / len(times)
+        seconds = (ahead + 0.5) * mean / max(1, staffed)
+        return 0 if seconds < 60 else math.ceil(seconds / 60)
+
+    def _handled(self, queue: str, seconds: float) -> None:
+        times = self._handle_times.setdefault(queue, deque(maxlen=HANDLE_TIMES_KEPT))
+        times.append(seconds)
 
     # --- an offer --------------------------------------------------------------------------
 
@@ -295,11 +490,13 @@ class AcdService:
         finally:
             dial_end.cancel()
         if call.ended.is_set():
+            self._publish_call("call.offer_ended", queued, agent_id, reason="caller_gone")
             await self._agent_event(agent_id, AgentEvent.CALLER_GONE)
             self._ready_again(agent_id)
             await self._abandoned(queued)
             return _Offer.CALLER_GONE
         log.info("call %s: agent %s did not answer (%s)", call.uniqueid, agent_id, status)
+        self._publish_call("call.offer_ended", queued, agent_id, reason="no_answer")
         await self._agent_event(agent_id, AgentEvent.RING_NO_ANSWER)
         return _Offer.RETRY
 
@@ -307,6 +504,8 @@ class AcdService:
         self, queued: _Queued, agent_id: int, dial: asyncio.Future[AgiResult], config: QueueConfig
     ) -> _Offer:
         call, interaction_id = queued.call, queued.interaction_id
+        self._publish_call("call.answered", queued, agent_id)
+        answered_at = self.now()
         await self._agent_event(agent_id, AgentEvent.ANSWER)
         if interaction_id is not None:
             await self.backend.answered(interaction_id, agent_id, self._wallclock())
@@ -319,10 +518,25 @@ class AcdService:
         except (AgiChannelGone, AmiError):
             pass
         await _release(call)
+        self._handled(config.name, self.now() - answered_at + config.wrap_up_seconds)
+        self._publish_call("call.ended", queued, agent_id)
         await self._ended(interaction_id)
         await self._agent_event(agent_id, AgentEvent.HANG_UP)
         self._start_wrap_up(agent_id, interaction_id, config.wrap_up_seconds)
         return _Offer.DONE
+
+    def _publish_call(self, topic: str, queued: _Queued, agent_id: int, **extra: object) -> None:
+        self.events.publish(
+            topic,
+            {
+                "agent_id": agent_id,
+                "call_id": queued.call.uniqueid,
+                "interaction_id": queued.interaction_id,
+                "queue": queued.waiting.queue,
+                "client_id": queued.waiting.client_id,
+                **extra,
+            },
+        )
 
     def _offered_data(self, queued: _Queued, profile: AgentProfile) -> dict[str, object]:
         return {
@@ -335,6 +549,8 @@ class AcdService:
             "caller_number": queued.call.caller_number,
             "language": queued.waiting.language,
             "priority": queued.waiting.priority,
+            "authenticated": queued.outcome.authenticated,
+            "ivr_path": [step.entry() for step in (*queued.outcome.path, *queued.steps)],
         }
 
     # --- wrap-up ---------------------------------------------------------------------------
@@ -402,7 +618,7 @@ class AcdService:
             queue=open_call.queue or DEFAULT_QUEUE,
         )
         try:
-            await self.take(call, outcome, open_call.interaction_id)
+            await self.take(call, outcome, open_call.interaction_id, resumable=False)
         finally:
             link.release_call(call)
             self._adopted.pop(open_call.uniqueid, None)
@@ -502,6 +718,15 @@ class AcdService:
         waited = self.now() - queued.waiting.enqueued_at
         queue = queued.waiting.queue
         log.info("call %s abandoned after %.1f s in %s", queued.call.uniqueid, waited, queue)
+        self.events.publish(
+            "call.abandoned",
+            {
+                "call_id": queued.call.uniqueid,
+                "interaction_id": queued.interaction_id,
+                "queue": queue,
+                "waited_seconds": round(waited, 3),
+            },
+        )
         await self._ended(queued.interaction_id)
 
     async def _ended(self, interaction_id: int | None) -> None:

@@ -20,6 +20,7 @@ The mapping, and why it is one AGI command each:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -53,7 +54,7 @@ from callcenter.ivr.commands import (
     Timeout,
     Transfer,
 )
-from callcenter.ivr.engine import CallContext, Outcome, run_flow
+from callcenter.ivr.engine import CallContext, Outcome, Resume, run_flow
 from callcenter.ivr.flow import Language
 from callcenter.ivr.ports import CallStart, IvrBackend
 from callcenter.ivr.registry import FlowRegistry
@@ -87,7 +88,9 @@ class IvrConfig:
     command_timeout: float = 60.0  # the longest a prompt plus its keys may take
 
 
-QueuedHandler = Callable[[AgiCall, Outcome, int | None], Awaitable[None]]
+# The ACD takes a queued call until it is over, or hands it back (its queue overflowed to a
+# node of the caller's flow) with where the flow goes on.
+QueuedHandler = Callable[[AgiCall, Outcome, int | None], Awaitable[Resume | None]]
 
 
 class IvrRunner:
@@ -111,6 +114,10 @@ class IvrRunner:
         self.clock = clock
         self.runs_finished = 0
 
+    def say(self, utterance: Utterance, call_id: str) -> list[str]:
+        """The files of an utterance with the current prompts (the ACD's announcements)."""
+        return utterance_sounds(self.sounds(), utterance, call_id)
+
     async def __call__(self, call: AgiCall) -> None:
         context_name = call.env.get("agi_context", "")
         if context_name not in IVR_CONTEXTS:
@@ -123,7 +130,7 @@ class IvrRunner:
 
     async def hold_until_acd(
         self, call: AgiCall, outcome: Outcome, interaction_id: int | None
-    ) -> None:
+    ) -> Resume | None:
         """Without an ACD (a runner built on its own): queued calls wait on hold, then are
         released. The service hands them to the ACD instead (callcenter/pbx/acd_service.py)."""
         try:
@@ -136,6 +143,7 @@ class IvrRunner:
             pass
         if interaction_id is not None:
             await self.backend.call_ended(interaction_id, at=self.clock())
+        return None
 
 
 class _CallRun:
@@ -179,7 +187,20 @@ class _CallRun:
         except AgiChannelGone:
             self.gone = True
         outcome = await self._drive(run_flow(flow, context, flows=flows.flows))
-        await self._finish(outcome)
+        resume = await self._finish(outcome)
+        while resume is not None:  # the queue overflowed to a node of this flow
+            log.info("call %s goes on in flow %s at %s", call.uniqueid, flow.id, resume.node)
+            try:
+                run = run_flow(flow, context, flows=flows.flows, resume=resume)
+                outcome = await self._drive(run)
+            except ValueError as exc:  # the flow was changed under the queue's config
+                log.error("call %s: cannot go on after overflow: %s", call.uniqueid, exc)
+                outcome = dataclasses.replace(resume.after, kind=OutcomeKind.ABANDONED_IN_IVR)
+                if not self.gone:
+                    with contextlib.suppress(AgiChannelGone):
+                        await call.hang_up()
+                    self.gone = True
+            resume = await self._finish(outcome, resumed=True)
 
     async def _drive(self, run: Generator[Command, Result, Outcome]) -> Outcome:
         command = next(run)
@@ -206,7 +227,8 @@ class _CallRun:
             self.gone = True
             return CallerHungUp()
 
-    async def _finish(self, outcome: Outcome) -> None:
+    async def _finish(self, outcome: Outcome, *, resumed: bool = False) -> Resume | None:
+        """Record how the run ended and hand the call on; a Resume when the ACD gives it back."""
         call, runner = self.call, self.runner
         if self.failure is not None:
             log.error(
@@ -227,16 +249,18 @@ class _CallRun:
             OutcomeKind.TRANSFERRED,
         )
         if self.interaction_id is not None:
-            await self.backend.finish_ivr(
-                self.interaction_id, outcome, at=runner.clock(), call_ended=not handed_on
-            )
+            # A resumed run's record already has its IVR end and queue: only the path, the
+            # outcome and (if so) the end are new.
+            record = self.backend.finish_resumed if resumed else self.backend.finish_ivr
+            await record(self.interaction_id, outcome, at=runner.clock(), call_ended=not handed_on)
         if not handed_on:
             if not self.gone:  # a flow that ended without hanging up: the channel must leave
                 await call.hang_up()
         elif outcome.kind is OutcomeKind.QUEUED:
-            await runner.on_queued(call, outcome, self.interaction_id)
+            return await runner.on_queued(call, outcome, self.interaction_id)
         else:
             await self._transfer(outcome.transferred_to or "")
+        return None
 
     async def _transfer(self, to: str) -> None:
         """Ring ``to`` from the caller's channel; the IVR's part ended when the dialling began."""
@@ -371,26 +395,36 @@ class _CallRun:
         return [name for name in names if name is not None]
 
     def _text_sound(self, text: str, language: Language) -> str | None:
-        try:
-            return self.sounds.sound_for(text, language)
-        except PromptNotRendered as exc:
-            # Silence is better than a dropped call; the log says how to fix it.
-            log.error("call %s: %s", self.call.uniqueid, exc)
-            return None
+        return text_sound(self.sounds, text, language, self.call.uniqueid)
 
     def _utterance_sounds(self, utterance: Utterance) -> list[str]:
-        names: list[str] = []
-        for part in utterance:
-            if isinstance(part, CoreSound):
-                names.append(part.name)
-            elif isinstance(part, Phrase):
-                name = self._text_sound(part.text, part.language)
-                if name is not None:
-                    names.append(name)
-        return names
+        return utterance_sounds(self.sounds, utterance, self.call.uniqueid)
 
     async def _agi(self, command: str, *, timeout: float | None = None) -> AgiResult:
         return await self.call.execute(command, timeout=timeout)
+
+
+def text_sound(sounds: PromptSounds, text: str, language: Language, call_id: str) -> str | None:
+    """The file that says ``text``; None (and the log says how to fix it) if not rendered:
+    silence is better than a dropped call."""
+    try:
+        return sounds.sound_for(text, language)
+    except PromptNotRendered as exc:
+        log.error("call %s: %s", call_id, exc)
+        return None
+
+
+def utterance_sounds(sounds: PromptSounds, utterance: Utterance, call_id: str) -> list[str]:
+    """The files that say ``utterance``, in order (core sounds by name, phrases rendered)."""
+    names: list[str] = []
+    for part in utterance:
+        if isinstance(part, CoreSound):
+            names.append(part.name)
+        elif isinstance(part, Phrase):
+            name = text_sound(sounds, part.text, part.language, call_id)
+            if name is not None:
+                names.append(name)
+    return names
 
 
 def playback_chunks(names: list[str], limit: int = PLAYBACK_ARGUMENT_LIMIT) -> list[str]:

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from callcenter.acd.agents import AgentEvent, AgentStatus
 from callcenter.acd.model import AgentProfile, AgentState, QueueConfig
 from callcenter.acd.ports import CallerFacts, OpenCall
-from callcenter.crm.interactions import Phase, PhaseAlreadyRecorded, PhaseUpdate, record_phase
+from callcenter.crm.interactions import (
+    Phase,
+    PhaseAlreadyRecorded,
+    PhaseUpdate,
+    record_phase,
+    record_route,
+)
 from callcenter.persistence import agents, queues
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
@@ -103,6 +109,9 @@ class SqlAcdBackend:
 
     async def ended(self, interaction_id: int, at: dt.datetime) -> None:
         await self._phase(interaction_id, PhaseUpdate(Phase.ENDED, at))
+
+    async def overflowed(self, interaction_id: int, to_queue: str, path_entry: str) -> None:
+        await record_route(self.crm, interaction_id, queue=to_queue, add_to_path=[path_entry])
 
     async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None:
         await self._phase(interaction_id, PhaseUpdate(Phase.WRAPPED_UP, at))

@@ -18,6 +18,7 @@ from callcenter.crm.interactions import (
     PhaseUpdate,
     create_interaction,
     record_phase,
+    record_route,
 )
 from callcenter.crm.vocabulary import Channel, Direction
 from callcenter.ivr.account import AccountSnapshot
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def path_entry(step: Step) -> str:
     """One visited node as stored: ``main_menu`` or ``main_menu=timeout,1``."""
-    return f"{step.node}={','.join(step.inputs)}" if step.inputs else step.node
+    return step.entry()
 
 
 def _client_id(value: str | None) -> int | None:
@@ -129,6 +130,17 @@ class SqlIvrBackend:
         if call_ended:
             updates.append(PhaseUpdate(phase=Phase.ENDED, at=at))
         await record_phase(self.crm, interaction_id, *updates)  # one transaction
+
+    async def finish_resumed(
+        self, interaction_id: int, outcome: Outcome, *, at: dt.datetime, call_ended: bool
+    ) -> None:
+        await record_route(
+            self.crm,
+            interaction_id,
+            ivr_path=[path_entry(step) for step in outcome.path],
+            ivr_outcome=outcome.kind.value,
+            then=[PhaseUpdate(phase=Phase.ENDED, at=at)] if call_ended else [],
+        )
 
     async def call_ended(self, interaction_id: int, *, at: dt.datetime) -> None:
         await record_phase(self.crm, interaction_id, PhaseUpdate(phase=Phase.ENDED, at=at))

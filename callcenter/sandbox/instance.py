@@ -79,7 +79,11 @@ class AsteriskInstance:
             "rtp_start": s.rtp_start,
             "rtp_end": s.rtp_end,
             "trunk_address": s.trunk_address,
-            "phone_extensions": [*s.agent_extensions, *s.supervisor_extensions],
+            "phone_extensions": [
+                *s.agent_extensions,
+                *s.advisor_extensions,
+                *s.supervisor_extensions,
+            ],
             "phone_password": s.agent_phone_password.get_secret_value(),
         }
         return render_tree(self.conf_source, self.dir / "etc", context)

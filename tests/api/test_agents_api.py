@@ -3,11 +3,12 @@ ids, the supervisors' board, profiles, and versioned queue configuration."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from callcenter.acd.agents import AgentEvent
 from callcenter.crm.vocabulary import Role
-from callcenter.persistence import agents
+from callcenter.persistence import agents, queues
 from callcenter.persistence.tables import User
 from tests.api.conftest import Api
 
@@ -214,3 +215,46 @@ async def test_queue_errors_are_named(api: Api) -> None:
     assert bad_name.status_code == 422
     bad_value = await put_queue(api, "general", {"ring_seconds": 0})
     assert bad_value.status_code == 422
+
+
+async def test_a_queue_overflows_to_an_ivr_entry_and_keeps_its_own_hours(api: Api) -> None:
+    body = {
+        "max_wait_seconds": 120,
+        "overflow_node": "queue_full",  # an overflow entry of the hotline flow
+        "announce_position": True,
+        "announce_every_seconds": 45,
+        "hours": {"opens": "09:00", "closes": "15:30", "weekdays": [1, 2, 3, 4, 5]},
+    }
+    created = await put_queue(api, "general", body)
+    assert created.status_code == 201, created.text
+    shown = created.json()
+    assert shown["overflow_node"] == "queue_full"
+    assert shown["hours"] == {
+        "opens": "09:00:00",
+        "closes": "15:30:00",
+        "weekdays": [1, 2, 3, 4, 5],
+    }
+    assert (shown["announce_position"], shown["announce_every_seconds"]) == (True, 45)
+    # What the ACD loads is what was stored.
+    async with api.db.read() as session:
+        [config] = [
+            r.config for r in await queues.list_queues(session) if r.config.name == "general"
+        ]
+    assert config.hours is not None
+    assert (config.hours.opens, config.hours.closes) == (dt.time(9), dt.time(15, 30))
+
+
+async def test_queue_overflow_errors_are_named(api: Api) -> None:
+    # The hotline flow enqueues into general but has no entry by that name.
+    missing = await put_queue(api, "general", {"overflow_node": "main_menu"})
+    assert (missing.status_code, missing.json()["error"]) == (422, "queue-invalid")
+    assert missing.json()["detail"]["field"] == "overflow_node"
+    assert "hotline" in missing.json()["message"]
+    both = await put_queue(api, "general", {"overflow_node": "queue_full", "overflow_queue": "x"})
+    assert both.status_code == 422
+    often = await put_queue(api, "general", {"announce_every_seconds": 5})
+    assert often.status_code == 422
+    bad_hours = await put_queue(api, "general", {"hours": {"opens": "25:00", "closes": "10:00"}})
+    assert bad_hours.status_code == 422
+    same = await put_queue(api, "general", {"hours": {"opens": "10:00", "closes": "10:00"}})
+    assert (same.status_code, same.json()["detail"]["field"]) == (422, "hours")

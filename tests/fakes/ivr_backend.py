@@ -19,6 +19,7 @@ class MemoryIvrBackend:
     snapshots: dict[str, AccountSnapshot] = field(default_factory=dict)
     starts: list[CallStart] = field(default_factory=list)
     finished: list[tuple[int, Outcome, bool]] = field(default_factory=list)
+    resumed: list[tuple[int, Outcome, bool]] = field(default_factory=list)
     ended: list[int] = field(default_factory=list)
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -60,6 +61,11 @@ class MemoryIvrBackend:
         self, interaction_id: int, outcome: Outcome, *, at: dt.datetime, call_ended: bool
     ) -> None:
         self.finished.append((interaction_id, outcome, call_ended))
+
+    async def finish_resumed(
+        self, interaction_id: int, outcome: Outcome, *, at: dt.datetime, call_ended: bool
+    ) -> None:
+        self.resumed.append((interaction_id, outcome, call_ended))
 
     async def call_ended(self, interaction_id: int, *, at: dt.datetime) -> None:
         self.ended.append(interaction_id)

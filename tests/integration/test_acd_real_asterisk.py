@@ -189,15 +189,13 @@ async def test_a_vip_caller_reaches_their_own_advisor_before_a_longer_idle_agent
         )
         assert advisor is not None
         client.tier, client.advisor_id = Tier.VIP, advisor.id
-        # Demo advisors have no phone in the sandbox: lend them agent09's.
-        await session.execute(update(User).where(User.username == "agent09").values(extension=None))
-        await session.execute(update(User).where(User.id == advisor.id).values(extension="1009"))
-        advisor_name, advisor_id = advisor.username, advisor.id
+        advisor_name, advisor_id, extension = advisor.username, advisor.id, advisor.extension
+    assert extension in line.settings.advisor_extensions  # the demo advisor's own phone
     password = line.settings.agent_phone_password.get_secret_value()
     port = line.settings.sip_port
     async with (
         AgentPhone(port, "1001", password=password, behaviour=Answer(0.3, 1.0)) as agent_phone,
-        AgentPhone(port, "1009", password=password, behaviour=Answer(0.3, 1.0)) as own,
+        AgentPhone(port, extension, password=password, behaviour=Answer(0.3, 1.0)) as own,
     ):
         await log_in(line, "agent01")  # longest idle
         assert await log_in(line, advisor_name) == advisor_id

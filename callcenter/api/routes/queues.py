@@ -12,7 +12,9 @@ GET      /api/queues/{name}/live supervisor, admin
 PUT creates a queue (``version`` null: 201; 409 ``queue-exists`` if it does) or replaces the
 configuration of the version you read (200; 409 ``stale-version`` if it changed since, 404
 ``queue-not-found`` if there is none). An overflow queue must exist and overflowing must
-never loop back (422 ``queue-invalid``). The IVR flows enqueue callers by these names.
+never loop back (422 ``queue-invalid``); an overflow node must exist in every IVR flow that
+enqueues callers into the queue (422 ``queue-invalid``). The IVR flows enqueue callers by
+these names.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from callcenter.acd.queues import InvalidQueueConfig
 from callcenter.api.deps import DbDep, Managers, Principal, require_roles
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.queues import LiveQueueOut, QueueIn, QueueOut, WaitingCallOut
@@ -55,9 +58,20 @@ async def put_queue(
     db: DbDep,
     principal: Admin,
 ) -> QueueOut:
+    config = body.to_config(queue_name)
+    if config.overflow_node is not None:
+        missing = request.app.state.runtime.flows.current.missing_overflow_node(
+            queue_name, config.overflow_node
+        )
+        if missing:
+            raise InvalidQueueConfig(
+                f"flows {', '.join(missing)} enqueue into {queue_name!r} but have no node "
+                f"{config.overflow_node!r}",
+                field="overflow_node",
+            )
     async with db.write() as session:
         record, created = await queues.put_queue(
-            session, body.to_config(queue_name), body.version, by_user_id=principal.user_id
+            session, config, body.version, by_user_id=principal.user_id
         )
     if created:
         response.status_code = 201

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from callcenter.acd.model import QueueConfig
+from callcenter.acd.model import QueueConfig, QueueHours
 from callcenter.api.schemas.common import StrictModel
 from callcenter.crm.vocabulary import Tier, ValueClass
 from callcenter.persistence.queues import QueueRecord
@@ -16,6 +16,25 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 Points = Annotated[int, Field(ge=-1_000, le=1_000)]
 # The defaults are QueueConfig's own, so the API and the ACD never disagree about them.
 DEFAULT = QueueConfig(name="default")
+
+
+class HoursIn(BaseModel):
+    """A queue's own opening hours, in the center's time zone."""
+
+    opens: dt.time = Field(description="HH:MM")
+    closes: dt.time = Field(description="HH:MM; before opens for a night shift")
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5], min_length=1, description="ISO: Monday is 1"
+    )
+
+    def to_hours(self) -> QueueHours:
+        return QueueHours(self.opens, self.closes, frozenset(self.weekdays))
+
+    @classmethod
+    def of(cls, hours: QueueHours | None) -> HoursIn | None:
+        if hours is None:
+            return None
+        return cls(opens=hours.opens, closes=hours.closes, weekdays=sorted(hours.weekdays))
 
 
 class QueueSettings(BaseModel):
@@ -39,11 +58,21 @@ class QueueSettings(BaseModel):
     )
     max_wait_seconds: float = Field(DEFAULT.max_wait_seconds, gt=0, le=86_400)
     overflow_queue: Slug | None = Field(
-        DEFAULT.overflow_queue, description="where callers go after max_wait_seconds"
+        DEFAULT.overflow_queue,
+        description="where callers go after max_wait_seconds, or at once when closed",
+    )
+    overflow_node: str | None = Field(
+        DEFAULT.overflow_node,
+        max_length=100,
+        description="else: the node of the caller's IVR flow they go on at (callback, message)",
     )
     ring_seconds: float = Field(DEFAULT.ring_seconds, gt=0, le=300)
     wrap_up_seconds: float = Field(DEFAULT.wrap_up_seconds, ge=0, le=3_600)
-    announce_position: bool = DEFAULT.announce_position
+    announce_position: bool = Field(
+        DEFAULT.announce_position, description="tell waiting callers their place and wait"
+    )
+    announce_every_seconds: float = Field(DEFAULT.announce_every_seconds, ge=15, le=3_600)
+    hours: HoursIn | None = Field(None, description="null: open whenever the hotline is")
 
 
 class QueueIn(QueueSettings, StrictModel):
@@ -63,9 +92,12 @@ class QueueIn(QueueSettings, StrictModel):
             advisor_wait_seconds=self.advisor_wait_seconds,
             max_wait_seconds=self.max_wait_seconds,
             overflow_queue=self.overflow_queue,
+            overflow_node=self.overflow_node,
             ring_seconds=self.ring_seconds,
             wrap_up_seconds=self.wrap_up_seconds,
             announce_position=self.announce_position,
+            announce_every_seconds=self.announce_every_seconds,
+            hours=None if self.hours is None else self.hours.to_hours(),
         )
 
 
@@ -90,9 +122,12 @@ class QueueOut(QueueSettings):
             advisor_wait_seconds=config.advisor_wait_seconds,
             max_wait_seconds=config.max_wait_seconds,
             overflow_queue=config.overflow_queue,
+            overflow_node=config.overflow_node,
             ring_seconds=config.ring_seconds,
             wrap_up_seconds=config.wrap_up_seconds,
             announce_position=config.announce_position,
+            announce_every_seconds=config.announce_every_seconds,
+            hours=HoursIn.of(config.hours),
         )
 
 
