@@ -21,9 +21,13 @@ from pydantic import BaseModel
 
 from callcenter import __version__
 from callcenter.api import api_router
+from callcenter.api.deps import Managers
 from callcenter.api.errors import install_error_handlers
+from callcenter.api.ws import cti_hub
+from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.cti.hub import CtiHub
 from callcenter.events import EventBus
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.loader import FlowsInvalid
@@ -71,6 +75,7 @@ class Runtime:
     events: EventBus
     acd: AcdService | None = None
     ami_error: str | None = None
+    cti: CtiHub | None = None  # the websocket hub (/ws)
 
 
 @dataclass(frozen=True)
@@ -216,10 +221,12 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         else:
             handler = call_handler
         link = PbxLink(ami, tracker, handler)
-        runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd)
+        hub = cti_hub(settings, events, db)
+        runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub)
         app.state.runtime = runtime
         try:
             async with asyncio.TaskGroup() as tg:
+                tg.create_task(hub.run(), name="cti-hub")
                 if settings.pbx_enabled:
                     tg.create_task(_run_ami(runtime), name="ami")
                     tg.create_task(runtime.link.run(), name="pbx-link")
@@ -229,6 +236,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                     with _reload_on_sighup(runtime):
                         yield
                 finally:
+                    hub.close()  # closes every socket (1001); its run() then returns
                     if settings.pbx_enabled:
                         acd_task.cancel()
                         adopt_task.cancel()
@@ -240,6 +248,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(ws_router)
 
     @app.get("/health")
     async def health(runtime: RuntimeDep) -> HealthOut:
@@ -258,7 +267,8 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         )
 
     @app.get("/api/channels")
-    async def channels(runtime: RuntimeDep) -> list[ChannelOut]:
+    async def channels(runtime: RuntimeDep, _principal: Managers) -> list[ChannelOut]:
+        """Live channels as Asterisk reports them (callers' numbers: supervisors only)."""
         return [
             ChannelOut(
                 uniqueid=c.uniqueid,

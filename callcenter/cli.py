@@ -145,16 +145,18 @@ def seed(
 ) -> None:
     """Fill an empty database with a deterministic demo brokerage (upgrades the schema first).
 
-    The same --seed and --as-of always give the same data. Demo users and the demo PIN are
-    listed in the README.
+    The same --seed and --as-of always give the same data. Demo users, their password
+    (CALLCENTER_DEMO_PASSWORD, demo only) and the demo PIN are listed in the README.
     """
     import asyncio
 
     from callcenter.persistence.db import ensure_sqlite_folder
     from callcenter.persistence.seed import DatabaseNotEmpty, seed_demo
 
-    url = _settings().effective_database_url
+    settings = _settings()
+    url = settings.effective_database_url
     ensure_sqlite_folder(url)
+    demo_password = settings.demo_password.get_secret_value()
     run = seed_demo(
         url,
         clients=client_count,
@@ -162,6 +164,7 @@ def seed(
         as_of=as_of.date() if as_of else None,
         if_empty=if_empty,
         history=not minimal,
+        demo_password=demo_password,
     )
     try:
         report = asyncio.run(run)
@@ -174,6 +177,39 @@ def seed(
     rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
     click.echo(f"seeded {report.clients:,} clients as of {report.as_of} in {report.seconds:.1f} s")
     click.echo(f"rows: {rows}")
+    # Demo data only: this password opens every demo user (CALLCENTER_DEMO_PASSWORD).
+    click.echo(f"demo users log in with the demo-only password: {demo_password}")
+
+
+@main.group()
+def users() -> None:
+    """Staff users: agents, advisors, supervisors and admins."""
+
+
+@users.command(name="set-password")
+@click.argument("username")
+@click.password_option(
+    "--password",
+    prompt="New password",
+    confirmation_prompt="Repeat it",
+    help="Prompted for without echo (an argument would stay in the shell history).",
+)
+def users_set_password(username: str, password: str) -> None:
+    """Set USERNAME's password (argon2id) and end their sessions; audited."""
+    import asyncio
+
+    from callcenter.passwords import WeakPassword
+    from callcenter.persistence.sessions import UnknownUser, set_password
+
+    url = _settings().effective_database_url
+    try:
+        ended = asyncio.run(set_password(url, username, password))
+    except WeakPassword as exc:
+        raise click.ClickException(str(exc)) from exc
+    except UnknownUser as exc:
+        click.echo(f"error [{exc.error_id}]: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"password set for {username}; {ended} session(s) ended")
 
 
 @main.command()
@@ -191,6 +227,7 @@ def serve(host: str | None, port: int | None) -> None:
         host=host or settings.http_host,
         port=port or settings.http_port,
         log_level="info",
+        ws_max_size=settings.ws_max_frame_bytes,  # larger client frames: closed with 1009
     )
 
 

@@ -41,3 +41,15 @@ class InvalidInput(DomainError):
 
 class Forbidden(DomainError):
     error_id = "forbidden"
+
+
+class NotAuthenticated(DomainError):
+    """No valid login: no session token, or one that is unknown, expired or revoked."""
+
+    error_id = "not-authenticated"
+
+
+class RateLimited(DomainError):
+    """Too many attempts: try again after ``retry_after_seconds`` (in the detail)."""
+
+    error_id = "rate-limited"

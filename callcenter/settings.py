@@ -114,9 +114,39 @@ class Settings(BaseSettings):
         default_factory=lambda: ["break", "lunch", "meeting", "training", "after_call_work"]
     )
 
+    # --- CTI websocket (/ws, docs/events.md) ---------------------------------------------------
+    # Messages waiting for one connection before it is closed as too slow (4408).
+    ws_send_queue: int = Field(default=256, ge=1, le=100_000)
+    # The server pings this often; a client silent for three intervals is closed (4410).
+    ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # The largest frame a client may send (larger: closed with 1009).
+    ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # How often an open connection re-checks its session (logout, expiry: closed with 4401).
+    ws_session_check_seconds: float = Field(default=60.0, gt=0)
+    # A pop still pending this long after its offer is forgotten (an ending was missed).
+    ws_pending_pop_seconds: float = Field(default=120.0, gt=0)
+
     # --- HTTP service ------------------------------------------------------------------------
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+
+    # --- Logins --------------------------------------------------------------------------------
+    # A session ends this long after login (one shift), or after this long without a request.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    # Mark the session cookie Secure (sent over HTTPS only): set it wherever TLS fronts the app.
+    session_cookie_secure: bool = False
+    # Origins (scheme://host[:port]) whose pages may send cookie-authenticated changes and
+    # open the websocket. Empty: the app's own, http://127.0.0.1:<port> and localhost:<port>.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The demo users' password (callcenter seed); demo data only, never a real deployment.
+    demo_password: SecretStr = SecretStr("demo-only-2026")
+
+    @property
+    def effective_allowed_origins(self) -> list[str]:
+        if self.allowed_origins:
+            return [origin.rstrip("/").lower() for origin in self.allowed_origins]
+        return [f"http://127.0.0.1:{self.http_port}", f"http://localhost:{self.http_port}"]
 
     @field_validator(
         "agent_extensions",
@@ -127,6 +157,7 @@ class Settings(BaseSettings):
         "business_weekdays",
         "business_holidays",
         "agent_not_ready_reasons",
+        "allowed_origins",
         mode="before",
     )
     @classmethod

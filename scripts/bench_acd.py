@@ -16,6 +16,9 @@ interaction's offered phase stored, the caller's name set (AMI Setvar), then the
 The same run also times the bare AMI round trip (Ping) as the floor.
 
 Usage (root): sudo .venv/bin/python scripts/bench_acd.py [--calls 100] [--agents 10]
+[--spacing 0.25] [--patience 20]. Few agents and many calls (``--agents 2 --calls 300``) make
+agents scarce: nearly every decision is then an "agent ready" one, made while callers hear
+music or their place in the queue (the demo's general queue announces it).
 Report the printed table in docs/benchmarks.md.
 """
 
@@ -47,6 +50,7 @@ from callcenter.sandbox.instance import AsteriskInstance
 from scripts.bench_ivr_dtmf import AS_OF, bench_settings, demo_phones, percentile
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Wait
+from tests.support.logins import DEMO_PASSWORD, log_in
 
 
 async def short_queue(url: str) -> None:
@@ -118,11 +122,16 @@ class Probe:
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 
 
-async def run(calls: int, agents: int, clients: int) -> None:
+async def run(calls: int, agents: int, clients: int, spacing: float, patience: float) -> None:
     db_file = BENCH_DIR / "acd.db"
     settings = bench_settings(db_file)
     print(f"seeding {clients} demo clients ...", flush=True)
-    await seed_demo(settings.effective_database_url, clients=clients, as_of=AS_OF)
+    await seed_demo(
+        settings.effective_database_url,
+        clients=clients,
+        as_of=AS_OF,
+        demo_password=DEMO_PASSWORD,
+    )
     await short_queue(settings.effective_database_url)
     phones = await demo_phones(settings.effective_database_url, calls)
     instance = AsteriskInstance(settings)
@@ -147,26 +156,25 @@ async def run(calls: int, agents: int, clients: int) -> None:
                     behaviour=Answer(after=0.2, hang_up_after=1.5),
                 )
                 await stack.enter_async_context(phone)
-                response = await http.post(
-                    "/api/agents/me/login", headers={"X-User": f"agent{number:02d}"}
-                )
+                agent = await log_in(http, f"agent{number:02d}")
+                response = await http.post("/api/agents/me/login", headers=agent)
                 response.raise_for_status()
             started = time.perf_counter()
-            limit = asyncio.Semaphore(agents * 2)
+            limit = asyncio.Semaphore(max(agents * 2, 20))
 
             async def one(number: str, delay: float) -> None:
                 await asyncio.sleep(delay)
                 async with limit:
-                    script = [Wait(1.0), Keys("1"), Wait(1.5), Keys("0"), Wait(20.0), Hangup()]
+                    script = [Wait(1.0), Keys("1"), Wait(1.5), Keys("0"), Wait(patience), Hangup()]
                     caller = KeypadCaller(settings.sip_port, "95555", script, caller=number)
                     await caller.start()
                     await caller.wait()
 
-            await asyncio.gather(*(one(p, i * 0.25) for i, p in enumerate(phones)))
+            await asyncio.gather(*(one(p, i * spacing) for i, p in enumerate(phones)))
             seconds = time.perf_counter() - started
     finally:
         instance.down()
-    print(f"\n{calls} calls, {agents} agents, {seconds:.0f} s\n")
+    print(f"\n{calls} calls, {agents} agents, one every {spacing} s, {seconds:.0f} s\n")
     print(f"{'trigger':<22}{'n':>5}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     rows = [*probe.samples.items(), ("AMI round trip (floor)", pings)]
     for kind, values in rows:
@@ -188,12 +196,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--spacing", type=float, default=0.25, help="seconds between callers")
+    parser.add_argument("--patience", type=float, default=20.0, help="seconds a caller waits")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: Asterisk runs in the sandbox")
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     (BENCH_DIR / "acd.db").unlink(missing_ok=True)
-    asyncio.run(run(args.calls, args.agents, args.clients))
+    asyncio.run(run(args.calls, args.agents, args.clients, args.spacing, args.patience))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,39 @@
-"""Annotated dependencies for the routes: the database, the acting user, role checks.
+"""Annotated dependencies for the routes: the database, the clock, the acting user, role checks.
 
-Who is acting. Logins come with the agent-desktop issue. Until then the acting user is named
-by the ``X-User`` header and looked up in the users table; the HTTP service listens on loopback
-only by default. Every route already declares the roles it allows (``require_roles``), so the
-login issue replaces only :func:`current_principal`.
+Who is acting: the holder of a session (callcenter/api/auth.py), named by its token in the
+``cc_session`` cookie (the agent desktop) or in ``Authorization: Bearer <token>`` (scripts,
+tools). No token, or one whose session is unknown, expired, idle or revoked: 401
+``not-authenticated``. A change (POST, PUT, PATCH, DELETE) sent with the cookie must carry an
+``Origin`` among the configured ones, else 403 ``bad-origin`` (cross-site request forgery);
+a bearer request needs none. Every route declares the roles it allows (``require_roles``): a
+role not allowed is 403 ``forbidden``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
-from sqlalchemy import select
+from fastapi import Depends, Request
 
+from callcenter.api.auth import (
+    SESSION_COOKIE,
+    Principal,
+    check_origin,
+    principal_for_token,
+    utc_now,
+)
 from callcenter.crm.vocabulary import Role
+from callcenter.errors import Forbidden, NotAuthenticated
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
-from callcenter.persistence.tables import User
+from callcenter.settings import Settings
 
+__all__ = ["Principal"]  # re-exported: routes import it from here
 
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    username: str
-    role: Role
-    branch_id: int | None
+# Methods that change something: sent with the cookie, they must come from our own pages.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def get_db(request: Request) -> Database:
@@ -37,19 +44,51 @@ def get_db(request: Request) -> Database:
 DbDep = Annotated[Database, Depends(get_db)]
 
 
-async def current_principal(db: DbDep, x_user: Annotated[str | None, Header()] = None) -> Principal:
-    if not x_user:
-        raise HTTPException(401, detail={"error": "not-authenticated", "message": "no user"})
-    async with db.read() as session:
-        user = await session.scalar(select(User).where(User.username == x_user, User.active))
-        # Inside the unit of work: read() ends with a rollback, which expires loaded rows.
-        principal = (
-            None
-            if user is None
-            else Principal(user.id, user.username, Role(user.role), user.branch_id)
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.runtime.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+Clock = Callable[[], dt.datetime]
+
+
+def get_clock() -> Clock:
+    """The time sessions and the login rate limit are judged by (tests override it)."""
+    return utc_now
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def session_token(request: Request, settings: Settings) -> str:
+    """The session token the request carries: a bearer header first, else the cookie (whose
+    unsafe requests must come from an allowed Origin)."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        return token.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticated(
+            "log in first: POST /api/auth/login, then send the session cookie or "
+            "'Authorization: Bearer <token>'"
         )
+    if request.method in UNSAFE_METHODS:
+        check_origin(settings, request.headers.get("origin"))
+    return cookie
+
+
+async def current_principal(
+    request: Request, db: DbDep, settings: SettingsDep, clock: ClockDep
+) -> Principal:
+    token = session_token(request, settings)
+    principal = await principal_for_token(db, token, now=clock())
     if principal is None:
-        raise HTTPException(401, detail={"error": "not-authenticated", "message": "unknown user"})
+        raise NotAuthenticated("the session has expired or ended: log in again")
     return principal
 
 
@@ -61,9 +100,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
 
     async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
-            raise HTTPException(
-                403, detail={"error": "forbidden", "message": f"{principal.role} may not do this"}
-            )
+            raise Forbidden(f"{principal.role} may not do this", role=principal.role.value)
         return principal
 
     return check

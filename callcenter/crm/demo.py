@@ -143,7 +143,7 @@ class DemoBrokerage:
                     "role": user.role.value,
                     "branch_id": branch_ids.get(user.branch_code or ""),
                     "extension": user.extension,
-                    "password_hash": None,  # logins come with the agent desktop
+                    "password_hash": None,  # the seed sets the demo password (one hash for all)
                     "active": True,
                     "created_at": created,
                 }

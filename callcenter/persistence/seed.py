@@ -37,6 +37,7 @@ from callcenter.crm.demo import TABLES, CategoryRef, DemoBrokerage, Row
 from callcenter.crm.demo_history import BEIJING
 from callcenter.crm.vocabulary import ValueClass
 from callcenter.errors import Conflict
+from callcenter.passwords import hash_password_async
 from callcenter.persistence import migrate
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import (
@@ -80,12 +81,18 @@ async def seed_demo(
     as_of: dt.date | None = None,
     if_empty: bool = False,
     history: bool = True,
+    demo_password: str | None = None,
 ) -> SeedReport:
     """Upgrade the schema, then write the demo brokerage with ``clients`` clients into an
     empty database. A database with branches, users or clients is refused
-    (:class:`DatabaseNotEmpty`), or left alone with ``if_empty``."""
+    (:class:`DatabaseNotEmpty`), or left alone with ``if_empty``.
+
+    With ``demo_password``, every demo user can log in with it (demo data only). It is hashed
+    once and the hash shared: one argon2 hash per user would cost seconds. The hash's random
+    salt is the one part of the database that differs between two seeds."""
     started = time.perf_counter()
     as_of = as_of or demo_today()
+    password_hash = await hash_password_async(demo_password) if demo_password else None
     await migrate.upgrade_async(url)
     db = Database(url)
     try:
@@ -109,6 +116,8 @@ async def seed_demo(
                 seed=seed, as_of=as_of, categories=await _complaint_leaves(session), history=history
             )
             counts = await _write_brokerage(session, brokerage, clients, sqlite=db.sqlite)
+            if password_hash is not None:
+                await session.execute(sa.update(User).values(password_hash=password_hash))
             if not db.sqlite:
                 await _advance_sequences(session, counts)
     finally:

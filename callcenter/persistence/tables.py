@@ -480,3 +480,39 @@ class AgentStatusRow(Base):
     reason: Mapped[str | None] = mapped_column(String(24))
     since: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+
+
+# --- logins: sessions and login attempts (migration 0006) ------------------------------------
+
+
+class UserSession(Base):
+    """A logged-in session. Only the SHA-256 of its token is stored: a copy of the database
+    lets no one act as a user. ``idle_seconds`` is the idle timeout in force at login, so a
+    session is judged by the rules it was opened under wherever it is read (REST, websocket)."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)  # absolute
+    idle_seconds: Mapped[int] = mapped_column(Integer)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginAttempt(Base):
+    """Every login attempt, for the rate limit (shared by every worker, kept across
+    restarts). The username is stored as typed; the password never is."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)

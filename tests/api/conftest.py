@@ -1,7 +1,9 @@
-"""The app over HTTP (httpx, in process) on each database, with one user per role."""
+"""The app over HTTP (httpx, in process) on each database, with one user per role, each
+holding a live session (its token sent as a bearer header by :meth:`Api.as_`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,6 +14,7 @@ from fastapi import FastAPI
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence.db import Database
+from callcenter.persistence.sessions import open_session
 from callcenter.persistence.tables import Branch, User
 from callcenter.settings import load_settings
 
@@ -23,10 +26,30 @@ class Api:
     db: Database
     users: dict[Role, User]
     branch: Branch
+    tokens: dict[Role, str]
 
     def as_(self, role: Role) -> dict[str, str]:
-        """Headers that make the request act as the test user of ``role``."""
-        return {"X-User": self.users[role].username}
+        """Headers that make the request act as the test user of ``role``: the token of a
+        session opened for them (tests/api/test_auth.py logs in for real)."""
+        return bearer(self.tokens[role])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def open_test_session(db: Database, user_id: int) -> str:
+    """A session for ``user_id`` as a login opens it, without the password check."""
+    async with db.write() as session:
+        token, _row = await open_session(
+            session,
+            user_id,
+            now=dt.datetime.now(dt.UTC),
+            lifetime=dt.timedelta(hours=12),
+            idle=dt.timedelta(hours=1),
+            address="127.0.0.1",
+        )
+    return token
 
 
 @pytest.fixture
@@ -48,6 +71,7 @@ async def api(database_url: str, database: Database) -> AsyncIterator[Api]:
             for index, role in enumerate(Role, start=1)
         }
         session.add_all(users.values())
+    tokens = {role: await open_test_session(database, user.id) for role, user in users.items()}
     settings = load_settings(
         database_url=database_url, pbx_enabled=False, database_auto_migrate=False
     )
@@ -55,4 +79,4 @@ async def api(database_url: str, database: Database) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield Api(app, http, app.state.runtime.db, users, branch)
+            yield Api(app, http, app.state.runtime.db, users, branch, tokens)

@@ -46,7 +46,7 @@ def test_search_by_id_number_leaves_no_number_in_the_access_log(tmp_path: Path) 
         response = httpx.get(
             f"http://127.0.0.1:{port}/api/clients",
             params={"id_number": "31010119900101123X", "phone": "+8613800138000"},
-            headers={"X-User": "nobody"},
+            headers={"Authorization": "Bearer not-a-session-token"},
         )
         assert response.status_code == 401
     finally:

@@ -3,9 +3,10 @@
 Each row is (method, path, allowed roles, body). Paths and bodies name the records of
 :class:`Seeded` (``{client_id}``...), created fresh for every test. To add routes: append rows
 to ``ROUTES`` (and, if they need a record of their own, a field to ``Seeded`` and a line to
-:func:`seed`). Each row is checked three ways: no ``X-User`` -> 401; each role not allowed ->
-403; each allowed role -> a 2xx answer. A row marked ``logged_in`` is called by an agent or
-advisor who has logged in first (logging out needs a login).
+:func:`seed`). Each row is checked three ways: no session token -> 401; each role not allowed
+-> 403; each allowed role (a bearer token of a live session) -> a 2xx answer. A row marked
+``logged_in`` is called by an agent or advisor who has logged in first (logging out needs a
+login).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from callcenter.crm.vocabulary import ComplaintStatus, Role
 from callcenter.persistence import agents, queues
 from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings
-from tests.api.conftest import Api
+from tests.api.conftest import Api, bearer
 from tests.support.crm_data import add_client, add_follow_up, add_interaction
 
 ANY_STAFF = frozenset(Role)
@@ -108,6 +109,9 @@ class RouteRule:
 
 
 ROUTES: list[RouteRule] = [
+    # logins: who am I, and logging out (logging in needs no session: PUBLIC below)
+    RouteRule("GET", "/api/auth/me", ANY_STAFF),
+    RouteRule("POST", "/api/auth/logout", ANY_STAFF),
     # clients
     RouteRule("GET", "/api/clients?name=zhang", ANY_STAFF),
     RouteRule("GET", "/api/clients/{client_id}", ANY_STAFF),
@@ -219,6 +223,7 @@ ROUTES += [
 
 # Every route under these prefixes must have a row (checked below); extend with new resources.
 COVERED_PREFIXES = (
+    "/api/auth",
     "/api/clients",
     "/api/interactions",
     "/api/follow-ups",
@@ -228,6 +233,9 @@ COVERED_PREFIXES = (
     "/api/agents",
     "/api/queues",
 )
+
+# Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).
+PUBLIC = {("POST", "/api/auth/login")}
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
 REFUSED = [
@@ -255,9 +263,9 @@ async def test_without_a_user_is_401(api: Api, rule: RouteRule) -> None:
     assert response.status_code == 401, response.text
 
 
-async def test_an_unknown_user_is_401(api: Api) -> None:
-    response = await call(api, ROUTES[0], {"X-User": "nobody"})
-    assert response.status_code == 401
+async def test_an_unknown_token_is_401(api: Api) -> None:
+    response = await call(api, ROUTES[0], bearer("not-a-session-token"))
+    assert (response.status_code, response.json()["error"]) == (401, "not-authenticated")
 
 
 @pytest.mark.parametrize(("rule", "role"), REFUSED, ids=case_id)
@@ -280,4 +288,4 @@ def test_the_table_covers_every_route_under_its_prefixes() -> None:
         if path.startswith(COVERED_PREFIXES)
         for method in operations
     }
-    assert served == {(rule.method, rule.path.split("?")[0]) for rule in ROUTES}
+    assert served == {(rule.method, rule.path.split("?")[0]) for rule in ROUTES} | PUBLIC

@@ -19,12 +19,20 @@ from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 from tests.conftest import _truncate_postgres
 from tests.support.hotline import AS_OF, DEMO_CLIENTS, Hotline, pick_client
+from tests.support.logins import DEMO_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ivr-demo") / "demo.db"
-    asyncio.run(seed_demo(f"sqlite+aiosqlite:///{path}", clients=DEMO_CLIENTS, as_of=AS_OF))
+    asyncio.run(
+        seed_demo(
+            f"sqlite+aiosqlite:///{path}",
+            clients=DEMO_CLIENTS,
+            as_of=AS_OF,
+            demo_password=DEMO_PASSWORD,
+        )
+    )
     return path
 
 
@@ -48,7 +56,9 @@ async def hotline_factory(
             url = restart.settings.database_url
         elif on_postgres:
             await _truncate_postgres(postgres_url)
-            await seed_demo(postgres_url, clients=DEMO_CLIENTS, as_of=AS_OF)
+            await seed_demo(
+                postgres_url, clients=DEMO_CLIENTS, as_of=AS_OF, demo_password=DEMO_PASSWORD
+            )
             url = postgres_url
         else:
             db_file = tmp_path / "hotline.db"

@@ -21,10 +21,9 @@ from callcenter.persistence.tables import AgentStateChange, Client, ClientPhone,
 from tests.support.agent_phone import AgentPhone, Answer, NeverAnswer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Step, Wait
 from tests.support.hotline import GAP, HOTLINE, Hotline
+from tests.support.logins import log_in as log_in_as
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
-
-ADMIN = {"X-User": "admin"}
 
 
 def to_an_agent(then: float) -> list[Step]:
@@ -33,10 +32,11 @@ def to_an_agent(then: float) -> list[Step]:
 
 
 async def short_queue(line: Hotline, name: str = "general", **settings: float) -> None:
-    current = (await line.http.get(f"/api/queues/{name}", headers=ADMIN)).json()
+    admin = await log_in_as(line.http, "admin")
+    current = (await line.http.get(f"/api/queues/{name}", headers=admin)).json()
     body = {k: v for k, v in current.items() if k not in {"name", "updated_at", "updated_by_id"}}
     body.update({"ring_seconds": 3, "wrap_up_seconds": 1, **settings})
-    response = await line.http.put(f"/api/queues/{name}", json=body, headers=ADMIN)
+    response = await line.http.put(f"/api/queues/{name}", json=body, headers=admin)
     assert response.status_code == 200, response.text
     await until(lambda: line.runtime.acd is not None and _ring(line, name) == body["ring_seconds"])
 
@@ -56,7 +56,7 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 async def log_in(line: Hotline, username: str) -> int:
-    headers = {"X-User": username}
+    headers = await log_in_as(line.http, username)
     response = await line.http.post("/api/agents/me/login", headers=headers)
     assert response.status_code == 200, response.text
     agent_id: int = response.json()["agent_id"]
@@ -246,7 +246,7 @@ async def test_one_agent_serves_waiting_callers_by_priority_then_waiting_time(
         await session.execute(
             update(Client).where(Client.id == vip).values(tier=Tier.VIP, advisor_id=None)
         )
-    agent_headers = {"X-User": "agent01"}
+    agent_headers = await log_in_as(line.http, "agent01")
     port = line.settings.sip_port
     password = line.settings.agent_phone_password.get_secret_value()
     async with AgentPhone(port, "1001", password=password, behaviour=Answer(0.3, 1.0)) as phone:
@@ -261,7 +261,8 @@ async def test_one_agent_serves_waiting_callers_by_priority_then_waiting_time(
             callers.append(caller)
             await asyncio.sleep(1.0)
         await until(lambda: len(line.runtime.acd.live("general")) == 3, timeout=15)  # type: ignore[union-attr]
-        live = (await line.http.get("/api/queues/general/live", headers=ADMIN)).json()
+        admin = await log_in_as(line.http, "admin")
+        live = (await line.http.get("/api/queues/general/live", headers=admin)).json()
         ready = {"state": "ready"}
         response = await line.http.post("/api/agents/me/state", json=ready, headers=agent_headers)
         assert response.status_code == 200, response.text

@@ -47,6 +47,7 @@ from tests.support.hotline import (
     UNKNOWN_CALLER,
     Hotline,
 )
+from tests.support.logins import log_in
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
 
@@ -293,7 +294,7 @@ async def test_a_reload_mid_call_keeps_the_call_in_its_flow_and_a_broken_one_is_
     flows.mkdir()
     shutil.copy(FLOWS_DIR / "hotline.yaml", flows / "hotline.yaml")
     line: Hotline = await hotline_factory(ivr_flows_dir=flows)
-    supervisor = {"X-User": "supervisor01"}
+    supervisor = await log_in(line.http, "supervisor01")
     script = [Wait(1.0), Keys("1"), Wait(4.0), Keys("1"), Wait(4.0), Hangup()]
     phone = KeypadCaller(line.settings.sip_port, HOTLINE, script, caller=line.client.phone)
     await phone.start()

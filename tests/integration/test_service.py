@@ -10,8 +10,11 @@ import pytest
 from pydantic import SecretStr
 
 from callcenter.app import Runtime, create_app
+from callcenter.crm.vocabulary import Role
+from callcenter.persistence.tables import User
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
+from tests.api.conftest import open_test_session
 from tests.support.sipp import SippCaller
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(120)]
@@ -23,6 +26,15 @@ async def _until(predicate: object, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(poll(), timeout)
+
+
+async def _supervisor_session(runtime: Runtime) -> dict[str, str]:
+    async with runtime.db.write() as session:
+        user = User(username="sup-live", display_name="Supervisor", role=Role.SUPERVISOR)
+        session.add(user)
+        await session.flush()
+        user_id = user.id
+    return {"Authorization": f"Bearer {await open_test_session(runtime.db, user_id)}"}
 
 
 async def test_service_answers_a_hotline_call_and_reports_it_live(
@@ -48,7 +60,9 @@ async def test_service_answers_a_hotline_call_and_reports_it_live(
             )
             await caller.start()
             await _until(lambda: runtime.tracker.channels)
-            live = (await http.get("/api/channels")).json()
+            assert (await http.get("/api/channels")).status_code == 401
+            supervisor = await _supervisor_session(runtime)
+            live = (await http.get("/api/channels", headers=supervisor)).json()
             result = await caller.wait()
 
     assert [c["caller_number"] for c in live] == ["+8613812345678"]

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from callcenter.api.routes import (
     agents,
+    auth,
     clients,
     complaints,
     follow_ups,
@@ -16,6 +17,7 @@ from callcenter.api.routes import (
 )
 
 ROUTERS: list[APIRouter] = [
+    auth.router,
     clients.router,
     interactions.router,
     complaints.router,

@@ -23,8 +23,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from callcenter.acd.agents import MISSED, ReasonNotExpected, reason_codes
+from callcenter.acd.agents import MISSED, reason_codes
 from callcenter.acd.model import AgentState
+from callcenter.api.agent_state import AGENT_ROLES, change_own_state, publish_agent_state
 from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
 from callcenter.api.schemas.agents import AgentOut, AgentProfileIn, AgentStateIn, ReasonsOut
 from callcenter.api.schemas.common import errors
@@ -33,7 +34,7 @@ from callcenter.persistence import agents
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
-Agent = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.ADVISOR))]
+Agent = Annotated[Principal, Depends(require_roles(*AGENT_ROLES))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 AgentId = Annotated[int, Path(gt=0)]
 
@@ -83,24 +84,15 @@ async def logout(db: DbDep, principal: Agent, request: Request) -> AgentOut:
 async def change_state(
     body: AgentStateIn, db: DbDep, principal: Agent, configured: ReasonsDep, request: Request
 ) -> AgentOut:
-    """Ready (in wrap-up: end it now) or not ready with a reason."""
-    async with db.write() as session:
-        if body.state == "ready":
-            if body.reason is not None:
-                raise ReasonNotExpected("ready takes no reason", field="reason")
-            await agents.set_ready(session, principal.user_id)
-        else:
-            await agents.set_not_ready(session, principal.user_id, body.reason, reasons=configured)
-        out = AgentOut.of(await agents.get_agent(session, principal.user_id))
-    return announce(request, out)
+    """Ready (in wrap-up: end it now) or not ready with a reason (the websocket's ``state``
+    message runs the same code)."""
+    events = request.app.state.runtime.events
+    return await change_own_state(db, events, principal.user_id, body, configured)
 
 
 def announce(request: Request, out: AgentOut) -> AgentOut:
-    """Tell the ACD (and later the wallboard) once the change is stored."""
-    request.app.state.runtime.events.publish(
-        "agent.state",
-        {"agent_id": out.agent_id, "state": out.state.value, "reason": out.reason, "origin": "api"},
-    )
+    """Tell the ACD and the screens once the change is stored."""
+    publish_agent_state(request.app.state.runtime.events, out)
     return out
 
 

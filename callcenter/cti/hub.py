@@ -1,0 +1,409 @@
+"""The hub: one subscription on the event bus, fanned out to every open connection.
+
+Each connection has its own bounded queue of encoded messages. Delivering never waits: a
+connection whose queue is full is closed as too slow and removed at once, so a browser that
+stopped reading can slow neither a call nor anyone else's screen. The edge (api/ws.py) runs
+one writer per connection that empties its queue into the socket.
+
+A screen pop goes out bare, at once, with what the ACD published (caller number, queue, IVR
+path, ...). The client summary (:class:`~callcenter.cti.pops.PopClient`) follows as a
+``call.client`` message once it was read and the delivery audited: the database is never on
+the path of the pop itself, which must reach the screen before the phone rings, and the
+client record is released only once its view is in the audit log (the REST view's rule).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from callcenter.cti.messages import encode, event_message
+from callcenter.cti.pops import PendingPop, PendingPops, PopClient
+from callcenter.cti.routing import MANAGER_ROLES, Viewer, delivers
+from callcenter.events import Event, EventBus, EventSubscription
+
+log = logging.getLogger(__name__)
+
+
+class CloseKind(StrEnum):
+    """Why the server ends a connection; the edge maps each to a websocket close code."""
+
+    TOO_SLOW = "too_slow"
+    NO_HEARTBEAT = "no_heartbeat"
+    SESSION_ENDED = "session_ended"
+    SERVER_STOPPING = "server_stopping"
+    UNSUPPORTED_DATA = "unsupported_data"
+    FRAME_TOO_LARGE = "frame_too_large"
+    SERVER_ERROR = "server_error"
+    CLIENT_GONE = "client_gone"  # the client closed or vanished: nothing to send it
+
+
+@dataclass(frozen=True)
+class Closing:
+    kind: CloseKind
+    reason: str  # for the close frame: short, and never holding a secret
+
+
+class ConnectionClosed(Exception):
+    def __init__(self, closing: Closing) -> None:
+        super().__init__(closing.reason)
+        self.closing = closing
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Connection:
+    """One open socket as the hub sees it: who, a bounded queue, and whether it is over."""
+
+    def __init__(
+        self,
+        conn_id: int,
+        viewer: Viewer,
+        maxsize: int,
+        now: float,
+        on_close: Callable[[Connection], None],
+    ) -> None:
+        self.id = conn_id
+        self.viewer = viewer
+        self.maxsize = maxsize
+        self.last_heard = now  # the hub's clock: when the client last sent anything
+        self.closing: Closing | None = None
+        self._queue: deque[str] = deque()
+        self._ready = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._on_close = on_close
+
+    @property
+    def closed(self) -> bool:
+        return self.closing is not None
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def push(self, text: str) -> bool:
+        """Queue one message; False if the connection is over (or is now, being too slow)."""
+        if self.closing is not None:
+            return False
+        if len(self._queue) >= self.maxsize:
+            self.close(
+                CloseKind.TOO_SLOW,
+                f"too slow: {self.maxsize} messages waiting; reconnect and resume",
+            )
+            return False
+        self._queue.append(text)
+        self._ready.set()
+        return True
+
+    async def next(self) -> str:
+        """The next message to send; ConnectionClosed once the connection is over (what is
+        still queued then is dropped: the client resumes after reconnecting)."""
+        while True:
+            if self.closing is not None:
+                raise ConnectionClosed(self.closing)
+            if self._queue:
+                return self._queue.popleft()
+            self._ready.clear()
+            await self._ready.wait()
+
+    def close(self, kind: CloseKind, reason: str) -> None:
+        """End the connection (the first reason given wins); the hub forgets it at once."""
+        if self.closing is not None:
+            return
+        self.closing = Closing(kind, reason)
+        self._queue.clear()
+        self._ready.set()
+        self._closed.set()
+        self._on_close(self)
+
+    async def wait_closed(self) -> Closing:
+        await self._closed.wait()
+        assert self.closing is not None
+        return self.closing
+
+    def heard(self, now: float) -> None:
+        self.last_heard = now
+
+
+@dataclass(frozen=True)
+class PopDelivery:
+    """One screen pop's client summary delivered to one connection: one audit entry."""
+
+    agent_id: int
+    connection_id: int
+    call_id: str
+    interaction_id: int | None
+    client_id: int | None
+    resumed: bool
+
+
+class PopRecords(Protocol):
+    """The database as the hub needs it (callcenter/persistence/screen_pop.py)."""
+
+    async def client_of(self, client_id: int) -> PopClient | None: ...
+
+    async def pops_delivered(self, deliveries: Sequence[PopDelivery]) -> None: ...
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    send_queue: int = 256  # messages waiting per connection before it is closed as too slow
+    heartbeat_seconds: float = 20.0  # a ping this often
+    missed_heartbeats: int = 3  # silent this many intervals: closed
+    pending_pop_seconds: float = 120.0  # a pop whose ending was missed is forgotten then
+    bus_buffer: int = 10_000  # the hub's own subscription on the bus
+    parallel_summaries: int = 8  # client summaries read at once (the pool is 10 connections)
+
+
+@dataclass(frozen=True)
+class PopJob:
+    """A pop's summary to send to these connections, after it is read and audited."""
+
+    pop: PendingPop
+    connections: tuple[Connection, ...]
+    resumed: bool
+
+
+MAX_POP_JOBS = 1000
+
+
+class CtiHub:
+    def __init__(
+        self,
+        bus: EventBus,
+        records: PopRecords,
+        config: HubConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.config = config or HubConfig()
+        self._records = records
+        self._clock = clock
+        self._wallclock = wallclock
+        # Subscribed at once, not when run() starts: no event falls between the two.
+        self._sub: EventSubscription = bus.subscribe(maxsize=self.config.bus_buffer)
+        self._conns: dict[int, Connection] = {}
+        # Who may receive what narrows to two groups (routing.delivers): the connections of
+        # the agent an event is about, and managers'. With 500 agents on line, a pop is
+        # checked against a few connections instead of all.
+        self._by_user: dict[int, dict[int, Connection]] = {}
+        self._managers: dict[int, Connection] = {}
+        self._ids = itertools.count(1)
+        self._jobs: asyncio.Queue[PopJob] = asyncio.Queue(MAX_POP_JOBS)
+        self.pending = PendingPops(self.config.pending_pop_seconds, clock)
+        self.last_seq = 0  # the newest event seen
+        self._dropped_seen = 0
+
+    # --- connections -------------------------------------------------------------------
+
+    def connect(self, viewer: Viewer) -> Connection:
+        conn = Connection(
+            next(self._ids), viewer, self.config.send_queue, self._clock(), self._forget
+        )
+        self._conns[conn.id] = conn
+        self._by_user.setdefault(viewer.user_id, {})[conn.id] = conn
+        if viewer.role in MANAGER_ROLES:
+            self._managers[conn.id] = conn
+        log.info("cti: connection %d opened by user %d (%s)", conn.id, viewer.user_id, viewer.role)
+        return conn
+
+    def _forget(self, conn: Connection) -> None:
+        if self._remove(conn) and conn.closing is not None:
+            log.info(
+                "cti: connection %d of user %d closed: %s",
+                conn.id,
+                conn.viewer.user_id,
+                conn.closing.kind,
+            )
+
+    def heard(self, conn: Connection) -> None:
+        """The client sent something: it is alive (heartbeats)."""
+        conn.heard(self._clock())
+
+    def disconnect(self, conn: Connection) -> None:
+        """The client went away (or the edge is done with it)."""
+        self._remove(conn)
+
+    def _remove(self, conn: Connection) -> bool:
+        if self._conns.pop(conn.id, None) is None:
+            return False
+        self._managers.pop(conn.id, None)
+        mine = self._by_user.get(conn.viewer.user_id, {})
+        mine.pop(conn.id, None)
+        if not mine:
+            self._by_user.pop(conn.viewer.user_id, None)
+        return True
+
+    @property
+    def connections(self) -> list[Connection]:
+        return list(self._conns.values())
+
+    def message(self, kind: str, data: dict[str, object] | None = None) -> str:
+        """A message made for one connection (seq null)."""
+        return encode(kind, None, self._wallclock(), data or {})
+
+    # --- events ------------------------------------------------------------------------
+
+    def dispatch(self, event: Event) -> None:
+        """Hand ``event`` to every connection allowed to see it. Never waits."""
+        self.last_seq = event.seq
+        try:
+            text = event_message(event)
+        except (TypeError, ValueError) as exc:  # a publisher's bug must not stop the hub
+            log.error("cti: event %d (%s) cannot be sent: %s", event.seq, event.topic, exc)
+            return
+        pop = self.pending.follow(event, text)
+        reached: list[Connection] = []
+        for conn in self._candidates(event):
+            if delivers(conn.viewer, event) and conn.push(text):
+                reached.append(conn)
+        if pop is not None and reached:
+            self._complete_later(PopJob(pop, tuple(reached), resumed=False))
+
+    def _candidates(self, event: Event) -> list[Connection]:
+        """Every connection that may receive ``event``, and maybe a few that may not."""
+        agent_id = event.data.get("agent_id")
+        own = self._by_user.get(agent_id, {}) if type(agent_id) is int else {}
+        return list({**own, **self._managers}.values())
+
+    def resume(self, conn: Connection) -> int:
+        """Send ``conn`` its viewer's pending pops again, each followed by its summary."""
+        pops = self.pending.of(conn.viewer.user_id)
+        sent = 0
+        for pop in pops:
+            if conn.push(pop.text):
+                sent += 1
+                self._complete_later(PopJob(pop, (conn,), resumed=True))
+        return sent
+
+    def _complete_later(self, job: PopJob) -> None:
+        try:
+            self._jobs.put_nowait(job)
+        except asyncio.QueueFull:
+            log.warning("cti: call %s: too many pops at once, summary not sent", job.pop.call_id)
+
+    async def complete_pop(self, job: PopJob) -> None:
+        """Read the client summary (once per pop), audit one delivery per connection, then
+        send the summary: nothing of the record leaves before its audit entry is stored."""
+        pop = job.pop
+        if not pop.client_loaded:
+            if pop.client_id is not None:
+                pop.client = await self._records.client_of(pop.client_id)
+            pop.client_loaded = True
+        conns = [conn for conn in job.connections if not conn.closed]
+        if not conns:
+            return
+        await self._records.pops_delivered(
+            [
+                PopDelivery(
+                    pop.agent_id,
+                    conn.id,
+                    pop.call_id,
+                    pop.interaction_id,
+                    pop.client_id,
+                    job.resumed,
+                )
+                for conn in conns
+            ]
+        )
+        text = encode(
+            "call.client",
+            pop.event.seq,
+            self._wallclock(),
+            {
+                "agent_id": pop.agent_id,
+                "call_id": pop.call_id,
+                "interaction_id": pop.interaction_id,
+                "client": None if pop.client is None else pop.client.as_data(),
+            },
+        )
+        for conn in conns:
+            conn.push(text)
+
+    # --- heartbeats ----------------------------------------------------------------------
+
+    def beat(self) -> None:
+        """Ping every connection; close those silent for ``missed_heartbeats`` intervals."""
+        now = self._clock()
+        silent_limit = self.config.heartbeat_seconds * self.config.missed_heartbeats
+        ping = self.message("ping")
+        for conn in list(self._conns.values()):
+            if now - conn.last_heard >= silent_limit:
+                conn.close(
+                    CloseKind.NO_HEARTBEAT,
+                    f"nothing heard for {silent_limit:g} s: answer each ping with a pong",
+                )
+            else:
+                conn.push(ping)
+
+    # --- the tasks -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Dispatch events, ping, and complete pops, until the bus subscription is closed
+        (:meth:`close`) or the task is cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            beats = tg.create_task(self._beat_loop(), name="cti-heartbeats")
+            pops = tg.create_task(self._pop_loop(tg), name="cti-pops")
+            try:
+                while True:
+                    try:
+                        event = await self._sub.get()
+                    except StopAsyncIteration:
+                        break
+                    self._note_drops()
+                    self.dispatch(event)
+                    # Let the writers run between two events: a burst of events published
+                    # in one go must not fill queues that their writers would empty at once
+                    # (a full queue must mean a client that stopped reading).
+                    await asyncio.sleep(0)
+            finally:
+                beats.cancel()
+                pops.cancel()
+
+    def _note_drops(self) -> None:
+        if self._sub.dropped != self._dropped_seen:
+            log.warning("cti: %d events lost: the hub fell behind the bus", self._sub.dropped)
+            self._dropped_seen = self._sub.dropped
+
+    async def _beat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_seconds)
+            self.beat()
+
+    async def _pop_loop(self, tg: asyncio.TaskGroup) -> None:
+        slots = asyncio.Semaphore(self.config.parallel_summaries)
+        while True:
+            job = await self._jobs.get()
+            await slots.acquire()
+            tg.create_task(self._complete_guarded(job, slots))
+
+    async def _complete_guarded(self, job: PopJob, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.complete_pop(job)
+        except Exception as exc:
+            # The bare pop is out; only its summary is missing. Never a client's data here.
+            log.error(
+                "cti: call %s: client summary not sent to agent %s: %s",
+                job.pop.call_id,
+                job.pop.agent_id,
+                type(exc).__name__,
+            )
+        finally:
+            slots.release()
+
+    def close(self) -> None:
+        """Stop: every connection is closed (the service is going away)."""
+        for conn in list(self._conns.values()):
+            conn.close(CloseKind.SERVER_STOPPING, "the service is stopping")
+        self._sub.close()

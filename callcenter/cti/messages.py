@@ -1,0 +1,184 @@
+"""The wire format of the CTI websocket (docs/events.md is the catalogue).
+
+Every message, both ways, is one JSON text frame; the server's are always
+``{"type": ..., "seq": ..., "at": "<ISO-8601>", "data": {...}}``:
+
+* a bus event keeps its topic as ``type`` and its ``seq`` (one counter for the whole service,
+  so a client can tell what it has seen);
+* a message made for one connection only (hello, ping, pong, error, state.ok, resumed, the
+  state snapshot of a resume) has ``seq`` null;
+* ``call.client``, the client summary that completes a screen pop, carries the ``seq`` of the
+  ``call.offered`` it completes. Clients tell messages apart by (type, seq).
+
+What a client sends is parsed by :func:`parse_frame`: a frame that is not a JSON object in a
+text frame, or is too large, is a :class:`ProtocolViolation` (the edge closes the
+connection); a well-formed message of an unknown type or with bad fields is a
+:class:`MessageRefused` (answered with an ``error`` message; the connection stays).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from callcenter.errors import DomainError, InvalidInput
+from callcenter.events import Event
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_REF_LENGTH = 64  # the client's own correlation id, echoed in replies
+AGENT_STATES = ("ready", "not_ready")  # what an agent may ask for (the REST route's choice)
+
+
+# --- server -> client ---------------------------------------------------------------------
+
+
+def _plain(value: object) -> object:
+    """What json cannot encode by itself, as the API encodes it."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode(kind: str, seq: int | None, at: dt.datetime, data: Mapping[str, Any]) -> str:
+    """One message as its text frame (UTF-8 as is: Chinese names are not escaped)."""
+    return json.dumps(
+        {"type": kind, "seq": seq, "at": at.isoformat(), "data": dict(data)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_plain,
+    )
+
+
+def event_message(event: Event) -> str:
+    return encode(event.topic, event.seq, event.at, event.data)
+
+
+# --- client -> server ---------------------------------------------------------------------
+
+
+class ProtocolViolation(DomainError):
+    """A frame the server does not read at all: the connection is closed."""
+
+    error_id = "protocol-violation"
+
+
+class FrameNotText(ProtocolViolation):
+    error_id = "frame-not-text"
+
+
+class FrameTooLarge(ProtocolViolation):
+    error_id = "frame-too-large"
+
+
+class MalformedFrame(ProtocolViolation):
+    """Not JSON, not an object, or no string ``type``."""
+
+    error_id = "malformed-frame"
+
+
+class MessageRefused(InvalidInput):
+    """A well-formed message the server will not act on: answered with an ``error``."""
+
+    error_id = "message-refused"
+
+
+class UnknownMessageType(MessageRefused):
+    error_id = "unknown-message-type"
+
+
+class InvalidMessage(MessageRefused):
+    error_id = "invalid-message"
+
+
+@dataclass(frozen=True)
+class Ping:
+    """The client checks the server is there; answered with ``pong``."""
+
+
+@dataclass(frozen=True)
+class Pong:
+    """The answer to the server's ``ping``."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """After a reconnect: send again what is still pending for me."""
+
+    last_seq: int | None
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """The agent's own ready / not ready, as ``POST /api/agents/me/state``."""
+
+    state: str
+    reason: str | None
+    ref: str | None
+
+
+ClientMessage = Ping | Pong | Resume | StateChange
+
+
+def frame_size(text: str) -> int:
+    """The frame's size in bytes, without encoding a frame that is plainly small."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def parse_frame(
+    text: str | None, data: bytes | None, *, max_bytes: int = MAX_FRAME_BYTES
+) -> ClientMessage:
+    """One frame from a client, as the message it is."""
+    if text is None:
+        size = 0 if data is None else len(data)
+        raise FrameNotText("only JSON text frames are accepted", bytes=size)
+    size = frame_size(text)
+    if size > max_bytes:
+        raise FrameTooLarge(f"frame of {size} bytes; at most {max_bytes}", bytes=size)
+    try:
+        body = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
+        raise MalformedFrame(f"not JSON: {exc}") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        raise MalformedFrame('a message is a JSON object with a string "type"')
+    return _message(body)
+
+
+def _ref(body: Mapping[str, Any]) -> str | None:
+    ref = body.get("ref")
+    if ref is None:
+        return None
+    if not isinstance(ref, str) or len(ref) > MAX_REF_LENGTH:
+        raise InvalidMessage(f'"ref" is a string of at most {MAX_REF_LENGTH} characters')
+    return ref
+
+
+def _message(body: Mapping[str, Any]) -> ClientMessage:
+    kind = body["type"]
+    ref = _ref(body)
+    if kind == "pong":
+        return Pong()
+    if kind == "ping":
+        return Ping()
+    if kind == "resume":
+        last_seq = body.get("last_seq")
+        if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
+            raise InvalidMessage('"last_seq" is a whole number from 0, or null', ref=ref)
+        return Resume(last_seq)
+    if kind == "state":
+        state, reason = body.get("state"), body.get("reason")
+        if state not in AGENT_STATES:
+            raise InvalidMessage('"state" is "ready" or "not_ready"', ref=ref)
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidMessage('"reason" is a string or null', ref=ref)
+        return StateChange(state, reason, ref)
+    raise UnknownMessageType(
+        f"unknown message type {kind[:40]!r}: ping, pong, resume or state", ref=ref
+    )

@@ -1,0 +1,137 @@
+"""Screen pops: the client summary that completes one, and the pops still ringing per agent.
+
+A pop is *pending* from its ``call.offered`` until the offer is over: ``call.offer_ended``
+(no answer, the caller gone), ``call.answered`` or ``call.ended`` for that agent and call;
+``call.abandoned`` or ``call.overflowed`` of the call; or an ``agent.state`` that takes the
+agent out of ``reserved`` (the state of an agent whose phone rings: it is published before
+the pop, so any later state means the ringing is over). A pop older than the time-to-live is
+dropped too, in case an ending was missed. A resuming client gets the pending pops again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from callcenter.events import Event
+
+RINGING_STATE = "reserved"  # AgentState.RESERVED: a call is being offered
+MAX_PENDING_PER_AGENT = 4  # one ring at a time; a few more only if endings went missing
+# Topics that end the offer of (agent_id, call_id); and those that end a call for everyone.
+OFFER_ENDINGS = frozenset({"call.offer_ended", "call.answered", "call.ended"})
+CALL_ENDINGS = frozenset({"call.abandoned", "call.overflowed"})
+
+
+@dataclass(frozen=True)
+class PopClient:
+    """What the pop shows of the caller's client record: enough to greet them and see their
+    weight; the full 360-degree view is one audited REST call away."""
+
+    client_id: int
+    name: str
+    name_latin: str
+    tier: str
+    value_class: str
+    risk_profile: str
+    advisor_name: str | None
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "name_latin": self.name_latin,
+            "tier": self.tier,
+            "value_class": self.value_class,
+            "risk_profile": self.risk_profile,
+            "advisor_name": self.advisor_name,
+        }
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+@dataclass
+class PendingPop:
+    event: Event  # the call.offered
+    text: str  # its message, encoded once
+    since: float  # on the hub's clock
+    client: PopClient | None = None
+    client_loaded: bool = False  # the summary was read (a None client: unknown caller)
+
+    @property
+    def agent_id(self) -> int:
+        return int(self.event.data["agent_id"])
+
+    @property
+    def call_id(self) -> str:
+        return str(self.event.data.get("call_id", ""))
+
+    @property
+    def interaction_id(self) -> int | None:
+        return _int_or_none(self.event.data.get("interaction_id"))
+
+    @property
+    def client_id(self) -> int | None:
+        return _int_or_none(self.event.data.get("client_id"))
+
+
+@dataclass
+class PendingPops:
+    """The pops still ringing, per agent, in the order offered."""
+
+    ttl: float
+    clock: Callable[[], float]
+    _by_agent: dict[int, dict[str, PendingPop]] = field(default_factory=dict)
+
+    def follow(self, event: Event, text: str) -> PendingPop | None:
+        """Track ``event``; for a ``call.offered``, the pop it starts."""
+        data: Mapping[str, Any] = event.data
+        agent_id = _int_or_none(data.get("agent_id"))
+        call_id = str(data.get("call_id", ""))
+        if event.topic == "call.offered" and agent_id is not None:
+            pops = self._by_agent.setdefault(agent_id, {})
+            pops.pop(call_id, None)
+            pop = PendingPop(event, text, self.clock())
+            pops[call_id] = pop
+            while len(pops) > MAX_PENDING_PER_AGENT:
+                del pops[next(iter(pops))]
+            return pop
+        if event.topic in OFFER_ENDINGS and agent_id is not None:
+            self._end(agent_id, call_id)
+        elif event.topic in CALL_ENDINGS:
+            for agent in list(self._by_agent):
+                self._end(agent, call_id)
+        elif (
+            event.topic == "agent.state"
+            and agent_id is not None
+            and data.get("state") != RINGING_STATE
+        ):
+            self._by_agent.pop(agent_id, None)
+        return None
+
+    def _end(self, agent_id: int, call_id: str) -> None:
+        pops = self._by_agent.get(agent_id)
+        if pops is not None:
+            pops.pop(call_id, None)
+            if not pops:
+                del self._by_agent[agent_id]
+
+    def of(self, agent_id: int) -> list[PendingPop]:
+        """The agent's pending pops, oldest first; expired ones are dropped."""
+        pops = self._by_agent.get(agent_id)
+        if not pops:
+            return []
+        oldest = self.clock() - self.ttl
+        for call_id in [c for c, pop in pops.items() if pop.since < oldest]:
+            del pops[call_id]
+        if not pops:
+            del self._by_agent[agent_id]
+        return list(pops.values())
+
+    def is_pending(self, pop: PendingPop) -> bool:
+        return self._by_agent.get(pop.agent_id, {}).get(pop.call_id) is pop
+
+    def __len__(self) -> int:
+        return sum(len(pops) for pops in self._by_agent.values())

@@ -1,0 +1,69 @@
+"""Who receives which event: the one role filter of the CTI websocket.
+
+==========================  ====================================  ==============================
+topic                       agent, advisor                        supervisor, admin
+==========================  ====================================  ==============================
+agent.state                 their own                             everyone's
+queue.changed               no                                    yes
+call.queued                 no                                    yes
+call.abandoned              no                                    yes
+call.overflowed             no                                    yes
+call.answered, call.ended   their own (agent_id is theirs)        everyone's
+call.offered                their own: the screen pop             their own only
+call.offer_ended            their own                             their own only
+any other topic             call.* about them, else no            call.* about them, else no
+==========================  ====================================  ==============================
+
+A screen pop names the caller and their client record, so it goes to the agent whose phone
+is about to ring and to no one else: a supervisor follows the floor through agent states and
+answered calls, and opens a record through the audited REST view when needed. Topics not in
+the table are refused by default, so a new topic reaches nobody until it is added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callcenter.crm.vocabulary import Role
+from callcenter.events import Event
+
+AGENT_ROLES = frozenset({Role.AGENT, Role.ADVISOR})
+MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+# What supervisors and admins see of every agent and queue.
+FLOOR_TOPICS = frozenset(
+    {
+        "agent.state",
+        "queue.changed",
+        "call.queued",
+        "call.abandoned",
+        "call.overflowed",
+        "call.answered",
+        "call.ended",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person behind one connection."""
+
+    user_id: int
+    username: str
+    role: Role
+
+
+def about(viewer: Viewer, event: Event) -> bool:
+    """Whether ``event`` is a call event or a state change of this viewer's own."""
+    if event.topic != "agent.state" and not event.topic.startswith("call."):
+        return False
+    agent_id = event.data.get("agent_id")
+    # bool is an int in Python: True must never match user 1.
+    return type(agent_id) is int and agent_id == viewer.user_id
+
+
+def delivers(viewer: Viewer, event: Event) -> bool:
+    """Whether ``viewer`` may receive ``event`` (the table in this module's docstring)."""
+    if about(viewer, event):
+        return True
+    return viewer.role in MANAGER_ROLES and event.topic in FLOOR_TOPICS

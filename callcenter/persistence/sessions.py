@@ -1,0 +1,301 @@
+"""Login sessions and login attempts (tables ``user_sessions`` and ``login_attempts``).
+
+A session is named by a random token (``secrets.token_urlsafe(32)``: 256 bits) that only its
+holder has: the table keeps the token's SHA-256, never the token, and nothing here logs either.
+A plain hash suffices (no salt, no slow hash): the token is random and long, so there is
+nothing to guess, and the lookup stays one indexed read.
+
+A session ends at the first of: its absolute expiry (a shift), its idle timeout (no request
+for that long), its revocation (logout, a password change), or its user's deactivation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.crm.vocabulary import Role
+from callcenter.errors import NotFound
+from callcenter.passwords import hash_password_async
+from callcenter.persistence.audit import record_audit
+from callcenter.persistence.db import Database
+from callcenter.persistence.tables import LoginAttempt, User, UserSession
+
+# last_seen_at is written at most this often per session: a busy desktop's requests stay
+# reads. So a session may be judged idle up to this much early; with idle timeouts of many
+# minutes that is immaterial.
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+# Login attempts older than this are deleted (the audit log keeps the logins themselves);
+# far longer than any rate-limit window.
+KEEP_ATTEMPTS = dt.timedelta(days=1)
+
+# An attacker may retry as fast as the server answers; a bound on the rows read per check.
+_MAX_ROWS = 200
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as a logged-in person sees themselves."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    branch_id: int | None
+    extension: str | None
+
+    @classmethod
+    def of(cls, user: User) -> UserInfo:
+        return cls(
+            user.id,
+            user.username,
+            user.display_name,
+            Role(user.role),
+            user.branch_id,
+            user.extension,
+        )
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """A live session and the user who holds it."""
+
+    session_id: int
+    expires_at: dt.datetime
+    user: UserInfo
+
+
+@dataclass(frozen=True)
+class LoginUser:
+    """What a login needs to know about a username."""
+
+    info: UserInfo
+    password_hash: str | None
+    active: bool
+
+    @property
+    def user_id(self) -> int:
+        return self.info.user_id
+
+
+async def user_for_login(session: AsyncSession, username: str) -> LoginUser | None:
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        return None
+    return LoginUser(UserInfo.of(user), user.password_hash, user.active)
+
+
+async def user_info(session: AsyncSession, user_id: int) -> UserInfo | None:
+    user = await session.get(User, user_id)
+    return None if user is None else UserInfo.of(user)
+
+
+async def set_password_hash(session: AsyncSession, user_id: int, password_hash: str) -> bool:
+    result = await session.execute(
+        update(User).where(User.id == user_id).values(password_hash=password_hash)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class UnknownUser(NotFound):
+    error_id = "unknown-user"
+
+
+async def set_password(url: str, username: str, password: str) -> int:
+    """Give ``username`` a new password (``callcenter users set-password``) and end their
+    sessions, so a leaked password stops working at once. Audited. Returns how many sessions
+    were ended. Raises :class:`callcenter.passwords.WeakPassword` or :class:`UnknownUser`."""
+    password_hash = await hash_password_async(password)
+    now = dt.datetime.now(dt.UTC)
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            user = await user_for_login(session, username)
+            if user is None:
+                raise UnknownUser(f"no user is named {username!r}", username=username)
+            await set_password_hash(session, user.user_id, password_hash)
+            ended = await revoke_user_sessions(session, user.user_id, now=now)
+            await record_audit(
+                session,
+                None,
+                "auth.password_set",
+                detail={"user_id": user.user_id, "username": username, "via": "cli"},
+            )
+    finally:
+        await db.dispose()
+    return ended
+
+
+async def open_session(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+    idle: dt.timedelta,
+    address: str | None,
+) -> tuple[str, UserSession]:
+    """A new session for ``user_id``: its token (for the holder only) and its row."""
+    token = new_token()
+    row = UserSession(
+        user_id=user_id,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=now + lifetime,
+        idle_seconds=int(idle.total_seconds()),
+        last_seen_at=now,
+        revoked_at=None,
+        client_address=address,
+    )
+    session.add(row)
+    await session.flush()
+    return token, row
+
+
+async def find_session(db: Database, token: str, *, now: dt.datetime) -> SessionUser | None:
+    """The live session named by ``token``, or None (unknown, expired, idle, revoked, or its
+    user deactivated). Touches ``last_seen_at`` at most once per :data:`TOUCH_EVERY`."""
+    statement = (
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash(token))
+    )
+    async with db.read() as session:
+        row = (await session.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        found, user = row
+        # Copied inside the unit of work: read() ends with a rollback, which expires rows.
+        last_seen, idle = found.last_seen_at, dt.timedelta(seconds=found.idle_seconds)
+        live = (
+            found.revoked_at is None
+            and now < found.expires_at
+            and now - last_seen < idle
+            and user.active
+        )
+        result = SessionUser(found.id, found.expires_at, UserInfo.of(user))
+    if not live:
+        return None
+    if now - last_seen >= TOUCH_EVERY:
+        async with db.write() as session:
+            # Conditional: of several workers seeing the same stale time, one writes.
+            await session.execute(
+                update(UserSession)
+                .where(
+                    UserSession.id == result.session_id,
+                    UserSession.last_seen_at < now - TOUCH_EVERY,
+                )
+                .values(last_seen_at=now)
+            )
+    return result
+
+
+async def revoke_session(session: AsyncSession, session_id: int, *, now: dt.datetime) -> bool:
+    """End one session; False if it had ended already."""
+    result = await session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_user_sessions(session: AsyncSession, user_id: int, *, now: dt.datetime) -> int:
+    """End every session of a user (after a password change); how many were live."""
+    result = await session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the login rate limit --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """At most ``per_username`` failures for one username (counted since its last success)
+    and ``per_address`` failures from one client address within ``window``."""
+
+    window: dt.timedelta = dt.timedelta(minutes=5)
+    per_username: int = 5
+    per_address: int = 20
+
+
+async def login_retry_after(
+    session: AsyncSession,
+    username: str,
+    address: str | None,
+    *,
+    now: dt.datetime,
+    limits: LoginLimits,
+) -> dt.timedelta | None:
+    """How long until a login for ``username`` from ``address`` may be tried; None: now."""
+    since = now - limits.window
+    recent = await session.execute(
+        select(LoginAttempt.at, LoginAttempt.ok)
+        .where(LoginAttempt.username == username, LoginAttempt.at > since)
+        .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+        .limit(_MAX_ROWS)
+    )
+    failures: list[dt.datetime] = []
+    for at, ok in recent:
+        if ok:
+            break  # the right password was given since: earlier failures no longer count
+        failures.append(at)
+    # The block lifts when the limit-th most recent failure leaves the window.
+    waits = []
+    if len(failures) >= limits.per_username:
+        waits.append(failures[limits.per_username - 1] + limits.window - now)
+    if address is not None:
+        from_address = list(
+            await session.scalars(
+                select(LoginAttempt.at)
+                .where(
+                    LoginAttempt.address == address,
+                    LoginAttempt.at > since,
+                    LoginAttempt.ok.is_(False),
+                )
+                .order_by(LoginAttempt.at.desc())
+                .limit(limits.per_address)
+            )
+        )
+        if len(from_address) >= limits.per_address:
+            waits.append(from_address[-1] + limits.window - now)
+    return max(waits) if waits else None
+
+
+async def record_attempt(
+    session: AsyncSession, username: str, address: str | None, *, now: dt.datetime
+) -> int:
+    """Count an attempt as failed before its password is checked; :func:`mark_attempt_ok`
+    clears it. So concurrent guesses are counted even while their hashes are being checked,
+    and an attempt cut short (a crash, a cancelled request) still counts. Prunes old rows."""
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP_ATTEMPTS))
+    row = LoginAttempt(username=username, address=address, at=now, ok=False)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def mark_attempt_ok(session: AsyncSession, attempt_id: int) -> None:
+    await session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(ok=True))

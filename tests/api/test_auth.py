@@ -1,0 +1,439 @@
+"""Logins over HTTP: sessions by cookie or bearer token, their ends (absolute, idle, revoked),
+the rate limit, the Origin check on cookie changes, and what reaches logs and the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
+
+from callcenter import passwords
+from callcenter.api.deps import get_clock
+from callcenter.app import create_app
+from callcenter.crm.vocabulary import Role
+from callcenter.persistence import sessions
+from callcenter.persistence.tables import AuditEntry, LoginAttempt, User, UserSession
+from tests.api.conftest import Api, bearer
+
+PASSWORD = "correct horse battery"
+ORIGIN = {"Origin": "http://127.0.0.1:8080"}
+
+
+class FakeClock:
+    """The time the app judges sessions and the rate limit by; tests move it on."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(api: Api) -> FakeClock:
+    fake = FakeClock()
+    api.app.dependency_overrides[get_clock] = lambda: fake
+    return fake
+
+
+async def give_password(api: Api, role: Role, password: str = PASSWORD) -> str:
+    user = api.users[role]
+    async with api.db.write() as session:
+        await sessions.set_password_hash(
+            session, user.id, await passwords.hash_password_async(password)
+        )
+    return user.username
+
+
+async def log_in(api: Api, username: str, password: str = PASSWORD, **kw: Any) -> httpx.Response:
+    return await api.http.post(
+        "/api/auth/login", json={"username": username, "password": password}, **kw
+    )
+
+
+async def audit(api: Api, action: str) -> list[AuditEntry]:
+    async with api.db.read() as session:
+        rows = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+        session.expunge_all()  # keep them loaded past read()'s rollback
+        return rows
+
+
+# --- logging in ------------------------------------------------------------------------------
+
+
+async def test_a_login_returns_the_user_and_a_token_and_sets_a_strict_httponly_cookie(
+    api: Api, clock: FakeClock
+) -> None:
+    username = await give_password(api, Role.AGENT)
+    response = await log_in(api, username)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    agent = api.users[Role.AGENT]
+    assert body["user"] == {
+        "id": agent.id,
+        "username": username,
+        "display_name": agent.display_name,
+        "role": "agent",
+        "extension": agent.extension,
+        "branch_id": api.branch.id,
+    }
+    assert dt.datetime.fromisoformat(body["expires_at"]) == clock.now + dt.timedelta(hours=12)
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"cc_session={body['token']};")
+    attributes = {part.strip().lower() for part in cookie.split(";")}
+    assert {"httponly", "samesite=strict", "path=/", "max-age=43200"} <= attributes
+    assert "secure" not in attributes  # plain HTTP on loopback unless configured
+    me = await api.http.get("/api/auth/me")  # the cookie alone
+    assert (me.status_code, me.json()["username"]) == (200, username)
+    api.http.cookies.clear()
+    me = await api.http.get("/api/auth/me", headers=bearer(body["token"]))  # the token alone
+    assert (me.status_code, me.json()["id"]) == (200, agent.id)
+    [entry] = await audit(api, "auth.login")
+    assert entry.actor_id == agent.id
+    assert entry.detail["session_id"] > 0
+
+
+async def test_the_cookie_is_secure_when_configured(api: Api) -> None:
+    settings = api.app.state.runtime.settings
+    api.app.state.runtime.settings = settings.model_copy(update={"session_cookie_secure": True})
+    response = await log_in(api, await give_password(api, Role.ADVISOR))
+    assert response.status_code == 200
+    assert "secure" in {p.strip().lower() for p in response.headers["set-cookie"].split(";")}
+
+
+async def test_the_password_is_stored_as_an_argon2id_hash_and_the_token_only_as_its_sha256(
+    api: Api,
+) -> None:
+    username = await give_password(api, Role.AGENT)
+    token = (await log_in(api, username)).json()["token"]
+    async with api.db.read() as session:
+        stored = await session.scalar(select(User.password_hash).where(User.username == username))
+        rows = list(await session.scalars(select(UserSession)))
+        session.expunge_all()
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PASSWORD not in stored
+    assert PasswordHasher().verify(stored, PASSWORD)
+    mine = [row for row in rows if row.token_hash == sessions.token_hash(token)]
+    assert len(mine) == 1
+    assert all(token not in (row.token_hash, row.client_address) for row in rows)
+
+
+async def test_a_wrong_password_an_unknown_user_and_an_inactive_user_get_the_same_401(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    username = await give_password(api, Role.AGENT)
+    inactive = await give_password(api, Role.ADVISOR)
+    async with api.db.write() as session:
+        await session.execute(update(User).where(User.username == inactive).values(active=False))
+    checked: list[str] = []
+
+    class SpyHasher(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            checked.append(str(hash))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(passwords, "HASHER", SpyHasher())
+    wrong = await log_in(api, username, "not the password")
+    unknown = await log_in(api, "nobody-by-this-name")
+    not_active = await log_in(api, inactive)  # the right password
+    for response in (wrong, unknown, not_active):
+        assert response.status_code == 401
+        assert response.json() == {
+            "error": "bad-credentials",
+            "message": "wrong username or password",
+            "detail": {},
+        }
+        assert "set-cookie" not in response.headers
+    # The same work each time: a real hash for the wrong password, the dummy for the others.
+    assert checked[0] != passwords.DUMMY_HASH
+    assert checked[1:] == [passwords.DUMMY_HASH, passwords.DUMMY_HASH]
+    failures = await audit(api, "auth.login_failed")
+    assert [entry.detail for entry in failures] == [
+        {"username": username},
+        {"username": "nobody-by-this-name"},
+        {"username": inactive},
+    ]
+    assert all(entry.actor_id is None for entry in failures)
+
+
+async def test_a_hash_made_with_weaker_parameters_is_replaced_at_login(api: Api) -> None:
+    user = api.users[Role.SUPERVISOR]
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    async with api.db.write() as session:
+        await sessions.set_password_hash(session, user.id, weak)
+    assert (await log_in(api, user.username)).status_code == 200
+    async with api.db.read() as session:
+        stored = await session.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored != weak
+    assert stored is not None
+    assert not passwords.HASHER.check_needs_rehash(stored)
+    assert passwords.HASHER.verify(stored, PASSWORD)
+
+
+async def test_a_bad_login_body_is_422_without_echoing_the_password(api: Api) -> None:
+    bodies = [
+        {"password": "echo-me-not-1"},  # no username
+        {"username": "x", "password": "echo-me-not-2", "remember": True},  # an unknown field
+        {"username": "x", "password": "echo-me-not-3" * 30},  # too long
+    ]
+    for body in bodies:
+        response = await api.http.post("/api/auth/login", json=body)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"][0] == "body"  # the field is named
+        assert "echo-me-not" not in response.text
+
+
+# --- the rate limit --------------------------------------------------------------------------
+
+
+async def test_five_failures_for_a_username_block_it_for_five_minutes_even_with_the_password(
+    api: Api, clock: FakeClock
+) -> None:
+    username = await give_password(api, Role.AGENT)
+    for _ in range(5):
+        assert (await log_in(api, username, "guess")).status_code == 401
+        clock.advance(seconds=10)
+    blocked = await log_in(api, username)  # the right password, 50 s after the first failure
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "too-many-logins"
+    assert blocked.headers["retry-after"] == str(300 - 50)
+    assert blocked.json()["detail"] == {"retry_after_seconds": 250}
+    # Other users are not affected by one username's block.
+    assert (await log_in(api, await give_password(api, Role.ADVISOR))).status_code == 200
+    assert [e.detail for e in await audit(api, "auth.login_blocked")] == [{"username": username}]
+    clock.advance(seconds=249)
+    assert (await log_in(api, username)).status_code == 429
+    clock.advance(seconds=1)  # the first failure has left the window: four remain
+    assert (await log_in(api, username)).status_code == 200
+
+
+async def test_a_success_clears_the_usernames_failures(api: Api, clock: FakeClock) -> None:
+    username = await give_password(api, Role.AGENT)
+    for _ in range(4):
+        assert (await log_in(api, username, "typo")).status_code == 401
+    assert (await log_in(api, username)).status_code == 200
+    for _ in range(4):
+        assert (await log_in(api, username, "typo again")).status_code == 401
+    assert (await log_in(api, username)).status_code == 200
+
+
+async def test_twenty_failures_from_one_address_block_every_username_from_it(
+    api: Api, clock: FakeClock
+) -> None:
+    username = await give_password(api, Role.SUPERVISOR)
+    for n in range(20):
+        assert (await log_in(api, f"guess-{n}", "guess")).status_code == 401
+    blocked = await log_in(api, username)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) == 300
+    # Another address is not blocked.
+    elsewhere = httpx.ASGITransport(app=api.app, client=("192.0.2.7", 40000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://test") as other:
+        response = await other.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+    assert response.status_code == 200
+    clock.advance(minutes=5)
+    assert (await log_in(api, username)).status_code == 200
+
+
+async def test_the_rate_limit_is_kept_in_the_database_without_the_password(
+    api: Api, clock: FakeClock
+) -> None:
+    username = await give_password(api, Role.AGENT)
+    for _ in range(5):
+        await log_in(api, username, "secret-guess-123")
+    # A new app (a restart, another worker) on the same database still refuses.
+    other = create_app(api.app.state.runtime.settings, call_handler=None)
+    other.dependency_overrides[get_clock] = lambda: clock
+    async with (
+        other.router.lifespan_context(other),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://test") as http,
+    ):
+        response = await http.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+    assert response.status_code == 429
+    async with api.db.read() as session:
+        attempts = list(await session.scalars(select(LoginAttempt)))
+        session.expunge_all()
+    assert [(a.username, a.address, a.ok) for a in attempts] == [(username, "127.0.0.1", False)] * 5
+
+
+# --- sessions end --------------------------------------------------------------------------------
+
+
+async def logged_in_token(api: Api, role: Role = Role.AGENT) -> str:
+    response = await log_in(api, await give_password(api, role))
+    assert response.status_code == 200
+    api.http.cookies.clear()
+    token: str = response.json()["token"]
+    return token
+
+
+async def test_a_session_ends_after_its_absolute_lifetime(api: Api, clock: FakeClock) -> None:
+    token = await logged_in_token(api)
+    for _ in range(23):  # busy all shift: never idle
+        clock.advance(minutes=30)
+        assert (await api.http.get("/api/auth/me", headers=bearer(token))).status_code == 200
+    clock.advance(minutes=30)  # 12 hours
+    response = await api.http.get("/api/auth/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json()["error"] == "not-authenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_session_ends_after_an_hour_without_requests(api: Api, clock: FakeClock) -> None:
+    token = await logged_in_token(api)
+    clock.advance(minutes=59)
+    assert (await api.http.get("/api/auth/me", headers=bearer(token))).status_code == 200
+    clock.advance(minutes=59)  # the request above counted as activity
+    assert (await api.http.get("/api/auth/me", headers=bearer(token))).status_code == 200
+    clock.advance(minutes=60)
+    idle = await api.http.get("/api/auth/me", headers=bearer(token))
+    assert (idle.status_code, idle.json()["error"]) == (401, "not-authenticated")
+    assert "log in again" in idle.json()["message"]
+
+
+async def test_last_seen_is_written_at_most_once_a_minute(api: Api, clock: FakeClock) -> None:
+    token = await logged_in_token(api)
+    login_time = clock.now
+
+    async def last_seen() -> dt.datetime:
+        async with api.db.read() as session:
+            seen = await session.scalar(
+                select(UserSession.last_seen_at).where(
+                    UserSession.token_hash == sessions.token_hash(token)
+                )
+            )
+        assert seen is not None
+        return seen
+
+    clock.advance(seconds=30)
+    await api.http.get("/api/auth/me", headers=bearer(token))
+    assert await last_seen() == login_time
+    clock.advance(seconds=31)
+    await api.http.get("/api/auth/me", headers=bearer(token))
+    assert await last_seen() == clock.now
+
+
+async def test_a_deactivated_users_session_ends(api: Api) -> None:
+    token = await logged_in_token(api)
+    async with api.db.write() as session:
+        await session.execute(
+            update(User).where(User.id == api.users[Role.AGENT].id).values(active=False)
+        )
+    assert (await api.http.get("/api/auth/me", headers=bearer(token))).status_code == 401
+
+
+async def test_logout_revokes_the_session_and_clears_the_cookie(api: Api) -> None:
+    username = await give_password(api, Role.ADVISOR)
+    token = (await log_in(api, username)).json()["token"]
+    response = await api.http.post("/api/auth/logout", headers=ORIGIN)  # with the cookie
+    assert response.status_code == 204
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith('cc_session="";') or cookie.startswith("cc_session=;")
+    assert "max-age=0" in cookie.lower()
+    for headers in ({"Cookie": f"cc_session={token}"}, bearer(token)):
+        api.http.cookies.clear()
+        again = await api.http.get("/api/auth/me", headers=headers)
+        assert again.status_code == 401, headers
+    [entry] = await audit(api, "auth.logout")
+    assert entry.actor_id == api.users[Role.ADVISOR].id
+    async with api.db.read() as session:
+        revoked = await session.scalar(
+            select(UserSession.revoked_at).where(
+                UserSession.token_hash == sessions.token_hash(token)
+            )
+        )
+    assert revoked is not None
+
+
+async def test_logging_out_one_session_keeps_the_users_other_sessions(api: Api) -> None:
+    first = await logged_in_token(api)
+    second = await logged_in_token(api)
+    assert (await api.http.post("/api/auth/logout", headers=bearer(first))).status_code == 204
+    assert (await api.http.get("/api/auth/me", headers=bearer(first))).status_code == 401
+    assert (await api.http.get("/api/auth/me", headers=bearer(second))).status_code == 200
+
+
+async def test_an_authorization_header_that_is_not_bearer_is_refused(api: Api) -> None:
+    token = api.tokens[Role.AGENT]
+    for value in (f"Basic {token}", "Bearer", "Bearer  ", token):
+        response = await api.http.get("/api/auth/me", headers={"Authorization": value})
+        assert (response.status_code, response.json()["error"]) == (401, "not-authenticated")
+
+
+# --- cross-site request forgery ------------------------------------------------------------------
+
+
+async def test_a_cookie_change_needs_an_allowed_origin(api: Api) -> None:
+    await log_in(api, await give_password(api, Role.AGENT))  # the client keeps the cookie
+    path = "/api/agents/me/login"
+    for headers in ({}, {"Origin": "https://evil.example"}, {"Origin": "null"}):
+        refused = await api.http.post(path, headers=headers)
+        assert (refused.status_code, refused.json()["error"]) == (403, "bad-origin"), headers
+    # Reads need no Origin; a change from our own page goes through.
+    assert (await api.http.get("/api/auth/me")).status_code == 200
+    accepted = await api.http.post(path, headers={"Origin": "http://localhost:8080/"})
+    assert accepted.status_code == 200, accepted.text
+
+
+async def test_a_bearer_change_needs_no_origin(api: Api) -> None:
+    response = await api.http.post("/api/agents/me/login", headers=api.as_(Role.AGENT))
+    assert response.status_code == 200, response.text
+
+
+async def test_the_allowed_origins_are_configurable(api: Api) -> None:
+    settings = api.app.state.runtime.settings
+    api.app.state.runtime.settings = settings.model_copy(
+        update={"allowed_origins": ["https://cc.example.com"]}
+    )
+    await log_in(api, await give_password(api, Role.AGENT))
+    path = "/api/agents/me/login"
+    assert (await api.http.post(path, headers=ORIGIN)).status_code == 403
+    ok = await api.http.post(path, headers={"Origin": "https://CC.example.com"})
+    assert ok.status_code == 200
+
+
+async def test_a_login_from_another_sites_page_is_refused(api: Api) -> None:
+    username = await give_password(api, Role.AGENT)
+    response = await log_in(api, username, headers={"Origin": "https://evil.example"})
+    assert (response.status_code, response.json()["error"]) == (403, "bad-origin")
+    assert (await log_in(api, username, headers=ORIGIN)).status_code == 200
+
+
+# --- secrets stay out of logs ----------------------------------------------------------------
+
+
+async def test_no_password_or_token_reaches_a_log(
+    api: Api, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # SQLAlchemy logs statements and their parameters at INFO: what the database sees.
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    username = await give_password(api, Role.AGENT)
+    await log_in(api, username, "wrong-password-xyz")
+    response = await log_in(api, username)
+    token = response.json()["token"]
+    await api.http.get("/api/auth/me", headers=bearer(token))
+    clock.advance(minutes=2)
+    await api.http.post("/api/auth/logout", headers=bearer(token))
+    await api.http.get("/api/auth/me", headers=bearer(token))  # refused
+    assert "auth.login" in caplog.text  # the SQL log is on: the audit insert is there
+    assert "logged in" in caplog.text
+    for secret in (PASSWORD, "wrong-password-xyz", token):
+        assert secret not in caplog.text
+    async with api.db.read() as session:
+        details = [str(e.detail) for e in await session.scalars(select(AuditEntry))]
+    assert details
+    assert not any(s in d for d in details for s in (PASSWORD, "wrong-password-xyz", token))

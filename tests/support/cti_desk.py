@@ -1,0 +1,134 @@
+"""The app with its websocket, on a test database: two agents, an advisor, a supervisor and
+an admin, each with a live session, and sockets opened as any of them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from callcenter.app import create_app
+from callcenter.crm.vocabulary import Role
+from callcenter.cti.hub import CtiHub
+from callcenter.events import EventBus
+from callcenter.persistence.db import Database
+from callcenter.persistence.tables import User
+from callcenter.settings import load_settings
+from tests.api.conftest import open_test_session
+from tests.support.asgi_ws import AsgiWebSocket
+from tests.support.crm_data import add_branch
+
+ORIGIN = "http://desk.test"
+STAFF = {
+    "agent_a": (Role.AGENT, "1001"),
+    "agent_b": (Role.AGENT, "1002"),
+    "advisor": (Role.ADVISOR, "1003"),
+    "supervisor": (Role.SUPERVISOR, "1901"),
+    "admin": (Role.ADMIN, None),
+}
+
+
+@dataclass
+class Desk:
+    app: FastAPI
+    db: Database
+    http: httpx.AsyncClient
+    ids: dict[str, int]
+    tokens: dict[str, str]
+    branch_id: int
+
+    @property
+    def events(self) -> EventBus:
+        events: EventBus = self.app.state.runtime.events
+        return events
+
+    @property
+    def hub(self) -> CtiHub:
+        hub: CtiHub = self.app.state.runtime.cti
+        return hub
+
+    def bearer(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def socket(
+        self,
+        who: str | None,
+        *,
+        origin: str | None = ORIGIN,
+        bearer: bool = False,
+        token: str | None = None,
+        stalled: bool = False,
+        query: str = "",
+    ) -> AsgiWebSocket:
+        """A socket as the desktop opens it (the session cookie, our Origin), or as a script
+        does (``bearer``: the token in the subprotocol)."""
+        headers: list[tuple[str, str]] = [("host", "desk.test")]
+        if origin is not None:
+            headers.append(("origin", origin))
+        token = token or (self.tokens[who] if who else None)
+        subprotocols: list[str] = []
+        if token and bearer:
+            subprotocols = ["cti.v1", f"bearer.{token}"]
+        elif token:
+            headers.append(("cookie", f"cc_session={token}"))
+        return AsgiWebSocket(
+            self.app, headers=headers, subprotocols=subprotocols, stalled=stalled, query=query
+        )
+
+
+@contextlib.asynccontextmanager
+async def open_desk(database_url: str, database: Database, **ws: Any) -> AsyncIterator[Desk]:
+    branch_id = await add_branch(database, "WS01")
+    async with database.write() as session:
+        users = {
+            name: User(
+                username=name,
+                display_name=name.replace("_", " ").title(),
+                role=role,
+                branch_id=branch_id,
+                extension=extension,
+            )
+            for name, (role, extension) in STAFF.items()
+        }
+        session.add_all(users.values())
+    ids = {name: user.id for name, user in users.items()}
+    tokens = {name: await open_test_session(database, user_id) for name, user_id in ids.items()}
+    settings = load_settings(
+        database_url=database_url,
+        pbx_enabled=False,
+        database_auto_migrate=False,
+        allowed_origins=[ORIGIN],
+        **{"ws_heartbeat_seconds": 3600.0, **ws},
+    )
+    app = create_app(settings, call_handler=None)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield Desk(app, app.state.runtime.db, http, ids, tokens, branch_id)
+
+
+def offered(
+    agent_id: int,
+    call_id: str,
+    *,
+    interaction_id: int | None = None,
+    client_id: int | None = None,
+) -> dict[str, Any]:
+    """A call.offered as the ACD publishes it."""
+    return {
+        "agent_id": agent_id,
+        "extension": "1001",
+        "call_id": call_id,
+        "interaction_id": interaction_id,
+        "queue": "general",
+        "client_id": client_id,
+        "caller_number": "+8613800138000",
+        "language": "zh",
+        "priority": 3,
+        "authenticated": client_id is not None,
+        "ivr_path": ["welcome", "menu", "agent"],
+    }

@@ -1,0 +1,282 @@
+"""The CTI hub without a socket or a database: bounded queues, heartbeats, pops and their
+summaries, through a fake of the records port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import pytest
+
+from callcenter.crm.vocabulary import Role
+from callcenter.cti.hub import CloseKind, ConnectionClosed, CtiHub, HubConfig, PopDelivery
+from callcenter.cti.pops import PopClient
+from callcenter.cti.routing import Viewer
+from callcenter.events import EventBus
+
+A, B, SUP = 7, 8, 9
+WAIT = 10.0  # a safety net, never a timing assertion
+CLIENT = PopClient(3, "张伟", "Zhang Wei", "gold", "core_volume", "balanced", "李娜")
+
+
+class FakeRecords:
+    def __init__(self) -> None:
+        self.reads: list[int] = []
+        self.deliveries: list[PopDelivery] = []
+        self.fail = False
+        self.refused = asyncio.Event()
+        self.database = asyncio.Event()  # cleared: the database is slow to answer
+        self.database.set()
+        self.on_audit: Callable[[], None] = lambda: None
+
+    async def client_of(self, client_id: int) -> PopClient | None:
+        await self.database.wait()
+        self.reads.append(client_id)
+        return CLIENT if client_id == CLIENT.client_id else None
+
+    async def pops_delivered(self, deliveries: Sequence[PopDelivery]) -> None:
+        if self.fail:
+            self.refused.set()
+            raise OSError("database down")
+        self.on_audit()
+        self.deliveries.extend(deliveries)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def viewer(user_id: int, role: Role = Role.AGENT) -> Viewer:
+    return Viewer(user_id, f"user{user_id}", role)
+
+
+def offered(agent_id: int, call_id: str, client_id: int | None = 3) -> dict[str, Any]:
+    return {"agent_id": agent_id, "call_id": call_id, "interaction_id": 11, "client_id": client_id}
+
+
+async def read(conn: Any) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(await asyncio.wait_for(conn.next(), WAIT))
+    return body
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    return EventBus()
+
+
+@pytest.fixture
+def records() -> FakeRecords:
+    return FakeRecords()
+
+
+@pytest.fixture
+async def hub(bus: EventBus, records: FakeRecords) -> AsyncIterator[CtiHub]:
+    hub = CtiHub(bus, records, HubConfig(send_queue=4, heartbeat_seconds=3600))
+    task = asyncio.create_task(hub.run())
+    try:
+        yield hub
+    finally:
+        hub.close()
+        await asyncio.wait_for(task, WAIT)
+
+
+# --- bounded queues -------------------------------------------------------------------------
+
+
+def test_a_full_queue_closes_its_connection_as_too_slow_and_no_one_else(bus: EventBus) -> None:
+    hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=3))
+    stuck, sup = hub.connect(viewer(SUP, Role.SUPERVISOR)), hub.connect(viewer(10, Role.ADMIN))
+    for n in range(3):
+        hub.dispatch(bus.publish("queue.changed", {"queue": f"q{n}"}))
+    assert stuck.waiting == 3
+    assert not stuck.closed
+    sup.close(CloseKind.CLIENT_GONE, "")  # the other client left meanwhile
+    hub.dispatch(bus.publish("queue.changed", {"queue": "q3"}))
+    assert stuck.closing is not None
+    assert stuck.closing.kind is CloseKind.TOO_SLOW
+    assert stuck.waiting == 0  # what it had not read is dropped, not kept in memory
+    assert hub.connections == []
+
+
+async def test_a_closed_connection_says_why_to_its_writer(bus: EventBus) -> None:
+    hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=1))
+    conn = hub.connect(viewer(SUP, Role.SUPERVISOR))
+    hub.dispatch(bus.publish("queue.changed", {"queue": "a"}))
+    hub.dispatch(bus.publish("queue.changed", {"queue": "b"}))
+    with pytest.raises(ConnectionClosed) as closed:
+        await conn.next()
+    assert closed.value.closing.kind is CloseKind.TOO_SLOW
+    assert not conn.push("more")
+    assert (await conn.wait_closed()).kind is CloseKind.TOO_SLOW
+
+
+async def test_publishing_never_waits_for_a_stuck_client(bus: EventBus, hub: CtiHub) -> None:
+    stuck = hub.connect(viewer(SUP, Role.SUPERVISOR))
+    reader = hub.connect(viewer(10, Role.ADMIN))
+    received = []
+    for n in range(20):
+        bus.publish("queue.changed", {"queue": f"q{n}"})  # synchronous: nothing to await
+        received.append((await read(reader))["data"]["queue"])
+    assert received == [f"q{n}" for n in range(20)]
+    assert stuck.closing is not None
+    assert stuck.closing.kind is CloseKind.TOO_SLOW
+
+
+async def test_a_burst_does_not_close_a_client_that_keeps_reading(
+    bus: EventBus, hub: CtiHub
+) -> None:
+    reader = hub.connect(viewer(SUP, Role.SUPERVISOR))
+
+    async def drain() -> list[str]:  # as the edge's writer does: next(), send, next()...
+        return [json.loads(await reader.next())["data"]["queue"] for _ in range(40)]
+
+    draining = asyncio.create_task(drain())
+    await asyncio.sleep(0)  # the reader waits for its first message
+    for n in range(40):  # ten times its queue, in one go
+        bus.publish("queue.changed", {"queue": f"q{n}"})
+    assert await asyncio.wait_for(draining, WAIT) == [f"q{n}" for n in range(40)]
+    assert not reader.closed
+
+
+# --- heartbeats ---------------------------------------------------------------------------
+
+
+def test_a_client_silent_for_three_intervals_is_closed(bus: EventBus) -> None:
+    clock = Clock()
+    hub = CtiHub(bus, FakeRecords(), HubConfig(heartbeat_seconds=20), clock=clock)
+    silent, lively = hub.connect(viewer(A)), hub.connect(viewer(B))
+    for _ in range(3):
+        clock.now += 20
+        hub.heard(lively)
+        hub.beat()
+    assert silent.closing is not None
+    assert silent.closing.kind is CloseKind.NO_HEARTBEAT
+    assert not lively.closed
+    assert lively.waiting == 3  # a ping each interval
+    assert [c.viewer.user_id for c in hub.connections] == [B]
+
+
+def test_two_silent_intervals_are_still_fine(bus: EventBus) -> None:
+    clock = Clock()
+    hub = CtiHub(bus, FakeRecords(), HubConfig(heartbeat_seconds=20), clock=clock)
+    conn = hub.connect(viewer(A))
+    clock.now += 59.9
+    hub.beat()
+    assert not conn.closed
+
+
+# --- pops -------------------------------------------------------------------------------
+
+
+async def test_a_pop_goes_out_bare_then_its_summary_after_the_audit(
+    bus: EventBus, hub: CtiHub, records: FakeRecords
+) -> None:
+    agent = hub.connect(viewer(A))
+    waiting_at_audit: list[int] = []
+    records.on_audit = lambda: waiting_at_audit.append(agent.waiting)
+    records.database.clear()
+    event = bus.publish("call.offered", offered(A, "c1"))
+    pop = await read(agent)  # while the database has not answered yet
+    assert records.deliveries == []
+    records.database.set()
+    summary = await read(agent)
+    assert waiting_at_audit == [0]  # audited before the summary was queued
+    assert (pop["type"], pop["seq"]) == ("call.offered", event.seq)
+    assert (summary["type"], summary["seq"]) == ("call.client", event.seq)
+    assert summary["data"]["client"]["name"] == "张伟"
+    assert records.deliveries == [PopDelivery(A, agent.id, "c1", 11, 3, resumed=False)]
+
+
+async def test_another_agent_neither_gets_the_pop_nor_is_audited_for_it(
+    bus: EventBus, hub: CtiHub, records: FakeRecords
+) -> None:
+    a, b = hub.connect(viewer(A)), hub.connect(viewer(B))
+    bus.publish("call.offered", offered(A, "c1"))
+    await read(a)
+    await read(a)
+    bus.publish("agent.state", {"agent_id": B, "state": "ready"})
+    assert (await read(b))["type"] == "agent.state"
+    assert [d.agent_id for d in records.deliveries] == [A]
+
+
+async def test_a_failed_audit_sends_no_summary_and_the_hub_goes_on(
+    bus: EventBus, hub: CtiHub, records: FakeRecords
+) -> None:
+    records.fail = True
+    agent = hub.connect(viewer(A))
+    bus.publish("call.offered", offered(A, "c1"))
+    assert (await read(agent))["type"] == "call.offered"
+    await asyncio.wait_for(records.refused.wait(), WAIT)
+    bus.publish("agent.state", {"agent_id": A, "state": "on_call"})
+    assert (await read(agent))["type"] == "agent.state"
+
+
+async def test_resume_resends_pending_pops_and_reads_the_client_once(
+    bus: EventBus, hub: CtiHub, records: FakeRecords
+) -> None:
+    first = hub.connect(viewer(A))
+    bus.publish("call.offered", offered(A, "c1"))
+    await read(first)
+    await read(first)
+    first.close(CloseKind.CLIENT_GONE, "")
+    again = hub.connect(viewer(A))
+    assert hub.resume(again) == 1
+    pop, summary = await read(again), await read(again)
+    assert (pop["type"], summary["type"]) == ("call.offered", "call.client")
+    assert records.reads == [3]  # the summary is kept with the pending pop
+    assert [d.resumed for d in records.deliveries] == [False, True]
+
+
+async def test_nothing_to_resume_once_the_call_was_answered(bus: EventBus, hub: CtiHub) -> None:
+    bus.publish("call.offered", offered(A, "c1"))
+    bus.publish("call.answered", {"agent_id": A, "call_id": "c1"})
+    marker = hub.connect(viewer(SUP, Role.SUPERVISOR))
+    bus.publish("queue.changed", {"queue": "general"})
+    await read(marker)  # the hub has followed every event above
+    assert hub.resume(hub.connect(viewer(A))) == 0
+
+
+async def test_closing_the_hub_closes_every_connection_and_ends_run(bus: EventBus) -> None:
+    hub = CtiHub(bus, FakeRecords())
+    task = asyncio.create_task(hub.run())
+    conns = [hub.connect(viewer(A)), hub.connect(viewer(SUP, Role.SUPERVISOR))]
+    await asyncio.sleep(0)
+    hub.close()
+    await asyncio.wait_for(task, WAIT)
+    assert [c.closing.kind if c.closing else None for c in conns] == [
+        CloseKind.SERVER_STOPPING,
+        CloseKind.SERVER_STOPPING,
+    ]
+
+
+async def test_an_event_that_cannot_be_encoded_is_skipped_and_the_hub_goes_on(
+    bus: EventBus, hub: CtiHub
+) -> None:
+    sup = hub.connect(viewer(SUP, Role.SUPERVISOR))
+    bus.publish("queue.changed", {"queue": object()})
+    bus.publish("queue.changed", {"queue": "general"})
+    assert (await read(sup))["data"] == {"queue": "general"}
+
+
+def test_each_event_reaches_exactly_whom_routing_allows(bus: EventBus) -> None:
+    hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=100))
+    a1, a2, b = hub.connect(viewer(A)), hub.connect(viewer(A)), hub.connect(viewer(B))
+    sup, gone = hub.connect(viewer(SUP, Role.SUPERVISOR)), hub.connect(viewer(10, Role.ADMIN))
+    gone.close(CloseKind.CLIENT_GONE, "")
+    for topic, data in [
+        ("call.offered", offered(A, "c1")),
+        ("call.offered", offered(SUP, "c2")),  # a supervisor taking a call: theirs only
+        ("call.answered", {"agent_id": B, "call_id": "c3"}),
+        ("queue.changed", {"queue": "general"}),
+    ]:
+        hub.dispatch(bus.publish(topic, data))
+    assert [a1.waiting, a2.waiting, b.waiting, sup.waiting, gone.waiting] == [1, 1, 1, 3, 0]
+    hub.disconnect(a1)
+    hub.dispatch(bus.publish("agent.state", {"agent_id": A, "state": "ready"}))
+    assert [a1.waiting, a2.waiting, sup.waiting] == [1, 2, 4]

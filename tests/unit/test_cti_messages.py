@@ -1,0 +1,103 @@
+"""The CTI websocket's wire format: the server's envelope and the client frames it reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from callcenter.crm.vocabulary import Tier
+from callcenter.cti.messages import (
+    MAX_FRAME_BYTES,
+    FrameNotText,
+    FrameTooLarge,
+    InvalidMessage,
+    MalformedFrame,
+    Ping,
+    Pong,
+    Resume,
+    StateChange,
+    UnknownMessageType,
+    encode,
+    event_message,
+    parse_frame,
+)
+from callcenter.events import Event
+
+AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+
+
+def test_an_event_becomes_type_seq_at_and_data() -> None:
+    text = event_message(Event(42, "call.queued", AT, {"queue": "vip", "tier": Tier.VIP}))
+    assert json.loads(text) == {
+        "type": "call.queued",
+        "seq": 42,
+        "at": "2026-03-02T09:30:00+00:00",
+        "data": {"queue": "vip", "tier": "vip"},
+    }
+
+
+def test_chinese_names_travel_unescaped() -> None:
+    assert "张伟" in encode("call.client", 1, AT, {"name": "张伟", "day": dt.date(2026, 3, 2)})
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ('{"type":"ping"}', Ping()),
+        ('{"type":"pong"}', Pong()),
+        ('{"type":"resume","last_seq":17}', Resume(17)),
+        ('{"type":"resume"}', Resume(None)),
+        (
+            '{"type":"state","state":"not_ready","reason":"break","ref":"a1"}',
+            StateChange("not_ready", "break", "a1"),
+        ),
+        ('{"type":"state","state":"ready"}', StateChange("ready", None, None)),
+    ],
+)
+def test_the_messages_a_client_may_send(frame: str, message: object) -> None:
+    assert parse_frame(frame, None) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "error"),
+    [
+        (None, b"\x00", FrameNotText),
+        ("{", None, MalformedFrame),
+        ("", None, MalformedFrame),
+        ('"ping"', None, MalformedFrame),
+        ("[]", None, MalformedFrame),
+        ('{"type": 3}', None, MalformedFrame),
+        ("1" * 5000, None, MalformedFrame),  # an integer too long to convert
+        ('{"type":"dial"}', None, UnknownMessageType),
+        ('{"type":"resume","last_seq":-1}', None, InvalidMessage),
+        ('{"type":"resume","last_seq":"9"}', None, InvalidMessage),
+        ('{"type":"resume","last_seq":true}', None, InvalidMessage),
+        ('{"type":"state","state":"busy"}', None, InvalidMessage),
+        ('{"type":"state","state":"ready","reason":5}', None, InvalidMessage),
+        ('{"type":"ping","ref":' + json.dumps("r" * 65) + "}", None, InvalidMessage),
+    ],
+)
+def test_frames_refused_and_how(text: str | None, data: bytes | None, error: type) -> None:
+    with pytest.raises(error):
+        parse_frame(text, data)
+
+
+def test_the_frame_limit_counts_bytes_not_characters() -> None:
+    pad = "张" * ((MAX_FRAME_BYTES - 100) // 3)  # three bytes each in UTF-8: just under
+    just_fits = json.dumps({"type": "ping", "p": pad}, ensure_ascii=False)
+    assert len(just_fits.encode()) <= MAX_FRAME_BYTES
+    assert parse_frame(just_fits, None) == Ping()
+    assert len(just_fits) < MAX_FRAME_BYTES // 2  # a count of characters would let in twice
+    over: dict[str, Any] = {"type": "ping", "p": pad + "张" * 40}
+    with pytest.raises(FrameTooLarge) as refused:
+        parse_frame(json.dumps(over, ensure_ascii=False), None)
+    assert refused.value.detail["bytes"] > MAX_FRAME_BYTES
+
+
+def test_an_unknown_type_echoes_the_clients_ref() -> None:
+    with pytest.raises(UnknownMessageType) as refused:
+        parse_frame('{"type":"dial","ref":"r1"}', None)
+    assert refused.value.detail["ref"] == "r1"
