@@ -35,11 +35,13 @@ from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import INDEX_NAME, SoundCatalog, refresh_prompts
 from callcenter.logfilters import install_access_log_filter
 from callcenter.pbx.acd_service import AcdService
+from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink
 from callcenter.persistence import migrate
 from callcenter.persistence.acd_backend import SqlAcdBackend
+from callcenter.persistence.call_control import SqlCallControlBackend
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.ivr_backend import SqlIvrBackend
 from callcenter.sandbox.instance import AsteriskInstance
@@ -76,6 +78,7 @@ class Runtime:
     acd: AcdService | None = None
     ami_error: str | None = None
     cti: CtiHub | None = None  # the websocket hub (/ws)
+    calls: CallControl | None = None  # the agents' call control (None without a PBX)
 
 
 @dataclass(frozen=True)
@@ -221,8 +224,22 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         else:
             handler = call_handler
         link = PbxLink(ami, tracker, handler)
+        calls = CallControl(
+            ami,
+            tracker,
+            SqlCallControlBackend(db),
+            events,
+            extensions=[
+                *settings.agent_extensions,
+                *settings.advisor_extensions,
+                *settings.supervisor_extensions,
+            ],
+            outbound_trunk=settings.outbound_trunk,
+        )
+        acd.conversations = calls
         hub = cti_hub(settings, events, db)
         runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub)
+        runtime.calls = calls if settings.pbx_enabled else None
         app.state.runtime = runtime
         try:
             async with asyncio.TaskGroup() as tg:
@@ -231,6 +248,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                     tg.create_task(_run_ami(runtime), name="ami")
                     tg.create_task(runtime.link.run(), name="pbx-link")
                     acd_task = tg.create_task(acd.run(), name="acd")
+                    calls_task = tg.create_task(calls.run(), name="call-control")
                     adopt_task = tg.create_task(acd.adopt(link, started_at), name="acd-adopt")
                 try:
                     with _reload_on_sighup(runtime):
@@ -239,6 +257,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                     hub.close()  # closes every socket (1001); its run() then returns
                     if settings.pbx_enabled:
                         acd_task.cancel()
+                        calls_task.cancel()
                         adopt_task.cancel()
                     await ami.close()
         finally:

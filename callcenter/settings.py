@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     rtp_end: int = Field(default=10999, ge=1024, le=65535)
     # Source address of the carrier trunk: INVITEs from here enter the hotline without auth.
     trunk_address: str = "127.0.0.1"
+    # Where click-to-dial sends numbers that are not extensions: the carrier's host:port.
+    # Empty: agents can dial extensions only.
+    outbound_trunk: str = ""
     # Agent phones that register with a password: extensions and their shared dev password.
     agent_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [f"{n}" for n in range(1001, 1011)]

@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -60,6 +60,17 @@ LONGEST_CALL = 4 * 3600.0  # seconds an answered call may last before Dial's AGI
 DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chosen yet
 HANDLE_TIMES_KEPT = 50  # recent calls per queue behind a waiting caller's expected wait
 NEVER = math.inf
+
+
+class Conversations(Protocol):
+    """Call control (callcenter/pbx/call_control.py), told of each answered call."""
+
+    def connected(
+        self, agent_id: int, extension: str, call: AgiCall, interaction_id: int | None
+    ) -> None: ...
+
+    async def after_dial(self, call: AgiCall) -> Awaitable[None] | None:
+        """None: the call is over. Else it was transferred: the rest of the caller's call."""
 
 
 class Speaker(Protocol):
@@ -122,6 +133,7 @@ class AcdService:
         self._timers: dict[int, asyncio.Task[None]] = {}
         self._adopted: dict[str, asyncio.Task[None]] = {}
         self._link: PbxLink | None = None
+        self.conversations: Conversations | None = None  # call control, set by the app
         self.started = asyncio.Event()
 
     def now(self) -> float:
@@ -509,6 +521,10 @@ class AcdService:
         await self._agent_event(agent_id, AgentEvent.ANSWER)
         if interaction_id is not None:
             await self.backend.answered(interaction_id, agent_id, self._wallclock())
+        if self.conversations is not None:
+            self.conversations.connected(
+                agent_id, self._profiles[agent_id].extension, call, interaction_id
+            )
         try:
             await dial  # the conversation
         except AmiConnectionLost:
@@ -517,12 +533,20 @@ class AcdService:
             return _Offer.DONE
         except (AgiChannelGone, AmiError):
             pass
-        await _release(call)
+        # Call control may have taken the agent's leg out of the Dial (hold, transfers): it
+        # drives the caller until the agent's part is over. A transferred caller talks on
+        # (``rest``) after the agent's part is recorded and their wrap-up has started.
+        rest = await self.conversations.after_dial(call) if self.conversations else None
+        if rest is None:
+            await _release(call)
         self._handled(config.name, self.now() - answered_at + config.wrap_up_seconds)
-        self._publish_call("call.ended", queued, agent_id)
+        self._publish_call("call.ended", queued, agent_id, transferred=rest is not None)
         await self._ended(interaction_id)
         await self._agent_event(agent_id, AgentEvent.HANG_UP)
         self._start_wrap_up(agent_id, interaction_id, config.wrap_up_seconds)
+        if rest is not None:
+            await rest
+            await _release(call)
         return _Offer.DONE
 
     def _publish_call(self, topic: str, queued: _Queued, agent_id: int, **extra: object) -> None:

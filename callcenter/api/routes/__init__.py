@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from callcenter.api.routes import (
     agents,
     auth,
+    calls,
     clients,
     complaints,
     follow_ups,
@@ -26,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     ivr.router,
     agents.router,
     queues.router,
+    calls.router,
 ]

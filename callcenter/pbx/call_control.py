@@ -1,0 +1,728 @@
+"""Call control over AMI: what the agent desktop's buttons do to the agent's live call.
+
+How a call is held and moved (verified against Asterisk 22, see docs/acd.md "Call control").
+The caller's leg never leaves its Async AGI session, so the ACD never loses the call; only
+the agent's leg is moved:
+
+* hold: ``Redirect`` the agent's leg out of the Dial's bridge into ``call-control,held``
+  (silence). The caller's Dial returns (result -1, the session goes on) and this module then
+  drives the caller: ``StartMusicOnHold``. Resume: ``StopMusicOnHold`` and ``Bridge(<agent
+  leg>)`` from the caller's session; holding again redirects the agent out of that bridge.
+* blind transfer: ``Hangup`` the agent's leg; the caller's session dials the target.
+* consult: the agent's leg is redirected to ``call-control-consult,<target>`` (it dials the
+  target) while the caller is on hold; complete: ``Bridge(<target leg>)`` from the caller's
+  session takes the target away from the agent, whose leg then hangs up (``CC_AFTER_CONSULT``);
+  cancel: ``Hangup`` the target; the agent's leg goes back to ``held`` and is bridged back.
+* conference: ``BridgeAdd(<agent leg>)`` from the caller's session joins the agent's bridge
+  with the target; when the agent leaves, caller and target talk on.
+* hang up: ``Hangup`` the agent's leg.
+* click-to-dial: ``Originate`` rings the agent's phone, then ``call-control-outbound`` dials.
+
+The ACD tells this module when a call is answered (:meth:`CallControl.connected`) and hands
+it the caller once its Dial returns (:meth:`CallControl.after_dial`): the agent hung up (the
+call is over), or call control took the agent's leg away, in which case this module drives
+the caller until the agent's part of the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from callcenter.acd.model import AgentState
+from callcenter.asterisk.agi import agi_quote
+from callcenter.asterisk.client import AmiClient
+from callcenter.asterisk.errors import AgiChannelGone, AmiActionError, AmiError, AmiEventsLost
+from callcenter.asterisk.protocol import Message
+from callcenter.crm.phones import mask_phone
+from callcenter.errors import Conflict, InvalidInput, NotFound
+from callcenter.events import EventBus
+from callcenter.pbx.channels import Channel, ChannelTracker
+from callcenter.pbx.link import AgiCall
+
+log = logging.getLogger(__name__)
+
+HELD_CONTEXT = "call-control"
+CONSULT_CONTEXT = "call-control-consult"
+OUTBOUND_CONTEXT = "call-control-outbound"
+TRANSFER_RING_SECONDS = 30  # a blind transfer's target rings this long
+ORIGINATE_RING_MS = 30_000  # click-to-dial: the agent's own phone rings this long
+LONGEST_CALL = 4 * 3600.0
+
+
+# --- errors: stable ids, the edge picks the status -----------------------------------------------
+
+
+class NoLiveCall(NotFound):
+    error_id = "no-live-call"
+
+
+class NotOnHold(Conflict):
+    error_id = "not-on-hold"
+
+
+class AlreadyOnHold(Conflict):
+    error_id = "already-on-hold"
+
+
+class NoConsult(Conflict):
+    error_id = "no-consult"
+
+
+class CallControlNotAllowed(Conflict):
+    """The action does not apply to the call's state (say, hold during a consult)."""
+
+    error_id = "call-control-not-allowed"
+
+
+class CallNotControllable(Conflict):
+    """A live call the service does not drive (a click-to-dial call): only hang-up works."""
+
+    error_id = "call-not-controllable"
+
+
+class AgentNotFreeToDial(Conflict):
+    error_id = "agent-not-free-to-dial"
+
+
+class AgentNoExtension(Conflict):
+    error_id = "agent-no-extension"
+
+
+class PbxUnavailable(Conflict):
+    error_id = "pbx-unavailable"
+
+
+class UnknownTransferTarget(InvalidInput):
+    error_id = "unknown-transfer-target"
+
+
+class NoOutboundTrunk(InvalidInput):
+    error_id = "no-outbound-trunk"
+
+
+# --- the state of a controlled call (pure) -------------------------------------------------------
+
+
+class ControlState(StrEnum):
+    TALKING = "talking"
+    HELD = "held"
+    CONSULTING = "consulting"  # the caller holds, the agent talks to the target
+    CONFERENCE = "conference"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+
+
+class ControlAction(StrEnum):
+    HOLD = "hold"
+    RESUME = "resume"
+    BLIND_TRANSFER = "blind_transfer"
+    CONSULT = "consult"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    CONFERENCE = "conference"
+    HANG_UP = "hang_up"
+
+
+C, A = ControlState, ControlAction
+TRANSITIONS: dict[tuple[ControlState, ControlAction], ControlState] = {
+    (C.TALKING, A.HOLD): C.HELD,
+    (C.HELD, A.RESUME): C.TALKING,
+    (C.TALKING, A.BLIND_TRANSFER): C.TRANSFERRED,
+    (C.HELD, A.BLIND_TRANSFER): C.TRANSFERRED,
+    (C.TALKING, A.CONSULT): C.CONSULTING,
+    (C.HELD, A.CONSULT): C.CONSULTING,
+    (C.CONSULTING, A.COMPLETE): C.TRANSFERRED,
+    (C.CONSULTING, A.CANCEL): C.TALKING,
+    (C.CONSULTING, A.CONFERENCE): C.CONFERENCE,
+    (C.TALKING, A.HANG_UP): C.ENDED,
+    (C.HELD, A.HANG_UP): C.ENDED,
+    (C.CONSULTING, A.HANG_UP): C.ENDED,
+    # The agent leaves the conference: caller and target talk on (the driver sees it).
+    (C.CONFERENCE, A.HANG_UP): C.CONFERENCE,
+}
+
+
+def transition(state: ControlState, action: ControlAction) -> ControlState:
+    """The state after ``action``; a named error when the action does not apply."""
+    after = TRANSITIONS.get((state, action))
+    if after is not None:
+        return after
+    if action is A.RESUME:
+        raise NotOnHold("the call is not on hold", state=state.value)
+    if action is A.HOLD and state is C.HELD:
+        raise AlreadyOnHold("the call is already on hold", state=state.value)
+    if action in (A.COMPLETE, A.CANCEL, A.CONFERENCE):
+        raise NoConsult("there is no consult call to complete, cancel or join", state=state.value)
+    raise CallControlNotAllowed(f"cannot {action} while {state}", state=state.value)
+
+
+def dial_target(number: str, extensions: Collection[str], trunk: str) -> str:
+    """The Dial string for a number: an extension's phone, else the carrier trunk."""
+    if number in extensions:
+        return f"PJSIP/{number}"
+    if not trunk:
+        raise NoOutboundTrunk(
+            "no outbound trunk is configured (CALLCENTER_OUTBOUND_TRUNK): only extensions",
+            field="number",
+        )
+    return f"PJSIP/carrier/sip:{number}@{trunk}"
+
+
+def is_leg_of(channel: Channel, extension: str) -> bool:
+    """Whether a channel is a call leg of the phone at ``extension`` (``PJSIP/1001-0000002a``)."""
+    return channel.name.startswith(f"PJSIP/{extension}-")
+
+
+# --- ports ---------------------------------------------------------------------------------------
+
+
+class CallControlBackend(Protocol):
+    async def agent_line(self, agent_id: int) -> tuple[str | None, AgentState]:
+        """The agent's extension (None: no phone) and state."""
+
+    async def part_ended(
+        self, interaction_id: int, hold_seconds: int, transfer: str | None, actor_id: int
+    ) -> None:
+        """The agent's part of the call is over: its summed hold time, and where it was
+        transferred (a path entry such as ``transfer:blind=1002``), audited."""
+
+    async def outbound_started(
+        self, agent_id: int, number: str, client_id: int | None, uniqueid: str, at: dt.datetime
+    ) -> int:
+        """Create (and audit) the interaction of a click-to-dial call; its id."""
+
+    async def outbound_phase(self, interaction_id: int, phase: str, at: dt.datetime) -> None:
+        """``answered`` or ``ended`` of a click-to-dial call."""
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    state: ControlState
+    call_id: str
+    interaction_id: int | None
+    hold_seconds: int
+    target: str | None
+
+
+@dataclass(frozen=True)
+class DialOut:
+    call_id: str
+    interaction_id: int
+
+
+@dataclass
+class _Controlled:
+    agent_id: int
+    extension: str
+    call: AgiCall
+    interaction_id: int | None
+    state: ControlState = ControlState.TALKING
+    agent_leg: Channel | None = None
+    target: str | None = None
+    transfer: str | None = None  # the path entry once transferred: transfer:<mode>=<target>
+    bridged: bool = True  # the caller's bridge command (Dial, Bridge) runs or just returned
+    moh: bool = False
+    held_since: float | None = None
+    held_total: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    agent_gone: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def status(self, now: float) -> CallStatus:
+        held = self.held_total + (now - self.held_since if self.held_since is not None else 0)
+        return CallStatus(
+            self.state, self.call.uniqueid, self.interaction_id, round(held), self.target
+        )
+
+
+class CallControl:
+    def __init__(
+        self,
+        ami: AmiClient,
+        tracker: ChannelTracker,
+        backend: CallControlBackend,
+        events: EventBus,
+        *,
+        extensions: Collection[str] = (),
+        outbound_trunk: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.ami = ami
+        self.tracker = tracker
+        self.backend = backend
+        self.events = events
+        self.extensions = frozenset(extensions)  # transfer targets and internal numbers
+        self.outbound_trunk = outbound_trunk
+        self._clock = clock
+        self._wallclock = wallclock
+        self._by_agent: dict[int, _Controlled] = {}
+        self._by_call: dict[str, _Controlled] = {}
+        self._tasks: asyncio.TaskGroup | None = None
+
+    # --- the service's side: follow hang-ups, own the click-to-dial tasks ------------------------
+
+    async def run(self) -> None:
+        """Follow hang-ups of controlled agents' legs until cancelled."""
+        with self.ami.subscribe({"hangup"}) as hangups:
+            async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
+                try:
+                    while True:
+                        try:
+                            message = await hangups.get()
+                        except AmiEventsLost:
+                            self._check_legs()
+                            continue
+                        except StopAsyncIteration:
+                            return
+                        self._hung_up(message)
+                finally:
+                    self._tasks = None
+
+    def _hung_up(self, message: Message) -> None:
+        uniqueid = message.get("Uniqueid")
+        for controlled in self._by_call.values():
+            leg = controlled.agent_leg
+            if leg is not None and leg.uniqueid == uniqueid:
+                controlled.agent_gone.set()
+
+    def _check_legs(self) -> None:
+        """Some events were lost: a leg the tracker no longer has has hung up."""
+        for controlled in self._by_call.values():
+            leg = controlled.agent_leg
+            if leg is not None and leg.uniqueid not in self.tracker.channels:
+                controlled.agent_gone.set()
+
+    # --- the ACD's side --------------------------------------------------------------------------
+
+    def connected(
+        self, agent_id: int, extension: str, call: AgiCall, interaction_id: int | None
+    ) -> None:
+        """The agent answered ``call`` (its Dial is the conversation): controllable now."""
+        controlled = _Controlled(agent_id, extension, call, interaction_id)
+        controlled.agent_leg = self._find_leg(controlled)
+        previous = self._by_agent.get(agent_id)
+        if previous is not None:  # left behind by a lost PBX link
+            self._by_call.pop(previous.call.uniqueid, None)
+        self._by_agent[agent_id] = controlled
+        self._by_call[call.uniqueid] = controlled
+
+    async def after_dial(self, call: AgiCall) -> Awaitable[None] | None:
+        """The caller's Dial returned. None: the call is over (release the caller). Else the
+        call was transferred: the agent's part is over, and the caller talks on with the
+        target until the returned awaitable completes (then release the caller)."""
+        controlled = self._by_call.get(call.uniqueid)
+        if controlled is None:
+            return None
+        rest: Awaitable[None] | None = None
+        try:
+            rest = await self._drive(controlled)
+        except (AgiChannelGone, AmiError, NoLiveCall) as exc:
+            log.info("call %s: call control ends: %s", call.uniqueid, exc)
+        finally:
+            self._forget(controlled)
+            await self._clean_up(controlled, transferred=rest is not None)
+        await self._part_ended(controlled)
+        return rest
+
+    def _forget(self, controlled: _Controlled) -> None:
+        if self._by_agent.get(controlled.agent_id) is controlled:
+            del self._by_agent[controlled.agent_id]
+        self._by_call.pop(controlled.call.uniqueid, None)
+        self._stop_hold_clock(controlled)
+
+    async def _clean_up(self, controlled: _Controlled, *, transferred: bool) -> None:
+        """The agent's leg must not wait in ``held`` for hours once the part is over."""
+        leg = controlled.agent_leg
+        if transferred or leg is None or controlled.agent_gone.is_set():
+            return
+        with contextlib.suppress(AmiError):
+            await self.ami.action("Hangup", {"Channel": leg.name})
+
+    async def _part_ended(self, controlled: _Controlled) -> None:
+        held = round(controlled.held_total)
+        if controlled.interaction_id is not None and (held or controlled.transfer):
+            await self.backend.part_ended(
+                controlled.interaction_id, held, controlled.transfer, controlled.agent_id
+            )
+        self._announce(controlled)
+
+    # --- driving the caller once the agent's leg has left the Dial -------------------------------
+
+    async def _drive(self, c: _Controlled) -> Awaitable[None] | None:
+        """Until the agent's part of the call is over; see the module's docstring."""
+        call = c.call
+        while True:
+            if call.ended.is_set():
+                return None
+            state = c.state
+            if state is ControlState.TALKING:
+                if c.bridged:  # the bridge ended without a command: a side hung up
+                    return None
+                await self._music(c, on=False)
+                c.bridged = True
+                await call.execute(
+                    f"EXEC Bridge {agi_quote(self._leg(c).name)}", timeout=LONGEST_CALL
+                )
+            elif state in (ControlState.HELD, ControlState.CONSULTING):
+                c.bridged = False
+                if not c.moh:
+                    await self._music(c, on=True)
+                    continue
+                if c.agent_gone.is_set():
+                    return None  # the agent hung up with the caller on hold
+                c.changed.clear()
+                await _first(c.changed.wait(), c.agent_gone.wait(), call.ended.wait())
+            elif state is ControlState.TRANSFERRED:
+                return await self._hand_over(c)
+            elif state is ControlState.CONFERENCE:
+                rest = await self._conference(c)
+                if rest is not None or c.state is not ControlState.TALKING:
+                    return rest
+            else:
+                return None
+
+    async def _hand_over(self, c: _Controlled) -> Awaitable[None]:
+        """Blind: the caller's session dials the target. Consult: it bridges with the target's
+        leg, taking it from the agent (whose leg then hangs up, see extensions.conf)."""
+        await self._music(c, on=False)
+        assert c.target is not None
+        if c.transfer and c.transfer.startswith("transfer:blind"):
+            command = f"EXEC Dial {agi_quote(f'PJSIP/{c.target},{TRANSFER_RING_SECONDS}')}"
+        else:
+            target_leg = self._target_leg(c)
+            command = f"EXEC Bridge {agi_quote(target_leg.name)}"
+        return asyncio.ensure_future(_quietly(c.call.execute(command, timeout=LONGEST_CALL)))
+
+    async def _conference(self, c: _Controlled) -> Awaitable[None] | None:
+        """The caller joins the agent's bridge with the target. When the agent leaves, the
+        caller's part goes on (the returned awaitable). If the join fails (the target never
+        answered), the caller is brought back to the agent."""
+        await self._music(c, on=False)
+        c.bridged = True
+        joined = asyncio.ensure_future(
+            c.call.execute(f"EXEC BridgeAdd {agi_quote(self._leg(c).name)}", timeout=LONGEST_CALL)
+        )
+        gone = asyncio.ensure_future(c.agent_gone.wait())
+        try:
+            await asyncio.wait({joined, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not joined.done():
+            return _quietly(joined)
+        if c.call.ended.is_set() or c.agent_gone.is_set():
+            return None
+        log.info("call %s: conference join failed; back to agent %s", c.call.uniqueid, c.agent_id)
+        c.state, c.bridged, c.target, c.transfer = ControlState.TALKING, False, None, None
+        return None
+
+    async def _music(self, c: _Controlled, *, on: bool) -> None:
+        if c.moh == on:
+            return
+        await c.call.execute(
+            f"EXEC StartMusicOnHold {agi_quote('default')}" if on else "EXEC StopMusicOnHold"
+        )
+        c.moh = on
+
+    # --- the desktop's buttons -------------------------------------------------------------------
+
+    def status(self, agent_id: int) -> CallStatus:
+        return self._controlled(agent_id).status(self._clock())
+
+    async def hold(self, agent_id: int) -> CallStatus:
+        c = self._controlled(agent_id)
+        async with c.lock:
+            after = transition(c.state, ControlAction.HOLD)
+            leg = self._leg(c)
+            before = c.state
+            c.state, c.held_since = after, self._clock()
+            try:
+                await self._redirect(leg, HELD_CONTEXT, "held")
+            except NoLiveCall:
+                c.state, c.held_since = before, None
+                raise
+            return self._changed(c)
+
+    async def resume(self, agent_id: int) -> CallStatus:
+        c = self._controlled(agent_id)
+        async with c.lock:
+            c.state = transition(c.state, ControlAction.RESUME)
+            self._stop_hold_clock(c)
+            return self._changed(c)
+
+    async def transfer(self, agent_id: int, to: str, *, consult: bool) -> CallStatus:
+        c = self._controlled(agent_id)
+        if to not in self.extensions or to == c.extension:
+            raise UnknownTransferTarget(f"{to} is not another extension", field="to")
+        async with c.lock:
+            action = ControlAction.CONSULT if consult else ControlAction.BLIND_TRANSFER
+            after = transition(c.state, action)
+            leg = self._leg(c)
+            before = c.state
+            c.state, c.target = after, to
+            if consult and c.held_since is None:
+                c.held_since = self._clock()  # the caller holds while the agent consults
+            try:
+                if consult:
+                    await self._redirect(leg, CONSULT_CONTEXT, to)
+                else:
+                    c.transfer = f"transfer:blind={to}"
+                    await self._hang_up(leg)
+            except NoLiveCall:
+                c.state, c.target, c.transfer = before, None, None
+                raise
+            log.info("call %s: agent %s %s to %s", c.call.uniqueid, agent_id, action, to)
+            return self._changed(c)
+
+    async def complete_transfer(self, agent_id: int) -> CallStatus:
+        c = self._controlled(agent_id)
+        async with c.lock:
+            c.state = transition(c.state, ControlAction.COMPLETE)
+            leg = self._leg(c)
+            # The agent's leg hangs up when its consult Dial ends (extensions.conf).
+            with contextlib.suppress(AmiActionError):
+                await self.ami.action(
+                    "Setvar",
+                    {"Channel": leg.name, "Variable": "CC_AFTER_CONSULT", "Value": "hangup"},
+                )
+            c.transfer = f"transfer:consult={c.target}"
+            return self._changed(c)
+
+    async def cancel_transfer(self, agent_id: int) -> CallStatus:
+        c = self._controlled(agent_id)
+        async with c.lock:
+            after = transition(c.state, ControlAction.CANCEL)
+            target = self._find_target_leg(c)
+            if target is not None:
+                await self._hang_up(target, missing_ok=True)
+            c.state, c.target = after, None
+            self._stop_hold_clock(c)
+            return self._changed(c)
+
+    async def conference(self, agent_id: int) -> CallStatus:
+        c = self._controlled(agent_id)
+        async with c.lock:
+            c.state = transition(c.state, ControlAction.CONFERENCE)
+            self._stop_hold_clock(c)
+            c.transfer = f"transfer:conference={c.target}"
+            return self._changed(c)
+
+    async def hang_up(self, agent_id: int) -> None:
+        """The agent's leg hangs up: of a controlled call, or of any call of their phone."""
+        c = self._by_agent.get(agent_id)
+        if c is None:
+            extension, _state = await self._line(agent_id)
+            leg = self._phone_leg(extension)
+            if leg is None:
+                raise NoLiveCall("the agent has no live call")
+            await self._hang_up(leg)
+            return
+        async with c.lock:
+            after = transition(c.state, ControlAction.HANG_UP)
+            leg = self._leg(c)
+            if c.state is ControlState.CONSULTING:
+                target = self._find_target_leg(c)
+                if target is not None:
+                    await self._hang_up(target, missing_ok=True)
+            if after is ControlState.ENDED:
+                c.state = after
+            await self._hang_up(leg, missing_ok=True)
+            self._changed(c)
+
+    async def dial(self, agent_id: int, number: str, client_id: int | None = None) -> DialOut:
+        """Click-to-dial: ring the agent's phone; once answered, dial ``number``. The agent
+        must not be routable meanwhile (not ready, in wrap-up or logged out)."""
+        if self._tasks is None:
+            raise PbxUnavailable("the PBX link is not running")
+        extension, state = await self._line(agent_id)
+        if state in (AgentState.READY, AgentState.RESERVED, AgentState.ON_CALL):
+            raise AgentNotFreeToDial(
+                f"an agent who is {state.value} may get an ACD call: go not ready first",
+                state=state.value,
+            )
+        if self._phone_leg(extension) is not None:
+            raise AgentNotFreeToDial("the agent's phone is on a call", state=state.value)
+        target = dial_target(number, self.extensions, self.outbound_trunk)
+        uniqueid = f"out-{secrets.token_hex(10)}"
+        interaction_id = await self.backend.outbound_started(
+            agent_id, number, client_id, uniqueid, self._wallclock()
+        )
+        waits = {
+            name: self.ami.expect_event(name, "Uniqueid", uniqueid)
+            for name in ("OriginateResponse", "DialEnd", "Hangup")
+        }
+        try:
+            await self.ami.action(
+                "Originate",
+                {
+                    "Channel": f"PJSIP/{extension}",
+                    "Context": OUTBOUND_CONTEXT,
+                    "Exten": "dial",
+                    "Priority": "1",
+                    "Timeout": str(ORIGINATE_RING_MS),
+                    "CallerID": f'"{number}" <{number}>',  # what the agent's phone shows
+                    "Variable": f"CC_DIAL={target}",
+                    "ChannelId": uniqueid,
+                    "Async": "true",
+                },
+            )
+        except AmiError as exc:
+            for wait in waits.values():
+                wait.cancel()
+            await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
+            raise PbxUnavailable(f"the PBX did not take the call: {exc}") from exc
+        log.info("agent %s dials %s (call %s)", agent_id, mask_phone(number), uniqueid)
+        self._tasks.create_task(
+            self._follow_outbound(interaction_id, agent_id, waits), name=f"dial-{uniqueid}"
+        )
+        return DialOut(uniqueid, interaction_id)
+
+    async def _follow_outbound(
+        self, interaction_id: int, agent_id: int, waits: dict[str, asyncio.Future[Message]]
+    ) -> None:
+        """Answered when the dialled party answers; ended when the agent's leg hangs up (or
+        the agent's phone never answered)."""
+        try:
+            response = await waits["OriginateResponse"]
+            if response.get("Response") == "Success":
+                await _first(waits["DialEnd"], waits["Hangup"])
+                if (
+                    waits["DialEnd"].done()
+                    and waits["DialEnd"].result().get("DialStatus") == "ANSWER"
+                ):
+                    await self.backend.outbound_phase(interaction_id, "answered", self._wallclock())
+                await waits["Hangup"]
+        except AmiError as exc:
+            log.warning("click-to-dial %s: lost track: %s", interaction_id, exc)
+        finally:
+            for wait in waits.values():
+                wait.cancel()
+            await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
+            self.events.publish(
+                "call.control",
+                {"agent_id": agent_id, "interaction_id": interaction_id, "state": "ended"},
+            )
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _controlled(self, agent_id: int) -> _Controlled:
+        c = self._by_agent.get(agent_id)
+        if c is not None:
+            return c
+        raise NoLiveCall("the agent has no call that the service controls")
+
+    async def _line(self, agent_id: int) -> tuple[str, AgentState]:
+        extension, state = await self.backend.agent_line(agent_id)
+        if not extension:
+            raise AgentNoExtension("the user has no phone extension")
+        return extension, state
+
+    def _find_leg(self, c: _Controlled) -> Channel | None:
+        """The agent's leg of this call: their phone's channel with the caller's linkedid."""
+        caller = self.tracker.channels.get(c.call.uniqueid)
+        linkedid = caller.linkedid if caller is not None else c.call.linkedid
+        legs = [
+            channel
+            for channel in self.tracker.channels.values()
+            if is_leg_of(channel, c.extension) and channel.linkedid == linkedid
+        ]
+        return max(legs, key=lambda channel: channel.seen_at) if legs else None
+
+    def _leg(self, c: _Controlled) -> Channel:
+        if c.agent_leg is None or c.agent_leg.uniqueid not in self.tracker.channels:
+            c.agent_leg = self._find_leg(c) if not c.agent_gone.is_set() else None
+        if c.agent_leg is None:
+            raise NoLiveCall("the agent's leg of the call is gone")
+        return c.agent_leg
+
+    def _find_target_leg(self, c: _Controlled) -> Channel | None:
+        if c.target is None or c.agent_leg is None:
+            return None
+        legs = [
+            channel
+            for channel in self.tracker.channels.values()
+            if is_leg_of(channel, c.target) and channel.linkedid == c.agent_leg.linkedid
+        ]
+        return max(legs, key=lambda channel: channel.seen_at) if legs else None
+
+    def _target_leg(self, c: _Controlled) -> Channel:
+        leg = self._find_target_leg(c)
+        if leg is None:
+            raise AgiChannelGone(f"the consult target {c.target} is not on the line")
+        return leg
+
+    def _phone_leg(self, extension: str) -> Channel | None:
+        legs = [c for c in self.tracker.channels.values() if is_leg_of(c, extension)]
+        return max(legs, key=lambda channel: channel.seen_at) if legs else None
+
+    async def _redirect(self, leg: Channel, context: str, exten: str) -> None:
+        try:
+            await self.ami.action(
+                "Redirect",
+                {"Channel": leg.name, "Context": context, "Exten": exten, "Priority": "1"},
+            )
+        except AmiActionError as exc:
+            raise NoLiveCall("the agent's leg of the call is gone") from exc
+        except AmiError as exc:
+            raise PbxUnavailable(f"the PBX did not answer: {exc}") from exc
+
+    async def _hang_up(self, leg: Channel, *, missing_ok: bool = False) -> None:
+        try:
+            await self.ami.action("Hangup", {"Channel": leg.name})
+        except AmiActionError as exc:
+            if not missing_ok:
+                raise NoLiveCall("the call leg is gone") from exc
+        except AmiError as exc:
+            raise PbxUnavailable(f"the PBX did not answer: {exc}") from exc
+
+    def _stop_hold_clock(self, c: _Controlled) -> None:
+        if c.held_since is not None:
+            c.held_total += self._clock() - c.held_since
+            c.held_since = None
+
+    def _changed(self, c: _Controlled) -> CallStatus:
+        c.changed.set()
+        self._announce(c)
+        return c.status(self._clock())
+
+    def _announce(self, c: _Controlled) -> None:
+        status = c.status(self._clock())
+        self.events.publish(
+            "call.control",
+            {
+                "agent_id": c.agent_id,
+                "call_id": status.call_id,
+                "interaction_id": status.interaction_id,
+                "state": status.state.value,
+                "target": status.target,
+                "hold_seconds": status.hold_seconds,
+            },
+        )
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    """Return once the first of ``waits`` is done. Coroutines still running are cancelled;
+    futures handed in are left alone (their owner waits on them later)."""
+    futures = [asyncio.ensure_future(wait) for wait in waits]
+    started = [f for f, wait in zip(futures, waits, strict=True) if f is not wait]
+    try:
+        await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in started:
+            task.cancel()
+
+
+async def _quietly(command: Awaitable[Any]) -> None:
+    """The caller's last bridge after a transfer: its end (or the caller leaving) is all."""
+    with contextlib.suppress(AgiChannelGone, AmiError):
+        await command
