@@ -22,10 +22,12 @@ import pytest
 from callcenter.acd.model import QueueConfig
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import ComplaintStatus, Role
+from callcenter.pbx.call_control import CallStatus
 from callcenter.persistence import agents, queues
 from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings
 from tests.api.conftest import Api, bearer
+from tests.api.test_call_control_routes import FakeCallControl
 from tests.support.crm_data import add_client, add_follow_up, add_interaction
 
 ANY_STAFF = frozenset(Role)
@@ -219,7 +221,27 @@ ROUTES += [
     RouteRule("GET", "/api/queues/{queue_name}", MANAGERS),
     RouteRule("GET", "/api/queues/{queue_name}/live", MANAGERS),
     RouteRule("PUT", "/api/queues/{queue_name}", ADMIN, {"version": 1, "ring_seconds": 20}),
+    # call control: agents and advisors, on their own call (a call control that has one)
+    RouteRule("GET", "/api/calls/me", AGENTS),
+    RouteRule("POST", "/api/calls/me/hold", AGENTS),
+    RouteRule("POST", "/api/calls/me/resume", AGENTS),
+    RouteRule("POST", "/api/calls/me/hangup", AGENTS),
+    RouteRule("POST", "/api/calls/me/transfer", AGENTS, {"to": "1002", "mode": "blind"}),
+    RouteRule("POST", "/api/calls/me/transfer/complete", AGENTS),
+    RouteRule("POST", "/api/calls/me/transfer/cancel", AGENTS),
+    RouteRule("POST", "/api/calls/me/conference", AGENTS),
+    RouteRule("POST", "/api/calls/me/dial", AGENTS, {"number": "+8613900000001"}),
+    # live channels (callers' numbers)
+    RouteRule("GET", "/api/channels", MANAGERS),
 ]
+
+
+class OnACall(FakeCallControl):
+    """A call control whose agent always has a call on hold to resume."""
+
+    async def resume(self, agent_id: int) -> CallStatus:
+        return self._status("resume", agent_id)
+
 
 # Every route under these prefixes must have a row (checked below); extend with new resources.
 COVERED_PREFIXES = (
@@ -232,6 +254,8 @@ COVERED_PREFIXES = (
     "/api/ivr",
     "/api/agents",
     "/api/queues",
+    "/api/calls",
+    "/api/channels",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).
@@ -251,6 +275,7 @@ async def call(
     api: Api, rule: RouteRule, headers: dict[str, str], acting: Role | None = None
 ) -> Any:
     method, path, body = rule.request(await seed(api))
+    api.app.state.runtime.calls = OnACall()
     if rule.logged_in and acting in AGENTS:
         async with api.db.write() as session:
             await agents.login(session, api.users[acting].id)
