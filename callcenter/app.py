@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from callcenter import __version__
 from callcenter.api import api_router
 from callcenter.api.deps import Managers
+from callcenter.api.desk import mount_agent_desktop
 from callcenter.api.errors import install_error_handlers
 from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
@@ -238,6 +239,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         )
         acd.conversations = calls
         hub = cti_hub(settings, events, db)
+        acd.pop_gate = hub.pop_out  # the agent's phone rings once the pop is on its way
         runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub)
         runtime.calls = calls if settings.pbx_enabled else None
         app.state.runtime = runtime
@@ -268,6 +270,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(ws_router)
+    mount_agent_desktop(app, settings.agent_ui_dir)  # at /desk/, under a strict CSP
 
     @app.get("/health")
     async def health(runtime: RuntimeDep) -> HealthOut:

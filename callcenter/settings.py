@@ -92,6 +92,8 @@ class Settings(BaseSettings):
 
     # --- IVR -------------------------------------------------------------------------------
     ivr_flows_dir: Path = PROJECT_ROOT / "ivr_flows"
+    # The agent desktop's files, served at /desk/ (the image copies them here too).
+    agent_ui_dir: Path = PROJECT_ROOT / "agent_ui"
     # The flow for called numbers no flow claims (and for a withheld called number).
     ivr_default_flow: str = "hotline"
     # Consecutive wrong PINs (across calls) that lock the client's phone access.

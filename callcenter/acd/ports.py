@@ -55,7 +55,10 @@ class AcdBackend(Protocol):
         at: dt.datetime,
         reason: str | None = None,
         interaction_id: int | None = None,
-    ) -> AgentStatus: ...
+        pop_client_id: int | None = None,
+    ) -> AgentStatus:
+        """Apply ``event`` to the agent; an offer with ``pop_client_id`` also audits, in the
+        same transaction, that the client's record pops on the agent's screen."""
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None: ...
 

@@ -262,6 +262,7 @@ class CtiSession:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.conn.close(CloseKind.CLIENT_GONE, "")
                 return
+            self.conn.sent()
 
     async def _read(self, max_bytes: int, reasons: frozenset[str]) -> None:
         while True:

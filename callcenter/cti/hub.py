@@ -78,7 +78,8 @@ class Connection:
         self.maxsize = maxsize
         self.last_heard = now  # the hub's clock: when the client last sent anything
         self.closing: Closing | None = None
-        self._queue: deque[str] = deque()
+        self._queue: deque[tuple[str, Callable[[], None] | None]] = deque()
+        self._after_send: Callable[[], None] | None = None
         self._ready = asyncio.Event()
         self._closed = asyncio.Event()
         self._on_close = on_close
@@ -91,8 +92,9 @@ class Connection:
     def waiting(self) -> int:
         return len(self._queue)
 
-    def push(self, text: str) -> bool:
-        """Queue one message; False if the connection is over (or is now, being too slow)."""
+    def push(self, text: str, on_sent: Callable[[], None] | None = None) -> bool:
+        """Queue one message; False if the connection is over (or is now, being too slow).
+        ``on_sent`` is called once the edge has written it (:meth:`sent`)."""
         if self.closing is not None:
             return False
         if len(self._queue) >= self.maxsize:
@@ -101,7 +103,7 @@ class Connection:
                 f"too slow: {self.maxsize} messages waiting; reconnect and resume",
             )
             return False
-        self._queue.append(text)
+        self._queue.append((text, on_sent))
         self._ready.set()
         return True
 
@@ -112,9 +114,16 @@ class Connection:
             if self.closing is not None:
                 raise ConnectionClosed(self.closing)
             if self._queue:
-                return self._queue.popleft()
+                text, self._after_send = self._queue.popleft()
+                return text
             self._ready.clear()
             await self._ready.wait()
+
+    def sent(self) -> None:
+        """The edge wrote the message :meth:`next` gave it onto the socket."""
+        after, self._after_send = self._after_send, None
+        if after is not None:
+            after()
 
     def close(self, kind: CloseKind, reason: str) -> None:
         """End the connection (the first reason given wins); the hub forgets it at once."""
@@ -204,6 +213,8 @@ class CtiHub:
         self.pending = PendingPops(self.config.pending_pop_seconds, clock)
         self.last_seq = 0  # the newest event seen
         self._dropped_seen = 0
+        # Screen pops written onto a socket, by call: the ACD dials once its pop is out.
+        self._pops_out: dict[str, asyncio.Event] = {}
 
     # --- connections -------------------------------------------------------------------
 
@@ -264,10 +275,13 @@ class CtiHub:
             log.error("cti: event %d (%s) cannot be sent: %s", event.seq, event.topic, exc)
             return
         pop = self.pending.follow(event, text)
+        out = self._pops_out.get(str(event.data.get("call_id"))) if pop is not None else None
         reached: list[Connection] = []
         for conn in self._candidates(event):
-            if delivers(conn.viewer, event) and conn.push(text):
+            if delivers(conn.viewer, event) and conn.push(text, out.set if out else None):
                 reached.append(conn)
+        if out is not None and not reached:
+            out.set()  # no desk open for this agent: nothing to wait for
         if pop is not None and reached:
             self._complete_later(PopJob(pop, tuple(reached), resumed=False))
 
@@ -276,6 +290,21 @@ class CtiHub:
         agent_id = event.data.get("agent_id")
         own = self._by_user.get(agent_id, {}) if type(agent_id) is int else {}
         return list({**own, **self._managers}.values())
+
+    async def pop_out(self, call_id: str, publish: Callable[[], object], within: float) -> bool:
+        """Publish a screen pop (``publish``) and return once it is written onto the socket
+        of (one of) its agent's desks, or at once if the agent has none open; at most
+        ``within`` seconds. False when that time ran out (a desk too slow to wait for)."""
+        out = self._pops_out[call_id] = asyncio.Event()
+        try:
+            publish()
+            try:
+                await asyncio.wait_for(out.wait(), within)
+            except TimeoutError:
+                return False
+            return True
+        finally:
+            self._pops_out.pop(call_id, None)
 
     def resume(self, conn: Connection) -> int:
         """Send ``conn`` its viewer's pending pops again, each followed by its summary."""

@@ -60,6 +60,15 @@ LONGEST_CALL = 4 * 3600.0  # seconds an answered call may last before Dial's AGI
 DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chosen yet
 HANDLE_TIMES_KEPT = 50  # recent calls per queue behind a waiting caller's expected wait
 NEVER = math.inf
+POP_HEAD_START = 0.1  # the longest the Dial waits for the pop to be written to the desk
+
+
+class PopGate(Protocol):
+    """The CTI hub: publishes a pop and says when it is on its way to the agent's desk."""
+
+    async def __call__(
+        self, call_id: str, publish: Callable[[], object], within: float
+    ) -> bool: ...
 
 
 class Conversations(Protocol):
@@ -102,6 +111,8 @@ class _Queued:
     announce_at: float = NEVER
     steps: list[Step] = field(default_factory=list)  # overflows, added to the IVR path
     announcing: bool = False  # an announcement is playing: a decision stops it
+    announcement: asyncio.Task[bool] | None = None  # it plays beside the call's own task
+    hush: bool = False  # stop the announcement: no more of its files
     agent: int | None = None  # set by a decision: the agent this call is to be offered to
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -123,6 +134,7 @@ class AcdService:
         self.events = events
         self.calendar = calendar or BusinessCalendar()
         self.say_with = say_with  # None: no announcements (no prompts to say them with)
+        self.pop_gate: PopGate | None = None  # set by the app: dial once the pop is out
         self._handle_times: dict[str, deque[float]] = {}
         self.router = Router()
         self._clock = clock
@@ -201,7 +213,13 @@ class AcdService:
         queued = self._queued[call_id]
         queued.agent = agent_id
         queued.wake.set()
-        if queued.announcing:  # the agent must not wait for the end of an announcement
+        self._hush(queued)
+
+    def _hush(self, queued: _Queued) -> None:
+        """Stop an announcement at once: the agent must not wait for the end of a sentence
+        (the Dial, sent meanwhile, waits in the channel's AGI queue only until it stops)."""
+        queued.hush = True
+        if queued.announcing:
             asyncio.get_running_loop().create_task(self._stop_playback(queued.call))
 
     # --- a queued call ---------------------------------------------------------------------
@@ -258,6 +276,8 @@ class AcdService:
         try:
             return await self._serve(queued)
         finally:
+            if queued.announcement is not None:
+                queued.announcement.cancel()
             self._queued.pop(call.uniqueid, None)
             with contextlib.suppress(CallNotWaiting):
                 self.router.remove_call(call.uniqueid)
@@ -286,6 +306,12 @@ class AcdService:
         call = queued.call
         on_hold = False
         while True:
+            announcement = queued.announcement
+            if announcement is not None and announcement.done():
+                queued.announcement = None
+                if not announcement.cancelled() and not announcement.result():
+                    await self._abandoned(queued)  # the caller left during it
+                    return None
             now = self.now()
             if queued.agent is None and now < queued.overflow_at:
                 agent = self.router.best_agent_for(call.uniqueid, now)
@@ -297,13 +323,13 @@ class AcdService:
                     if resume is not None:
                         return resume
                     continue
-                if now >= queued.announce_at:
-                    on_hold = False  # a Playback stops the music
-                    if not await self._announce(queued):
-                        await self._abandoned(queued)
-                        return None
+                if now >= queued.announce_at and queued.announcement is None:
+                    on_hold = False  # a playback stops the music
+                    queued.announce_at = now + queued.config.announce_every_seconds
+                    queued.hush = False
+                    queued.announcement = asyncio.create_task(self._announce(queued))
                     continue
-                if not on_hold:
+                if not on_hold and queued.announcement is None:
                     # Only a caller who has to wait hears music: one who can be put through
                     # at once is, without an AGI command (and its frame wait) in between.
                     on_hold = True
@@ -333,8 +359,11 @@ class AcdService:
         timeout = None if due == NEVER else max(0.0, due - self.now())
         woken = asyncio.ensure_future(queued.wake.wait())
         gone = asyncio.ensure_future(queued.call.ended.wait())
+        waits: set[asyncio.Future[Any]] = {woken, gone}
+        if queued.announcement is not None:
+            waits.add(queued.announcement)  # when it ends, the music comes back
         try:
-            await asyncio.wait({woken, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             woken.cancel()
             gone.cancel()
@@ -370,6 +399,7 @@ class AcdService:
                 await self.backend.overflowed(queued.interaction_id, target.name, step.entry())
             return None
         if config.overflow_node is not None and queued.resumable:
+            self._hush(queued)  # the flow's own prompt comes next
             self.router.remove_call(call.uniqueid)
             queued.steps.append(Step(f"overflow:{config.name}", (reason,)))
             log.info(
@@ -412,7 +442,6 @@ class AcdService:
         """Tell the caller how many are ahead and about how long the wait is; a decision
         stops it at once (ControlPlayback). False when the caller left."""
         call, config = queued.call, queued.config
-        queued.announce_at = self.now() + config.announce_every_seconds
         if self.say_with is None:
             return True
         order = [waiting.call_id for waiting in self.router.waiting_calls(config.name)]
@@ -425,7 +454,7 @@ class AcdService:
         queued.announcing = True
         try:
             for name in self.say_with.say(utterance, call.uniqueid):
-                if queued.agent is not None:
+                if queued.hush:
                     break
                 await call.execute(f"STREAM FILE {agi_quote(name)} {agi_quote('')}")
         except AgiChannelGone:
@@ -460,12 +489,30 @@ class AcdService:
         call, interaction_id = queued.call, queued.interaction_id
         profile = self._profiles[agent_id]
         try:
-            await self._agent_event(agent_id, AgentEvent.OFFER, interaction_id=interaction_id)
+            reserved = await self._agent_event(
+                agent_id,
+                AgentEvent.OFFER,
+                interaction_id=interaction_id,
+                announce=False,
+                pop_client_id=queued.waiting.client_id,
+            )
         except (Conflict, NotFound) as exc:  # the agent changed meanwhile (went not ready)
             log.info("call %s: agent %s cannot take it now: %s", call.uniqueid, agent_id, exc)
             await self.agent_changed(agent_id)
             return _Offer.RETRY
-        self.events.publish("call.offered", self._offered_data(queued, profile))
+        # The pop first: every wallboard also gets the state change, and a pop queued behind
+        # hundreds of those could lose its race with the ring. The phone is dialled once the
+        # pop is written to the agent's desk (or after POP_HEAD_START at most).
+        data = self._offered_data(queued, profile)
+        if self.pop_gate is None:
+            self.events.publish("call.offered", data)
+        elif not await self.pop_gate(
+            call.uniqueid, lambda: self.events.publish("call.offered", data), POP_HEAD_START
+        ):
+            log.warning(
+                "call %s: agent %s's desk is slow; dialling anyway", call.uniqueid, agent_id
+            )
+        self._announce_state(agent_id, reserved)
         offered_at = self._wallclock()
         dial_end = self.ami.expect_event("DialEnd", "Channel", call.channel)
         try:
@@ -573,6 +620,10 @@ class AcdService:
             "caller_number": queued.call.caller_number,
             "language": queued.waiting.language,
             "priority": queued.waiting.priority,
+            # Named already: the pop was audited with the agent's reservation.
+            "client_name": queued.caller.name if queued.caller else None,
+            "tier": queued.caller.tier if queued.caller else None,
+            "value_class": queued.caller.value_class if queued.caller else None,
             "authenticated": queued.outcome.authenticated,
             "ivr_path": [step.entry() for step in (*queued.outcome.path, *queued.steps)],
         }
@@ -716,13 +767,28 @@ class AcdService:
     # --- helpers ---------------------------------------------------------------------------
 
     async def _agent_event(
-        self, agent_id: int, event: AgentEvent, *, interaction_id: int | None = None
+        self,
+        agent_id: int,
+        event: AgentEvent,
+        *,
+        interaction_id: int | None = None,
+        announce: bool = True,
+        pop_client_id: int | None = None,
     ) -> AgentStatus:
         status = await self.backend.agent_event(
-            agent_id, event, at=self._wallclock(), interaction_id=interaction_id
+            agent_id,
+            event,
+            at=self._wallclock(),
+            interaction_id=interaction_id,
+            pop_client_id=pop_client_id,
         )
         if agent_id in self._profiles:
             self.router.set_agent_state(agent_id, status.state, self.now())
+        if announce:
+            self._announce_state(agent_id, status)
+        return status
+
+    def _announce_state(self, agent_id: int, status: AgentStatus) -> None:
         self.events.publish(
             "agent.state",
             {
@@ -732,7 +798,6 @@ class AcdService:
                 "origin": ORIGIN,
             },
         )
-        return status
 
     def _ready_again(self, agent_id: int) -> None:
         if agent_id in self._profiles and self.router.agent_state(agent_id) is AgentState.READY:

@@ -18,11 +18,17 @@ from callcenter.crm.interactions import (
     record_route,
 )
 from callcenter.persistence import agents, queues
+from callcenter.persistence.audit import record_audit
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import Client, Interaction
 
 log = logging.getLogger(__name__)
+
+# The audit action of a client's record popping on an agent's screen with a call (name, tier
+# and value class in the pop itself); the fuller summary that follows is audited per desk
+# (callcenter/persistence/screen_pop.py).
+POP_OFFERED = "pop.offered"
 
 
 class SqlAcdBackend:
@@ -93,11 +99,16 @@ class SqlAcdBackend:
         at: dt.datetime,
         reason: str | None = None,
         interaction_id: int | None = None,
+        pop_client_id: int | None = None,
     ) -> AgentStatus:
         async with self.db.write() as session:
             applied = await agents.apply_event(
                 session, agent_id, event, at=at, reason=reason, interaction_id=interaction_id
             )
+            if pop_client_id is not None and event is AgentEvent.OFFER:
+                await record_audit(
+                    session, agent_id, POP_OFFERED, pop_client_id, interaction_id, {}
+                )
             return applied.status
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:

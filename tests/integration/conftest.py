@@ -110,7 +110,9 @@ async def hotline_factory(
 
         client = await pick_client(runtime.db)
         flow = runtime.flows.current.flows["hotline"]
-        line = Hotline(runtime, runtime.db, settings, asterisk, flow, client, http, commands, stop)
+        line = Hotline(
+            runtime, runtime.db, settings, asterisk, flow, client, http, commands, stop, app=app
+        )
         lines.append(line)
         return line
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from callcenter.app import Runtime
@@ -53,6 +54,7 @@ class Hotline:
     http: httpx.AsyncClient
     commands: list[Message]  # AGIExecStart events: what Asterisk was asked to run
     stop: Callable[[], Awaitable[None]]  # stops the service (idempotent)
+    app: FastAPI | None = None  # the ASGI app, for a test that serves it on a TCP port
 
     def seconds(self, text: str, language: Language) -> float:
         """How long a rendered text prompt plays."""

@@ -280,3 +280,47 @@ def test_each_event_reaches_exactly_whom_routing_allows(bus: EventBus) -> None:
     hub.disconnect(a1)
     hub.dispatch(bus.publish("agent.state", {"agent_id": A, "state": "ready"}))
     assert [a1.waiting, a2.waiting, sup.waiting] == [1, 2, 4]
+
+
+# --- the gate: the ACD dials once the pop is on its way ---------------------------------------
+# The hub says when a pop was written to (one of) the agent's desks, at once when the agent has
+# none open, and gives up after the time allowed (a desk too slow must not hold a caller).
+
+
+async def _desk_writes(conn: object, into: list[str]) -> None:
+    text = await conn.next()  # type: ignore[attr-defined]
+    into.append(json.loads(text)["type"])
+    conn.sent()  # type: ignore[attr-defined]
+
+
+async def test_the_gate_opens_when_the_pop_is_written_to_the_agents_desk(
+    hub: CtiHub, bus: EventBus
+) -> None:
+    desk = hub.connect(viewer(A))
+    other = hub.connect(viewer(B))
+    written: list[str] = []
+    writer = asyncio.create_task(_desk_writes(desk, written))
+    out = await asyncio.wait_for(
+        hub.pop_out("c1", lambda: bus.publish("call.offered", offered(A, "c1")), WAIT), WAIT
+    )
+    assert out
+    assert written == ["call.offered"]  # written before the gate opened
+    await writer
+    assert other.waiting == 0  # agent B's desk never saw it
+
+
+async def test_the_gate_waits_for_the_write_not_the_queue(hub: CtiHub, bus: EventBus) -> None:
+    hub.connect(viewer(A))  # a desk whose writer never writes
+    out = await hub.pop_out("c2", lambda: bus.publish("call.offered", offered(A, "c2")), 0.05)
+    assert not out  # the time ran out: the ACD dials anyway
+
+
+async def test_an_agent_without_a_desk_open_does_not_hold_the_call(
+    hub: CtiHub, bus: EventBus
+) -> None:
+    supervisor = hub.connect(viewer(SUP, Role.SUPERVISOR))  # sees no one's pops
+    out = await asyncio.wait_for(
+        hub.pop_out("c3", lambda: bus.publish("call.offered", offered(A, "c3")), WAIT), WAIT
+    )
+    assert out
+    assert supervisor.waiting == 0

@@ -1,0 +1,226 @@
+// The 360-degree view: GET /api/clients/{id} (audited, with the call it is for), the client's
+// history, and the full ID number on request with a reason (POST .../reveal-id, audited).
+
+import { get, post, query } from "./api.js";
+import { $, el, facts, replace } from "./dom.js";
+import * as fmt from "./format.js";
+import { language, t, term } from "./i18n.js";
+
+const REVEAL_SECONDS = 60; // the full number leaves the screen again by itself
+
+export class ClientView {
+  constructor({ toast }) {
+    this.toast = toast;
+    this.view = null;
+    this.interactionId = null;
+    this.history = null; // the full history, once asked for
+    this.revealed = null;
+    this.revealing = false;
+    this.hideTimer = null;
+    this.loading = 0;
+  }
+
+  get clientId() {
+    return this.view?.profile.id ?? null;
+  }
+
+  async open(clientId, interactionId = null) {
+    const ticket = ++this.loading; // a later open wins over a slower earlier one
+    try {
+      const view = await get(`/clients/${clientId}${query({ interaction_id: interactionId })}`);
+      if (ticket !== this.loading) return;
+      this.view = view;
+      this.interactionId = interactionId;
+      this.history = null;
+      this.hideId();
+      this.render();
+    } catch (error) {
+      this.toast(error);
+    }
+  }
+
+  close() {
+    this.view = null;
+    this.hideId();
+    this.render();
+  }
+
+  hideId() {
+    clearTimeout(this.hideTimer);
+    this.revealed = null;
+    this.revealing = false;
+  }
+
+  async loadHistory() {
+    try {
+      const page = await get(`/interactions${query({ client_id: this.clientId, limit: 50 })}`);
+      this.history = page.items;
+      this.render();
+    } catch (error) {
+      this.toast(error);
+    }
+  }
+
+  async reveal(reason) {
+    try {
+      const body = { reason };
+      if (this.interactionId) body.interaction_id = this.interactionId;
+      const out = await post(`/clients/${this.clientId}/reveal-id`, body);
+      this.revealed = out.id_number;
+      this.revealing = false;
+      clearTimeout(this.hideTimer);
+      this.hideTimer = setTimeout(() => {
+        this.revealed = null;
+        this.render();
+      }, REVEAL_SECONDS * 1000);
+      this.render();
+    } catch (error) {
+      this.toast(error);
+    }
+  }
+
+  render() {
+    const body = $("client-body");
+    $("client-empty").hidden = Boolean(this.view);
+    body.hidden = !this.view;
+    if (!this.view) {
+      replace(body);
+      return;
+    }
+    const v = this.view;
+    const p = v.profile;
+    replace(
+      body,
+      el(
+        "header",
+        { class: "client-head" },
+        el("h2", { "data-testid": "client-name" }, p.name, p.name_latin ? el("small", {}, ` ${p.name_latin}`) : null),
+        el("span", { class: `badge tier-${p.tier}`, "data-testid": "client-tier" }, term("tier", p.tier)),
+        el("span", { class: "badge" }, term("value_class", p.value_class)),
+        p.closed_on ? el("span", { class: "badge warn" }, t("client.closed", { date: fmt.date(p.closed_on) })) : null,
+      ),
+      el("div", { class: "grid2" }, this.profileCard(p), this.suitabilityCard(p)),
+      this.assetsCard(v),
+      el("div", { class: "grid2" }, this.complaintsCard(v), this.followUpsCard(v)),
+      this.historyCard(v),
+    );
+  }
+
+  profileCard(p) {
+    const dl = el("dl", { class: "facts" });
+    facts(dl, [
+      [t("client.account_no"), p.account_no],
+      [t("client.id_number"), this.idNumber(p)],
+      [t("client.phones"), p.phones.map((phone) => `${phone.e164} (${term("phone_kind", phone.kind)})`).join(", ")],
+      [t("client.branch"), language().startsWith("zh") ? p.branch.name : p.branch.name_en],
+      [t("client.advisor"), p.advisor ? `${p.advisor.display_name}${p.advisor.extension ? ` · ${p.advisor.extension}` : ""}` : t("client.no_advisor")],
+      [t("client.language"), term("ivr_language", p.language)],
+      [t("client.opened_on"), fmt.date(p.opened_on)],
+    ]);
+    return el("section", { class: "card" }, el("h3", {}, t("client.profile")), dl, this.revealForm());
+  }
+
+  idNumber(p) {
+    const shown = this.revealed ?? p.id_number_masked;
+    const span = el("span", { "data-testid": this.revealed ? "id-number-full" : "id-number-masked" }, `${term("id_type", p.id_type)} ${shown}`);
+    if (this.revealed || this.revealing) return span;
+    return el("span", {}, span, " ", el("button", {
+      type: "button", class: "link", "data-testid": "reveal-id", onclick: () => { this.revealing = true; this.render(); },
+    }, t("client.reveal")));
+  }
+
+  revealForm() {
+    if (!this.revealing) return null;
+    const input = el("input", { id: "reveal-reason", maxlength: 500, minlength: 8, required: true, placeholder: t("client.reveal_reason_hint") });
+    const form = el(
+      "form",
+      { class: "reveal", "data-testid": "reveal-form" },
+      el("label", {}, el("span", {}, t("client.reveal_reason")), input),
+      el("div", { class: "buttons" },
+        el("button", { type: "submit", class: "primary" }, t("client.reveal_confirm")),
+        el("button", { type: "button", onclick: () => { this.revealing = false; this.render(); } }, t("common.cancel"))),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const reason = input.value.trim();
+      if (reason.length < 8) {
+        input.setCustomValidity(t("client.reveal_reason_short"));
+        input.reportValidity();
+        return;
+      }
+      this.reveal(reason);
+    });
+    input.addEventListener("input", () => input.setCustomValidity(""));
+    queueMicrotask(() => input.focus());
+    return form;
+  }
+
+  suitabilityCard(p) {
+    const dl = el("dl", { class: "facts" });
+    facts(dl, [
+      [t("client.risk_profile"), term("risk", p.risk_profile), "client-risk"],
+      [t("client.risk_assessed_on"), p.risk_assessed_on ? fmt.date(p.risk_assessed_on) : t("client.never")],
+      [t("client.income_band"), term("income", p.income_band)],
+      [t("client.occupation"), p.occupation],
+    ]);
+    return el(
+      "section",
+      { class: "card" },
+      el("h3", {}, t("client.suitability")),
+      dl,
+      el("p", { class: "notes", "data-testid": "client-notes" }, p.notes || t("client.no_notes")),
+    );
+  }
+
+  assetsCard(v) {
+    const account = v.account;
+    if (!account) return el("section", { class: "card" }, el("h3", {}, t("client.assets")), el("p", { class: "muted" }, t("client.no_account")));
+    const summary = el("dl", { class: "facts row" });
+    facts(summary, [
+      [t("client.period"), fmt.month(account.period)],
+      [t("client.total_assets"), fmt.money(account.total_assets), "client-total-assets"],
+      [t("client.turnover"), fmt.money(account.turnover)],
+      [t("client.commission"), fmt.money(account.commission)],
+    ]);
+    const positions = account.positions.length
+      ? el("table", { class: "table" },
+          el("thead", {}, el("tr", {}, [t("client.symbol"), t("client.security"), t("client.quantity"), t("client.value")].map((h) => el("th", {}, h)))),
+          el("tbody", {}, account.positions.map((pos) => el("tr", {}, el("td", {}, pos.symbol), el("td", {}, pos.name), el("td", { class: "num" }, pos.quantity.toLocaleString()), el("td", { class: "num" }, fmt.money(pos.value))))))
+      : el("p", { class: "muted" }, t("client.no_positions"));
+    const trend = v.asset_trend.slice(-6).map((point) => el("span", { class: "chip" }, `${fmt.month(point.period)} ${fmt.money(point.total_assets)}`));
+    return el("section", { class: "card" }, el("h3", {}, t("client.assets")), summary, positions, el("div", { class: "path" }, el("span", { class: "label" }, t("client.trend")), trend));
+  }
+
+  complaintsCard(v) {
+    const items = v.open_complaints.map((c) =>
+      el("li", {}, el("strong", {}, c.summary), el("br"), el("span", { class: "muted" },
+        `${c.category_code} · ${term("complaint_status", c.status)} · ${t("client.due", { date: fmt.dateTime(c.response_due_at) })}`)));
+    return el("section", { class: "card", "data-testid": "client-complaints" }, el("h3", {}, t("client.open_complaints", { count: items.length })),
+      items.length ? el("ul", { class: "list" }, items) : el("p", { class: "muted" }, t("client.none_open")));
+  }
+
+  followUpsCard(v) {
+    const items = v.follow_ups_due.map((f) => el("li", {}, `${term("follow_up_kind", f.kind)} · ${t("client.due", { date: fmt.date(f.due_on) })}`));
+    return el("section", { class: "card", "data-testid": "client-follow-ups" }, el("h3", {}, t("client.follow_ups", { count: items.length })),
+      items.length ? el("ul", { class: "list" }, items) : el("p", { class: "muted" }, t("client.none_open")));
+  }
+
+  historyCard(v) {
+    const rows = this.history ?? v.recent_interactions;
+    const table = rows.length
+      ? el("table", { class: "table", "data-testid": "client-history" },
+          el("thead", {}, el("tr", {}, [t("history.when"), t("history.channel"), t("history.queue"), t("history.talk"), t("history.disposition"), t("history.notes")].map((h) => el("th", {}, h)))),
+          el("tbody", {}, rows.map((i) => el("tr", {},
+            el("td", {}, fmt.dateTime(i.started_at)),
+            el("td", {}, `${term("channel", i.channel)} ${term("direction", i.direction)}`),
+            el("td", {}, term("queue", i.queue)),
+            el("td", { class: "num" }, fmt.seconds(i.talk_seconds)),
+            el("td", {}, term("disposition", i.disposition)),
+            el("td", { class: "notes-cell", title: i.notes ?? "" }, i.notes ?? "")))))
+      : el("p", { class: "muted" }, t("history.none"));
+    const more = this.history === null
+      ? el("button", { type: "button", class: "link", "data-testid": "history-more", onclick: () => this.loadHistory() }, t("history.more"))
+      : null;
+    return el("section", { class: "card" }, el("h3", {}, this.history === null ? t("history.recent") : t("history.all")), table, more);
+  }
+}

@@ -1,0 +1,155 @@
+// The agent desktop: logs in, then wires the websocket's events to the page's areas.
+
+import { AgentPanel } from "./agent.js";
+import { ApiError, get, onUnauthenticated, post } from "./api.js";
+import { CallPanel } from "./calls.js";
+import { ClientView } from "./client_view.js";
+import { $, replace } from "./dom.js";
+import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { Pop } from "./pop.js";
+import { Search } from "./search.js";
+import { CtiSocket } from "./socket.js";
+import { describe, WrapUp } from "./wrapup.js";
+
+let toastTimer = null;
+function toast(error) {
+  const node = $("toast");
+  replace(node, typeof error === "string" ? error : describe(error));
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { node.hidden = true; }, 6000);
+}
+
+const clientView = new ClientView({ toast });
+const wrapUp = new WrapUp({ toast });
+const agent = new AgentPanel({ toast, onWrapUp: (id) => wrapUp.open(id) });
+const calls = new CallPanel({ toast, clientId: () => clientView.clientId, agentState: () => agent.agent?.state });
+const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
+const search = new Search({ open: (clientId) => clientView.open(clientId, null) });
+const socket = new CtiSocket({
+  onMessage: dispatch,
+  onStatus: (status) => {
+    const node = $("ws-status");
+    node.dataset.status = status;
+    replace(node, t(`ws.${status}`));
+  },
+  onSessionEnded: () => showLogin(t("login.expired")),
+  onRefused: (code) => toast(t("ws.refused_message", { code })),
+});
+let user = null;
+
+function dispatch(message) {
+  const data = message.data ?? {};
+  switch (message.type) {
+    case "agent.state":
+      if (agent.agent && data.agent_id === agent.agent.agent_id) {
+        agent.changed().then(() => calls.render());
+      }
+      break;
+    case "call.offered":
+      wrapUp.close();
+      pop.offered(message);
+      break;
+    case "call.client":
+      pop.client(message);
+      break;
+    case "call.offer_ended":
+      pop.phase(data, "offer_ended");
+      break;
+    case "call.answered":
+      pop.phase(data, "answered");
+      calls.follow().catch(toast);
+      break;
+    case "call.ended":
+      pop.phase(data, "ended");
+      calls.ended();
+      if (data.interaction_id) wrapUp.open(data.interaction_id);
+      break;
+    case "call.control":
+      calls.controlled(data);
+      break;
+    case "error":
+      toast(data.message || data.error);
+      break;
+    default:
+      break; // hello, resumed, state.ok, pong, and topics this page does not show
+  }
+}
+
+function showLogin(message = "") {
+  socket.stop();
+  agent.stop();
+  user = null;
+  $("desk-view").hidden = true;
+  $("login-view").hidden = false;
+  replace($("login-error"), message);
+  $("login-password").value = "";
+  $("login-username").focus();
+}
+
+async function showDesk(me) {
+  user = me;
+  $("login-view").hidden = true;
+  $("desk-view").hidden = false;
+  await agent.start(me);
+  await calls.refresh().catch(() => calls.render());
+  socket.start();
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  replace($("login-error"));
+  $("login-submit").disabled = true;
+  try {
+    const out = await post("/auth/login", {
+      username: $("login-username").value.trim(),
+      password: $("login-password").value,
+    });
+    $("login-password").value = ""; // the page keeps no password (the session is a cookie)
+    await showDesk(out.user);
+  } catch (error) {
+    const known = error instanceof ApiError && ["bad-credentials", "too-many-logins"].includes(error.error);
+    replace($("login-error"), known ? t(`error.${error.error}`) : describe(error));
+  } finally {
+    $("login-submit").disabled = false;
+  }
+}
+
+async function logOut() {
+  try {
+    await post("/auth/logout");
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) toast(error);
+  }
+  pop.clear();
+  clientView.close();
+  wrapUp.close();
+  showLogin();
+}
+
+async function boot() {
+  await loadLanguages();
+  applyStatic(document);
+  for (const select of document.querySelectorAll("select.lang-select")) {
+    select.addEventListener("change", () => setLanguage(select.value));
+  }
+  onLanguageChange(() => {
+    agent.render();
+    pop.render();
+    clientView.render();
+    calls.render();
+    wrapUp.render();
+    search.render();
+    $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
+  });
+  onUnauthenticated(() => { if (user) showLogin(t("login.expired")); });
+  $("login-form").addEventListener("submit", logIn);
+  $("btn-logout").addEventListener("click", logOut);
+  try {
+    await showDesk(await get("/auth/me"));
+  } catch (error) {
+    showLogin(error instanceof ApiError && error.status === 401 ? "" : describe(error));
+  }
+}
+
+boot();

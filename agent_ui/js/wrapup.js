@@ -1,0 +1,172 @@
+// Wrap-up: the disposition and notes of the call just ended (PATCH /api/interactions/{id},
+// phase wrapped_up), and optionally a complaint (POST /api/complaints, a leaf of the taxonomy)
+// or a follow-up (POST /api/follow-ups). Each part is sent once: a retry after an error sends
+// only what has not been saved yet.
+
+import { ApiError, get, patch, post, serverClock } from "./api.js";
+import { $, el, replace } from "./dom.js";
+import { language, t, term } from "./i18n.js";
+
+export const DISPOSITIONS = [
+  "information_given", "resolved", "password_reset", "transferred_to_advisor",
+  "complaint_filed", "follow_up_scheduled", "callback_promised", "wrong_number", "other",
+];
+const FOLLOW_UP_KINDS = [
+  "return_visit", "care_call", "birthday", "ipo_reminder", "investment_report", "market_alert",
+];
+const PHASE_TIMES = [
+  "started_at", "ivr_ended_at", "queued_at", "offered_at", "answered_at", "ended_at",
+];
+
+export class WrapUp {
+  constructor({ toast }) {
+    this.toast = toast;
+    this.interaction = null;
+    this.saved = {};
+    this.categories = null;
+    this.form = $("wrapup");
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save();
+    });
+    $("wrapup-complaint-on").addEventListener("change", (e) => { $("wrapup-complaint").hidden = !e.target.checked; });
+    $("wrapup-follow-up-on").addEventListener("change", (e) => { $("wrapup-follow-up").hidden = !e.target.checked; });
+  }
+
+  async open(interactionId) {
+    if (this.interaction?.id === interactionId) return;
+    try {
+      const [interaction] = await Promise.all([get(`/interactions/${interactionId}`), this.loadCategories()]);
+      this.interaction = interaction;
+    } catch (error) {
+      this.toast(error);
+      return;
+    }
+    this.saved = {};
+    this.form.reset();
+    $("wrapup-complaint").hidden = true;
+    $("wrapup-follow-up").hidden = true;
+    const due = new Date(serverClock.now().getTime() + 7 * 86_400_000);
+    $("wrapup-due-on").value = due.toISOString().slice(0, 10);
+    replace($("wrapup-result"));
+    this.form.hidden = false;
+    this.render();
+  }
+
+  close() {
+    this.interaction = null;
+    this.form.hidden = true;
+  }
+
+  async loadCategories() {
+    if (this.categories) return;
+    this.categories = await get("/complaints/categories");
+  }
+
+  render() {
+    if (!this.interaction) return;
+    const keep = (id) => $(id).value;
+    const chosen = { d: keep("wrapup-disposition"), c: keep("wrapup-category"), k: keep("wrapup-follow-up-kind") };
+    replace($("wrapup-for"), t("wrapup.for", { id: this.interaction.id, number: this.interaction.caller_number ?? "-" }));
+    replace($("wrapup-disposition"), el("option", { value: "" }, t("wrapup.choose")),
+      DISPOSITIONS.map((code) => el("option", { value: code }, term("disposition", code))));
+    replace($("wrapup-category"), (this.categories ?? []).map((root) => this.categoryOptions(root)));
+    replace($("wrapup-follow-up-kind"), FOLLOW_UP_KINDS.map((kind) => el("option", { value: kind }, term("follow_up_kind", kind))));
+    if (chosen.d) $("wrapup-disposition").value = chosen.d;
+    if (chosen.c) $("wrapup-category").value = chosen.c;
+    if (chosen.k) $("wrapup-follow-up-kind").value = chosen.k;
+  }
+
+  /** Complaints are filed under leaves: a group per top-level category. */
+  categoryOptions(root) {
+    const label = (c) => (language().startsWith("zh") ? c.name : c.name_en);
+    const leaves = [];
+    const walk = (node, prefix) => {
+      if (!node.children.length) leaves.push(el("option", { value: node.code }, prefix + label(node)));
+      for (const child of node.children) walk(child, node === root ? "" : `${prefix}${label(node)} / `);
+    };
+    walk(root, "");
+    return el("optgroup", { label: label(root) }, leaves);
+  }
+
+  /** The wrap-up's end: now on the server's clock, and never before the call's last phase. */
+  endTime() {
+    const latest = Math.max(0, ...PHASE_TIMES.map((f) => this.interaction[f]).filter(Boolean).map((iso) => Date.parse(iso)));
+    return new Date(Math.max(serverClock.now().getTime(), latest + 1)).toISOString();
+  }
+
+  async save() {
+    const interaction = this.interaction;
+    if (!interaction) return;
+    const disposition = $("wrapup-disposition").value;
+    const notes = $("wrapup-notes").value.trim();
+    if (!disposition) {
+      $("wrapup-disposition").setCustomValidity(t("wrapup.need_disposition"));
+      $("wrapup-disposition").reportValidity();
+      $("wrapup-disposition").setCustomValidity("");
+      return;
+    }
+    const clientId = interaction.client_id;
+    const complaint = $("wrapup-complaint-on").checked;
+    const followUp = $("wrapup-follow-up-on").checked;
+    if ((complaint || followUp) && !clientId) {
+      this.result(t("wrapup.need_client"), true);
+      return;
+    }
+    const button = $("wrapup-save");
+    button.disabled = true;
+    try {
+      if (complaint && !this.saved.complaint) {
+        const summary = $("wrapup-summary").value.trim() || term("disposition", disposition);
+        await post("/complaints", {
+          client_id: clientId, interaction_id: interaction.id, category_code: $("wrapup-category").value,
+          summary, description: notes || summary,
+        });
+        this.saved.complaint = true;
+      }
+      if (followUp && !this.saved.followUp) {
+        await post("/follow-ups", { client_id: clientId, kind: $("wrapup-follow-up-kind").value, due_on: $("wrapup-due-on").value });
+        this.saved.followUp = true;
+      }
+      if (!this.saved.interaction) await this.saveInteraction(interaction, disposition, notes);
+      this.result(t("wrapup.saved"), false);
+    } catch (error) {
+      this.result(`${t("wrapup.failed")}: ${describe(error)}`, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async saveInteraction(interaction, disposition, notes) {
+    const body = { phase: "wrapped_up", at: this.endTime(), disposition };
+    if (notes) body.notes = notes;
+    try {
+      this.interaction = await patch(`/interactions/${interaction.id}`, body);
+      this.saved.interaction = true;
+    } catch (error) {
+      // The wrap-up timer ran out (the ACD closed the record) before the agent saved: the
+      // notes are kept on the client's record rather than lost, and the agent is told.
+      if (error instanceof ApiError && error.error === "interaction-phase-recorded" && interaction.client_id) {
+        const line = `[${interaction.id} ${disposition}] ${notes}`.slice(0, 2000);
+        await post(`/clients/${interaction.client_id}/notes`, { line, interaction_id: interaction.id });
+        this.saved.interaction = true;
+        throw new ApiError(409, { error: error.error, message: t("wrapup.too_late") });
+      }
+      throw error;
+    }
+  }
+
+  result(text, isError) {
+    const node = $("wrapup-result");
+    node.className = isError ? "error" : "ok";
+    replace(node, text);
+  }
+}
+
+export function describe(error) {
+  if (error instanceof ApiError) {
+    const known = t(`error.${error.error}`);
+    return known === `error.${error.error}` ? error.message : known;
+  }
+  return String(error?.message ?? error);
+}

@@ -1,0 +1,76 @@
+"""The agent desktop (``agent_ui/``) served by the app at ``/desk/``, under a strict
+Content-Security-Policy.
+
+The page is plain HTML, CSS and ES modules with no build step (docs/agent-desktop.md says
+why). Every response of the mount carries the policy: scripts, styles, images and
+connections from this origin only (the websocket included: CSP 3 lets ``'self'`` match
+``ws:``/``wss:`` of the same host), no inline script or style, no plugin, no framing. The page
+renders every value from the API with ``textContent``, never as markup, so a client's name or
+a note cannot inject script even before the policy would stop it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from callcenter.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+AGENT_UI_DIR = PROJECT_ROOT / "agent_ui"
+DESK_PATH = "/desk"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # The page and its modules change with the service: revalidate (ETag) on every load, so
+    # an upgrade never leaves a desk running old modules against a new API.
+    "Cache-Control": "no-cache",
+}
+
+
+class DeskFiles(StaticFiles):
+    """Static files with the desktop's security headers on every answer (404s included)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:  # 404, 405: answered here, so they get the headers too
+            response = PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
+def mount_agent_desktop(app: FastAPI, directory: Path = AGENT_UI_DIR) -> None:
+    """Serve ``directory`` at ``/desk/``, and send ``/`` there. A checkout without the folder
+    (an image built without it) serves the API alone, and says so once."""
+    if not (directory / "index.html").is_file():
+        log.warning("agent desktop not served: %s has no index.html", directory)
+        return
+    app.mount(DESK_PATH, DeskFiles(directory=directory, html=True), name="desk")
+
+    @app.get("/", include_in_schema=False)
+    async def to_the_desk() -> RedirectResponse:
+        return RedirectResponse(f"{DESK_PATH}/", status_code=307)
