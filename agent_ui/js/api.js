@@ -41,6 +41,7 @@ export async function request(method, path, body = undefined) {
 export const get = (path) => request("GET", path);
 export const post = (path, body) => request("POST", path, body);
 export const patch = (path, body) => request("PATCH", path, body);
+export const put = (path, body) => request("PUT", path, body);
 
 /** The query string of ``params``, leaving out empty values. */
 export function query(params) {

@@ -3,7 +3,7 @@
 // or a follow-up (POST /api/follow-ups). Each part is sent once: a retry after an error sends
 // only what has not been saved yet.
 
-import { ApiError, get, patch, post, serverClock } from "./api.js";
+import { ApiError, get, patch, post, put, serverClock } from "./api.js";
 import { $, el, replace } from "./dom.js";
 import { language, t, term } from "./i18n.js";
 
@@ -129,7 +129,7 @@ export class WrapUp {
         this.saved.followUp = true;
       }
       if (!this.saved.interaction) await this.saveInteraction(interaction, disposition, notes);
-      this.result(t("wrapup.saved"), false);
+      this.result(t(this.late ? "wrapup.too_late" : "wrapup.saved"), false);
     } catch (error) {
       this.result(`${t("wrapup.failed")}: ${describe(error)}`, true);
     } finally {
@@ -145,12 +145,14 @@ export class WrapUp {
       this.saved.interaction = true;
     } catch (error) {
       // The wrap-up timer ran out (the ACD closed the record) before the agent saved: the
-      // notes are kept on the client's record rather than lost, and the agent is told.
-      if (error instanceof ApiError && error.error === "interaction-phase-recorded" && interaction.client_id) {
-        const line = `[${interaction.id} ${disposition}] ${notes}`.slice(0, 2000);
-        await post(`/clients/${interaction.client_id}/notes`, { line, interaction_id: interaction.id });
+      // disposition and notes are set on their own, and the agent is told the timer ran out.
+      if (error instanceof ApiError && error.error === "interaction-phase-recorded") {
+        const late = { disposition };
+        if (notes) late.notes = notes;
+        this.interaction = await put(`/interactions/${interaction.id}/disposition`, late);
         this.saved.interaction = true;
-        throw new ApiError(409, { error: error.error, message: t("wrapup.too_late") });
+        this.late = true;
+        return;
       }
       throw error;
     }

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from callcenter.crm.ports import Page, References, Transactions, require_references
 from callcenter.crm.vocabulary import Channel, Direction
-from callcenter.errors import Conflict, NotFound
+from callcenter.errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +333,39 @@ async def record_route(
         record.queue,
         len(add_to_path),
     )
+    return record
+
+
+class NotYourCall(Forbidden):
+    error_id = "interaction-not-yours"
+
+
+async def record_disposition(
+    crm: Transactions[InteractionTransaction],
+    interaction_id: int,
+    *,
+    actor_id: int,
+    disposition: str,
+    notes: str | None,
+    for_anyone: bool = False,
+) -> InteractionRecord:
+    """The disposition and notes of a contact, outside the phase order: an agent finishing
+    their wrap-up after its timer ran out, or before the call ends. Only the agent who took
+    the call (or anyone, for a contact no agent took; ``for_anyone``: a supervisor) may."""
+    async with crm.write() as tx:
+        record = await tx.interactions.get_for_update(interaction_id)
+        if record is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        if not for_anyone and record.agent_id not in (None, actor_id):
+            raise NotYourCall(f"interaction {interaction_id} was taken by another agent")
+        record = dataclasses.replace(
+            record,
+            disposition=disposition,
+            notes=record.notes if notes is None else notes,
+            version=record.version + 1,
+        )
+        await tx.interactions.save(record)
+    log.info("interaction %s: disposition set by user %s", interaction_id, actor_id)
     return record
 
 

@@ -207,3 +207,39 @@ async def test_list_refuses_a_limit_over_100_and_a_naive_since(api: Api) -> None
         headers=api.as_(Role.AGENT),
     )
     assert {("query", "limit"), ("query", "since")} <= set(field_errors(response))
+
+
+async def test_a_late_wrap_up_sets_the_disposition_on_the_agents_own_call(api: Api) -> None:
+    agent, other = api.users[Role.AGENT], api.users[Role.ADVISOR]
+    call = await create(api)
+    await phase(api, call["id"], "ivr_ended", 12)
+    await phase(api, call["id"], "queued", 12, queue="general")
+    await phase(api, call["id"], "offered", 17, agent_id=agent.id)
+    await phase(api, call["id"], "answered", 20)
+    await phase(api, call["id"], "ended", 200)
+    await phase(api, call["id"], "wrapped_up", 230)  # the ACD's wrap-up timer ran out
+    url = f"/api/interactions/{call['id']}/disposition"
+    body = {"disposition": "resolved", "notes": "explained the price limit"}
+
+    late = await api.http.put(url, json=body, headers=api.as_(Role.AGENT))
+    assert late.status_code == 200, late.text
+    assert (late.json()["disposition"], late.json()["notes"]) == ("resolved", body["notes"])
+    assert late.json()["wrapup_seconds"] == 30  # the phases are untouched
+
+    not_theirs = await api.http.put(url, json=body, headers=api.as_(Role.ADVISOR))
+    assert (not_theirs.status_code, not_theirs.json()["error"]) == (403, "interaction-not-yours")
+    assert other.id != agent.id
+    corrected = await api.http.put(
+        url, json={"disposition": "escalated"}, headers=api.as_(Role.SUPERVISOR)
+    )
+    assert corrected.status_code == 200
+    assert (corrected.json()["disposition"], corrected.json()["notes"]) == (
+        "escalated",
+        body["notes"],  # notes left out are kept
+    )
+    missing = await api.http.put(
+        "/api/interactions/999999/disposition", json=body, headers=api.as_(Role.AGENT)
+    )
+    assert missing.status_code == 404
+    empty = await api.http.put(url, json={"disposition": ""}, headers=api.as_(Role.AGENT))
+    assert empty.status_code == 422

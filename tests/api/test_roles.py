@@ -136,6 +136,12 @@ ROUTES: list[RouteRule] = [
     RouteRule("GET", "/api/interactions?client_id={client_id}", ANY_STAFF),
     RouteRule("GET", "/api/interactions/{interaction_id}", ANY_STAFF),
     RouteRule(
+        "PUT",
+        "/api/interactions/{interaction_id}/disposition",
+        CLIENT_FACING,
+        {"disposition": "resolved", "notes": "explained"},
+    ),
+    RouteRule(
         "PATCH",
         "/api/interactions/{interaction_id}",
         ANY_STAFF,

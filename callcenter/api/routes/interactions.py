@@ -7,11 +7,14 @@ POST     /api/interactions               any staff
 GET      /api/interactions               any staff
 GET      /api/interactions/{id}          any staff
 PATCH    /api/interactions/{id}          any staff
+PUT      /api/interactions/{id}/disposition  agent, advisor (their own call), supervisor
 =======  ==============================  =========
 
 A phase earlier (in order or in time) than one already recorded gets 409
 ``interaction-phase-out-of-order``; a phase recorded twice gets 409
-``interaction-phase-recorded``.
+``interaction-phase-recorded``. The disposition and notes can also be set on their own, at
+any time (an agent whose wrap-up timer ran out before they saved): 403
+``interaction-not-yours`` for another agent's call.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from callcenter.api.deps import CrmDep, Staff
+from callcenter.api.deps import ClientFacing, CrmDep, Staff
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.interactions import (
+    DispositionIn,
     InteractionIn,
     InteractionListParams,
     InteractionOut,
@@ -30,6 +34,7 @@ from callcenter.api.schemas.interactions import (
     PhaseIn,
 )
 from callcenter.crm import interactions
+from callcenter.crm.vocabulary import Role
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
@@ -65,4 +70,20 @@ async def record_phase(
     """Record that the contact reached a phase; wait, talk and wrap-up seconds follow from
     the phase times."""
     record = await interactions.record_phase(crm, interaction_id, body.to_update())
+    return InteractionOut.of(record)
+
+
+@router.put("/{interaction_id}/disposition", responses=errors(403, 404, 422))
+async def set_disposition(
+    interaction_id: InteractionId, body: DispositionIn, crm: CrmDep, principal: ClientFacing
+) -> InteractionOut:
+    """The disposition and notes, whatever phase the contact is in."""
+    record = await interactions.record_disposition(
+        crm,
+        interaction_id,
+        actor_id=principal.user_id,
+        disposition=body.disposition,
+        notes=body.notes,
+        for_anyone=principal.role is Role.SUPERVISOR,
+    )
     return InteractionOut.of(record)

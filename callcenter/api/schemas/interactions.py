@@ -124,3 +124,10 @@ class InteractionPageOut(PageOut[InteractionOut]):
             offset=page.offset,
             has_more=page.has_more,
         )
+
+
+class DispositionIn(StrictModel):
+    """How the contact ended for the client, and the agent's notes (kept if left out)."""
+
+    disposition: Annotated[str, text(50)]
+    notes: Annotated[str, text(10_000)] | None = None
