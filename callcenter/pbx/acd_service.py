@@ -512,15 +512,16 @@ class AcdService:
             log.warning(
                 "call %s: agent %s's desk is slow; dialling anyway", call.uniqueid, agent_id
             )
-        self._announce_state(agent_id, reserved)
         offered_at = self._wallclock()
         dial_end = self.ami.expect_event("DialEnd", "Channel", call.channel)
+        named: asyncio.Future[Any] | None = None
         try:
             if queued.caller is not None:
                 # An AMI action, not an AGI command: no wait for the channel's next frame.
-                # Refused only for a channel already gone, which the Dial then reports.
-                with contextlib.suppress(AmiActionError):
-                    await self.ami.action(
+                # Asterisk runs one session's actions in order, so it is set before the Dial
+                # below is queued, without waiting here for its answer.
+                named = asyncio.ensure_future(
+                    self.ami.action(
                         "Setvar",
                         {
                             "Channel": call.channel,
@@ -528,11 +529,19 @@ class AcdService:
                             "Value": queued.caller.name,
                         },
                     )
+                )
             target = f"PJSIP/{profile.extension},{round(config.ring_seconds)}"
             dial = asyncio.ensure_future(
                 call.execute(f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL)
             )
-            await asyncio.sleep(0)  # the Dial action goes out before the record is written
+            await asyncio.sleep(0)  # both actions go out before anything else is done
+            # Then the wallboards' news: the fan-out to every supervisor's socket stays off
+            # the path to the ring.
+            self._announce_state(agent_id, reserved)
+            if named is not None:
+                # Refused only for a channel already gone, which the Dial then reports.
+                with contextlib.suppress(AmiActionError):
+                    await named
             if interaction_id is not None:
                 await self.backend.offered(interaction_id, agent_id, offered_at)
             either: set[asyncio.Future[Any]] = {dial, dial_end}
