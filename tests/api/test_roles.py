@@ -241,6 +241,21 @@ ROUTES += [
     RouteRule("GET", "/api/channels", MANAGERS),
 ]
 
+# call-center figures and staffing (issue 7): managers only
+DAY_RANGE = "from=2026-10-01&to=2026-10-01"
+ROUTES += [
+    RouteRule("GET", f"/api/reports/calls?{DAY_RANGE}&interval=15&by=agent", MANAGERS),
+    RouteRule("GET", f"/api/reports/complaints?{DAY_RANGE}", MANAGERS),
+    RouteRule("GET", f"/api/reports/follow-ups?{DAY_RANGE}", MANAGERS),
+    RouteRule("GET", "/api/staffing/erlang-c?volume=100&aht_seconds=180", MANAGERS),
+    RouteRule(
+        "POST",
+        "/api/staffing/erlang-c",
+        MANAGERS,
+        {"intervals": [{"volume": 100, "aht_seconds": 180}]},
+    ),
+]
+
 
 class OnACall(FakeCallControl):
     """A call control whose agent always has a call on hold to resume."""
@@ -262,6 +277,7 @@ COVERED_PREFIXES = (
     "/api/queues",
     "/api/calls",
     "/api/channels",
+    "/api/staffing",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).

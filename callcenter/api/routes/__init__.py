@@ -15,6 +15,7 @@ from callcenter.api.routes import (
     ivr,
     queues,
     reports,
+    staffing,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     agents.router,
     queues.router,
     calls.router,
+    staffing.router,
 ]

@@ -8,6 +8,9 @@ GET      /api/reports/profitability          supervisor, admin
 GET      /api/reports/kpis                   supervisor, admin; an advisor their own row
                                              of by=advisor, an agent theirs of by=agent
 POST     /api/reports/segmentation/{period}  supervisor, admin
+GET      /api/reports/calls                  supervisor, admin (JSON, or format=csv)
+GET      /api/reports/complaints             supervisor, admin
+GET      /api/reports/follow-ups             supervisor, admin
 =======  ==================================  ============================================
 
 An advisor's or agent's own row keeps the points earned against all their peers.
@@ -15,12 +18,21 @@ An advisor's or agent's own row keeps the points earned against all their peers.
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 
-from callcenter.api.deps import DbDep, Managers, Staff
+from callcenter.api.deps import ClockDep, DbDep, Managers, SettingsDep, Staff
+from callcenter.api.schemas.callstats import (
+    CallReportOut,
+    ComplaintReportOut,
+    FollowUpReportOut,
+    ReportBy,
+    call_report_csv,
+    csv_filename,
+)
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.reports import (
     DecileReportOut,
@@ -32,7 +44,8 @@ from callcenter.api.schemas.reports import (
 )
 from callcenter.crm.kpi import KpiScope, visible_owner
 from callcenter.crm.periods import MONTH_PATTERN, InvalidPeriod, MonthRange
-from callcenter.persistence import reports
+from callcenter.crm.report_intervals import IntervalKind, InvalidReportRange, ReportRange
+from callcenter.persistence import callstats, reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -100,3 +113,78 @@ async def recompute_segmentation(
             session, months, changed_by_id=principal.user_id
         )
     return SegmentationOut.of(outcome)
+
+
+# --- call-center figures (docs/metrics.md, section 4) ----------------------------------------
+
+DAY_HELP = "A day in the center's time zone, YYYY-MM-DD; from and to are both included."
+FromQuery = Annotated[dt.date, Query(alias="from", description=DAY_HELP, examples=["2026-03-02"])]
+ToDayQuery = Annotated[dt.date, Query(alias="to", description=DAY_HELP, examples=["2026-03-02"])]
+
+
+def report_range(settings: SettingsDep, first: FromQuery, last: ToDayQuery) -> ReportRange:
+    try:
+        return ReportRange.of(first, last, settings.business_timezone)
+    except InvalidReportRange as exc:
+        # Answer like FastAPI does for a malformed parameter, naming the field.
+        field = exc.detail["field"]
+        error = {
+            "type": "value_error",
+            "loc": ("query", field),
+            "msg": exc.message,
+            "input": str(last if field == "to" else first),
+        }
+        raise RequestValidationError([error]) from exc
+
+
+ReportDays = Annotated[ReportRange, Depends(report_range)]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+}
+
+
+@router.get("/calls", response_model=CallReportOut, responses={**errors(403), **CSV_RESPONSE})
+async def call_figures(
+    db: DbDep,
+    _principal: Managers,
+    days: ReportDays,
+    clock: ClockDep,
+    interval: Annotated[IntervalKind, Query(description="Minutes (15, 30, 60) or day.")] = (
+        IntervalKind.MIN60
+    ),
+    by: Annotated[ReportBy, Query()] = ReportBy.QUEUE,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> CallReportOut | Response:
+    """Offered, answered, abandoned, service level, ASA, AHT, occupancy, IVR containment and
+    first-contact resolution per interval and queue (or agent)."""
+    async with db.read() as session:
+        report = await callstats.load_call_report(session, days, interval, clock())
+    body = CallReportOut.of(report, by)
+    if format == "json":
+        return body
+    return Response(
+        content=call_report_csv(body),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{csv_filename(body)}"'},
+    )
+
+
+@router.get("/complaints", responses=errors(403))
+async def complaint_figures(
+    db: DbDep, _principal: Managers, days: ReportDays
+) -> ComplaintReportOut:
+    """The complaints opened in the range by category: closed, answered on time, time to
+    close."""
+    async with db.read() as session:
+        rows, total = await callstats.load_complaint_report(session, days)
+    return ComplaintReportOut.of(days, rows, total)
+
+
+@router.get("/follow-ups", responses=errors(403))
+async def follow_up_figures(
+    db: DbDep, _principal: Managers, days: ReportDays, clock: ClockDep
+) -> FollowUpReportOut:
+    """The follow-ups due in the range by kind: done, on time, cancelled, overdue."""
+    async with db.read() as session:
+        rows, total = await callstats.load_follow_up_report(session, days, clock())
+    return FollowUpReportOut.of(days, rows, total)
