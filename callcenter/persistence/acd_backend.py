@@ -101,7 +101,8 @@ class SqlAcdBackend:
         interaction_id: int | None = None,
         pop_client_id: int | None = None,
     ) -> AgentStatus:
-        async with self.db.write() as session:
+        # Urgent: an offer waits for this write before the agent's phone is dialled.
+        async with self.db.write(urgent=event is AgentEvent.OFFER) as session:
             applied = await agents.apply_event(
                 session, agent_id, event, at=at, reason=reason, interaction_id=interaction_id
             )
