@@ -40,11 +40,13 @@ from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink
+from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
 from callcenter.persistence.acd_backend import SqlAcdBackend
 from callcenter.persistence.call_control import SqlCallControlBackend
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.ivr_backend import SqlIvrBackend
+from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 
@@ -80,6 +82,7 @@ class Runtime:
     ami_error: str | None = None
     cti: CtiHub | None = None  # the websocket hub (/ws)
     calls: CallControl | None = None  # the agents' call control (None without a PBX)
+    supervision: Supervision | None = None  # supervisors' monitoring (None without a PBX)
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,8 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         acd.pop_gate = hub.pop_out  # the agent's phone rings once the pop is on its way
         runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub)
         runtime.calls = calls if settings.pbx_enabled else None
+        if settings.pbx_enabled:
+            runtime.supervision = Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls)
         app.state.runtime = runtime
         try:
             async with asyncio.TaskGroup() as tg:

@@ -43,7 +43,7 @@ from callcenter.asterisk.errors import (
     AmiError,
     AmiEventsLost,
 )
-from callcenter.errors import Conflict, NotFound
+from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.events import EventBus
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import OutcomeKind
@@ -61,6 +61,18 @@ DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chos
 HANDLE_TIMES_KEPT = 50  # recent calls per queue behind a waiting caller's expected wait
 NEVER = math.inf
 POP_HEAD_START = 0.1  # the longest the Dial waits for the pop to be written to the desk
+
+
+class CallNotWaitingHere(NotFound):
+    error_id = "call-not-waiting"
+
+
+class AgentNotReadyForCall(Conflict):
+    error_id = "agent-not-ready"
+
+
+class UnknownQueueName(InvalidInput):
+    error_id = "unknown-queue"
 
 
 class PopGate(Protocol):
@@ -841,6 +853,53 @@ class AcdService:
     def live(self, queue: str) -> list[WaitingCall]:
         """The queue's waiting calls in routing order (for the live queue view)."""
         return self.router.waiting_calls(queue)
+
+    # --- supervisors' moves (issue 7) -------------------------------------------------------
+
+    def _waiting(self, call_id: str) -> _Queued:
+        queued = self._queued.get(call_id)
+        if queued is None or queued.agent is not None or self.router.waiting_call(call_id) is None:
+            raise CallNotWaitingHere("the call is not waiting in a queue", call_id=call_id)
+        return queued
+
+    async def move_call(self, call_id: str, queue: str) -> WaitingCall:
+        """A supervisor moves a waiting call to ``queue``: it keeps its wait so far (its
+        ``enqueued_at``), takes the queue's priority, hours and overflow clock, and is put
+        through at once if an agent there is ready."""
+        queued = self._waiting(call_id)
+        target = self._queues.get(queue)
+        if target is None:
+            raise UnknownQueueName(f"no queue {queue!r}", field="queue")
+        from_queue = queued.waiting.queue
+        step = Step(f"moved:{from_queue}", (target.name,))
+        queued.steps.append(step)
+        self.router.remove_call(call_id)
+        queued.waiting = dataclasses.replace(
+            queued.waiting, queue=target.name, priority=self._priority(target, queued.caller)
+        )
+        self._enter(queued, target, self.now())
+        self.router.add_call(queued.waiting)
+        log.info("call %s moved from %s to %s", call_id, from_queue, target.name)
+        self._publish_overflow(queued, from_queue, target.name, "moved")
+        agent = self.router.best_agent_for(call_id, self.now())
+        if agent is not None:
+            self._assign(call_id, agent)
+        if queued.interaction_id is not None:
+            await self.backend.overflowed(queued.interaction_id, target.name, step.entry())
+        return queued.waiting
+
+    def offer_to(self, call_id: str, agent_id: int) -> WaitingCall:
+        """A supervisor hands a waiting call to a named ready agent (skills and queues are the
+        supervisor's call); if the agent does not answer, the call waits on in its place."""
+        queued = self._waiting(call_id)
+        if (
+            agent_id not in self._profiles
+            or self.router.agent_state(agent_id) is not AgentState.READY
+        ):
+            raise AgentNotReadyForCall("the agent is not ready", agent_id=agent_id)
+        self._assign(call_id, agent_id)
+        log.info("call %s offered to agent %s by a supervisor", call_id, agent_id)
+        return queued.waiting
 
 
 def _live(link: PbxLink, uniqueid: str) -> Channel | None:

@@ -16,6 +16,7 @@ from callcenter.api.routes import (
     queues,
     reports,
     staffing,
+    supervision,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     queues.router,
     calls.router,
     staffing.router,
+    supervision.router,
 ]

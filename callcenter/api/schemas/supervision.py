@@ -1,0 +1,62 @@
+"""Supervision over the API: monitoring an agent's call, forcing an agent's state, moving a
+waiting call."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, model_validator
+
+from callcenter.acd.model import WaitingCall
+from callcenter.api.schemas.agents import ReasonCode, Slug
+from callcenter.api.schemas.common import Id, StrictModel
+from callcenter.pbx.supervision import Monitoring, MonitorMode
+
+
+class MonitorIn(StrictModel):
+    agent_id: Id
+    mode: MonitorMode = MonitorMode.LISTEN
+
+
+class MonitorOut(BaseModel):
+    call_id: str  # the supervisor's call
+    agent_id: int
+    mode: MonitorMode
+    interaction_id: int | None
+
+    @classmethod
+    def of(cls, monitoring: Monitoring) -> MonitorOut:
+        return cls(
+            call_id=monitoring.call_id,
+            agent_id=monitoring.agent_id,
+            mode=monitoring.mode,
+            interaction_id=monitoring.interaction_id,
+        )
+
+
+class AgentStateForceIn(StrictModel):
+    state: Literal["ready", "not_ready", "logged_out"]
+    reason: ReasonCode | None = None
+
+
+class MoveIn(StrictModel):
+    """Exactly one: another queue, or a named ready agent."""
+
+    queue: Slug | None = None
+    agent_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> MoveIn:
+        if (self.queue is None) == (self.agent_id is None):
+            raise ValueError("give either queue or agent_id")
+        return self
+
+
+class MovedOut(BaseModel):
+    call_id: str
+    queue: str
+    agent_id: int | None  # the agent it is offered to, if named
+
+    @classmethod
+    def of(cls, waiting: WaitingCall, agent_id: int | None) -> MovedOut:
+        return cls(call_id=waiting.call_id, queue=waiting.queue, agent_id=agent_id)
