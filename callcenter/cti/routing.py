@@ -11,6 +11,7 @@ call.overflowed             no                                    yes
 call.answered, call.ended   their own (agent_id is theirs)        everyone's
 call.offered                their own: the screen pop             their own only
 call.offer_ended            their own                             their own only
+floor.snapshot              no                                    yes (the wallboard)
 any other topic             call.* about them, else no            call.* about them, else no
 ==========================  ====================================  ==============================
 
@@ -40,6 +41,7 @@ FLOOR_TOPICS = frozenset(
         "call.overflowed",
         "call.answered",
         "call.ended",
+        "floor.snapshot",  # the wallboard, once a second at most (cti/floor.py)
     }
 )
 

@@ -1,0 +1,167 @@
+// The supervisors' wallboard: draws the server's `floor.snapshot` (at most one a second,
+// callcenter/cti/floor.py) and counts waits and durations on by itself between two of them.
+// Shares the desk's modules (../../js/): the session cookie, the websocket, text-only DOM.
+
+import { ApiError, get, onUnauthenticated, serverClock } from "../../js/api.js";
+import { $, el, replace } from "../../js/dom.js";
+import { seconds } from "../../js/format.js";
+import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t, term } from "../../js/i18n.js";
+import { CtiSocket } from "../../js/socket.js";
+
+const MANAGERS = new Set(["supervisor", "admin"]);
+const STATE_ORDER = ["ready", "reserved", "on_call", "wrap_up", "not_ready"];
+const SL_TARGET = 0.8; // the center's goal: 80% answered within the queue's threshold
+const NAMES_REFRESH_MS = 60_000;
+
+let snapshot = null;
+let receivedAt = null;
+const names = new Map(); // agent_id -> display name (GET /api/agents)
+let namesAt = 0;
+
+const socket = new CtiSocket({
+  onMessage: (message) => {
+    if (message.type !== "floor.snapshot") return; // the raw floor events: the snapshot has them
+    snapshot = message.data;
+    receivedAt = message.at;
+    if (snapshot.agents.some((a) => !names.has(a.agent_id))) refreshNames();
+    render();
+  },
+  onStatus: (status) => {
+    const node = $("ws-status");
+    node.dataset.status = status;
+    replace(node, t(`ws.${status}`));
+  },
+  onSessionEnded: () => gate(t("wb.login_needed")),
+  onRefused: (code) => gate(t("ws.refused_message", { code })),
+});
+
+/** Seconds from ``iso`` to the server's now: the page's own count between snapshots. */
+function since(iso) {
+  if (!iso) return null;
+  return Math.max(0, Math.floor((serverClock.now() - Date.parse(iso)) / 1000));
+}
+
+function percent(ratio) {
+  return ratio === null || ratio === undefined ? "–" : `${(ratio * 100).toFixed(1)}%`;
+}
+
+function queueRow(q) {
+  const sl = q.service_level;
+  const slClass = sl === null ? "num" : sl >= SL_TARGET ? "num good" : "num alert";
+  return el(
+    "tr",
+    { "data-queue": q.queue },
+    el("td", {}, q.queue),
+    el("td", { class: q.waiting > 0 ? "num alert" : "num", "data-testid": "wb-waiting" }, q.waiting),
+    el("td", { class: "num", "data-testid": "wb-longest" }, seconds(since(q.longest_waiting_since)) || "–"),
+    el("td", { class: slClass, "data-testid": "wb-sl" }, percent(sl)),
+    el("td", { class: "num" }, q.asa_seconds === null ? "–" : seconds(Math.round(q.asa_seconds))),
+    el("td", { class: "num" }, percent(q.abandon_rate)),
+    el("td", { class: "num" }, q.offered),
+    el("td", { class: "num" }, q.answered),
+  );
+}
+
+function agentName(agentId) {
+  return names.get(agentId) ?? `#${agentId}`;
+}
+
+function agentRows(agents) {
+  const rank = (state) => (STATE_ORDER.includes(state) ? STATE_ORDER.indexOf(state) : STATE_ORDER.length);
+  return [...agents]
+    .sort((a, b) => rank(a.state) - rank(b.state) || Date.parse(a.since) - Date.parse(b.since))
+    .map((a) =>
+      el(
+        "tr",
+        { "data-agent": a.agent_id },
+        el("td", {}, agentName(a.agent_id)),
+        el("td", { class: `state-${a.state}` }, term("state", a.state)),
+        el("td", {}, term("reason", a.reason)),
+        el("td", { class: "num" }, seconds(since(a.since))),
+      ),
+    );
+}
+
+function stateCounts(agents) {
+  const counts = new Map();
+  for (const a of agents) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
+  return STATE_ORDER.filter((s) => counts.has(s)).map((s) =>
+    el("span", { class: `chip state-${s}`, "data-state": s }, `${term("state", s)} ${counts.get(s)}`),
+  );
+}
+
+function callRows(calls) {
+  return calls.map((c) =>
+    el(
+      "tr",
+      { "data-call": c.call_id },
+      el("td", {}, c.caller ?? "–"),
+      el("td", {}, term("tier", c.tier) || "–"),
+      el("td", {}, c.queue),
+      el("td", {}, agentName(c.agent_id)),
+      el("td", { class: "num" }, seconds(since(c.answered_at))),
+    ),
+  );
+}
+
+function render() {
+  $("empty").hidden = snapshot !== null;
+  if (!snapshot) return;
+  replace($("day"), snapshot.day ? t("wb.day", { day: snapshot.day }) : "");
+  replace($("updated"), receivedAt ? t("wb.updated", { time: new Date(receivedAt).toLocaleTimeString() }) : "");
+  replace($("queues"), snapshot.queues.map(queueRow));
+  replace($("state-counts"), stateCounts(snapshot.agents));
+  replace($("agents"), agentRows(snapshot.agents));
+  replace($("calls"), callRows(snapshot.calls));
+}
+
+async function refreshNames() {
+  if (Date.now() - namesAt < NAMES_REFRESH_MS) return;
+  namesAt = Date.now();
+  try {
+    for (const agent of await get("/agents")) names.set(agent.agent_id, agent.display_name);
+    render();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error; // 401 goes to the gate through the listener
+  }
+}
+
+function gate(message) {
+  socket.stop();
+  $("board").hidden = true;
+  $("gate").hidden = false;
+  replace($("gate-message"), message);
+}
+
+async function boot() {
+  await loadLanguages();
+  applyStatic(document);
+  for (const select of document.querySelectorAll("select.lang-select")) {
+    select.addEventListener("change", () => setLanguage(select.value));
+  }
+  onLanguageChange(() => {
+    render();
+    $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
+  });
+  onUnauthenticated(() => gate(t("wb.login_needed")));
+  let me;
+  try {
+    me = await get("/auth/me");
+  } catch (error) {
+    gate(error instanceof ApiError && error.status === 401 ? t("wb.login_needed") : String(error.message));
+    return;
+  }
+  if (!MANAGERS.has(me.role)) {
+    gate(t("wb.managers_only"));
+    return;
+  }
+  $("gate").hidden = true;
+  $("board").hidden = false;
+  render();
+  await refreshNames();
+  socket.start();
+  // Waits and durations count on between snapshots (the server sends one only on change).
+  setInterval(render, 1000);
+}
+
+boot();

@@ -1,0 +1,394 @@
+"""The floor as a supervisor's wallboard shows it, folded from the bus's events. Pure.
+
+:class:`FloorState` follows ``agent.state``, ``call.queued``, ``call.offered``,
+``call.answered``, ``call.ended``, ``call.abandoned``, ``call.overflowed`` and
+``queue.changed`` into the current picture (calls waiting per queue with the time they
+entered, agents with state, reason and since when, calls being talked) and keeps today's
+figures per queue as running counters.
+
+The counters are the reports' own (:class:`~callcenter.crm.callstats.CallFigures`): the
+state is seeded at start from the report of today so far (computed from the interaction
+records), and each event then moves a counter the way the report would count the same
+call, so the wallboard and the reports agree:
+
+- a call counts in the day its caller first entered a queue, and in the queue it ended in;
+  an overflow into another queue takes it out of the source (``overflowed_out``) and into
+  the target, and its wait still runs from the first queue (the ACD keeps ``enqueued_at``);
+- service level, ASA and abandon rate are the report's formulas (short abandons, under 5 s,
+  are left out of the service level and the abandon rate).
+
+The wallboard is built at most once a second (cti/floor_publisher.py; :attr:`FloorState.
+changed` says whether anything moved since the last snapshot), so 100 supervisors cost one
+snapshot a second, not one message per event each. The caller's number is masked: a
+supervisor follows the floor, and opens a client record through the audited REST view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from callcenter.crm.callstats import (
+    DEFAULT_SERVICE_LEVEL_SECONDS,
+    SHORT_ABANDON_SECONDS,
+    CallFigures,
+)
+from callcenter.events import Event
+
+log = logging.getLogger(__name__)
+
+FLOOR_TOPIC = "floor.snapshot"
+FOLDED_TOPICS = frozenset(
+    {
+        "agent.state",
+        "call.queued",
+        "call.offered",
+        "call.answered",
+        "call.ended",
+        "call.abandoned",
+        "call.overflowed",
+        "queue.changed",
+    }
+)
+LOGGED_OUT = "logged_out"
+VISIBLE_DIGITS = 4  # of a caller's number on the wallboard: enough to tell two calls apart
+
+
+def mask_number(number: str | None) -> str | None:
+    """``+8613800138000`` -> ``*********8000``: the wallboard needs no full number."""
+    if not number:
+        return None
+    keep = number[-VISIBLE_DIGITS:]
+    return "*" * (len(number) - len(keep)) + keep
+
+
+@dataclass
+class WaitingCall:
+    call_id: str
+    queue: str
+    enqueued_at: dt.datetime  # when the caller entered the first queue: overflows keep it
+    counted_today: bool  # queued today (in the business day): the counters include it
+    priority: int | None = None
+    caller: str | None = None  # masked
+
+
+@dataclass
+class AgentView:
+    agent_id: int
+    state: str
+    reason: str | None
+    since: dt.datetime
+
+
+@dataclass
+class LiveCall:
+    call_id: str
+    queue: str
+    agent_id: int
+    answered_at: dt.datetime
+    caller: str | None = None  # masked
+    tier: str | None = None
+
+
+@dataclass
+class _Tally:
+    """One queue's counters of today: the fields of CallFigures the wallboard moves."""
+
+    offered: int = 0
+    answered: int = 0
+    answered_in_threshold: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    to_ivr: int = 0
+    overflowed_out: int = 0
+    answer_wait_seconds: float = 0.0
+
+    def figures(self, waiting: int) -> CallFigures:
+        return CallFigures(waiting=waiting, **dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class SeedCall:
+    """A call still waiting when the state was seeded (the report counted it as waiting)."""
+
+    call_id: str
+    queue: str
+    enqueued_at: dt.datetime
+
+
+@dataclass
+class FloorState:
+    """The floor now and today's figures; feed it every bus event with :meth:`apply`."""
+
+    tz: dt.tzinfo = dt.UTC  # the business day's time zone (settings.business_timezone)
+    service_level_seconds: Mapping[str, float] = field(default_factory=dict)  # by queue
+    day: dt.date | None = None
+    queues: dict[str, dict[str, WaitingCall]] = field(default_factory=dict)
+    agents: dict[int, AgentView] = field(default_factory=dict)
+    live: dict[str, LiveCall] = field(default_factory=dict)
+    _tallies: dict[str, _Tally] = field(default_factory=dict)
+    _callers: dict[str, str | None] = field(default_factory=dict)  # call_id -> masked number
+    _changed: bool = True
+
+    # -- seeding -----------------------------------------------------------------------
+
+    def seed(
+        self,
+        day: dt.date,
+        figures: Mapping[str, CallFigures],
+        waiting: Iterable[SeedCall] = (),
+    ) -> None:
+        """Start from the report of ``day`` so far (per queue) and the calls waiting now."""
+        self.day = day
+        self._tallies = {
+            queue: _Tally(
+                offered=f.offered,
+                answered=f.answered,
+                answered_in_threshold=f.answered_in_threshold,
+                abandoned=f.abandoned,
+                short_abandoned=f.short_abandoned,
+                to_ivr=f.to_ivr,
+                overflowed_out=f.overflowed_out,
+                answer_wait_seconds=f.answer_wait_seconds,
+            )
+            for queue, f in figures.items()
+        }
+        for call in waiting:
+            counted = self._day_of(call.enqueued_at) == day
+            self._waiting(call.queue)[call.call_id] = WaitingCall(
+                call.call_id, call.queue, call.enqueued_at, counted
+            )
+        self._changed = True
+
+    # -- folding -----------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        """Fold one bus event in; topics the floor does not follow are ignored."""
+        self.roll_day(event.at)
+        handler = _HANDLERS.get(event.topic)
+        if handler is None:
+            return
+        try:
+            handler(self, event)
+        except (KeyError, TypeError, ValueError) as exc:
+            # A malformed event must not stop the wallboard: it is logged (topic and seq
+            # only: the data may name a caller) and the picture stays as it was.
+            log.warning("floor: event %s #%d ignored (%s)", event.topic, event.seq, exc)
+            return
+        self._changed = True
+
+    def _day_of(self, at: dt.datetime) -> dt.date:
+        return at.astimezone(self.tz).date()
+
+    def roll_day(self, at: dt.datetime) -> None:
+        """Start a new business day's figures if ``at`` is past the current one."""
+        today = self._day_of(at)
+        if self.day is None:
+            self.day = today
+        elif today > self.day:
+            # A new business day: the figures start again; calls waiting across midnight
+            # belong to yesterday's figures (the report counts a call by its queued_at).
+            self.day = today
+            self._tallies = {}
+            for calls in self.queues.values():
+                for call in calls.values():
+                    call.counted_today = False
+            self._changed = True
+
+    def _waiting(self, queue: str) -> dict[str, WaitingCall]:
+        return self.queues.setdefault(queue, {})
+
+    def _tally(self, queue: str) -> _Tally:
+        return self._tallies.setdefault(queue, _Tally())
+
+    def _take_waiting(self, call_id: str) -> WaitingCall | None:
+        for calls in self.queues.values():
+            call = calls.pop(call_id, None)
+            if call is not None:
+                return call
+        return None
+
+    def _threshold(self, queue: str) -> float:
+        return self.service_level_seconds.get(queue, DEFAULT_SERVICE_LEVEL_SECONDS)
+
+    def _agent_state(self, event: Event) -> None:
+        agent_id = _int(event.data["agent_id"])
+        state = str(event.data["state"])
+        if state == LOGGED_OUT:
+            self.agents.pop(agent_id, None)
+            return
+        reason = event.data.get("reason")
+        self.agents[agent_id] = AgentView(agent_id, state, _opt_str(reason), event.at)
+
+    def _queued(self, event: Event) -> None:
+        call_id, queue = str(event.data["call_id"]), str(event.data["queue"])
+        priority = event.data.get("priority")
+        self._waiting(queue)[call_id] = WaitingCall(
+            call_id,
+            queue,
+            event.at,
+            counted_today=True,
+            priority=priority if type(priority) is int else None,
+        )
+        self._tally(queue).offered += 1
+
+    def _offered(self, event: Event) -> None:
+        call_id = str(event.data["call_id"])
+        caller = mask_number(_opt_str(event.data.get("caller_number")))
+        self._callers[call_id] = caller
+        for calls in self.queues.values():
+            if call_id in calls:
+                calls[call_id].caller = caller
+
+    def _answered(self, event: Event) -> None:
+        call_id, agent_id = str(event.data["call_id"]), _int(event.data["agent_id"])
+        call = self._take_waiting(call_id)
+        queue = str(event.data.get("queue") or (call.queue if call else ""))
+        if call is not None and call.counted_today:
+            wait = max(0.0, (event.at - call.enqueued_at).total_seconds())
+            tally = self._tally(call.queue)
+            tally.answered += 1
+            tally.answer_wait_seconds += wait
+            if wait <= self._threshold(call.queue):
+                tally.answered_in_threshold += 1
+        self.live[call_id] = LiveCall(
+            call_id, queue, agent_id, event.at, caller=self._callers.get(call_id)
+        )
+
+    def _ended(self, event: Event) -> None:
+        call_id = str(event.data["call_id"])
+        live = self.live.get(call_id)
+        # After a transfer the caller talks on with the target, whose call.answered named
+        # the same call: only the agent whose part ended leaves the board.
+        if live is not None and live.agent_id == event.data.get("agent_id"):
+            del self.live[call_id]
+            self._callers.pop(call_id, None)
+
+    def _abandoned(self, event: Event) -> None:
+        call_id = str(event.data["call_id"])
+        call = self._take_waiting(call_id)
+        self._callers.pop(call_id, None)
+        if call is None or not call.counted_today:
+            return
+        tally = self._tally(call.queue)
+        tally.abandoned += 1
+        if float(event.data["waited_seconds"]) < SHORT_ABANDON_SECONDS:
+            tally.short_abandoned += 1
+
+    def _overflowed(self, event: Event) -> None:
+        call_id = str(event.data["call_id"])
+        call = self._take_waiting(call_id)
+        if call is None:
+            return
+        to_queue = event.data.get("to_queue")
+        if to_queue is None:  # back to the caller's IVR flow: the queue's outcome is to_ivr
+            self._callers.pop(call_id, None)
+            if call.counted_today:
+                self._tally(call.queue).to_ivr += 1
+            return
+        target = str(to_queue)
+        if call.counted_today:
+            source = self._tally(call.queue)
+            source.offered -= 1
+            source.overflowed_out += 1
+            self._tally(target).offered += 1
+        call.queue = target
+        self._waiting(target)[call_id] = call
+
+    def _queue_changed(self, event: Event) -> None:
+        self._waiting(str(event.data["queue"]))
+
+    # -- the wallboard -----------------------------------------------------------------
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything moved since the last :meth:`snapshot`."""
+        return self._changed
+
+    def figures(self, queue: str) -> CallFigures:
+        """Today's figures of ``queue`` as the report computes them."""
+        return self._tally(queue).figures(
+            sum(c.counted_today for c in self.queues.get(queue, {}).values())
+        )
+
+    def snapshot(self, now: dt.datetime) -> dict[str, Any]:
+        """The ``floor.snapshot`` message's data (JSON-ready); clears :attr:`changed`."""
+        self._changed = False
+        names = sorted(set(self.queues) | set(self._tallies))
+        return {
+            "day": None if self.day is None else self.day.isoformat(),
+            "queues": [self._queue_row(name, now) for name in names],
+            "agents": [
+                {
+                    "agent_id": a.agent_id,
+                    "state": a.state,
+                    "reason": a.reason,
+                    "since": a.since.isoformat(),
+                    "seconds_in_state": _elapsed(a.since, now),
+                }
+                for a in sorted(self.agents.values(), key=lambda a: a.agent_id)
+            ],
+            "calls": [
+                {
+                    "call_id": c.call_id,
+                    "caller": c.caller,
+                    "tier": c.tier,
+                    "queue": c.queue,
+                    "agent_id": c.agent_id,
+                    "answered_at": c.answered_at.isoformat(),
+                    "duration_seconds": _elapsed(c.answered_at, now),
+                }
+                for c in sorted(self.live.values(), key=lambda c: c.answered_at)
+            ],
+        }
+
+    def _queue_row(self, name: str, now: dt.datetime) -> dict[str, Any]:
+        waiting = self.queues.get(name, {})
+        oldest = min((c.enqueued_at for c in waiting.values()), default=None)
+        figures = self.figures(name)
+        return {
+            "queue": name,
+            "waiting": len(waiting),
+            "longest_wait_seconds": None if oldest is None else _elapsed(oldest, now),
+            # The page counts the wait on by itself between two snapshots.
+            "longest_waiting_since": None if oldest is None else oldest.isoformat(),
+            "offered": figures.offered,
+            "answered": figures.answered,
+            "service_level": _round(figures.service_level, 4),
+            "asa_seconds": _round(figures.asa_seconds, 1),
+            "abandon_rate": _round(figures.abandon_rate, 4),
+        }
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:  # bool is an int in Python: True is not agent 1
+        raise TypeError(f"not an id: {type(value).__name__}")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _elapsed(since: dt.datetime, now: dt.datetime) -> int:
+    return max(0, int((now - since).total_seconds()))
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+_HANDLERS = {
+    "agent.state": FloorState._agent_state,
+    "call.queued": FloorState._queued,
+    "call.offered": FloorState._offered,
+    "call.answered": FloorState._answered,
+    "call.ended": FloorState._ended,
+    "call.abandoned": FloorState._abandoned,
+    "call.overflowed": FloorState._overflowed,
+    "queue.changed": FloorState._queue_changed,
+}

@@ -1,0 +1,85 @@
+"""The wallboard's driver: folds the bus's events into a :class:`~callcenter.cti.floor.
+FloorState` and publishes ``floor.snapshot`` on the bus, at most once a second."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from callcenter.cti.floor import FLOOR_TOPIC, FOLDED_TOPICS, FloorState
+from callcenter.events import Event, EventBus
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_SECONDS = 1.0  # changes show within a second; no more than one snapshot a second
+# A quiet floor is sent again this often all the same: a wallboard opened during a lull has
+# its first picture within this time (until a REST route gives it one at once).
+REFRESH_SECONDS = 5.0
+
+
+class FloorPublisher:
+    """Folds the bus's events into a :class:`FloorState` and publishes ``floor.snapshot``
+    on the bus at most once every ``interval`` seconds, and only when something changed.
+
+    The hub then sends the snapshot to managers' connections (routing.FLOOR_TOPICS): one
+    message a second each, whatever the traffic, and nothing on the path of a screen pop.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        state: FloorState,
+        *,
+        interval: float = SNAPSHOT_SECONDS,
+        refresh: float = REFRESH_SECONDS,
+        wallclock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        bus_buffer: int = 10_000,
+    ) -> None:
+        self.state = state
+        self.interval = interval
+        self._bus = bus
+        self._wallclock = wallclock
+        # Subscribed at once, not when run() starts: no event falls between the two.
+        self._sub = bus.subscribe(lambda e: e.topic in FOLDED_TOPICS, maxsize=bus_buffer)
+        self._dropped_seen = 0
+        self._refresh_ticks = max(1, round(refresh / interval))
+        self._quiet_ticks = 0
+
+    async def run(self) -> None:
+        """Until :meth:`close`: fold events as they come, publish once per interval."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.fold(), name="floor-fold")
+            tg.create_task(self._tick(), name="floor-tick")
+
+    async def fold(self) -> None:
+        """Apply every event of the subscription until it is closed and drained."""
+        while True:
+            try:
+                event = await self._sub.get()
+            except StopAsyncIteration:
+                return
+            if self._sub.dropped != self._dropped_seen:
+                # The buffer overflowed: the picture may be off until the next resync.
+                log.warning("floor: %d events lost", self._sub.dropped - self._dropped_seen)
+                self._dropped_seen = self._sub.dropped
+            self.state.apply(event)
+
+    async def _tick(self) -> None:
+        while not self._sub.closed:
+            await asyncio.sleep(self.interval)
+            self.tick()
+
+    def tick(self) -> Event | None:
+        """One interval passed: publish if anything moved, or if the floor was quiet for
+        ``refresh`` seconds. The event published, else None."""
+        self._quiet_ticks += 1
+        self.state.roll_day(self._wallclock())  # a quiet midnight starts the day all the same
+        if not self.state.changed and self._quiet_ticks < self._refresh_ticks:
+            return None
+        self._quiet_ticks = 0
+        return self._bus.publish(FLOOR_TOPIC, self.state.snapshot(self._wallclock()))
+
+    def close(self) -> None:
+        self._sub.close()
