@@ -51,15 +51,11 @@ from callcenter.persistence.db import Database
 from callcenter.persistence.sessions import open_session
 from callcenter.persistence.tables import User
 from callcenter.settings import Settings, load_settings
+from scripts.bench_ivr_dtmf import percentile
 from tests.support.crm_data import add_branch, add_client
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 CLIENT_COUNTS = (1, 500)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def free_port() -> int:
@@ -118,8 +114,9 @@ async def seed(url: str, agents: int) -> tuple[list[int], list[str], int]:
 
 
 @contextlib.asynccontextmanager
-async def served(settings: Settings, port: int) -> AsyncIterator[Runtime]:
-    app = create_app(settings, call_handler=None)
+async def served(settings: Settings, port: int, *, ivr: bool = False) -> AsyncIterator[Runtime]:
+    """The app served by uvicorn on ``port``; with ``ivr``, calls run the IVR and the ACD."""
+    app = create_app(settings) if ivr else create_app(settings, call_handler=None)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=65536
     )

@@ -25,56 +25,27 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from callcenter.app import Runtime, create_app
 from callcenter.persistence.seed import seed_demo
 from callcenter.sandbox.instance import AsteriskInstance
-from callcenter.settings import Settings
 from scripts.bench_acd import short_queue
 from scripts.bench_ivr_dtmf import AS_OF, bench_settings, demo_phones, percentile
+from scripts.bench_pop import free_port, served
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Wait
 from tests.support.logins import DEMO_PASSWORD, log_in
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def served(settings: Settings) -> AsyncIterator[Runtime]:
-    app = create_app(settings)  # with the IVR and the ACD
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield app.state.runtime
-    finally:
-        server.should_exit = True
-        await task
 
 
 # --- the desks' process ---------------------------------------------------------------------
@@ -169,7 +140,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     extensions = [f"{1000 + n}" for n in range(1, args.agents + 1)]
     try:
         async with (
-            served(settings),
+            served(settings, settings.http_port, ivr=True),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}") as http,
         ):
             tokens = []
