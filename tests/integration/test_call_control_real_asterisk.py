@@ -10,11 +10,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
 
 from callcenter.acd.model import AgentState
+from callcenter.asterisk.errors import AmiEventsLost
+from callcenter.asterisk.protocol import Message
+from callcenter.asterisk.subscription import Subscription
 from callcenter.pbx.channels import Channel
 from callcenter.persistence.tables import AuditEntry, Interaction, User
 from tests.api.conftest import open_test_session
@@ -84,6 +88,20 @@ async def ended_record(line: Hotline, interaction_id: int, timeout: float = 10.0
     await asyncio.wait_for(poll(), timeout)
 
 
+async def controlled_call(line: Hotline, agent: dict[str, str], timeout: float = 10.0) -> Any:
+    """The agent's call as the desktop sees it (GET /api/calls/me), once call control has it."""
+
+    async def poll() -> Any:
+        while True:
+            response = await line.http.get("/api/calls/me", headers=agent)
+            if response.status_code == 200:
+                return response.json()
+            assert response.json()["error"] == "no-live-call", response.text
+            await asyncio.sleep(0.02)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
 @dataclass
 class Desk:
     line: Hotline
@@ -102,6 +120,51 @@ class Desk:
         acd = self.line.runtime.acd
         assert acd is not None
         return acd.router.agent_state(self.agent_id)
+
+
+# What says where a call through the IVR to an agent stopped: the keys Asterisk received, the
+# AGI commands the service ran and their results, and the ACD's Dial.
+STORY_EVENTS = {"dtmfend", "agiexecend", "asyncagiexec", "dialbegin", "dialend"}
+
+
+async def call_story(line: Hotline, agent_id: int, seen: Subscription[Message]) -> str:
+    """Where the call stopped, for a failure message: what Asterisk reported (keys, AGI
+    commands, Dial), the ACD's view of the agent and the queue, the call's record and the
+    channels. The only keys in these tests are menu choices, never a PIN."""
+    lines = []
+    while True:
+        try:
+            message = seen.get_nowait()
+        except AmiEventsLost as lost:
+            lines.append(f"  ({lost} events lost)")
+            continue
+        if message is None:
+            break
+        at = message.get("Timestamp") or "?"
+        if message.name == "DTMFEnd":
+            what = f"key {message.get('Digit')} {message.get('Direction')}"
+        elif message.name == "AGIExecEnd":
+            what = f"AGI {message.get('Command')} done"
+        elif message.name == "AsyncAGIExec":  # the command's reply, e.g. 200 result=49
+            what = f"AGI reply {unquote(message.get('Result') or '').strip()}"
+        else:
+            what = f"{message.name} {message.get('DestChannel')} {message.get('DialStatus') or ''}"
+        lines.append(f"  {at} {message.get('Channel')}: {what}")
+    acd = line.runtime.acd
+    if acd is not None:
+        state = acd.router.agent_state(agent_id) if acd.serves(agent_id) else "not served"
+        waiting = [(w.call_id, w.queue) for w in acd.live("general")]
+        lines.append(f"  ACD: agent {agent_id} {state}; waiting in general: {waiting}")
+    async with line.db.read() as session:
+        record = await session.scalar(select(Interaction).order_by(Interaction.id.desc()))
+        if record is not None:
+            lines.append(
+                f"  record {record.id}: outcome {record.ivr_outcome}, path {record.ivr_path}, "
+                f"queued {record.queued_at}, offered {record.offered_at} to {record.agent_id}"
+            )
+    for c in line.runtime.tracker.channels.values():
+        lines.append(f"  channel {c.name} {c.state} at {c.context},{c.exten} bridge {c.bridge_id}")
+    return "what happened:\n" + "\n".join(lines)
 
 
 @asynccontextmanager
@@ -126,9 +189,18 @@ async def answered_call(line: Hotline) -> AsyncIterator[Desk]:
         await until(lambda: acd.serves(agent_id))
         script = [Wait(1.0), Keys("1"), Wait(GAP), Keys("0"), Wait(CALLER_STAYS), Hangup()]
         caller = KeypadCaller(port, HOTLINE, script, caller=line.client.phone)
-        await caller.start()
-        await agent_phone.wait_answered(timeout=30)
+        with line.runtime.ami.subscribe(STORY_EVENTS, maxsize=2000) as seen:
+            await caller.start()
+            try:
+                await agent_phone.wait_answered(timeout=30)
+            except TimeoutError as exc:
+                story = await call_story(line, agent_id, seen)
+                await caller.kill()  # a caller left in the IVR would ring the next test
+                raise AssertionError(f"{exc}\n{story}") from None
         await until(lambda: bridged(line, "1001"))
+        # The phone is up before the service has recorded the answer and handed the call to
+        # call control: until then the desktop's buttons answer 404 no-live-call.
+        await controlled_call(line, agent)
         desk = Desk(line, agent, agent_id, agent_phone, target_phone, caller)
         try:
             yield desk
