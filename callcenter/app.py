@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
@@ -28,6 +29,8 @@ from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.cti.floor import FloorState
+from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.hub import CtiHub
 from callcenter.events import EventBus
 from callcenter.ivr.calendar import BusinessCalendar
@@ -45,6 +48,7 @@ from callcenter.persistence import migrate
 from callcenter.persistence.acd_backend import SqlAcdBackend
 from callcenter.persistence.call_control import SqlCallControlBackend
 from callcenter.persistence.db import Database, ensure_sqlite_folder
+from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.ivr_backend import SqlIvrBackend
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.sandbox.instance import AsteriskInstance
@@ -83,6 +87,7 @@ class Runtime:
     cti: CtiHub | None = None  # the websocket hub (/ws)
     calls: CallControl | None = None  # the agents' call control (None without a PBX)
     supervision: Supervision | None = None  # supervisors' monitoring (None without a PBX)
+    floor: FloorPublisher | None = None  # the wallboard (floor.snapshot)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,19 @@ def load_ivr(settings: Settings, paths: IvrPaths) -> tuple[FlowRegistry, SoundCa
     sounds = SoundCatalog(paths.prompts_dir / INDEX_NAME, paths.prompts_in_asterisk)
     refresh_prompts(sounds, registry.current)
     return registry, sounds
+
+
+async def seeded_floor(settings: Settings, db: Database, events: EventBus) -> FloorPublisher:
+    """The wallboard, starting from today's report so far, the calls a previous run left
+    open and the agents' stored states. Called before anything can publish an event, so
+    that no event is both in the seed and folded again."""
+    async with db.read() as session:
+        seed = await load_floor_seed(session, dt.datetime.now(dt.UTC), settings.business_timezone)
+    state = FloorState(
+        tz=ZoneInfo(settings.business_timezone), service_level_seconds=seed.service_level_seconds
+    )
+    state.seed(seed.day, seed.figures, seed.waiting, live=seed.live, agents=seed.agents)
+    return FloorPublisher(events, state, interval=settings.ws_floor_snapshot_seconds)
 
 
 class HealthOut(BaseModel):
@@ -242,8 +260,11 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         )
         acd.conversations = calls
         hub = cti_hub(settings, events, db)
+        floor = await seeded_floor(settings, db, events)
         acd.pop_gate = hub.pop_out  # the agent's phone rings once the pop is on its way
-        runtime = Runtime(settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub)
+        runtime = Runtime(
+            settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub, floor=floor
+        )
         runtime.calls = calls if settings.pbx_enabled else None
         if settings.pbx_enabled:
             runtime.supervision = Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls)
@@ -251,6 +272,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(hub.run(), name="cti-hub")
+                tg.create_task(floor.run(), name="floor")
                 if settings.pbx_enabled:
                     tg.create_task(_run_ami(runtime), name="ami")
                     tg.create_task(runtime.link.run(), name="pbx-link")
@@ -262,6 +284,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                         yield
                 finally:
                     hub.close()  # closes every socket (1001); its run() then returns
+                    floor.close()
                     if settings.pbx_enabled:
                         acd_task.cancel()
                         calls_task.cancel()

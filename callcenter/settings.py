@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # How often an open connection re-checks its session (logout, expiry: closed with 4401).
     ws_session_check_seconds: float = Field(default=60.0, gt=0)
+    # The wallboard's floor.snapshot goes out at most this often (and only on a change).
+    ws_floor_snapshot_seconds: float = Field(default=1.0, gt=0, le=3600)
     # A pop still pending this long after its offer is forgotten (an ending was missed).
     ws_pending_pop_seconds: float = Field(default=120.0, gt=0)
 

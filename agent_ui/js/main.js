@@ -11,6 +11,8 @@ import { Search } from "./search.js";
 import { CtiSocket } from "./socket.js";
 import { describe, WrapUp } from "./wrapup.js";
 
+const MANAGERS = new Set(["supervisor", "admin"]); // their home is the wallboard
+
 let toastTimer = null;
 function toast(error) {
   const node = $("toast");
@@ -88,6 +90,11 @@ function showLogin(message = "") {
 }
 
 async function showDesk(me) {
+  if (MANAGERS.has(me.role)) {
+    // Supervisors and admins take no calls: their screen is the wallboard (same session).
+    window.location.assign("wallboard/");
+    return;
+  }
   user = me;
   $("login-view").hidden = true;
   $("desk-view").hidden = false;

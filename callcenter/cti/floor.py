@@ -25,7 +25,6 @@ supervisor follows the floor, and opens a client record through the audited REST
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
@@ -37,7 +36,17 @@ from callcenter.crm.callstats import (
     SHORT_ABANDON_SECONDS,
     CallFigures,
 )
+from callcenter.cti.floor_model import (
+    AgentView,
+    LiveCall,
+    SeedCall,
+    Tally,
+    WaitingCall,
+    mask_number,
+)
 from callcenter.events import Event
+
+__all__ = ["FLOOR_TOPIC", "AgentView", "FloorState", "LiveCall", "SeedCall", "mask_number"]
 
 log = logging.getLogger(__name__)
 
@@ -55,69 +64,6 @@ FOLDED_TOPICS = frozenset(
     }
 )
 LOGGED_OUT = "logged_out"
-VISIBLE_DIGITS = 4  # of a caller's number on the wallboard: enough to tell two calls apart
-
-
-def mask_number(number: str | None) -> str | None:
-    """``+8613800138000`` -> ``*********8000``: the wallboard needs no full number."""
-    if not number:
-        return None
-    keep = number[-VISIBLE_DIGITS:]
-    return "*" * (len(number) - len(keep)) + keep
-
-
-@dataclass
-class WaitingCall:
-    call_id: str
-    queue: str
-    enqueued_at: dt.datetime  # when the caller entered the first queue: overflows keep it
-    counted_today: bool  # queued today (in the business day): the counters include it
-    priority: int | None = None
-    caller: str | None = None  # masked
-
-
-@dataclass
-class AgentView:
-    agent_id: int
-    state: str
-    reason: str | None
-    since: dt.datetime
-
-
-@dataclass
-class LiveCall:
-    call_id: str
-    queue: str
-    agent_id: int
-    answered_at: dt.datetime
-    caller: str | None = None  # masked
-    tier: str | None = None
-
-
-@dataclass
-class _Tally:
-    """One queue's counters of today: the fields of CallFigures the wallboard moves."""
-
-    offered: int = 0
-    answered: int = 0
-    answered_in_threshold: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    to_ivr: int = 0
-    overflowed_out: int = 0
-    answer_wait_seconds: float = 0.0
-
-    def figures(self, waiting: int) -> CallFigures:
-        return CallFigures(waiting=waiting, **dataclasses.asdict(self))
-
-
-@dataclass(frozen=True)
-class SeedCall:
-    """A call still waiting when the state was seeded (the report counted it as waiting)."""
-
-    call_id: str
-    queue: str
-    enqueued_at: dt.datetime
 
 
 @dataclass
@@ -130,8 +76,9 @@ class FloorState:
     queues: dict[str, dict[str, WaitingCall]] = field(default_factory=dict)
     agents: dict[int, AgentView] = field(default_factory=dict)
     live: dict[str, LiveCall] = field(default_factory=dict)
-    _tallies: dict[str, _Tally] = field(default_factory=dict)
+    _tallies: dict[str, Tally] = field(default_factory=dict)
     _callers: dict[str, str | None] = field(default_factory=dict)  # call_id -> masked number
+    _tiers: dict[str, str | None] = field(default_factory=dict)  # call_id -> client tier
     _changed: bool = True
 
     # -- seeding -----------------------------------------------------------------------
@@ -141,11 +88,15 @@ class FloorState:
         day: dt.date,
         figures: Mapping[str, CallFigures],
         waiting: Iterable[SeedCall] = (),
+        *,
+        live: Iterable[LiveCall] = (),
+        agents: Iterable[AgentView] = (),
     ) -> None:
-        """Start from the report of ``day`` so far (per queue) and the calls waiting now."""
+        """Start from the report of ``day`` so far (per queue), the calls waiting and being
+        talked now, and the agents' stored states (logged-out agents stay off the board)."""
         self.day = day
         self._tallies = {
-            queue: _Tally(
+            queue: Tally(
                 offered=f.offered,
                 answered=f.answered,
                 answered_in_threshold=f.answered_in_threshold,
@@ -162,6 +113,11 @@ class FloorState:
             self._waiting(call.queue)[call.call_id] = WaitingCall(
                 call.call_id, call.queue, call.enqueued_at, counted
             )
+        for talk in live:
+            self.live[talk.call_id] = talk
+        for agent in agents:
+            if agent.state != LOGGED_OUT:
+                self.agents[agent.agent_id] = agent
         self._changed = True
 
     # -- folding -----------------------------------------------------------------------
@@ -202,8 +158,8 @@ class FloorState:
     def _waiting(self, queue: str) -> dict[str, WaitingCall]:
         return self.queues.setdefault(queue, {})
 
-    def _tally(self, queue: str) -> _Tally:
-        return self._tallies.setdefault(queue, _Tally())
+    def _tally(self, queue: str) -> Tally:
+        return self._tallies.setdefault(queue, Tally())
 
     def _take_waiting(self, call_id: str) -> WaitingCall | None:
         for calls in self.queues.values():
@@ -211,6 +167,10 @@ class FloorState:
             if call is not None:
                 return call
         return None
+
+    def _forget_caller(self, call_id: str) -> None:
+        self._callers.pop(call_id, None)
+        self._tiers.pop(call_id, None)
 
     def _threshold(self, queue: str) -> float:
         return self.service_level_seconds.get(queue, DEFAULT_SERVICE_LEVEL_SECONDS)
@@ -227,6 +187,14 @@ class FloorState:
     def _queued(self, event: Event) -> None:
         call_id, queue = str(event.data["call_id"]), str(event.data["queue"])
         priority = event.data.get("priority")
+        again = self._take_waiting(call_id)
+        if again is not None:
+            # Waiting already: a call a restart left waiting, queued again by the ACD. Its
+            # record keeps the first queued_at, so the report counts it once, from then.
+            again.queue = queue
+            again.priority = priority if type(priority) is int else again.priority
+            self._waiting(queue)[call_id] = again
+            return
         self._waiting(queue)[call_id] = WaitingCall(
             call_id,
             queue,
@@ -240,6 +208,7 @@ class FloorState:
         call_id = str(event.data["call_id"])
         caller = mask_number(_opt_str(event.data.get("caller_number")))
         self._callers[call_id] = caller
+        self._tiers[call_id] = _opt_str(event.data.get("tier"))
         for calls in self.queues.values():
             if call_id in calls:
                 calls[call_id].caller = caller
@@ -256,7 +225,12 @@ class FloorState:
             if wait <= self._threshold(call.queue):
                 tally.answered_in_threshold += 1
         self.live[call_id] = LiveCall(
-            call_id, queue, agent_id, event.at, caller=self._callers.get(call_id)
+            call_id,
+            queue,
+            agent_id,
+            event.at,
+            caller=self._callers.get(call_id),
+            tier=self._tiers.get(call_id),
         )
 
     def _ended(self, event: Event) -> None:
@@ -266,17 +240,21 @@ class FloorState:
         # the same call: only the agent whose part ended leaves the board.
         if live is not None and live.agent_id == event.data.get("agent_id"):
             del self.live[call_id]
-            self._callers.pop(call_id, None)
+            self._forget_caller(call_id)
 
     def _abandoned(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
         call = self._take_waiting(call_id)
-        self._callers.pop(call_id, None)
+        self._forget_caller(call_id)
         if call is None or not call.counted_today:
             return
         tally = self._tally(call.queue)
         tally.abandoned += 1
-        if float(event.data["waited_seconds"]) < SHORT_ABANDON_SECONDS:
+        waited = event.data.get("waited_seconds")
+        # None: the caller hung up while the service was down; the record's end is when
+        # the service found out, as the report counts it.
+        seconds = (event.at - call.enqueued_at).total_seconds() if waited is None else float(waited)
+        if seconds < SHORT_ABANDON_SECONDS:
             tally.short_abandoned += 1
 
     def _overflowed(self, event: Event) -> None:
@@ -286,7 +264,7 @@ class FloorState:
             return
         to_queue = event.data.get("to_queue")
         if to_queue is None:  # back to the caller's IVR flow: the queue's outcome is to_ivr
-            self._callers.pop(call_id, None)
+            self._forget_caller(call_id)
             if call.counted_today:
                 self._tally(call.queue).to_ivr += 1
             return
@@ -318,6 +296,10 @@ class FloorState:
     def snapshot(self, now: dt.datetime) -> dict[str, Any]:
         """The ``floor.snapshot`` message's data (JSON-ready); clears :attr:`changed`."""
         self._changed = False
+        return self.view(now)
+
+    def view(self, now: dt.datetime) -> dict[str, Any]:
+        """The same picture as :meth:`snapshot`, for one reader (:attr:`changed` stays)."""
         names = sorted(set(self.queues) | set(self._tallies))
         return {
             "day": None if self.day is None else self.day.isoformat(),

@@ -4,6 +4,7 @@ FloorState` and publishes ``floor.snapshot`` on the bus, at most once a second."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -46,6 +47,7 @@ class FloorPublisher:
         self._dropped_seen = 0
         self._refresh_ticks = max(1, round(refresh / interval))
         self._quiet_ticks = 0
+        self._stopped = asyncio.Event()
 
     async def run(self) -> None:
         """Until :meth:`close`: fold events as they come, publish once per interval."""
@@ -67,8 +69,10 @@ class FloorPublisher:
             self.state.apply(event)
 
     async def _tick(self) -> None:
-        while not self._sub.closed:
-            await asyncio.sleep(self.interval)
+        while not self._stopped.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self.interval)
+                return  # closed: no sleeping out the interval
             self.tick()
 
     def tick(self) -> Event | None:
@@ -82,4 +86,5 @@ class FloorPublisher:
         return self._bus.publish(FLOOR_TOPIC, self.state.snapshot(self._wallclock()))
 
     def close(self) -> None:
+        self._stopped.set()
         self._sub.close()

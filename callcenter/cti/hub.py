@@ -27,7 +27,7 @@ from typing import Protocol
 
 from callcenter.cti.messages import encode, event_message
 from callcenter.cti.pops import PendingPop, PendingPops, PopClient
-from callcenter.cti.routing import MANAGER_ROLES, Viewer, delivers
+from callcenter.cti.routing import FLOOR_TOPICS, MANAGER_ROLES, Viewer, delivers
 from callcenter.events import Event, EventBus, EventSubscription
 
 log = logging.getLogger(__name__)
@@ -289,6 +289,8 @@ class CtiHub:
         """Every connection that may receive ``event``, and maybe a few that may not."""
         agent_id = event.data.get("agent_id")
         own = self._by_user.get(agent_id, {}) if type(agent_id) is int else {}
+        if event.topic not in FLOOR_TOPICS:
+            return list(own.values())  # a pop is checked against its agent's desks alone
         return list({**own, **self._managers}.values())
 
     async def pop_out(self, call_id: str, publish: Callable[[], object], within: float) -> bool:

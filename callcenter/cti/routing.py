@@ -3,22 +3,22 @@
 ==========================  ====================================  ==============================
 topic                       agent, advisor                        supervisor, admin
 ==========================  ====================================  ==============================
-agent.state                 their own                             everyone's
-queue.changed               no                                    yes
-call.queued                 no                                    yes
-call.abandoned              no                                    yes
-call.overflowed             no                                    yes
-call.answered, call.ended   their own (agent_id is theirs)        everyone's
-call.offered                their own: the screen pop             their own only
-call.offer_ended            their own                             their own only
 floor.snapshot              no                                    yes (the wallboard)
+agent.state                 their own                             their own only
+call.offered, answered...   their own (agent_id is theirs)        their own only
+queue.changed, other call.  no                                    no: in floor.snapshot
 any other topic             call.* about them, else no            call.* about them, else no
 ==========================  ====================================  ==============================
 
+Supervisors follow the floor through ``floor.snapshot`` alone (cti/floor.py): one message a
+second at most, whatever the traffic, so a hundred wallboards open do not put a hundred
+messages per event between the hub and the next screen pop. The snapshot is folded from
+every raw event, so it misses nothing; it masks callers' numbers.
+
 A screen pop names the caller and their client record, so it goes to the agent whose phone
-is about to ring and to no one else: a supervisor follows the floor through agent states and
-answered calls, and opens a record through the audited REST view when needed. Topics not in
-the table are refused by default, so a new topic reaches nobody until it is added here.
+is about to ring and to no one else: a supervisor opens a record through the audited REST
+view when needed. Topics not in the table are refused by default, so a new topic reaches
+nobody until it is added here.
 """
 
 from __future__ import annotations
@@ -31,19 +31,8 @@ from callcenter.events import Event
 AGENT_ROLES = frozenset({Role.AGENT, Role.ADVISOR})
 MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
-# What supervisors and admins see of every agent and queue.
-FLOOR_TOPICS = frozenset(
-    {
-        "agent.state",
-        "queue.changed",
-        "call.queued",
-        "call.abandoned",
-        "call.overflowed",
-        "call.answered",
-        "call.ended",
-        "floor.snapshot",  # the wallboard, once a second at most (cti/floor.py)
-    }
-)
+# What supervisors and admins see of every agent and queue: the wallboard's picture.
+FLOOR_TOPICS = frozenset({"floor.snapshot"})  # once a second at most (cti/floor.py)
 
 
 @dataclass(frozen=True)

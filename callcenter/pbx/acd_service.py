@@ -769,6 +769,7 @@ class AcdService:
 
     async def _finish_adopted(self, open_call: OpenCall) -> None:
         await self._ended(open_call.interaction_id)
+        self._announce_adopted_end(open_call)
         agent_id = open_call.agent_id
         if agent_id is None:
             return
@@ -784,6 +785,23 @@ class AcdService:
             self._start_wrap_up(agent_id, open_call.interaction_id, seconds)
         else:
             self._ready_again(agent_id)
+
+    def _announce_adopted_end(self, open_call: OpenCall) -> None:
+        """The end of a call a previous run left open, for the wallboard that was seeded
+        with it: a talk ended, or a caller who hung up while no one was listening (the
+        record's end is now, so its wait is left for the listener to count from there)."""
+        data: dict[str, object] = {
+            "call_id": open_call.uniqueid,
+            "interaction_id": open_call.interaction_id,
+            "queue": open_call.queue,
+            "client_id": open_call.client_id,
+        }
+        if open_call.answered and open_call.agent_id is not None:
+            self.events.publish(
+                "call.ended", {**data, "agent_id": open_call.agent_id, "transferred": False}
+            )
+        elif not open_call.answered and open_call.queue is not None:
+            self.events.publish("call.abandoned", {**data, "waited_seconds": None})
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -254,6 +254,8 @@ ROUTES += [
         MANAGERS,
         {"intervals": [{"volume": 100, "aht_seconds": 180}]},
     ),
+    # the wallboard's picture (the other supervision routes: tests/api/test_supervision_api.py)
+    RouteRule("GET", "/api/supervision/floor", MANAGERS),
 ]
 
 
@@ -278,6 +280,7 @@ COVERED_PREFIXES = (
     "/api/calls",
     "/api/channels",
     "/api/staffing",
+    "/api/supervision/floor",  # the other supervision routes: tests/api/test_supervision_api.py
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).

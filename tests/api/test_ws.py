@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
 from callcenter.persistence.db import Database
+from tests.support.asgi_ws import AsgiWebSocket
 from tests.support.cti_desk import Desk, offered, open_desk
 
 
@@ -100,38 +103,62 @@ async def test_agent_a_never_receives_agent_b_pop(desk: Desk) -> None:
     assert pop["data"]["agent_id"] == b_id
 
 
-async def test_a_supervisor_sees_the_floor_but_no_agent_pop(desk: Desk) -> None:
-    a_id = desk.ids["agent_a"]
-    floor = [
-        ("call.offered", offered(a_id, "c1")),
-        ("call.queued", {"call_id": "c2", "queue": "general", "priority": 1}),
-        ("call.offer_ended", {"agent_id": a_id, "call_id": "c1", "reason": "no_answer"}),
-        ("agent.state", {"agent_id": a_id, "state": "not_ready", "reason": "missed"}),
-        ("call.answered", {"agent_id": a_id, "call_id": "c2", "queue": "general"}),
-        ("call.ended", {"agent_id": a_id, "call_id": "c2", "queue": "general"}),
-        ("call.abandoned", {"call_id": "c3", "queue": "general", "waited_seconds": 40}),
-        ("call.overflowed", {"call_id": "c4", "queue": "general", "to_queue": None}),
-        ("ivr.something_new", {"agent_id": a_id}),
-        ("queue.changed", {"queue": "general"}),
-    ]
-    async with desk.socket("supervisor") as sup, desk.socket("admin") as admin:
-        await sup.receive_type("hello")
-        await admin.receive_type("hello")
-        for topic, data in floor:
-            desk.events.publish(topic, data)
-        by_supervisor = [m["type"] for m in await sup.messages_until("queue.changed")]
-        by_admin = [m["type"] for m in await admin.messages_until("queue.changed")]
-    expected = [
-        "call.queued",
-        "agent.state",
-        "call.answered",
-        "call.ended",
-        "call.abandoned",
-        "call.overflowed",
-        "queue.changed",
-    ]
-    assert by_supervisor == expected
-    assert by_admin == expected
+async def test_a_supervisor_follows_the_floor_by_snapshots_alone_and_never_a_pop(
+    database_url: str, database: Database
+) -> None:
+    async with open_desk(database_url, database, ws_floor_snapshot_seconds=0.05) as desk:
+        a_id = desk.ids["agent_a"]
+        floor = [
+            ("call.queued", {"call_id": "c1", "queue": "general", "priority": 1}),
+            ("call.offered", offered(a_id, "c1")),
+            ("call.offer_ended", {"agent_id": a_id, "call_id": "c1", "reason": "no_answer"}),
+            ("agent.state", {"agent_id": a_id, "state": "not_ready", "reason": "missed"}),
+            ("call.queued", {"call_id": "c2", "queue": "general", "priority": 1}),
+            ("call.answered", {"agent_id": a_id, "call_id": "c2", "queue": "general"}),
+            ("call.queued", {"call_id": "c3", "queue": "general", "priority": 1}),
+            ("call.abandoned", {"call_id": "c3", "queue": "general", "waited_seconds": 40}),
+            ("call.queued", {"call_id": "c4", "queue": "general", "priority": 1}),
+            ("call.overflowed", {"call_id": "c4", "queue": "general", "to_queue": None}),
+            ("ivr.something_new", {"agent_id": a_id}),
+            ("queue.changed", {"queue": "vip"}),
+        ]
+        async with desk.socket("supervisor") as sup, desk.socket("admin") as admin:
+            await sup.receive_type("hello")
+            await admin.receive_type("hello")
+            for topic, data in floor:
+                desk.events.publish(topic, data)
+            by_supervisor = await until_floor_shows(sup, lambda f: "vip" in queues(f))
+            by_admin = await until_floor_shows(admin, lambda f: "vip" in queues(f))
+    for seen in (by_supervisor, by_admin):
+        # One kind of message: no raw event, no pop, no client's name.
+        assert {m["type"] for m in seen} == {"floor.snapshot"}
+        picture = seen[-1]["data"]
+        general = queues(picture)["general"]
+        assert (general["waiting"], general["offered"], general["answered"]) == (1, 4, 1)
+        assert general["abandon_rate"] == 0.3333  # 1 of 3 finished in the queue (c4 left it)
+        assert [(a["agent_id"], a["state"], a["reason"]) for a in picture["agents"]] == [
+            (a_id, "not_ready", "missed")
+        ]
+        assert [(c["call_id"], c["agent_id"], c["caller"]) for c in picture["calls"]] == [
+            ("c2", a_id, None)
+        ]
+        assert "13800138000" not in json.dumps(seen)  # the caller's number never leaves
+
+
+def queues(picture: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {q["queue"]: q for q in picture["queues"]}
+
+
+async def until_floor_shows(
+    socket: AsgiWebSocket, shows: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """Every message up to the first floor.snapshot whose picture ``shows`` holds."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        message = await socket.receive_json()
+        seen.append(message)
+        if message["type"] == "floor.snapshot" and shows(message["data"]):
+            return seen
 
 
 async def test_an_agent_gets_only_their_own_calls_and_state(desk: Desk) -> None:
@@ -193,9 +220,9 @@ async def test_a_bad_frame_closes_that_socket_while_the_others_keep_receiving(
         assert closed_with == code
         assert reason
         assert [c.viewer.username for c in desk.hub.connections] == ["admin"]
-        desk.events.publish("queue.changed", {"queue": "after"})
+        desk.app.state.runtime.floor.tick()  # a wallboard snapshot, for managers
         message = await good.receive_json()
-        assert message["data"] == {"queue": "after"}
+        assert message["type"] == "floor.snapshot"
 
 
 async def test_an_unknown_message_type_is_answered_and_the_socket_stays(desk: Desk) -> None:
@@ -219,14 +246,16 @@ async def test_a_slow_client_is_closed_4408_and_publishing_never_waits(
     database_url: str, database: Database
 ) -> None:
     async with open_desk(database_url, database, ws_send_queue=8) as desk:
-        stuck = desk.socket("supervisor", stalled=True)
-        async with stuck, desk.socket("admin") as reader:
+        a_id = desk.ids["agent_a"]
+        # The same agent's desk in two tabs: one stopped reading.
+        stuck = desk.socket("agent_a", stalled=True)
+        async with stuck, desk.socket("agent_a") as reader:
             await reader.receive_type("hello")
             for n in range(40):  # publish is synchronous: it returns without any await
-                desk.events.publish("queue.changed", {"queue": f"q{n}"})
-            received = [(await reader.receive_json())["data"]["queue"] for _ in range(40)]
+                desk.events.publish("call.answered", {"agent_id": a_id, "call_id": f"q{n}"})
+            received = [(await reader.receive_json())["data"]["call_id"] for _ in range(40)]
             assert (await stuck.closed())[0] == 4408
             assert received == [f"q{n}" for n in range(40)]
-            assert [c.viewer.username for c in desk.hub.connections] == ["admin"]
+            assert [c.viewer.username for c in desk.hub.connections] == ["agent_a"]
         # The stuck client took no more than its queue and the frame its writer held.
         assert stuck.sends_blocked == 1

@@ -108,10 +108,11 @@ async def test_every_screen_that_shows_the_pop_is_audited(desk: Desk) -> None:
         )
         for tab in (tab1, tab2):
             assert (await tab.receive_type("call.client"))["data"]["client"]["name"] == "张伟"
-        desk.events.publish("queue.changed", {"queue": "general"})
-        seen_by_supervisor = await sup.messages_until("queue.changed")
+        floor = desk.app.state.runtime.floor
+        floor.tick()  # the wallboard's snapshot: what a supervisor gets after the pop
+        seen_by_supervisor = await sup.messages_until("floor.snapshot")
         audits = await pop_audits(desk.db)
-    assert [m["type"] for m in seen_by_supervisor] == ["queue.changed"]
+    assert [m["type"] for m in seen_by_supervisor] == ["floor.snapshot"]
     assert [r.actor_id for r in audits] == [a_id, a_id]
     assert len({r.detail["connection"] for r in audits}) == 2
 

@@ -102,7 +102,9 @@ async def open_desk(database_url: str, database: Database, **ws: Any) -> AsyncIt
         pbx_enabled=False,
         database_auto_migrate=False,
         allowed_origins=[ORIGIN],
-        **{"ws_heartbeat_seconds": 3600.0, **ws},
+        # No heartbeat or wallboard snapshot comes between the messages a test expects,
+        # unless the test asks for them.
+        **{"ws_heartbeat_seconds": 3600.0, "ws_floor_snapshot_seconds": 3600.0, **ws},
     )
     app = create_app(settings, call_handler=None)
     async with app.router.lifespan_context(app):

@@ -93,11 +93,11 @@ def test_a_full_queue_closes_its_connection_as_too_slow_and_no_one_else(bus: Eve
     hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=3))
     stuck, sup = hub.connect(viewer(SUP, Role.SUPERVISOR)), hub.connect(viewer(10, Role.ADMIN))
     for n in range(3):
-        hub.dispatch(bus.publish("queue.changed", {"queue": f"q{n}"}))
+        hub.dispatch(bus.publish("floor.snapshot", {"queue": f"q{n}"}))
     assert stuck.waiting == 3
     assert not stuck.closed
     sup.close(CloseKind.CLIENT_GONE, "")  # the other client left meanwhile
-    hub.dispatch(bus.publish("queue.changed", {"queue": "q3"}))
+    hub.dispatch(bus.publish("floor.snapshot", {"queue": "q3"}))
     assert stuck.closing is not None
     assert stuck.closing.kind is CloseKind.TOO_SLOW
     assert stuck.waiting == 0  # what it had not read is dropped, not kept in memory
@@ -107,8 +107,8 @@ def test_a_full_queue_closes_its_connection_as_too_slow_and_no_one_else(bus: Eve
 async def test_a_closed_connection_says_why_to_its_writer(bus: EventBus) -> None:
     hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=1))
     conn = hub.connect(viewer(SUP, Role.SUPERVISOR))
-    hub.dispatch(bus.publish("queue.changed", {"queue": "a"}))
-    hub.dispatch(bus.publish("queue.changed", {"queue": "b"}))
+    hub.dispatch(bus.publish("floor.snapshot", {"queue": "a"}))
+    hub.dispatch(bus.publish("floor.snapshot", {"queue": "b"}))
     with pytest.raises(ConnectionClosed) as closed:
         await conn.next()
     assert closed.value.closing.kind is CloseKind.TOO_SLOW
@@ -121,7 +121,7 @@ async def test_publishing_never_waits_for_a_stuck_client(bus: EventBus, hub: Cti
     reader = hub.connect(viewer(10, Role.ADMIN))
     received = []
     for n in range(20):
-        bus.publish("queue.changed", {"queue": f"q{n}"})  # synchronous: nothing to await
+        bus.publish("floor.snapshot", {"queue": f"q{n}"})  # synchronous: nothing to await
         received.append((await read(reader))["data"]["queue"])
     assert received == [f"q{n}" for n in range(20)]
     assert stuck.closing is not None
@@ -139,7 +139,7 @@ async def test_a_burst_does_not_close_a_client_that_keeps_reading(
     draining = asyncio.create_task(drain())
     await asyncio.sleep(0)  # the reader waits for its first message
     for n in range(40):  # ten times its queue, in one go
-        bus.publish("queue.changed", {"queue": f"q{n}"})
+        bus.publish("floor.snapshot", {"queue": f"q{n}"})
     assert await asyncio.wait_for(draining, WAIT) == [f"q{n}" for n in range(40)]
     assert not reader.closed
 
@@ -237,7 +237,7 @@ async def test_nothing_to_resume_once_the_call_was_answered(bus: EventBus, hub: 
     bus.publish("call.offered", offered(A, "c1"))
     bus.publish("call.answered", {"agent_id": A, "call_id": "c1"})
     marker = hub.connect(viewer(SUP, Role.SUPERVISOR))
-    bus.publish("queue.changed", {"queue": "general"})
+    bus.publish("floor.snapshot", {"queue": "general"})
     await read(marker)  # the hub has followed every event above
     assert hub.resume(hub.connect(viewer(A))) == 0
 
@@ -259,8 +259,8 @@ async def test_an_event_that_cannot_be_encoded_is_skipped_and_the_hub_goes_on(
     bus: EventBus, hub: CtiHub
 ) -> None:
     sup = hub.connect(viewer(SUP, Role.SUPERVISOR))
-    bus.publish("queue.changed", {"queue": object()})
-    bus.publish("queue.changed", {"queue": "general"})
+    bus.publish("floor.snapshot", {"queue": object()})
+    bus.publish("floor.snapshot", {"queue": "general"})
     assert (await read(sup))["data"] == {"queue": "general"}
 
 
@@ -273,13 +273,14 @@ def test_each_event_reaches_exactly_whom_routing_allows(bus: EventBus) -> None:
         ("call.offered", offered(A, "c1")),
         ("call.offered", offered(SUP, "c2")),  # a supervisor taking a call: theirs only
         ("call.answered", {"agent_id": B, "call_id": "c3"}),
-        ("queue.changed", {"queue": "general"}),
+        ("floor.snapshot", {"queue": "general"}),
     ]:
         hub.dispatch(bus.publish(topic, data))
-    assert [a1.waiting, a2.waiting, b.waiting, sup.waiting, gone.waiting] == [1, 1, 1, 3, 0]
+    # The supervisor: their own pop and the wallboard's snapshot, not B's answered call.
+    assert [a1.waiting, a2.waiting, b.waiting, sup.waiting, gone.waiting] == [1, 1, 1, 2, 0]
     hub.disconnect(a1)
     hub.dispatch(bus.publish("agent.state", {"agent_id": A, "state": "ready"}))
-    assert [a1.waiting, a2.waiting, sup.waiting] == [1, 2, 4]
+    assert [a1.waiting, a2.waiting, sup.waiting] == [1, 2, 2]
 
 
 # --- the gate: the ACD dials once the pop is on its way ---------------------------------------

@@ -115,6 +115,22 @@ function render() {
   replace($("calls"), callRows(snapshot.calls));
 }
 
+/** The floor now, at once (GET /api/supervision/floor); the socket's snapshots follow. */
+async function firstPicture() {
+  try {
+    const floor = await get("/supervision/floor");
+    serverClock.observeEnvelope(floor.at);
+    // A snapshot that came over the socket meanwhile is newer: keep it.
+    if (snapshot !== null && Date.parse(receivedAt) >= Date.parse(floor.at)) return;
+    snapshot = floor;
+    receivedAt = floor.at;
+    if (snapshot.agents.some((a) => !names.has(a.agent_id))) refreshNames();
+    render();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error; // 401 goes to the gate through the listener
+  }
+}
+
 async function refreshNames() {
   if (Date.now() - namesAt < NAMES_REFRESH_MS) return;
   namesAt = Date.now();
@@ -160,6 +176,7 @@ async function boot() {
   render();
   await refreshNames();
   socket.start();
+  await firstPicture();
   // Waits and durations count on between snapshots (the server sends one only on change).
   setInterval(render, 1000);
 }

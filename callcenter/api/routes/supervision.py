@@ -8,13 +8,18 @@ GET      /api/supervision/monitor                    supervisor, admin
 DELETE   /api/supervision/monitor                    supervisor, admin
 PUT      /api/supervision/agents/{agent_id}/state    supervisor, admin
 POST     /api/supervision/calls/{call_id}/move       supervisor, admin
+GET      /api/supervision/floor                      supervisor, admin
 =======  ==========================================  =================
+
+The floor is the wallboard's picture now (the data of ``floor.snapshot``): a page reads it
+once when it opens, then follows the snapshots on the websocket.
 
 Monitoring rings the supervisor's own phone, which then listens, whispers or barges through
 ChanSpy (callcenter/pbx/supervision.py). 404 ``agent-not-found``, ``not-monitoring``,
 ``call-not-waiting``; 409 ``agent-not-on-call``, ``no-supervisor-phone``,
-``cannot-monitor-self``, ``agent-not-ready``, ``pbx-unavailable`` and the agent state
-machine's own (``agent-illegal-transition``...); 422 ``unknown-queue``, a bad reason.
+``cannot-monitor-self``, ``agent-not-ready``, ``pbx-unavailable``, ``floor-unavailable``
+and the agent state machine's own (``agent-illegal-transition``...); 422 ``unknown-queue``,
+a bad reason.
 Every action is audited.
 """
 
@@ -25,17 +30,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from callcenter.api.agent_state import publish_agent_state
-from callcenter.api.deps import DbDep, Managers
+from callcenter.api.deps import ClockDep, DbDep, Managers
 from callcenter.api.routes.agents import ReasonsDep
 from callcenter.api.schemas.agents import AgentOut
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.supervision import (
     AgentStateForceIn,
+    FloorOut,
     MonitorIn,
     MonitorOut,
     MovedOut,
     MoveIn,
 )
+from callcenter.cti.floor_publisher import FloorPublisher
+from callcenter.errors import Conflict
 from callcenter.pbx.acd_service import AcdService
 from callcenter.pbx.call_control import PbxUnavailable
 from callcenter.pbx.supervision import NotMonitoring, Supervision
@@ -119,3 +127,26 @@ async def move_call(
         waiting = await service.move_call(call_id, body.queue)
     await record_call_moved(db, principal.user_id, call_id, waiting.queue, body.agent_id)
     return MovedOut.of(waiting, body.agent_id)
+
+
+class FloorUnavailable(Conflict):
+    """The service runs without its wallboard (an app built without the lifespan's)."""
+
+    error_id = "floor-unavailable"
+
+
+def floor(request: Request) -> FloorPublisher:
+    publisher: FloorPublisher | None = request.app.state.runtime.floor
+    if publisher is None:
+        raise FloorUnavailable("the wallboard is not running")
+    return publisher
+
+
+@router.get("/floor", responses=errors(409))
+async def floor_now(
+    _principal: Managers, publisher: Annotated[FloorPublisher, Depends(floor)], clock: ClockDep
+) -> FloorOut:
+    """Queues, agents and live calls now, with today's figures: the wallboard's first
+    picture, then ``floor.snapshot`` on the websocket at most once a second."""
+    now = clock()
+    return FloorOut.model_validate({"at": now, **publisher.state.view(now)})

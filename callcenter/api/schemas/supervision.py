@@ -3,6 +3,7 @@ waiting call."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, model_validator
@@ -60,3 +61,44 @@ class MovedOut(BaseModel):
     @classmethod
     def of(cls, waiting: WaitingCall, agent_id: int | None) -> MovedOut:
         return cls(call_id=waiting.call_id, queue=waiting.queue, agent_id=agent_id)
+
+
+# --- the wallboard's picture (the data of ``floor.snapshot``, docs/events.md) -----------------
+
+
+class FloorQueueOut(BaseModel):
+    queue: str
+    waiting: int
+    longest_wait_seconds: int | None
+    longest_waiting_since: dt.datetime | None
+    offered: int
+    answered: int
+    service_level: float | None  # 0..1; None before a call counts
+    asa_seconds: float | None
+    abandon_rate: float | None
+
+
+class FloorAgentOut(BaseModel):
+    agent_id: int
+    state: str
+    reason: str | None
+    since: dt.datetime
+    seconds_in_state: int
+
+
+class FloorCallOut(BaseModel):
+    call_id: str
+    caller: str | None  # masked: the last four digits
+    tier: str | None
+    queue: str
+    agent_id: int
+    answered_at: dt.datetime
+    duration_seconds: int
+
+
+class FloorOut(BaseModel):
+    at: dt.datetime  # the server's now: the page counts waits on from here
+    day: dt.date | None
+    queues: list[FloorQueueOut]
+    agents: list[FloorAgentOut]
+    calls: list[FloorCallOut]

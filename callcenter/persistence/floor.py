@@ -1,0 +1,106 @@
+"""Where the wallboard starts from when the service starts: today's figures so far, computed
+by the report itself, the calls a previous run left waiting or talking, and the agents'
+stored states. The events then move the picture on (callcenter/cti/floor.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.acd.model import AgentState
+from callcenter.crm.callstats import CallFigures
+from callcenter.crm.report_intervals import IntervalKind, ReportRange
+from callcenter.cti.floor_model import AgentView, LiveCall, SeedCall, mask_number
+from callcenter.persistence import agents, queues
+from callcenter.persistence.callstats import load_call_report
+from callcenter.persistence.tables import Client, Interaction
+
+
+@dataclass(frozen=True)
+class FloorSeed:
+    day: dt.date
+    figures: dict[str, CallFigures]  # by queue, today so far
+    service_level_seconds: dict[str, float]  # by queue, as configured
+    waiting: list[SeedCall]
+    live: list[LiveCall]
+    agents: list[AgentView]
+
+
+async def load_floor_seed(session: AsyncSession, now: dt.datetime, timezone: str) -> FloorSeed:
+    """The floor at ``now``: the day is the business day in ``timezone``."""
+    day = now.astimezone(ZoneInfo(timezone)).date()
+    today = ReportRange.of(day, day, timezone)
+    report = await load_call_report(session, today, IntervalKind.DAY, now)
+    configs = await queues.load_queue_configs(session)
+    return FloorSeed(
+        day=day,
+        figures={row.queue: row.figures for row in report.queues},
+        service_level_seconds={c.name: c.service_level_seconds for c in configs},
+        waiting=await _open_calls_waiting(session, today.start, now),
+        live=await _open_calls_talking(session, today.start, now),
+        agents=[
+            AgentView(r.agent_id, r.status.state.value, r.status.reason, r.status.since)
+            for r in await agents.list_agents(session)
+            if r.status.since is not None and r.status.state is not AgentState.LOGGED_OUT
+        ],
+    )
+
+
+async def _open_calls_waiting(
+    session: AsyncSession, since: dt.datetime, now: dt.datetime
+) -> list[SeedCall]:
+    """Calls queued today whose record has neither an answer nor an end."""
+    rows = await session.execute(
+        select(Interaction.asterisk_uniqueid, Interaction.queue, Interaction.queued_at)
+        .where(
+            Interaction.queued_at >= since,
+            Interaction.queued_at <= now,
+            Interaction.answered_at.is_(None),
+            Interaction.ended_at.is_(None),
+            Interaction.asterisk_uniqueid.is_not(None),
+            Interaction.queue.is_not(None),
+        )
+        .order_by(Interaction.queued_at)
+    )
+    return [SeedCall(uid, queue, at) for uid, queue, at in rows.all() if uid and queue and at]
+
+
+async def _open_calls_talking(
+    session: AsyncSession, since: dt.datetime, now: dt.datetime
+) -> list[LiveCall]:
+    """Calls answered today by an agent whose record has no end yet."""
+    rows = await session.execute(
+        select(
+            Interaction.asterisk_uniqueid,
+            Interaction.queue,
+            Interaction.agent_id,
+            Interaction.answered_at,
+            Interaction.caller_number,
+            Client.tier,
+        )
+        .outerjoin(Client, Client.id == Interaction.client_id)
+        .where(
+            Interaction.answered_at >= since,
+            Interaction.answered_at <= now,
+            Interaction.ended_at.is_(None),
+            Interaction.agent_id.is_not(None),
+            Interaction.asterisk_uniqueid.is_not(None),
+        )
+        .order_by(Interaction.answered_at)
+    )
+    return [
+        LiveCall(
+            uid,
+            queue or "",
+            agent_id,
+            answered_at,
+            caller=mask_number(number),
+            tier=None if tier is None else tier.value,
+        )
+        for uid, queue, agent_id, answered_at, number, tier in rows.all()
+        if uid and agent_id is not None and answered_at is not None
+    ]
