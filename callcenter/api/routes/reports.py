@@ -3,17 +3,19 @@
 =======  ==================================  ============================================
 method   path                                roles
 =======  ==================================  ============================================
-GET      /api/reports/deciles                supervisor, admin
+GET      /api/reports/deciles                supervisor, admin (JSON, or format=csv)
 GET      /api/reports/profitability          supervisor, admin
 GET      /api/reports/kpis                   supervisor, admin; an advisor their own row
                                              of by=advisor, an agent theirs of by=agent
+                                             (JSON, or format=csv)
 POST     /api/reports/segmentation/{period}  supervisor, admin
 GET      /api/reports/calls                  supervisor, admin (JSON, or format=csv)
-GET      /api/reports/complaints             supervisor, admin
-GET      /api/reports/follow-ups             supervisor, admin
+GET      /api/reports/complaints             supervisor, admin (JSON, or format=csv)
+GET      /api/reports/follow-ups             supervisor, admin (JSON, or format=csv)
 =======  ==================================  ============================================
 
-An advisor's or agent's own row keeps the points earned against all their peers.
+An advisor's or agent's own row keeps the points earned against all their peers. The CSV form
+of a report holds the rows of its JSON answer (api/schemas/report_csv.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ from callcenter.api.schemas.callstats import (
     csv_filename,
 )
 from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.report_csv import (
+    complaint_csv_filename,
+    complaint_report_csv,
+    decile_csv_filename,
+    decile_report_csv,
+    follow_up_csv_filename,
+    follow_up_report_csv,
+    kpi_csv_filename,
+    kpi_report_csv,
+)
 from callcenter.api.schemas.reports import (
     DecileReportOut,
     KpiReportOut,
@@ -69,13 +81,30 @@ def report_months(period: PeriodQuery, to: ToQuery = None) -> MonthRange:
 
 
 ReportMonths = Annotated[MonthRange, Depends(report_months)]
+FormatQuery = Annotated[Literal["json", "csv"], Query(description="json, or csv for a file")]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+}
 
 
-@router.get("/deciles", responses=errors(403))
-async def deciles(db: DbDep, _principal: Managers, months: ReportMonths) -> DecileReportOut:
+def csv_response(content: bytes, filename: str) -> Response:
+    return Response(
+        content=content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/deciles", response_model=DecileReportOut, responses={**errors(403), **CSV_RESPONSE})
+async def deciles(
+    db: DbDep, _principal: Managers, months: ReportMonths, format: FormatQuery = "json"
+) -> DecileReportOut | Response:
     async with db.read() as session:
         report = await reports.load_decile_report(session, months)
-    return DecileReportOut.of(report)
+    body = DecileReportOut.of(report)
+    if format == "json":
+        return body
+    return csv_response(decile_report_csv(body), decile_csv_filename(body))
 
 
 @router.get("/profitability", responses=errors(403))
@@ -90,14 +119,21 @@ async def profitability(
     )
 
 
-@router.get("/kpis", responses=errors(403))
+@router.get("/kpis", response_model=KpiReportOut, responses={**errors(403), **CSV_RESPONSE})
 async def kpis(
-    db: DbDep, principal: Staff, months: ReportMonths, by: Annotated[KpiScope, Query()]
-) -> KpiReportOut:
+    db: DbDep,
+    principal: Staff,
+    months: ReportMonths,
+    by: Annotated[KpiScope, Query()],
+    format: FormatQuery = "json",
+) -> KpiReportOut | Response:
     owner = visible_owner(principal.role, principal.user_id, by)
     async with db.read() as session:
         report = await reports.kpi_report(session, months, by)
-    return KpiReportOut.of(report.only(owner))
+    body = KpiReportOut.of(report.only(owner))
+    if format == "json":
+        return body
+    return csv_response(kpi_report_csv(body), kpi_csv_filename(body))
 
 
 @router.post("/segmentation/{period}", responses=errors(403))
@@ -138,9 +174,6 @@ def report_range(settings: SettingsDep, first: FromQuery, last: ToDayQuery) -> R
 
 
 ReportDays = Annotated[ReportRange, Depends(report_range)]
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
-}
 
 
 @router.get("/calls", response_model=CallReportOut, responses={**errors(403), **CSV_RESPONSE})
@@ -153,7 +186,7 @@ async def call_figures(
         IntervalKind.MIN60
     ),
     by: Annotated[ReportBy, Query()] = ReportBy.QUEUE,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: FormatQuery = "json",
 ) -> CallReportOut | Response:
     """Offered, answered, abandoned, service level, ASA, AHT, occupancy, IVR containment and
     first-contact resolution per interval and queue (or agent)."""
@@ -162,29 +195,35 @@ async def call_figures(
     body = CallReportOut.of(report, by)
     if format == "json":
         return body
-    return Response(
-        content=call_report_csv(body),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{csv_filename(body)}"'},
-    )
+    return csv_response(call_report_csv(body), csv_filename(body))
 
 
-@router.get("/complaints", responses=errors(403))
+@router.get(
+    "/complaints", response_model=ComplaintReportOut, responses={**errors(403), **CSV_RESPONSE}
+)
 async def complaint_figures(
-    db: DbDep, _principal: Managers, days: ReportDays
-) -> ComplaintReportOut:
+    db: DbDep, _principal: Managers, days: ReportDays, format: FormatQuery = "json"
+) -> ComplaintReportOut | Response:
     """The complaints opened in the range by category: closed, answered on time, time to
     close."""
     async with db.read() as session:
         rows, total = await callstats.load_complaint_report(session, days)
-    return ComplaintReportOut.of(days, rows, total)
+    body = ComplaintReportOut.of(days, rows, total)
+    if format == "json":
+        return body
+    return csv_response(complaint_report_csv(body), complaint_csv_filename(body))
 
 
-@router.get("/follow-ups", responses=errors(403))
+@router.get(
+    "/follow-ups", response_model=FollowUpReportOut, responses={**errors(403), **CSV_RESPONSE}
+)
 async def follow_up_figures(
-    db: DbDep, _principal: Managers, days: ReportDays, clock: ClockDep
-) -> FollowUpReportOut:
+    db: DbDep, _principal: Managers, days: ReportDays, clock: ClockDep, format: FormatQuery = "json"
+) -> FollowUpReportOut | Response:
     """The follow-ups due in the range by kind: done, on time, cancelled, overdue."""
     async with db.read() as session:
         rows, total = await callstats.load_follow_up_report(session, days, clock())
-    return FollowUpReportOut.of(days, rows, total)
+    body = FollowUpReportOut.of(days, rows, total)
+    if format == "json":
+        return body
+    return csv_response(follow_up_report_csv(body), follow_up_csv_filename(body))

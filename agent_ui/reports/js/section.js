@@ -1,0 +1,89 @@
+// What every report section shares: its default dates, the loading state on the page (which
+// the browser test waits on), errors shown in words, and the CSV link of the same query.
+
+import { ApiError, query } from "../../js/api.js";
+import { $, replace } from "../../js/dom.js";
+import { t } from "../../js/i18n.js";
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/** A day as the date inputs and the API write it (the browser's calendar). */
+export function isoDay(date) {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+export function daysAgo(days) {
+  const date = new Date();
+  date.setDate(date.getDate() - days);
+  return isoDay(date);
+}
+
+/** The last whole month, YYYY-MM: account summaries arrive after a month closes. */
+export function lastMonth() {
+  const date = new Date();
+  date.setDate(1);
+  date.setMonth(date.getMonth() - 1);
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}`;
+}
+
+/** Point a CSV link at the same report as the page shows (format=csv of the same query). */
+export function csvLink(id, path, params) {
+  $(id).href = `/api${path}${query({ ...params, format: "csv" })}`;
+}
+
+/** Why a request failed, in words: a 422 names the fields the server refused. */
+export function explain(error) {
+  if (error instanceof ApiError && error.status === 422 && Array.isArray(error.detail)) {
+    const fields = error.detail.map((d) => `${(d.loc ?? []).at(-1)}: ${d.msg}`).join("; ");
+    return t("rep.invalid", { fields });
+  }
+  if (error instanceof ApiError && error.status === 403) return t("rep.managers_only");
+  return t("rep.failed", { message: error.message });
+}
+
+/** "Updated 16:53:46" in the page's language (again after a language change). */
+export function showUpdated(node) {
+  if (node.dataset.updated) replace(node, t("rep.updated", { time: new Date(node.dataset.updated).toLocaleTimeString() }));
+}
+
+/**
+ * Runs one section's requests: marks the page loading / ready / error (``data-state``, with
+ * the query it shows in ``data-query``), and drops an answer that a newer request overtook.
+ */
+export class Loader {
+  constructor(page) {
+    this.page = page;
+    this.seq = 0;
+  }
+
+  async run(queryText, fetch) {
+    const mine = ++this.seq;
+    const node = $(`page-${this.page}`);
+    node.dataset.state = "loading";
+    replace($(`${this.page}-error`), "");
+    replace($(`${this.page}-status`) ?? document.createElement("span"), t("rep.loading"));
+    try {
+      const data = await fetch();
+      if (mine !== this.seq) return null;
+      node.dataset.query = queryText;
+      node.dataset.state = "ready";
+      const status = $(`${this.page}-status`);
+      if (status) {
+        status.dataset.updated = new Date().toISOString();
+        showUpdated(status);
+      }
+      return data;
+    } catch (error) {
+      if (mine !== this.seq) return null;
+      if (!(error instanceof ApiError)) console.error(error);
+      node.dataset.state = "error";
+      replace($(`${this.page}-error`), explain(error));
+      const status = $(`${this.page}-status`);
+      if (status) {
+        delete status.dataset.updated;
+        replace(status, "");
+      }
+      return null;
+    }
+  }
+}
