@@ -111,8 +111,10 @@ class FloorState:
         for call in waiting:
             counted = self._day_of(call.enqueued_at) == day
             self._waiting(call.queue)[call.call_id] = WaitingCall(
-                call.call_id, call.queue, call.enqueued_at, counted
+                call.call_id, call.queue, call.enqueued_at, counted, None, call.caller, call.tier
             )
+            self._callers[call.call_id] = call.caller
+            self._tiers[call.call_id] = call.tier
         for talk in live:
             self.live[talk.call_id] = talk
         for agent in agents:
@@ -195,23 +197,30 @@ class FloorState:
             again.priority = priority if type(priority) is int else again.priority
             self._waiting(queue)[call_id] = again
             return
+        caller = mask_number(_opt_str(event.data.get("caller_number")))
+        tier = _opt_str(event.data.get("tier"))
+        self._callers[call_id], self._tiers[call_id] = caller, tier
         self._waiting(queue)[call_id] = WaitingCall(
             call_id,
             queue,
             event.at,
             counted_today=True,
             priority=priority if type(priority) is int else None,
+            caller=caller,
+            tier=tier,
         )
         self._tally(queue).offered += 1
 
     def _offered(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
+        # call.queued named them already; the offer may know the client better by now.
         caller = mask_number(_opt_str(event.data.get("caller_number")))
-        self._callers[call_id] = caller
-        self._tiers[call_id] = _opt_str(event.data.get("tier"))
+        caller = self._callers[call_id] = caller or self._callers.get(call_id)
+        tier = _opt_str(event.data.get("tier")) or self._tiers.get(call_id)
+        self._tiers[call_id] = tier
         for calls in self.queues.values():
             if call_id in calls:
-                calls[call_id].caller = caller
+                calls[call_id].caller, calls[call_id].tier = caller, tier
 
     def _answered(self, event: Event) -> None:
         call_id, agent_id = str(event.data["call_id"]), _int(event.data["agent_id"])
@@ -313,6 +322,21 @@ class FloorState:
                     "seconds_in_state": _elapsed(a.since, now),
                 }
                 for a in sorted(self.agents.values(), key=lambda a: a.agent_id)
+            ],
+            "waiting": [
+                {
+                    "call_id": w.call_id,
+                    "caller": w.caller,
+                    "tier": w.tier,
+                    "queue": w.queue,
+                    "priority": w.priority,
+                    "waiting_since": w.enqueued_at.isoformat(),
+                    "wait_seconds": _elapsed(w.enqueued_at, now),
+                }
+                for w in sorted(
+                    (w for calls in self.queues.values() for w in calls.values()),
+                    key=lambda w: w.enqueued_at,
+                )
             ],
             "calls": [
                 {

@@ -27,6 +27,7 @@ class WaitingCall:
     counted_today: bool  # queued today (in the business day): the counters include it
     priority: int | None = None
     caller: str | None = None  # masked
+    tier: str | None = None
 
 
 @dataclass
@@ -71,3 +72,5 @@ class SeedCall:
     call_id: str
     queue: str
     enqueued_at: dt.datetime
+    caller: str | None = None  # masked
+    tier: str | None = None

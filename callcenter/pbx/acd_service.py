@@ -283,6 +283,9 @@ class AcdService:
                 "client_id": waiting.client_id,
                 "priority": waiting.priority,
                 "language": waiting.language,
+                # For the wallboard, which masks the number (no socket gets this event).
+                "caller_number": call.caller_number or None,
+                "tier": caller.tier if caller else None,
             },
         )
         try:

@@ -55,7 +55,14 @@ async def _open_calls_waiting(
 ) -> list[SeedCall]:
     """Calls queued today whose record has neither an answer nor an end."""
     rows = await session.execute(
-        select(Interaction.asterisk_uniqueid, Interaction.queue, Interaction.queued_at)
+        select(
+            Interaction.asterisk_uniqueid,
+            Interaction.queue,
+            Interaction.queued_at,
+            Interaction.caller_number,
+            Client.tier,
+        )
+        .outerjoin(Client, Client.id == Interaction.client_id)
         .where(
             Interaction.queued_at >= since,
             Interaction.queued_at <= now,
@@ -66,7 +73,11 @@ async def _open_calls_waiting(
         )
         .order_by(Interaction.queued_at)
     )
-    return [SeedCall(uid, queue, at) for uid, queue, at in rows.all() if uid and queue and at]
+    return [
+        SeedCall(uid, queue, at, mask_number(number), None if tier is None else tier.value)
+        for uid, queue, at, number, tier in rows.all()
+        if uid and queue and at
+    ]
 
 
 async def _open_calls_talking(

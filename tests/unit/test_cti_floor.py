@@ -55,6 +55,46 @@ def test_waiting_calls_and_the_longest_wait_per_queue() -> None:
     assert queue_row(snap, "general")["offered"] == 2
 
 
+def test_the_waiting_calls_are_listed_longest_first_with_masked_caller_and_tier() -> None:
+    s = Script(FloorState())
+    s.at(0, "call.queued", call_id="c1", queue="vip", priority=9,
+         caller_number="+8613800138000", tier="vip")  # fmt: skip
+    s.at(2, "call.queued", call_id="c2", queue="general", priority=3)
+    s.at(5, "call.overflowed", call_id="c1", queue="vip", to_queue="general")
+    s.at(6, "call.offered", call_id="c2", agent_id=12, caller_number="+8613900139000",
+         tier="gold")  # fmt: skip
+    s.at(7, "call.offered", call_id="c1", agent_id=13)  # names no caller: the queued one stays
+
+    snap = s.floor.snapshot(t(10))
+
+    assert snap["waiting"] == [
+        {
+            "call_id": "c1",
+            "caller": "**********8000",
+            "tier": "vip",
+            "queue": "general",  # moved on, keeping the time it first queued
+            "priority": 9,
+            "waiting_since": t(0).isoformat(),
+            "wait_seconds": 10,
+        },
+        {
+            "call_id": "c2",
+            "caller": "**********9000",
+            "tier": "gold",
+            "queue": "general",
+            "priority": 3,
+            "waiting_since": t(2).isoformat(),
+            "wait_seconds": 8,
+        },
+    ]
+    s.at(11, "call.answered", call_id="c1", agent_id=13, queue="general")
+    after = s.floor.snapshot(t(12))
+    assert [w["call_id"] for w in after["waiting"]] == ["c2"]
+    assert [(c["call_id"], c["caller"], c["tier"]) for c in after["calls"]] == [
+        ("c1", "**********8000", "vip")
+    ]
+
+
 def test_an_answered_call_leaves_the_queue_and_shows_as_a_live_call_with_its_agent() -> None:
     s = Script(FloorState())
     s.at(0, "call.queued", call_id="c1", queue="general")

@@ -86,6 +86,16 @@ class FloorAgentOut(BaseModel):
     seconds_in_state: int
 
 
+class FloorWaitingOut(BaseModel):
+    call_id: str  # for POST /api/supervision/calls/{call_id}/move
+    caller: str | None  # masked: the last four digits
+    tier: str | None
+    queue: str
+    priority: int | None
+    waiting_since: dt.datetime  # an overflowed call keeps the time it first queued
+    wait_seconds: int
+
+
 class FloorCallOut(BaseModel):
     call_id: str
     caller: str | None  # masked: the last four digits
@@ -101,4 +111,5 @@ class FloorOut(BaseModel):
     day: dt.date | None
     queues: list[FloorQueueOut]
     agents: list[FloorAgentOut]
+    waiting: list[FloorWaitingOut]  # the calls waiting now, longest first
     calls: list[FloorCallOut]
