@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.vocabulary import Role
@@ -34,6 +34,10 @@ TOUCH_EVERY = dt.timedelta(minutes=1)
 # Login attempts older than this are deleted (the audit log keeps the logins themselves);
 # far longer than any rate-limit window.
 KEEP_ATTEMPTS = dt.timedelta(days=1)
+
+# Sessions ended (expired or revoked) longer ago than this are deleted when a new one opens:
+# the table holds the live ones and a month of history, not every login since the start.
+KEEP_ENDED_SESSIONS = dt.timedelta(days=30)
 
 # An attacker may retry as fast as the server answers; a bound on the rows read per check.
 _MAX_ROWS = 200
@@ -149,7 +153,14 @@ async def open_session(
     idle: dt.timedelta,
     address: str | None,
 ) -> tuple[str, UserSession]:
-    """A new session for ``user_id``: its token (for the holder only) and its row."""
+    """A new session for ``user_id``: its token (for the holder only) and its row. Prunes
+    sessions that ended over :data:`KEEP_ENDED_SESSIONS` ago (the audit log keeps logins)."""
+    ended_before = now - KEEP_ENDED_SESSIONS
+    await session.execute(
+        delete(UserSession).where(
+            or_(UserSession.expires_at < ended_before, UserSession.revoked_at < ended_before)
+        )
+    )
     token = new_token()
     row = UserSession(
         user_id=user_id,

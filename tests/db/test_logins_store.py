@@ -204,3 +204,38 @@ def test_origin_allowed_matches_the_configured_origins_exactly() -> None:
     )
     assert origin_allowed(configured, "https://desk.example.com")
     assert not origin_allowed(configured, "http://127.0.0.1:8080")
+
+
+async def test_opening_a_session_prunes_those_ended_over_a_month_ago(
+    database: Database, agent_id: int
+) -> None:
+    async def open_at(now: dt.datetime, lifetime: dt.timedelta = dt.timedelta(hours=12)) -> str:
+        async with database.write() as session:
+            token, _row = await sessions.open_session(
+                session,
+                agent_id,
+                now=now,
+                lifetime=lifetime,
+                idle=dt.timedelta(minutes=60),
+                address=None,
+            )
+        return token
+
+    month = sessions.KEEP_ENDED_SESSIONS
+    expired = await open_at(NOW - month - dt.timedelta(hours=13))  # ended a month + 1 h ago
+    kept = await open_at(NOW - month + dt.timedelta(hours=1))  # ended within the month
+    # Revoked a month and a day ago, though it would not have expired yet.
+    revoked = await open_at(NOW - month - dt.timedelta(days=2), lifetime=2 * month)
+    found = await principal_for_token(database, revoked, now=NOW - month - dt.timedelta(days=2))
+    assert found is not None
+    assert found.session_id is not None
+    async with database.write() as session:
+        await sessions.revoke_session(
+            session, found.session_id, now=NOW - month - dt.timedelta(days=1)
+        )
+    latest = await open_at(NOW)
+    async with database.read() as session:
+        hashes = set(await session.scalars(select(UserSession.token_hash)))
+    assert hashes == {sessions.token_hash(kept), sessions.token_hash(latest)}
+    assert sessions.token_hash(expired) not in hashes
+    assert sessions.token_hash(revoked) not in hashes
