@@ -1,7 +1,7 @@
 """The wallboard page's files (agent_ui/wallboard/) as the app serves them, and the desk's
 rules it keeps: the same strict CSP, no inline script or style, no API text turned into
-markup, and two dictionaries that say the same things. What runs in a browser is for
-tests/browser (not written yet: agent_ui/wallboard/PROGRESS.md)."""
+markup, and two dictionaries that say the same things, including every error the
+supervisor's actions can meet. What runs in a browser: tests/browser/test_wallboard.py."""
 
 from __future__ import annotations
 
@@ -12,15 +12,48 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
+from callcenter.acd import agents
 from callcenter.acd.agents import DEFAULT_NOT_READY_REASONS
 from callcenter.acd.model import AgentState
 from callcenter.api.desk import AGENT_UI_DIR, CONTENT_SECURITY_POLICY
+from callcenter.api.routes.supervision import FloorUnavailable
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Tier
+from callcenter.errors import DomainError
+from callcenter.pbx import acd_service, supervision
+from callcenter.pbx.call_control import PbxUnavailable
 from callcenter.settings import load_settings
 
 WALLBOARD = AGENT_UI_DIR / "wallboard"
 LANGUAGES = ("en", "zh-CN")
+MODULES = sorted((WALLBOARD / "js").glob("*.js"))
+
+# What the supervisor's actions can be refused with (callcenter/api/routes/supervision.py):
+# each is shown in words in both languages, not as a bare id.
+ACTION_ERRORS: tuple[type[DomainError], ...] = (
+    supervision.AgentNotOnCall,
+    supervision.NoSupervisorPhone,
+    supervision.CannotMonitorSelf,
+    supervision.NotMonitoring,
+    acd_service.CallNotWaitingHere,
+    acd_service.AgentNotReadyForCall,
+    acd_service.UnknownQueueName,
+    PbxUnavailable,
+    FloorUnavailable,
+    agents.IllegalAgentTransition,
+    agents.AgentAlreadyLoggedIn,
+    agents.AgentNotLoggedIn,
+    agents.ReasonRequired,
+    agents.ReasonNotExpected,
+    agents.UnknownReason,
+    agents.ReasonReserved,
+    agents.AgentNotFound,
+    agents.AgentHasNoPhone,
+)
+
+
+def sources() -> str:
+    return "\n".join(module.read_text() for module in MODULES)
 
 
 def dictionary(language: str) -> dict[str, str]:
@@ -73,8 +106,9 @@ def test_the_page_has_no_inline_script_or_style() -> None:
     assert markup.inline == []
 
 
-def test_the_module_never_turns_text_into_markup_or_code() -> None:
-    source = (WALLBOARD / "js" / "wallboard.js").read_text()
+def test_the_modules_never_turn_text_into_markup_or_code() -> None:
+    assert len(MODULES) > 1, "found no modules: the wallboard's js/ moved"
+    source = sources()
     for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert risky not in source
     assert not re.search(r"new\s+Function\s*\(", source)
@@ -92,7 +126,7 @@ def test_both_dictionaries_say_the_same_things() -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_string_and_label_the_page_shows_is_in_the_dictionaries(language: str) -> None:
-    source = (WALLBOARD / "js" / "wallboard.js").read_text()
+    source = sources()
     used = set(re.findall(r"""\bt\(\s*[`"']([\w.\-]+)[`"']""", source))
     assert used, "found no keys: the pattern no longer matches the code"
     labels = (
@@ -100,6 +134,16 @@ def test_every_string_and_label_the_page_shows_is_in_the_dictionaries(language: 
         | {f"reason.{r}" for r in DEFAULT_NOT_READY_REASONS}
         | {f"tier.{t.value}" for t in Tier}
         | {f"ws.{s}" for s in ("open", "connecting", "reconnecting", "closed", "refused")}
+        | {f"wb.mode.{m.value}" for m in supervision.MonitorMode}
+        | {f"error.{e.error_id}" for e in ACTION_ERRORS}
     )
     wanted = _markup().keys | used | labels
     assert sorted(wanted - set(dictionary(language))) == []
+
+
+def test_every_module_the_page_imports_is_there() -> None:
+    for module in MODULES:
+        for target in re.findall(
+            r"""^import .* from "(\.{1,2}/[^"]+)";""", module.read_text(), re.M
+        ):
+            assert (module.parent / target).resolve().is_file(), f"{module.name}: {target}"

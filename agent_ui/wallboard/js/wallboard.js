@@ -1,15 +1,19 @@
 // The supervisors' wallboard: draws the server's `floor.snapshot` (at most one a second,
 // callcenter/cti/floor.py) and counts waits and durations on by itself between two of them.
 // Shares the desk's modules (../../js/): the session cookie, the websocket, text-only DOM.
+// The supervisor's actions on agents and waiting calls: agents.js, waiting.js, monitor.js.
 
 import { ApiError, get, onUnauthenticated, serverClock } from "../../js/api.js";
 import { $, el, replace } from "../../js/dom.js";
 import { seconds } from "../../js/format.js";
 import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t, term } from "../../js/i18n.js";
 import { CtiSocket } from "../../js/socket.js";
+import { clearError, showError } from "./actions.js";
+import { AgentsTable, STATE_ORDER } from "./agents.js";
+import { MonitorBar } from "./monitor.js";
+import { WaitingTable } from "./waiting.js";
 
 const MANAGERS = new Set(["supervisor", "admin"]);
-const STATE_ORDER = ["ready", "reserved", "on_call", "wrap_up", "not_ready"];
 const SL_TARGET = 0.8; // the center's goal: 80% answered within the queue's threshold
 const NAMES_REFRESH_MS = 60_000;
 
@@ -17,6 +21,10 @@ let snapshot = null;
 let receivedAt = null;
 const names = new Map(); // agent_id -> display name (GET /api/agents)
 let namesAt = 0;
+
+const monitor = new MonitorBar({ agentName, redraw: () => render() });
+const agentsTable = new AgentsTable({ tbody: $("agents"), agentName, since, monitor, redraw: () => render() });
+const waitingTable = new WaitingTable({ tbody: $("waiting"), agentName, since, redraw: () => render() });
 
 const socket = new CtiSocket({
   onMessage: (message) => {
@@ -66,22 +74,6 @@ function agentName(agentId) {
   return names.get(agentId) ?? `#${agentId}`;
 }
 
-function agentRows(agents) {
-  const rank = (state) => (STATE_ORDER.includes(state) ? STATE_ORDER.indexOf(state) : STATE_ORDER.length);
-  return [...agents]
-    .sort((a, b) => rank(a.state) - rank(b.state) || Date.parse(a.since) - Date.parse(b.since))
-    .map((a) =>
-      el(
-        "tr",
-        { "data-agent": a.agent_id },
-        el("td", {}, agentName(a.agent_id)),
-        el("td", { class: `state-${a.state}` }, term("state", a.state)),
-        el("td", {}, term("reason", a.reason)),
-        el("td", { class: "num" }, seconds(since(a.since))),
-      ),
-    );
-}
-
 function stateCounts(agents) {
   const counts = new Map();
   for (const a of agents) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
@@ -111,8 +103,11 @@ function render() {
   replace($("updated"), receivedAt ? t("wb.updated", { time: new Date(receivedAt).toLocaleTimeString() }) : "");
   replace($("queues"), snapshot.queues.map(queueRow));
   replace($("state-counts"), stateCounts(snapshot.agents));
-  replace($("agents"), agentRows(snapshot.agents));
+  agentsTable.render(snapshot.agents);
+  waitingTable.render(snapshot.waiting ?? [], snapshot.agents);
+  $("no-waiting").hidden = (snapshot.waiting ?? []).length > 0;
   replace($("calls"), callRows(snapshot.calls));
+  monitor.render();
 }
 
 /** The floor now, at once (GET /api/supervision/floor); the socket's snapshots follow. */
@@ -127,7 +122,8 @@ async function firstPicture() {
     if (snapshot.agents.some((a) => !names.has(a.agent_id))) refreshNames();
     render();
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error; // 401 goes to the gate through the listener
+    // 401 goes to the gate through the listener; the socket's snapshots may still come.
+    if (!(error instanceof ApiError && error.status === 401)) showError(t("wb.load_floor"), error);
   }
 }
 
@@ -138,7 +134,19 @@ async function refreshNames() {
     for (const agent of await get("/agents")) names.set(agent.agent_id, agent.display_name);
     render();
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error; // 401 goes to the gate through the listener
+    if (!(error instanceof ApiError && error.status === 401)) showError(t("wb.load_names"), error);
+  }
+}
+
+/** What the action controls offer: the not-ready reasons and the queues (names only). */
+async function loadChoices() {
+  try {
+    const [reasons, queues] = await Promise.all([get("/agents/reasons"), get("/queues")]);
+    agentsTable.reasons = reasons.reasons;
+    waitingTable.queues = queues.map((q) => q.name);
+    render();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) showError(t("wb.load_choices"), error);
   }
 }
 
@@ -173,8 +181,9 @@ async function boot() {
   }
   $("gate").hidden = true;
   $("board").hidden = false;
+  $("error-close").addEventListener("click", clearError);
   render();
-  await refreshNames();
+  await Promise.all([refreshNames(), loadChoices(), monitor.load()]);
   socket.start();
   await firstPicture();
   // Waits and durations count on between snapshots (the server sends one only on change).
