@@ -9,9 +9,8 @@ import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./
 import { Pop } from "./pop.js";
 import { Search } from "./search.js";
 import { CtiSocket } from "./socket.js";
+import { MANAGERS } from "./manager_page.js"; // their home is the wallboard
 import { describe, WrapUp } from "./wrapup.js";
-
-const MANAGERS = new Set(["supervisor", "admin"]); // their home is the wallboard
 
 let toastTimer = null;
 function toast(error) {

@@ -4,9 +4,8 @@
 // report can be bookmarked, reloaded or sent to a colleague. Shares the desk's modules
 // (../../js/): the session cookie, text-only DOM, the dictionaries.
 
-import { ApiError, get, onUnauthenticated } from "../../js/api.js";
 import { $, replace } from "../../js/dom.js";
-import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "../../js/i18n.js";
+import { openManagerPage } from "../../js/manager_page.js";
 import { calls } from "./calls.js";
 import { cases } from "./cases.js";
 import { deciles } from "./deciles.js";
@@ -14,7 +13,6 @@ import { kpis } from "./kpis.js";
 import { showUpdated } from "./section.js";
 import { staffing } from "./staffing.js";
 
-const MANAGERS = new Set(["supervisor", "admin"]);
 const SECTIONS = new Map([calls, cases, kpis, deciles, staffing].map((s) => [s.page, s]));
 
 let shown = null;
@@ -71,27 +69,16 @@ function gate(message) {
 }
 
 async function boot() {
-  await loadLanguages();
-  applyStatic(document);
-  for (const select of document.querySelectorAll("select.lang-select")) {
-    select.addEventListener("change", () => setLanguage(select.value));
-  }
-  onLanguageChange(() => {
-    shown?.render();
-    for (const node of document.querySelectorAll("[data-updated]")) showUpdated(node);
+  const me = await openManagerPage({
+    gate,
+    loginNeeded: "rep.login_needed",
+    managersOnly: "rep.managers_only",
+    onLanguage: () => {
+      shown?.render();
+      for (const node of document.querySelectorAll("[data-updated]")) showUpdated(node);
+    },
   });
-  onUnauthenticated(() => gate(t("rep.login_needed")));
-  let me;
-  try {
-    me = await get("/auth/me");
-  } catch (error) {
-    gate(error instanceof ApiError && error.status === 401 ? t("rep.login_needed") : String(error.message));
-    return;
-  }
-  if (!MANAGERS.has(me.role)) {
-    gate(t("rep.managers_only"));
-    return;
-  }
+  if (!me) return;
   $("gate").hidden = true;
   $("app").hidden = false;
   wireForms();

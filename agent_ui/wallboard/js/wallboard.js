@@ -3,17 +3,17 @@
 // Shares the desk's modules (../../js/): the session cookie, the websocket, text-only DOM.
 // The supervisor's actions on agents and waiting calls: agents.js, waiting.js, monitor.js.
 
-import { ApiError, get, onUnauthenticated, serverClock } from "../../js/api.js";
+import { ApiError, get, serverClock } from "../../js/api.js";
 import { $, el, replace } from "../../js/dom.js";
 import { seconds } from "../../js/format.js";
-import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t, term } from "../../js/i18n.js";
+import { t, term } from "../../js/i18n.js";
+import { openManagerPage } from "../../js/manager_page.js";
 import { CtiSocket } from "../../js/socket.js";
 import { clearError, showError } from "./actions.js";
 import { AgentsTable, STATE_ORDER } from "./agents.js";
 import { MonitorBar } from "./monitor.js";
 import { WaitingTable } from "./waiting.js";
 
-const MANAGERS = new Set(["supervisor", "admin"]);
 const SL_TARGET = 0.8; // the center's goal: 80% answered within the queue's threshold
 const NAMES_REFRESH_MS = 60_000;
 
@@ -158,27 +158,16 @@ function gate(message) {
 }
 
 async function boot() {
-  await loadLanguages();
-  applyStatic(document);
-  for (const select of document.querySelectorAll("select.lang-select")) {
-    select.addEventListener("change", () => setLanguage(select.value));
-  }
-  onLanguageChange(() => {
-    render();
-    $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
+  const me = await openManagerPage({
+    gate,
+    loginNeeded: "wb.login_needed",
+    managersOnly: "wb.managers_only",
+    onLanguage: () => {
+      render();
+      $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
+    },
   });
-  onUnauthenticated(() => gate(t("wb.login_needed")));
-  let me;
-  try {
-    me = await get("/auth/me");
-  } catch (error) {
-    gate(error instanceof ApiError && error.status === 401 ? t("wb.login_needed") : String(error.message));
-    return;
-  }
-  if (!MANAGERS.has(me.role)) {
-    gate(t("wb.managers_only"));
-    return;
-  }
+  if (!me) return;
   $("gate").hidden = true;
   $("board").hidden = false;
   $("error-close").addEventListener("click", clearError);
