@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from callcenter.app import Runtime, create_app
 from callcenter.crm.vocabulary import Role
@@ -75,8 +76,9 @@ def write_tokens(path: Path, tokens: list[str]) -> Path:
 # --- the server's process -------------------------------------------------------------------
 
 
-async def seed(url: str, agents: int) -> tuple[list[int], list[str], int]:
-    """``agents`` agents with a session each, and one client with an advisor."""
+async def seed(url: str, agents: int, *, supervisors: int = 0) -> tuple[list[int], list[str], int]:
+    """``agents`` agents, then ``supervisors`` service-center supervisors, with a session
+    each (ids and tokens in that order), and one client with an advisor."""
     await asyncio.to_thread(migrate.upgrade, url)
     db = Database(url)
     try:
@@ -91,6 +93,14 @@ async def seed(url: str, agents: int) -> tuple[list[int], list[str], int]:
                     extension=f"{3000 + n}",
                 )
                 for n in range(agents)
+            ]
+            users += [
+                User(
+                    username=f"benchsup{n:03d}",
+                    display_name=f"Bench supervisor {n}",
+                    role=Role.SUPERVISOR,
+                )
+                for n in range(supervisors)
             ]
             session.add_all(users)
         ids = [u.id for u in users]
@@ -254,7 +264,11 @@ async def clients_main(args: argparse.Namespace, tokens: list[str]) -> None:
     url = f"ws://127.0.0.1:{args.port}/ws"
     sockets: list[ClientConnection] = []
     for token in tokens:
-        ws = await connect(url, subprotocols=["cti.v1", f"bearer.{token}"], ping_interval=None)
+        ws = await connect(
+            url,
+            subprotocols=[Subprotocol("cti.v1"), Subprotocol(f"bearer.{token}")],
+            ping_interval=None,
+        )
         json.loads(await ws.recv())  # hello
         sockets.append(ws)
     bases = [
