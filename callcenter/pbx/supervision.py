@@ -27,6 +27,7 @@ and monitoring must not tell the agent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import secrets
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 SUPERVISE_CONTEXT = "supervise"
 RING_MS = 30_000  # the supervisor's phone rings this long
 START_GRACE = 5.0  # seconds beyond the ring for the channel to appear
+# A monitoring stopped while its Originate is still queued: how long to wait for the
+# supervisor's ringing channel to appear so that it can be hung up, and how often to look.
+START_WAIT = 3.0
+START_POLL = 0.02
 CHANSPY_OPTIONS = {"listen": "qES", "whisper": "qwES", "barge": "qBES"}  # as in the dialplan
 
 
@@ -164,6 +169,7 @@ class Supervision:
         previous = self.current(supervisor_id)
         if previous is not None:  # one monitoring per supervisor: the new one replaces it
             await self._hang_up(previous.call_id)
+            self._started.pop(previous.call_id, None)
         interaction_id = self._interaction(agent_id)
         # Act: ring the supervisor's phone; the dialplan spies once it answers.
         call_id = f"spy-{secrets.token_hex(8)}"
@@ -219,6 +225,10 @@ class Supervision:
 
     async def _hang_up(self, call_id: str) -> None:
         channel = self.tracker.channels.get(call_id)
+        if channel is None and call_id in self._started:
+            # Its Originate is queued and the phone about to ring: wait for the channel,
+            # or a phone "hung up" from the page would ring on and spy once answered.
+            channel = await self._appearing(call_id)
         if channel is None:
             return
         try:
@@ -227,3 +237,13 @@ class Supervision:
             pass  # already gone
         except AmiError as exc:
             raise PbxUnavailable(f"the PBX did not answer: {exc}") from exc
+
+    async def _appearing(self, call_id: str) -> Channel | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_WAIT
+        while (channel := self.tracker.channels.get(call_id)) is None:
+            if loop.time() >= deadline:
+                log.warning("monitoring %s: its channel never appeared to hang up", call_id)
+                return None
+            await asyncio.sleep(START_POLL)
+        return channel

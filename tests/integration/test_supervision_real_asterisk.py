@@ -14,7 +14,7 @@ from sqlalchemy import select
 from callcenter.persistence.tables import AuditEntry
 from tests.integration.test_acd_real_asterisk import log_in, short_queue, to_an_agent, until
 from tests.integration.test_call_control_real_asterisk import answered_call, bearer, leg
-from tests.support.agent_phone import AgentPhone, Answer
+from tests.support.agent_phone import AgentPhone, Answer, NeverAnswer
 from tests.support.ami import next_event
 from tests.support.dtmf import KeypadCaller
 from tests.support.hotline import HOTLINE, Hotline
@@ -85,6 +85,39 @@ async def test_the_supervisors_phone_spies_on_the_agents_live_call(
         ).one()
     assert audit.interaction_id == monitoring["interaction_id"]
     assert audit.detail == {"agent_id": desk.agent_id, "mode": mode}
+
+
+async def test_hanging_up_a_monitoring_while_it_rings_stops_the_supervisors_phone(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    """Hang up on the wallboard right after Listen: the supervisor's ringing phone stops
+    ringing and never spies. (The narrower race, a stop before the Originate's channel even
+    exists, is in tests/unit/test_supervision.py: here Asterisk is faster than the request.)"""
+    line: Hotline = await hotline_factory()
+    password = line.settings.agent_phone_password.get_secret_value()
+    with line.runtime.ami.subscribe({"chanspystart"}) as spying:
+        async with (
+            AgentPhone(
+                line.settings.sip_port, "1901", password=password, behaviour=NeverAnswer()
+            ) as supervisor_phone,
+            answered_call(line) as desk,
+        ):
+            supervisor, _ = await bearer(line, "supervisor01")
+            started = await line.http.post(
+                "/api/supervision/monitor",
+                json={"agent_id": desk.agent_id, "mode": "listen"},
+                headers=supervisor,
+            )
+            assert started.status_code == 201, started.text
+            stopped = await line.http.delete("/api/supervision/monitor", headers=supervisor)
+            assert stopped.status_code == 204, stopped.text
+            await supervisor_phone.wait_invite(timeout=10)
+            await supervisor_phone.wait_until(
+                lambda: bool(supervisor_phone.cancelled), 10, "CANCEL of the monitoring"
+            )
+            assert desk.agent_phone.current is not None  # the agent's call goes on
+            await desk.agent_phone.hang_up()
+        assert len(spying) == 0  # ChanSpy never started
 
 
 async def test_monitoring_an_agent_without_a_call_is_refused(

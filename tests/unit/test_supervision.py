@@ -3,6 +3,7 @@ with AMI events: what is checked before the Originate, and what the Originate as
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from callcenter.asterisk.errors import AmiConnectionLost
 from callcenter.asterisk.protocol import HeaderValue, Message
+from callcenter.pbx import supervision as supervision_module
 from callcenter.pbx.call_control import CallStatus, ControlState, NoLiveCall, PbxUnavailable
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.supervision import (
@@ -190,4 +192,36 @@ async def test_a_hung_up_or_never_answered_monitoring_ends(tracker: ChannelTrack
     assert supervision.current(SUPERVISOR) is None
     await supervision.monitor(SUPERVISOR, AGENT, MonitorMode.LISTEN)
     now.t += 60  # never seen: the Originate failed
+    assert supervision.current(SUPERVISOR) is None
+
+
+async def test_stopping_a_monitoring_still_ringing_hangs_up_its_channel_once_it_appears(
+    tracker: ChannelTracker,
+) -> None:
+    ami, backend = RecordingAmi(), Backend()
+    supervision = service(tracker, ami, backend)
+    monitoring = await supervision.monitor(SUPERVISOR, AGENT, MonitorMode.LISTEN)
+
+    async def phone_rings() -> None:  # the queued Originate's channel, a moment later
+        await asyncio.sleep(0.1)
+        tracker.apply(channel(monitoring.call_id, "PJSIP/1901-0000000a", state="Ringing"))
+
+    ringing = asyncio.create_task(phone_rings())
+    await supervision.stop(SUPERVISOR)
+    await ringing
+    assert ami.actions[-1] == ("Hangup", {"Channel": "PJSIP/1901-0000000a"})
+    assert backend.audit[-1] == ("ended", SUPERVISOR, AGENT)
+    assert supervision.current(SUPERVISOR) is None
+
+
+async def test_stopping_a_monitoring_whose_channel_never_appears_gives_up(
+    tracker: ChannelTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervision_module, "START_WAIT", 0.1)
+    ami, backend = RecordingAmi(), Backend()
+    supervision = service(tracker, ami, backend)
+    await supervision.monitor(SUPERVISOR, AGENT, MonitorMode.LISTEN)
+    await asyncio.wait_for(supervision.stop(SUPERVISOR), 2.0)
+    assert [name for name, _ in ami.actions] == ["Originate"]  # nothing to hang up
+    assert backend.audit[-1] == ("ended", SUPERVISOR, AGENT)
     assert supervision.current(SUPERVISOR) is None
