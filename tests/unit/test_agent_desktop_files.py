@@ -7,10 +7,8 @@ turns API data into markup, and two dictionaries that say the same things.
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -30,14 +28,14 @@ from callcenter.crm.vocabulary import (
     ValueClass,
 )
 from callcenter.settings import load_settings
+from tests.support import ui_files
+from tests.support.ui_files import LANGUAGES, Markup, disagreements, markup, risky_code
 
-LANGUAGES = ("en", "zh-CN")
 JS_FILES = sorted((AGENT_UI_DIR / "js").glob("*.js"))
 
 
 def dictionary(language: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((AGENT_UI_DIR / "i18n" / f"{language}.json").read_text())
-    return data
+    return ui_files.dictionary(AGENT_UI_DIR, language)
 
 
 @pytest.fixture
@@ -80,61 +78,24 @@ def test_without_the_folder_the_app_serves_the_api_alone(tmp_path: Path) -> None
     assert not [r for r in app.routes if getattr(r, "path", "") in ("/", "/desk")]
 
 
-class _Markup(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.scripts: list[dict[str, str | None]] = []
-        self.inline_handlers: list[str] = []
-        self.style_attributes: list[str] = []
-        self.style_elements = 0
-        self.keys: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        named = dict(attrs)
-        if tag == "script":
-            self.scripts.append(named)
-        if tag == "style":
-            self.style_elements += 1
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.inline_handlers.append(f"{tag} {name}")
-            if name == "style":
-                self.style_attributes.append(tag)
-            if name.startswith("data-i18n") and value:
-                self.keys.add(value)
-
-
-def _markup() -> _Markup:
-    parser = _Markup()
-    parser.feed((AGENT_UI_DIR / "index.html").read_text())
-    return parser
+def _markup() -> Markup:
+    return markup(AGENT_UI_DIR / "index.html")
 
 
 def test_the_page_has_no_inline_script_or_style() -> None:
-    markup = _markup()
-    assert markup.scripts == [{"type": "module", "src": "js/main.js"}]
-    assert markup.inline_handlers == []
-    assert markup.style_attributes == []
-    assert markup.style_elements == 0
+    page = _markup()
+    assert page.scripts == [{"type": "module", "src": "js/main.js"}]
+    assert page.inline == []
 
 
 @pytest.mark.parametrize("path", JS_FILES, ids=lambda p: p.name)
 def test_no_module_turns_text_into_markup_or_code(path: Path) -> None:
     """Values from the API go in with textContent (dom.js); these would parse them."""
-    source = path.read_text()
-    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert risky not in source, f"{path.name} uses {risky}"
-    assert not re.search(r"new\s+Function\s*\(", source)
+    assert risky_code(path.read_text()) == []
 
 
 def test_both_dictionaries_say_the_same_things() -> None:
-    en, zh = (dictionary(language) for language in LANGUAGES)
-    assert set(en) == set(zh)
-    placeholder = re.compile(r"\{(\w+)\}")
-    for key in en:
-        assert en[key].strip(), key
-        assert zh[key].strip(), key
-        assert set(placeholder.findall(en[key])) == set(placeholder.findall(zh[key])), key
+    assert disagreements(AGENT_UI_DIR) == []
 
 
 def _keys_used_in_code() -> set[str]:

@@ -5,9 +5,7 @@ same things. What runs in a browser is in tests/browser/test_reports_pages.py.""
 
 from __future__ import annotations
 
-import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -18,10 +16,11 @@ from callcenter.app import create_app
 from callcenter.crm.kpi import KpiScope
 from callcenter.crm.vocabulary import FollowUpKind
 from callcenter.settings import load_settings
+from tests.support import ui_files
+from tests.support.ui_files import LANGUAGES, Markup, disagreements, markup, risky_code
 
 REPORTS = AGENT_UI_DIR / "reports"
 MODULES = sorted((REPORTS / "js").glob("*.js"))
-LANGUAGES = ("en", "zh-CN")
 # Column and tile keys that a module turns into labels: `col("offered"` -> rep.f.offered.
 LABEL_CALLS = {
     "calls.js": (r"""\bcol\(\s*"(\w+)""", ("rep.f.",)),
@@ -32,37 +31,11 @@ LABEL_CALLS = {
 
 
 def dictionary(language: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((REPORTS / "i18n" / f"{language}.json").read_text())
-    return data
+    return ui_files.dictionary(REPORTS, language)
 
 
-class _Markup(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.scripts: list[dict[str, str | None]] = []
-        self.inline: list[str] = []
-        self.keys: set[str] = set()
-        self.pages: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "script":
-            self.scripts.append(dict(attrs))
-        if tag == "style":
-            self.inline.append("style element")
-        for name, value in attrs:
-            if name.startswith("on") or name == "style":
-                self.inline.append(f"{tag} {name}")
-            if name.startswith("data-i18n") and value:
-                self.keys.add(value)
-        found = dict(attrs)
-        if tag == "section" and found.get("class") == "page" and found.get("data-page"):
-            self.pages.add(str(found["data-page"]))
-
-
-def _markup() -> _Markup:
-    parser = _Markup()
-    parser.feed((REPORTS / "index.html").read_text())
-    return parser
+def _markup() -> Markup:
+    return markup(REPORTS / "index.html")
 
 
 def _source(module: Path) -> str:
@@ -87,21 +60,24 @@ async def test_the_reports_are_served_under_the_desks_csp() -> None:
 
 
 def test_the_page_has_no_inline_script_or_style() -> None:
-    markup = _markup()
-    assert markup.scripts == [{"type": "module", "src": "js/reports.js"}]
-    assert markup.inline == []
+    page = _markup()
+    assert page.scripts == [{"type": "module", "src": "js/reports.js"}]
+    assert page.inline == []
 
 
 def test_there_is_a_section_for_each_report() -> None:
-    assert _markup().pages == {"calls", "cases", "kpis", "deciles", "staffing"}
+    pages = {
+        attrs.get("data-page")
+        for tag, attrs in _markup().elements
+        if tag == "section" and attrs.get("class") == "page"
+    }
+    assert pages == {"calls", "cases", "kpis", "deciles", "staffing"}
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
 def test_no_module_turns_text_into_markup_or_code(module: Path) -> None:
     source = _source(module)
-    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert risky not in source
-    assert not re.search(r"new\s+Function\s*\(", source)
+    assert risky_code(source) == []
     assert not re.search(r"\.style\b|setAttribute\(\s*[\"']style", source)  # CSS classes only
 
 
@@ -121,13 +97,7 @@ def test_charts_are_svg_made_with_create_element_ns() -> None:
 
 
 def test_both_dictionaries_say_the_same_things() -> None:
-    en, zh = (dictionary(language) for language in LANGUAGES)
-    assert set(en) == set(zh)
-    placeholder = re.compile(r"\{(\w+)\}")
-    for key in en:
-        assert en[key].strip()
-        assert zh[key].strip()
-        assert set(placeholder.findall(en[key])) == set(placeholder.findall(zh[key])), key
+    assert disagreements(REPORTS) == []
 
 
 def _keys_used() -> set[str]:

@@ -5,9 +5,7 @@ supervisor's actions can meet. What runs in a browser: tests/browser/test_wallbo
 
 from __future__ import annotations
 
-import json
 import re
-from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -23,9 +21,10 @@ from callcenter.errors import DomainError
 from callcenter.pbx import acd_service, supervision
 from callcenter.pbx.call_control import PbxUnavailable
 from callcenter.settings import load_settings
+from tests.support import ui_files
+from tests.support.ui_files import LANGUAGES, Markup, disagreements, markup, risky_code
 
 WALLBOARD = AGENT_UI_DIR / "wallboard"
-LANGUAGES = ("en", "zh-CN")
 MODULES = sorted((WALLBOARD / "js").glob("*.js"))
 
 # What the supervisor's actions can be refused with (callcenter/api/routes/supervision.py):
@@ -57,33 +56,11 @@ def sources() -> str:
 
 
 def dictionary(language: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((WALLBOARD / "i18n" / f"{language}.json").read_text())
-    return data
+    return ui_files.dictionary(WALLBOARD, language)
 
 
-class _Markup(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.scripts: list[dict[str, str | None]] = []
-        self.inline: list[str] = []
-        self.keys: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "script":
-            self.scripts.append(dict(attrs))
-        if tag == "style":
-            self.inline.append("style element")
-        for name, value in attrs:
-            if name.startswith("on") or name == "style":
-                self.inline.append(f"{tag} {name}")
-            if name.startswith("data-i18n") and value:
-                self.keys.add(value)
-
-
-def _markup() -> _Markup:
-    parser = _Markup()
-    parser.feed((WALLBOARD / "index.html").read_text())
-    return parser
+def _markup() -> Markup:
+    return markup(WALLBOARD / "index.html")
 
 
 async def test_the_wallboard_is_served_under_the_desks_csp() -> None:
@@ -101,27 +78,18 @@ async def test_the_wallboard_is_served_under_the_desks_csp() -> None:
 
 
 def test_the_page_has_no_inline_script_or_style() -> None:
-    markup = _markup()
-    assert markup.scripts == [{"type": "module", "src": "js/wallboard.js"}]
-    assert markup.inline == []
+    page = _markup()
+    assert page.scripts == [{"type": "module", "src": "js/wallboard.js"}]
+    assert page.inline == []
 
 
 def test_the_modules_never_turn_text_into_markup_or_code() -> None:
     assert len(MODULES) > 1, "found no modules: the wallboard's js/ moved"
-    source = sources()
-    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert risky not in source
-    assert not re.search(r"new\s+Function\s*\(", source)
+    assert risky_code(sources()) == []
 
 
 def test_both_dictionaries_say_the_same_things() -> None:
-    en, zh = (dictionary(language) for language in LANGUAGES)
-    assert set(en) == set(zh)
-    placeholder = re.compile(r"\{(\w+)\}")
-    for key in en:
-        assert en[key].strip()
-        assert zh[key].strip()
-        assert set(placeholder.findall(en[key])) == set(placeholder.findall(zh[key])), key
+    assert disagreements(WALLBOARD) == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
