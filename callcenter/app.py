@@ -153,6 +153,10 @@ class HealthOut(BaseModel):
     live_channels: int
     ivr_flows_generation: int
     ivr_prompts_error: str | None
+    # Events the websocket hub and the wallboard dropped because they fell behind the bus
+    # (pops included): anything but 0 is worth an alert.
+    cti_events_lost: int
+    floor_events_lost: int
 
 
 class ChannelOut(BaseModel):
@@ -314,6 +318,8 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
             live_channels=len(runtime.tracker.channels),
             ivr_flows_generation=runtime.flows.current.generation,
             ivr_prompts_error=prompts_error,
+            cti_events_lost=runtime.cti.events_lost if runtime.cti else 0,
+            floor_events_lost=runtime.floor.events_lost if runtime.floor else 0,
         )
 
     @app.get("/api/channels")

@@ -49,6 +49,11 @@ class FloorPublisher:
         self._quiet_ticks = 0
         self._stopped = asyncio.Event()
 
+    @property
+    def events_lost(self) -> int:
+        """Events dropped before the floor folded them: the picture may be off since."""
+        return self._sub.dropped
+
     async def run(self) -> None:
         """Until :meth:`close`: fold events as they come, publish once per interval."""
         async with asyncio.TaskGroup() as tg:

@@ -257,6 +257,11 @@ class CtiHub:
         return True
 
     @property
+    def events_lost(self) -> int:
+        """Events the hub's bus subscription dropped since start (it fell behind the bus)."""
+        return self._sub.dropped
+
+    @property
     def connections(self) -> list[Connection]:
         return list(self._conns.values())
 
