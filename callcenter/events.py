@@ -3,7 +3,9 @@ the wallboard follow. The ACD publishes ``call.offered`` *before* it dials the a
 so a screen pop can beat the ring.
 
 Publishing never waits: each subscriber has a bounded buffer, and one that falls behind loses
-its oldest events and is told how many (a slow browser must never slow a call).
+its oldest events and is told how many (a slow browser must never slow a call). A subscriber
+may name events it must keep (``keep``, the screen pops for the websocket hub): those wait
+in a buffer of their own, so a flood of other events never pushes them out.
 """
 
 from __future__ import annotations
@@ -26,10 +28,18 @@ class Event:
 
 
 class EventSubscription:
-    def __init__(self, bus: EventBus, maxsize: int, accept: Callable[[Event], bool] | None) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        maxsize: int,
+        accept: Callable[[Event], bool] | None,
+        keep: Callable[[Event], bool] | None = None,
+    ) -> None:
         self._bus = bus
         self._items: deque[Event] = deque(maxlen=maxsize)
+        self._kept: deque[Event] = deque(maxlen=maxsize)  # the events ``keep`` names
         self._accept = accept
+        self._keep = keep
         self._ready = asyncio.Event()
         self.dropped = 0
         self.closed = False
@@ -37,17 +47,23 @@ class EventSubscription:
     def offer(self, event: Event) -> None:
         if self.closed or (self._accept is not None and not self._accept(event)):
             return
-        if len(self._items) == self._items.maxlen:
+        items = self._kept if self._keep is not None and self._keep(event) else self._items
+        if len(items) == items.maxlen:
             self.dropped += 1  # deque drops the oldest
-        self._items.append(event)
+        items.append(event)
         self._ready.set()
 
     async def get(self) -> Event:
-        while not self._items:
+        """The next event in publishing order (by seq), whichever buffer holds it."""
+        while not self._items and not self._kept:
             if self.closed:
                 raise StopAsyncIteration
             self._ready.clear()
             await self._ready.wait()
+        if not self._kept:
+            return self._items.popleft()
+        if not self._items or self._kept[0].seq < self._items[0].seq:
+            return self._kept.popleft()
         return self._items.popleft()
 
     def close(self) -> None:
@@ -78,9 +94,12 @@ class EventBus:
         return event
 
     def subscribe(
-        self, accept: Callable[[Event], bool] | None = None, maxsize: int = 1000
+        self,
+        accept: Callable[[Event], bool] | None = None,
+        maxsize: int = 1000,
+        keep: Callable[[Event], bool] | None = None,
     ) -> EventSubscription:
-        sub = EventSubscription(self, maxsize, accept)
+        sub = EventSubscription(self, maxsize, accept, keep)
         self._subs.append(sub)
         return sub
 

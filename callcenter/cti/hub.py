@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from callcenter.cti.messages import encode, event_message
-from callcenter.cti.pops import PendingPop, PendingPops, PopClient
+from callcenter.cti.pops import POP_TOPIC, PendingPop, PendingPops, PopClient
 from callcenter.cti.routing import FLOOR_TOPICS, MANAGER_ROLES, Viewer, delivers
 from callcenter.events import Event, EventBus, EventSubscription
 
@@ -201,7 +201,10 @@ class CtiHub:
         self._clock = clock
         self._wallclock = wallclock
         # Subscribed at once, not when run() starts: no event falls between the two.
-        self._sub: EventSubscription = bus.subscribe(maxsize=self.config.bus_buffer)
+        # Pops wait apart: a flood of other events falling behind never pushes one out.
+        self._sub: EventSubscription = bus.subscribe(
+            maxsize=self.config.bus_buffer, keep=lambda e: e.topic == POP_TOPIC
+        )
         self._conns: dict[int, Connection] = {}
         # Who may receive what narrows to two groups (routing.delivers): the connections of
         # the agent an event is about, and managers'. With 500 agents on line, a pop is

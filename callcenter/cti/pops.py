@@ -17,6 +17,7 @@ from typing import Any
 from callcenter.events import Event
 
 RINGING_STATE = "reserved"  # AgentState.RESERVED: a call is being offered
+POP_TOPIC = "call.offered"  # the screen pop
 MAX_PENDING_PER_AGENT = 4  # one ring at a time; a few more only if endings went missing
 # Topics that end the offer of (agent_id, call_id); and those that end a call for everyone.
 OFFER_ENDINGS = frozenset({"call.offer_ended", "call.answered", "call.ended"})
@@ -90,7 +91,7 @@ class PendingPops:
         data: Mapping[str, Any] = event.data
         agent_id = _int_or_none(data.get("agent_id"))
         call_id = str(data.get("call_id", ""))
-        if event.topic == "call.offered" and agent_id is not None:
+        if event.topic == POP_TOPIC and agent_id is not None:
             pops = self._by_agent.setdefault(agent_id, {})
             pops.pop(call_id, None)
             pop = PendingPop(event, text, self.clock())

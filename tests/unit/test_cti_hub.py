@@ -325,3 +325,24 @@ async def test_an_agent_without_a_desk_open_does_not_hold_the_call(
     )
     assert out
     assert supervisor.waiting == 0
+
+
+async def test_a_pop_survives_a_flood_the_hub_falls_behind_on(
+    bus: EventBus, records: FakeRecords
+) -> None:
+    hub = CtiHub(bus, records, HubConfig(send_queue=8, heartbeat_seconds=3600, bus_buffer=100))
+    desk = hub.connect(viewer(A))
+    task = asyncio.create_task(hub.run())
+    try:
+        # Published in one go (publish never waits): far more than the hub's buffer holds,
+        # with agent A's pop in the middle of it.
+        for n in range(300):
+            bus.publish("agent.state", {"agent_id": B, "state": "ready", "n": n})
+            if n == 10:
+                bus.publish("call.offered", offered(A, "c-flood"))
+        pop = await read(desk)
+        assert (pop["type"], pop["data"]["call_id"]) == ("call.offered", "c-flood")
+        assert hub.events_lost == 300 - 100  # B's states pushed out, never the pop
+    finally:
+        hub.close()
+        await asyncio.wait_for(task, WAIT)
