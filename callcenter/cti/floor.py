@@ -79,6 +79,8 @@ class FloorState:
     _tallies: dict[str, Tally] = field(default_factory=dict)
     _callers: dict[str, str | None] = field(default_factory=dict)  # call_id -> masked number
     _tiers: dict[str, str | None] = field(default_factory=dict)  # call_id -> client tier
+    # Calls an overflow sent back to the IVR: queued again, they are the same call.
+    _parked: dict[str, WaitingCall] = field(default_factory=dict)
     _changed: bool = True
 
     # -- seeding -----------------------------------------------------------------------
@@ -152,6 +154,10 @@ class FloorState:
             # belong to yesterday's figures (the report counts a call by its queued_at).
             self.day = today
             self._tallies = {}
+            self._parked = {}  # calls that ended in the IVR leave no event: forget them
+            known = set(self.live) | {c for calls in self.queues.values() for c in calls}
+            self._callers = {k: v for k, v in self._callers.items() if k in known}
+            self._tiers = {k: v for k, v in self._tiers.items() if k in known}
             for calls in self.queues.values():
                 for call in calls.values():
                     call.counted_today = False
@@ -189,10 +195,17 @@ class FloorState:
     def _queued(self, event: Event) -> None:
         call_id, queue = str(event.data["call_id"]), str(event.data["queue"])
         priority = event.data.get("priority")
-        again = self._take_waiting(call_id)
+        again = self._take_waiting(call_id) or self._parked.pop(call_id, None)
         if again is not None:
-            # Waiting already: a call a restart left waiting, queued again by the ACD. Its
-            # record keeps the first queued_at, so the report counts it once, from then.
+            # The same call again: one a restart left waiting, or one the IVR queues again
+            # after an overflow sent it there. Its record keeps the first queued_at, so the
+            # report counts it once, from then.
+            if again.counted_today and queue != again.queue:
+                self._tally(again.queue).offered -= 1
+                self._tally(queue).offered += 1
+                if again.sent_to_ivr:
+                    self._tally(again.queue).to_ivr -= 1
+                    self._tally(queue).to_ivr += 1
             again.queue = queue
             again.priority = priority if type(priority) is int else again.priority
             self._waiting(queue)[call_id] = again
@@ -229,6 +242,8 @@ class FloorState:
         if call is not None and call.counted_today:
             wait = max(0.0, (event.at - call.enqueued_at).total_seconds())
             tally = self._tally(call.queue)
+            if call.sent_to_ivr:  # answered in the end: no longer the IVR's
+                tally.to_ivr -= 1
             tally.answered += 1
             tally.answer_wait_seconds += wait
             if wait <= self._threshold(call.queue):
@@ -245,8 +260,9 @@ class FloorState:
     def _ended(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
         live = self.live.get(call_id)
-        # After a transfer the caller talks on with the target, whose call.answered named
-        # the same call: only the agent whose part ended leaves the board.
+        # Only the agent whose part ended leaves the board. (After a transfer the caller
+        # talks on with the target, but call control announces no call.answered for the
+        # target yet: the call leaves the board with the first agent's part.)
         if live is not None and live.agent_id == event.data.get("agent_id"):
             del self.live[call_id]
             self._forget_caller(call_id)
@@ -255,15 +271,13 @@ class FloorState:
         call_id = str(event.data["call_id"])
         call = self._take_waiting(call_id)
         self._forget_caller(call_id)
-        if call is None or not call.counted_today:
-            return
+        if call is None or not call.counted_today or call.sent_to_ivr:
+            return  # a call the IVR had back stays the IVR's (to_ivr), as the report counts
         tally = self._tally(call.queue)
         tally.abandoned += 1
-        waited = event.data.get("waited_seconds")
-        # None: the caller hung up while the service was down; the record's end is when
-        # the service found out, as the report counts it.
-        seconds = (event.at - call.enqueued_at).total_seconds() if waited is None else float(waited)
-        if seconds < SHORT_ABANDON_SECONDS:
+        # From the first queued_at, as the report counts: not the event's waited_seconds,
+        # which runs from the ACD's last take (a restart, the IVR queueing it again).
+        if (event.at - call.enqueued_at).total_seconds() < SHORT_ABANDON_SECONDS:
             tally.short_abandoned += 1
 
     def _overflowed(self, event: Event) -> None:
@@ -273,16 +287,20 @@ class FloorState:
             return
         to_queue = event.data.get("to_queue")
         if to_queue is None:  # back to the caller's IVR flow: the queue's outcome is to_ivr
-            self._forget_caller(call_id)
-            if call.counted_today:
+            if call.counted_today and not call.sent_to_ivr:
                 self._tally(call.queue).to_ivr += 1
+            call.sent_to_ivr = True
+            self._parked[call_id] = call  # the IVR may queue it again
             return
         target = str(to_queue)
         if call.counted_today:
             source = self._tally(call.queue)
             source.offered -= 1
             source.overflowed_out += 1
+            if call.sent_to_ivr:  # the report reads the last overflow: now into a queue
+                source.to_ivr -= 1
             self._tally(target).offered += 1
+        call.sent_to_ivr = False
         call.queue = target
         self._waiting(target)[call_id] = call
 
@@ -299,7 +317,7 @@ class FloorState:
     def figures(self, queue: str) -> CallFigures:
         """Today's figures of ``queue`` as the report computes them."""
         return self._tally(queue).figures(
-            sum(c.counted_today for c in self.queues.get(queue, {}).values())
+            sum(c.counted_today and not c.sent_to_ivr for c in self.queues.get(queue, {}).values())
         )
 
     def snapshot(self, now: dt.datetime) -> dict[str, Any]:

@@ -28,6 +28,9 @@ class WaitingCall:
     priority: int | None = None
     caller: str | None = None  # masked
     tier: str | None = None
+    # Sent back to the IVR by an overflow (then maybe queued again): the report counts it
+    # as to_ivr unless it is answered in the end.
+    sent_to_ivr: bool = False
 
 
 @dataclass

@@ -71,14 +71,20 @@ class FloorPublisher:
                 # The buffer overflowed: the picture may be off until the next resync.
                 log.warning("floor: %d events lost", self._sub.dropped - self._dropped_seen)
                 self._dropped_seen = self._sub.dropped
-            self.state.apply(event)
+            try:
+                self.state.apply(event)
+            except Exception:  # a bug here must not stop the ACD beside it: log, go on
+                log.exception("floor: event %s #%d not folded", event.topic, event.seq)
 
     async def _tick(self) -> None:
         while not self._stopped.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), self.interval)
                 return  # closed: no sleeping out the interval
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # the wallboard stops moving; the calls go on
+                log.exception("floor: no snapshot this tick")
 
     def tick(self) -> Event | None:
         """One interval passed: publish if anything moved, or if the floor was quiet for

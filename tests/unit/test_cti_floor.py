@@ -236,6 +236,48 @@ def test_the_figures_agree_with_the_report_of_the_same_calls() -> None:
         assert s.floor.figures(queue) == report
 
 
+@pytest.mark.parametrize("end", ["answered", "abandoned", "waiting"])
+def test_a_call_the_ivr_queues_again_after_an_overflow_is_one_call_as_in_the_report(
+    end: str,
+) -> None:
+    """Overflowed back to the IVR at 60 s, the caller keys "keep waiting" and is queued
+    again at 70 s: one call, its wait from 0 s; the IVR's (to_ivr) unless answered."""
+    thresholds = {"general": 10.0}
+    s = Script(FloorState(service_level_seconds=thresholds))
+    s.at(0, "call.queued", call_id="x", queue="general")
+    s.at(60, "call.overflowed", call_id="x", queue="general", to_queue=None)
+    s.at(70, "call.queued", call_id="x", queue="general")
+    if end == "answered":
+        s.at(75, "call.answered", call_id="x", agent_id=3, queue="general")
+    elif end == "abandoned":
+        s.at(75, "call.abandoned", call_id="x", queue="general", waited_seconds=5.0)
+    fact = CallFact(
+        id=1,
+        started_at=t(0),
+        queued_at=t(0),
+        answered_at=t(75) if end == "answered" else None,
+        ended_at=t(75) if end == "abandoned" else None,
+        ivr_path=("overflow:general=max_wait",),
+        queue="general",
+    )
+    report = CallFigures.of([classify(fact, thresholds, {})])
+    assert s.floor.figures("general") == report
+    assert report.offered == 1
+
+
+def test_an_abandon_counts_its_wait_from_the_first_queueing_not_the_acds_last_take() -> None:
+    """A call waited 60 s, the service restarted and queued it again; the caller hangs up
+    3 s later (the ACD says waited 3 s): a 63-s abandon in the report, not a short one."""
+    floor = FloorState(service_level_seconds={"general": 10.0})
+    floor.seed(T0.date(), {"general": CallFigures(offered=1, waiting=1)},
+               [SeedCall("r1", "general", t(0))])  # fmt: skip
+    s = Script(floor)
+    s.at(61, "call.queued", call_id="r1", queue="general")
+    s.at(63, "call.abandoned", call_id="r1", queue="general", waited_seconds=2.0)
+    figures = s.floor.figures("general")
+    assert (figures.offered, figures.abandoned, figures.short_abandoned) == (1, 1, 0)
+
+
 def test_seeded_figures_carry_on_and_a_seeded_waiting_call_is_not_counted_twice() -> None:
     floor = FloorState(service_level_seconds={"general": 10.0})
     seeded = CallFigures(offered=10, answered=8, answered_in_threshold=6, answer_wait_seconds=64.0)
