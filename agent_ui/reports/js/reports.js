@@ -91,4 +91,5 @@ async function boot() {
   route();
 }
 
-boot();
+// A page that cannot even start says why (a network failure while loading, say).
+boot().catch((error) => gate(String(error?.message ?? error)));

@@ -179,4 +179,5 @@ async function boot() {
   setInterval(render, 1000);
 }
 
-boot();
+// A page that cannot even start says why (a network failure while loading, say).
+boot().catch((error) => gate(String(error?.message ?? error)));

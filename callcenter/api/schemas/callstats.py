@@ -246,8 +246,23 @@ def rows_csv(rows: Sequence[BaseModel], columns: Sequence[str]) -> bytes:
     writer.writerow(columns)
     for row in rows:
         values = row.model_dump(mode="json")
-        writer.writerow("" if values[c] is None else values[c] for c in columns)
+        writer.writerow(csv_cell(values[c]) for c in columns)
     return out.getvalue().encode("utf-8")
+
+
+# A spreadsheet runs a cell that begins with one of these as a formula ("CSV injection"):
+# names come from people (an agent's display name, a category), so such text is quoted.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A JSON value as a CSV field: null is empty; text a spreadsheet would run as a formula
+    gets a leading apostrophe (numbers, negative ones included, stay numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def call_report_csv(report: CallReportOut) -> bytes:
