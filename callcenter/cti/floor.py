@@ -275,9 +275,14 @@ class FloorState:
             return  # a call the IVR had back stays the IVR's (to_ivr), as the report counts
         tally = self._tally(call.queue)
         tally.abandoned += 1
-        # From the first queued_at, as the report counts: not the event's waited_seconds,
-        # which runs from the ACD's last take (a restart, the IVR queueing it again).
-        if (event.at - call.enqueued_at).total_seconds() < SHORT_ABANDON_SECONDS:
+        # From the first queued_at, as the report counts: the event's waited_seconds runs
+        # from the ACD's last take (after a restart, or the IVR queueing it again), so it
+        # can only be shorter; null when the caller hung up while the service was down.
+        waited = event.data.get("waited_seconds")
+        seconds = (event.at - call.enqueued_at).total_seconds()
+        if waited is not None:
+            seconds = max(seconds, float(waited))
+        if seconds < SHORT_ABANDON_SECONDS:
             tally.short_abandoned += 1
 
     def _overflowed(self, event: Event) -> None:
