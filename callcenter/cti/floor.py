@@ -77,8 +77,6 @@ class FloorState:
     agents: dict[int, AgentView] = field(default_factory=dict)
     live: dict[str, LiveCall] = field(default_factory=dict)
     _tallies: dict[str, Tally] = field(default_factory=dict)
-    _callers: dict[str, str | None] = field(default_factory=dict)  # call_id -> masked number
-    _tiers: dict[str, str | None] = field(default_factory=dict)  # call_id -> client tier
     # Calls an overflow sent back to the IVR: queued again, they are the same call.
     _parked: dict[str, WaitingCall] = field(default_factory=dict)
     _changed: bool = True
@@ -97,26 +95,12 @@ class FloorState:
         """Start from the report of ``day`` so far (per queue), the calls waiting and being
         talked now, and the agents' stored states (logged-out agents stay off the board)."""
         self.day = day
-        self._tallies = {
-            queue: Tally(
-                offered=f.offered,
-                answered=f.answered,
-                answered_in_threshold=f.answered_in_threshold,
-                abandoned=f.abandoned,
-                short_abandoned=f.short_abandoned,
-                to_ivr=f.to_ivr,
-                overflowed_out=f.overflowed_out,
-                answer_wait_seconds=f.answer_wait_seconds,
-            )
-            for queue, f in figures.items()
-        }
+        self._tallies = {queue: Tally.of(f) for queue, f in figures.items()}
         for call in waiting:
             counted = self._day_of(call.enqueued_at) == day
             self._waiting(call.queue)[call.call_id] = WaitingCall(
                 call.call_id, call.queue, call.enqueued_at, counted, None, call.caller, call.tier
             )
-            self._callers[call.call_id] = call.caller
-            self._tiers[call.call_id] = call.tier
         for talk in live:
             self.live[talk.call_id] = talk
         for agent in agents:
@@ -155,9 +139,6 @@ class FloorState:
             self.day = today
             self._tallies = {}
             self._parked = {}  # calls that ended in the IVR leave no event: forget them
-            known = set(self.live) | {c for calls in self.queues.values() for c in calls}
-            self._callers = {k: v for k, v in self._callers.items() if k in known}
-            self._tiers = {k: v for k, v in self._tiers.items() if k in known}
             for calls in self.queues.values():
                 for call in calls.values():
                     call.counted_today = False
@@ -175,10 +156,6 @@ class FloorState:
             if call is not None:
                 return call
         return None
-
-    def _forget_caller(self, call_id: str) -> None:
-        self._callers.pop(call_id, None)
-        self._tiers.pop(call_id, None)
 
     def _threshold(self, queue: str) -> float:
         return self.service_level_seconds.get(queue, DEFAULT_SERVICE_LEVEL_SECONDS)
@@ -212,7 +189,6 @@ class FloorState:
             return
         caller = mask_number(_opt_str(event.data.get("caller_number")))
         tier = _opt_str(event.data.get("tier"))
-        self._callers[call_id], self._tiers[call_id] = caller, tier
         self._waiting(queue)[call_id] = WaitingCall(
             call_id,
             queue,
@@ -228,12 +204,11 @@ class FloorState:
         call_id = str(event.data["call_id"])
         # call.queued named them already; the offer may know the client better by now.
         caller = mask_number(_opt_str(event.data.get("caller_number")))
-        caller = self._callers[call_id] = caller or self._callers.get(call_id)
-        tier = _opt_str(event.data.get("tier")) or self._tiers.get(call_id)
-        self._tiers[call_id] = tier
+        tier = _opt_str(event.data.get("tier"))
         for calls in self.queues.values():
             if call_id in calls:
-                calls[call_id].caller, calls[call_id].tier = caller, tier
+                call = calls[call_id]
+                call.caller, call.tier = caller or call.caller, tier or call.tier
 
     def _answered(self, event: Event) -> None:
         call_id, agent_id = str(event.data["call_id"]), _int(event.data["agent_id"])
@@ -253,8 +228,8 @@ class FloorState:
             queue,
             agent_id,
             event.at,
-            caller=self._callers.get(call_id),
-            tier=self._tiers.get(call_id),
+            caller=None if call is None else call.caller,
+            tier=None if call is None else call.tier,
         )
 
     def _ended(self, event: Event) -> None:
@@ -265,12 +240,10 @@ class FloorState:
         # target yet: the call leaves the board with the first agent's part.)
         if live is not None and live.agent_id == event.data.get("agent_id"):
             del self.live[call_id]
-            self._forget_caller(call_id)
 
     def _abandoned(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
         call = self._take_waiting(call_id)
-        self._forget_caller(call_id)
         if call is None or not call.counted_today or call.sent_to_ivr:
             return  # a call the IVR had back stays the IVR's (to_ivr), as the report counts
         tally = self._tally(call.queue)

@@ -64,6 +64,11 @@ class Tally:
     overflowed_out: int = 0
     answer_wait_seconds: float = 0.0
 
+    @classmethod
+    def of(cls, figures: CallFigures) -> Tally:
+        """The counters of a report's figures (the seed)."""
+        return cls(**{f.name: getattr(figures, f.name) for f in dataclasses.fields(cls)})
+
     def figures(self, waiting: int) -> CallFigures:
         return CallFigures(waiting=waiting, **dataclasses.asdict(self))
 
