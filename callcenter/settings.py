@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     supervisor_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["1901", "1902"]
     )
-    # The demo's advisors (callcenter/crm/demo_staff.py numbers them from 2001).
+    # The demo's advisors (callcenter/demo/staff.py numbers them from 2001).
     advisor_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [f"{n}" for n in range(2001, 2061)]
     )

@@ -46,8 +46,8 @@ from sqlalchemy import bindparam, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callcenter.crm.demo_people import MOBILE_PREFIXES, mobile_e164
 from callcenter.crm.phones import caller_e164
+from callcenter.demo.people import MOBILE_PREFIXES, mobile_e164
 from callcenter.persistence.clients import find_clients_by_phone, lookup_clients_by_phone
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import ClientPhone

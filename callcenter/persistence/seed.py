@@ -1,4 +1,4 @@
-"""``callcenter seed``: write the demo brokerage (callcenter.crm.demo) fast.
+"""``callcenter seed``: write the demo brokerage (callcenter.demo.brokerage) fast.
 
 Speed comes from these choices (100,000 clients with their history, 1.5 million rows, take
 under 40 s on SQLite; docs/benchmarks.md):
@@ -33,9 +33,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from callcenter.crm.demo import TABLES, CategoryRef, DemoBrokerage, Row
-from callcenter.crm.demo_history import BEIJING
 from callcenter.crm.vocabulary import ValueClass
+from callcenter.demo.brokerage import TABLES, CategoryRef, DemoBrokerage, Row
+from callcenter.demo.history import BEIJING
 from callcenter.errors import Conflict
 from callcenter.passwords import hash_password_async
 from callcenter.persistence import migrate

@@ -21,8 +21,8 @@ from callcenter.acd.agents import (
 )
 from callcenter.acd.model import AgentProfile, AgentState, QueueConfig
 from callcenter.acd.queues import InvalidAgentProfile, InvalidQueueConfig, QueueExists
-from callcenter.crm.demo_acd import DEMO_QUEUES
 from callcenter.crm.vocabulary import Role, Tier
+from callcenter.demo.acd import DEMO_QUEUES
 from callcenter.errors import DomainError, StaleVersion
 from callcenter.persistence import agents, queues
 from callcenter.persistence.agents import StoredChange

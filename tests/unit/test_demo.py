@@ -13,14 +13,14 @@ from functools import cache
 import phonenumbers
 import pytest
 
-from callcenter.crm import demo_people
 from callcenter.crm.complaints import TRANSITIONS
-from callcenter.crm.demo import DEMO_PIN, CategoryRef, DemoBrokerage, Row
-from callcenter.crm.demo_money import STOCKS
 from callcenter.crm.phones import to_e164
 from callcenter.crm.pins import verify_pin
 from callcenter.crm.tiers import TierThresholds, tier_for_assets
 from callcenter.crm.vocabulary import ComplaintStatus, Role
+from callcenter.demo import people
+from callcenter.demo.brokerage import DEMO_PIN, CategoryRef, DemoBrokerage, Row
+from callcenter.demo.money import STOCKS
 
 AS_OF = dt.date(2026, 11, 25)
 SYMBOLS = {stock.symbol for stock in STOCKS}
@@ -53,7 +53,7 @@ def mod11_check(first17: str) -> str:
 
 
 def test_check_digit_of_the_standards_example_is_x() -> None:
-    assert demo_people.resident_id_check_digit("11010519491231002") == "X"
+    assert people.resident_id_check_digit("11010519491231002") == "X"
     assert mod11_check("11010519491231002") == "X"
 
 
@@ -97,7 +97,7 @@ def test_every_client_has_one_primary_mobile_of_its_own() -> None:
 
 def test_mobile_numbers_of_other_indexes_are_free() -> None:
     taken = {p["e164"] for p in sample()["client_phones"]}
-    absent = {demo_people.mobile_e164(42, index, "138") for index in range(2_000, 12_000)}
+    absent = {people.mobile_e164(42, index, "138") for index in range(2_000, 12_000)}
     assert not taken & absent
 
 
@@ -105,7 +105,7 @@ def test_names_are_chinese_with_pinyin_and_some_english() -> None:
     clients = sample()["clients"]
     english = [c for c in clients if c["id_type"] == "passport"]
     assert 0.10 <= len(english) / len(clients) <= 0.20
-    surnames = {zh: latin for zh, latin, _ in demo_people.SURNAMES}
+    surnames = {zh: latin for zh, latin, _ in people.SURNAMES}
     for client in clients:
         if client["id_type"] == "passport":
             assert client["name"] == client["name_latin"]
@@ -120,8 +120,8 @@ def test_names_are_chinese_with_pinyin_and_some_english() -> None:
 
 
 def test_pinyin_given_names_take_an_apostrophe_before_a_vowel_syllable() -> None:
-    assert demo_people.pinyin_given_name(["xi", "an"]) == "Xi'an"
-    assert demo_people.pinyin_given_name(["xiao", "ming"]) == "Xiaoming"
+    assert people.pinyin_given_name(["xi", "an"]) == "Xi'an"
+    assert people.pinyin_given_name(["xiao", "ming"]) == "Xiaoming"
 
 
 def test_emails_only_use_reserved_example_domains() -> None:

@@ -19,8 +19,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter.crm.demo_money import AccountYear
-from callcenter.crm.demo_texts import COMPLAINT_TEXTS, GENERIC_COMPLAINT, INTENTS, CallIntent
 from callcenter.crm.periods import MonthRange
 from callcenter.crm.tiers import TierThresholds, tier_for_assets, tier_reason
 from callcenter.crm.vocabulary import (
@@ -31,6 +29,8 @@ from callcenter.crm.vocabulary import (
     FollowUpStatus,
     Tier,
 )
+from callcenter.demo.money import AccountYear
+from callcenter.demo.texts import COMPLAINT_TEXTS, GENERIC_COMPLAINT, INTENTS, CallIntent
 
 Row = dict[str, Any]
 BEIJING = dt.timezone(dt.timedelta(hours=8))

@@ -7,10 +7,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from callcenter.crm.demo_history import StaffRoster
-from callcenter.crm.demo_people import chinese_name
-from callcenter.crm.demo_places import BRANCHES
 from callcenter.crm.vocabulary import Role
+from callcenter.demo.history import StaffRoster
+from callcenter.demo.people import chinese_name
+from callcenter.demo.places import BRANCHES
 
 AGENT_EXTENSIONS = tuple(str(n) for n in range(1001, 1011))  # the sandbox's agent phones
 SUPERVISOR_EXTENSIONS = ("1901", "1902")

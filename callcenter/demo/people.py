@@ -20,15 +20,15 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from callcenter.crm.demo_money import Investor
-from callcenter.crm.demo_texts import (
+from callcenter.crm.vocabulary import IncomeBand, RiskProfile
+from callcenter.demo.money import Investor
+from callcenter.demo.texts import (
     CLIENT_NOTES_EN,
     CLIENT_NOTES_ZH,
     OCCUPATIONS_EN,
     OCCUPATIONS_ZH,
     RETIRED,
 )
-from callcenter.crm.vocabulary import IncomeBand, RiskProfile
 
 # --- names -----------------------------------------------------------------------------------
 

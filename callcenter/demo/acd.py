@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 
 from callcenter.acd.model import QueueConfig
 from callcenter.acd.queues import config_to_json
-from callcenter.crm.demo_history import Row
-from callcenter.crm.demo_staff import DemoUser
 from callcenter.crm.vocabulary import Role
+from callcenter.demo.history import Row
+from callcenter.demo.staff import DemoUser
 
 DEMO_QUEUES: tuple[QueueConfig, ...] = (
     # After three minutes a caller is offered a callback or a message (the hotline flow's
@@ -121,7 +121,7 @@ def _profile(user: DemoUser) -> tuple[Mapping[str, int], frozenset[str]] | None:
 
 
 def _number(user: DemoUser) -> int:
-    """agent07 -> 7, advisor.bj01.03 -> 3 (the usernames of callcenter/crm/demo_staff.py)."""
+    """agent07 -> 7, advisor.bj01.03 -> 3 (the usernames of callcenter/demo/staff.py)."""
     return int(user.username.rsplit(".", 1)[-1].removeprefix("agent"))
 
 

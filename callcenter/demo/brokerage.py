@@ -24,27 +24,6 @@ import itertools
 import random
 from collections.abc import Callable, Sequence
 
-from callcenter.crm import demo_people as people
-from callcenter.crm.demo_acd import acd_rows
-from callcenter.crm.demo_history import (
-    BEIJING,
-    CategoryRef,
-    ClientFacts,
-    DemoClock,
-    History,
-    Row,
-    RowIds,
-)
-from callcenter.crm.demo_money import (
-    AccountYear,
-    Investor,
-    Market,
-    account_year,
-    draw_investor,
-    month_starts,
-)
-from callcenter.crm.demo_places import BRANCHES, HOMETOWN_REGIONS, BranchProfile, street_address
-from callcenter.crm.demo_staff import demo_users, roster_of
 from callcenter.crm.pins import hash_pin
 from callcenter.crm.segmentation import (
     ClientFigures,
@@ -54,6 +33,27 @@ from callcenter.crm.segmentation import (
 )
 from callcenter.crm.tiers import TierThresholds, tier_for_assets
 from callcenter.crm.vocabulary import Gender, Tier, ValueClass
+from callcenter.demo import people
+from callcenter.demo.acd import acd_rows
+from callcenter.demo.history import (
+    BEIJING,
+    CategoryRef,
+    ClientFacts,
+    DemoClock,
+    History,
+    Row,
+    RowIds,
+)
+from callcenter.demo.money import (
+    AccountYear,
+    Investor,
+    Market,
+    account_year,
+    draw_investor,
+    month_starts,
+)
+from callcenter.demo.places import BRANCHES, HOMETOWN_REGIONS, BranchProfile, street_address
+from callcenter.demo.staff import demo_users, roster_of
 
 __all__ = ["DEMO_PIN", "TABLES", "CategoryRef", "DemoBrokerage", "Row"]
 
