@@ -6,27 +6,36 @@ The facts are the inbound voice calls (the loader keeps only those). A call coun
 the interval its caller entered a queue (``queued_at``) and in the queue it ended in (the one
 that answered it, or where the caller gave up); the queues it overflowed from count it as
 ``overflowed_out``. Calls that never reached a queue count only for the IVR.
+
+How one call counts (its outcome, wait, short abandon, service level, overflows, and what it
+adds to a queue's counts) is callcenter/crm/counting.py's: the live wallboard counts with the
+same functions. This module reads the records for them and adds what the reports alone show
+(handle times, first-contact resolution, intervals, agents, the IVR).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from callcenter.crm.agent_time import AgentTime, StateChange, agent_time
+from callcenter.crm.counting import (
+    OVERFLOW_PREFIX,
+    CallCount,
+    Outcome,
+    QueueTally,
+    call_count,
+    route_of,
+    tally_call,
+    threshold,
+)
 from callcenter.crm.report_intervals import IntervalKind, ReportRange, Slot, slot_of
 
-SHORT_ABANDON_SECONDS = 5.0  # a caller who hangs up sooner is a short abandon (misdial)
-DEFAULT_SERVICE_LEVEL_SECONDS = 10.0  # a queue no longer configured: the center's rule
 REPEAT_WINDOW = dt.timedelta(days=7)  # first-contact resolution looks this far ahead
 SELF_SERVED = "self_served"
-# The ACD writes ``overflow:<queue>=<target>`` to a call's path: the target is the next queue,
-# or why the call went back to its IVR flow (a callback or a message).
-OVERFLOW_PREFIX = "overflow:"
-IVR_OVERFLOW_REASONS = frozenset({"closed", "max_wait"})
 UNKNOWN_QUEUE = "unknown"
 
 
@@ -48,13 +57,6 @@ class CallFact:
     hold_seconds: int | None = None
 
 
-class Outcome(StrEnum):
-    ANSWERED = "answered"
-    ABANDONED = "abandoned"  # the caller hung up while waiting or while an agent's phone rang
-    TO_IVR = "to_ivr"  # the queue sent the call back to its IVR flow (callback, message)
-    WAITING = "waiting"  # still in the queue when the report was made
-
-
 def overflow_moves(path: Sequence[str]) -> list[tuple[str, str]]:
     """Each ``overflow:<queue>=<target>`` entry of a path as (queue, target), in order."""
     moves = []
@@ -65,37 +67,17 @@ def overflow_moves(path: Sequence[str]) -> list[tuple[str, str]]:
     return moves
 
 
-@dataclass(frozen=True)
-class QueuedCall:
-    """A call that reached a queue, with what the figures read of it."""
+@dataclass(frozen=True, kw_only=True)
+class QueuedCall(CallCount):
+    """A call that reached a queue: how it counts (counting.CallCount), and what the
+    reports alone read of it."""
 
     fact: CallFact
-    queue: str  # where it ended: the queue that answered it, or where it was left
     topic: str  # the first queue it entered: what the caller asked the IVR for
-    overflowed_from: tuple[str, ...]  # queues it overflowed out of, into another queue
-    outcome: Outcome
-    wait_seconds: float | None  # queued until answered, or until the caller gave up
-    threshold_seconds: float
     talk_seconds: float | None = None  # None unless handled (answered and ended)
     hold_seconds: float | None = None
     wrapup_seconds: float | None = None
     first_contact_resolved: bool | None = None  # None: not judged (unanswered, unknown client)
-
-    @property
-    def short_abandon(self) -> bool:
-        return (
-            self.outcome is Outcome.ABANDONED
-            and self.wait_seconds is not None
-            and self.wait_seconds < SHORT_ABANDON_SECONDS
-        )
-
-    @property
-    def in_service_level(self) -> bool:
-        return (
-            self.outcome is Outcome.ANSWERED
-            and self.wait_seconds is not None
-            and self.wait_seconds <= self.threshold_seconds
-        )
 
     @property
     def handled(self) -> bool:
@@ -104,16 +86,6 @@ class QueuedCall:
 
 def _seconds(start: dt.datetime, end: dt.datetime) -> float:
     return (end - start).total_seconds()
-
-
-def _outcome(fact: CallFact, moves: Sequence[tuple[str, str]]) -> Outcome:
-    if fact.answered_at is not None:
-        return Outcome.ANSWERED
-    if moves and moves[-1][1] in IVR_OVERFLOW_REASONS:
-        return Outcome.TO_IVR
-    if fact.ended_at is not None:
-        return Outcome.ABANDONED
-    return Outcome.WAITING
 
 
 def classify(
@@ -127,10 +99,14 @@ def classify(
     moves = overflow_moves(fact.ivr_path)
     queue = fact.queue or UNKNOWN_QUEUE
     topic = moves[0][0] if moves else queue
-    outcome = _outcome(fact, moves)
-    wait_end = fact.answered_at if outcome is Outcome.ANSWERED else fact.ended_at
-    if outcome in (Outcome.TO_IVR, Outcome.WAITING):
-        wait_end = None
+    count = call_count(
+        queue,
+        route_of(fact.ivr_path),
+        fact.queued_at,
+        thresholds,
+        answered_at=fact.answered_at,
+        ended_at=fact.ended_at,
+    )
     handle: dict[str, float | None] = {}
     if fact.answered_at is not None and fact.ended_at is not None:
         connected = max(0.0, _seconds(fact.answered_at, fact.ended_at))
@@ -140,22 +116,25 @@ def classify(
             wrapup = max(0.0, _seconds(fact.ended_at, fact.wrapup_ended_at))
         handle = {"talk_seconds": connected - hold, "hold_seconds": hold, "wrapup_seconds": wrapup}
     resolved = None
-    if outcome is Outcome.ANSWERED and fact.client_id is not None:
+    if count.outcome is Outcome.ANSWERED and fact.client_id is not None:
         resolved = not any(
             fact.started_at < at <= fact.started_at + REPEAT_WINDOW and other == topic
             for at, other in repeats.get(fact.client_id, ())
         )
     return QueuedCall(
+        queue=count.queue,
+        outcome=count.outcome,
+        wait_seconds=count.wait_seconds,
+        threshold_seconds=count.threshold_seconds,
+        overflowed_from=count.overflowed_from,
         fact=fact,
-        queue=queue,
         topic=topic,
-        overflowed_from=tuple(src for src, dst in moves if dst not in IVR_OVERFLOW_REASONS),
-        outcome=outcome,
-        wait_seconds=None if wait_end is None else _seconds(fact.queued_at, wait_end),
-        threshold_seconds=thresholds.get(queue, DEFAULT_SERVICE_LEVEL_SECONDS),
         first_contact_resolved=resolved,
         **handle,
     )
+
+
+_COUNT_FIELDS = dataclasses.fields(QueueTally)
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -185,27 +164,29 @@ class CallFigures:
     @classmethod
     def of(cls, calls: Iterable[QueuedCall], overflowed_out: int = 0) -> CallFigures:
         calls = list(calls)
+        counts = QueueTally.of(calls)
+        counts.overflowed_out += overflowed_out
+        return cls.of_counts(counts, calls)
+
+    @classmethod
+    def of_counts(cls, counts: QueueTally, calls: Iterable[QueuedCall] = ()) -> CallFigures:
+        """The figures of a queue's (or the center's) counts, with the handle times and
+        first-contact resolution of its calls: the reports' alone (the wallboard has none)."""
         handled = [c for c in calls if c.handled]
         judged = [c for c in calls if c.first_contact_resolved is not None]
         return cls(
-            offered=len(calls),
-            answered=sum(c.outcome is Outcome.ANSWERED for c in calls),
-            answered_in_threshold=sum(c.in_service_level for c in calls),
-            abandoned=sum(c.outcome is Outcome.ABANDONED for c in calls),
-            short_abandoned=sum(c.short_abandon for c in calls),
-            to_ivr=sum(c.outcome is Outcome.TO_IVR for c in calls),
-            waiting=sum(c.outcome is Outcome.WAITING for c in calls),
-            overflowed_out=overflowed_out,
+            **{f.name: getattr(counts, f.name) for f in _COUNT_FIELDS},
             handled=len(handled),
-            answer_wait_seconds=sum(
-                c.wait_seconds or 0.0 for c in calls if c.outcome is Outcome.ANSWERED
-            ),
             talk_seconds=sum(c.talk_seconds or 0.0 for c in handled),
             hold_seconds=sum(c.hold_seconds or 0.0 for c in handled),
             wrapup_seconds=sum(c.wrapup_seconds or 0.0 for c in handled),
             fcr_eligible=len(judged),
             fcr_resolved=sum(bool(c.first_contact_resolved) for c in judged),
         )
+
+    def counts(self) -> QueueTally:
+        """The counts these figures are made of (the wallboard starts from them)."""
+        return QueueTally(**{f.name: getattr(self, f.name) for f in _COUNT_FIELDS})
 
     @property
     def decided(self) -> int:
@@ -320,15 +301,20 @@ class _Grouped:
         default_factory=lambda: defaultdict(list)
     )
     by_slot: dict[Slot, list[QueuedCall]] = field(default_factory=lambda: defaultdict(list))
-    overflowed: dict[tuple[Slot, str], int] = field(default_factory=lambda: defaultdict(int))
-    overflowed_in_slot: dict[Slot, int] = field(default_factory=lambda: defaultdict(int))
+    # The counts, as counting.tally_call moves them: per interval and queue (a queue a call
+    # overflowed out of has a row too), per interval of the whole center, and in all.
+    queue_counts: dict[tuple[Slot, str], QueueTally] = field(
+        default_factory=lambda: defaultdict(QueueTally)
+    )
+    slot_counts: dict[Slot, QueueTally] = field(default_factory=lambda: defaultdict(QueueTally))
+    total: QueueTally = field(default_factory=QueueTally)
 
     def add(self, call: QueuedCall, slot: Slot) -> None:
         self.by_queue[(slot, call.queue)].append(call)
         self.by_slot[slot].append(call)
-        for source in call.overflowed_from:
-            self.overflowed[(slot, source)] += 1
-            self.overflowed_in_slot[slot] += 1
+        tally_call(lambda queue: self.queue_counts[(slot, queue)], call)
+        tally_call(lambda _queue: self.slot_counts[slot], call)
+        tally_call(lambda _queue: self.total, call)
         if call.outcome is Outcome.ANSWERED and call.fact.agent_id is not None:
             self.by_agent[(slot, call.fact.agent_id)].append(call)
 
@@ -351,12 +337,10 @@ def call_report(
         QueueRow(
             slot,
             queue,
-            data.service_level_seconds.get(queue, DEFAULT_SERVICE_LEVEL_SECONDS),
-            CallFigures.of(
-                groups.by_queue.get((slot, queue), ()), groups.overflowed.get((slot, queue), 0)
-            ),
+            threshold(data.service_level_seconds, queue),
+            CallFigures.of_counts(counts, groups.by_queue.get((slot, queue), ())),
         )
-        for slot, queue in sorted(groups.by_queue.keys() | groups.overflowed.keys())
+        for (slot, queue), counts in sorted(groups.queue_counts.items(), key=lambda kv: kv[0])
     ]
     agents = [
         AgentRow(
@@ -371,7 +355,7 @@ def call_report(
     intervals = _center_rows(groups, time, _ivr_counts(data.calls, report, kind))
     total = CenterRow(
         Slot(report.start, report.end),
-        CallFigures.of(queued, sum(groups.overflowed.values())),
+        CallFigures.of_counts(groups.total, queued),
         sum((r.time for r in intervals), AgentTime()),
         sum(r.ivr_entered for r in intervals),
         sum(r.self_served for r in intervals),
@@ -392,7 +376,9 @@ def _center_rows(
     return [
         CenterRow(
             slot,
-            CallFigures.of(groups.by_slot.get(slot, ()), groups.overflowed_in_slot[slot]),
+            CallFigures.of_counts(
+                groups.slot_counts.get(slot, QueueTally()), groups.by_slot.get(slot, ())
+            ),
             slot_time.get(slot, AgentTime()),
             *ivr.get(slot, (0, 0)),
         )

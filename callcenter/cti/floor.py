@@ -6,16 +6,13 @@
 entered, agents with state, reason and since when, calls being talked) and keeps today's
 figures per queue as running counters.
 
-The counters are the reports' own (:class:`~callcenter.crm.callstats.CallFigures`): the
-state is seeded at start from the report of today so far (computed from the interaction
-records), and each event then moves a counter the way the report would count the same
-call, so the wallboard and the reports agree:
-
-- a call counts in the day its caller first entered a queue, and in the queue it ended in;
-  an overflow into another queue takes it out of the source (``overflowed_out``) and into
-  the target, and its wait still runs from the first queue (the ACD keeps ``enqueued_at``);
-- service level, ASA and abandon rate are the report's formulas (short abandons, under 5 s,
-  are left out of the service level and the abandon rate).
+The counters are the reports' own (:class:`~callcenter.crm.callstats.CallFigures`), and so
+are the rules that move them: the state is seeded at start from the report of today so far
+(computed from the interaction records), and each event then re-counts the call it is about
+with the functions the report counts with (callcenter/crm/counting.py: which queue and day a
+call counts in, its outcome and wait, short abandons, service level, overflows): the call's
+old count is taken out of the counters and its new one put in. The floor reads events; what
+a call counts as is never decided here.
 
 The wallboard is built at most once a second (cti/floor_publisher.py; :attr:`FloorState.
 changed` says whether anything moved since the last snapshot), so 100 supervisors cost one
@@ -31,16 +28,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter.crm.callstats import (
-    DEFAULT_SERVICE_LEVEL_SECONDS,
-    SHORT_ABANDON_SECONDS,
-    CallFigures,
+from callcenter.crm.callstats import CallFigures
+from callcenter.crm.counting import (
+    CallCount,
+    QueueTally,
+    business_day,
+    call_count,
+    hop,
+    tally_call,
 )
 from callcenter.cti.floor_model import (
     AgentView,
     LiveCall,
     SeedCall,
-    Tally,
     WaitingCall,
     mask_number,
 )
@@ -76,7 +76,7 @@ class FloorState:
     queues: dict[str, dict[str, WaitingCall]] = field(default_factory=dict)
     agents: dict[int, AgentView] = field(default_factory=dict)
     live: dict[str, LiveCall] = field(default_factory=dict)
-    _tallies: dict[str, Tally] = field(default_factory=dict)
+    _tallies: dict[str, QueueTally] = field(default_factory=dict)
     # Calls an overflow sent back to the IVR: queued again, they are the same call.
     _parked: dict[str, WaitingCall] = field(default_factory=dict)
     _changed: bool = True
@@ -95,12 +95,21 @@ class FloorState:
         """Start from the report of ``day`` so far (per queue), the calls waiting and being
         talked now, and the agents' stored states (logged-out agents stay off the board)."""
         self.day = day
-        self._tallies = {queue: Tally.of(f) for queue, f in figures.items()}
-        for call in waiting:
-            counted = self._day_of(call.enqueued_at) == day
-            self._waiting(call.queue)[call.call_id] = WaitingCall(
-                call.call_id, call.queue, call.enqueued_at, counted, None, call.caller, call.tier
+        self._tallies = {queue: f.counts() for queue, f in figures.items()}
+        for seeded in waiting:
+            call = WaitingCall(
+                seeded.call_id,
+                seeded.queue,
+                seeded.enqueued_at,
+                None,
+                caller=seeded.caller,
+                tier=seeded.tier,
+                route=seeded.route,
             )
+            if self._day_of(call.enqueued_at) == day:
+                # In the report's figures already (waiting, or the IVR's): remember how.
+                call.counted = self._count(call)
+            self._waiting(call.queue)[call.call_id] = call
         for talk in live:
             self.live[talk.call_id] = talk
         for agent in agents:
@@ -126,7 +135,7 @@ class FloorState:
         self._changed = True
 
     def _day_of(self, at: dt.datetime) -> dt.date:
-        return at.astimezone(self.tz).date()
+        return business_day(at, self.tz)
 
     def roll_day(self, at: dt.datetime) -> None:
         """Start a new business day's figures if ``at`` is past the current one."""
@@ -134,21 +143,29 @@ class FloorState:
         if self.day is None:
             self.day = today
         elif today > self.day:
-            # A new business day: the figures start again; calls waiting across midnight
-            # belong to yesterday's figures (the report counts a call by its queued_at).
+            # A new business day: the figures start again; calls waiting across midnight,
+            # or back in the IVR, belong to yesterday's figures (the report counts a call
+            # by its first queued_at). A call the IVR has had since before yesterday ended
+            # there long ago (which leaves no event): forget it.
             self.day = today
             self._tallies = {}
-            self._parked = {}  # calls that ended in the IVR leave no event: forget them
-            for calls in self.queues.values():
-                for call in calls.values():
-                    call.counted_today = False
+            self._parked = {k: c for k, c in self._parked.items() if c.counted is not None}
+            for call in self._open_calls():
+                call.counted = None
             self._changed = True
+
+    def _open_calls(self) -> list[WaitingCall]:
+        """The calls in a queue or back in the IVR: the ones a later event may re-count."""
+        return [
+            *self._parked.values(),
+            *(c for calls in self.queues.values() for c in calls.values()),
+        ]
 
     def _waiting(self, queue: str) -> dict[str, WaitingCall]:
         return self.queues.setdefault(queue, {})
 
-    def _tally(self, queue: str) -> Tally:
-        return self._tallies.setdefault(queue, Tally())
+    def _tally(self, queue: str) -> QueueTally:
+        return self._tallies.setdefault(queue, QueueTally())
 
     def _take_waiting(self, call_id: str) -> WaitingCall | None:
         for calls in self.queues.values():
@@ -157,8 +174,35 @@ class FloorState:
                 return call
         return None
 
-    def _threshold(self, queue: str) -> float:
-        return self.service_level_seconds.get(queue, DEFAULT_SERVICE_LEVEL_SECONDS)
+    def _count(
+        self,
+        call: WaitingCall,
+        answered_at: dt.datetime | None = None,
+        ended_at: dt.datetime | None = None,
+    ) -> CallCount:
+        return call_count(
+            call.queue,
+            call.route,
+            call.enqueued_at,
+            self.service_level_seconds,
+            answered_at=answered_at,
+            ended_at=ended_at,
+        )
+
+    def _recount(
+        self,
+        call: WaitingCall,
+        *,
+        answered_at: dt.datetime | None = None,
+        ended_at: dt.datetime | None = None,
+    ) -> None:
+        """Count ``call`` in today's counters as the report will count its record, from
+        what is known of it now: its old count out, its new one in."""
+        if call.counted is None:
+            return  # queued on an earlier day: that day's figures
+        tally_call(self._tally, call.counted, times=-1)
+        call.counted = self._count(call, answered_at, ended_at)
+        tally_call(self._tally, call.counted)
 
     def _agent_state(self, event: Event) -> None:
         agent_id = _int(event.data["agent_id"])
@@ -177,28 +221,26 @@ class FloorState:
             # The same call again: one a restart left waiting, or one the IVR queues again
             # after an overflow sent it there. Its record keeps the first queued_at, so the
             # report counts it once, from then.
-            if again.counted_today and queue != again.queue:
-                self._tally(again.queue).offered -= 1
-                self._tally(queue).offered += 1
-                if again.sent_to_ivr:
-                    self._tally(again.queue).to_ivr -= 1
-                    self._tally(queue).to_ivr += 1
             again.queue = queue
             again.priority = priority if type(priority) is int else again.priority
             self._waiting(queue)[call_id] = again
+            self._recount(again)
             return
         caller = mask_number(_opt_str(event.data.get("caller_number")))
         tier = _opt_str(event.data.get("tier"))
-        self._waiting(queue)[call_id] = WaitingCall(
+        call = WaitingCall(
             call_id,
             queue,
             event.at,
-            counted_today=True,
+            counted=None,
             priority=priority if type(priority) is int else None,
             caller=caller,
             tier=tier,
         )
-        self._tally(queue).offered += 1
+        self._waiting(queue)[call_id] = call
+        if self._day_of(event.at) == self.day:  # not a late event of a day gone by
+            call.counted = self._count(call)
+            tally_call(self._tally, call.counted)
 
     def _offered(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
@@ -214,15 +256,8 @@ class FloorState:
         call_id, agent_id = str(event.data["call_id"]), _int(event.data["agent_id"])
         call = self._take_waiting(call_id)
         queue = str(event.data.get("queue") or (call.queue if call else ""))
-        if call is not None and call.counted_today:
-            wait = max(0.0, (event.at - call.enqueued_at).total_seconds())
-            tally = self._tally(call.queue)
-            if call.sent_to_ivr:  # answered in the end: no longer the IVR's
-                tally.to_ivr -= 1
-            tally.answered += 1
-            tally.answer_wait_seconds += wait
-            if wait <= self._threshold(call.queue):
-                tally.answered_in_threshold += 1
+        if call is not None:
+            self._recount(call, answered_at=event.at)
         self.live[call_id] = LiveCall(
             call_id,
             queue,
@@ -244,19 +279,17 @@ class FloorState:
     def _abandoned(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
         call = self._take_waiting(call_id)
-        if call is None or not call.counted_today or call.sent_to_ivr:
-            return  # a call the IVR had back stays the IVR's (to_ivr), as the report counts
-        tally = self._tally(call.queue)
-        tally.abandoned += 1
-        # From the first queued_at, as the report counts: the event's waited_seconds runs
-        # from the ACD's last take (after a restart, or the IVR queueing it again), so it
-        # can only be shorter; null when the caller hung up while the service was down.
+        if call is None:
+            return
+        # The wait runs from the first queued_at, as the report counts: the event's
+        # waited_seconds runs from the ACD's last take (after a restart, or the IVR queueing
+        # it again), so it can only be shorter; null when the caller hung up while the
+        # service was down.
         waited = event.data.get("waited_seconds")
-        seconds = (event.at - call.enqueued_at).total_seconds()
+        ended = event.at
         if waited is not None:
-            seconds = max(seconds, float(waited))
-        if seconds < SHORT_ABANDON_SECONDS:
-            tally.short_abandoned += 1
+            ended = max(ended, call.enqueued_at + dt.timedelta(seconds=float(waited)))
+        self._recount(call, ended_at=ended)
 
     def _overflowed(self, event: Event) -> None:
         call_id = str(event.data["call_id"])
@@ -264,23 +297,14 @@ class FloorState:
         if call is None:
             return
         to_queue = event.data.get("to_queue")
-        if to_queue is None:  # back to the caller's IVR flow: the queue's outcome is to_ivr
-            if call.counted_today and not call.sent_to_ivr:
-                self._tally(call.queue).to_ivr += 1
-            call.sent_to_ivr = True
-            self._parked[call_id] = call  # the IVR may queue it again
-            return
-        target = str(to_queue)
-        if call.counted_today:
-            source = self._tally(call.queue)
-            source.offered -= 1
-            source.overflowed_out += 1
-            if call.sent_to_ivr:  # the report reads the last overflow: now into a queue
-                source.to_ivr -= 1
-            self._tally(target).offered += 1
-        call.sent_to_ivr = False
-        call.queue = target
-        self._waiting(target)[call_id] = call
+        reason = event.data.get("reason")
+        call.route = call.route.then(hop(call.queue, _opt_str(to_queue), _opt_str(reason)))
+        if to_queue is None:  # back to the caller's IVR flow, which may queue it again
+            self._parked[call_id] = call
+        else:  # an overflow, or a supervisor's move
+            call.queue = str(to_queue)
+            self._waiting(call.queue)[call_id] = call
+        self._recount(call)
 
     def _queue_changed(self, event: Event) -> None:
         self._waiting(str(event.data["queue"]))
@@ -294,9 +318,7 @@ class FloorState:
 
     def figures(self, queue: str) -> CallFigures:
         """Today's figures of ``queue`` as the report computes them."""
-        return self._tally(queue).figures(
-            sum(c.counted_today and not c.sent_to_ivr for c in self.queues.get(queue, {}).values())
-        )
+        return CallFigures.of_counts(self._tally(queue))
 
     def snapshot(self, now: dt.datetime) -> dict[str, Any]:
         """The ``floor.snapshot`` message's data (JSON-ready); clears :attr:`changed`."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from callcenter.crm.callstats import CallFigures
+from callcenter.crm.counting import CallCount, Route
 
 VISIBLE_DIGITS = 4  # of a caller's number on the wallboard: enough to tell two calls apart
 
@@ -24,13 +23,13 @@ class WaitingCall:
     call_id: str
     queue: str
     enqueued_at: dt.datetime  # when the caller entered the first queue: overflows keep it
-    counted_today: bool  # queued today (in the business day): the counters include it
+    # How today's counters count it now (counting.call_count); None when it is not in them
+    # (queued on an earlier business day).
+    counted: CallCount | None
     priority: int | None = None
     caller: str | None = None  # masked
     tier: str | None = None
-    # Sent back to the IVR by an overflow (then maybe queued again): the report counts it
-    # as to_ivr unless it is answered in the end.
-    sent_to_ivr: bool = False
+    route: Route = field(default_factory=Route)  # its overflows, and whether it is the IVR's
 
 
 @dataclass
@@ -51,34 +50,14 @@ class LiveCall:
     tier: str | None = None
 
 
-@dataclass
-class Tally:
-    """One queue's counters of today: the fields of CallFigures the wallboard moves."""
-
-    offered: int = 0
-    answered: int = 0
-    answered_in_threshold: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    to_ivr: int = 0
-    overflowed_out: int = 0
-    answer_wait_seconds: float = 0.0
-
-    @classmethod
-    def of(cls, figures: CallFigures) -> Tally:
-        """The counters of a report's figures (the seed)."""
-        return cls(**{f.name: getattr(figures, f.name) for f in dataclasses.fields(cls)})
-
-    def figures(self, waiting: int) -> CallFigures:
-        return CallFigures(waiting=waiting, **dataclasses.asdict(self))
-
-
 @dataclass(frozen=True)
 class SeedCall:
-    """A call still waiting when the state was seeded (the report counted it as waiting)."""
+    """A call still open in a queue when the state was seeded: the report counted it as
+    waiting, or as the IVR's if its route says an overflow sent it back there."""
 
     call_id: str
     queue: str
     enqueued_at: dt.datetime
     caller: str | None = None  # masked
     tier: str | None = None
+    route: Route = field(default_factory=Route)  # from the record's path (counting.route_of)

@@ -13,11 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.model import AgentState
 from callcenter.crm.callstats import CallFigures
+from callcenter.crm.counting import business_day, route_of
 from callcenter.crm.report_intervals import IntervalKind, ReportRange
 from callcenter.cti.floor_model import AgentView, LiveCall, SeedCall, mask_number
 from callcenter.persistence import agents, queues
 from callcenter.persistence.callstats import load_call_report
 from callcenter.persistence.tables import Client, Interaction
+
+# After a restart the ACD puts the calls still waiting back into their queues, as far back as
+# it adopts open calls (12 hours, callcenter/pbx/adoption.py). The floor must know the ones
+# queued before midnight: they count in yesterday's figures, not as today's new calls.
+WAITING_SINCE = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class FloorSeed:
 
 async def load_floor_seed(session: AsyncSession, now: dt.datetime, timezone: str) -> FloorSeed:
     """The floor at ``now``: the day is the business day in ``timezone``."""
-    day = now.astimezone(ZoneInfo(timezone)).date()
+    day = business_day(now, ZoneInfo(timezone))
     today = ReportRange.of(day, day, timezone)
     report = await load_call_report(session, today, IntervalKind.DAY, now)
     configs = await queues.load_queue_configs(session)
@@ -40,7 +46,7 @@ async def load_floor_seed(session: AsyncSession, now: dt.datetime, timezone: str
         day=day,
         figures={row.queue: row.figures for row in report.queues},
         service_level_seconds={c.name: c.service_level_seconds for c in configs},
-        waiting=await _open_calls_waiting(session, today.start, now),
+        waiting=await _open_calls_waiting(session, min(today.start, now - WAITING_SINCE), now),
         live=await _open_calls_talking(session, today.start, now),
         agents=[
             AgentView(r.agent_id, r.status.state.value, r.status.reason, r.status.since)
@@ -53,7 +59,8 @@ async def load_floor_seed(session: AsyncSession, now: dt.datetime, timezone: str
 async def _open_calls_waiting(
     session: AsyncSession, since: dt.datetime, now: dt.datetime
 ) -> list[SeedCall]:
-    """Calls queued today whose record has neither an answer nor an end."""
+    """Calls queued since ``since`` whose record has neither an answer nor an end, with the
+    route their path tells (an overflow back to the IVR makes a call the IVR's)."""
     rows = await session.execute(
         select(
             Interaction.asterisk_uniqueid,
@@ -61,6 +68,7 @@ async def _open_calls_waiting(
             Interaction.queued_at,
             Interaction.caller_number,
             Client.tier,
+            Interaction.ivr_path,
         )
         .outerjoin(Client, Client.id == Interaction.client_id)
         .where(
@@ -74,8 +82,15 @@ async def _open_calls_waiting(
         .order_by(Interaction.queued_at)
     )
     return [
-        SeedCall(uid, queue, at, mask_number(number), None if tier is None else tier.value)
-        for uid, queue, at, number, tier in rows.all()
+        SeedCall(
+            uid,
+            queue,
+            at,
+            mask_number(number),
+            None if tier is None else tier.value,
+            route_of(tuple(path or ())),
+        )
+        for uid, queue, at, number, tier, path in rows.all()
         if uid and queue and at
     ]
 
