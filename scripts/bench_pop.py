@@ -7,11 +7,12 @@ a separate process (so they do not share the server's event loop), authenticated
 bearer subprotocol as a script would.
 
 The benchmark runs inside the server's process and adds nothing to the app: it publishes
-``call.offered`` on ``runtime.events`` exactly as the ACD does, with one extra data field,
-the publish time (``time.perf_counter_ns``: CLOCK_MONOTONIC, the same clock in both
-processes on Linux). Pops rotate over the connected agents, one every ``--interval-ms``
-(an idle center: each pop and its audited summary are done before the next); each is then
-answered, so nothing stays pending. Measured per pop:
+``call.offered`` on ``runtime.events`` exactly as the ACD does, with the publish time
+(``time.perf_counter_ns``: CLOCK_MONOTONIC, the same clock in both processes on Linux) at
+the end of its call id, ``bench-<n>@<ns>``: a typed event has no field to spare. Pops
+rotate over the connected agents, one every ``--interval-ms`` (an idle center: each pop and
+its audited summary are done before the next); each is then answered, so nothing stays
+pending. Measured per pop:
 
 * **screen pop**: publish -> the ``call.offered`` frame read by its agent's client;
 * **client summary**: publish -> the ``call.client`` frame (client record read, the view
@@ -47,6 +48,7 @@ from websockets.typing import Subprotocol
 
 from callcenter.app import Runtime, create_app
 from callcenter.crm.vocabulary import Role
+from callcenter.events import CallAnswered, CallOffered
 from callcenter.persistence import migrate
 from callcenter.persistence.db import Database
 from callcenter.persistence.sessions import open_session
@@ -57,6 +59,11 @@ from tests.support.crm_data import add_branch, add_client
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 CLIENT_COUNTS = (1, 500)
+
+
+def published_at(call_id: str) -> int:
+    """The publish time a pop's call id ends with (``bench-<n>@<ns>``)."""
+    return int(call_id.rsplit("@", 1)[1])
 
 
 def free_port() -> int:
@@ -201,26 +208,35 @@ async def one_round(
             await asyncio.sleep(interval)
         for i in range(args.pops):
             agent = agents[i % len(agents)]
-            call = f"bench-{i}"
+            call = f"bench-{i}@{time.perf_counter_ns()}"
             runtime.events.publish(
-                "call.offered",
-                {
-                    "agent_id": agent,
-                    "extension": "3000",
-                    "call_id": call,
-                    "interaction_id": None,
-                    "queue": "general",
-                    "client_id": client_id,
-                    "caller_number": "+8613800138000",
-                    "language": "zh",
-                    "priority": 3,
-                    "authenticated": True,
-                    "ivr_path": ["welcome", "menu", "agent"],
-                    "bench_t": time.perf_counter_ns(),
-                },
+                CallOffered(
+                    agent_id=agent,
+                    extension="3000",
+                    call_id=call,
+                    interaction_id=None,
+                    queue="general",
+                    client_id=client_id,
+                    caller_number="+8613800138000",
+                    language="zh",
+                    priority=3,
+                    client_name=None,
+                    tier=None,
+                    value_class=None,
+                    authenticated=True,
+                    ivr_path=("welcome", "menu", "agent"),
+                )
             )
             await asyncio.sleep(interval)
-            runtime.events.publish("call.answered", {"agent_id": agent, "call_id": call})
+            runtime.events.publish(
+                CallAnswered(
+                    agent_id=agent,
+                    call_id=call,
+                    interaction_id=None,
+                    queue="general",
+                    client_id=client_id,
+                )
+            )
         out, _ = await asyncio.wait_for(proc.communicate(), 120)
     result: dict[str, list[float]] = json.loads(out)
     return result
@@ -288,8 +304,8 @@ async def clients_main(args: argparse.Namespace, tokens: list[str]) -> None:
             message = json.loads(text)
             kind = message["type"]
             if kind == "call.offered":
-                published[message["seq"]] = message["data"]["bench_t"]
-                samples["screen pop"].append((now - message["data"]["bench_t"]) / 1e6)
+                published[message["seq"]] = sent = published_at(message["data"]["call_id"])
+                samples["screen pop"].append((now - sent) / 1e6)
             elif kind == "call.client":
                 samples["client summary"].append((now - published[message["seq"]]) / 1e6)
             elif kind == "ping":

@@ -5,10 +5,12 @@ SQLite database seeded here (``var/bench/wallboard.db``): 100 agents and 100 ser
 supervisors, each with a session token. A busy floor: for each of ``--calls`` calls, one every
 ``--interval-ms`` on a fixed schedule (the ACD does not slow down because someone watches),
 the benchmark publishes on ``runtime.events``, in one go, what the ACD publishes for a call:
-``call.queued``, ``call.offered`` (the pop, to one agent in rotation, with one extra data
-field: the publish time on ``time.perf_counter_ns``, CLOCK_MONOTONIC, the same clock in every
-process on Linux), ``agent.state`` reserved, ``call.answered``, ``agent.state`` on_call,
-``call.ended``, ``agent.state`` wrap_up (fields as in callcenter/pbx/acd_service.py).
+``call.queued``, ``call.offered`` (the pop, to one agent in rotation), ``agent.state``
+reserved, ``call.answered``, ``agent.state`` on_call,
+``call.ended``, ``agent.state`` wrap_up (fields as in callcenter/pbx/acd_service.py). The call
+id ends with the time its events start to be published, ``wallboard-<n>@<ns>``
+(``time.perf_counter_ns``, CLOCK_MONOTONIC, the same clock in every process on Linux): a
+typed event has no field to spare.
 
 The 100 agents' desks are always connected, in a second process; the supervisors' sockets are
 held by a third one, so that reading a flood of floor events does not delay the measured
@@ -61,13 +63,24 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from callcenter.acd.model import AgentState
 from callcenter.app import Runtime
+from callcenter.crm.vocabulary import Tier, ValueClass
 from callcenter.cti import routing as cti_routing
 from callcenter.cti.hub import CtiHub
-from callcenter.events import EventBus
+from callcenter.cti.projections import Projection, projection_of
+from callcenter.events import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallQueued,
+    Event,
+    EventBus,
+)
 from callcenter.settings import load_settings
 from scripts.bench_ivr_dtmf import percentile
-from scripts.bench_pop import BENCH_DIR, free_port, seed, served, write_tokens
+from scripts.bench_pop import BENCH_DIR, free_port, published_at, seed, served, write_tokens
 
 # The managers' topics before this change (git: callcenter/cti/routing.py), for round C.
 OLD_FLOOR_TOPICS = frozenset(
@@ -140,47 +153,54 @@ class HubTroubles(logging.Filter):
 
 @contextlib.contextmanager
 def floor_topics(topics: frozenset[str]) -> Iterator[None]:
-    """The managers' topics in both places that read them (routing.delivers, hub._candidates)."""
+    """The managers' topics in both places that read them (routing.delivers, hub._candidates);
+    and every event on a socket with all its fields, as before events had projections."""
     with (
         mock.patch("callcenter.cti.routing.FLOOR_TOPICS", topics),
         mock.patch("callcenter.cti.hub.FLOOR_TOPICS", topics),
+        mock.patch("callcenter.cti.messages.projection_of", every_field),
     ):
         yield
+
+
+def every_field(event: Event) -> Projection:
+    return projection_of(event) or Projection(tuple(event.to_data()))
 
 
 def publish_call(events: EventBus, n: int, agent: tuple[int, str], client_id: int) -> None:
     """What the ACD publishes for call ``n``, in its order, all at once, to ``agent`` (id,
     extension)."""
-    call, queue = f"wallboard-{n}", QUEUES[n % len(QUEUES)]
+    call, queue = f"wallboard-{n}@{time.perf_counter_ns()}", QUEUES[n % len(QUEUES)]
     agent_id, extension = agent
-    ids = {"call_id": call, "interaction_id": None, "queue": queue, "client_id": client_id}
-    events.publish("call.queued", {**ids, "priority": 3, "language": "zh"})
+    the_call = {"call_id": call, "interaction_id": None, "queue": queue, "client_id": client_id}
+    extra = {"caller_number": None, "tier": None}
+    events.publish(CallQueued.from_data({**the_call, **extra, "priority": 3, "language": "zh"}))
     events.publish(
-        "call.offered",
-        {
-            **ids,
-            "agent_id": agent_id,
-            "extension": extension,
-            "caller_number": "+8613800138000",
-            "language": "zh",
-            "priority": 3,
-            "client_name": "李凯亮",
-            "tier": "gold",
-            "value_class": "core_volume",
-            "authenticated": True,
-            "ivr_path": ["welcome", "menu", "agent"],
-            "bench_t": time.perf_counter_ns(),
-        },
+        CallOffered.from_data(
+            {
+                **the_call,
+                "agent_id": agent_id,
+                "extension": extension,
+                "caller_number": "+8613800138000",
+                "language": "zh",
+                "priority": 3,
+                "client_name": "李凯亮",
+                "tier": Tier.GOLD,
+                "value_class": ValueClass.CORE_VOLUME,
+                "authenticated": True,
+                "ivr_path": ("welcome", "menu", "agent"),
+            }
+        )
     )
 
-    def state(value: str) -> dict[str, object]:
-        return {"agent_id": agent_id, "state": value, "reason": None, "origin": "acd"}
+    def state(value: AgentState) -> AgentStateChanged:
+        return AgentStateChanged(agent_id=agent_id, state=value, reason=None, origin="acd")
 
-    events.publish("agent.state", state("reserved"))
-    events.publish("call.answered", {**ids, "agent_id": agent_id})
-    events.publish("agent.state", state("on_call"))
-    events.publish("call.ended", {**ids, "agent_id": agent_id, "transferred": False})
-    events.publish("agent.state", state("wrap_up"))
+    events.publish(state(AgentState.RESERVED))
+    events.publish(CallAnswered.from_data({**the_call, "agent_id": agent_id}))
+    events.publish(state(AgentState.ON_CALL))
+    events.publish(CallEnded.from_data({**the_call, "agent_id": agent_id, "transferred": False}))
+    events.publish(state(AgentState.WRAP_UP))
 
 
 async def publish_calls(
@@ -422,7 +442,7 @@ async def desks_main(args: argparse.Namespace, tokens: list[str]) -> None:
         if not text.startswith('{"type":"call.offered"'):
             return
         data = json.loads(text)["data"]
-        pops.setdefault(data["call_id"], (now - data["bench_t"]) / 1e6)
+        pops.setdefault(data["call_id"], (now - published_at(data["call_id"])) / 1e6)
         came.set()
 
     print("READY", flush=True)

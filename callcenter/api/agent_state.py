@@ -6,7 +6,7 @@ from __future__ import annotations
 from callcenter.acd.agents import ReasonNotExpected
 from callcenter.api.schemas.agents import AgentOut, AgentStateIn
 from callcenter.crm.vocabulary import Role
-from callcenter.events import EventBus
+from callcenter.events import AgentStateChanged, EventBus
 from callcenter.persistence import agents
 from callcenter.persistence.db import Database
 
@@ -33,6 +33,5 @@ async def change_own_state(
 def publish_agent_state(events: EventBus, out: AgentOut) -> None:
     """Tell the ACD and the screens (``agent.state``) once the change is stored."""
     events.publish(
-        "agent.state",
-        {"agent_id": out.agent_id, "state": out.state.value, "reason": out.reason, "origin": "api"},
+        AgentStateChanged(agent_id=out.agent_id, state=out.state, reason=out.reason, origin="api")
     )

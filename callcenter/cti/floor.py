@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,25 +44,37 @@ from callcenter.cti.floor_model import (
     WaitingCall,
     mask_number,
 )
-from callcenter.events import Event
+from callcenter.events import (
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallOverflowed,
+    CallQueued,
+    Envelope,
+    Event,
+    FloorSnapshot,
+    QueueChanged,
+)
 
 __all__ = ["FLOOR_TOPIC", "AgentView", "FloorState", "LiveCall", "SeedCall", "mask_number"]
 
 log = logging.getLogger(__name__)
 
-FLOOR_TOPIC = "floor.snapshot"
-FOLDED_TOPICS = frozenset(
-    {
-        "agent.state",
-        "call.queued",
-        "call.offered",
-        "call.answered",
-        "call.ended",
-        "call.abandoned",
-        "call.overflowed",
-        "queue.changed",
-    }
+FLOOR_TOPIC = FloorSnapshot.TOPIC
+# The events the floor folds (the handlers at the end of this module).
+FOLDED = (
+    AgentStateChanged,
+    CallQueued,
+    CallOffered,
+    CallAnswered,
+    CallEnded,
+    CallAbandoned,
+    CallOverflowed,
+    QueueChanged,
 )
+FOLDED_TOPICS = frozenset(kind.TOPIC for kind in FOLDED)
 LOGGED_OUT = "logged_out"
 
 
@@ -119,10 +131,10 @@ class FloorState:
 
     # -- folding -----------------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Envelope[Event]) -> None:
         """Fold one bus event in; topics the floor does not follow are ignored."""
         self.roll_day(event.at)
-        handler = _HANDLERS.get(event.topic)
+        handler = _HANDLERS.get(type(event.payload))
         if handler is None:
             return
         try:
@@ -204,36 +216,36 @@ class FloorState:
         call.counted = self._count(call, answered_at, ended_at)
         tally_call(self._tally, call.counted)
 
-    def _agent_state(self, event: Event) -> None:
-        agent_id = _int(event.data["agent_id"])
-        state = str(event.data["state"])
+    def _agent_state(self, event: Envelope[AgentStateChanged]) -> None:
+        agent_id = event.payload.agent_id
+        state = event.payload.state.value
         if state == LOGGED_OUT:
             self.agents.pop(agent_id, None)
             return
-        reason = event.data.get("reason")
+        reason = event.payload.reason
         self.agents[agent_id] = AgentView(agent_id, state, _opt_str(reason), event.at)
 
-    def _queued(self, event: Event) -> None:
-        call_id, queue = str(event.data["call_id"]), str(event.data["queue"])
-        priority = event.data.get("priority")
+    def _queued(self, event: Envelope[CallQueued]) -> None:
+        call_id, queue = event.payload.call_id, event.payload.queue
+        priority = event.payload.priority
         again = self._take_waiting(call_id) or self._parked.pop(call_id, None)
         if again is not None:
             # The same call again: one a restart left waiting, or one the IVR queues again
             # after an overflow sent it there. Its record keeps the first queued_at, so the
             # report counts it once, from then.
             again.queue = queue
-            again.priority = priority if type(priority) is int else again.priority
+            again.priority = priority
             self._waiting(queue)[call_id] = again
             self._recount(again)
             return
-        caller = mask_number(_opt_str(event.data.get("caller_number")))
-        tier = _opt_str(event.data.get("tier"))
+        caller = mask_number(event.payload.caller_number)
+        tier = _opt_str(event.payload.tier)
         call = WaitingCall(
             call_id,
             queue,
             event.at,
             counted=None,
-            priority=priority if type(priority) is int else None,
+            priority=priority,
             caller=caller,
             tier=tier,
         )
@@ -242,20 +254,20 @@ class FloorState:
             call.counted = self._count(call)
             tally_call(self._tally, call.counted)
 
-    def _offered(self, event: Event) -> None:
-        call_id = str(event.data["call_id"])
+    def _offered(self, event: Envelope[CallOffered]) -> None:
+        call_id = event.payload.call_id
         # call.queued named them already; the offer may know the client better by now.
-        caller = mask_number(_opt_str(event.data.get("caller_number")))
-        tier = _opt_str(event.data.get("tier"))
+        caller = mask_number(event.payload.caller_number)
+        tier = _opt_str(event.payload.tier)
         for calls in self.queues.values():
             if call_id in calls:
                 call = calls[call_id]
                 call.caller, call.tier = caller or call.caller, tier or call.tier
 
-    def _answered(self, event: Event) -> None:
-        call_id, agent_id = str(event.data["call_id"]), _int(event.data["agent_id"])
+    def _answered(self, event: Envelope[CallAnswered]) -> None:
+        call_id, agent_id = event.payload.call_id, event.payload.agent_id
         call = self._take_waiting(call_id)
-        queue = str(event.data.get("queue") or (call.queue if call else ""))
+        queue = event.payload.queue or (call.queue if call else "")
         if call is not None:
             self._recount(call, answered_at=event.at)
         self.live[call_id] = LiveCall(
@@ -267,17 +279,17 @@ class FloorState:
             tier=None if call is None else call.tier,
         )
 
-    def _ended(self, event: Event) -> None:
-        call_id = str(event.data["call_id"])
+    def _ended(self, event: Envelope[CallEnded]) -> None:
+        call_id = event.payload.call_id
         live = self.live.get(call_id)
         # Only the agent whose part ended leaves the board. (After a transfer the caller
         # talks on with the target, but call control announces no call.answered for the
         # target yet: the call leaves the board with the first agent's part.)
-        if live is not None and live.agent_id == event.data.get("agent_id"):
+        if live is not None and live.agent_id == event.payload.agent_id:
             del self.live[call_id]
 
-    def _abandoned(self, event: Event) -> None:
-        call_id = str(event.data["call_id"])
+    def _abandoned(self, event: Envelope[CallAbandoned]) -> None:
+        call_id = event.payload.call_id
         call = self._take_waiting(call_id)
         if call is None:
             return
@@ -285,19 +297,19 @@ class FloorState:
         # waited_seconds runs from the ACD's last take (after a restart, or the IVR queueing
         # it again), so it can only be shorter; null when the caller hung up while the
         # service was down.
-        waited = event.data.get("waited_seconds")
+        waited = event.payload.waited_seconds
         ended = event.at
         if waited is not None:
             ended = max(ended, call.enqueued_at + dt.timedelta(seconds=float(waited)))
         self._recount(call, ended_at=ended)
 
-    def _overflowed(self, event: Event) -> None:
-        call_id = str(event.data["call_id"])
+    def _overflowed(self, event: Envelope[CallOverflowed]) -> None:
+        call_id = event.payload.call_id
         call = self._take_waiting(call_id)
         if call is None:
             return
-        to_queue = event.data.get("to_queue")
-        reason = event.data.get("reason")
+        to_queue = event.payload.to_queue
+        reason = event.payload.reason
         call.route = call.route.then(hop(call.queue, _opt_str(to_queue), _opt_str(reason)))
         if to_queue is None:  # back to the caller's IVR flow, which may queue it again
             self._parked[call_id] = call
@@ -306,8 +318,8 @@ class FloorState:
             self._waiting(call.queue)[call_id] = call
         self._recount(call)
 
-    def _queue_changed(self, event: Event) -> None:
-        self._waiting(str(event.data["queue"]))
+    def _queue_changed(self, event: Envelope[QueueChanged]) -> None:
+        self._waiting(event.payload.queue)
 
     # -- the wallboard -----------------------------------------------------------------
 
@@ -388,12 +400,6 @@ class FloorState:
         }
 
 
-def _int(value: object) -> int:
-    if type(value) is not int:  # bool is an int in Python: True is not agent 1
-        raise TypeError(f"not an id: {type(value).__name__}")
-    return value
-
-
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -406,13 +412,14 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-_HANDLERS = {
-    "agent.state": FloorState._agent_state,
-    "call.queued": FloorState._queued,
-    "call.offered": FloorState._offered,
-    "call.answered": FloorState._answered,
-    "call.ended": FloorState._ended,
-    "call.abandoned": FloorState._abandoned,
-    "call.overflowed": FloorState._overflowed,
-    "queue.changed": FloorState._queue_changed,
+# By the event's class: each handler reads the fields of its own.
+_HANDLERS: Mapping[type[Event], Callable[[FloorState, Envelope[Any]], None]] = {
+    AgentStateChanged: FloorState._agent_state,
+    CallQueued: FloorState._queued,
+    CallOffered: FloorState._offered,
+    CallAnswered: FloorState._answered,
+    CallEnded: FloorState._ended,
+    CallAbandoned: FloorState._abandoned,
+    CallOverflowed: FloorState._overflowed,
+    QueueChanged: FloorState._queue_changed,
 }

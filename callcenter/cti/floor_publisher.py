@@ -9,8 +9,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from callcenter.cti.floor import FLOOR_TOPIC, FOLDED_TOPICS, FloorState
-from callcenter.events import Event, EventBus
+from callcenter.cti.floor import FOLDED_TOPICS, FloorState
+from callcenter.events import Envelope, EventBus, FloorSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class FloorPublisher:
             except Exception:  # the wallboard stops moving; the calls go on
                 log.exception("floor: no snapshot this tick")
 
-    def tick(self) -> Event | None:
+    def tick(self) -> Envelope[FloorSnapshot] | None:
         """One interval passed: publish if anything moved, or if the floor was quiet for
         ``refresh`` seconds. The event published, else None."""
         self._quiet_ticks += 1
@@ -94,7 +94,8 @@ class FloorPublisher:
         if not self.state.changed and self._quiet_ticks < self._refresh_ticks:
             return None
         self._quiet_ticks = 0
-        return self._bus.publish(FLOOR_TOPIC, self.state.snapshot(self._wallclock()))
+        # The floor's view is JSON-ready already: its rows travel as they are.
+        return self._bus.publish(FloorSnapshot.from_data(self.state.snapshot(self._wallclock())))
 
     def close(self) -> None:
         self._stopped.set()

@@ -28,7 +28,7 @@ from typing import Protocol
 from callcenter.cti.messages import encode, event_message
 from callcenter.cti.pops import POP_TOPIC, PendingPop, PendingPops, PopClient
 from callcenter.cti.routing import FLOOR_TOPICS, MANAGER_ROLES, Viewer, delivers
-from callcenter.events import Event, EventBus, EventSubscription
+from callcenter.events import CallOffered, Envelope, Event, EventBus, EventSubscription
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ class CtiHub:
 
     # --- events ------------------------------------------------------------------------
 
-    def dispatch(self, event: Event) -> None:
+    def dispatch(self, event: Envelope[Event]) -> None:
         """Hand ``event`` to every connection allowed to see it. Never waits."""
         self.last_seq = event.seq
         try:
@@ -282,8 +282,12 @@ class CtiHub:
         except (TypeError, ValueError) as exc:  # a publisher's bug must not stop the hub
             log.error("cti: event %d (%s) cannot be sent: %s", event.seq, event.topic, exc)
             return
-        pop = self.pending.follow(event, text)
-        out = self._pops_out.get(str(event.data.get("call_id"))) if pop is not None else None
+        self.pending.follow(event)
+        if text is None:
+            return  # an event no socket gets (projections.py)
+        offer = event.narrow(CallOffered)
+        pop = self.pending.offered(offer, text) if offer is not None else None
+        out = self._pops_out.get(pop.call_id) if pop is not None else None
         reached: list[Connection] = []
         for conn in self._candidates(event):
             if delivers(conn.viewer, event) and conn.push(text, out.set if out else None):
@@ -293,10 +297,10 @@ class CtiHub:
         if pop is not None and reached:
             self._complete_later(PopJob(pop, tuple(reached), resumed=False))
 
-    def _candidates(self, event: Event) -> list[Connection]:
+    def _candidates(self, event: Envelope[Event]) -> list[Connection]:
         """Every connection that may receive ``event``, and maybe a few that may not."""
-        agent_id = event.data.get("agent_id")
-        own = self._by_user.get(agent_id, {}) if type(agent_id) is int else {}
+        agent_id = event.payload.about_agent
+        own = self._by_user.get(agent_id, {}) if agent_id is not None else {}
         if event.topic not in FLOOR_TOPICS:
             return list(own.values())  # a pop is checked against its agent's desks alone
         return list({**own, **self._managers}.values())

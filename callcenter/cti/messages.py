@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from callcenter.cti.projections import projection_of
 from callcenter.errors import DomainError, InvalidInput
-from callcenter.events import Event
+from callcenter.events import Envelope, Event
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REF_LENGTH = 64  # the client's own correlation id, echoed in replies
@@ -57,8 +58,13 @@ def encode(kind: str, seq: int | None, at: dt.datetime, data: Mapping[str, Any])
     )
 
 
-def event_message(event: Event) -> str:
-    return encode(event.topic, event.seq, event.at, event.data)
+def event_message(event: Envelope[Event]) -> str | None:
+    """A bus event as the message a socket gets: its projection (projections.py) as data.
+    None for an event that never goes to a socket."""
+    projection = projection_of(event.payload)
+    if projection is None:
+        return None
+    return encode(event.topic, event.seq, event.at, projection.data(event.payload))
 
 
 # --- client -> server ---------------------------------------------------------------------

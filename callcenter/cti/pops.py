@@ -10,18 +10,26 @@ dropped too, in case an ending was missed. A resuming client gets the pending po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter.events import Event
+from callcenter.acd.model import AgentState
+from callcenter.events import (
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallOfferEnded,
+    CallOverflowed,
+    Envelope,
+    Event,
+)
 
-RINGING_STATE = "reserved"  # AgentState.RESERVED: a call is being offered
-POP_TOPIC = "call.offered"  # the screen pop
+RINGING_STATE = AgentState.RESERVED  # a call is being offered
+POP_TOPIC = CallOffered.TOPIC  # the screen pop
 MAX_PENDING_PER_AGENT = 4  # one ring at a time; a few more only if endings went missing
-# Topics that end the offer of (agent_id, call_id); and those that end a call for everyone.
-OFFER_ENDINGS = frozenset({"call.offer_ended", "call.answered", "call.ended"})
-CALL_ENDINGS = frozenset({"call.abandoned", "call.overflowed"})
 
 
 @dataclass(frozen=True)
@@ -49,13 +57,9 @@ class PopClient:
         }
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if type(value) is int else None
-
-
 @dataclass
 class PendingPop:
-    event: Event  # the call.offered
+    event: Envelope[CallOffered]
     text: str  # its message, encoded once
     since: float  # on the hub's clock
     client: PopClient | None = None
@@ -63,19 +67,19 @@ class PendingPop:
 
     @property
     def agent_id(self) -> int:
-        return int(self.event.data["agent_id"])
+        return self.event.payload.agent_id
 
     @property
     def call_id(self) -> str:
-        return str(self.event.data.get("call_id", ""))
+        return self.event.payload.call_id
 
     @property
     def interaction_id(self) -> int | None:
-        return _int_or_none(self.event.data.get("interaction_id"))
+        return self.event.payload.interaction_id
 
     @property
     def client_id(self) -> int | None:
-        return _int_or_none(self.event.data.get("client_id"))
+        return self.event.payload.client_id
 
 
 @dataclass
@@ -86,31 +90,27 @@ class PendingPops:
     clock: Callable[[], float]
     _by_agent: dict[int, dict[str, PendingPop]] = field(default_factory=dict)
 
-    def follow(self, event: Event, text: str) -> PendingPop | None:
-        """Track ``event``; for a ``call.offered``, the pop it starts."""
-        data: Mapping[str, Any] = event.data
-        agent_id = _int_or_none(data.get("agent_id"))
-        call_id = str(data.get("call_id", ""))
-        if event.topic == POP_TOPIC and agent_id is not None:
-            pops = self._by_agent.setdefault(agent_id, {})
-            pops.pop(call_id, None)
-            pop = PendingPop(event, text, self.clock())
-            pops[call_id] = pop
-            while len(pops) > MAX_PENDING_PER_AGENT:
-                del pops[next(iter(pops))]
-            return pop
-        if event.topic in OFFER_ENDINGS and agent_id is not None:
-            self._end(agent_id, call_id)
-        elif event.topic in CALL_ENDINGS:
-            for agent in list(self._by_agent):
-                self._end(agent, call_id)
-        elif (
-            event.topic == "agent.state"
-            and agent_id is not None
-            and data.get("state") != RINGING_STATE
-        ):
-            self._by_agent.pop(agent_id, None)
-        return None
+    def offered(self, event: Envelope[CallOffered], text: str) -> PendingPop:
+        """Track a screen pop (``text``: its message) until its offer ends."""
+        offer = event.payload
+        pops = self._by_agent.setdefault(offer.agent_id, {})
+        pops.pop(offer.call_id, None)
+        pop = PendingPop(event, text, self.clock())
+        pops[offer.call_id] = pop
+        while len(pops) > MAX_PENDING_PER_AGENT:
+            del pops[next(iter(pops))]
+        return pop
+
+    def follow(self, event: Envelope[Event]) -> None:
+        """End the pending pops ``event`` ends."""
+        match event.payload:
+            case CallOfferEnded() | CallAnswered() | CallEnded() as offer_over:
+                self._end(offer_over.agent_id, offer_over.call_id)
+            case CallAbandoned() | CallOverflowed() as call_gone:
+                for agent in list(self._by_agent):
+                    self._end(agent, call_gone.call_id)
+            case AgentStateChanged() as change if change.state != RINGING_STATE:
+                self._by_agent.pop(change.agent_id, None)
 
     def _end(self, agent_id: int, call_id: str) -> None:
         pops = self._by_agent.get(agent_id)

@@ -26,13 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callcenter.crm.vocabulary import Role
-from callcenter.events import Event
+from callcenter.events import AgentStateChanged, Envelope, Event, FloorSnapshot
 
 AGENT_ROLES = frozenset({Role.AGENT, Role.ADVISOR})
 MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 # What supervisors and admins see of every agent and queue: the wallboard's picture.
-FLOOR_TOPICS = frozenset({"floor.snapshot"})  # once a second at most (cti/floor.py)
+FLOOR_TOPICS = frozenset({FloorSnapshot.TOPIC})  # once a second at most (cti/floor.py)
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,15 @@ class Viewer:
     role: Role
 
 
-def about(viewer: Viewer, event: Event) -> bool:
+def about(viewer: Viewer, event: Envelope[Event]) -> bool:
     """Whether ``event`` is a call event or a state change of this viewer's own."""
-    if event.topic != "agent.state" and not event.topic.startswith("call."):
+    if event.topic != AgentStateChanged.TOPIC and not event.topic.startswith("call."):
         return False
-    agent_id = event.data.get("agent_id")
-    # bool is an int in Python: True must never match user 1.
-    return type(agent_id) is int and agent_id == viewer.user_id
+    agent_id = event.payload.about_agent  # never True for user 1: a bool is no agent id
+    return agent_id is not None and agent_id == viewer.user_id
 
 
-def delivers(viewer: Viewer, event: Event) -> bool:
+def delivers(viewer: Viewer, event: Envelope[Event]) -> bool:
     """Whether ``viewer`` may receive ``event`` (the table in this module's docstring)."""
     if about(viewer, event):
         return True

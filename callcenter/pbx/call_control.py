@@ -32,7 +32,7 @@ import datetime as dt
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -44,7 +44,7 @@ from callcenter.asterisk.errors import AgiChannelGone, AmiActionError, AmiError,
 from callcenter.asterisk.protocol import Message
 from callcenter.crm.phones import mask_phone
 from callcenter.errors import Conflict, InvalidInput, NotFound
-from callcenter.events import EventBus
+from callcenter.events import CallControlChanged, ControlStateName, EventBus
 from callcenter.pbx.channels import Channel, ChannelTracker
 from callcenter.pbx.link import AgiCall
 
@@ -133,6 +133,16 @@ class ControlAction(StrEnum):
 
 
 C, A = ControlState, ControlAction
+
+# Each state as ``call.control`` names it (callcenter/events/topics.py).
+_ANNOUNCED: Mapping[ControlState, ControlStateName] = {
+    C.TALKING: "talking",
+    C.HELD: "held",
+    C.CONSULTING: "consulting",
+    C.CONFERENCE: "conference",
+    C.TRANSFERRED: "transferred",
+    C.ENDED: "ended",
+}
 TRANSITIONS: dict[tuple[ControlState, ControlAction], ControlState] = {
     (C.TALKING, A.HOLD): C.HELD,
     (C.HELD, A.RESUME): C.TALKING,
@@ -609,8 +619,7 @@ class CallControl:
                 wait.cancel()
             await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
             self.events.publish(
-                "call.control",
-                {"agent_id": agent_id, "interaction_id": interaction_id, "state": "ended"},
+                CallControlChanged(agent_id=agent_id, interaction_id=interaction_id, state="ended")
             )
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -698,15 +707,14 @@ class CallControl:
     def _announce(self, c: _Controlled) -> None:
         status = c.status(self._clock())
         self.events.publish(
-            "call.control",
-            {
-                "agent_id": c.agent_id,
-                "call_id": status.call_id,
-                "interaction_id": status.interaction_id,
-                "state": status.state.value,
-                "target": status.target,
-                "hold_seconds": status.hold_seconds,
-            },
+            CallControlChanged(
+                agent_id=c.agent_id,
+                call_id=status.call_id,
+                interaction_id=status.interaction_id,
+                state=_ANNOUNCED[status.state],
+                target=status.target,
+                hold_seconds=status.hold_seconds,
+            )
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from callcenter.events import QueueChanged
 from tests.api.conftest import Api
 
 
@@ -25,7 +26,7 @@ async def test_health_counts_the_events_the_hub_and_the_wallboard_fell_behind_on
     # More events in one go than the subscriptions hold (publish never waits): the oldest
     # are dropped, as when the hub falls behind a flood.
     for n in range(10_005):
-        bus.publish("queue.changed", {"queue": f"q{n}"})
+        bus.publish(QueueChanged(queue=f"q{n}"))
     health = (await api.http.get("/health")).json()
     assert health["cti_events_lost"] >= 5
     assert health["floor_events_lost"] >= 5

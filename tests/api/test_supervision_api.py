@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from callcenter.acd.model import WaitingCall
+from callcenter.acd.model import AgentState, WaitingCall
 from callcenter.crm.vocabulary import Role
+from callcenter.events import AgentStateChanged
 from callcenter.pbx.acd_service import AgentNotReadyForCall, UnknownQueueName
 from callcenter.pbx.supervision import AgentNotOnCall, Monitoring, MonitorMode, NotMonitoring
 from callcenter.persistence import agents
@@ -196,12 +197,9 @@ async def test_a_supervisor_sets_an_agent_not_ready_recorded_audited_and_announc
         assert response.status_code == 200, response.text
         assert (response.json()["state"], response.json()["reason"]) == ("not_ready", "meeting")
         event = await asyncio.wait_for(announced.get(), 1.0)
-    assert event.data == {
-        "agent_id": agent_id,
-        "state": "not_ready",
-        "reason": "meeting",
-        "origin": "api",
-    }
+    assert event.payload == AgentStateChanged(
+        agent_id=agent_id, state=AgentState.NOT_READY, reason="meeting", origin="api"
+    )
     async with api.db.read() as session:
         change = (
             await session.execute(

@@ -11,6 +11,7 @@ import pytest
 from callcenter.persistence.db import Database
 from tests.support.asgi_ws import AsgiWebSocket
 from tests.support.cti_desk import Desk, offered, open_desk
+from tests.support.events import bus_event, unknown_event
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ async def test_the_cookie_needs_an_origin_but_a_bearer_client_may_omit_it(desk: 
 
 
 async def test_hello_says_who_is_connected_and_how_often_to_expect_a_ping(desk: Desk) -> None:
-    desk.events.publish("queue.changed", {"queue": "general"})
+    desk.events.publish(bus_event("queue.changed", queue="general"))
     async with desk.socket("supervisor") as socket:
         hello = await socket.receive_json()
     assert hello["seq"] is None
@@ -91,9 +92,9 @@ async def test_agent_a_never_receives_agent_b_pop(desk: Desk) -> None:
     async with desk.socket("agent_a") as a, desk.socket("agent_b") as b:
         await a.receive_type("hello")
         await b.receive_type("hello")
-        desk.events.publish("call.offered", offered(b_id, "call-b"))
-        desk.events.publish("call.offer_ended", {"agent_id": b_id, "call_id": "call-b"})
-        desk.events.publish("agent.state", {"agent_id": a_id, "state": "ready", "origin": "api"})
+        desk.events.publish(offered(b_id, "call-b"))
+        desk.events.publish(bus_event("call.offer_ended", agent_id=b_id, call_id="call-b"))
+        desk.events.publish(bus_event("agent.state", agent_id=a_id, state="ready", origin="api"))
         # A's next message is its own state: B's pop and its ending passed A by.
         seen_by_a = await a.messages_until("agent.state")
         pop = await b.receive_type("call.offered")
@@ -109,24 +110,24 @@ async def test_a_supervisor_follows_the_floor_by_snapshots_alone_and_never_a_pop
     async with open_desk(database_url, database, ws_floor_snapshot_seconds=0.05) as desk:
         a_id = desk.ids["agent_a"]
         floor = [
-            ("call.queued", {"call_id": "c1", "queue": "general", "priority": 1}),
-            ("call.offered", offered(a_id, "c1")),
-            ("call.offer_ended", {"agent_id": a_id, "call_id": "c1", "reason": "no_answer"}),
-            ("agent.state", {"agent_id": a_id, "state": "not_ready", "reason": "missed"}),
-            ("call.queued", {"call_id": "c2", "queue": "general", "priority": 1}),
-            ("call.answered", {"agent_id": a_id, "call_id": "c2", "queue": "general"}),
-            ("call.queued", {"call_id": "c3", "queue": "general", "priority": 1}),
-            ("call.abandoned", {"call_id": "c3", "queue": "general", "waited_seconds": 40}),
-            ("call.queued", {"call_id": "c4", "queue": "general", "priority": 1}),
-            ("call.overflowed", {"call_id": "c4", "queue": "general", "to_queue": None}),
-            ("ivr.something_new", {"agent_id": a_id}),
-            ("queue.changed", {"queue": "vip"}),
+            bus_event("call.queued", call_id="c1", queue="general", priority=1),
+            offered(a_id, "c1"),
+            bus_event("call.offer_ended", agent_id=a_id, call_id="c1", reason="no_answer"),
+            bus_event("agent.state", agent_id=a_id, state="not_ready", reason="missed"),
+            bus_event("call.queued", call_id="c2", queue="general", priority=1),
+            bus_event("call.answered", agent_id=a_id, call_id="c2", queue="general"),
+            bus_event("call.queued", call_id="c3", queue="general", priority=1),
+            bus_event("call.abandoned", call_id="c3", queue="general", waited_seconds=40),
+            bus_event("call.queued", call_id="c4", queue="general", priority=1),
+            bus_event("call.overflowed", call_id="c4", queue="general", to_queue=None),
+            unknown_event("ivr.something_new", agent_id=a_id),
+            bus_event("queue.changed", queue="vip"),
         ]
         async with desk.socket("supervisor") as sup, desk.socket("admin") as admin:
             await sup.receive_type("hello")
             await admin.receive_type("hello")
-            for topic, data in floor:
-                desk.events.publish(topic, data)
+            for event in floor:
+                desk.events.publish(event)
             by_supervisor = await until_floor_shows(sup, lambda f: "vip" in queues(f))
             by_admin = await until_floor_shows(admin, lambda f: "vip" in queues(f))
     for seen in (by_supervisor, by_admin):
@@ -165,12 +166,12 @@ async def test_an_agent_gets_only_their_own_calls_and_state(desk: Desk) -> None:
     a_id, b_id = desk.ids["agent_a"], desk.ids["agent_b"]
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
-        desk.events.publish("call.queued", {"call_id": "c0", "queue": "general"})
-        desk.events.publish("queue.changed", {"queue": "general"})
-        desk.events.publish("agent.state", {"agent_id": b_id, "state": "ready"})
-        desk.events.publish("call.answered", {"agent_id": b_id, "call_id": "c9"})
-        desk.events.publish("call.answered", {"agent_id": a_id, "call_id": "c1"})
-        desk.events.publish("call.ended", {"agent_id": a_id, "call_id": "c1"})
+        desk.events.publish(bus_event("call.queued", call_id="c0", queue="general"))
+        desk.events.publish(bus_event("queue.changed", queue="general"))
+        desk.events.publish(bus_event("agent.state", agent_id=b_id, state="ready"))
+        desk.events.publish(bus_event("call.answered", agent_id=b_id, call_id="c9"))
+        desk.events.publish(bus_event("call.answered", agent_id=a_id, call_id="c1"))
+        desk.events.publish(bus_event("call.ended", agent_id=a_id, call_id="c1"))
         seen = await a.messages_until("call.ended")
     assert [(m["type"], m["data"]["call_id"]) for m in seen] == [
         ("call.answered", "c1"),
@@ -182,13 +183,13 @@ async def test_every_message_carries_type_seq_time_and_data(desk: Desk) -> None:
     a_id = desk.ids["agent_a"]
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
-        event = desk.events.publish("agent.state", {"agent_id": a_id, "state": "ready"})
+        event = desk.events.publish(bus_event("agent.state", agent_id=a_id, state="ready"))
         message = await a.receive_json()
     assert message == {
         "type": "agent.state",
         "seq": event.seq,
         "at": event.at.isoformat(),
-        "data": {"agent_id": a_id, "state": "ready"},
+        "data": {"agent_id": a_id, "state": "ready", "reason": None, "origin": "api"},
     }
 
 
@@ -252,7 +253,7 @@ async def test_a_slow_client_is_closed_4408_and_publishing_never_waits(
         async with stuck, desk.socket("agent_a") as reader:
             await reader.receive_type("hello")
             for n in range(40):  # publish is synchronous: it returns without any await
-                desk.events.publish("call.answered", {"agent_id": a_id, "call_id": f"q{n}"})
+                desk.events.publish(bus_event("call.answered", agent_id=a_id, call_id=f"q{n}"))
             received = [(await reader.receive_json())["data"]["call_id"] for _ in range(40)]
             assert (await stuck.closed())[0] == 4408
             assert received == [f"q{n}" for n in range(40)]

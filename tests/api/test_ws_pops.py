@@ -16,6 +16,7 @@ from callcenter.persistence.db import Database
 from callcenter.persistence.tables import AuditEntry
 from tests.support.crm_data import add_client, add_interaction
 from tests.support.cti_desk import Desk, offered, open_desk
+from tests.support.events import bus_event
 
 
 @pytest.fixture
@@ -61,8 +62,7 @@ async def test_the_pop_goes_out_bare_then_with_the_client_summary_once_audited(
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
         event = desk.events.publish(
-            "call.offered",
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id),
+            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
         )
         pop = await a.receive_json()
         summary = await a.receive_json()
@@ -103,8 +103,7 @@ async def test_every_screen_that_shows_the_pop_is_audited(desk: Desk) -> None:
         for socket in (tab1, tab2, sup):
             await socket.receive_type("hello")
         desk.events.publish(
-            "call.offered",
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id),
+            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
         )
         for tab in (tab1, tab2):
             assert (await tab.receive_type("call.client"))["data"]["client"]["name"] == "张伟"
@@ -122,7 +121,7 @@ async def test_a_pop_for_an_unknown_caller_is_audited_and_says_no_client(desk: D
     a_id = desk.ids["agent_a"]
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
-        desk.events.publish("call.offered", offered(a_id, "1741.9", interaction_id=interaction_id))
+        desk.events.publish(offered(a_id, "1741.9", interaction_id=interaction_id))
         summary = await a.receive_type("call.client")
         audits = await pop_audits(desk.db)
     assert summary["data"]["client"] is None
@@ -146,12 +145,11 @@ async def test_no_summary_leaves_when_its_audit_cannot_be_written(
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
         desk.events.publish(
-            "call.offered",
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id),
+            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
         )
         assert (await a.receive_json())["type"] == "call.offered"
         await asyncio.wait_for(tried.wait(), 10)
-        desk.events.publish("agent.state", {"agent_id": a_id, "state": "on_call"})
+        desk.events.publish(bus_event("agent.state", agent_id=a_id, state="on_call"))
         after = await a.receive_json()
     assert after["type"] == "agent.state"  # the summary never came
 
@@ -159,11 +157,10 @@ async def test_no_summary_leaves_when_its_audit_cannot_be_written(
 async def test_resume_resends_a_pop_still_ringing_but_not_an_answered_one(desk: Desk) -> None:
     client_id, interaction_id = await a_call(desk)
     a_id = desk.ids["agent_a"]
-    answered = desk.events.publish("call.offered", offered(a_id, "answered-call"))
-    desk.events.publish("call.answered", {"agent_id": a_id, "call_id": "answered-call"})
+    answered = desk.events.publish(offered(a_id, "answered-call"))
+    desk.events.publish(bus_event("call.answered", agent_id=a_id, call_id="answered-call"))
     ringing = desk.events.publish(
-        "call.offered",
-        offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id),
+        offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
     )
     async with desk.socket("agent_a") as a:
         hello = await a.receive_type("hello")
@@ -193,8 +190,7 @@ async def test_a_reconnected_agent_sees_the_pop_again_and_each_showing_is_audite
     async with desk.socket("agent_a") as first:
         await first.receive_type("hello")
         desk.events.publish(
-            "call.offered",
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id),
+            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
         )
         await first.receive_type("call.client")
     async with desk.socket("agent_a") as again:
@@ -208,9 +204,11 @@ async def test_a_reconnected_agent_sees_the_pop_again_and_each_showing_is_audite
 
 async def test_a_pop_is_no_longer_pending_once_the_agent_leaves_ringing(desk: Desk) -> None:
     a_id = desk.ids["agent_a"]
-    desk.events.publish("agent.state", {"agent_id": a_id, "state": "reserved"})
-    desk.events.publish("call.offered", offered(a_id, "c1"))
-    desk.events.publish("agent.state", {"agent_id": a_id, "state": "not_ready", "reason": "missed"})
+    desk.events.publish(bus_event("agent.state", agent_id=a_id, state="reserved"))
+    desk.events.publish(offered(a_id, "c1"))
+    desk.events.publish(
+        bus_event("agent.state", agent_id=a_id, state="not_ready", reason="missed", origin="acd")
+    )
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
         await a.send_json({"type": "resume", "last_seq": 0})

@@ -14,7 +14,7 @@ from callcenter.crm.callstats import CallFigures
 from callcenter.crm.report_intervals import IntervalKind, ReportRange
 from callcenter.crm.vocabulary import Channel, Direction, Tier
 from callcenter.cti.floor import FloorState, LiveCall, SeedCall
-from callcenter.events import Event
+from callcenter.events import Envelope
 from callcenter.persistence import callstats
 from callcenter.persistence.agents import apply_event
 from callcenter.persistence.db import Database
@@ -24,6 +24,7 @@ from tests.db.test_callstats import agents
 from tests.support import callstats_golden as golden
 from tests.support.callstats_golden import at
 from tests.support.crm_data import add_branch
+from tests.support.events import bus_event
 
 NOW = at("10:32:00")
 ZONE = "Asia/Shanghai"
@@ -128,8 +129,11 @@ async def test_the_seeded_wallboard_and_the_report_agree_after_the_same_call_end
     floor.seed(seed.day, seed.figures, seed.waiting, live=seed.live, agents=seed.agents)
     (waiting,) = seed.waiting
     # The ACD re-queues the call a restart left waiting: not a second offer.
-    floor.apply(Event(1, "call.queued", at("10:32:01"), {"call_id": waiting.call_id,
-                                                         "queue": "general"}))  # fmt: skip
+    floor.apply(
+        Envelope(
+            1, at("10:32:01"), bus_event("call.queued", call_id=waiting.call_id, queue="general")
+        )
+    )
     assert moved(floor.figures("general")) == moved(seed.figures["general"])
     # The caller hangs up at 10:33 (13 min 55 s after queueing): the record and the floor.
     ended = at("10:33:00")
@@ -140,9 +144,12 @@ async def test_the_seeded_wallboard_and_the_report_agree_after_the_same_call_end
             .values(ended_at=ended)
         )
     floor.apply(
-        Event(2, "call.abandoned", ended, {"call_id": waiting.call_id, "queue": "general",
-                                           "waited_seconds": None})
-    )  # fmt: skip
+        Envelope(
+            2,
+            ended,
+            bus_event("call.abandoned", call_id=waiting.call_id, queue="general"),
+        )
+    )
     after = await report_figures(database, at("10:34:00"))
     assert moved(floor.figures("general")) == moved(after["general"])
     assert (after["general"].abandoned, after["general"].waiting) == (3, 0)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from callcenter.events import Event
+from callcenter.events import CallOverflowed, Envelope, Event
 from callcenter.ivr.sounds import INDEX_NAME, SoundIndex
 from callcenter.persistence.tables import CallbackRequest
 from tests.integration.test_acd_real_asterisk import log_in, short_queue
@@ -31,6 +31,12 @@ from tests.support.hotline import GAP, HOTLINE, Hotline
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def overflowed(event: Envelope[Event]) -> CallOverflowed:
+    moved = event.narrow(CallOverflowed)
+    assert moved is not None
+    return moved.payload
 
 
 def _path(call: Any) -> list[str]:
@@ -54,13 +60,13 @@ async def test_a_caller_past_the_longest_wait_overflows_into_the_next_queue(
             caller = KeypadCaller(line.settings.sip_port, HOTLINE, script, caller=line.client.phone)
             await caller.start()
             await phone.wait_answered(timeout=20)
-            moved: Event = await asyncio.wait_for(overflows.get(), 5)
+            moved = overflowed(await asyncio.wait_for(overflows.get(), 5))
             result = await caller.wait()
             call = await line.ended_interaction()
     assert result.succeeded, result.output
-    assert moved.data["queue"] == "trading_support"
-    assert moved.data["to_queue"] == "general"
-    assert moved.data["reason"] == "max_wait"
+    assert moved.queue == "trading_support"
+    assert moved.to_queue == "general"
+    assert moved.reason == "max_wait"
     assert call.queue == "general"
     assert call.agent_id == agent
     assert "overflow:trading_support=general" in _path(call)
@@ -116,10 +122,10 @@ async def test_a_closed_queue_sends_its_callers_on_at_once(
     with line.runtime.events.subscribe(lambda e: e.topic == "call.overflowed") as overflows:
         script = [Wait(1.0), Keys("1"), Wait(GAP), Keys("0"), Wait(3.0), Hangup()]
         result, call = await line.call(script, caller=line.client.phone)
-        moved: Event = await asyncio.wait_for(overflows.get(), 5)
+        moved = overflowed(await asyncio.wait_for(overflows.get(), 5))
     assert result.succeeded, result.output
-    assert moved.data["reason"] == "closed"
-    assert moved.data["action"] == "ivr"
+    assert moved.reason == "closed"
+    assert moved.action == "ivr"
     path = _path(call)
     assert path[path.index("overflow:general=closed") + 1].startswith("queue_full")
     assert call.ivr_outcome == "abandoned_in_ivr"  # hung up in the menu

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from callcenter.acd.model import AgentState
 from callcenter.crm.vocabulary import Tier
-from callcenter.events import Event
+from callcenter.events import CallOffered, Envelope, Event
 from callcenter.persistence.tables import AgentStateChange, Client, ClientPhone, Interaction, User
 from tests.support.agent_phone import AgentPhone, Answer, NeverAnswer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Step, Wait
@@ -81,7 +81,7 @@ async def test_a_queued_caller_reaches_the_ready_agent_who_then_wraps_up(
 ) -> None:
     line: Hotline = await hotline_factory()
     await short_queue(line)
-    offered: list[Event] = []
+    offered: list[Envelope[Event]] = []
     with line.runtime.events.subscribe(lambda e: e.topic == "call.offered") as pops:
         async with AgentPhone(
             line.settings.sip_port,
@@ -102,9 +102,11 @@ async def test_a_queued_caller_reaches_the_ready_agent_who_then_wraps_up(
 
     assert result.succeeded, result.output
     # The pop event went out before the agent's phone saw the INVITE.
-    assert offered[0].data["agent_id"] == agent
-    assert offered[0].data["client_id"] == line.client.id
-    assert offered[0].at.timestamp() < invite.at
+    pop = offered[0].narrow(CallOffered)
+    assert pop is not None
+    assert pop.payload.agent_id == agent
+    assert pop.payload.client_id == line.client.id
+    assert pop.at.timestamp() < invite.at
     assert invite.from_user == line.client.phone
     assert invite.from_display  # the client's name
     assert call.agent_id == agent

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Role
 from callcenter.cti.hub import CtiHub
-from callcenter.events import EventBus
+from callcenter.events import CallOffered, EventBus
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import User
 from callcenter.settings import load_settings
@@ -119,18 +119,21 @@ def offered(
     *,
     interaction_id: int | None = None,
     client_id: int | None = None,
-) -> dict[str, Any]:
+) -> CallOffered:
     """A call.offered as the ACD publishes it."""
-    return {
-        "agent_id": agent_id,
-        "extension": "1001",
-        "call_id": call_id,
-        "interaction_id": interaction_id,
-        "queue": "general",
-        "client_id": client_id,
-        "caller_number": "+8613800138000",
-        "language": "zh",
-        "priority": 3,
-        "authenticated": client_id is not None,
-        "ivr_path": ["welcome", "menu", "agent"],
-    }
+    return CallOffered(
+        agent_id=agent_id,
+        extension="1001",
+        call_id=call_id,
+        interaction_id=interaction_id,
+        queue="general",
+        client_id=client_id,
+        caller_number="+8613800138000",
+        language="zh",
+        priority=3,
+        client_name=None,
+        tier=None,
+        value_class=None,
+        authenticated=client_id is not None,
+        ivr_path=("welcome", "menu", "agent"),
+    )

@@ -24,7 +24,7 @@ from callcenter.crm.callstats import CallFact, CallFigures, CallReportInput, cal
 from callcenter.crm.counting import business_day, route_of
 from callcenter.crm.report_intervals import IntervalKind, ReportRange, local_midnight
 from callcenter.cti.floor import FloorState, SeedCall
-from callcenter.events import Event
+from callcenter.events import Envelope, Event, event_from_data
 from callcenter.persistence.floor import WAITING_SINCE
 
 TIMEZONE = "Asia/Shanghai"
@@ -282,7 +282,7 @@ def waiting_at(s: Story, now: dt.datetime) -> bool:
     )
 
 
-def bus(after: dt.datetime | None = None) -> list[Event]:
+def bus(after: dt.datetime | None = None) -> list[Envelope[Event]]:
     """Every story's events in the order the bus carries them."""
     timed = sorted(
         (at, s.n, i, topic, data)
@@ -294,9 +294,9 @@ def bus(after: dt.datetime | None = None) -> list[Event]:
     ]
 
 
-def envelope(seq: int, at: dt.datetime, topic: str, data: dict[str, Any]) -> Event:
+def envelope(seq: int, at: dt.datetime, topic: str, data: dict[str, Any]) -> Envelope[Event]:
     """The event as the bus carries it to the wallboard."""
-    return Event(seq, topic, at, data)
+    return Envelope(seq, at, event_from_data(topic, data))
 
 
 # --- the comparison -------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def comparable(now: dt.datetime) -> bool:
     return not any(in_the_ivr(s, now) for s in STORIES)
 
 
-def instants(envelopes: Sequence[Event]) -> list[dt.datetime]:
+def instants(envelopes: Sequence[Envelope[Event]]) -> list[dt.datetime]:
     midnights = [local_midnight(day, ZONE) for day in (DAY2, DAY3)]
     return sorted({e.at for e in envelopes} | {m - dt.timedelta(seconds=1) for m in midnights}
                   | set(midnights) | {END})  # fmt: skip

@@ -13,7 +13,8 @@ from callcenter.crm.vocabulary import Role
 from callcenter.cti.floor import FLOOR_TOPIC, FloorState, SeedCall, mask_number
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.routing import Viewer, delivers
-from callcenter.events import Event, EventBus
+from callcenter.events import EVENT_TYPES, Envelope, EventBus, FloorSnapshot, InvalidEvent
+from tests.support.events import bus_event, unknown_event
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -27,7 +28,8 @@ class Script:
 
     def at(self, seconds: float, topic: str, **data: Any) -> None:
         at = T0 + dt.timedelta(seconds=seconds)
-        self.floor.apply(Event(next(self._seq), topic, at, data))
+        typed = bus_event(topic, **data) if topic in EVENT_TYPES else unknown_event(topic, **data)
+        self.floor.apply(Envelope(next(self._seq), at, typed))
 
 
 def t(seconds: float) -> dt.datetime:
@@ -322,8 +324,11 @@ def test_changed_is_set_by_an_event_and_cleared_by_a_snapshot() -> None:
 def test_a_malformed_event_is_ignored_and_the_picture_stays() -> None:
     s = Script(FloorState())
     s.at(0, "agent.state", agent_id=12, state="ready", reason=None)
-    s.at(1, "agent.state", agent_id=True, state="not_ready", reason="break")
-    s.at(2, "call.answered", queue="general")  # no call_id
+    # Refused where they are built: a malformed event never reaches the floor.
+    with pytest.raises(InvalidEvent):
+        s.at(1, "agent.state", agent_id=True, state="not_ready", reason="break")
+    with pytest.raises(InvalidEvent):
+        s.at(2, "call.answered", queue="general")  # no call_id
 
     snap = s.floor.snapshot(t(3))
 
@@ -373,8 +378,8 @@ async def test_the_publisher_folds_bus_events_and_publishes_one_snapshot_per_cha
     publisher.tick()  # the first picture, empty
     await seen.get()
     for n in range(50):  # a burst between two ticks
-        bus.publish("call.queued", {"call_id": f"c{n}", "queue": "general"})
-    bus.publish("agent.state", {"agent_id": 12, "state": "ready", "reason": None})
+        bus.publish(bus_event("call.queued", call_id=f"c{n}", queue="general"))
+    bus.publish(bus_event("agent.state", agent_id=12, state="ready", reason=None))
     publisher.close()
     await publisher.fold()  # drains what was published, then stops
 
@@ -382,8 +387,8 @@ async def test_the_publisher_folds_bus_events_and_publishes_one_snapshot_per_cha
 
     assert snapshot is not None
     assert snapshot.topic == FLOOR_TOPIC
-    assert queue_row(dict(snapshot.data), "general")["waiting"] == 50
-    assert snapshot.data["agents"][0]["seconds_in_state"] == 12
+    assert queue_row(snapshot.payload.to_data(), "general")["waiting"] == 50
+    assert snapshot.payload.agents[0]["seconds_in_state"] == 12
     assert await seen.get() is snapshot
     # Nothing moved since: nothing sent for 4 ticks, then the quiet floor once again.
     assert [publisher.tick() is None for _ in range(5)] == [True, True, True, True, False]
@@ -403,7 +408,7 @@ async def test_the_publisher_does_not_fold_its_own_snapshots() -> None:
     [(Role.AGENT, False), (Role.ADVISOR, False), (Role.SUPERVISOR, True), (Role.ADMIN, True)],
 )
 def test_the_snapshot_reaches_managers_only(role: Role, receives: bool) -> None:
-    event = Event(1, FLOOR_TOPIC, T0, FloorState().snapshot(T0))
+    event = Envelope(1, T0, FloorSnapshot.from_data(FloorState().snapshot(T0)))
     assert delivers(Viewer(12, "someone", role), event) is receives
 
 
@@ -419,8 +424,8 @@ async def test_a_tick_after_a_quiet_midnight_starts_the_new_day() -> None:
     now = [t(0)]
     bus = EventBus(clock=lambda: now[0])
     publisher = FloorPublisher(bus, FloorState(), wallclock=lambda: now[0])
-    bus.publish("call.queued", {"call_id": "c1", "queue": "general"})
-    bus.publish("call.answered", {"call_id": "c1", "agent_id": 1, "queue": "general"})
+    bus.publish(bus_event("call.queued", call_id="c1", queue="general"))
+    bus.publish(bus_event("call.answered", call_id="c1", agent_id=1, queue="general"))
     publisher.close()
     await publisher.fold()
     assert publisher.state.figures("general").answered == 1
@@ -429,5 +434,5 @@ async def test_a_tick_after_a_quiet_midnight_starts_the_new_day() -> None:
     snapshot = publisher.tick()
 
     assert snapshot is not None
-    assert snapshot.data["day"] == "2026-03-03"
-    assert queue_row(dict(snapshot.data), "general")["answered"] == 0
+    assert snapshot.payload.day == dt.date(2026, 3, 3)
+    assert queue_row(snapshot.payload.to_data(), "general")["answered"] == 0

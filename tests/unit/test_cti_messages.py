@@ -24,19 +24,29 @@ from callcenter.cti.messages import (
     event_message,
     parse_frame,
 )
-from callcenter.events import Event
+from callcenter.events import Envelope
+from tests.support.events import bus_event
 
 AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 
 def test_an_event_becomes_type_seq_at_and_data() -> None:
-    text = event_message(Event(42, "call.queued", AT, {"queue": "vip", "tier": Tier.VIP}))
-    assert json.loads(text) == {
-        "type": "call.queued",
+    offer = bus_event("call.offered", agent_id=7, call_id="c1", queue="vip", tier=Tier.VIP)
+    text = event_message(Envelope(42, AT, offer))
+    assert text is not None
+    message = json.loads(text)
+    assert {k: v for k, v in message.items() if k != "data"} == {
+        "type": "call.offered",
         "seq": 42,
         "at": "2026-03-02T09:30:00+00:00",
-        "data": {"queue": "vip", "tier": "vip"},
     }
+    assert (message["data"]["queue"], message["data"]["tier"]) == ("vip", "vip")
+
+
+def test_an_event_without_a_projection_is_no_message() -> None:
+    # call.queued carries the caller's number for the wallboard, which masks it.
+    queued = bus_event("call.queued", call_id="c1", caller_number="+8613800138000")
+    assert event_message(Envelope(42, AT, queued)) is None
 
 
 def test_chinese_names_travel_unescaped() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from callcenter.cti.pops import MAX_PENDING_PER_AGENT, PendingPops
-from callcenter.events import Event
+from callcenter.events import CallOffered, Envelope
+from tests.support.events import bus_event
 
 AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 A, B = 7, 8
@@ -23,7 +24,13 @@ class Clock:
 
 
 def follow(pops: PendingPops, topic: str, **data: Any) -> None:
-    pops.follow(Event(1, topic, AT, data), "{}")
+    """What the hub does with each event: a pop starts with its call.offered, and every
+    event may end pops."""
+    event = Envelope(1, AT, bus_event(topic, **data))
+    offer = event.narrow(CallOffered)
+    if offer is not None:
+        pops.offered(offer, "{}")
+    pops.follow(event)
 
 
 def ringing(agent: int = A, call: str = "c1") -> PendingPops:

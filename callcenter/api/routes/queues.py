@@ -28,6 +28,7 @@ from callcenter.api.deps import DbDep, Managers, Principal, require_roles
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.queues import LiveQueueOut, QueueIn, QueueOut, WaitingCallOut
 from callcenter.crm.vocabulary import Role
+from callcenter.events import QueueChanged
 from callcenter.persistence import queues
 
 router = APIRouter(prefix="/queues", tags=["queues"])
@@ -76,7 +77,7 @@ async def put_queue(
     if created:
         response.status_code = 201
     # The ACD routes with the new configuration from the next decision on.
-    request.app.state.runtime.events.publish("queue.changed", {"queue": queue_name})
+    request.app.state.runtime.events.publish(QueueChanged(queue=queue_name))
     return QueueOut.of(record)
 
 

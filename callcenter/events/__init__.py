@@ -1,0 +1,57 @@
+"""The service's events: a small typed vocabulary (one class per topic, versioned, JSON both
+ways; topics.py) and the in-process bus that carries them in envelopes (bus.py)."""
+
+from callcenter.events.bus import Envelope, EventBus, EventSubscription
+from callcenter.events.codec import EventError, InvalidEvent, UnknownTopic, UnknownVersion
+from callcenter.events.topics import (
+    EVENT_TYPES,
+    AgentStateChanged,
+    AgentStateOrigin,
+    CallAbandoned,
+    CallAnswered,
+    CallControlChanged,
+    CallEnded,
+    CallOffered,
+    CallOfferEnded,
+    CallOverflowed,
+    CallQueued,
+    ControlStateName,
+    Event,
+    FloorSnapshot,
+    OfferEndReason,
+    OverflowAction,
+    OverflowReason,
+    QueueChanged,
+    event_from_data,
+    event_type,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "AgentStateChanged",
+    "AgentStateOrigin",
+    "CallAbandoned",
+    "CallAnswered",
+    "CallControlChanged",
+    "CallEnded",
+    "CallOfferEnded",
+    "CallOffered",
+    "CallOverflowed",
+    "CallQueued",
+    "ControlStateName",
+    "Envelope",
+    "Event",
+    "EventBus",
+    "EventError",
+    "EventSubscription",
+    "FloorSnapshot",
+    "InvalidEvent",
+    "OfferEndReason",
+    "OverflowAction",
+    "OverflowReason",
+    "QueueChanged",
+    "UnknownTopic",
+    "UnknownVersion",
+    "event_from_data",
+    "event_type",
+]

@@ -1,0 +1,291 @@
+"""The service's events: one frozen class per topic, each with its version.
+
+These are the facts the ACD, call control and the API announce on the bus, and what the hub,
+the wallboard and (later) other processes read: fields, never a dict. Each serialises to
+JSON and back exactly (:meth:`Event.to_json`, :meth:`Event.from_json`), so an event can
+cross a process boundary on a message bus; the bus's envelope (seq, time) does too
+(callcenter/events/bus.py).
+
+What a websocket sends is not an event but a projection of it that names the fields a desk
+gets (callcenter/cti/projections.py); docs/events.md is checked against both by a test.
+
+Versions: a change a reader of the old version cannot read (a field renamed, removed, or
+given another meaning) is a new ``VERSION``. A field added with a default is not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, Self
+
+from callcenter.acd.model import AgentState
+from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.events.codec import Codec, InvalidEvent, UnknownTopic, build_codec
+
+# Closed vocabularies of a few fields, as they travel.
+AgentStateOrigin = Literal["api", "acd"]  # the agent's own change (REST, websocket), the ACD's
+OfferEndReason = Literal["no_answer", "caller_gone"]
+OverflowAction = Literal["queue", "ivr"]  # on into another queue; back to the caller's IVR flow
+OverflowReason = Literal["max_wait", "closed", "moved"]  # moved: by a supervisor
+ControlStateName = Literal["talking", "held", "consulting", "conference", "transferred", "ended"]
+
+JsonObject = Mapping[str, Any]  # JSON-ready already (the wallboard's rows)
+
+
+class Event:
+    """A fact the service announces. Each topic is a frozen dataclass of this (keyword
+    arguments only), with ``TOPIC`` and ``VERSION``, listed in :data:`EVENT_TYPES`."""
+
+    __slots__ = ()
+    TOPIC: ClassVar[str]
+    VERSION: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        _codec(type(self)).normalise(self)
+
+    def to_data(self) -> dict[str, Any]:
+        """The fields as a JSON-ready object (times and dates in ISO-8601, enums by value)."""
+        return _codec(type(self)).encode(self)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object]) -> Self:
+        """The event from JSON-ready data (or values of the fields' own types); an
+        :class:`InvalidEvent` for a field missing, unknown, or of the wrong kind."""
+        return cls(**_codec(cls).arguments(data))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_data(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Self:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise InvalidEvent(f"{cls.TOPIC}: not JSON") from None
+        return cls.from_data(data)
+
+    @property
+    def about_agent(self) -> int | None:
+        """The agent this event is about: its ``agent_id`` field, if it has one. (The hub
+        sends a call's events to that agent's desk alone.)"""
+        agent_id = getattr(self, "agent_id", None)
+        # bool is an int in Python: True must never be agent 1.
+        return agent_id if type(agent_id) is int else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStateChanged(Event):
+    """``agent.state``: an agent's state changed (stored first)."""
+
+    TOPIC: ClassVar[str] = "agent.state"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    state: AgentState
+    reason: str | None  # the not-ready reason, else None
+    origin: AgentStateOrigin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallQueued(Event):
+    """``call.queued``: a caller entered a queue (again, after an IVR overflow)."""
+
+    TOPIC: ClassVar[str] = "call.queued"
+    VERSION: ClassVar[int] = 1
+
+    call_id: str
+    interaction_id: int | None
+    queue: str
+    client_id: int | None  # None: a caller the IVR did not identify
+    priority: int
+    language: str
+    # For the wallboard, which masks it: no socket gets this event.
+    caller_number: str | None
+    tier: Tier | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOffered(Event):
+    """``call.offered``: the screen pop, published before the agent's phone is dialled. The
+    known caller's name, tier and value class were audited with the agent's reservation."""
+
+    TOPIC: ClassVar[str] = "call.offered"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    extension: str
+    call_id: str
+    interaction_id: int | None
+    queue: str
+    client_id: int | None
+    caller_number: str | None
+    language: str
+    priority: int
+    client_name: str | None
+    tier: Tier | None
+    value_class: ValueClass | None
+    authenticated: bool  # proved who they are (account and PIN)
+    ivr_path: tuple[str, ...]  # what they did in the IVR: "main_menu=timeout,1", ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOfferEnded(Event):
+    """``call.offer_ended``: the agent's phone stopped ringing without an answer."""
+
+    TOPIC: ClassVar[str] = "call.offer_ended"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    call_id: str
+    interaction_id: int | None
+    queue: str
+    client_id: int | None
+    reason: OfferEndReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnswered(Event):
+    """``call.answered``: the agent answered; the caller is bridged to them."""
+
+    TOPIC: ClassVar[str] = "call.answered"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    call_id: str
+    interaction_id: int | None
+    queue: str
+    client_id: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(Event):
+    """``call.ended``: the agent's part of a call is over (wrap-up starts)."""
+
+    TOPIC: ClassVar[str] = "call.ended"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    call_id: str
+    interaction_id: int | None
+    queue: str | None  # None: a call a previous run left open, with no queue recorded
+    client_id: int | None
+    transferred: bool  # the caller talks on with the transfer's target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAbandoned(Event):
+    """``call.abandoned``: the caller hung up while waiting (or while an agent was rung)."""
+
+    TOPIC: ClassVar[str] = "call.abandoned"
+    VERSION: ClassVar[int] = 1
+
+    call_id: str
+    interaction_id: int | None
+    queue: str
+    # None: the caller hung up while the service was down (found when it started again).
+    waited_seconds: float | None
+    client_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOverflowed(Event):
+    """``call.overflowed``: a waiting call left its queue, for another or for the IVR."""
+
+    TOPIC: ClassVar[str] = "call.overflowed"
+    VERSION: ClassVar[int] = 1
+
+    call_id: str
+    interaction_id: int | None
+    queue: str  # the queue it left
+    to_queue: str | None  # None: back to the caller's IVR flow
+    action: OverflowAction
+    reason: OverflowReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueChanged(Event):
+    """``queue.changed``: a queue's configuration changed (read it again)."""
+
+    TOPIC: ClassVar[str] = "queue.changed"
+    VERSION: ClassVar[int] = 1
+
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallControlChanged(Event):
+    """``call.control``: the state of an agent's call under call control, after every
+    action; for a click-to-dial call, only its end (no call id yet)."""
+
+    TOPIC: ClassVar[str] = "call.control"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    interaction_id: int | None
+    state: ControlStateName
+    call_id: str | None = None  # None: the end of a click-to-dial call
+    target: str | None = None  # whom the agent consults or conferences
+    hold_seconds: int | None = None  # the hold so far
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloorSnapshot(Event):
+    """``floor.snapshot``: the wallboard's whole picture (callcenter/cti/floor.py), callers'
+    numbers masked. Its rows are the floor's view, JSON-ready; their fields are the REST
+    schema's (callcenter/api/schemas/supervision.py ``FloorOut``)."""
+
+    TOPIC: ClassVar[str] = "floor.snapshot"
+    VERSION: ClassVar[int] = 1
+
+    day: dt.date | None  # the business day the figures count
+    queues: tuple[JsonObject, ...]
+    agents: tuple[JsonObject, ...]
+    waiting: tuple[JsonObject, ...]
+    calls: tuple[JsonObject, ...]
+
+
+EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
+    {
+        cls.TOPIC: cls
+        for cls in (
+            AgentStateChanged,
+            CallQueued,
+            CallOffered,
+            CallOfferEnded,
+            CallAnswered,
+            CallEnded,
+            CallAbandoned,
+            CallOverflowed,
+            QueueChanged,
+            CallControlChanged,
+            FloorSnapshot,
+        )
+    }
+)
+
+
+# Built at import: a class declaring a type JSON cannot carry fails here, not in a call.
+_CODECS: Mapping[type[Event], Codec] = MappingProxyType(
+    {cls: build_codec(cls) for cls in EVENT_TYPES.values()}
+)
+
+
+def _codec(cls: type[Event]) -> Codec:
+    return _CODECS.get(cls) or build_codec(cls)  # or a test's own event class
+
+
+def event_type(topic: str) -> type[Event]:
+    """The class of ``topic``; :class:`UnknownTopic` if there is none."""
+    try:
+        return EVENT_TYPES[topic]
+    except KeyError:
+        raise UnknownTopic(f"no event has the topic {topic[:60]!r}") from None
+
+
+def event_from_data(topic: str, data: Mapping[str, object]) -> Event:
+    """The event of ``topic`` from its fields as a mapping (see :meth:`Event.from_data`)."""
+    return event_type(topic).from_data(data)
