@@ -14,35 +14,35 @@ import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Request
-from pydantic import BaseModel
+from fastapi import FastAPI
 
 from callcenter import __version__
+from callcenter.acd.service import AcdService
 from callcenter.api import api_router
-from callcenter.api.deps import Managers
 from callcenter.api.desk import mount_agent_desktop
 from callcenter.api.errors import install_error_handlers
+from callcenter.api.routes.health import health_router
 from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
-from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
+from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
-from callcenter.cti.hub import CtiHub
+from callcenter.cti.pop_delivery import HubPopDelivery
 from callcenter.events import EventBus
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.loader import FlowsInvalid
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import INDEX_NAME, SoundCatalog, refresh_prompts
 from callcenter.logfilters import install_access_log_filter
-from callcenter.pbx.acd_service import AcdService
+from callcenter.pbx.adoption import CallAdoption
 from callcenter.pbx.call_control import CallControl
+from callcenter.pbx.caller_leg import CallerLegs, QueueEntry
 from callcenter.pbx.channels import ChannelTracker
-from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
-from callcenter.pbx.link import CallHandler, PbxLink
+from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner, PromptSpeaker
+from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
 from callcenter.persistence.acd_backend import SqlAcdBackend
@@ -51,6 +51,7 @@ from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.ivr_backend import SqlIvrBackend
 from callcenter.persistence.supervision import SqlSupervisionBackend
+from callcenter.runtime import Runtime
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 
@@ -68,26 +69,6 @@ def ami_config(settings: Settings) -> AmiConfig:
         ping_interval=settings.ami_ping_interval,
         event_queue_size=settings.ami_event_queue_size,
     )
-
-
-@dataclass
-class Runtime:
-    """Everything the running service holds; handed to routes through ``app.state``."""
-
-    settings: Settings
-    db: Database
-    ami: AmiClient
-    tracker: ChannelTracker
-    link: PbxLink
-    flows: FlowRegistry
-    sounds: SoundCatalog
-    events: EventBus
-    acd: AcdService | None = None
-    ami_error: str | None = None
-    cti: CtiHub | None = None  # the websocket hub (/ws)
-    calls: CallControl | None = None  # the agents' call control (None without a PBX)
-    supervision: Supervision | None = None  # supervisors' monitoring (None without a PBX)
-    floor: FloorPublisher | None = None  # the wallboard (floor.snapshot)
 
 
 @dataclass(frozen=True)
@@ -142,41 +123,6 @@ async def seeded_floor(settings: Settings, db: Database, events: EventBus) -> Fl
     )
     state.seed(seed.day, seed.figures, seed.waiting, live=seed.live, agents=seed.agents)
     return FloorPublisher(events, state, interval=settings.ws_floor_snapshot_seconds)
-
-
-class HealthOut(BaseModel):
-    status: str
-    version: str
-    ami: str
-    ami_generation: int
-    ami_error: str | None
-    live_channels: int
-    ivr_flows_generation: int
-    ivr_prompts_error: str | None
-    # Events the websocket hub and the wallboard dropped because they fell behind the bus
-    # (pops included): anything but 0 is worth an alert.
-    cti_events_lost: int
-    floor_events_lost: int
-
-
-class ChannelOut(BaseModel):
-    uniqueid: str
-    name: str
-    linkedid: str
-    state: str
-    caller_number: str
-    caller_name: str
-    context: str
-    exten: str
-    bridge_id: str
-
-
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def reload_flows(runtime: Runtime) -> bool:
@@ -234,22 +180,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         tracker = ChannelTracker()
         started_at = dt.datetime.now(dt.UTC)
         events = EventBus()
-        acd = AcdService(ami, SqlAcdBackend(db), events, calendar=business_calendar(settings))
-        handler: CallHandler | None
-        if isinstance(call_handler, _UseIvr):
-            handler = acd.say_with = IvrRunner(
-                registry,
-                SqlIvrBackend(db, pin_max_failures=settings.ivr_pin_max_failures),
-                sounds.current,
-                IvrConfig(
-                    calendar=business_calendar(settings),
-                    recordings_dir=paths.recordings_in_asterisk,
-                ),
-                on_queued=acd.take,
-            )
-        else:
-            handler = call_handler
-        link = PbxLink(ami, tracker, handler)
+        resyncs = Resyncs()
         calls = CallControl(
             ami,
             tracker,
@@ -262,16 +193,52 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
             ],
             outbound_trunk=settings.outbound_trunk,
         )
-        acd.conversations = calls
+        legs = CallerLegs(ami, tracker, resyncs, calls)
         hub = cti_hub(settings, events, db)
-        floor = await seeded_floor(settings, db, events)
-        acd.pop_gate = hub.pop_out  # the agent's phone rings once the pop is on its way
-        runtime = Runtime(
-            settings, db, ami, tracker, link, registry, sounds, events, acd, cti=hub, floor=floor
+        use_ivr = isinstance(call_handler, _UseIvr)
+        acd = AcdService(
+            SqlAcdBackend(db),
+            events,
+            # The agent's phone rings once the pop is on its way to the desk.
+            pops=HubPopDelivery(hub, events),
+            speaker=PromptSpeaker(sounds.current) if use_ivr else None,
+            calendar=business_calendar(settings),
         )
-        runtime.calls = calls if settings.pbx_enabled else None
-        if settings.pbx_enabled:
-            runtime.supervision = Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls)
+        handler: CallHandler | None
+        if isinstance(call_handler, _UseIvr):
+            handler = IvrRunner(
+                registry,
+                SqlIvrBackend(db, pin_max_failures=settings.ivr_pin_max_failures),
+                sounds.current,
+                IvrConfig(
+                    calendar=business_calendar(settings),
+                    recordings_dir=paths.recordings_in_asterisk,
+                ),
+                on_queued=QueueEntry(legs, acd),
+            )
+        else:
+            handler = call_handler
+        link = PbxLink(ami, tracker, handler, resyncs=resyncs)
+        adoption = CallAdoption(link, legs, acd)
+        floor = await seeded_floor(settings, db, events)
+        pbx = settings.pbx_enabled
+        runtime = Runtime(
+            settings,
+            db,
+            ami,
+            tracker,
+            link,
+            registry,
+            sounds,
+            events,
+            acd,
+            cti=hub,
+            floor=floor,
+            calls=calls if pbx else None,
+            supervision=(
+                Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls) if pbx else None
+            ),
+        )
         app.state.runtime = runtime
         try:
             async with asyncio.TaskGroup() as tg:
@@ -282,7 +249,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
                     tg.create_task(runtime.link.run(), name="pbx-link")
                     acd_task = tg.create_task(acd.run(), name="acd")
                     calls_task = tg.create_task(calls.run(), name="call-control")
-                    adopt_task = tg.create_task(acd.adopt(link, started_at), name="acd-adopt")
+                    adopt_task = tg.create_task(adoption.run(started_at), name="acd-adopt")
                 try:
                     with _reload_on_sighup(runtime):
                         yield
@@ -301,43 +268,8 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(health_router)
     app.include_router(ws_router)
     mount_agent_desktop(app, settings.agent_ui_dir)  # at /desk/, under a strict CSP
-
-    @app.get("/health")
-    async def health(runtime: RuntimeDep) -> HealthOut:
-        connected = runtime.ami.state is ConnectionState.CONNECTED
-        pbx = runtime.settings.pbx_enabled
-        prompts_error = runtime.sounds.error if pbx else None
-        return HealthOut(
-            status="ok" if (connected or not pbx) and prompts_error is None else "degraded",
-            version=__version__,
-            ami=runtime.ami.state.value if pbx else "disabled",
-            ami_generation=runtime.ami.generation,
-            ami_error=runtime.ami_error,
-            live_channels=len(runtime.tracker.channels),
-            ivr_flows_generation=runtime.flows.current.generation,
-            ivr_prompts_error=prompts_error,
-            cti_events_lost=runtime.cti.events_lost if runtime.cti else 0,
-            floor_events_lost=runtime.floor.events_lost if runtime.floor else 0,
-        )
-
-    @app.get("/api/channels")
-    async def channels(runtime: RuntimeDep, _principal: Managers) -> list[ChannelOut]:
-        """Live channels as Asterisk reports them (callers' numbers: supervisors only)."""
-        return [
-            ChannelOut(
-                uniqueid=c.uniqueid,
-                name=c.name,
-                linkedid=c.linkedid,
-                state=c.state,
-                caller_number=c.caller_number,
-                caller_name=c.caller_name,
-                context=c.context,
-                exten=c.exten,
-                bridge_id=c.bridge_id,
-            )
-            for c in runtime.tracker.channels.values()
-        ]
 
     return app

@@ -7,7 +7,7 @@ supervisors, each with a session token. A busy floor: for each of ``--calls`` ca
 the benchmark publishes on ``runtime.events``, in one go, what the ACD publishes for a call:
 ``call.queued``, ``call.offered`` (the pop, to one agent in rotation), ``agent.state``
 reserved, ``call.answered``, ``agent.state`` on_call,
-``call.ended``, ``agent.state`` wrap_up (fields as in callcenter/pbx/acd_service.py). The call
+``call.ended``, ``agent.state`` wrap_up (fields as in callcenter/acd/notices.py). The call
 id ends with the time its events start to be published, ``wallboard-<n>@<ns>``
 (``time.perf_counter_ns``, CLOCK_MONOTONIC, the same clock in every process on Linux): a
 typed event has no field to spare.

@@ -1,5 +1,7 @@
-"""What the ACD service needs from storage: routing facts of a caller, agents' profiles and
-states, queue configs, and the call's interaction phases."""
+"""The ACD service's ports besides the caller's leg (callcenter/acd/leg.py): its store
+(routing facts of a caller, agents' profiles and states, queue configs, the call's
+interaction phases), the delivery of screen pops to agents' desks, and the speaker of
+queue announcements."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Protocol
 from callcenter.acd.agents import AgentEvent, AgentStatus
 from callcenter.acd.model import AgentProfile, QueueConfig
 from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.ivr.speech import Utterance
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class OpenCall:
     caller_number: str | None = None
 
 
-class AcdBackend(Protocol):
+class AcdStore(Protocol):
     async def open_calls(self, since: dt.datetime, until: dt.datetime) -> list[OpenCall]: ...
 
     async def queue_configs(self) -> list[QueueConfig]: ...
@@ -70,3 +73,39 @@ class AcdBackend(Protocol):
         """The call moved to ``to_queue``; ``path_entry`` goes on the end of its path."""
 
     async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScreenPop:
+    """What pops on the agent's desk with an offered call, before the phone rings: the caller
+    as the IVR and routing knew them (the client summary follows, read and audited by the
+    desk's delivery)."""
+
+    agent_id: int
+    extension: str
+    call_id: str
+    interaction_id: int | None
+    queue: str
+    client_id: int | None
+    caller_number: str
+    language: str
+    priority: int
+    client_name: str | None
+    tier: Tier | None
+    value_class: ValueClass | None
+    authenticated: bool
+    ivr_path: tuple[str, ...]
+
+
+class PopDelivery(Protocol):
+    """The agents' desks (the CTI hub): deliver a pop to the agent's open desks."""
+
+    async def deliver(self, pop: ScreenPop, within: float) -> bool:
+        """Return once the pop is written to (one of) the agent's desks, or at once if none
+        is open; False when ``within`` seconds ran out first (a desk too slow to wait for)."""
+
+
+class Speaker(Protocol):
+    """Turns an utterance into the prompt files that say it (the IVR's rendered prompts)."""
+
+    def say(self, utterance: Utterance, call_id: str) -> list[str]: ...

@@ -28,6 +28,7 @@ from callcenter.crm.vocabulary import Role
 from callcenter.errors import Forbidden, NotAuthenticated
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
+from callcenter.runtime import Runtime
 from callcenter.settings import Settings
 
 __all__ = ["Principal"]  # re-exported: routes import it from here
@@ -121,3 +122,12 @@ def get_crm(db: DbDep) -> SqlCrm:
 
 # The CRM services' units of work (clients, interactions, follow-ups) over the app's database.
 CrmDep = Annotated[SqlCrm, Depends(get_crm)]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+# Everything the running service holds (the PBX link, the ACD, the hub...).
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

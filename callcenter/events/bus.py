@@ -19,12 +19,12 @@ import datetime as dt
 import itertools
 import json
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Self, TypeVar, overload
+from typing import Generic, Self, TypeVar
 
 from callcenter.events.codec import InvalidEvent, UnknownVersion
-from callcenter.events.topics import Event, event_from_data, event_type
+from callcenter.events.topics import Event, event_type
 
 E = TypeVar("E", bound=Event)
 E_co = TypeVar("E_co", bound=Event, covariant=True)
@@ -42,13 +42,6 @@ class Envelope(Generic[E_co]):
     @property
     def topic(self) -> str:
         return self.payload.TOPIC
-
-    @property
-    def data(self) -> Mapping[str, Any]:
-        """TRANSITIONAL: the event's fields as a dict (JSON-ready), for readers not converted
-        yet: the ACD being moved out of callcenter/pbx/acd_service.py. Everything else reads
-        ``payload``'s fields; add no reader of this, and remove it once nothing reads it."""
-        return self.payload.to_data()
 
     def narrow(self, kind: type[E]) -> Envelope[E] | None:
         """This envelope typed by its event's class, if the event is a ``kind``."""
@@ -149,37 +142,13 @@ class EventBus:
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.published = 0
 
-    @overload
-    def publish(self, event: E, /) -> Envelope[E]: ...
-
-    @overload
-    def publish(self, event: str, data: Mapping[str, Any], /) -> Envelope[Event]: ...
-
-    def publish(
-        self, event: Event | str, data: Mapping[str, Any] | None = None, /
-    ) -> Envelope[Any]:
-        """Wrap ``event`` in the next envelope and offer it to every subscriber; never waits.
-
-        ``publish(topic, data)`` is the transitional path of :meth:`publish_data`."""
-        if isinstance(event, str):
-            if data is None:
-                raise TypeError("publish(topic, data): the data is missing")
-            return self.publish_data(event, data)
-        if data is not None:
-            raise TypeError("publish(event): a typed event takes no data")
+    def publish(self, event: E, /) -> Envelope[E]:
+        """Wrap ``event`` in the next envelope and offer it to every subscriber; never waits."""
         envelope = Envelope(next(self._seq), self._clock(), event)
         self.published += 1
         for sub in list(self._subs):
             sub.offer(envelope)
         return envelope
-
-    def publish_data(self, topic: str, data: Mapping[str, Any]) -> Envelope[Event]:
-        """TRANSITIONAL: publish the event of ``topic`` built from a dict of its fields, for
-        the ACD's publishers (callcenter/pbx/acd_service.py) until they build typed events.
-        An unknown topic is an ``UnknownTopic``, a field missing, unknown or of the wrong kind
-        an ``InvalidEvent`` (both ValueErrors), raised to the publisher before anything is
-        published. Remove, with ``publish(topic, data)``, once nothing calls it."""
-        return self.publish(event_from_data(topic, data))
 
     def subscribe(
         self,

@@ -93,6 +93,17 @@ class IvrConfig:
 QueuedHandler = Callable[[AgiCall, Outcome, int | None], Awaitable[Resume | None]]
 
 
+class PromptSpeaker:
+    """The ACD's speaker (callcenter/acd/ports.py Speaker): an utterance's files with the
+    current prompts (a getter: a flow reload brings a new index)."""
+
+    def __init__(self, sounds: Callable[[], PromptSounds]) -> None:
+        self._sounds = sounds
+
+    def say(self, utterance: Utterance, call_id: str) -> list[str]:
+        return utterance_sounds(self._sounds(), utterance, call_id)
+
+
 class IvrRunner:
     """The call handler of the hotline (a ``CallHandler`` for :class:`PbxLink`)."""
 
@@ -114,10 +125,6 @@ class IvrRunner:
         self.clock = clock
         self.runs_finished = 0
 
-    def say(self, utterance: Utterance, call_id: str) -> list[str]:
-        """The files of an utterance with the current prompts (the ACD's announcements)."""
-        return utterance_sounds(self.sounds(), utterance, call_id)
-
     async def __call__(self, call: AgiCall) -> None:
         context_name = call.env.get("agi_context", "")
         if context_name not in IVR_CONTEXTS:
@@ -132,7 +139,7 @@ class IvrRunner:
         self, call: AgiCall, outcome: Outcome, interaction_id: int | None
     ) -> Resume | None:
         """Without an ACD (a runner built on its own): queued calls wait on hold, then are
-        released. The service hands them to the ACD instead (callcenter/pbx/acd_service.py)."""
+        released. The service hands them to the ACD instead (callcenter/acd/service.py)."""
         try:
             await call.execute(
                 f"EXEC MusicOnHold {agi_quote(f'default,{self.config.hold_seconds}')}",

@@ -58,13 +58,40 @@ class AgiCall:
 
 CallHandler = Callable[[AgiCall], Awaitable[None]]
 
+
+class Resyncs:
+    """When the channel view was last rebuilt from a snapshot, for those who wait for one:
+    a call followed again after the link dropped (callcenter/pbx/caller_leg.py)."""
+
+    def __init__(self) -> None:
+        self.done = asyncio.Event()  # set by the first resync, for good
+        self.generation = 0  # the AMI session of the newest resync
+        self._next = asyncio.Event()  # set (and replaced) by every resync
+
+    def rebuilt(self, generation: int) -> None:
+        self.generation = generation
+        done, self._next = self._next, asyncio.Event()
+        done.set()
+        self.done.set()
+
+    async def after(self, generation: int) -> None:
+        """Return once the channel view was rebuilt on a session newer than ``generation``."""
+        while self.generation <= generation:
+            await self._next.wait()
+
+
 RESYNC_RETRY_MIN = 0.5
 RESYNC_RETRY_MAX = 10.0
 
 
 class PbxLink:
     def __init__(
-        self, client: AmiClient, tracker: ChannelTracker, call_handler: CallHandler | None = None
+        self,
+        client: AmiClient,
+        tracker: ChannelTracker,
+        call_handler: CallHandler | None = None,
+        *,
+        resyncs: Resyncs | None = None,
     ) -> None:
         self.client = client
         self.tracker = tracker
@@ -73,9 +100,7 @@ class PbxLink:
         self._resync_lock = asyncio.Lock()
         self._resync_wanted = asyncio.Event()
         self._resync_events: list[Message] | None = None
-        self.resynced = asyncio.Event()
-        self.last_resync_generation = 0
-        self._next_resync = asyncio.Event()  # set (and replaced) by every resync
+        self.resyncs = resyncs or Resyncs()
         self.calls_handled = 0
         self._agi_calls: dict[str, AgiCall] = {}  # by channel, while in Async AGI
 
@@ -172,16 +197,21 @@ class PbxLink:
             self.tracker.replace_all(result.events)
             for message in during or []:
                 self.tracker.apply(message)
-            self.last_resync_generation = generation
-            done, self._next_resync = self._next_resync, asyncio.Event()
-            done.set()
-            self.resynced.set()
+            self.resyncs.rebuilt(generation)
             return True
+
+    @property
+    def last_resync_generation(self) -> int:
+        return self.resyncs.generation
+
+    @property
+    def resynced(self) -> asyncio.Event:
+        """Set once the channel view was first rebuilt."""
+        return self.resyncs.done
 
     async def resynced_after(self, generation: int) -> None:
         """Return once the channel view was rebuilt on a session newer than ``generation``."""
-        while self.last_resync_generation <= generation:
-            await self._next_resync.wait()
+        await self.resyncs.after(generation)
 
     def adopt_call(self, channel: str, uniqueid: str, linkedid: str, caller: str) -> AgiCall:
         """A call still in Async AGI from a previous run of the service: the same handle as a

@@ -1,4 +1,4 @@
-"""The ACD's ports (callcenter.acd.ports.AcdBackend) over the database."""
+"""The ACD's ports (callcenter.acd.ports.AcdStore) over the database."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.acd.model import AgentState, WaitingCall
+from callcenter.acd.service import AgentNotReadyForCall, UnknownQueueName
 from callcenter.crm.vocabulary import Role
 from callcenter.events import AgentStateChanged
-from callcenter.pbx.acd_service import AgentNotReadyForCall, UnknownQueueName
 from callcenter.pbx.supervision import AgentNotOnCall, Monitoring, MonitorMode, NotMonitoring
 from callcenter.persistence import agents
 from callcenter.persistence.tables import AgentStateChange, AuditEntry

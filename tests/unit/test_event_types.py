@@ -27,7 +27,6 @@ from callcenter.events import (
     CallQueued,
     Envelope,
     Event,
-    EventBus,
     FloorSnapshot,
     InvalidEvent,
     QueueChanged,
@@ -251,8 +250,6 @@ def test_the_registry_knows_each_topic_once_with_a_version() -> None:
 def test_an_unknown_topic_is_refused_by_name() -> None:
     with pytest.raises(UnknownTopic, match=r"call\.teleported"):
         event_from_data("call.teleported", {"call_id": "c1"})
-    with pytest.raises(UnknownTopic):
-        EventBus().publish_data("call.teleported", {"call_id": "c1"})
 
 
 @pytest.mark.parametrize(
@@ -313,19 +310,6 @@ def test_a_typed_event_of_the_wrong_kind_is_refused_where_it_is_built() -> None:
         AgentStateChanged(agent_id=True, state=AgentState.READY, reason=None, origin="api")
     with pytest.raises(InvalidEvent, match="field at: expected a time with its UTC offset"):
         Appointment(at=dt.datetime(2026, 3, 2, 9, 30))  # no offset: the point
-
-
-def test_publish_data_is_the_typed_event_built_from_its_fields() -> None:
-    bus = EventBus(clock=lambda: AT)
-    data = {"agent_id": 7, "call_id": "c1", "interaction_id": 3, "queue": "q", "client_id": None}
-    by_data = bus.publish_data("call.answered", data)
-    by_topic = bus.publish("call.answered", data)  # the old signature, the same path
-    typed = bus.publish(CallAnswered(**data))
-    assert by_data.payload == by_topic.payload == typed.payload
-    assert [e.seq for e in (by_data, by_topic, typed)] == [1, 2, 3]
-    with pytest.raises(InvalidEvent):
-        bus.publish_data("call.answered", {**data, "agent_id": "7"})
-    assert bus.published == 3  # nothing published for the refused one
 
 
 def test_a_websocket_gets_only_fields_its_event_has() -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from callcenter.acd import agents
+from callcenter.acd import service as acd_service
 from callcenter.acd.agents import DEFAULT_NOT_READY_REASONS
 from callcenter.acd.model import AgentState
 from callcenter.api.desk import AGENT_UI_DIR, CONTENT_SECURITY_POLICY
@@ -18,7 +19,7 @@ from callcenter.api.routes.supervision import FloorUnavailable
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Tier
 from callcenter.errors import DomainError
-from callcenter.pbx import acd_service, supervision
+from callcenter.pbx import supervision
 from callcenter.pbx.call_control import PbxUnavailable
 from callcenter.settings import load_settings
 from tests.support import ui_files

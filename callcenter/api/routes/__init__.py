@@ -11,6 +11,7 @@ from callcenter.api.routes import (
     clients,
     complaints,
     follow_ups,
+    health,
     interactions,
     ivr,
     queues,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     calls.router,
     staffing.router,
     supervision.router,
+    health.router,
 ]

@@ -29,6 +29,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from callcenter.acd.service import AcdService
 from callcenter.api.agent_state import publish_agent_state
 from callcenter.api.deps import ClockDep, DbDep, Managers
 from callcenter.api.routes.agents import ReasonsDep
@@ -44,7 +45,6 @@ from callcenter.api.schemas.supervision import (
 )
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.errors import Conflict
-from callcenter.pbx.acd_service import AcdService
 from callcenter.pbx.call_control import PbxUnavailable
 from callcenter.pbx.supervision import NotMonitoring, Supervision
 from callcenter.persistence.supervision import force_agent_state, record_call_moved

@@ -1,0 +1,451 @@
+"""The ACD service: queued callers wait until the routing policy (callcenter.acd.policy.Router)
+picks an agent; the agent's phone is then dialled from the caller's own leg.
+
+One task per queued call (the IVR's task goes on into :meth:`AcdService.take`); every decision
+is taken and applied synchronously on the event loop, so two decisions can never hand one
+agent two calls or one call two agents. The service keeps the Router's picture of agents: its
+own changes as it makes them, the agents' own (login, ready, not ready) from the
+``agent.state`` events of the API.
+
+The story of one call, each step in its own collaborator:
+
+* waiting (callcenter/acd/waiting.py): music, announcements, overflow, until a decision;
+* the offer (callcenter/acd/offer.py): reserve the agent, deliver the screen pop, then dial;
+  answered: the conversation, then wrap-up; not answered: back to waiting in its place;
+* wrap-up (here): the agent's wrap-up timer, then ready and the next call.
+
+It depends only on ports: the caller's leg (acd/leg.py), its store, pop delivery and the
+speaker (acd/ports.py), and its notices on the event bus (acd/notices.py). It never spells a
+PBX command: callcenter/pbx implements the leg over Asterisk's Async AGI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+
+from callcenter.acd.agents import AgentEvent, AgentStatus
+from callcenter.acd.calls import NEVER, QueuedCall
+from callcenter.acd.leg import CallerLeg, LinkLost
+from callcenter.acd.model import AgentProfile, AgentState, QueueConfig, WaitingCall, call_priority
+from callcenter.acd.notices import ORIGIN, Notices
+from callcenter.acd.offer import Offers
+from callcenter.acd.policy import CallNotWaiting, Router
+from callcenter.acd.ports import AcdStore, CallerFacts, OpenCall, PopDelivery, Speaker
+from callcenter.acd.waiting import WaitingLoop
+from callcenter.errors import Conflict, InvalidInput, NotFound
+from callcenter.events import AgentStateChanged, EventBus, QueueChanged
+from callcenter.ivr.calendar import BusinessCalendar
+from callcenter.ivr.commands import OutcomeKind
+from callcenter.ivr.engine import Outcome, Resume, Step
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chosen yet
+HANDLE_TIMES_KEPT = 50  # recent calls per queue behind a waiting caller's expected wait
+
+
+class CallNotWaitingHere(NotFound):
+    error_id = "call-not-waiting"
+
+
+class AgentNotReadyForCall(Conflict):
+    error_id = "agent-not-ready"
+
+
+class UnknownQueueName(InvalidInput):
+    error_id = "unknown-queue"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AcdService:
+    def __init__(
+        self,
+        store: AcdStore,
+        events: EventBus,
+        *,
+        pops: PopDelivery | None = None,
+        speaker: Speaker | None = None,
+        calendar: BusinessCalendar | None = None,
+        clock: Callable[[], float] | None = None,
+        wallclock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self.notices = Notices(events)
+        self.calendar = calendar or BusinessCalendar()
+        self.router = Router()
+        self._clock = clock
+        self._wallclock = wallclock
+        self._queues: dict[str, QueueConfig] = {}
+        self._profiles: dict[int, AgentProfile] = {}
+        self._queued: dict[str, QueuedCall] = {}
+        self._handle_times: dict[str, deque[float]] = {}
+        self._timers: dict[int, asyncio.Task[None]] = {}
+        self._followed: dict[str, asyncio.Task[None]] = {}  # calls outliving a lost PBX link
+        self.offers = Offers(self, pops)
+        self.waiting = WaitingLoop(self, self.offers, speaker)
+        self.started = asyncio.Event()
+
+    def now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
+    def wallclock(self) -> dt.datetime:
+        return self._wallclock()
+
+    # --- start and the agents' own changes -----------------------------------------------
+
+    async def run(self) -> None:
+        """Load queues and logged-in agents, then follow ``agent.state`` until cancelled."""
+        kinds = (AgentStateChanged, QueueChanged)
+        with self.events.subscribe(lambda e: isinstance(e.payload, kinds)) as changes:
+            await self.load_queues()
+            for profile, status in await self.store.agents():
+                self._mirror(profile, status)
+            self.started.set()
+            try:
+                while True:
+                    event = (await changes.get()).payload
+                    if isinstance(event, QueueChanged):
+                        await self.load_queues()
+                    elif isinstance(event, AgentStateChanged) and event.origin != ORIGIN:
+                        await self.agent_changed(event.agent_id)
+            finally:
+                for task in [*self._timers.values(), *self._followed.values()]:
+                    task.cancel()
+
+    async def load_queues(self) -> None:
+        for config in await self.store.queue_configs():
+            if self._queues.get(config.name) != config:
+                self._queues[config.name] = config
+                self.router.set_queue(config)
+
+    async def agent_changed(self, agent_id: int) -> None:
+        """An agent logged in or out or changed state outside the ACD: mirror it, and a ready
+        agent takes the best waiting call at once."""
+        profile, status = await self.store.agent(agent_id)
+        if status.state is AgentState.READY:
+            self._cancel_wrap_up(agent_id)
+        self._mirror(profile, status)
+
+    def _mirror(self, profile: AgentProfile | None, status: AgentStatus) -> None:
+        agent_id = status.agent_id
+        known = agent_id in self._profiles
+        if profile is None or status.state is AgentState.LOGGED_OUT:
+            if known:
+                self.router.remove_agent(agent_id)
+                del self._profiles[agent_id]
+            return
+        self._profiles[agent_id] = profile
+        if known:
+            self.router.update_agent(profile)
+            self.router.set_agent_state(agent_id, status.state, self.now())
+        else:
+            self.router.add_agent(profile, self.now(), status.state)
+        if status.state is AgentState.READY:
+            self._dispatch_agent(agent_id)
+
+    def _dispatch_agent(self, agent_id: int) -> None:
+        call_id = self.router.best_call_for(agent_id, self.now())
+        if call_id is not None:
+            self.assign(call_id, agent_id)
+
+    def assign(self, call_id: str, agent_id: int) -> None:
+        """A decision: ``call_id`` goes to ``agent_id``; the call's task makes the offer."""
+        self.router.assign(call_id, agent_id)
+        queued = self._queued[call_id]
+        queued.agent = agent_id
+        queued.wake.set()
+        self.waiting.hush(queued)
+
+    def profile(self, agent_id: int) -> AgentProfile:
+        return self._profiles[agent_id]
+
+    def queue_config(self, name: str) -> QueueConfig | None:
+        return self._queues.get(name)
+
+    def serves(self, agent_id: int) -> bool:
+        """Whether the agent is logged in as the ACD sees it (routable, in any state)."""
+        return agent_id in self._profiles
+
+    def staffed(self, queue: str) -> int:
+        """Agents logged in to ``queue``, in any state."""
+        return sum(1 for profile in self._profiles.values() if queue in profile.queues)
+
+    def live(self, queue: str) -> list[WaitingCall]:
+        """The queue's waiting calls in routing order (for the live queue view)."""
+        return self.router.waiting_calls(queue)
+
+    def expected_wait_minutes(self, queue: str, ahead: int) -> int | None:
+        """About how long a caller with ``ahead`` callers before them waits: the calls ahead
+        and half of one more, each taking the recent mean handle time (talk and wrap-up),
+        shared among the agents logged in to the queue. None before any call was handled."""
+        times = self._handle_times.get(queue)
+        if not times:
+            return None
+        mean = sum(times) / len(times)
+        seconds = (ahead + 0.5) * mean / max(1, self.staffed(queue))
+        return 0 if seconds < 60 else math.ceil(seconds / 60)
+
+    def handled(self, queue: str, seconds: float) -> None:
+        """A call of ``queue`` took ``seconds`` of an agent's time (talk and wrap-up)."""
+        times = self._handle_times.setdefault(queue, deque(maxlen=HANDLE_TIMES_KEPT))
+        times.append(seconds)
+
+    def is_open(self, config: QueueConfig) -> bool:
+        """Whether the queue takes calls now (its own hours; None: always, as the hotline's
+        own hours are the IVR flow's business)."""
+        if config.hours is None:
+            return True
+        at = self._wallclock()
+        return config.hours.is_open(self.calendar.local(at), self.calendar.is_holiday(at))
+
+    def recheck(self) -> None:
+        """Every waiting call looks at its clocks again now (advisor wait, overflow,
+        announcement): for a clock that jumps rather than runs (tests)."""
+        for queued in self._queued.values():
+            queued.wake.set()
+
+    # --- a queued call ---------------------------------------------------------------------
+
+    async def take(
+        self,
+        leg: CallerLeg,
+        outcome: Outcome,
+        interaction_id: int | None,
+        *,
+        resumable: bool = True,
+    ) -> Resume | None:
+        """The IVR queued this call: wait, offer, until answered or gone. A Resume hands the
+        call back to its IVR flow (the queue overflowed to a node); a call that has no IVR
+        run to go back to (adopted after a restart) is not ``resumable`` and waits on."""
+        await self.started.wait()
+        queue = outcome.queue or ""
+        config = self._queues.get(queue)
+        if config is None:
+            log.error("call %s queued to unknown queue %r; releasing it", leg.call_id, queue)
+            await leg.hang_up()
+            await self.ended(interaction_id)
+            return None
+        caller = None
+        if outcome.client_id is not None and outcome.client_id.isdigit():
+            caller = await self.store.caller(int(outcome.client_id))
+        now = self.now()
+        waiting = WaitingCall(
+            call_id=leg.call_id,
+            queue=queue,
+            enqueued_at=now,
+            priority=self.priority(config, caller),
+            language=outcome.language,
+            client_id=caller.client_id if caller else None,
+            advisor_id=caller.advisor_id if caller else None,
+        )
+        queued = QueuedCall(leg, interaction_id, waiting, caller, outcome, config, resumable)
+        self.enter(queued, config, now)
+        self._queued[leg.call_id] = queued
+        self.router.add_call(waiting)
+        log.info("call %s waits in %s (priority %d)", leg.call_id, queue, waiting.priority)
+        self.notices.queued(queued)
+        try:
+            return await self.waiting.serve(queued)
+        finally:
+            if queued.announcement is not None:
+                queued.announcement.cancel()
+            self._queued.pop(leg.call_id, None)
+            with contextlib.suppress(CallNotWaiting):
+                self.router.remove_call(leg.call_id)
+
+    def priority(self, config: QueueConfig, caller: CallerFacts | None) -> int:
+        return call_priority(
+            config, caller.tier if caller else None, caller.value_class if caller else None
+        )
+
+    def enter(self, queued: QueuedCall, config: QueueConfig, now: float) -> None:
+        """The call starts waiting in ``config``'s queue: its overflow clock (at once when
+        the queue is closed) and its first announcement (on joining)."""
+        queued.config = config
+        queued.overflow_at = now if not self.is_open(config) else now + config.max_wait_seconds
+        speaks = config.announce_position and self.waiting.speaks
+        queued.announce_at = now if speaks else NEVER
+
+    def move(self, queued: QueuedCall, target: QueueConfig, step: Step) -> None:
+        """The call waits on in ``target`` (an overflow or a supervisor's move), keeping its
+        ``enqueued_at``: the wait so far."""
+        queued.steps.append(step)
+        self.router.remove_call(queued.call_id)
+        queued.waiting = dataclasses.replace(
+            queued.waiting, queue=target.name, priority=self.priority(target, queued.caller)
+        )
+        self.enter(queued, target, self.now())
+        self.router.add_call(queued.waiting)
+
+    # --- agents' states and wrap-up ----------------------------------------------------------
+
+    async def agent_event(
+        self,
+        agent_id: int,
+        event: AgentEvent,
+        *,
+        interaction_id: int | None = None,
+        announce: bool = True,
+        pop_client_id: int | None = None,
+    ) -> AgentStatus:
+        """Store the agent's state change, keep the Router's picture, and announce it."""
+        status = await self.store.agent_event(
+            agent_id,
+            event,
+            at=self._wallclock(),
+            interaction_id=interaction_id,
+            pop_client_id=pop_client_id,
+        )
+        if agent_id in self._profiles:
+            self.router.set_agent_state(agent_id, status.state, self.now())
+        if announce:
+            self.notices.agent_state(agent_id, status)
+        return status
+
+    def ready_again(self, agent_id: int) -> None:
+        """An agent the ACD made ready takes the best waiting call at once."""
+        if agent_id in self._profiles and self.router.agent_state(agent_id) is AgentState.READY:
+            self._dispatch_agent(agent_id)
+
+    def start_wrap_up(self, agent_id: int, interaction_id: int | None, seconds: float) -> None:
+        self._cancel_wrap_up(agent_id)
+        self._timers[agent_id] = asyncio.create_task(
+            self._wrap_up(agent_id, interaction_id, seconds), name=f"wrap-up-{agent_id}"
+        )
+
+    def _cancel_wrap_up(self, agent_id: int) -> None:
+        timer = self._timers.pop(agent_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    async def _wrap_up(self, agent_id: int, interaction_id: int | None, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._timers.pop(agent_id, None)
+        try:
+            await self.agent_event(agent_id, AgentEvent.WRAP_UP_DONE)
+        except Conflict:
+            return  # the agent ended it first, or went not ready
+        if interaction_id is not None:
+            await self.store.wrapped_up(interaction_id, self._wallclock())
+        self.ready_again(agent_id)
+
+    # --- the ends of calls ------------------------------------------------------------------
+
+    async def abandoned(self, queued: QueuedCall) -> None:
+        waited = self.now() - queued.waiting.enqueued_at
+        log.info("call %s abandoned after %.1f s in %s", queued.call_id, waited, queued.queue)
+        self.notices.abandoned(queued, waited)
+        await self.ended(queued.interaction_id)
+
+    async def ended(self, interaction_id: int | None) -> None:
+        if interaction_id is not None:
+            await self.store.ended(interaction_id, self._wallclock())
+
+    def follow_after_link_loss(self, queued: QueuedCall, agent_id: int, *, answered: bool) -> None:
+        """The PBX link dropped during an offer or a conversation: the call goes on in the
+        PBX. The leg follows it once the link is back; its record and agent are finished as
+        after a restart (if the service stops first, the next run adopts it)."""
+        if queued.interaction_id is None:
+            return
+        open_call = OpenCall(
+            queued.interaction_id, queued.call_id, agent_id, queued.queue, answered
+        )
+        log.warning("call %s: PBX link lost mid-call; following it after resync", queued.call_id)
+
+        async def follow() -> None:
+            try:
+                await queued.leg.outlive_link_loss()
+            except LinkLost:
+                return  # the service is stopping: the next run adopts the call
+            else:
+                await self.finish_adopted(open_call)
+            finally:
+                self._followed.pop(open_call.uniqueid, None)
+
+        self._followed[open_call.uniqueid] = asyncio.create_task(
+            follow(), name=f"lost-{open_call.uniqueid}"
+        )
+
+    async def finish_adopted(self, open_call: OpenCall) -> None:
+        """A call a previous run left open (or this run lost with the PBX link) is over: its
+        record ends now, and its agent goes to wrap-up as after any call."""
+        await self.ended(open_call.interaction_id)
+        self.notices.adopted_end(open_call)
+        agent_id = open_call.agent_id
+        if agent_id is None:
+            return
+        event = AgentEvent.HANG_UP if open_call.answered else AgentEvent.CALLER_GONE
+        try:
+            status = await self.agent_event(agent_id, event)
+        except (Conflict, NotFound) as exc:  # the agent moved on meanwhile
+            log.info("adopted call %s: agent %s: %s", open_call.uniqueid, agent_id, exc)
+            return
+        if status.state is AgentState.WRAP_UP:
+            config = self._queues.get(open_call.queue or "")
+            seconds = config.wrap_up_seconds if config else QueueConfig("").wrap_up_seconds
+            self.start_wrap_up(agent_id, open_call.interaction_id, seconds)
+        else:
+            self.ready_again(agent_id)
+
+    async def requeue(self, leg: CallerLeg, open_call: OpenCall) -> None:
+        """A call a previous run left in the IVR or waiting goes back into its queue, keeping
+        its record (it has no IVR run to go back to)."""
+        outcome = Outcome(
+            kind=OutcomeKind.QUEUED,
+            path=(),
+            client_id=None if open_call.client_id is None else str(open_call.client_id),
+            queue=open_call.queue or DEFAULT_QUEUE,
+        )
+        await self.take(leg, outcome, open_call.interaction_id, resumable=False)
+
+    # --- supervisors' moves (issue 7) -------------------------------------------------------
+
+    def _waiting_call(self, call_id: str) -> QueuedCall:
+        queued = self._queued.get(call_id)
+        if queued is None or queued.agent is not None or self.router.waiting_call(call_id) is None:
+            raise CallNotWaitingHere("the call is not waiting in a queue", call_id=call_id)
+        return queued
+
+    async def move_call(self, call_id: str, queue: str) -> WaitingCall:
+        """A supervisor moves a waiting call to ``queue``: it keeps its wait so far (its
+        ``enqueued_at``), takes the queue's priority, hours and overflow clock, and is put
+        through at once if an agent there is ready."""
+        queued = self._waiting_call(call_id)
+        target = self._queues.get(queue)
+        if target is None:
+            raise UnknownQueueName(f"no queue {queue!r}", field="queue")
+        from_queue = queued.queue
+        step = Step(f"moved:{from_queue}", (target.name,))
+        self.move(queued, target, step)
+        log.info("call %s moved from %s to %s", call_id, from_queue, target.name)
+        self.notices.overflowed(queued, from_queue, target.name, "moved")
+        agent = self.router.best_agent_for(call_id, self.now())
+        if agent is not None:
+            self.assign(call_id, agent)
+        if queued.interaction_id is not None:
+            await self.store.overflowed(queued.interaction_id, target.name, step.entry())
+        return queued.waiting
+
+    def offer_to(self, call_id: str, agent_id: int) -> WaitingCall:
+        """A supervisor hands a waiting call to a named ready agent (skills and queues are the
+        supervisor's call); if the agent does not answer, the call waits on in its place."""
+        queued = self._waiting_call(call_id)
+        if (
+            agent_id not in self._profiles
+            or self.router.agent_state(agent_id) is not AgentState.READY
+        ):
+            raise AgentNotReadyForCall("the agent is not ready", agent_id=agent_id)
+        self.assign(call_id, agent_id)
+        log.info("call %s offered to agent %s by a supervisor", call_id, agent_id)
+        return queued.waiting

@@ -1,0 +1,32 @@
+"""Schemas of the health check and the live channel view."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    ami: str
+    ami_generation: int
+    ami_error: str | None
+    live_channels: int
+    ivr_flows_generation: int
+    ivr_prompts_error: str | None
+    # Events the websocket hub and the wallboard dropped because they fell behind the bus
+    # (pops included): anything but 0 is worth an alert.
+    cti_events_lost: int
+    floor_events_lost: int
+
+
+class ChannelOut(BaseModel):
+    uniqueid: str
+    name: str
+    linkedid: str
+    state: str
+    caller_number: str
+    caller_name: str
+    context: str
+    exten: str
+    bridge_id: str

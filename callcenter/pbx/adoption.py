@@ -1,0 +1,82 @@
+"""Adopting calls after a restart: finish the records of calls a previous run left open.
+
+Once the channel view is rebuilt: a call still up in Asterisk and answered (or being offered)
+is followed until it ends (the conversation goes on; the other leg hanging up hangs up the
+caller, whose Async AGI session nobody drives any more); a call that was in the IVR or
+waiting goes back into its queue, its Async AGI session driven again through a new leg; a
+call already gone is ended now. Either way its agent goes to wrap-up as after any call
+(callcenter/acd/service.py ``finish_adopted``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from callcenter.acd.ports import OpenCall
+from callcenter.acd.service import AcdService
+from callcenter.pbx.caller_leg import CallerLegs, follow_to_end
+from callcenter.pbx.channels import Channel
+from callcenter.pbx.link import PbxLink
+
+log = logging.getLogger(__name__)
+
+ADOPT_WINDOW = dt.timedelta(hours=12)  # open records older than this are left for a person
+
+
+class CallAdoption:
+    def __init__(self, link: PbxLink, legs: CallerLegs, acd: AcdService) -> None:
+        self._link = link
+        self._legs = legs
+        self._acd = acd
+
+    async def run(self, started_at: dt.datetime) -> None:
+        """Adopt what a run before ``started_at`` left open; return once all of it is over."""
+        link, acd = self._link, self._acd
+        await link.resynced.wait()
+        await acd.started.wait()
+        open_calls = await acd.store.open_calls(started_at - ADOPT_WINDOW, started_at)
+        async with asyncio.TaskGroup() as tasks:
+            for open_call in open_calls:
+                channel = link.tracker.channels.get(open_call.uniqueid)
+                if channel is None:
+                    log.info("call %s ended while the service was down", open_call.uniqueid)
+                    await acd.finish_adopted(open_call)
+                elif open_call.answered or open_call.agent_id is not None:
+                    log.info("adopting call %s (%s)", open_call.uniqueid, channel.name)
+                    tasks.create_task(
+                        self._isolated(self._follow(open_call, channel), open_call),
+                        name=f"adopted-{open_call.uniqueid}",
+                    )
+                else:
+                    log.info("call %s back into queue %s", open_call.uniqueid, open_call.queue)
+                    tasks.create_task(
+                        self._isolated(self._requeue(open_call, channel), open_call),
+                        name=f"requeued-{open_call.uniqueid}",
+                    )
+
+    @staticmethod
+    async def _isolated(work: Coroutine[Any, Any, None], open_call: OpenCall) -> None:
+        """One adopted call's failure must not end the others' (a TaskGroup would cancel
+        them)."""
+        try:
+            await work
+        except Exception:
+            log.exception("adopted call %s failed", open_call.uniqueid)
+
+    async def _follow(self, open_call: OpenCall, channel: Channel) -> None:
+        if await follow_to_end(self._link.client, self._link.tracker, channel):
+            await self._acd.finish_adopted(open_call)
+
+    async def _requeue(self, open_call: OpenCall, channel: Channel) -> None:
+        link = self._link
+        call = link.adopt_call(
+            channel.name, open_call.uniqueid, channel.linkedid, open_call.caller_number or ""
+        )
+        try:
+            await self._acd.requeue(self._legs.of(call), open_call)
+        finally:
+            link.release_call(call)

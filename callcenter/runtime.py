@@ -1,0 +1,40 @@
+"""What the running service holds, built once by the composition root (callcenter/app.py)
+and handed to routes through ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callcenter.acd.service import AcdService
+from callcenter.asterisk.client import AmiClient
+from callcenter.cti.floor_publisher import FloorPublisher
+from callcenter.cti.hub import CtiHub
+from callcenter.events import EventBus
+from callcenter.ivr.registry import FlowRegistry
+from callcenter.ivr.sounds import SoundCatalog
+from callcenter.pbx.call_control import CallControl
+from callcenter.pbx.channels import ChannelTracker
+from callcenter.pbx.link import PbxLink
+from callcenter.pbx.supervision import Supervision
+from callcenter.persistence.db import Database
+from callcenter.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Everything the running service holds; handed to routes through ``app.state``."""
+
+    settings: Settings
+    db: Database
+    ami: AmiClient
+    tracker: ChannelTracker
+    link: PbxLink
+    flows: FlowRegistry
+    sounds: SoundCatalog
+    events: EventBus
+    acd: AcdService | None = None
+    ami_error: str | None = None
+    cti: CtiHub | None = None  # the websocket hub (/ws)
+    calls: CallControl | None = None  # the agents' call control (None without a PBX)
+    supervision: Supervision | None = None  # supervisors' monitoring (None without a PBX)
+    floor: FloorPublisher | None = None  # the wallboard (floor.snapshot)
