@@ -194,7 +194,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
             outbound_trunk=settings.outbound_trunk,
         )
         legs = CallerLegs(ami, tracker, resyncs, calls)
-        hub = cti_hub(settings, events, db)
+        hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
         acd = AcdService(
             SqlAcdBackend(db),

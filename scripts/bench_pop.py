@@ -10,13 +10,17 @@ The benchmark runs inside the server's process and adds nothing to the app: it p
 ``call.offered`` on ``runtime.events`` exactly as the ACD does, with the publish time
 (``time.perf_counter_ns``: CLOCK_MONOTONIC, the same clock in both processes on Linux) at
 the end of its call id, ``bench-<n>@<ns>``: a typed event has no field to spare. Pops
-rotate over the connected agents, one every ``--interval-ms`` (an idle center: each pop and
-its audited summary are done before the next); each is then answered, so nothing stays
-pending. Measured per pop:
+rotate over the connected agents, one every ``--interval-ms`` (an idle center: each pop is
+done before the next); each is then answered, so nothing stays pending. Each pop carries the
+seeded client's summary, read once before the run, as the ACD reads it once per call when the
+call joins its queue (and audits it with the agent's reservation, both before the pop is
+published: neither is on the path measured here). Measured per pop:
 
 * **screen pop**: publish -> the ``call.offered`` frame read by its agent's client;
-* **client summary**: publish -> the ``call.client`` frame (client record read, the view
-  audited in its own write transaction, then sent);
+* **client summary**: publish -> the frame that brings the client summary to the desk: the
+  ``call.offered`` frame itself, since the summary travels in the pop (the same figure as the
+  screen pop; kept so that bench_compare sets it against a baseline revision in which the
+  summary followed in a ``call.client`` frame, after a read and an audit write);
 * **baseline**: the floor of this machine: a bare ``websockets`` server in the same process
   sending a timestamped frame to a client of the same client process, as directly as it can.
 
@@ -46,11 +50,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
+from callcenter.acd.model import ClientSummary
 from callcenter.app import Runtime, create_app
 from callcenter.crm.vocabulary import Role
 from callcenter.events import CallAnswered, CallOffered
 from callcenter.persistence import migrate
 from callcenter.persistence.db import Database
+from callcenter.persistence.screen_pop import client_summary
 from callcenter.persistence.sessions import open_session
 from callcenter.persistence.tables import User
 from callcenter.settings import Settings, load_settings
@@ -130,6 +136,18 @@ async def seed(url: str, agents: int, *, supervisors: int = 0) -> tuple[list[int
         await db.dispose()
 
 
+async def summary_of(url: str, client_id: int) -> ClientSummary:
+    """The client's summary, read as the ACD reads it when a call joins a queue."""
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            client = await client_summary(session, client_id)
+    finally:
+        await db.dispose()
+    assert client is not None
+    return client
+
+
 @contextlib.asynccontextmanager
 async def served(settings: Settings, port: int, *, ivr: bool = False) -> AsyncIterator[Runtime]:
     """The app served by uvicorn on ``port``; with ``ivr``, calls run the IVR and the ACD."""
@@ -193,7 +211,7 @@ async def one_round(
     port: int,
     agents: list[int],
     tokens_file: Path,
-    client_id: int,
+    client: ClientSummary,
 ) -> dict[str, list[float]]:
     baseline = Baseline()
     baseline.expected = len(agents)
@@ -216,13 +234,10 @@ async def one_round(
                     call_id=call,
                     interaction_id=None,
                     queue="general",
-                    client_id=client_id,
+                    client=client,
                     caller_number="+8613800138000",
                     language="zh",
                     priority=3,
-                    client_name=None,
-                    tier=None,
-                    value_class=None,
                     authenticated=True,
                     ivr_path=("welcome", "menu", "agent"),
                 )
@@ -234,7 +249,7 @@ async def one_round(
                     call_id=call,
                     interaction_id=None,
                     queue="general",
-                    client_id=client_id,
+                    client_id=client.client_id,
                 )
             )
         out, _ = await asyncio.wait_for(proc.communicate(), 120)
@@ -249,6 +264,7 @@ async def run(args: argparse.Namespace) -> None:
         leftover.unlink()
     url = f"sqlite+aiosqlite:///{db_file}"
     agents, tokens, client_id = await seed(url, max(CLIENT_COUNTS))
+    client = await summary_of(url, client_id)
     settings = load_settings(database_url=url, pbx_enabled=False, database_auto_migrate=False)
     port = free_port()
     rows = []
@@ -257,9 +273,7 @@ async def run(args: argparse.Namespace) -> None:
         async with served(settings, port) as runtime:
             for count in CLIENT_COUNTS:
                 tokens_file = write_tokens(tmp / f"tokens-{count}.json", tokens[:count])
-                result = await one_round(
-                    args, runtime, port, agents[:count], tokens_file, client_id
-                )
+                result = await one_round(args, runtime, port, agents[:count], tokens_file, client)
                 for path in ("baseline", "screen pop", "client summary"):
                     rows.append((path, count, result[path]))
     finally:
@@ -291,7 +305,6 @@ async def clients_main(args: argparse.Namespace, tokens: list[str]) -> None:
         await connect(f"ws://127.0.0.1:{args.baseline_port}", ping_interval=None) for _ in tokens
     ]
     samples: dict[str, list[float]] = {"baseline": [], "screen pop": [], "client summary": []}
-    published: dict[int, int] = {}  # seq of a call.offered -> its publish time
     done = asyncio.Event()
 
     def check() -> None:
@@ -304,10 +317,10 @@ async def clients_main(args: argparse.Namespace, tokens: list[str]) -> None:
             message = json.loads(text)
             kind = message["type"]
             if kind == "call.offered":
-                published[message["seq"]] = sent = published_at(message["data"]["call_id"])
+                sent = published_at(message["data"]["call_id"])
                 samples["screen pop"].append((now - sent) / 1e6)
-            elif kind == "call.client":
-                samples["client summary"].append((now - published[message["seq"]]) / 1e6)
+                if message["data"]["client"] is not None:  # the summary came with it
+                    samples["client summary"].append((now - sent) / 1e6)
             elif kind == "ping":
                 await ws.send('{"type":"pong"}')
             check()

@@ -21,8 +21,8 @@ from typing import Literal, Union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callcenter.cti.projections import PROJECTIONS
-from callcenter.events import EVENT_TYPES, Event
+from callcenter.cti.projections import PROJECTIONS, Projection
+from callcenter.events import EVENT_TYPES
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "events.md"
 BEGIN = "<!-- events table: written by scripts/events_doc.py from the types; do not edit -->"
@@ -41,6 +41,8 @@ def kind_of(hint: object) -> str:
         return f"list of {kind_of(args[0])}"
     if origin is Mapping:
         return "object"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return f"object ({', '.join(f'`{name}`: {kind}' for name, kind in fields_of(hint))})"
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return " / ".join(f"`{m.value}`" for m in hint)
     names = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -52,9 +54,20 @@ def kind_of(hint: object) -> str:
     raise TypeError(f"no name for {hint}")
 
 
-def fields_of(cls: type[Event]) -> list[tuple[str, str]]:
+def fields_of(cls: type) -> list[tuple[str, str]]:
+    """An event's fields (or an object's in one), each with its type as JSON shows it."""
     hints = typing.get_type_hints(cls)
-    return [(f.name, kind_of(hints[f.name])) for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return [(f.name, kind_of(hints[f.name])) for f in dataclasses.fields(cls)]
+
+
+def sent_of(projection: Projection) -> str:
+    """The fields a socket gets, with those it gets of an object field in brackets."""
+    names = []
+    for name in projection.fields:
+        parts = projection.parts.get(name)
+        inner = f" ({', '.join(f'`{part}`' for part in parts)})" if parts else ""
+        names.append(f"`{name}`{inner}")
+    return ", ".join(names)
 
 
 def render() -> str:
@@ -67,11 +80,7 @@ def render() -> str:
     for topic, cls in sorted(EVENT_TYPES.items()):
         fields = "<br>".join(f"`{name}`: {kind}" for name, kind in fields_of(cls))
         projection = PROJECTIONS.get(cls)
-        sent = (
-            "none: folded into `floor.snapshot`"
-            if projection is None
-            else ", ".join(f"`{name}`" for name in projection.fields)
-        )
+        sent = "none: folded into `floor.snapshot`" if projection is None else sent_of(projection)
         lines.append(f"| `{topic}` | {cls.VERSION} | `{cls.__name__}` | {fields} | {sent} |")
     lines += ["", END]
     return "\n".join(lines)

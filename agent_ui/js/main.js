@@ -51,9 +51,6 @@ function dispatch(message) {
       wrapUp.close();
       pop.offered(message);
       break;
-    case "call.client":
-      pop.client(message);
-      break;
     case "call.offer_ended":
       pop.phase(data, "offer_ended");
       break;

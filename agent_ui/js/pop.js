@@ -1,6 +1,6 @@
-// The screen pop: shown, with a known caller's name, tier and value class, the moment
-// ``call.offered`` arrives (before the phone rings); completed when its ``call.client``
-// follows (advisor, risk profile), and followed through answered and ended.
+// The screen pop: shown, with a known caller's client summary (name, tier, value class,
+// risk profile, advisor), the moment ``call.offered`` arrives (before the phone rings), and
+// followed through answered and ended.
 
 import { $, el, facts, replace } from "./dom.js";
 import { t, term } from "./i18n.js";
@@ -8,7 +8,7 @@ import { t, term } from "./i18n.js";
 export class Pop {
   constructor({ onClient }) {
     this.onClient = onClient;
-    this.call = null; // the call.offered data, plus what followed
+    this.call = null; // the call.offered data, plus its phase
   }
 
   get current() {
@@ -18,14 +18,7 @@ export class Pop {
   offered(message) {
     const data = message.data;
     if (this.call?.call_id === data.call_id && this.call.seq === message.seq) return;
-    this.call = { ...data, seq: message.seq, client: undefined, phase: "ringing" };
-    this.render();
-  }
-
-  client(message) {
-    const data = message.data;
-    if (!this.call || this.call.call_id !== data.call_id) return; // a pop no longer shown
-    this.call.client = data.client; // null: the caller is not a known client
+    this.call = { ...data, seq: message.seq, phase: "ringing" }; // client null: not a client
     this.render();
     if (data.client) this.onClient(data.client.client_id, data.interaction_id);
   }
@@ -52,25 +45,18 @@ export class Pop {
     const name = $("pop-name");
     if (client) {
       replace(name, client.name, client.name_latin ? el("small", {}, ` ${client.name_latin}`) : null);
-    } else if (call.client_name) {
-      // The pop itself names a known caller (audited with the offer); the summary follows.
-      replace(name, call.client_name);
     } else {
-      replace(name, client === null ? t("pop.unknown_caller") : call.caller_number || t("pop.unknown_caller"));
+      replace(name, t("pop.unknown_caller"));
     }
-    const known = client ?? (call.client_name ? { client_id: call.client_id } : null);
-    name.dataset.clientId = known ? String(known.client_id) : "";
+    name.dataset.clientId = client ? String(client.client_id) : "";
     facts($("pop-facts"), [
       [t("pop.status"), term("pop_phase", call.phase), "pop-status"],
       [t("pop.number"), call.caller_number],
       [t("pop.queue"), term("queue", call.queue)],
       [t("pop.language"), term("ivr_language", call.language)],
       [t("pop.authenticated"), call.authenticated ? t("pop.auth_yes") : t("pop.auth_no"), "pop-authenticated"],
-      [t("client.tier"), client ? term("tier", client.tier) : call.tier ? term("tier", call.tier) : ""],
-      [
-        t("client.value_class"),
-        client ? term("value_class", client.value_class) : call.value_class ? term("value_class", call.value_class) : "",
-      ],
+      [t("client.tier"), client ? term("tier", client.tier) : ""],
+      [t("client.value_class"), client ? term("value_class", client.value_class) : ""],
       [t("client.risk_profile"), client ? term("risk", client.risk_profile) : ""],
       [t("client.advisor"), client?.advisor_name ?? ""],
     ]);

@@ -88,7 +88,7 @@ export class CtiSocket {
       if (this.seen.has(key)) return; // already on screen (a resume sends pending pops again)
       this.seen.add(key);
       if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value);
-      if (message.type !== "call.client") this.lastSeq = Math.max(this.lastSeq ?? 0, message.seq);
+      this.lastSeq = Math.max(this.lastSeq ?? 0, message.seq);
     }
     this.handlers.onMessage(message);
   }

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from callcenter.acd.leg import CallerLeg
-from callcenter.acd.model import QueueConfig, WaitingCall
-from callcenter.acd.ports import CallerFacts
+from callcenter.acd.model import ClientSummary, QueueConfig, WaitingCall
 from callcenter.ivr.engine import Outcome, Step
 
 NEVER = math.inf
@@ -26,7 +25,7 @@ class QueuedCall:
     leg: CallerLeg
     interaction_id: int | None
     waiting: WaitingCall
-    caller: CallerFacts | None
+    caller: ClientSummary | None  # read once, at queue entry; shown by every pop of the call
     outcome: Outcome  # how the IVR ended: who, authenticated, the path
     config: QueueConfig  # of the queue it waits in now (overflow moves it)
     resumable: bool  # an IVR run waits for it: an overflow may go back to the flow

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.crm.vocabulary import RiskProfile, Tier, ValueClass
 
 
 class AgentState(StrEnum):
@@ -110,6 +110,37 @@ class WaitingCall:
     client_id: int | None = None
     advisor_id: int | None = None  # the client's dedicated advisor (an agent id), if any
     skills: tuple[str, ...] = ()  # beyond the queue's own required skills (IVR hints)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSummary:
+    """The caller's client record as a call carries it: read once, when the call joins a
+    queue (callcenter/acd/ports.py ``AcdStore.caller``), then what routing weighs (tier,
+    value class, the dedicated advisor) and what the screen pop shows, in this one shape from
+    the store to the pop's event (``call.offered``)."""
+
+    client_id: int
+    name: str  # as on the ID: 张伟, or John Smith
+    name_latin: str  # pinyin or Latin spelling
+    tier: Tier
+    value_class: ValueClass
+    risk_profile: RiskProfile
+    advisor_id: int | None  # the dedicated advisor (an agent id), if any
+    advisor_name: str | None
+
+
+# What a screen pop shows of the record besides its id: the desk's projection of
+# ``call.offered`` sends these fields (callcenter/cti/projections.py), and the pop's audit
+# entry (``pop.offered``) names them; names only, as for a client's update: the audit log,
+# which is never rewritten, keeps no copy of the values.
+POP_SHOWS: tuple[str, ...] = (
+    "name",
+    "name_latin",
+    "tier",
+    "value_class",
+    "risk_profile",
+    "advisor_name",
+)
 
 
 def call_priority(

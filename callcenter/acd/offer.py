@@ -1,9 +1,9 @@
 """An offer of a waiting call to the agent a decision named, in order:
 
-1. the agent is reserved (stored; the client's record popping on their screen is audited in
-   the same transaction);
-2. the screen pop is delivered to the agent's desk, awaited (at most ``POP_HEAD_START``), so
-   it beats the ring;
+1. the agent is reserved (stored; the caller's client summary popping on their screen is
+   audited in the same transaction, before anything of it leaves);
+2. the screen pop, with that summary (read once, when the call joined its queue), is
+   delivered to the agent's desk, awaited (at most ``POP_HEAD_START``), so it beats the ring;
 3. the caller's name is set for the agent's phone and the phone is dialled, both sent at once;
 4. then the wallboards' news (the agent's state), off the path to the ring, and the offer in
    the call's record.
@@ -34,21 +34,16 @@ POP_HEAD_START = 0.1  # the longest the dial waits for the pop to be written to 
 
 
 def screen_pop(queued: QueuedCall, profile: AgentProfile) -> ScreenPop:
-    caller = queued.caller
     return ScreenPop(
         agent_id=profile.agent_id,
         extension=profile.extension,
         call_id=queued.call_id,
         interaction_id=queued.interaction_id,
         queue=queued.queue,
-        client_id=queued.waiting.client_id,
+        client=queued.caller,  # audited already, with the agent's reservation
         caller_number=queued.leg.caller_number,
         language=queued.waiting.language,
         priority=queued.waiting.priority,
-        # Named already: the pop was audited with the agent's reservation.
-        client_name=caller.name if caller else None,
-        tier=caller.tier if caller else None,
-        value_class=caller.value_class if caller else None,
         authenticated=queued.outcome.authenticated,
         ivr_path=queued.ivr_path(),
     )
@@ -68,7 +63,7 @@ class Offers:
                 AgentEvent.OFFER,
                 interaction_id=interaction_id,
                 announce=False,
-                pop_client_id=queued.waiting.client_id,
+                pop_client_id=queued.caller.client_id if queued.caller else None,
             )
         except (Conflict, NotFound) as exc:  # the agent changed meanwhile (went not ready)
             log.info("call %s: agent %s cannot take it now: %s", queued.call_id, agent_id, exc)

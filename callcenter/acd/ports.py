@@ -1,5 +1,5 @@
 """The ACD service's ports besides the caller's leg (callcenter/acd/leg.py): its store
-(routing facts of a caller, agents' profiles and states, queue configs, the call's
+(the caller's client summary, agents' profiles and states, queue configs, the call's
 interaction phases), the delivery of screen pops to agents' desks, and the speaker of
 queue announcements."""
 
@@ -10,20 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from callcenter.acd.agents import AgentEvent, AgentStatus
-from callcenter.acd.model import AgentProfile, QueueConfig
-from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.acd.model import AgentProfile, ClientSummary, QueueConfig
 from callcenter.ivr.speech import Utterance
-
-
-@dataclass(frozen=True)
-class CallerFacts:
-    """What routing and the agent's phone need to know of an identified caller."""
-
-    client_id: int
-    name: str
-    tier: Tier | None
-    value_class: ValueClass | None
-    advisor_id: int | None
 
 
 @dataclass(frozen=True)
@@ -48,7 +36,9 @@ class AcdStore(Protocol):
 
     async def agent(self, agent_id: int) -> tuple[AgentProfile | None, AgentStatus]: ...
 
-    async def caller(self, client_id: int) -> CallerFacts | None: ...
+    async def caller(self, client_id: int) -> ClientSummary | None:
+        """The caller's client record, read once per call, when it joins a queue (None: no
+        such client any more)."""
 
     async def agent_event(
         self,
@@ -77,22 +67,19 @@ class AcdStore(Protocol):
 
 @dataclass(frozen=True)
 class ScreenPop:
-    """What pops on the agent's desk with an offered call, before the phone rings: the caller
-    as the IVR and routing knew them (the client summary follows, read and audited by the
-    desk's delivery)."""
+    """What pops on the agent's desk with an offered call, before the phone rings: the call as
+    the IVR and routing knew it, and the caller's client summary as read when it joined its
+    queue (already audited with the agent's reservation when the pop goes out)."""
 
     agent_id: int
     extension: str
     call_id: str
     interaction_id: int | None
     queue: str
-    client_id: int | None
+    client: ClientSummary | None  # None: a caller the IVR did not identify
     caller_number: str
     language: str
     priority: int
-    client_name: str | None
-    tier: Tier | None
-    value_class: ValueClass | None
     authenticated: bool
     ivr_path: tuple[str, ...]
 

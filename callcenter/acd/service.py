@@ -33,11 +33,18 @@ from collections.abc import Callable
 from callcenter.acd.agents import AgentEvent, AgentStatus
 from callcenter.acd.calls import NEVER, QueuedCall
 from callcenter.acd.leg import CallerLeg, LinkLost
-from callcenter.acd.model import AgentProfile, AgentState, QueueConfig, WaitingCall, call_priority
+from callcenter.acd.model import (
+    AgentProfile,
+    AgentState,
+    ClientSummary,
+    QueueConfig,
+    WaitingCall,
+    call_priority,
+)
 from callcenter.acd.notices import ORIGIN, Notices
 from callcenter.acd.offer import Offers
 from callcenter.acd.policy import CallNotWaiting, Router
-from callcenter.acd.ports import AcdStore, CallerFacts, OpenCall, PopDelivery, Speaker
+from callcenter.acd.ports import AcdStore, OpenCall, PopDelivery, Speaker
 from callcenter.acd.waiting import WaitingLoop
 from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.events import AgentStateChanged, EventBus, QueueChanged
@@ -237,8 +244,8 @@ class AcdService:
             await self.ended(interaction_id)
             return None
         caller = None
-        if outcome.client_id is not None and outcome.client_id.isdigit():
-            caller = await self.store.caller(int(outcome.client_id))
+        if outcome.client_id is not None:
+            caller = await self.store.caller(outcome.client_id)
         now = self.now()
         waiting = WaitingCall(
             call_id=leg.call_id,
@@ -251,6 +258,9 @@ class AcdService:
         )
         queued = QueuedCall(leg, interaction_id, waiting, caller, outcome, config, resumable)
         self.enter(queued, config, now)
+        # The caller's client record, read once as the call joins the queue (nothing waits on
+        # it yet): routing weighs it, and every offer's pop shows and audits this summary.
+        # Only a caller sent back to the IVR flow who queues again is read again.
         self._queued[leg.call_id] = queued
         self.router.add_call(waiting)
         log.info("call %s waits in %s (priority %d)", leg.call_id, queue, waiting.priority)
@@ -264,7 +274,7 @@ class AcdService:
             with contextlib.suppress(CallNotWaiting):
                 self.router.remove_call(leg.call_id)
 
-    def priority(self, config: QueueConfig, caller: CallerFacts | None) -> int:
+    def priority(self, config: QueueConfig, caller: ClientSummary | None) -> int:
         return call_priority(
             config, caller.tier if caller else None, caller.value_class if caller else None
         )
@@ -404,7 +414,7 @@ class AcdService:
         outcome = Outcome(
             kind=OutcomeKind.QUEUED,
             path=(),
-            client_id=None if open_call.client_id is None else str(open_call.client_id),
+            client_id=open_call.client_id,
             queue=open_call.queue or DEFAULT_QUEUE,
         )
         await self.take(leg, outcome, open_call.interaction_id, resumable=False)

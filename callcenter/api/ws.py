@@ -60,7 +60,6 @@ from callcenter.errors import DomainError, NotAuthenticated, NotFound
 from callcenter.events import EventBus
 from callcenter.persistence import agents
 from callcenter.persistence.db import Database
-from callcenter.persistence.screen_pop import SqlPopRecords
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,14 +83,15 @@ CLOSE_CODES = {
 }
 
 
-def cti_hub(settings: Settings, events: EventBus, db: Database) -> CtiHub:
-    """The hub the app's lifespan runs, configured from the ``ws_*`` settings."""
+def cti_hub(settings: Settings, events: EventBus) -> CtiHub:
+    """The hub the app's lifespan runs, configured from the ``ws_*`` settings (it needs no
+    database: a pop arrives with its client summary, audited already)."""
     config = HubConfig(
         send_queue=settings.ws_send_queue,
         heartbeat_seconds=settings.ws_heartbeat_seconds,
         pending_pop_seconds=settings.ws_pending_pop_seconds,
     )
-    return CtiHub(events, SqlPopRecords(db), config)
+    return CtiHub(events, config)
 
 
 # --- the handshake --------------------------------------------------------------------------

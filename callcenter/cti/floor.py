@@ -258,7 +258,8 @@ class FloorState:
         call_id = event.payload.call_id
         # call.queued named them already; the offer may know the client better by now.
         caller = mask_number(event.payload.caller_number)
-        tier = _opt_str(event.payload.tier)
+        client = event.payload.client
+        tier = _opt_str(client.tier if client else None)
         for calls in self.queues.values():
             if call_id in calls:
                 call = calls[call_id]

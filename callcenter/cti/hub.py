@@ -5,11 +5,12 @@ connection whose queue is full is closed as too slow and removed at once, so a b
 stopped reading can slow neither a call nor anyone else's screen. The edge (api/ws.py) runs
 one writer per connection that empties its queue into the socket.
 
-A screen pop goes out bare, at once, with what the ACD published (caller number, queue, IVR
-path, ...). The client summary (:class:`~callcenter.cti.pops.PopClient`) follows as a
-``call.client`` message once it was read and the delivery audited: the database is never on
-the path of the pop itself, which must reach the screen before the phone rings, and the
-client record is released only once its view is in the audit log (the REST view's rule).
+A screen pop goes out whole, at once, as the ACD published it: the call (caller number,
+queue, IVR path, ...) and the caller's client summary, which the ACD read when the call
+joined its queue and audited with the agent's reservation, before the pop was published. The
+hub never reads the database: a desk that reconnects gets its agent's pending pops again
+from memory (:class:`~callcenter.cti.pops.PendingPops`), the same pop of the same offer to
+the same agent, so nothing more of the record is disclosed and nothing more is audited.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from callcenter.cti.messages import encode, event_message
-from callcenter.cti.pops import POP_TOPIC, PendingPop, PendingPops, PopClient
+from callcenter.cti.pops import POP_TOPIC, PendingPops
 from callcenter.cti.routing import FLOOR_TOPICS, MANAGER_ROLES, Viewer, delivers
 from callcenter.events import CallOffered, Envelope, Event, EventBus, EventSubscription
 
@@ -145,59 +145,24 @@ class Connection:
 
 
 @dataclass(frozen=True)
-class PopDelivery:
-    """One screen pop's client summary delivered to one connection: one audit entry."""
-
-    agent_id: int
-    connection_id: int
-    call_id: str
-    interaction_id: int | None
-    client_id: int | None
-    resumed: bool
-
-
-class PopRecords(Protocol):
-    """The database as the hub needs it (callcenter/persistence/screen_pop.py)."""
-
-    async def client_of(self, client_id: int) -> PopClient | None: ...
-
-    async def pops_delivered(self, deliveries: Sequence[PopDelivery]) -> None: ...
-
-
-@dataclass(frozen=True)
 class HubConfig:
     send_queue: int = 256  # messages waiting per connection before it is closed as too slow
     heartbeat_seconds: float = 20.0  # a ping this often
     missed_heartbeats: int = 3  # silent this many intervals: closed
     pending_pop_seconds: float = 120.0  # a pop whose ending was missed is forgotten then
     bus_buffer: int = 10_000  # the hub's own subscription on the bus
-    parallel_summaries: int = 8  # client summaries read at once (the pool is 10 connections)
-
-
-@dataclass(frozen=True)
-class PopJob:
-    """A pop's summary to send to these connections, after it is read and audited."""
-
-    pop: PendingPop
-    connections: tuple[Connection, ...]
-    resumed: bool
-
-
-MAX_POP_JOBS = 1000
 
 
 class CtiHub:
     def __init__(
         self,
         bus: EventBus,
-        records: PopRecords,
         config: HubConfig | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.config = config or HubConfig()
-        self._records = records
         self._clock = clock
         self._wallclock = wallclock
         # Subscribed at once, not when run() starts: no event falls between the two.
@@ -212,7 +177,6 @@ class CtiHub:
         self._by_user: dict[int, dict[int, Connection]] = {}
         self._managers: dict[int, Connection] = {}
         self._ids = itertools.count(1)
-        self._jobs: asyncio.Queue[PopJob] = asyncio.Queue(MAX_POP_JOBS)
         self.pending = PendingPops(self.config.pending_pop_seconds, clock)
         self.last_seq = 0  # the newest event seen
         self._dropped_seen = 0
@@ -288,14 +252,12 @@ class CtiHub:
         offer = event.narrow(CallOffered)
         pop = self.pending.offered(offer, text) if offer is not None else None
         out = self._pops_out.get(pop.call_id) if pop is not None else None
-        reached: list[Connection] = []
+        reached = False
         for conn in self._candidates(event):
             if delivers(conn.viewer, event) and conn.push(text, out.set if out else None):
-                reached.append(conn)
+                reached = True
         if out is not None and not reached:
             out.set()  # no desk open for this agent: nothing to wait for
-        if pop is not None and reached:
-            self._complete_later(PopJob(pop, tuple(reached), resumed=False))
 
     def _candidates(self, event: Envelope[Event]) -> list[Connection]:
         """Every connection that may receive ``event``, and maybe a few that may not."""
@@ -321,58 +283,9 @@ class CtiHub:
             self._pops_out.pop(call_id, None)
 
     def resume(self, conn: Connection) -> int:
-        """Send ``conn`` its viewer's pending pops again, each followed by its summary."""
-        pops = self.pending.of(conn.viewer.user_id)
-        sent = 0
-        for pop in pops:
-            if conn.push(pop.text):
-                sent += 1
-                self._complete_later(PopJob(pop, (conn,), resumed=True))
-        return sent
-
-    def _complete_later(self, job: PopJob) -> None:
-        try:
-            self._jobs.put_nowait(job)
-        except asyncio.QueueFull:
-            log.warning("cti: call %s: too many pops at once, summary not sent", job.pop.call_id)
-
-    async def complete_pop(self, job: PopJob) -> None:
-        """Read the client summary (once per pop), audit one delivery per connection, then
-        send the summary: nothing of the record leaves before its audit entry is stored."""
-        pop = job.pop
-        if not pop.client_loaded:
-            if pop.client_id is not None:
-                pop.client = await self._records.client_of(pop.client_id)
-            pop.client_loaded = True
-        conns = [conn for conn in job.connections if not conn.closed]
-        if not conns:
-            return
-        await self._records.pops_delivered(
-            [
-                PopDelivery(
-                    pop.agent_id,
-                    conn.id,
-                    pop.call_id,
-                    pop.interaction_id,
-                    pop.client_id,
-                    job.resumed,
-                )
-                for conn in conns
-            ]
-        )
-        text = encode(
-            "call.client",
-            pop.event.seq,
-            self._wallclock(),
-            {
-                "agent_id": pop.agent_id,
-                "call_id": pop.call_id,
-                "interaction_id": pop.interaction_id,
-                "client": None if pop.client is None else pop.client.as_data(),
-            },
-        )
-        for conn in conns:
-            conn.push(text)
+        """Send ``conn`` its viewer's pending pops again, as first sent (their summaries in
+        them): from memory, with no database read and no new audit entry (module doc)."""
+        return sum(1 for pop in self.pending.of(conn.viewer.user_id) if conn.push(pop.text))
 
     # --- heartbeats ----------------------------------------------------------------------
 
@@ -393,11 +306,10 @@ class CtiHub:
     # --- the tasks -----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Dispatch events, ping, and complete pops, until the bus subscription is closed
-        (:meth:`close`) or the task is cancelled."""
+        """Dispatch events and ping, until the bus subscription is closed (:meth:`close`) or
+        the task is cancelled."""
         async with asyncio.TaskGroup() as tg:
             beats = tg.create_task(self._beat_loop(), name="cti-heartbeats")
-            pops = tg.create_task(self._pop_loop(tg), name="cti-pops")
             try:
                 while True:
                     try:
@@ -412,7 +324,6 @@ class CtiHub:
                     await asyncio.sleep(0)
             finally:
                 beats.cancel()
-                pops.cancel()
 
     def _note_drops(self) -> None:
         if self._sub.dropped != self._dropped_seen:
@@ -423,27 +334,6 @@ class CtiHub:
         while True:
             await asyncio.sleep(self.config.heartbeat_seconds)
             self.beat()
-
-    async def _pop_loop(self, tg: asyncio.TaskGroup) -> None:
-        slots = asyncio.Semaphore(self.config.parallel_summaries)
-        while True:
-            job = await self._jobs.get()
-            await slots.acquire()
-            tg.create_task(self._complete_guarded(job, slots))
-
-    async def _complete_guarded(self, job: PopJob, slots: asyncio.Semaphore) -> None:
-        try:
-            await self.complete_pop(job)
-        except Exception as exc:
-            # The bare pop is out; only its summary is missing. Never a client's data here.
-            log.error(
-                "cti: call %s: client summary not sent to agent %s: %s",
-                job.pop.call_id,
-                job.pop.agent_id,
-                type(exc).__name__,
-            )
-        finally:
-            slots.release()
 
     def close(self) -> None:
         """Stop: every connection is closed (the service is going away)."""

@@ -7,8 +7,8 @@ Every message, both ways, is one JSON text frame; the server's are always
   so a client can tell what it has seen);
 * a message made for one connection only (hello, ping, pong, error, state.ok, resumed, the
   state snapshot of a resume) has ``seq`` null;
-* ``call.client``, the client summary that completes a screen pop, carries the ``seq`` of the
-  ``call.offered`` it completes. Clients tell messages apart by (type, seq).
+* a pending screen pop sent again on resume keeps the ``seq`` it was first sent with.
+  Clients tell messages apart by (type, seq).
 
 What a client sends is parsed by :func:`parse_frame`: a frame that is not a JSON object in a
 text frame, or is too large, is a :class:`ProtocolViolation` (the edge closes the

@@ -1,6 +1,7 @@
-"""The ACD's pop port (callcenter/acd/ports.py PopDelivery) over the CTI hub: the pop is
-published as ``call.offered`` and the offer goes on once the hub wrote it onto a socket of
-the agent's desk (or at once when the agent has none open)."""
+"""The ACD's pop port (callcenter/acd/ports.py PopDelivery) over the CTI hub: the pop, the
+caller's client summary in it, is published as ``call.offered`` and the offer goes on once
+the hub wrote it onto a socket of the agent's desk (or at once when the agent has none
+open)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,10 @@ def offered(pop: ScreenPop) -> CallOffered:
         call_id=pop.call_id,
         interaction_id=pop.interaction_id,
         queue=pop.queue,
-        client_id=pop.client_id,
+        client=pop.client,
         caller_number=pop.caller_number,
         language=pop.language,
         priority=pop.priority,
-        client_name=pop.client_name,
-        tier=pop.tier,
-        value_class=pop.value_class,
         authenticated=pop.authenticated,
         ivr_path=pop.ivr_path,
     )

@@ -1,18 +1,18 @@
-"""Screen pops: the client summary that completes one, and the pops still ringing per agent.
+"""Screen pops still ringing, per agent: what a desk that reconnects gets again.
 
 A pop is *pending* from its ``call.offered`` until the offer is over: ``call.offer_ended``
 (no answer, the caller gone), ``call.answered`` or ``call.ended`` for that agent and call;
 ``call.abandoned`` or ``call.overflowed`` of the call; or an ``agent.state`` that takes the
 agent out of ``reserved`` (the state of an agent whose phone rings: it is published before
 the pop, so any later state means the ringing is over). A pop older than the time-to-live is
-dropped too, in case an ending was missed. A resuming client gets the pending pops again.
+dropped too, in case an ending was missed. A resuming client gets the pending pops again,
+each its first message as it was (the client summary in it), from memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from callcenter.acd.model import AgentState
 from callcenter.events import (
@@ -32,38 +32,11 @@ POP_TOPIC = CallOffered.TOPIC  # the screen pop
 MAX_PENDING_PER_AGENT = 4  # one ring at a time; a few more only if endings went missing
 
 
-@dataclass(frozen=True)
-class PopClient:
-    """What the pop shows of the caller's client record: enough to greet them and see their
-    weight; the full 360-degree view is one audited REST call away."""
-
-    client_id: int
-    name: str
-    name_latin: str
-    tier: str
-    value_class: str
-    risk_profile: str
-    advisor_name: str | None
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "client_id": self.client_id,
-            "name": self.name,
-            "name_latin": self.name_latin,
-            "tier": self.tier,
-            "value_class": self.value_class,
-            "risk_profile": self.risk_profile,
-            "advisor_name": self.advisor_name,
-        }
-
-
 @dataclass
 class PendingPop:
     event: Envelope[CallOffered]
     text: str  # its message, encoded once
     since: float  # on the hub's clock
-    client: PopClient | None = None
-    client_loaded: bool = False  # the summary was read (a None client: unknown caller)
 
     @property
     def agent_id(self) -> int:
@@ -72,14 +45,6 @@ class PendingPop:
     @property
     def call_id(self) -> str:
         return self.event.payload.call_id
-
-    @property
-    def interaction_id(self) -> int | None:
-        return self.event.payload.interaction_id
-
-    @property
-    def client_id(self) -> int | None:
-        return self.event.payload.client_id
 
 
 @dataclass

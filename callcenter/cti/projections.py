@@ -8,8 +8,9 @@ no screen until it is named below. An event without a projection never reaches a
 - ``call.queued`` carries the caller's number for the wallboard, which masks it, and the
   wallboard's ``floor.snapshot`` is what managers get; ``call.abandoned``,
   ``call.overflowed`` and ``queue.changed`` are folded into the same snapshot.
-- The screen pop (``call.offered``) carries the known caller's name, tier and value class:
-  they were audited with the agent's reservation, and it goes to that agent alone.
+- The screen pop (``call.offered``) carries the known caller's client summary, the fields of
+  :data:`~callcenter.acd.model.POP_SHOWS` and its id (not the advisor's id, which is the
+  ACD's): they were audited with the agent's reservation, and it goes to that agent alone.
 
 docs/events.md lists these fields; tests/unit/test_events_doc.py checks it against this table.
 """
@@ -17,10 +18,11 @@ docs/events.md lists these fields; tests/unit/test_events_doc.py checks it again
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from callcenter.acd.model import POP_SHOWS
 from callcenter.events import (
     AgentStateChanged,
     CallAnswered,
@@ -36,10 +38,17 @@ from callcenter.events import (
 @dataclass(frozen=True)
 class Projection:
     fields: tuple[str, ...]  # the event's fields a desk gets, in this order
+    # Of a field holding an object: the object's fields a desk gets, in this order.
+    parts: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def data(self, event: Event) -> dict[str, Any]:
         everything = event.to_data()
-        return {name: everything[name] for name in self.fields}
+        data = {name: everything[name] for name in self.fields}
+        for name, names in self.parts.items():
+            whole = data[name]
+            if whole is not None:
+                data[name] = {part: whole[part] for part in names}
+        return data
 
 
 @dataclass(frozen=True)
@@ -69,16 +78,14 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
                 "call_id",
                 "interaction_id",
                 "queue",
-                "client_id",
+                "client",
                 "caller_number",
                 "language",
                 "priority",
-                "client_name",
-                "tier",
-                "value_class",
                 "authenticated",
                 "ivr_path",
-            )
+            ),
+            parts=MappingProxyType({"client": ("client_id", *POP_SHOWS)}),
         ),
         CallOfferEnded: Projection((*_CALL, "reason")),
         CallAnswered: Projection(_CALL),

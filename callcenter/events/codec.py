@@ -4,8 +4,9 @@ One codec per event class, built from its type hints the first time it is needed
 an event may declare are few on purpose, so that an event crosses a process boundary as plain
 JSON: ``str``, ``int``, ``float``, ``bool``, a ``StrEnum``, a ``Literal`` of strings,
 ``datetime`` (with its UTC offset), ``date``, ``tuple[X, ...]`` (a JSON list), ``Mapping[str,
-Any]`` (a JSON object, already JSON-ready), and any of them ``| None``. A class declaring
-anything else fails the first time it is encoded or decoded, with its field named.
+Any]`` (a JSON object, already JSON-ready), a frozen dataclass of these (a JSON object of its
+fields, such as the screen pop's client summary), and any of them ``| None``. A class
+declaring anything else fails the first time it is encoded or decoded, with its field named.
 
 Building an event is strict, from JSON or in code: a missing field without a default, a field
 the class does not have, or a value of the wrong kind (``True`` for an id) is an
@@ -66,6 +67,9 @@ class Codec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> _Field:
+        return next(f for f in self.fields if f.name == name)
 
     def encode(self, event: object) -> dict[str, Any]:
         return {f.name: f.encode(getattr(event, f.name)) for f in self.fields}
@@ -132,6 +136,10 @@ def _kind(hint: object) -> tuple[Decode, Encode]:
         if args and args[0] is not str:
             raise TypeError(f"unsupported {hint}: Mapping[str, Any] only")
         return _object, dict
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not hint.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            raise TypeError(f"unsupported {hint.__name__}: a frozen dataclass only")
+        return _record(hint)
     if isinstance(hint, type):
         if issubclass(hint, enum.Enum):
             return _member(hint), lambda value: value.value
@@ -143,6 +151,34 @@ def _kind(hint: object) -> tuple[Decode, Encode]:
 
 def _same(value: object) -> object:
     return value
+
+
+def _record(kind: type) -> tuple[Decode, Encode]:
+    """A dataclass nested in an event: given as itself or as a JSON object naming its fields
+    (checked as strictly as an event's), each field of its declared kind."""
+    codec = build_codec(kind)
+
+    def decode(value: object) -> object:
+        if isinstance(value, kind):
+            given = {f.name: getattr(value, f.name) for f in codec.fields}
+        elif isinstance(value, Mapping):
+            try:
+                given = codec.arguments(value)
+            except InvalidEvent as exc:
+                raise _Refused(str(exc)) from None
+        else:
+            raise _Refused(f"expected {kind.__name__} (an object), got {type(value).__name__}")
+        typed = {}
+        for name, item in given.items():
+            try:
+                typed[name] = codec.field(name).decode(item)
+            except _Refused as exc:
+                raise _Refused(f"{kind.__name__}.{name}: {exc}") from None
+        if isinstance(value, kind) and all(typed[n] is given[n] for n in typed):
+            return value
+        return kind(**typed)
+
+    return decode, codec.encode
 
 
 def _optional(decode: Decode, encode: Encode) -> tuple[Decode, Encode]:

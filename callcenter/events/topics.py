@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self
 
-from callcenter.acd.model import AgentState
-from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.acd.model import AgentState, ClientSummary
+from callcenter.crm.vocabulary import Tier
 from callcenter.events.codec import Codec, InvalidEvent, UnknownTopic, build_codec
 
 # Closed vocabularies of a few fields, as they travel.
@@ -110,24 +110,24 @@ class CallQueued(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallOffered(Event):
-    """``call.offered``: the screen pop, published before the agent's phone is dialled. The
-    known caller's name, tier and value class were audited with the agent's reservation."""
+    """``call.offered``: the screen pop, published before the agent's phone is dialled, with
+    the caller's client summary as the ACD read it when the call joined its queue; the
+    summary was audited with the agent's reservation (``pop.offered``) before it left."""
 
     TOPIC: ClassVar[str] = "call.offered"
-    VERSION: ClassVar[int] = 1
+    # 2: the client summary as one object, ``client``, for version 1's ``client_id``,
+    # ``client_name``, ``tier`` and ``value_class`` (and the ``call.client`` that followed).
+    VERSION: ClassVar[int] = 2
 
     agent_id: int
     extension: str
     call_id: str
     interaction_id: int | None
     queue: str
-    client_id: int | None
+    client: ClientSummary | None  # None: a caller the IVR did not identify
     caller_number: str | None
     language: str
     priority: int
-    client_name: str | None
-    tier: Tier | None
-    value_class: ValueClass | None
     authenticated: bool  # proved who they are (account and PIN)
     ivr_path: tuple[str, ...]  # what they did in the IVR: "main_menu=timeout,1", ...
 

@@ -60,7 +60,7 @@ class Authenticate:
 @dataclass(frozen=True)
 class SelfService:
     what: SelfServiceKind
-    client_id: str
+    client_id: int
     language: Language
 
 
@@ -69,21 +69,21 @@ class Enqueue:
     queue: str
     skills: tuple[str, ...]
     priority: int
-    client_id: str | None
+    client_id: int | None
     language: Language
 
 
 @dataclass(frozen=True)
 class RequestCallback:
     number: str
-    client_id: str | None
+    client_id: int | None
     language: Language
 
 
 @dataclass(frozen=True)
 class RecordMessage:
     max_seconds: int
-    client_id: str | None
+    client_id: int | None
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,14 @@ Command = (
 
 @dataclass(frozen=True)
 class ClientFacts:
-    """What the IVR may know of an identified caller (no name, no balance)."""
+    """What the IVR may know of an identified caller (no name, no balance).
 
-    client_id: str
+    ``client_id`` is the client record's own id, as the database, the ACD and the events
+    carry it: the engine only passes it on (to self-service, callbacks, messages and the
+    queue), never spells or parses it, so it stays an int from the lookup to the screen pop.
+    """
+
+    client_id: int
     tier: Tier | None = None
     risk_profile: RiskProfile | None = None
 

@@ -103,7 +103,7 @@ class Outcome:
     kind: OutcomeKind
     path: tuple[Step, ...]
     hung_up_by: str | None = None  # "caller" or "ivr" when the call ended in the IVR
-    client_id: str | None = None
+    client_id: int | None = None  # the client record's id (ClientFacts)
     authenticated: bool = False
     language: Language = "zh"
     queue: str | None = None

@@ -36,17 +36,17 @@ class IvrBackend(Protocol):
         self, account: str, pin: str, *, interaction_id: int | None, caller_number: str | None
     ) -> AuthOk | AuthFailed | AuthLocked: ...
 
-    async def account_snapshot(self, client_id: str) -> AccountSnapshot | None: ...
+    async def account_snapshot(self, client_id: int) -> AccountSnapshot | None: ...
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: str | None, interaction_id: int | None
+        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
     ) -> None: ...
 
     async def file_voice_message(
         self,
         *,
         recording_ref: str,
-        client_id: str | None,
+        client_id: int | None,
         interaction_id: int | None,
         caller_number: str | None,
     ) -> None: ...

@@ -8,8 +8,8 @@ import logging
 from sqlalchemy import select
 
 from callcenter.acd.agents import AgentEvent, AgentStatus
-from callcenter.acd.model import AgentProfile, AgentState, QueueConfig
-from callcenter.acd.ports import CallerFacts, OpenCall
+from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
+from callcenter.acd.ports import OpenCall
 from callcenter.crm.interactions import (
     Phase,
     PhaseAlreadyRecorded,
@@ -18,17 +18,12 @@ from callcenter.crm.interactions import (
     record_route,
 )
 from callcenter.persistence import agents, queues
-from callcenter.persistence.audit import record_audit
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
-from callcenter.persistence.tables import Client, Interaction
+from callcenter.persistence.screen_pop import client_summary, record_pop_offered
+from callcenter.persistence.tables import Interaction
 
 log = logging.getLogger(__name__)
-
-# The audit action of a client's record popping on an agent's screen with a call (name, tier
-# and value class in the pop itself); the fuller summary that follows is audited per desk
-# (callcenter/persistence/screen_pop.py).
-POP_OFFERED = "pop.offered"
 
 
 class SqlAcdBackend:
@@ -82,14 +77,9 @@ class SqlAcdBackend:
             profile = agents.profile_of(record) if record.extension else None
             return profile, record.status
 
-    async def caller(self, client_id: int) -> CallerFacts | None:
+    async def caller(self, client_id: int) -> ClientSummary | None:
         async with self.db.read() as session:
-            client = await session.get(Client, client_id)
-            if client is None:
-                return None
-            return CallerFacts(
-                client.id, client.name, client.tier, client.value_class, client.advisor_id
-            )
+            return await client_summary(session, client_id)
 
     async def agent_event(
         self,
@@ -107,9 +97,7 @@ class SqlAcdBackend:
                 session, agent_id, event, at=at, reason=reason, interaction_id=interaction_id
             )
             if pop_client_id is not None and event is AgentEvent.OFFER:
-                await record_audit(
-                    session, agent_id, POP_OFFERED, pop_client_id, interaction_id, {}
-                )
+                await record_pop_offered(session, agent_id, pop_client_id, interaction_id)
             return applied.status
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:

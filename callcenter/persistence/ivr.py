@@ -68,7 +68,7 @@ async def identify_caller(db: Database, e164: str) -> ClientFacts | None:
 
 def _facts(client: Client) -> ClientFacts:
     return ClientFacts(
-        client_id=str(client.id),
+        client_id=client.id,
         tier=Tier(client.tier),
         risk_profile=RiskProfile(client.risk_profile),
     )

@@ -37,10 +37,6 @@ def path_entry(step: Step) -> str:
     return step.entry()
 
 
-def _client_id(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
-
-
 class SqlIvrBackend:
     def __init__(self, db: Database, *, pin_max_failures: int) -> None:
         self.db = db
@@ -81,18 +77,17 @@ class SqlIvrBackend:
             caller_number=caller_number,
         )
 
-    async def account_snapshot(self, client_id: str) -> AccountSnapshot | None:
-        number = _client_id(client_id)
-        return None if number is None else await ivr.account_snapshot(self.db, number)
+    async def account_snapshot(self, client_id: int) -> AccountSnapshot | None:
+        return await ivr.account_snapshot(self.db, client_id)
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: str | None, interaction_id: int | None
+        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
     ) -> None:
         await ivr.file_callback(
             self.db,
             number=number,
             language=language,
-            client_id=_client_id(client_id),
+            client_id=client_id,
             interaction_id=interaction_id,
         )
 
@@ -100,14 +95,14 @@ class SqlIvrBackend:
         self,
         *,
         recording_ref: str,
-        client_id: str | None,
+        client_id: int | None,
         interaction_id: int | None,
         caller_number: str | None,
     ) -> None:
         await ivr.file_voice_message(
             self.db,
             recording_ref=recording_ref,
-            client_id=_client_id(client_id),
+            client_id=client_id,
             interaction_id=interaction_id,
             caller_number=caller_number,
         )
@@ -119,7 +114,7 @@ class SqlIvrBackend:
             PhaseUpdate(
                 phase=Phase.IVR_ENDED,
                 at=at,
-                client_id=_client_id(outcome.client_id),
+                client_id=outcome.client_id,
                 ivr_path=[path_entry(step) for step in outcome.path],
                 ivr_outcome=outcome.kind.value,
                 authenticated=outcome.authenticated,

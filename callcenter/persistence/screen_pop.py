@@ -1,24 +1,23 @@
-"""What a screen pop reads and writes: the caller's client summary, and one audit entry per
-pop delivered to an agent's screen (the hub's PopRecords port, callcenter/cti/hub.py)."""
+"""What a screen pop reads and writes: the caller's client summary, read once per call when it
+joins a queue (the ACD's store, callcenter/persistence/acd_backend.py), and the one audit
+entry of each pop, written with the agent's reservation (the agents' state store), before
+anything of the record leaves for the agent's desk."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.cti.hub import PopDelivery
-from callcenter.cti.pops import PopClient
+from callcenter.acd.model import POP_SHOWS, ClientSummary
 from callcenter.persistence.audit import record_audit
-from callcenter.persistence.db import Database
 from callcenter.persistence.tables import Client, User
 
-# The audit action of a pop's client summary reaching a screen (one day a member of
-# crm.privacy.AuditAction, like client.pin_unlock).
-POP_VIEWED = "pop.viewed"
+# The audit action of a client's summary popping on an agent's screen with an offered call
+# (one day a member of crm.privacy.AuditAction, like client.pin_unlock).
+POP_OFFERED = "pop.offered"
 
-# Built once, with the client as a bound parameter: it runs for every offered call.
-POP_CLIENT = (
+# Built once, with the client as a bound parameter: it runs for every queued call.
+CLIENT_SUMMARY = (
     select(
         Client.id,
         Client.name,
@@ -26,6 +25,7 @@ POP_CLIENT = (
         Client.tier,
         Client.value_class,
         Client.risk_profile,
+        Client.advisor_id,
         User.display_name,
     )
     .outerjoin(User, User.id == Client.advisor_id)
@@ -33,33 +33,34 @@ POP_CLIENT = (
 )
 
 
-class SqlPopRecords:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+async def client_summary(session: AsyncSession, client_id: int) -> ClientSummary | None:
+    """The client's summary, advisor's name included, in one SELECT; None: no such client."""
+    row = (await session.execute(CLIENT_SUMMARY, {"client_id": client_id})).one_or_none()
+    if row is None:
+        return None
+    cid, name, name_latin, tier, value_class, risk_profile, advisor_id, advisor_name = row
+    return ClientSummary(
+        client_id=cid,
+        name=name,
+        name_latin=name_latin,
+        tier=tier,
+        value_class=value_class,
+        risk_profile=risk_profile,
+        advisor_id=advisor_id,
+        advisor_name=advisor_name,
+    )
 
-    async def client_of(self, client_id: int) -> PopClient | None:
-        async with self._db.read() as session:
-            row = (await session.execute(POP_CLIENT, {"client_id": client_id})).one_or_none()
-        if row is None:
-            return None
-        cid, name, name_latin, tier, value_class, risk_profile, advisor_name = row
-        return PopClient(
-            cid, name, name_latin, str(tier), str(value_class), str(risk_profile), advisor_name
-        )
 
-    async def pops_delivered(self, deliveries: Sequence[PopDelivery]) -> None:
-        """One audit entry per delivery, all in one transaction."""
-        async with self._db.write() as session:
-            for delivery in deliveries:
-                await record_audit(
-                    session,
-                    delivery.agent_id,
-                    POP_VIEWED,
-                    client_id=delivery.client_id,
-                    interaction_id=delivery.interaction_id,
-                    detail={
-                        "call_id": delivery.call_id,
-                        "connection": delivery.connection_id,
-                        "resumed": delivery.resumed,
-                    },
-                )
+async def record_pop_offered(
+    session: AsyncSession, agent_id: int, client_id: int, interaction_id: int | None
+) -> None:
+    """The pop's one audit entry: the agent it pops for, the client, the call's interaction,
+    and the names of the fields it shows (never their values)."""
+    await record_audit(
+        session,
+        agent_id,
+        POP_OFFERED,
+        client_id,
+        interaction_id,
+        {"fields": list(POP_SHOWS)},
+    )

@@ -1,17 +1,16 @@
-"""Screen pops over the websocket: bare first, then the client summary once audited; re-sent
-on resume while still ringing."""
+"""Screen pops over the websocket: one message, the client summary in it, to the agent's desks
+alone; sent again on resume while still ringing, from the hub's memory. The hub reads no
+client record and writes no audit entry: the ACD read the summary when the call joined its
+queue and audited the pop with the agent's reservation (tests/db/test_screen_pop_store.py,
+tests/unit/test_acd_service.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from callcenter.persistence import screen_pop
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import AuditEntry
 from tests.support.crm_data import add_client, add_interaction
@@ -25,27 +24,10 @@ async def desk(database_url: str, database: Database) -> AsyncIterator[Desk]:
         yield desk
 
 
-@dataclass(frozen=True)
-class Audit:
-    actor_id: int | None
-    client_id: int | None
-    interaction_id: int | None
-    detail: dict[str, Any]
-
-
-async def pop_audits(db: Database) -> list[Audit]:
+async def audit_entries(db: Database) -> int:
     async with db.read() as session:
-        rows = await session.execute(
-            select(
-                AuditEntry.actor_id,
-                AuditEntry.client_id,
-                AuditEntry.interaction_id,
-                AuditEntry.detail,
-            )
-            .where(AuditEntry.action == "pop.viewed")
-            .order_by(AuditEntry.id)
-        )
-        return [Audit(*row) for row in rows]
+        count = await session.scalar(select(func.count()).select_from(AuditEntry))
+    return count or 0
 
 
 async def a_call(desk: Desk) -> tuple[int, int]:
@@ -54,28 +36,24 @@ async def a_call(desk: Desk) -> tuple[int, int]:
     return client_id, await add_interaction(desk.db, client_id, uniqueid="1741.1")
 
 
-async def test_the_pop_goes_out_bare_then_with_the_client_summary_once_audited(
-    desk: Desk,
-) -> None:
+async def test_the_pop_goes_out_in_one_message_with_the_client_summary(desk: Desk) -> None:
     client_id, interaction_id = await a_call(desk)
     a_id = desk.ids["agent_a"]
+    client = await desk.summary(client_id)
+    audits_before = await audit_entries(desk.db)
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
         event = desk.events.publish(
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
+            offered(a_id, "1741.1", interaction_id=interaction_id, client=client)
         )
         pop = await a.receive_json()
-        summary = await a.receive_json()
-        audits = await pop_audits(desk.db)
+        desk.events.publish(bus_event("agent.state", agent_id=a_id, state="reserved"))
+        after = await a.receive_json()
     assert pop["type"] == "call.offered"
     assert pop["seq"] == event.seq
     assert pop["data"]["caller_number"] == "+8613800138000"
     assert pop["data"]["ivr_path"] == ["welcome", "menu", "agent"]
-    assert "张伟" not in str(pop)  # nothing of the record before its audit entry
-    assert summary["type"] == "call.client"
-    assert summary["seq"] == event.seq
-    assert summary["data"]["call_id"] == "1741.1"
-    assert summary["data"]["client"] == {
+    assert pop["data"]["client"] == {
         "client_id": client_id,
         "name": "张伟",
         "name_latin": "Zhang Wei",
@@ -84,90 +62,60 @@ async def test_the_pop_goes_out_bare_then_with_the_client_summary_once_audited(
         "risk_profile": "balanced",
         "advisor_name": "Advisor",
     }
-    # Already stored when the summary arrived: the summary is sent after the audit commits.
-    assert [(r.actor_id, r.client_id, r.interaction_id) for r in audits] == [
-        (a_id, client_id, interaction_id)
-    ]
-    assert audits[0].detail["call_id"] == "1741.1"
-    assert audits[0].detail["resumed"] is False
+    assert after["type"] == "agent.state"  # no second message completes the pop
+    # The pop's audit entry is the reservation's, written before the pop was published;
+    # delivering it writes nothing.
+    assert await audit_entries(desk.db) == audits_before
 
 
-async def test_every_screen_that_shows_the_pop_is_audited(desk: Desk) -> None:
+async def test_every_tab_of_the_agent_shows_the_pop_and_no_one_else_gets_it(desk: Desk) -> None:
     client_id, interaction_id = await a_call(desk)
     a_id = desk.ids["agent_a"]
+    client = await desk.summary(client_id)
     async with (
         desk.socket("agent_a") as tab1,
         desk.socket("agent_a") as tab2,
+        desk.socket("agent_b") as other,
         desk.socket("supervisor") as sup,
     ):
-        for socket in (tab1, tab2, sup):
+        for socket in (tab1, tab2, other, sup):
             await socket.receive_type("hello")
-        desk.events.publish(
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
-        )
+        desk.events.publish(offered(a_id, "1741.1", interaction_id=interaction_id, client=client))
         for tab in (tab1, tab2):
-            assert (await tab.receive_type("call.client"))["data"]["client"]["name"] == "张伟"
+            assert (await tab.receive_type("call.offered"))["data"]["client"]["name"] == "张伟"
         floor = desk.app.state.runtime.floor
         floor.tick()  # the wallboard's snapshot: what a supervisor gets after the pop
         seen_by_supervisor = await sup.messages_until("floor.snapshot")
-        audits = await pop_audits(desk.db)
+        desk.events.publish(bus_event("agent.state", agent_id=desk.ids["agent_b"], state="ready"))
+        seen_by_other = await other.messages_until("agent.state")
     assert [m["type"] for m in seen_by_supervisor] == ["floor.snapshot"]
-    assert [r.actor_id for r in audits] == [a_id, a_id]
-    assert len({r.detail["connection"] for r in audits}) == 2
+    assert [m["type"] for m in seen_by_other] == ["agent.state"]
 
 
-async def test_a_pop_for_an_unknown_caller_is_audited_and_says_no_client(desk: Desk) -> None:
+async def test_a_pop_for_an_unknown_caller_says_no_client(desk: Desk) -> None:
     interaction_id = await add_interaction(desk.db, None, uniqueid="1741.9")
     a_id = desk.ids["agent_a"]
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
         desk.events.publish(offered(a_id, "1741.9", interaction_id=interaction_id))
-        summary = await a.receive_type("call.client")
-        audits = await pop_audits(desk.db)
-    assert summary["data"]["client"] is None
-    assert [(r.actor_id, r.client_id, r.interaction_id) for r in audits] == [
-        (a_id, None, interaction_id)
-    ]
-
-
-async def test_no_summary_leaves_when_its_audit_cannot_be_written(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client_id, interaction_id = await a_call(desk)
-    a_id = desk.ids["agent_a"]
-    tried = asyncio.Event()
-
-    async def failing_audit(*args: Any, **kwargs: Any) -> None:
-        tried.set()
-        raise OSError("the database went away")
-
-    monkeypatch.setattr(screen_pop, "record_audit", failing_audit)
-    async with desk.socket("agent_a") as a:
-        await a.receive_type("hello")
-        desk.events.publish(
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
-        )
-        assert (await a.receive_json())["type"] == "call.offered"
-        await asyncio.wait_for(tried.wait(), 10)
-        desk.events.publish(bus_event("agent.state", agent_id=a_id, state="on_call"))
-        after = await a.receive_json()
-    assert after["type"] == "agent.state"  # the summary never came
+        pop = await a.receive_type("call.offered")
+    assert pop["data"]["client"] is None
+    assert pop["data"]["authenticated"] is False
 
 
 async def test_resume_resends_a_pop_still_ringing_but_not_an_answered_one(desk: Desk) -> None:
     client_id, interaction_id = await a_call(desk)
     a_id = desk.ids["agent_a"]
+    client = await desk.summary(client_id)
     answered = desk.events.publish(offered(a_id, "answered-call"))
     desk.events.publish(bus_event("call.answered", agent_id=a_id, call_id="answered-call"))
     ringing = desk.events.publish(
-        offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
+        offered(a_id, "1741.1", interaction_id=interaction_id, client=client)
     )
     async with desk.socket("agent_a") as a:
         hello = await a.receive_type("hello")
         await a.send_json({"type": "resume", "last_seq": answered.seq - 1})
         seen = await a.messages_until("resumed")
-        if "call.client" not in [m["type"] for m in seen]:
-            seen.append(await a.receive_type("call.client"))
     assert hello["data"]["last_seq"] >= ringing.seq
     by_type = {m["type"]: m for m in seen}
     assert by_type["agent.state"]["seq"] is None
@@ -175,31 +123,31 @@ async def test_resume_resends_a_pop_still_ringing_but_not_an_answered_one(desk: 
     assert by_type["agent.state"]["data"]["state"] == "logged_out"
     assert by_type["call.offered"]["seq"] == ringing.seq  # as first published
     assert by_type["call.offered"]["data"]["call_id"] == "1741.1"
-    assert by_type["call.client"]["data"]["client"]["name"] == "张伟"
+    assert by_type["call.offered"]["data"]["client"]["name"] == "张伟"
     assert by_type["resumed"]["data"]["pops"] == 1
     assert [m["data"].get("call_id") for m in seen if m["type"] == "call.offered"] == ["1741.1"]
-    audits = await pop_audits(desk.db)
-    assert [r.detail["resumed"] for r in audits] == [True]
 
 
-async def test_a_reconnected_agent_sees_the_pop_again_and_each_showing_is_audited(
+async def test_a_reconnected_agent_sees_the_pop_again_from_memory_not_audited_again(
     desk: Desk,
 ) -> None:
     client_id, interaction_id = await a_call(desk)
     a_id = desk.ids["agent_a"]
+    client = await desk.summary(client_id)
+    audits_before = await audit_entries(desk.db)
     async with desk.socket("agent_a") as first:
         await first.receive_type("hello")
-        desk.events.publish(
-            offered(a_id, "1741.1", interaction_id=interaction_id, client_id=client_id)
-        )
-        await first.receive_type("call.client")
+        desk.events.publish(offered(a_id, "1741.1", interaction_id=interaction_id, client=client))
+        shown = await first.receive_type("call.offered")
     async with desk.socket("agent_a") as again:
         await again.receive_type("hello")
         await again.send_json({"type": "resume"})
-        await again.receive_type("call.offered")
-        summary = await again.receive_type("call.client")
-    assert summary["data"]["client"]["client_id"] == client_id
-    assert [r.detail["resumed"] for r in await pop_audits(desk.db)] == [False, True]
+        resent = await again.receive_type("call.offered")
+    assert resent == shown  # the same message: same seq, same summary
+    assert resent["data"]["client"]["client_id"] == client_id
+    # The same pop of the same offer to the same agent: nothing more disclosed, nothing more
+    # written (docs/events.md, "Resume is not audited again").
+    assert await audit_entries(desk.db) == audits_before
 
 
 async def test_a_pop_is_no_longer_pending_once_the_agent_leaves_ringing(desk: Desk) -> None:

@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
+from callcenter.acd.model import POP_SHOWS
 from callcenter.persistence.tables import (
     AuditEntry,
     Client,
@@ -60,13 +61,15 @@ POP_CLOCK = """
     if (name && name.dataset.clientId && seen.named === undefined) {
       seen.named = now();
       seen.name = name.textContent;
+      seen.facts = document.getElementById("pop-facts").textContent;  // tier, advisor, ...
     }
   }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 })();
 """
-# The pop names a known caller itself (its audit entry is written with the agent's
-# reservation), and the ACD dials once the pop is written to the agent's desk: the name must
-# be on screen before the phone sees the INVITE. The timings go to test-artifacts/.
+# The pop carries a known caller's client summary itself (its audit entry is written with the
+# agent's reservation), and the ACD dials once the pop is written to the agent's desk: the
+# name, tier and advisor must be on screen before the phone sees the INVITE. The timings go to
+# test-artifacts/.
 NOTE = "客户询问委托未成交原因, 已解释。 Order not filled: price limits explained."
 
 
@@ -93,6 +96,16 @@ async def client_row(line: Hotline) -> Client:
         assert client is not None
         session.expunge(client)
         return client
+
+
+TIER_ZH = {"standard": "普通", "silver": "银卡", "gold": "金卡", "vip": "VIP"}  # i18n/zh-CN
+
+
+async def advisor_name(line: Hotline, client: Client) -> str | None:
+    if client.advisor_id is None:
+        return None
+    async with line.db.read() as session:
+        return await session.scalar(select(User.display_name).where(User.id == client.advisor_id))
 
 
 async def user_id(line: Hotline, username: str) -> int:
@@ -180,6 +193,11 @@ async def test_the_pop_names_the_caller_before_the_phone_rings_and_the_wrap_up_i
     assert result.succeeded, result.output
     assert times["name"].startswith(client.name)
     assert times["shown"] <= times["named"]
+    # When the name showed, so did the rest of the summary (one message brings it all).
+    assert TIER_ZH[client.tier] in times["facts"]
+    advisor = await advisor_name(line, client)
+    if advisor is not None:
+        assert advisor in times["facts"]
     assert invite.from_user == line.client.phone
     async with line.db.read() as session:
         stored = await session.get(Interaction, call.id)
@@ -200,10 +218,11 @@ async def test_the_pop_names_the_caller_before_the_phone_rings_and_the_wrap_up_i
         follow_up = await session.scalar(select(FollowUp).where(*ours))
         assert follow_up is not None
         assert follow_up.kind == "care_call"
-    # The pop and the 360-degree view the page opened are both audited with their call.
-    assert [e.interaction_id for e in await audit(line, "pop.viewed", client.id)] == [call.id]
+    # The pop (once, with the agent's reservation, naming what it shows) and the 360-degree
+    # view the page opened are both audited with their call.
     offered = await audit(line, "pop.offered", client.id)
     assert [(e.actor_id, e.interaction_id) for e in offered] == [(agent_id, call.id)]
+    assert offered[0].detail == {"fields": list(POP_SHOWS)}
     views = await audit(line, "client.view", client.id)
     assert [(e.actor_id, e.interaction_id) for e in views] == [(agent_id, call.id)]
     assert served_desk.csp_violations() == []

@@ -113,7 +113,7 @@ async def test_a_known_number_names_its_client_with_tier_and_risk_profile(
 
     facts = await ivr.identify_caller(database, PHONE)
 
-    assert facts == ClientFacts(str(client_id), Tier.GOLD, RiskProfile.BALANCED)
+    assert facts == ClientFacts(client_id, Tier.GOLD, RiskProfile.BALANCED)
     assert await ivr.identify_caller(database, "+8613700000000") is None
 
 
@@ -129,7 +129,7 @@ async def test_a_shared_number_names_the_open_account_before_a_closed_one(
     facts = await ivr.identify_caller(database, PHONE)
 
     assert facts is not None
-    assert (facts.client_id, facts.tier) == (str(open_id), Tier.VIP)
+    assert (facts.client_id, facts.tier) == (open_id, Tier.VIP)
 
 
 # --- account number + PIN ---------------------------------------------------------------------
@@ -148,7 +148,7 @@ async def test_the_right_pin_answers_ok_and_records_the_attempt(database: Databa
         caller_number=CALLER,
     )
 
-    assert outcome == AuthOk(ClientFacts(str(client_id), Tier.GOLD, RiskProfile.BALANCED))
+    assert outcome == AuthOk(ClientFacts(client_id, Tier.GOLD, RiskProfile.BALANCED))
     [attempt] = await attempts(database)
     assert attempt.pop("at") > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     assert attempt == {

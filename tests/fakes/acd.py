@@ -21,8 +21,8 @@ from callcenter.acd.agents import (
     transition,
 )
 from callcenter.acd.leg import AgentLine, CallerGone, DialOutcome, LinkLost, TalkEnd
-from callcenter.acd.model import AgentProfile, AgentState, QueueConfig
-from callcenter.acd.ports import CallerFacts, OpenCall, ScreenPop
+from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
+from callcenter.acd.ports import OpenCall, ScreenPop
 from callcenter.errors import NotFound
 
 T0 = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing, a Monday
@@ -146,7 +146,8 @@ class FakeAcdStore:
     queues: list[QueueConfig]
     profiles: dict[int, AgentProfile] = field(default_factory=dict)
     statuses: dict[int, AgentStatus] = field(default_factory=dict)
-    callers: dict[int, CallerFacts] = field(default_factory=dict)
+    callers: dict[int, ClientSummary] = field(default_factory=dict)
+    caller_reads: list[int] = field(default_factory=list)  # the clients read, in order
     open: list[OpenCall] = field(default_factory=list)
     phases: list[tuple[int, str]] = field(default_factory=list)  # (interaction, phase)
     audits: list[tuple[int, int]] = field(default_factory=list)  # (agent, client) pops
@@ -186,7 +187,8 @@ class FakeAcdStore:
     async def agent(self, agent_id: int) -> tuple[AgentProfile | None, AgentStatus]:
         return self.profiles.get(agent_id), self.statuses.get(agent_id, logged_out(agent_id))
 
-    async def caller(self, client_id: int) -> CallerFacts | None:
+    async def caller(self, client_id: int) -> ClientSummary | None:
+        self.caller_reads.append(client_id)
         return self.callers.get(client_id)
 
     async def agent_event(
@@ -226,14 +228,18 @@ class FakeAcdStore:
 
 @dataclass
 class RecordingPops:
-    """Pop delivery that records each pop, and which leg action came before it."""
+    """Pop delivery that records each pop, and which leg actions and pop audits (of
+    ``store``) came before it."""
 
+    store: FakeAcdStore | None = None
     delivered: list[ScreenPop] = field(default_factory=list)
     legs: dict[str, FakeLeg] = field(default_factory=dict)
     actions_before: list[list[str]] = field(default_factory=list)
+    audits_before: list[list[tuple[int, int]]] = field(default_factory=list)
 
     async def deliver(self, pop: ScreenPop, within: float) -> bool:
         self.delivered.append(pop)
         leg = self.legs.get(pop.call_id)
         self.actions_before.append(list(leg.actions) if leg else [])
+        self.audits_before.append(list(self.store.audits) if self.store else [])
         return True

@@ -16,7 +16,7 @@ from callcenter.ivr.ports import CallStart
 class MemoryIvrBackend:
     clients_by_phone: dict[str, ClientFacts] = field(default_factory=dict)
     pins: dict[str, tuple[str, ClientFacts]] = field(default_factory=dict)  # account -> pin
-    snapshots: dict[str, AccountSnapshot] = field(default_factory=dict)
+    snapshots: dict[int, AccountSnapshot] = field(default_factory=dict)
     starts: list[CallStart] = field(default_factory=list)
     finished: list[tuple[int, Outcome, bool]] = field(default_factory=list)
     resumed: list[tuple[int, Outcome, bool]] = field(default_factory=list)
@@ -39,11 +39,11 @@ class MemoryIvrBackend:
             return AuthOk(known[1])
         return AuthFailed()
 
-    async def account_snapshot(self, client_id: str) -> AccountSnapshot | None:
+    async def account_snapshot(self, client_id: int) -> AccountSnapshot | None:
         return self.snapshots.get(client_id)
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: str | None, interaction_id: int | None
+        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
     ) -> None:
         self.requests.append(("callback", {"number": number, "client_id": client_id}))
 
@@ -51,7 +51,7 @@ class MemoryIvrBackend:
         self,
         *,
         recording_ref: str,
-        client_id: str | None,
+        client_id: int | None,
         interaction_id: int | None,
         caller_number: str | None,
     ) -> None:

@@ -105,7 +105,8 @@ async def test_a_queued_caller_reaches_the_ready_agent_who_then_wraps_up(
     pop = offered[0].narrow(CallOffered)
     assert pop is not None
     assert pop.payload.agent_id == agent
-    assert pop.payload.client_id == line.client.id
+    assert pop.payload.client is not None  # the summary travels in the pop
+    assert pop.payload.client.client_id == line.client.id
     assert pop.at.timestamp() < invite.at
     assert invite.from_user == line.client.phone
     assert invite.from_display  # the client's name

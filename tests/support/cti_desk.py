@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from callcenter.acd.model import ClientSummary
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Role
 from callcenter.cti.hub import CtiHub
 from callcenter.events import CallOffered, EventBus
 from callcenter.persistence.db import Database
+from callcenter.persistence.screen_pop import client_summary
 from callcenter.persistence.tables import User
 from callcenter.settings import load_settings
 from tests.api.conftest import open_test_session
@@ -50,6 +52,13 @@ class Desk:
     def hub(self) -> CtiHub:
         hub: CtiHub = self.app.state.runtime.cti
         return hub
+
+    async def summary(self, client_id: int) -> ClientSummary:
+        """The client's summary as the ACD reads it (once per call, at queue entry)."""
+        async with self.db.read() as session:
+            client = await client_summary(session, client_id)
+        assert client is not None
+        return client
 
     def bearer(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -118,22 +127,20 @@ def offered(
     call_id: str,
     *,
     interaction_id: int | None = None,
-    client_id: int | None = None,
+    client: ClientSummary | None = None,
 ) -> CallOffered:
-    """A call.offered as the ACD publishes it."""
+    """A call.offered as the ACD publishes it (``client``: the caller's summary, as the ACD
+    read it when the call joined its queue; see :meth:`Desk.summary`)."""
     return CallOffered(
         agent_id=agent_id,
         extension="1001",
         call_id=call_id,
         interaction_id=interaction_id,
         queue="general",
-        client_id=client_id,
+        client=client,
         caller_number="+8613800138000",
         language="zh",
         priority=3,
-        client_name=None,
-        tier=None,
-        value_class=None,
-        authenticated=client_id is not None,
+        authenticated=client is not None,
         ivr_path=("welcome", "menu", "agent"),
     )

@@ -28,13 +28,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "extension": "1001",
         "interaction_id": None,
         "queue": "general",
-        "client_id": None,
+        "client": None,
         "caller_number": None,
         "language": "zh",
         "priority": 1,
-        "client_name": None,
-        "tier": None,
-        "value_class": None,
         "authenticated": False,
         "ivr_path": [],
     },
@@ -69,6 +66,21 @@ def bus_event(topic: str, **fields: Any) -> Event:
     if topic == "call.overflowed" and "action" not in data:
         data["action"] = "ivr" if data.get("to_queue") is None else "queue"
     return event_from_data(topic, data)
+
+
+def summary(client_id: int = 3, **fields: Any) -> dict[str, Any]:
+    """A caller's client summary as ``call.offered`` carries it (``client=summary()``)."""
+    return {
+        "client_id": client_id,
+        "name": "张伟",
+        "name_latin": "Zhang Wei",
+        "tier": "gold",
+        "value_class": "core_volume",
+        "risk_profile": "balanced",
+        "advisor_id": 5,
+        "advisor_name": "李娜",
+        **fields,
+    }
 
 
 def snapshot(marker: str) -> Event:

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from callcenter.acd.agents import AgentEvent
-from callcenter.acd.model import AgentProfile, AgentState, QueueConfig
-from callcenter.acd.ports import CallerFacts, OpenCall
+from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
+from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService, CallNotWaitingHere
-from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.crm.vocabulary import RiskProfile, Tier, ValueClass
 from callcenter.events import Envelope, Event, EventBus
 from callcenter.ivr.commands import OutcomeKind
 from callcenter.ivr.engine import Outcome, Resume, Step
@@ -60,7 +60,7 @@ class Center:
         outcome = Outcome(
             kind=OutcomeKind.QUEUED,
             path=(Step("main_menu", ("1",)),),
-            client_id=None if client_id is None else str(client_id),
+            client_id=client_id,
             language=language,  # type: ignore[arg-type]
             queue=queue,
         )
@@ -89,6 +89,26 @@ class Center:
         return [e.payload.to_data() for e in self.events if e.topic == topic]
 
 
+def client(
+    client_id: int,
+    name: str,
+    tier: Tier,
+    value_class: ValueClass = ValueClass.ORDINARY,
+    advisor_id: int | None = None,
+) -> ClientSummary:
+    """A caller's client summary, as the store reads it when the call joins a queue."""
+    return ClientSummary(
+        client_id=client_id,
+        name=name,
+        name_latin=name,
+        tier=tier,
+        value_class=value_class,
+        risk_profile=RiskProfile.BALANCED,
+        advisor_id=advisor_id,
+        advisor_name=None if advisor_id is None else f"Advisor {advisor_id}",
+    )
+
+
 def agent(agent_id: int, queues: tuple[str, ...] = ("general",), **kw: Any) -> AgentProfile:
     return AgentProfile(agent_id, str(1000 + agent_id), queues=frozenset(queues), **kw)
 
@@ -102,7 +122,7 @@ async def center(
         store.add_agent(profile, AgentState.NOT_READY)
     bus = EventBus(clock=lambda: T0)
     clock = Clock()
-    pops = RecordingPops()
+    pops = RecordingPops(store)
     acd = AcdService(store, bus, pops=pops, clock=lambda: clock.t, wallclock=lambda: T0)
     c = Center(acd, store, pops, clock)
     sub = bus.subscribe(maxsize=10_000)
@@ -124,8 +144,8 @@ async def center(
 
 async def test_the_higher_priority_goes_first_then_the_longest_waiting() -> None:
     callers = {
-        7: CallerFacts(7, "Wang Fang", Tier.VIP, None, None),
-        8: CallerFacts(8, "Li Lei", Tier.GOLD, ValueClass.TOP_PROFIT, None),
+        7: client(7, "Wang Fang", Tier.VIP),
+        8: client(8, "Li Lei", Tier.GOLD, ValueClass.TOP_PROFIT),
     }
     async with center([GENERAL], [agent(1)], callers=callers) as c:
         first = await c.call("c-first")
@@ -155,7 +175,7 @@ async def test_the_higher_priority_goes_first_then_the_longest_waiting() -> None
 
 async def test_a_caller_waits_for_their_advisor_then_goes_to_anyone() -> None:
     queue = QueueConfig("general", advisor_wait_seconds=20.0)
-    callers = {7: CallerFacts(7, "Wang Fang", Tier.VIP, None, advisor_id=2)}
+    callers = {7: client(7, "Wang Fang", Tier.VIP, advisor_id=2)}
     async with center([queue], [agent(1), agent(2, queues=())], callers=callers) as c:
         await c.agent_says(1, AgentEvent.READY)
         await c.agent_says(2, AgentEvent.NOT_READY, "break")
@@ -264,16 +284,59 @@ async def test_a_caller_who_hangs_up_while_the_agent_rings_frees_the_agent() -> 
 
 
 async def test_the_pop_is_delivered_before_the_phone_is_dialled_and_names_the_caller() -> None:
-    callers = {7: CallerFacts(7, "Wang Fang", Tier.VIP, ValueClass.TOP_PROFIT, None)}
+    callers = {7: client(7, "Wang Fang", Tier.VIP, ValueClass.TOP_PROFIT, advisor_id=2)}
     async with center([GENERAL], [agent(1)], callers=callers) as c:
         leg = await c.call("c1", client_id=7)
         await c.agent_says(1, AgentEvent.READY)
         [pop] = c.pops.delivered
-        assert (pop.agent_id, pop.extension, pop.call_id, pop.client_id) == (1, "1001", "c1", 7)
-        assert (pop.client_name, pop.tier, pop.interaction_id) == ("Wang Fang", Tier.VIP, 101)
+        assert (pop.agent_id, pop.extension, pop.call_id, pop.interaction_id) == (
+            1,
+            "1001",
+            "c1",
+            101,
+        )
+        assert pop.client == callers[7], "the whole summary: name, tier, advisor, ..."
         assert c.pops.actions_before == [["music_on"]], "no dial before the pop"
         assert leg.actions[1:] == ["name:Wang Fang", "dial:1001"]
         assert c.store.audits == [(1, 7)], "the pop is audited once, with the reservation"
+
+
+async def test_the_client_is_read_once_per_call_and_each_pop_audited_once() -> None:
+    callers = {7: client(7, "Wang Fang", Tier.VIP, advisor_id=2)}
+    queue = QueueConfig("general", advisor_wait_seconds=0.0)
+    async with center([queue], [agent(1), agent(2)], callers=callers) as c:
+        leg = await c.call("c1", client_id=7)
+        assert c.store.caller_reads == [7], "read as the call joins the queue"
+        await c.agent_says(1, AgentEvent.READY)
+        assert c.store.audits == [(1, 7)], "audited with the reservation, before the pop"
+        leg.ringing.ring_out()
+        await c.agent_says(2, AgentEvent.READY)
+        assert leg.dialled() == [1, 2]
+        assert [pop.client for pop in c.pops.delivered] == [callers[7], callers[7]]
+        assert c.store.caller_reads == [7], "not read again for the second offer"
+        assert c.store.audits == [(1, 7), (2, 7)], "one audit entry per pop"
+        # Each pop's entry was stored before the pop left for the desk.
+        assert c.pops.audits_before == [[(1, 7)], [(1, 7), (2, 7)]]
+
+
+async def test_an_unknown_caller_pops_without_a_client_and_is_not_audited() -> None:
+    async with center([GENERAL], [agent(1)]) as c:
+        withheld = await c.call("c1")
+        gone = await c.call("c2", client_id=99)  # identified by the IVR, record since deleted
+        await c.agent_says(1, AgentEvent.READY)
+        withheld.ringing.answer()
+        await settle()
+        withheld.ringing.agent_hangs_up()
+        await settle()
+        await c.agent_says(1, AgentEvent.READY)
+        assert gone.dialled() == [1]
+        assert [(pop.call_id, pop.client) for pop in c.pops.delivered] == [
+            ("c1", None),
+            ("c2", None),
+        ]
+        assert c.store.caller_reads == [99]
+        assert c.store.audits == []
+        assert "name:" not in " ".join(withheld.actions + gone.actions)
 
 
 async def test_an_agent_hang_up_starts_wrap_up_then_ready_takes_the_next_call() -> None:

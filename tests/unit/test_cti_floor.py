@@ -14,7 +14,7 @@ from callcenter.cti.floor import FLOOR_TOPIC, FloorState, SeedCall, mask_number
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.routing import Viewer, delivers
 from callcenter.events import EVENT_TYPES, Envelope, EventBus, FloorSnapshot, InvalidEvent
-from tests.support.events import bus_event, unknown_event
+from tests.support.events import bus_event, summary, unknown_event
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -64,7 +64,7 @@ def test_the_waiting_calls_are_listed_longest_first_with_masked_caller_and_tier(
     s.at(2, "call.queued", call_id="c2", queue="general", priority=3)
     s.at(5, "call.overflowed", call_id="c1", queue="vip", to_queue="general")
     s.at(6, "call.offered", call_id="c2", agent_id=12, caller_number="+8613900139000",
-         tier="gold")  # fmt: skip
+         client=summary(tier="gold"))  # fmt: skip
     s.at(7, "call.offered", call_id="c1", agent_id=13)  # names no caller: the queued one stays
 
     snap = s.floor.snapshot(t(10))

@@ -1,48 +1,24 @@
-"""The CTI hub without a socket or a database: bounded queues, heartbeats, pops and their
-summaries, through a fake of the records port."""
+"""The CTI hub without a socket (and it has no database): bounded queues, heartbeats, and
+screen pops, which go out whole, with their client summary, and come again on resume from
+memory."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from callcenter.crm.vocabulary import Role
-from callcenter.cti.hub import CloseKind, ConnectionClosed, CtiHub, HubConfig, PopDelivery
-from callcenter.cti.pops import PopClient
+from callcenter.cti.hub import CloseKind, ConnectionClosed, CtiHub, HubConfig
 from callcenter.cti.routing import Viewer
 from callcenter.events import Event, EventBus, FloorSnapshot
-from tests.support.events import bus_event, snapshot
+from tests.support.events import bus_event, snapshot, summary
 
 A, B, SUP = 7, 8, 9
 WAIT = 10.0  # a safety net, never a timing assertion
-CLIENT = PopClient(3, "张伟", "Zhang Wei", "gold", "core_volume", "balanced", "李娜")
-
-
-class FakeRecords:
-    def __init__(self) -> None:
-        self.reads: list[int] = []
-        self.deliveries: list[PopDelivery] = []
-        self.fail = False
-        self.refused = asyncio.Event()
-        self.database = asyncio.Event()  # cleared: the database is slow to answer
-        self.database.set()
-        self.on_audit: Callable[[], None] = lambda: None
-
-    async def client_of(self, client_id: int) -> PopClient | None:
-        await self.database.wait()
-        self.reads.append(client_id)
-        return CLIENT if client_id == CLIENT.client_id else None
-
-    async def pops_delivered(self, deliveries: Sequence[PopDelivery]) -> None:
-        if self.fail:
-            self.refused.set()
-            raise OSError("database down")
-        self.on_audit()
-        self.deliveries.extend(deliveries)
 
 
 class Clock:
@@ -58,8 +34,9 @@ def viewer(user_id: int, role: Role = Role.AGENT) -> Viewer:
 
 
 def offered(agent_id: int, call_id: str, client_id: int | None = 3) -> Event:
+    client = None if client_id is None else summary(client_id)
     return bus_event(
-        "call.offered", agent_id=agent_id, call_id=call_id, interaction_id=11, client_id=client_id
+        "call.offered", agent_id=agent_id, call_id=call_id, interaction_id=11, client=client
     )
 
 
@@ -80,13 +57,8 @@ def bus() -> EventBus:
 
 
 @pytest.fixture
-def records() -> FakeRecords:
-    return FakeRecords()
-
-
-@pytest.fixture
-async def hub(bus: EventBus, records: FakeRecords) -> AsyncIterator[CtiHub]:
-    hub = CtiHub(bus, records, HubConfig(send_queue=4, heartbeat_seconds=3600))
+async def hub(bus: EventBus) -> AsyncIterator[CtiHub]:
+    hub = CtiHub(bus, HubConfig(send_queue=4, heartbeat_seconds=3600))
     task = asyncio.create_task(hub.run())
     try:
         yield hub
@@ -99,7 +71,7 @@ async def hub(bus: EventBus, records: FakeRecords) -> AsyncIterator[CtiHub]:
 
 
 def test_a_full_queue_closes_its_connection_as_too_slow_and_no_one_else(bus: EventBus) -> None:
-    hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=3))
+    hub = CtiHub(bus, HubConfig(send_queue=3))
     stuck, sup = hub.connect(viewer(SUP, Role.SUPERVISOR)), hub.connect(viewer(10, Role.ADMIN))
     for n in range(3):
         hub.dispatch(bus.publish(snapshot(f"q{n}")))
@@ -114,7 +86,7 @@ def test_a_full_queue_closes_its_connection_as_too_slow_and_no_one_else(bus: Eve
 
 
 async def test_a_closed_connection_says_why_to_its_writer(bus: EventBus) -> None:
-    hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=1))
+    hub = CtiHub(bus, HubConfig(send_queue=1))
     conn = hub.connect(viewer(SUP, Role.SUPERVISOR))
     hub.dispatch(bus.publish(snapshot("a")))
     hub.dispatch(bus.publish(snapshot("b")))
@@ -158,7 +130,7 @@ async def test_a_burst_does_not_close_a_client_that_keeps_reading(
 
 def test_a_client_silent_for_three_intervals_is_closed(bus: EventBus) -> None:
     clock = Clock()
-    hub = CtiHub(bus, FakeRecords(), HubConfig(heartbeat_seconds=20), clock=clock)
+    hub = CtiHub(bus, HubConfig(heartbeat_seconds=20), clock=clock)
     silent, lively = hub.connect(viewer(A)), hub.connect(viewer(B))
     for _ in range(3):
         clock.now += 20
@@ -173,7 +145,7 @@ def test_a_client_silent_for_three_intervals_is_closed(bus: EventBus) -> None:
 
 def test_two_silent_intervals_are_still_fine(bus: EventBus) -> None:
     clock = Clock()
-    hub = CtiHub(bus, FakeRecords(), HubConfig(heartbeat_seconds=20), clock=clock)
+    hub = CtiHub(bus, HubConfig(heartbeat_seconds=20), clock=clock)
     conn = hub.connect(viewer(A))
     clock.now += 59.9
     hub.beat()
@@ -183,63 +155,47 @@ def test_two_silent_intervals_are_still_fine(bus: EventBus) -> None:
 # --- pops -------------------------------------------------------------------------------
 
 
-async def test_a_pop_goes_out_bare_then_its_summary_after_the_audit(
-    bus: EventBus, hub: CtiHub, records: FakeRecords
+async def test_a_pop_goes_out_whole_with_its_client_summary_in_one_message(
+    bus: EventBus, hub: CtiHub
 ) -> None:
     agent = hub.connect(viewer(A))
-    waiting_at_audit: list[int] = []
-    records.on_audit = lambda: waiting_at_audit.append(agent.waiting)
-    records.database.clear()
     event = bus.publish(offered(A, "c1"))
-    pop = await read(agent)  # while the database has not answered yet
-    assert records.deliveries == []
-    records.database.set()
-    summary = await read(agent)
-    assert waiting_at_audit == [0]  # audited before the summary was queued
+    pop = await read(agent)
     assert (pop["type"], pop["seq"]) == ("call.offered", event.seq)
-    assert (summary["type"], summary["seq"]) == ("call.client", event.seq)
-    assert summary["data"]["client"]["name"] == "张伟"
-    assert records.deliveries == [PopDelivery(A, agent.id, "c1", 11, 3, resumed=False)]
+    client = pop["data"]["client"]
+    assert (client["client_id"], client["name"], client["advisor_name"]) == (3, "张伟", "李娜")
+    assert (client["tier"], client["risk_profile"]) == ("gold", "balanced")
+    bus.publish(bus_event("agent.state", agent_id=A, state="reserved"))
+    assert (await read(agent))["type"] == "agent.state"  # no second message for the pop
 
 
-async def test_another_agent_neither_gets_the_pop_nor_is_audited_for_it(
-    bus: EventBus, hub: CtiHub, records: FakeRecords
-) -> None:
+async def test_a_pop_for_an_unknown_caller_says_no_client(bus: EventBus, hub: CtiHub) -> None:
+    agent = hub.connect(viewer(A))
+    bus.publish(offered(A, "c1", client_id=None))
+    pop = await read(agent)
+    assert (pop["type"], pop["data"]["client"]) == ("call.offered", None)
+
+
+async def test_another_agent_never_gets_the_pop(bus: EventBus, hub: CtiHub) -> None:
     a, b = hub.connect(viewer(A)), hub.connect(viewer(B))
     bus.publish(offered(A, "c1"))
-    await read(a)
-    await read(a)
+    assert (await read(a))["type"] == "call.offered"
     bus.publish(bus_event("agent.state", agent_id=B, state="ready"))
     assert (await read(b))["type"] == "agent.state"
-    assert [d.agent_id for d in records.deliveries] == [A]
+    assert b.waiting == 0
 
 
-async def test_a_failed_audit_sends_no_summary_and_the_hub_goes_on(
-    bus: EventBus, hub: CtiHub, records: FakeRecords
-) -> None:
-    records.fail = True
-    agent = hub.connect(viewer(A))
-    bus.publish(offered(A, "c1"))
-    assert (await read(agent))["type"] == "call.offered"
-    await asyncio.wait_for(records.refused.wait(), WAIT)
-    bus.publish(bus_event("agent.state", agent_id=A, state="on_call"))
-    assert (await read(agent))["type"] == "agent.state"
-
-
-async def test_resume_resends_pending_pops_and_reads_the_client_once(
-    bus: EventBus, hub: CtiHub, records: FakeRecords
+async def test_resume_resends_a_pending_pop_as_first_sent_from_memory(
+    bus: EventBus, hub: CtiHub
 ) -> None:
     first = hub.connect(viewer(A))
     bus.publish(offered(A, "c1"))
-    await read(first)
-    await read(first)
+    shown = await read(first)
     first.close(CloseKind.CLIENT_GONE, "")
     again = hub.connect(viewer(A))
     assert hub.resume(again) == 1
-    pop, summary = await read(again), await read(again)
-    assert (pop["type"], summary["type"]) == ("call.offered", "call.client")
-    assert records.reads == [3]  # the summary is kept with the pending pop
-    assert [d.resumed for d in records.deliveries] == [False, True]
+    assert await read(again) == shown  # the same seq, the same summary: nothing read again
+    assert again.waiting == 0
 
 
 async def test_nothing_to_resume_once_the_call_was_answered(bus: EventBus, hub: CtiHub) -> None:
@@ -252,7 +208,7 @@ async def test_nothing_to_resume_once_the_call_was_answered(bus: EventBus, hub: 
 
 
 async def test_closing_the_hub_closes_every_connection_and_ends_run(bus: EventBus) -> None:
-    hub = CtiHub(bus, FakeRecords())
+    hub = CtiHub(bus)
     task = asyncio.create_task(hub.run())
     conns = [hub.connect(viewer(A)), hub.connect(viewer(SUP, Role.SUPERVISOR))]
     await asyncio.sleep(0)
@@ -275,7 +231,7 @@ async def test_an_event_that_cannot_be_encoded_is_skipped_and_the_hub_goes_on(
 
 
 def test_each_event_reaches_exactly_whom_routing_allows(bus: EventBus) -> None:
-    hub = CtiHub(bus, FakeRecords(), HubConfig(send_queue=100))
+    hub = CtiHub(bus, HubConfig(send_queue=100))
     a1, a2, b = hub.connect(viewer(A)), hub.connect(viewer(A)), hub.connect(viewer(B))
     sup, gone = hub.connect(viewer(SUP, Role.SUPERVISOR)), hub.connect(viewer(10, Role.ADMIN))
     gone.close(CloseKind.CLIENT_GONE, "")
@@ -337,10 +293,8 @@ async def test_an_agent_without_a_desk_open_does_not_hold_the_call(
     assert supervisor.waiting == 0
 
 
-async def test_a_pop_survives_a_flood_the_hub_falls_behind_on(
-    bus: EventBus, records: FakeRecords
-) -> None:
-    hub = CtiHub(bus, records, HubConfig(send_queue=8, heartbeat_seconds=3600, bus_buffer=100))
+async def test_a_pop_survives_a_flood_the_hub_falls_behind_on(bus: EventBus) -> None:
+    hub = CtiHub(bus, HubConfig(send_queue=8, heartbeat_seconds=3600, bus_buffer=100))
     desk = hub.connect(viewer(A))
     task = asyncio.create_task(hub.run())
     try:

@@ -25,13 +25,14 @@ from callcenter.cti.messages import (
     parse_frame,
 )
 from callcenter.events import Envelope
-from tests.support.events import bus_event
+from tests.support.events import bus_event, summary
 
 AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 
 def test_an_event_becomes_type_seq_at_and_data() -> None:
-    offer = bus_event("call.offered", agent_id=7, call_id="c1", queue="vip", tier=Tier.VIP)
+    client = summary(tier=Tier.VIP)
+    offer = bus_event("call.offered", agent_id=7, call_id="c1", queue="vip", client=client)
     text = event_message(Envelope(42, AT, offer))
     assert text is not None
     message = json.loads(text)
@@ -40,7 +41,18 @@ def test_an_event_becomes_type_seq_at_and_data() -> None:
         "seq": 42,
         "at": "2026-03-02T09:30:00+00:00",
     }
-    assert (message["data"]["queue"], message["data"]["tier"]) == ("vip", "vip")
+    assert (message["data"]["queue"], message["data"]["client"]["tier"]) == ("vip", "vip")
+    # The projection's choice: the desk gets the summary's id and what the pop shows, not the
+    # advisor's id (the ACD's, for routing).
+    assert list(message["data"]["client"]) == [
+        "client_id",
+        "name",
+        "name_latin",
+        "tier",
+        "value_class",
+        "risk_profile",
+        "advisor_name",
+    ]
 
 
 def test_an_event_without_a_projection_is_no_message() -> None:
@@ -50,7 +62,8 @@ def test_an_event_without_a_projection_is_no_message() -> None:
 
 
 def test_chinese_names_travel_unescaped() -> None:
-    assert "张伟" in encode("call.client", 1, AT, {"name": "张伟", "day": dt.date(2026, 3, 2)})
+    data = {"client": {"name": "张伟"}, "day": dt.date(2026, 3, 2)}
+    assert "张伟" in encode("call.offered", 1, AT, data)
 
 
 @pytest.mark.parametrize(

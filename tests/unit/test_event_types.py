@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from callcenter.acd.model import AgentState
-from callcenter.crm.vocabulary import Tier, ValueClass
+from callcenter.acd.model import AgentState, ClientSummary
+from callcenter.crm.vocabulary import RiskProfile, Tier, ValueClass
 from callcenter.cti.projections import PROJECTIONS
 from callcenter.events import (
     EVENT_TYPES,
@@ -69,13 +69,19 @@ SAMPLES: list[Event] = [
         call_id="1741000000.7",
         interaction_id=5311,
         queue="general",
-        client_id=8801,
+        client=ClientSummary(
+            client_id=8801,
+            name="张伟",
+            name_latin="Zhang Wei",
+            tier=Tier.VIP,
+            value_class=ValueClass.CORE_VOLUME,
+            risk_profile=RiskProfile.BALANCED,
+            advisor_id=31,
+            advisor_name="李娜",
+        ),
         caller_number="+8613800138000",
         language="zh",
         priority=3,
-        client_name="张伟",
-        tier=Tier.VIP,
-        value_class=ValueClass.CORE_VOLUME,
         authenticated=True,
         ivr_path=("language", "main_menu=timeout,1", "agent"),
     ),
@@ -85,13 +91,32 @@ SAMPLES: list[Event] = [
         call_id="1741000000.8",
         interaction_id=None,
         queue="general",
-        client_id=None,
+        client=ClientSummary(
+            client_id=8802,
+            name="John Smith",
+            name_latin="John Smith",
+            tier=Tier.STANDARD,
+            value_class=ValueClass.ORDINARY,
+            risk_profile=RiskProfile.CONSERVATIVE,
+            advisor_id=None,
+            advisor_name=None,
+        ),
         caller_number=None,
         language="zh",
         priority=1,
-        client_name=None,
-        tier=None,
-        value_class=None,
+        authenticated=False,
+        ivr_path=(),
+    ),
+    CallOffered(
+        agent_id=13,
+        extension="1002",
+        call_id="1741000000.9",
+        interaction_id=None,
+        queue="general",
+        client=None,
+        caller_number=None,
+        language="zh",
+        priority=1,
         authenticated=False,
         ivr_path=(),
     ),
@@ -185,6 +210,26 @@ class Appointment(Event):
     until: dt.datetime | None = None
 
 
+@dataclasses.dataclass
+class Loose:
+    """A dataclass that is not frozen: an event holding it could change after it is sent."""
+
+    n: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HoldsLoose(Event):
+    TOPIC: ClassVar[str] = "test.holds_loose"
+    VERSION: ClassVar[int] = 1
+
+    loose: Loose
+
+
+def test_an_object_in_an_event_must_be_a_frozen_dataclass() -> None:
+    with pytest.raises(TypeError, match=r"HoldsLoose\.loose: unsupported Loose: a frozen"):
+        HoldsLoose(loose=Loose(1))
+
+
 def test_every_topic_has_samples_with_and_without_its_optional_fields() -> None:
     assert {type(event) for event in SAMPLES} == set(EVENT_TYPES.values())
 
@@ -219,13 +264,15 @@ def test_times_keep_their_offset_and_none_stays_none() -> None:
 def test_fields_travel_as_plain_json_and_come_back_as_their_types() -> None:
     offer = sample_of(CallOffered)
     data = json.loads(offer.to_json())
-    assert (data["tier"], data["value_class"], data["ivr_path"][0]) == (
+    assert (data["client"]["tier"], data["client"]["value_class"], data["ivr_path"][0]) == (
         "vip",
         "core_volume",
         "language",
     )
     again = CallOffered.from_data(data)
-    assert again.tier is Tier.VIP
+    assert isinstance(again.client, ClientSummary)  # an object comes back as its class
+    assert again.client.tier is Tier.VIP
+    assert again.client.risk_profile is RiskProfile.BALANCED
     assert again.ivr_path == ("language", "main_menu=timeout,1", "agent")
     assert (
         AgentStateChanged.from_data(
@@ -270,6 +317,30 @@ def test_a_bad_field_is_refused_naming_the_topic_and_field(
     data = {"agent_id": 12, "state": "ready", "reason": None, "origin": "api", **change}
     with pytest.raises(InvalidEvent, match=re.escape("agent.state: " + says)):
         event_from_data("agent.state", data)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"tier": "platinum"}, "field client: ClientSummary.tier: not a Tier: one of standard"),
+        ({"client_id": "8801"}, "field client: ClientSummary.client_id: expected int, got str"),
+        ({"colour": "red"}, "field client: ClientSummary: no field colour"),
+    ],
+)
+def test_a_bad_field_of_the_client_summary_is_refused_naming_it(
+    change: dict[str, Any], says: str
+) -> None:
+    data = sample_of(CallOffered).to_data()
+    data["client"] = {**data["client"], **change}
+    with pytest.raises(InvalidEvent, match=re.escape("call.offered: " + says)):
+        CallOffered.from_data(data)
+
+
+def test_a_client_summary_missing_a_field_is_refused() -> None:
+    data = sample_of(CallOffered).to_data()
+    del data["client"]["name"]
+    with pytest.raises(InvalidEvent, match="field client: ClientSummary: field name missing"):
+        CallOffered.from_data(data)
 
 
 def test_a_missing_field_is_refused_unless_it_has_a_default() -> None:

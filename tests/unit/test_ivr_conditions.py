@@ -9,7 +9,7 @@ from callcenter.ivr.commands import ClientFacts
 from callcenter.ivr.conditions import ConditionFacts, holds
 from callcenter.ivr.flow import Condition
 
-VIP = ClientFacts(client_id="C1", tier=Tier.VIP, risk_profile=RiskProfile.AGGRESSIVE)
+VIP = ClientFacts(client_id=1, tier=Tier.VIP, risk_profile=RiskProfile.AGGRESSIVE)
 
 
 def facts(**overrides: object) -> ConditionFacts:

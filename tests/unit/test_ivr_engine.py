@@ -37,7 +37,7 @@ from callcenter.ivr.flow import Flow
 from callcenter.ivr.loader import load_flows
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT = ClientFacts(client_id="c-1", tier=Tier.GOLD)
+CLIENT = ClientFacts(client_id=1, tier=Tier.GOLD)
 CALLER = "+8613800138000"
 
 
@@ -88,7 +88,7 @@ def test_an_identified_caller_choosing_1_is_self_served(hotline: Flow) -> None:
     )
     outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
     assert outcome.kind is OutcomeKind.SELF_SERVED
-    assert outcome.client_id == "c-1"
+    assert outcome.client_id == 1
     assert [c.what for c in call.commands if isinstance(c, SelfService)] == [
         "balance",
         "positions",
@@ -123,7 +123,7 @@ def test_an_unknown_caller_authenticates_with_account_and_pin(hotline: Flow) -> 
     assert outcome.authenticated
     enqueue = call.commands[-1]
     assert isinstance(enqueue, Enqueue)
-    assert enqueue.client_id == "c-1"
+    assert enqueue.client_id == 1
 
 
 def _failed_pin_attempt() -> list[tuple[type[Command], Result]]:

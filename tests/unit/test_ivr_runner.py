@@ -27,7 +27,7 @@ from tests.fakes.ivr_backend import MemoryIvrBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLER = "+8613800138000"
-CLIENT = ClientFacts("42", tier=Tier.GOLD)
+CLIENT = ClientFacts(42, tier=Tier.GOLD)
 ALWAYS_OPEN = BusinessCalendar(
     opens=dt.time(0, 0), closes=dt.time(23, 59, 59), weekdays=frozenset(range(1, 8))
 )
@@ -102,7 +102,7 @@ async def test_a_caller_who_hangs_up_at_the_menu_is_recorded_as_abandoned() -> N
     assert (start.caller_number, start.called_number, start.flow) == (CALLER, "95555", "hotline")
     [(_, outcome, ended)] = backend.finished
     assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
-    assert outcome.client_id == "42"
+    assert outcome.client_id == 42
     assert ended
     assert [step.node for step in outcome.path][-1] == "main_menu"
 
