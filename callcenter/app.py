@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from callcenter import __version__
+from callcenter.acd.agent_states import AgentStates
+from callcenter.acd.agents import reason_codes
 from callcenter.acd.service import AcdService
 from callcenter.api import api_router
 from callcenter.api.desk import mount_agent_desktop
@@ -46,6 +48,7 @@ from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
 from callcenter.persistence.acd_backend import SqlAcdBackend
+from callcenter.persistence.agent_states import SqlAgentStates
 from callcenter.persistence.call_control import SqlCallControlBackend
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
@@ -196,9 +199,13 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
         legs = CallerLegs(ami, tracker, resyncs, calls)
         hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
+        agent_states = AgentStates(
+            SqlAgentStates(db), events, reasons=reason_codes(settings.agent_not_ready_reasons)
+        )
         acd = AcdService(
             SqlAcdBackend(db),
             events,
+            agent_states,
             # The agent's phone rings once the pop is on its way to the desk.
             pops=HubPopDelivery(hub, events),
             speaker=PromptSpeaker(sounds.current) if use_ivr else None,
@@ -231,6 +238,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
             registry,
             sounds,
             events,
+            agent_states,
             acd,
             cti=hub,
             floor=floor,

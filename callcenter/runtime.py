@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.client import AmiClient
 from callcenter.cti.floor_publisher import FloorPublisher
@@ -32,6 +33,7 @@ class Runtime:
     flows: FlowRegistry
     sounds: SoundCatalog
     events: EventBus
+    agent_states: AgentStates
     acd: AcdService | None = None
     ami_error: str | None = None
     cti: CtiHub | None = None  # the websocket hub (/ws)

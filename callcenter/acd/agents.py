@@ -47,10 +47,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from callcenter.acd.model import AgentState
+from callcenter.acd.model import AgentProfile, AgentState
 from callcenter.crm.vocabulary import Role
 from callcenter.errors import Conflict, InvalidInput, NotFound
 
@@ -279,3 +279,33 @@ def effective_time(status: AgentStatus, at: dt.datetime) -> dt.datetime:
     if status.since is not None and at < status.since:
         return status.since
     return at
+
+
+# --- an agent as the service shows them ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent as the API shows them: who, which phone, where they are, what they can take."""
+
+    agent_id: int
+    username: str
+    display_name: str
+    role: Role
+    extension: str | None
+    status: AgentStatus
+    skills: Mapping[str, int]
+    languages: frozenset[str]
+    queues: frozenset[str]
+
+
+def profile_of(record: AgentRecord) -> AgentProfile:
+    """The routing view of an agent. An agent with no language recorded serves Chinese (the
+    AgentProfile default)."""
+    profile = AgentProfile(
+        agent_id=record.agent_id,
+        extension=record.extension or "",
+        skills=dict(record.skills),
+        queues=record.queues,
+    )
+    return replace(profile, languages=record.languages) if record.languages else profile

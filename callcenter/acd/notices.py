@@ -2,19 +2,17 @@
 typed event (callcenter/events/topics.py).
 
 The screen pop (``call.offered``) is not here: it is a step of the offer, delivered through
-the pop port (callcenter/acd/ports.py PopDelivery) before the agent's phone is dialled.
+the pop port (callcenter/acd/ports.py PopDelivery) before the agent's phone is dialled; nor
+are agents' states, which their owner announces (callcenter/acd/agent_states.py).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from callcenter.acd.agents import AgentStatus
 from callcenter.acd.calls import QueuedCall
 from callcenter.acd.ports import OpenCall
 from callcenter.events import (
-    AgentStateChanged,
-    AgentStateOrigin,
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -25,9 +23,6 @@ from callcenter.events import (
     OfferEndReason,
     OverflowReason,
 )
-
-# The agent.state events this service publishes itself (it does not mirror them).
-ORIGIN: AgentStateOrigin = "acd"
 
 
 class Publisher(Protocol):
@@ -137,10 +132,3 @@ class Notices:
                     client_id=open_call.client_id,
                 )
             )
-
-    def agent_state(self, agent_id: int, status: AgentStatus) -> None:
-        self._bus.publish(
-            AgentStateChanged(
-                agent_id=agent_id, state=status.state, reason=status.reason, origin=ORIGIN
-            )
-        )

@@ -67,7 +67,7 @@ class Offers:
             )
         except (Conflict, NotFound) as exc:  # the agent changed meanwhile (went not ready)
             log.info("call %s: agent %s cannot take it now: %s", queued.call_id, agent_id, exc)
-            await acd.agent_changed(agent_id)
+            await acd.refresh_agent(agent_id)
             return OfferResult.RETRY
         # The pop first, and alone: every wallboard also gets the state change, and a pop
         # queued behind hundreds of those could lose its race with the ring.
@@ -80,7 +80,7 @@ class Offers:
             await leg.set_caller_name(queued.caller.name)
         line = AgentLine(agent_id, profile.extension, interaction_id)
         ringing = await leg.dial(line, config.ring_seconds)
-        acd.notices.agent_state(agent_id, reserved)
+        acd.announce_state(agent_id, reserved)
         if interaction_id is not None:
             await acd.store.offered(interaction_id, agent_id, offered_at)
         outcome = await ringing.outcome()

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from callcenter.acd.agents import AgentEvent, AgentStatus
+from callcenter.acd.agents import AgentStatus
 from callcenter.acd.model import AgentProfile, ClientSummary, QueueConfig
 from callcenter.ivr.speech import Utterance
 
@@ -39,19 +39,6 @@ class AcdStore(Protocol):
     async def caller(self, client_id: int) -> ClientSummary | None:
         """The caller's client record, read once per call, when it joins a queue (None: no
         such client any more)."""
-
-    async def agent_event(
-        self,
-        agent_id: int,
-        event: AgentEvent,
-        *,
-        at: dt.datetime,
-        reason: str | None = None,
-        interaction_id: int | None = None,
-        pop_client_id: int | None = None,
-    ) -> AgentStatus:
-        """Apply ``event`` to the agent; an offer with ``pop_client_id`` also audits, in the
-        same transaction, that the client's record pops on the agent's screen."""
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None: ...
 

@@ -30,7 +30,8 @@ import math
 from collections import deque
 from collections.abc import Callable
 
-from callcenter.acd.agents import AgentEvent, AgentStatus
+from callcenter.acd.agent_states import AgentStates
+from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus, profile_of
 from callcenter.acd.calls import NEVER, QueuedCall
 from callcenter.acd.leg import CallerLeg, LinkLost
 from callcenter.acd.model import (
@@ -41,19 +42,20 @@ from callcenter.acd.model import (
     WaitingCall,
     call_priority,
 )
-from callcenter.acd.notices import ORIGIN, Notices
+from callcenter.acd.notices import Notices
 from callcenter.acd.offer import Offers
 from callcenter.acd.policy import CallNotWaiting, Router
 from callcenter.acd.ports import AcdStore, OpenCall, PopDelivery, Speaker
 from callcenter.acd.waiting import WaitingLoop
 from callcenter.errors import Conflict, InvalidInput, NotFound
-from callcenter.events import AgentStateChanged, EventBus, QueueChanged
+from callcenter.events import AgentStateOrigin, EventBus, QueueChanged
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import OutcomeKind
 from callcenter.ivr.engine import Outcome, Resume, Step
 
 log = logging.getLogger(__name__)
 
+ORIGIN: AgentStateOrigin = "acd"
 DEFAULT_QUEUE = "general"  # for a call adopted from the IVR, which had not chosen yet
 HANDLE_TIMES_KEPT = 50  # recent calls per queue behind a waiting caller's expected wait
 
@@ -79,6 +81,7 @@ class AcdService:
         self,
         store: AcdStore,
         events: EventBus,
+        agent_states: AgentStates,
         *,
         pops: PopDelivery | None = None,
         speaker: Speaker | None = None,
@@ -88,6 +91,7 @@ class AcdService:
     ) -> None:
         self.store = store
         self.events = events
+        self.agent_states = agent_states
         self.notices = Notices(events)
         self.calendar = calendar or BusinessCalendar()
         self.router = Router()
@@ -102,6 +106,7 @@ class AcdService:
         self.offers = Offers(self, pops)
         self.waiting = WaitingLoop(self, self.offers, speaker)
         self.started = asyncio.Event()
+        agent_states.watch(self)  # the agents' own changes, told in process
 
     def now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
@@ -112,20 +117,16 @@ class AcdService:
     # --- start and the agents' own changes -----------------------------------------------
 
     async def run(self) -> None:
-        """Load queues and logged-in agents, then follow ``agent.state`` until cancelled."""
-        kinds = (AgentStateChanged, QueueChanged)
-        with self.events.subscribe(lambda e: isinstance(e.payload, kinds)) as changes:
+        """Load queues and logged-in agents, then follow queue changes until cancelled."""
+        with self.events.subscribe(lambda e: isinstance(e.payload, QueueChanged)) as changes:
             await self.load_queues()
             for profile, status in await self.store.agents():
                 self._mirror(profile, status)
             self.started.set()
             try:
                 while True:
-                    event = (await changes.get()).payload
-                    if isinstance(event, QueueChanged):
-                        await self.load_queues()
-                    elif isinstance(event, AgentStateChanged) and event.origin != ORIGIN:
-                        await self.agent_changed(event.agent_id)
+                    await changes.get()
+                    await self.load_queues()
             finally:
                 for task in [*self._timers.values(), *self._followed.values()]:
                     task.cancel()
@@ -136,9 +137,16 @@ class AcdService:
                 self._queues[config.name] = config
                 self.router.set_queue(config)
 
-    async def agent_changed(self, agent_id: int) -> None:
-        """An agent logged in or out or changed state outside the ACD: mirror it, and a ready
-        agent takes the best waiting call at once."""
+    def agent_changed(self, record: AgentRecord) -> None:
+        """An agent logged in or out or changed state outside the ACD (told by the owner of
+        agents' states, callcenter/acd/agent_states.py): a ready agent takes the best
+        waiting call at once."""
+        if record.status.state is AgentState.READY:
+            self._cancel_wrap_up(record.agent_id)
+        self._mirror(profile_of(record) if record.extension else None, record.status)
+
+    async def refresh_agent(self, agent_id: int) -> None:
+        """Read the agent again (an offer found them changed under it)."""
         profile, status = await self.store.agent(agent_id)
         if status.state is AgentState.READY:
             self._cancel_wrap_up(agent_id)
@@ -243,6 +251,9 @@ class AcdService:
             await leg.hang_up()
             await self.ended(interaction_id)
             return None
+        # The caller's client record, read once as the call joins the queue (nothing waits on
+        # it yet): routing weighs it, and every offer's pop shows and audits this summary.
+        # Only a caller sent back to the IVR flow who queues again is read again.
         caller = None
         if outcome.client_id is not None:
             caller = await self.store.caller(outcome.client_id)
@@ -258,9 +269,6 @@ class AcdService:
         )
         queued = QueuedCall(leg, interaction_id, waiting, caller, outcome, config, resumable)
         self.enter(queued, config, now)
-        # The caller's client record, read once as the call joins the queue (nothing waits on
-        # it yet): routing weighs it, and every offer's pop shows and audits this summary.
-        # Only a caller sent back to the IVR flow who queues again is read again.
         self._queued[leg.call_id] = queued
         self.router.add_call(waiting)
         log.info("call %s waits in %s (priority %d)", leg.call_id, queue, waiting.priority)
@@ -309,19 +317,21 @@ class AcdService:
         announce: bool = True,
         pop_client_id: int | None = None,
     ) -> AgentStatus:
-        """Store the agent's state change, keep the Router's picture, and announce it."""
-        status = await self.store.agent_event(
+        """Change the agent's state (through its owner), keep the Router's picture, and
+        announce it unless told not to."""
+        status = await self.agent_states.apply(
             agent_id,
             event,
-            at=self._wallclock(),
             interaction_id=interaction_id,
             pop_client_id=pop_client_id,
+            announce=announce,
         )
         if agent_id in self._profiles:
             self.router.set_agent_state(agent_id, status.state, self.now())
-        if announce:
-            self.notices.agent_state(agent_id, status)
         return status
+
+    def announce_state(self, agent_id: int, status: AgentStatus) -> None:
+        self.agent_states.announce(agent_id, status, origin=ORIGIN)
 
     def ready_again(self, agent_id: int) -> None:
         """An agent the ACD made ready takes the best waiting call at once."""

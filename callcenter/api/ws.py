@@ -33,8 +33,8 @@ from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from callcenter.acd.agents import reason_codes
-from callcenter.api.agent_state import AGENT_ROLES, change_own_state
+from callcenter.acd.agent_states import AgentStates
+from callcenter.api.agent_state import AGENT_ROLES
 from callcenter.api.auth import (
     SESSION_COOKIE,
     BadOrigin,
@@ -171,7 +171,7 @@ async def cti_socket(websocket: WebSocket, clock: ClockDep) -> None:
     hub: CtiHub = runtime.cti
     await websocket.accept(subprotocol=creds.subprotocol)
     conn = hub.connect(Viewer(principal.user_id, principal.username, principal.role))
-    session = CtiSession(websocket, runtime.db, runtime.events, hub, conn, creds.token, clock)
+    session = CtiSession(websocket, runtime.db, runtime.agent_states, hub, conn, creds.token, clock)
     try:
         await session.serve(settings)
     finally:
@@ -189,7 +189,7 @@ class CtiSession:
         self,
         websocket: WebSocket,
         db: Database,
-        events: EventBus,
+        states: AgentStates,
         hub: CtiHub,
         conn: Connection,
         token: str,  # kept to re-check the session; never logged
@@ -197,7 +197,7 @@ class CtiSession:
     ) -> None:
         self.websocket = websocket
         self.db = db
-        self.events = events
+        self.states = states
         self.hub = hub
         self.conn = conn
         self._token = token
@@ -218,13 +218,12 @@ class CtiSession:
                 },
             )
         )
-        reasons = reason_codes(settings.agent_not_ready_reasons)
         name = f"cti-{self.conn.id}"
         async with asyncio.TaskGroup() as tg:
             tasks = [
                 tg.create_task(self._guard(self._write()), name=f"{name}-write"),
                 tg.create_task(
-                    self._guard(self._read(settings.ws_max_frame_bytes, reasons)),
+                    self._guard(self._read(settings.ws_max_frame_bytes)),
                     name=f"{name}-read",
                 ),
                 tg.create_task(
@@ -264,7 +263,7 @@ class CtiSession:
                 return
             self.conn.sent()
 
-    async def _read(self, max_bytes: int, reasons: frozenset[str]) -> None:
+    async def _read(self, max_bytes: int) -> None:
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -282,15 +281,15 @@ class CtiSession:
             except MessageRefused as exc:
                 self._error(exc.error_id, exc.message, exc.detail)
                 continue
-            await self._handle(parsed, reasons)
+            await self._handle(parsed)
 
-    async def _handle(self, message: ClientMessage, reasons: frozenset[str]) -> None:
+    async def _handle(self, message: ClientMessage) -> None:
         if isinstance(message, Ping):
             self.conn.push(self.hub.message("pong"))
         elif isinstance(message, Resume):
             await self._resume(message)
         elif isinstance(message, StateChange):
-            await self._change_state(message, reasons)
+            await self._change_state(message)
         # Pong: being heard was the point.
 
     def _error(self, error: str, message: str, detail: dict[str, Any]) -> None:
@@ -342,9 +341,9 @@ class CtiSession:
             return None
         return principal
 
-    async def _change_state(self, message: StateChange, reasons: frozenset[str]) -> None:
+    async def _change_state(self, message: StateChange) -> None:
         """The REST route's rules: the session still valid, an agent or advisor, then the
-        same code as POST /api/agents/me/state."""
+        same use case as POST /api/agents/me/state (callcenter/acd/agent_states.py)."""
         principal = await self._current_principal()
         if principal is None:
             return
@@ -359,10 +358,11 @@ class CtiSession:
             self._error("invalid-message", "invalid state change", {**ref, "fields": fields})
             return
         try:
-            out = await change_own_state(self.db, self.events, principal.user_id, change, reasons)
+            record = await self.states.set_own(principal.user_id, change.state, change.reason)
         except DomainError as exc:
             self._error(exc.error_id, exc.message, {**exc.detail, **ref})
             return
+        out = AgentOut.of(record)
         self.conn.push(self.hub.message("state.ok", {"agent": out.model_dump(mode="json"), **ref}))
 
     async def _watch_session(self, every: float) -> None:

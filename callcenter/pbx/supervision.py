@@ -39,7 +39,7 @@ from typing import Protocol
 from callcenter.asterisk.errors import AmiActionError, AmiError
 from callcenter.asterisk.protocol import HeaderValue, Message
 from callcenter.errors import Conflict, NotFound
-from callcenter.pbx.call_control import CallStatus, NoLiveCall, PbxUnavailable, is_leg_of
+from callcenter.pbx.call_states import CallStatus, NoLiveCall, PbxUnavailable, is_leg_of
 from callcenter.pbx.channels import Channel, ChannelTracker
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import select
 
-from callcenter.acd.agents import AgentEvent, AgentStatus
+from callcenter.acd.agents import AgentEvent, AgentStatus, profile_of
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
 from callcenter.acd.ports import OpenCall
 from callcenter.crm.interactions import (
@@ -66,7 +66,7 @@ class SqlAcdBackend:
         async with self.db.read() as session:
             records = await agents.list_agents(session)
             return [
-                (agents.profile_of(record), record.status)
+                (profile_of(record), record.status)
                 for record in records
                 if record.extension and record.status.state is not AgentState.LOGGED_OUT
             ]
@@ -74,7 +74,7 @@ class SqlAcdBackend:
     async def agent(self, agent_id: int) -> tuple[AgentProfile | None, AgentStatus]:
         async with self.db.read() as session:
             record = await agents.get_agent(session, agent_id)
-            profile = agents.profile_of(record) if record.extension else None
+            profile = profile_of(record) if record.extension else None
             return profile, record.status
 
     async def caller(self, client_id: int) -> ClientSummary | None:

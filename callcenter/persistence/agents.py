@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +38,9 @@ from callcenter.acd.agents import (
     AgentEvent,
     AgentHasNoPhone,
     AgentNotFound,
+    AgentRecord,
     AgentStatus,
+    profile_of,
 )
 from callcenter.acd.model import AgentProfile, AgentState
 from callcenter.acd.queues import InvalidAgentProfile, check_agent_profile
@@ -67,21 +69,6 @@ class AppliedChange:
     interaction_id: int | None  # the call the change is about (also after the call ended)
 
 
-@dataclass(frozen=True)
-class AgentRecord:
-    """An agent as the API shows them: who, which phone, where they are, what they can take."""
-
-    agent_id: int
-    username: str
-    display_name: str
-    role: Role
-    extension: str | None
-    status: AgentStatus
-    skills: Mapping[str, int]
-    languages: frozenset[str]
-    queues: frozenset[str]
-
-
 # --- transitions ------------------------------------------------------------------------------
 
 
@@ -102,7 +89,7 @@ async def apply_event(
     (answer, ring_no_answer, caller_gone, hang_up, wrap_up_done) find it on the agent's status.
     ``by_user_id``: the person acting (the agent, a supervisor forcing), None for the ACD.
     """
-    return await _apply(
+    return await apply_chosen(
         session,
         agent_id,
         lambda _state: event,
@@ -131,7 +118,7 @@ async def set_ready(
     session: AsyncSession, agent_id: int, at: dt.datetime | None = None
 ) -> AppliedChange:
     """The agent is ready; in wrap-up this ends the wrap-up early (``wrap_up_done``)."""
-    return await _apply(session, agent_id, machine.ready_event, at=at, by_user_id=agent_id)
+    return await apply_chosen(session, agent_id, machine.ready_event, at=at, by_user_id=agent_id)
 
 
 async def set_not_ready(
@@ -153,7 +140,7 @@ async def set_not_ready(
     )
 
 
-async def _apply(
+async def apply_chosen(
     session: AsyncSession,
     agent_id: int,
     choose_event: Callable[[AgentState], AgentEvent],
@@ -370,18 +357,6 @@ async def _profiles(session: AsyncSession, agent_ids: list[int]) -> _Profiles:
 
 
 # --- routing profiles -------------------------------------------------------------------------
-
-
-def profile_of(record: AgentRecord) -> AgentProfile:
-    """The routing view of an agent. An agent with no language recorded serves Chinese (the
-    AgentProfile default)."""
-    profile = AgentProfile(
-        agent_id=record.agent_id,
-        extension=record.extension or "",
-        skills=dict(record.skills),
-        queues=record.queues,
-    )
-    return replace(profile, languages=record.languages) if record.languages else profile
 
 
 async def load_agent_profiles(session: AsyncSession) -> list[AgentProfile]:

@@ -1,4 +1,4 @@
-"""Call control's port (callcenter.pbx.call_control.CallControlBackend) over the database:
+"""Call control's port (callcenter.pbx.call_states.CallControlBackend) over the database:
 hold time and transfers on the agent's interaction, click-to-dial interactions, audit."""
 
 from __future__ import annotations

@@ -1,14 +1,12 @@
-"""Supervision's port (callcenter.pbx.supervision.SupervisionBackend) over the database, and a
-supervisor's change of an agent's state; every action audited in its own transaction."""
+"""Supervision's port (callcenter.pbx.supervision.SupervisionBackend) over the database; every
+action audited in its own transaction. (A supervisor's change of an agent's state goes
+through the states' owner, callcenter/acd/agent_states.py.)"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from callcenter.acd import agents as machine
-from callcenter.acd.agents import AgentEvent, ReasonNotExpected
 from callcenter.persistence import agents
-from callcenter.persistence.agents import AgentRecord
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import User
@@ -46,45 +44,6 @@ class SqlSupervisionBackend:
             await record_audit(
                 session, supervisor_id, "call.monitor_ended", detail={"agent_id": agent_id}
             )
-
-
-async def force_agent_state(
-    db: Database,
-    supervisor_id: int,
-    agent_id: int,
-    state: str,
-    reason: str | None,
-    reasons: frozenset[str],
-) -> AgentRecord:
-    """A supervisor sets an agent ready, not ready (with a reason) or logged out, through the
-    agents' state machine (an illegal move is the same 409 as the agent's own), recorded as
-    done by the supervisor and audited (``agent.state_forced``) in one transaction."""
-    if state != "not_ready" and reason is not None:
-        raise ReasonNotExpected(f"{state} takes no reason", field="reason")
-    async with db.write() as session:
-        before = await agents.get_agent(session, agent_id)
-        if state == "ready":
-            event = machine.ready_event(before.status.state)
-        elif state == "not_ready":
-            event = AgentEvent.FORCE_NOT_READY  # the state machine's supervisor events
-        else:
-            event = AgentEvent.FORCE_LOGOUT
-        await agents.apply_event(
-            session, agent_id, event, reason=reason, by_user_id=supervisor_id, reasons=reasons
-        )
-        after = await agents.get_agent(session, agent_id)
-        await record_audit(
-            session,
-            supervisor_id,
-            "agent.state_forced",
-            detail={
-                "agent_id": agent_id,
-                "from": before.status.state.value,
-                "to": after.status.state.value,
-                "reason": reason,
-            },
-        )
-        return after
 
 
 async def record_call_moved(

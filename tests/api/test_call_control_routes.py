@@ -12,13 +12,7 @@ from typing import Any
 import pytest
 
 from callcenter.crm.vocabulary import Role
-from callcenter.pbx.call_control import (
-    CallStatus,
-    ControlState,
-    DialOut,
-    NoLiveCall,
-    NotOnHold,
-)
+from callcenter.pbx.call_states import CallStatus, ControlState, DialOut, NoLiveCall, NotOnHold
 from tests.api.conftest import Api
 
 AGENTS = frozenset({Role.AGENT, Role.ADVISOR})

@@ -22,7 +22,7 @@ import pytest
 from callcenter.acd.model import QueueConfig
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import ComplaintStatus, Role
-from callcenter.pbx.call_control import CallStatus
+from callcenter.pbx.call_states import CallStatus
 from callcenter.persistence import agents, queues
 from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings

@@ -12,17 +12,12 @@ import datetime as dt
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from callcenter.acd.agents import (
-    AgentEvent,
-    AgentStatus,
-    logged_out,
-    ready_event,
-    status_after,
-    transition,
-)
+from callcenter.acd.agent_states import StateChange
+from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus, status_after, transition
 from callcenter.acd.leg import AgentLine, CallerGone, DialOutcome, LinkLost, TalkEnd
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
 from callcenter.acd.ports import OpenCall, ScreenPop
+from callcenter.crm.vocabulary import Role
 from callcenter.errors import NotFound
 
 T0 = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing, a Monday
@@ -141,7 +136,8 @@ class FakeLeg:
 
 @dataclass
 class FakeAcdStore:
-    """The store, in memory, with the real agent state machine."""
+    """The ACD's store and the agents' state owner's, in memory, with the real agent state
+    machine."""
 
     queues: list[QueueConfig]
     profiles: dict[int, AgentProfile] = field(default_factory=dict)
@@ -152,6 +148,7 @@ class FakeAcdStore:
     phases: list[tuple[int, str]] = field(default_factory=list)  # (interaction, phase)
     audits: list[tuple[int, int]] = field(default_factory=list)  # (agent, client) pops
     routes: list[tuple[int, str, str]] = field(default_factory=list)
+    agent_reads: int = 0  # of one agent's profile and status (the ACD's agent())
 
     def add_agent(self, profile: AgentProfile, state: AgentState = AgentState.READY) -> None:
         self.profiles[profile.agent_id] = profile
@@ -159,14 +156,6 @@ class FakeAcdStore:
 
     def state(self, agent_id: int) -> AgentState:
         return self.statuses[agent_id].state
-
-    def set_state(self, agent_id: int, event: AgentEvent, reason: str | None = None) -> None:
-        """An agent's own change (what the API stores before it announces it)."""
-        status = self.statuses.get(agent_id, logged_out(agent_id))
-        if event is AgentEvent.READY:  # "ready" in wrap-up ends it, as the API does
-            event = ready_event(status.state)
-        change = transition(status.state, event, reason)
-        self.statuses[agent_id] = status_after(status, change, T0, None)
 
     def phases_of(self, interaction_id: int) -> list[str]:
         return [phase for iid, phase in self.phases if iid == interaction_id]
@@ -185,30 +174,41 @@ class FakeAcdStore:
         ]
 
     async def agent(self, agent_id: int) -> tuple[AgentProfile | None, AgentStatus]:
-        return self.profiles.get(agent_id), self.statuses.get(agent_id, logged_out(agent_id))
+        self.agent_reads += 1
+        return self.profiles.get(agent_id), self.statuses[agent_id]
 
     async def caller(self, client_id: int) -> ClientSummary | None:
         self.caller_reads.append(client_id)
         return self.callers.get(client_id)
 
-    async def agent_event(
-        self,
-        agent_id: int,
-        event: AgentEvent,
-        *,
-        at: dt.datetime,
-        reason: str | None = None,
-        interaction_id: int | None = None,
-        pop_client_id: int | None = None,
-    ) -> AgentStatus:
+    # --- the agents' state owner's store (callcenter/acd/agent_states.py) ---------------------
+
+    async def apply(self, change: StateChange) -> AgentStatus:
+        agent_id = change.agent_id
         if agent_id not in self.statuses:
             raise NotFound(f"no agent {agent_id}")
         status = self.statuses[agent_id]
-        change = transition(status.state, event, reason)
-        self.statuses[agent_id] = status_after(status, change, at, interaction_id)
-        if pop_client_id is not None and event is AgentEvent.OFFER:
-            self.audits.append((agent_id, pop_client_id))
+        event = change.event if isinstance(change.event, AgentEvent) else change.event(status.state)
+        moved = transition(status.state, event, change.reason, change.reasons)
+        self.statuses[agent_id] = status_after(status, moved, change.at, change.interaction_id)
+        if change.pop_client_id is not None and event is AgentEvent.OFFER:
+            self.audits.append((agent_id, change.pop_client_id))
         return self.statuses[agent_id]
+
+    async def apply_and_read(self, change: StateChange) -> AgentRecord:
+        status = await self.apply(change)
+        profile = self.profiles[change.agent_id]
+        return AgentRecord(
+            agent_id=profile.agent_id,
+            username=f"agent{profile.agent_id}",
+            display_name=f"Agent {profile.agent_id}",
+            role=Role.AGENT,
+            extension=profile.extension,
+            status=status,
+            skills=dict(profile.skills),
+            languages=profile.languages,
+            queues=profile.queues,
+        )
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
         self.phases.append((interaction_id, "offered"))

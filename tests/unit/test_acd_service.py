@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from callcenter.acd.agents import AgentEvent
+from callcenter.acd.agent_states import AgentStates, OwnState
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
 from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService, CallNotWaitingHere
@@ -38,6 +38,7 @@ class Clock:
 @dataclass
 class Center:
     acd: AcdService
+    states: AgentStates
     store: FakeAcdStore
     pops: RecordingPops
     clock: Clock
@@ -76,10 +77,9 @@ class Center:
         self.acd.recheck()
         await settle()
 
-    async def agent_says(self, agent_id: int, event: AgentEvent, reason: str | None = None) -> None:
-        """The agent's own change, stored by the API, then seen by the ACD."""
-        self.store.set_state(agent_id, event, reason)
-        await self.acd.agent_changed(agent_id)
+    async def agent_says(self, agent_id: int, state: OwnState, reason: str | None = None) -> None:
+        """The agent's own change (REST or websocket), through the owner of agents' states."""
+        await self.states.set_own(agent_id, state, reason)
         await settle()
 
     def topics(self, call_id: str) -> list[str]:
@@ -123,8 +123,9 @@ async def center(
     bus = EventBus(clock=lambda: T0)
     clock = Clock()
     pops = RecordingPops(store)
-    acd = AcdService(store, bus, pops=pops, clock=lambda: clock.t, wallclock=lambda: T0)
-    c = Center(acd, store, pops, clock)
+    states = AgentStates(store, bus, clock=lambda: T0)
+    acd = AcdService(store, bus, states, pops=pops, clock=lambda: clock.t, wallclock=lambda: T0)
+    c = Center(acd, states, store, pops, clock)
     sub = bus.subscribe(maxsize=10_000)
 
     async def collect() -> None:
@@ -162,7 +163,7 @@ async def test_the_higher_priority_goes_first_then_the_longest_waiting() -> None
         ]
         order = []
         for _ in range(4):
-            await c.agent_says(1, AgentEvent.READY)
+            await c.agent_says(1, "ready")
             leg = next(leg for leg in (vip, gold, first, second) if leg.dials and not leg.gone)
             order.append(leg.call_id)
             leg.ringing.answer()
@@ -177,8 +178,8 @@ async def test_a_caller_waits_for_their_advisor_then_goes_to_anyone() -> None:
     queue = QueueConfig("general", advisor_wait_seconds=20.0)
     callers = {7: client(7, "Wang Fang", Tier.VIP, advisor_id=2)}
     async with center([queue], [agent(1), agent(2, queues=())], callers=callers) as c:
-        await c.agent_says(1, AgentEvent.READY)
-        await c.agent_says(2, AgentEvent.NOT_READY, "break")
+        await c.agent_says(1, "ready")
+        await c.agent_says(2, "not_ready", "break")
         leg = await c.call("c-vip", client_id=7)
         await c.later(19)
         assert leg.dials == [], "the advisor is logged in: the call waits for them"
@@ -186,9 +187,9 @@ async def test_a_caller_waits_for_their_advisor_then_goes_to_anyone() -> None:
         assert leg.dialled() == [1], "after the advisor wait anyone eligible takes it"
 
     async with center([queue], [agent(1), agent(2, queues=())], callers=callers) as c:
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         leg = await c.call("c-vip", client_id=7)
-        await c.agent_says(2, AgentEvent.READY)
+        await c.agent_says(2, "ready")
         assert leg.dialled() == [2], "the advisor who becomes ready takes their client first"
 
 
@@ -215,7 +216,7 @@ async def test_a_call_overflows_after_the_longest_wait_keeping_its_wait() -> Non
             }
         ]
         assert c.store.routes == [(101, "backup", "overflow:general=backup")]
-        await c.agent_says(2, AgentEvent.READY)
+        await c.agent_says(2, "ready")
         assert leg.dialled() == [2]
         assert c.pops.delivered[-1].ivr_path == ("main_menu=1", "overflow:general=backup")
 
@@ -235,9 +236,9 @@ async def test_a_queue_overflows_back_to_the_ivr_flow_at_its_node() -> None:
 
 async def test_ring_no_answer_goes_to_the_next_agent_and_the_first_is_missed() -> None:
     async with center([GENERAL], [agent(1), agent(2)]) as c:
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         await c.later(1)
-        await c.agent_says(2, AgentEvent.READY)
+        await c.agent_says(2, "ready")
         leg = await c.call("c1")
         assert leg.dialled() == [1], "the longest idle agent first"
         assert c.store.state(1) is AgentState.RESERVED
@@ -271,7 +272,7 @@ async def test_a_caller_who_hangs_up_while_the_agent_rings_frees_the_agent() -> 
     async with center([GENERAL], [agent(1)]) as c:
         leg = await c.call("c1")
         await c.call("c2")
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         assert leg.dialled() == [1]
         leg.hang_up_by_caller()
         await settle()
@@ -287,7 +288,7 @@ async def test_the_pop_is_delivered_before_the_phone_is_dialled_and_names_the_ca
     callers = {7: client(7, "Wang Fang", Tier.VIP, ValueClass.TOP_PROFIT, advisor_id=2)}
     async with center([GENERAL], [agent(1)], callers=callers) as c:
         leg = await c.call("c1", client_id=7)
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         [pop] = c.pops.delivered
         assert (pop.agent_id, pop.extension, pop.call_id, pop.interaction_id) == (
             1,
@@ -307,10 +308,10 @@ async def test_the_client_is_read_once_per_call_and_each_pop_audited_once() -> N
     async with center([queue], [agent(1), agent(2)], callers=callers) as c:
         leg = await c.call("c1", client_id=7)
         assert c.store.caller_reads == [7], "read as the call joins the queue"
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         assert c.store.audits == [(1, 7)], "audited with the reservation, before the pop"
         leg.ringing.ring_out()
-        await c.agent_says(2, AgentEvent.READY)
+        await c.agent_says(2, "ready")
         assert leg.dialled() == [1, 2]
         assert [pop.client for pop in c.pops.delivered] == [callers[7], callers[7]]
         assert c.store.caller_reads == [7], "not read again for the second offer"
@@ -323,12 +324,12 @@ async def test_an_unknown_caller_pops_without_a_client_and_is_not_audited() -> N
     async with center([GENERAL], [agent(1)]) as c:
         withheld = await c.call("c1")
         gone = await c.call("c2", client_id=99)  # identified by the IVR, record since deleted
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         withheld.ringing.answer()
         await settle()
         withheld.ringing.agent_hangs_up()
         await settle()
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         assert gone.dialled() == [1]
         assert [(pop.call_id, pop.client) for pop in c.pops.delivered] == [
             ("c1", None),
@@ -343,7 +344,7 @@ async def test_an_agent_hang_up_starts_wrap_up_then_ready_takes_the_next_call() 
     async with center([GENERAL], [agent(1)]) as c:
         first = await c.call("c1")
         second = await c.call("c2")
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         first.ringing.answer()
         await settle()
         assert c.store.state(1) is AgentState.ON_CALL
@@ -354,7 +355,7 @@ async def test_an_agent_hang_up_starts_wrap_up_then_ready_takes_the_next_call() 
         assert c.store.phases_of(101) == ["offered", "answered", "ended"]
         assert c.topics("c1") == ["call.queued", "call.answered", "call.ended"]
         assert second.dials == [], "no call during wrap-up"
-        await c.agent_says(1, AgentEvent.WRAP_UP_DONE)  # the agent ends it early
+        await c.agent_says(1, "ready")  # the agent ends it early
         assert second.dialled() == [1]
 
 
@@ -363,14 +364,14 @@ async def test_the_wrap_up_timer_makes_the_agent_ready_and_closes_the_wrap_up() 
     async with center([queue], [agent(1)]) as c:
         first = await c.call("c1")
         second = await c.call("c2")
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         first.ringing.answer()
         await settle()
         first.ringing.agent_hangs_up()
         await settle()
         assert c.store.phases_of(101) == ["offered", "answered", "ended", "wrapped_up"]
         assert second.dialled() == [1]
-        assert [e["state"] for e in c.of("agent.state")] == [
+        assert [e["state"] for e in c.of("agent.state") if e["origin"] == "acd"] == [
             "reserved",
             "on_call",
             "wrap_up",
@@ -383,7 +384,7 @@ async def test_a_supervisor_moves_a_waiting_call_and_it_is_put_through() -> None
     async with center(
         [GENERAL, QueueConfig("complaints")], [agent(2, queues=("complaints",))]
     ) as c:
-        await c.agent_says(2, AgentEvent.NOT_READY, "break")
+        await c.agent_says(2, "not_ready", "break")
         leg = await c.call("c1")
         await c.later(40)
         moved = await c.acd.move_call("c1", "complaints")
@@ -391,7 +392,7 @@ async def test_a_supervisor_moves_a_waiting_call_and_it_is_put_through() -> None
         assert moved.queue == "complaints"
         assert moved.enqueued_at == 1000.0, "it keeps its wait so far"
         assert c.of("call.overflowed")[0]["reason"] == "moved"
-        await c.agent_says(2, AgentEvent.READY)
+        await c.agent_says(2, "ready")
         assert leg.dialled() == [2]
         with pytest.raises(CallNotWaitingHere):
             await c.acd.move_call("c1", "general")  # being offered: no longer waiting
@@ -415,7 +416,7 @@ async def test_after_a_restart_a_waiting_call_goes_back_into_its_queue() -> None
         task = asyncio.create_task(c.acd.requeue(leg, open_call))
         await settle()
         assert [w.call_id for w in c.acd.live("general")] == ["old-2"]
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         assert leg.dialled() == [1]
         leg.ringing.answer()
         await settle()
@@ -427,7 +428,7 @@ async def test_after_a_restart_a_waiting_call_goes_back_into_its_queue() -> None
 async def test_a_call_whose_pbx_link_drops_is_finished_when_it_ends_there() -> None:
     async with center([GENERAL], [agent(1)]) as c:
         leg = await c.call("c1")
-        await c.agent_says(1, AgentEvent.READY)
+        await c.agent_says(1, "ready")
         leg.ringing.lose_link()
         await settle()
         assert await c.calls["c1"] is None
@@ -437,3 +438,29 @@ async def test_a_call_whose_pbx_link_drops_is_finished_when_it_ends_there() -> N
         await settle()
         assert c.store.phases_of(101) == ["offered", "ended"]
         assert c.store.state(1) is AgentState.READY
+
+
+async def test_an_agents_own_ready_reaches_the_acd_in_process_and_is_announced_once() -> None:
+    async with center([GENERAL], [agent(1)]) as c:
+        leg = await c.call("c1")
+        record = await c.states.set_own(1, "ready", None)
+        # Decided before the use case returned: no bus round trip, no second read.
+        assert c.acd.live("general") == []
+        assert c.store.agent_reads == 0
+        assert record.status.state is AgentState.READY
+        await settle()
+        assert leg.dialled() == [1]
+        assert [(e["state"], e["origin"]) for e in c.of("agent.state")] == [
+            ("ready", "api"),
+            ("reserved", "acd"),
+        ]
+
+
+async def test_an_agent_who_logs_out_leaves_the_acds_picture() -> None:
+    async with center([GENERAL], [agent(1)]) as c:
+        await c.agent_says(1, "ready")
+        assert c.acd.serves(1)
+        await c.states.logout(1)
+        assert not c.acd.serves(1)
+        leg = await c.call("c1")
+        assert leg.dials == []

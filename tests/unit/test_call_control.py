@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callcenter.errors import DomainError
-from callcenter.pbx.call_control import (
+from callcenter.pbx.call_states import (
     TRANSITIONS,
     AlreadyOnHold,
     CallControlNotAllowed,

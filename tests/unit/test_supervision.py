@@ -12,7 +12,7 @@ import pytest
 from callcenter.asterisk.errors import AmiConnectionLost
 from callcenter.asterisk.protocol import HeaderValue, Message
 from callcenter.pbx import supervision as supervision_module
-from callcenter.pbx.call_control import CallStatus, ControlState, NoLiveCall, PbxUnavailable
+from callcenter.pbx.call_states import CallStatus, ControlState, NoLiveCall, PbxUnavailable
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.supervision import (
     AgentNotOnCall,

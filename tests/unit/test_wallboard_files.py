@@ -20,7 +20,7 @@ from callcenter.app import create_app
 from callcenter.crm.vocabulary import Tier
 from callcenter.errors import DomainError
 from callcenter.pbx import supervision
-from callcenter.pbx.call_control import PbxUnavailable
+from callcenter.pbx.call_states import PbxUnavailable
 from callcenter.settings import load_settings
 from tests.support import ui_files
 from tests.support.ui_files import LANGUAGES, Markup, disagreements, markup, risky_code

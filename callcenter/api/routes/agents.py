@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from callcenter.acd.agents import MISSED, reason_codes
 from callcenter.acd.model import AgentState
-from callcenter.api.agent_state import AGENT_ROLES, change_own_state, publish_agent_state
+from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
 from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
 from callcenter.api.schemas.agents import AgentOut, AgentProfileIn, AgentStateIn, ReasonsOut
 from callcenter.api.schemas.common import errors
@@ -62,38 +62,23 @@ async def my_status(db: DbDep, principal: Agent) -> AgentOut:
 
 
 @router.post("/me/login", responses=errors(404, 409))
-async def login(db: DbDep, principal: Agent, request: Request) -> AgentOut:
+async def login(principal: Agent, states: AgentStatesDep) -> AgentOut:
     """Log in, ready for calls. 409 ``agent-already-logged-in``; 409 ``agent-no-extension``
     for a user without a phone."""
-    async with db.write() as session:
-        await agents.login(session, principal.user_id)
-        out = AgentOut.of(await agents.get_agent(session, principal.user_id))
-    return announce(request, out)
+    return AgentOut.of(await states.login(principal.user_id))
 
 
 @router.post("/me/logout", responses=errors(404, 409))
-async def logout(db: DbDep, principal: Agent, request: Request) -> AgentOut:
+async def logout(principal: Agent, states: AgentStatesDep) -> AgentOut:
     """Log out: from ready, not ready or wrap-up; never with a call ringing or on."""
-    async with db.write() as session:
-        await agents.logout(session, principal.user_id)
-        out = AgentOut.of(await agents.get_agent(session, principal.user_id))
-    return announce(request, out)
+    return AgentOut.of(await states.logout(principal.user_id))
 
 
 @router.post("/me/state", responses=errors(404, 409, 422))
-async def change_state(
-    body: AgentStateIn, db: DbDep, principal: Agent, configured: ReasonsDep, request: Request
-) -> AgentOut:
+async def change_state(body: AgentStateIn, principal: Agent, states: AgentStatesDep) -> AgentOut:
     """Ready (in wrap-up: end it now) or not ready with a reason (the websocket's ``state``
-    message runs the same code)."""
-    events = request.app.state.runtime.events
-    return await change_own_state(db, events, principal.user_id, body, configured)
-
-
-def announce(request: Request, out: AgentOut) -> AgentOut:
-    """Tell the ACD and the screens once the change is stored."""
-    publish_agent_state(request.app.state.runtime.events, out)
-    return out
+    message runs the same use case)."""
+    return AgentOut.of(await states.set_own(principal.user_id, body.state, body.reason))
 
 
 @router.get("")

@@ -31,7 +31,8 @@ from callcenter.api.agent_state import AGENT_ROLES
 from callcenter.api.deps import Principal, require_roles
 from callcenter.api.schemas.calls import CallControlOut, DialIn, DialOutOut, TransferIn
 from callcenter.api.schemas.common import errors
-from callcenter.pbx.call_control import CallControl, PbxUnavailable
+from callcenter.pbx.call_control import CallControl
+from callcenter.pbx.call_states import PbxUnavailable
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 

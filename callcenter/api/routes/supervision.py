@@ -30,9 +30,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from callcenter.acd.service import AcdService
-from callcenter.api.agent_state import publish_agent_state
+from callcenter.api.agent_state import AgentStatesDep
 from callcenter.api.deps import ClockDep, DbDep, Managers
-from callcenter.api.routes.agents import ReasonsDep
 from callcenter.api.schemas.agents import AgentOut
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.supervision import (
@@ -45,9 +44,9 @@ from callcenter.api.schemas.supervision import (
 )
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.errors import Conflict
-from callcenter.pbx.call_control import PbxUnavailable
+from callcenter.pbx.call_states import PbxUnavailable
 from callcenter.pbx.supervision import NotMonitoring, Supervision
-from callcenter.persistence.supervision import force_agent_state, record_call_moved
+from callcenter.persistence.supervision import record_call_moved
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
@@ -97,21 +96,11 @@ async def stop_monitor(principal: Managers, service: SupervisionDep) -> Response
 
 @router.put("/agents/{agent_id}/state", responses=errors(404, 409, 422))
 async def force_state(
-    agent_id: AgentId,
-    body: AgentStateForceIn,
-    db: DbDep,
-    principal: Managers,
-    configured: ReasonsDep,
-    request: Request,
+    agent_id: AgentId, body: AgentStateForceIn, principal: Managers, states: AgentStatesDep
 ) -> AgentOut:
     """Set an agent ready, not ready (with a reason) or logged out, as if they had; the ACD
     and the screens hear of it as of the agent's own change (``agent.state``)."""
-    record = await force_agent_state(
-        db, principal.user_id, agent_id, body.state, body.reason, configured
-    )
-    out = AgentOut.of(record)
-    publish_agent_state(request.app.state.runtime.events, out)
-    return out
+    return AgentOut.of(await states.force(principal.user_id, agent_id, body.state, body.reason))
 
 
 @router.post("/calls/{call_id}/move", responses=errors(404, 409, 422))

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from callcenter.acd.agents import AgentRecord
 from callcenter.acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
 from callcenter.api.schemas.common import StrictModel
 from callcenter.crm.vocabulary import Role
-from callcenter.persistence.agents import AgentRecord
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,23}$")]

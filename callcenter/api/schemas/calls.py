@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, StringConstraints
 
 from callcenter.api.schemas.common import Id, StrictModel
-from callcenter.pbx.call_control import CallStatus, DialOut
+from callcenter.pbx.call_states import CallStatus, DialOut
 
 Extension = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")]
 # An extension or a phone number: digits, E.164 with its +.

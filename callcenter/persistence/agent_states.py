@@ -1,0 +1,66 @@
+"""The store of the agents' state owner (callcenter/acd/agent_states.py AgentStateStore) over
+the database: each change checked, applied and audited in one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.acd.agent_states import StateChange
+from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus
+from callcenter.persistence import agents
+from callcenter.persistence.acd_backend import SqlAcdBackend
+from callcenter.persistence.audit import record_audit
+from callcenter.persistence.db import Database
+
+STATE_FORCED = "agent.state_forced"  # the audit action of a supervisor setting a state
+
+
+class SqlAgentStates:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._acd = SqlAcdBackend(db)
+
+    async def apply(self, change: StateChange) -> AgentStatus:
+        if isinstance(change.event, AgentEvent) and change.by_user_id is None:
+            # The ACD's change in a call's story (an offer audits the pop with it).
+            return await self._acd.agent_event(
+                change.agent_id,
+                change.event,
+                at=change.at,
+                reason=change.reason,
+                interaction_id=change.interaction_id,
+                pop_client_id=change.pop_client_id,
+            )
+        async with self.db.write(urgent=change.urgent) as session:
+            return await self._apply(session, change)
+
+    async def apply_and_read(self, change: StateChange) -> AgentRecord:
+        async with self.db.write(urgent=change.urgent) as session:
+            await self._apply(session, change)
+            return await agents.get_agent(session, change.agent_id)
+
+    async def _apply(self, session: AsyncSession, change: StateChange) -> AgentStatus:
+        event = change.event
+        applied = await agents.apply_chosen(
+            session,
+            change.agent_id,
+            (lambda _state: event) if isinstance(event, AgentEvent) else event,
+            at=change.at,
+            reason=change.reason,
+            interaction_id=change.interaction_id,
+            by_user_id=change.by_user_id,
+            reasons=change.reasons,
+        )
+        if change.forced and change.by_user_id is not None:
+            await record_audit(
+                session,
+                change.by_user_id,
+                STATE_FORCED,
+                detail={
+                    "agent_id": change.agent_id,
+                    "from": applied.change.from_state.value,
+                    "to": applied.status.state.value,
+                    "reason": change.reason,
+                },
+            )
+        return applied.status
