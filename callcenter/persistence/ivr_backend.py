@@ -132,6 +132,8 @@ class SqlIvrBackend:
         await record_route(
             self.crm,
             interaction_id,
+            # Queued again, maybe elsewhere: the call counts in the queue it waits in now.
+            queue=outcome.queue if outcome.kind is OutcomeKind.QUEUED else None,
             ivr_path=[path_entry(step) for step in outcome.path],
             ivr_outcome=outcome.kind.value,
             then=[PhaseUpdate(phase=Phase.ENDED, at=at)] if call_ended else [],

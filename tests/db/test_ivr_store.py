@@ -30,9 +30,12 @@ from callcenter.crm.vocabulary import (
 )
 from callcenter.errors import InvalidInput
 from callcenter.ivr.account import AccountSnapshot, Holding, HoldingChange
-from callcenter.ivr.commands import AuthFailed, AuthLocked, AuthOk, ClientFacts
+from callcenter.ivr.commands import AuthFailed, AuthLocked, AuthOk, ClientFacts, OutcomeKind
+from callcenter.ivr.engine import Outcome, Step
+from callcenter.ivr.ports import CallStart
 from callcenter.persistence import ivr, migrate
 from callcenter.persistence.db import Database
+from callcenter.persistence.ivr_backend import SqlIvrBackend
 from callcenter.persistence.locking import lock_row
 from callcenter.persistence.tables import (
     AccountSummary,
@@ -40,6 +43,7 @@ from callcenter.persistence.tables import (
     CallbackRequest,
     Client,
     ClientPhone,
+    Interaction,
     PinAttempt,
     User,
     VoiceMessage,
@@ -592,3 +596,32 @@ async def test_migration_0004_goes_down_and_up_again_keeping_clients(
             None,
         )
     assert phones == [PHONE]
+
+
+async def test_a_call_the_ivr_queues_again_into_another_queue_is_recorded_in_that_queue(
+    database: Database,
+) -> None:
+    """A queue overflowed back to the caller's flow, and the flow queued the call again,
+    elsewhere: the record's queue is the new one (the report counts the call there, as the
+    wallboard does)."""
+    backend = SqlIvrBackend(database, pin_max_failures=5)
+    at = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
+    start = CallStart("1765000000.1", None, "+8613800138000", "95555", "hotline", at)
+    interaction_id = await backend.start_call(start)
+    assert interaction_id is not None
+    first = Outcome(kind=OutcomeKind.QUEUED, path=(Step("main_menu", ("1",)),), queue="general")
+    await backend.finish_ivr(interaction_id, first, at=at, call_ended=False)
+    again = Outcome(
+        kind=OutcomeKind.QUEUED,
+        path=(*first.path, Step("overflow:general", ("max_wait",)), Step("full_menu", ("2",))),
+        queue="complaints",
+    )
+    await backend.finish_resumed(
+        interaction_id, again, at=at + dt.timedelta(minutes=5), call_ended=False
+    )
+    async with database.read() as session:
+        row = await session.get(Interaction, interaction_id)
+        assert row is not None
+        queue, path = row.queue, list(row.ivr_path)
+    assert queue == "complaints"
+    assert path[-1] == "full_menu=2"
