@@ -218,6 +218,9 @@ class AgiRinging:
             log.info("call %s: dial of %s ended: %s", leg.call_id, self._line.extension, status)
         except AmiConnectionLost:
             leg.lost()
+            # The Dial fails too with the lost session, later, and nobody awaits it any more:
+            # read its error, or asyncio logs "Task exception was never retrieved".
+            dial.add_done_callback(_read_outcome)
             return DialOutcome.LINK_LOST
         except AmiError as exc:  # AgiChannelGone among them
             log.info(
@@ -243,6 +246,11 @@ class AgiRinging:
         # drives the caller until the agent's part is over.
         rest = await conversations.after_dial(leg.call) if conversations else None
         return TalkEnd(rest=rest)
+
+
+def _read_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def follow_to_end(ami: AmiClient, tracker: ChannelTracker, channel: Channel) -> bool:
