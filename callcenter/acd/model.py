@@ -131,7 +131,7 @@ class ClientSummary:
 
 # What a screen pop shows of the record besides its id: the desk's projection of
 # ``call.offered`` sends these fields (callcenter/cti/projections.py), and the pop's audit
-# entry (``pop.offered``) names them; names only, as for a client's update: the audit log,
+# entry (``call.offered`` too) names them; names only, as for a client's update: the audit log,
 # which is never rewritten, keeps no copy of the values.
 POP_SHOWS: tuple[str, ...] = (
     "name",

@@ -22,8 +22,9 @@ from callcenter.acd.agents import AgentEvent
 from callcenter.acd.calls import OfferResult, QueuedCall
 from callcenter.acd.leg import AgentLine, DialOutcome, Ringing
 from callcenter.acd.model import AgentProfile, QueueConfig
-from callcenter.acd.ports import PopDelivery, ScreenPop
+from callcenter.acd.ports import PopDelivery
 from callcenter.errors import Conflict, NotFound
+from callcenter.events import CallOffered
 
 if TYPE_CHECKING:
     from callcenter.acd.service import AcdService
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 POP_HEAD_START = 0.1  # the longest the dial waits for the pop to be written to the desk
 
 
-def screen_pop(queued: QueuedCall, profile: AgentProfile) -> ScreenPop:
-    return ScreenPop(
+def call_offered(queued: QueuedCall, profile: AgentProfile) -> CallOffered:
+    """The pop: the call as the IVR and routing knew it, and the caller's client summary."""
+    return CallOffered(
         agent_id=profile.agent_id,
         extension=profile.extension,
         call_id=queued.call_id,
@@ -72,7 +74,7 @@ class Offers:
         # The pop first, and alone: every wallboard also gets the state change, and a pop
         # queued behind hundreds of those could lose its race with the ring.
         if self._pops is not None and not await self._pops.deliver(
-            screen_pop(queued, profile), POP_HEAD_START
+            call_offered(queued, profile), POP_HEAD_START
         ):
             log.warning("call %s: agent %s's desk is slow; dialling anyway", leg.call_id, agent_id)
         offered_at = acd.wallclock()

@@ -1,7 +1,7 @@
 """The ACD service's ports besides the caller's leg (callcenter/acd/leg.py): its store
 (the caller's client summary, agents' profiles and states, queue configs, the call's
-interaction phases), the delivery of screen pops to agents' desks, and the speaker of
-queue announcements."""
+interaction phases), the delivery of the pop (``call.offered``) to agents' desks, and the
+speaker of queue announcements."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Protocol
 
 from callcenter.acd.agents import AgentStatus
 from callcenter.acd.model import AgentProfile, ClientSummary, QueueConfig
+from callcenter.events import CallOffered
 from callcenter.ivr.speech import Utterance
 
 
@@ -52,29 +53,11 @@ class AcdStore(Protocol):
     async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None: ...
 
 
-@dataclass(frozen=True)
-class ScreenPop:
-    """What pops on the agent's desk with an offered call, before the phone rings: the call as
-    the IVR and routing knew it, and the caller's client summary as read when it joined its
-    queue (already audited with the agent's reservation when the pop goes out)."""
-
-    agent_id: int
-    extension: str
-    call_id: str
-    interaction_id: int | None
-    queue: str
-    client: ClientSummary | None  # None: a caller the IVR did not identify
-    caller_number: str
-    language: str
-    priority: int
-    authenticated: bool
-    ivr_path: tuple[str, ...]
-
-
 class PopDelivery(Protocol):
-    """The agents' desks (the CTI hub): deliver a pop to the agent's open desks."""
+    """The agents' desks (the CTI hub): deliver the pop, the ``call.offered`` event, to the
+    agent's open desks."""
 
-    async def deliver(self, pop: ScreenPop, within: float) -> bool:
+    async def deliver(self, pop: CallOffered, within: float) -> bool:
         """Return once the pop is written to (one of) the agent's desks, or at once if none
         is open; False when ``within`` seconds ran out first (a desk too slow to wait for)."""
 

@@ -112,7 +112,8 @@ class CallQueued(Event):
 class CallOffered(Event):
     """``call.offered``: the screen pop, published before the agent's phone is dialled, with
     the caller's client summary as the ACD read it when the call joined its queue; the
-    summary was audited with the agent's reservation (``pop.offered``) before it left."""
+    summary was audited with the agent's reservation (action ``call.offered``) before it
+    left."""
 
     TOPIC: ClassVar[str] = "call.offered"
     # 2: the client summary as one object, ``client``, for version 1's ``client_id``,

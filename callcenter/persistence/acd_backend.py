@@ -20,7 +20,7 @@ from callcenter.crm.interactions import (
 from callcenter.persistence import agents, queues
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
-from callcenter.persistence.screen_pop import client_summary, record_pop_offered
+from callcenter.persistence.screen_pop import client_summary, record_call_offered
 from callcenter.persistence.tables import Interaction
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class SqlAcdBackend:
                 session, agent_id, event, at=at, reason=reason, interaction_id=interaction_id
             )
             if pop_client_id is not None and event is AgentEvent.OFFER:
-                await record_pop_offered(session, agent_id, pop_client_id, interaction_id)
+                await record_call_offered(session, agent_id, pop_client_id, interaction_id)
             return applied.status
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:

@@ -9,12 +9,16 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.model import POP_SHOWS, ClientSummary
+from callcenter.events import CallOffered
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.tables import Client, User
 
-# The audit action of a client's summary popping on an agent's screen with an offered call
-# (one day a member of crm.privacy.AuditAction, like client.pin_unlock).
-POP_OFFERED = "pop.offered"
+# The audit action of a client's summary popping on an agent's screen with an offered call:
+# the name of the message that carries it (one day a member of crm.privacy.AuditAction).
+CALL_OFFERED = CallOffered.TOPIC
+# The same action as entries written before migration 0007 name it. The audit log refuses
+# UPDATE, so they keep that name: whatever reads pops from the log matches every name here.
+CALL_OFFERED_ACTIONS = (CALL_OFFERED, "pop.offered")
 
 # Built once, with the client as a bound parameter: it runs for every queued call.
 CLIENT_SUMMARY = (
@@ -51,7 +55,7 @@ async def client_summary(session: AsyncSession, client_id: int) -> ClientSummary
     )
 
 
-async def record_pop_offered(
+async def record_call_offered(
     session: AsyncSession, agent_id: int, client_id: int, interaction_id: int | None
 ) -> None:
     """The pop's one audit entry: the agent it pops for, the client, the call's interaction,
@@ -59,7 +63,7 @@ async def record_pop_offered(
     await record_audit(
         session,
         agent_id,
-        POP_OFFERED,
+        CALL_OFFERED,
         client_id,
         interaction_id,
         {"fields": list(POP_SHOWS)},

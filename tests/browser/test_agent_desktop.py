@@ -220,7 +220,7 @@ async def test_the_pop_names_the_caller_before_the_phone_rings_and_the_wrap_up_i
         assert follow_up.kind == "care_call"
     # The pop (once, with the agent's reservation, naming what it shows) and the 360-degree
     # view the page opened are both audited with their call.
-    offered = await audit(line, "pop.offered", client.id)
+    offered = await audit(line, "call.offered", client.id)
     assert [(e.actor_id, e.interaction_id) for e in offered] == [(agent_id, call.id)]
     assert offered[0].detail == {"fields": list(POP_SHOWS)}
     views = await audit(line, "client.view", client.id)

@@ -47,7 +47,7 @@ async def pop_audits(db: Database) -> list[tuple[Any, ...]]:
                 AuditEntry.interaction_id,
                 AuditEntry.detail,
             )
-            .where(AuditEntry.action == "pop.offered")
+            .where(AuditEntry.action == "call.offered")
             .order_by(AuditEntry.id)
         )
         return [tuple(row) for row in rows]

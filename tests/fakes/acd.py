@@ -16,9 +16,10 @@ from callcenter.acd.agent_states import StateChange
 from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus, status_after, transition
 from callcenter.acd.leg import AgentLine, CallerGone, DialOutcome, LinkLost, TalkEnd
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
-from callcenter.acd.ports import OpenCall, ScreenPop
+from callcenter.acd.ports import OpenCall
 from callcenter.crm.vocabulary import Role
 from callcenter.errors import NotFound
+from callcenter.events import CallOffered
 
 T0 = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing, a Monday
 
@@ -232,12 +233,12 @@ class RecordingPops:
     ``store``) came before it."""
 
     store: FakeAcdStore | None = None
-    delivered: list[ScreenPop] = field(default_factory=list)
+    delivered: list[CallOffered] = field(default_factory=list)
     legs: dict[str, FakeLeg] = field(default_factory=dict)
     actions_before: list[list[str]] = field(default_factory=list)
     audits_before: list[list[tuple[int, int]]] = field(default_factory=list)
 
-    async def deliver(self, pop: ScreenPop, within: float) -> bool:
+    async def deliver(self, pop: CallOffered, within: float) -> bool:
         self.delivered.append(pop)
         leg = self.legs.get(pop.call_id)
         self.actions_before.append(list(leg.actions) if leg else [])
