@@ -115,7 +115,7 @@ class Notices:
             self._bus.publish(
                 CallEnded(
                     agent_id=open_call.agent_id,
-                    call_id=open_call.uniqueid,
+                    call_id=open_call.call_id,
                     interaction_id=open_call.interaction_id,
                     queue=open_call.queue,
                     client_id=open_call.client_id,
@@ -125,7 +125,7 @@ class Notices:
         elif not open_call.answered and open_call.queue is not None:
             self._bus.publish(
                 CallAbandoned(
-                    call_id=open_call.uniqueid,
+                    call_id=open_call.call_id,
                     interaction_id=open_call.interaction_id,
                     queue=open_call.queue,
                     waited_seconds=None,

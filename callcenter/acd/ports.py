@@ -20,7 +20,7 @@ class OpenCall:
     """A call a previous run of the service left without an end in its record."""
 
     interaction_id: int
-    uniqueid: str
+    call_id: str
     agent_id: int | None  # the agent offered or answering it, if any
     queue: str | None
     answered: bool

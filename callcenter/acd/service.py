@@ -391,10 +391,10 @@ class AcdService:
             else:
                 await self.finish_adopted(open_call)
             finally:
-                self._followed.pop(open_call.uniqueid, None)
+                self._followed.pop(open_call.call_id, None)
 
-        self._followed[open_call.uniqueid] = asyncio.create_task(
-            follow(), name=f"lost-{open_call.uniqueid}"
+        self._followed[open_call.call_id] = asyncio.create_task(
+            follow(), name=f"lost-{open_call.call_id}"
         )
 
     async def finish_adopted(self, open_call: OpenCall) -> None:
@@ -409,7 +409,7 @@ class AcdService:
         try:
             status = await self.agent_event(agent_id, event)
         except (Conflict, NotFound) as exc:  # the agent moved on meanwhile
-            log.info("adopted call %s: agent %s: %s", open_call.uniqueid, agent_id, exc)
+            log.info("adopted call %s: agent %s: %s", open_call.call_id, agent_id, exc)
             return
         if status.state is AgentState.WRAP_UP:
             config = self._queues.get(open_call.queue or "")

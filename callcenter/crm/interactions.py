@@ -52,7 +52,7 @@ class PhaseAlreadyRecorded(Conflict):
 
 
 class DuplicateInteraction(Conflict):
-    """The Asterisk uniqueid is already recorded: a retried create."""
+    """The call id is already recorded: a retried create."""
 
     error_id = "interaction-exists"
 
@@ -84,7 +84,7 @@ class InteractionRecord:
     disposition: str | None
     notes: str | None
     recording_ref: str | None
-    asterisk_uniqueid: str | None
+    call_id: str | None
     asterisk_linkedid: str | None
     version: int
 
@@ -111,7 +111,7 @@ class NewInteraction:
     client_id: int | None = None
     agent_id: int | None = None
     queue: str | None = None
-    asterisk_uniqueid: str | None = None
+    call_id: str | None = None  # the caller's channel's Asterisk uniqueid; None: no call
     asterisk_linkedid: str | None = None
 
 
@@ -149,7 +149,7 @@ class InteractionStore(Protocol):
 
     async def get_for_update(self, interaction_id: int) -> InteractionRecord | None: ...
 
-    async def find_by_uniqueid(self, uniqueid: str) -> InteractionRecord | None: ...
+    async def find_by_call_id(self, call_id: str) -> InteractionRecord | None: ...
 
     async def save(self, record: InteractionRecord) -> None: ...
 
@@ -258,20 +258,20 @@ async def create_interaction(
         await require_references(
             tx.references, client_id=new.client_id, user_ids={"agent_id": new.agent_id}
         )
-        if new.asterisk_uniqueid is not None:
-            existing = await tx.interactions.find_by_uniqueid(new.asterisk_uniqueid)
+        if new.call_id is not None:
+            existing = await tx.interactions.find_by_call_id(new.call_id)
             if existing is not None:
                 raise DuplicateInteraction(
-                    f"uniqueid {new.asterisk_uniqueid} is interaction {existing.id}",
+                    f"call {new.call_id} is interaction {existing.id}",
                     interaction_id=existing.id,
                 )
         record = await tx.interactions.add(new)
     log.info(
-        "interaction %s created: %s %s (uniqueid %s)",
+        "interaction %s created: %s %s (call %s)",
         record.id,
         record.channel,
         record.direction,
-        record.asterisk_uniqueid,
+        record.call_id,
     )
     return record
 

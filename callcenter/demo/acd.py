@@ -94,14 +94,14 @@ def acd_rows(users: Sequence[DemoUser], at: dt.datetime) -> dict[str, list[Row]]
             continue
         skills, languages = profile
         rows["agent_skills"] += [
-            {"user_id": user_id, "skill": skill, "level": level}
+            {"agent_id": user_id, "skill": skill, "level": level}
             for skill, level in sorted(skills.items())
         ]
         rows["agent_languages"] += [
-            {"user_id": user_id, "language": language} for language in sorted(languages)
+            {"agent_id": user_id, "language": language} for language in sorted(languages)
         ]
         rows["agent_queues"] += [
-            {"user_id": user_id, "queue_name": queue} for queue in _queues(user, skills, languages)
+            {"agent_id": user_id, "queue_name": queue} for queue in _queues(user, skills, languages)
         ]
     return rows
 

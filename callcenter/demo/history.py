@@ -200,7 +200,7 @@ class History:
             notes=notes,
         )
         if facts.consent_recording:
-            row["recording_ref"] = f"{answered:%Y/%m/%d}/{row['asterisk_uniqueid']}.wav"
+            row["recording_ref"] = f"{answered:%Y/%m/%d}/{row['call_id']}.wav"
 
     def _written(self, facts: ClientFacts, started: dt.datetime) -> None:
         channel = Channel.EMAIL if self.rng.random() < 0.4 else Channel.WEB
@@ -230,8 +230,9 @@ class History:
     ) -> Row:
         interaction_id = self.ids.next("interactions")
         voice = channel is Channel.VOICE
-        # Asterisk's uniqueid is "<epoch>.<sequence>"; the sequence keeps it unique here.
-        uniqueid = f"{int(started.timestamp())}.{interaction_id}" if voice else None
+        # A call id is the caller's channel's Asterisk uniqueid, "<epoch>.<sequence>"; the
+        # sequence keeps it unique here.
+        call_id = f"{int(started.timestamp())}.{interaction_id}" if voice else None
         row: Row = dict.fromkeys(_INTERACTION_COLUMNS)
         row.update(
             id=interaction_id,
@@ -241,8 +242,8 @@ class History:
             started_at=started,
             ivr_path=[],
             authenticated=False,
-            asterisk_uniqueid=uniqueid,
-            asterisk_linkedid=uniqueid,
+            call_id=call_id,
+            asterisk_linkedid=call_id,
             version=1,
         )
         self.rows["interactions"].append(row)
@@ -498,7 +499,7 @@ _INTERACTION_COLUMNS = (
     "ivr_ended_at", "queued_at", "offered_at", "answered_at", "ended_at", "wrapup_ended_at",
     "ivr_path", "ivr_outcome", "authenticated", "queue", "agent_id", "wait_seconds",
     "talk_seconds", "hold_seconds", "wrapup_seconds", "disposition", "notes", "recording_ref",
-    "asterisk_uniqueid", "asterisk_linkedid", "version",
+    "call_id", "asterisk_linkedid", "version",
 )  # fmt: skip
 _COMPLAINT_INTENT = CallIntent(
     "complaint", 0, ("identify", "pin", "main_menu", "complaint"), 0.0, "general",

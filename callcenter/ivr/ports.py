@@ -17,8 +17,8 @@ from callcenter.ivr.engine import Outcome
 
 @dataclass(frozen=True)
 class CallStart:
-    uniqueid: str
-    linkedid: str | None
+    call_id: str  # the Asterisk uniqueid of the caller's channel
+    asterisk_linkedid: str | None
     caller_number: str | None  # E.164, or None when withheld or not a number
     called_number: str | None
     flow: str

@@ -41,21 +41,22 @@ class CallAdoption:
         open_calls = await acd.store.open_calls(started_at - ADOPT_WINDOW, started_at)
         async with asyncio.TaskGroup() as tasks:
             for open_call in open_calls:
-                channel = link.tracker.channels.get(open_call.uniqueid)
+                # The call id is the Asterisk uniqueid of the caller's channel.
+                channel = link.tracker.channels.get(open_call.call_id)
                 if channel is None:
-                    log.info("call %s ended while the service was down", open_call.uniqueid)
+                    log.info("call %s ended while the service was down", open_call.call_id)
                     await acd.finish_adopted(open_call)
                 elif open_call.answered or open_call.agent_id is not None:
-                    log.info("adopting call %s (%s)", open_call.uniqueid, channel.name)
+                    log.info("adopting call %s (%s)", open_call.call_id, channel.name)
                     tasks.create_task(
                         self._isolated(self._follow(open_call, channel), open_call),
-                        name=f"adopted-{open_call.uniqueid}",
+                        name=f"adopted-{open_call.call_id}",
                     )
                 else:
-                    log.info("call %s back into queue %s", open_call.uniqueid, open_call.queue)
+                    log.info("call %s back into queue %s", open_call.call_id, open_call.queue)
                     tasks.create_task(
                         self._isolated(self._requeue(open_call, channel), open_call),
-                        name=f"requeued-{open_call.uniqueid}",
+                        name=f"requeued-{open_call.call_id}",
                     )
 
     @staticmethod
@@ -65,7 +66,7 @@ class CallAdoption:
         try:
             await work
         except Exception:
-            log.exception("adopted call %s failed", open_call.uniqueid)
+            log.exception("adopted call %s failed", open_call.call_id)
 
     async def _follow(self, open_call: OpenCall, channel: Channel) -> None:
         if await follow_to_end(self._link.client, self._link.tracker, channel):
@@ -74,7 +75,7 @@ class CallAdoption:
     async def _requeue(self, open_call: OpenCall, channel: Channel) -> None:
         link = self._link
         call = link.adopt_call(
-            channel.name, open_call.uniqueid, channel.linkedid, open_call.caller_number or ""
+            channel.name, open_call.call_id, channel.linkedid, open_call.caller_number or ""
         )
         try:
             await self._acd.requeue(self._legs.of(call), open_call)

@@ -406,12 +406,13 @@ class CallControl:
         if self._phone_leg(extension) is not None:
             raise AgentNotFreeToDial("the agent's phone is on a call", state=state.value)
         target = dial_target(number, self.extensions, self.outbound_trunk)
-        uniqueid = f"out-{secrets.token_hex(10)}"
+        # The call id is ours, and Asterisk's uniqueid of the agent's channel (ChannelId).
+        call_id = f"out-{secrets.token_hex(10)}"
         interaction_id = await self.backend.outbound_started(
-            agent_id, number, client_id, uniqueid, self._wallclock()
+            agent_id, number, client_id, call_id, self._wallclock()
         )
         waits = {
-            name: self.ami.expect_event(name, "Uniqueid", uniqueid)
+            name: self.ami.expect_event(name, "Uniqueid", call_id)
             for name in ("OriginateResponse", "DialEnd", "Hangup")
         }
         try:
@@ -425,7 +426,7 @@ class CallControl:
                     "Timeout": str(ORIGINATE_RING_MS),
                     "CallerID": f'"{number}" <{number}>',  # what the agent's phone shows
                     "Variable": f"CC_DIAL={target}",
-                    "ChannelId": uniqueid,
+                    "ChannelId": call_id,
                     "Async": "true",
                 },
             )
@@ -434,11 +435,11 @@ class CallControl:
                 wait.cancel()
             await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
             raise PbxUnavailable(f"the PBX did not take the call: {exc}") from exc
-        log.info("agent %s dials %s (call %s)", agent_id, mask_phone(number), uniqueid)
+        log.info("agent %s dials %s (call %s)", agent_id, mask_phone(number), call_id)
         self._tasks.create_task(
-            self._follow_outbound(interaction_id, agent_id, waits), name=f"dial-{uniqueid}"
+            self._follow_outbound(interaction_id, agent_id, waits), name=f"dial-{call_id}"
         )
-        return DialOut(uniqueid, interaction_id)
+        return DialOut(call_id, interaction_id)
 
     async def _follow_outbound(
         self, interaction_id: int, agent_id: int, waits: dict[str, asyncio.Future[Message]]

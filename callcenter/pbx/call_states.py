@@ -165,7 +165,7 @@ class CallControlBackend(Protocol):
         transferred (a path entry such as ``transfer:blind=1002``), audited."""
 
     async def outbound_started(
-        self, agent_id: int, number: str, client_id: int | None, uniqueid: str, at: dt.datetime
+        self, agent_id: int, number: str, client_id: int | None, call_id: str, at: dt.datetime
     ) -> int:
         """Create (and audit) the interaction of a click-to-dial call; its id."""
 

@@ -173,8 +173,8 @@ class _CallRun:
         started = runner.clock()
         self.interaction_id = await self.backend.start_call(
             CallStart(
-                uniqueid=call.uniqueid,
-                linkedid=call.linkedid,
+                call_id=call.uniqueid,
+                asterisk_linkedid=call.linkedid,
                 caller_number=caller,
                 called_number=call.called_number or None,
                 flow=flow.id,

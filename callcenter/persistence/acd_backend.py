@@ -37,7 +37,7 @@ class SqlAcdBackend:
             rows = await session.execute(
                 select(
                     Interaction.id,
-                    Interaction.asterisk_uniqueid,
+                    Interaction.call_id,
                     Interaction.agent_id,
                     Interaction.queue,
                     Interaction.answered_at,
@@ -48,14 +48,14 @@ class SqlAcdBackend:
                     Interaction.started_at >= since,
                     Interaction.started_at < until,
                     Interaction.ended_at.is_(None),
-                    Interaction.asterisk_uniqueid.is_not(None),
+                    Interaction.call_id.is_not(None),
                 )
                 .order_by(Interaction.id)
             )
             return [
-                OpenCall(i, u, agent, queue, answered is not None, client, number)
-                for i, u, agent, queue, answered, client, number in rows.all()
-                if u
+                OpenCall(i, call_id, agent, queue, answered is not None, client, number)
+                for i, call_id, agent, queue, answered, client, number in rows.all()
+                if call_id
             ]
 
     async def queue_configs(self) -> list[QueueConfig]:

@@ -203,7 +203,7 @@ def _status_of(agent_id: int, row: AgentStatusRow | None) -> AgentStatus:
 def _write_status(session: AsyncSession, row: AgentStatusRow | None, status: AgentStatus) -> None:
     assert status.since is not None  # every change has its time
     if row is None:
-        row = AgentStatusRow(user_id=status.agent_id)
+        row = AgentStatusRow(agent_id=status.agent_id)
         session.add(row)
     row.state = status.state
     row.reason = status.reason
@@ -219,7 +219,7 @@ def _change_row(
     by_user_id: int | None,
 ) -> AgentStateChange:
     return AgentStateChange(
-        user_id=agent_id,
+        agent_id=agent_id,
         event=change.event,
         from_state=change.from_state,
         to_state=change.to_state,
@@ -256,7 +256,7 @@ async def state_changes(
 ) -> list[StoredChange]:
     """One agent's stored changes in the order they happened (ids follow commit order under
     the agent's lock; times can tie)."""
-    stmt = select(AgentStateChange).where(AgentStateChange.user_id == agent_id)
+    stmt = select(AgentStateChange).where(AgentStateChange.agent_id == agent_id)
     if since is not None:
         stmt = stmt.where(AgentStateChange.at >= since)
     if until is not None:
@@ -265,7 +265,7 @@ async def state_changes(
     return [
         StoredChange(
             change_id=row.id,
-            agent_id=row.user_id,
+            agent_id=row.agent_id,
             event=AgentEvent(row.event),
             from_state=AgentState(row.from_state),
             to_state=AgentState(row.to_state),
@@ -295,7 +295,7 @@ async def list_agents(
     current = func.coalesce(AgentStatusRow.state, AgentState.LOGGED_OUT.value)
     stmt = (
         select(User, AgentStatusRow)
-        .outerjoin(AgentStatusRow, AgentStatusRow.user_id == User.id)
+        .outerjoin(AgentStatusRow, AgentStatusRow.agent_id == User.id)
         .where(User.role.in_(AGENT_ROLES), User.active)
         .order_by(User.id)
     )
@@ -335,24 +335,24 @@ async def _profiles(session: AsyncSession, agent_ids: list[int]) -> _Profiles:
     languages: defaultdict[int, set[str]] = defaultdict(set)
     queues: defaultdict[int, set[str]] = defaultdict(set)
     if agent_ids:
-        for user_id, skill, level in await session.execute(
-            select(AgentSkill.user_id, AgentSkill.skill, AgentSkill.level).where(
-                AgentSkill.user_id.in_(agent_ids)
+        for agent_id, skill, level in await session.execute(
+            select(AgentSkill.agent_id, AgentSkill.skill, AgentSkill.level).where(
+                AgentSkill.agent_id.in_(agent_ids)
             )
         ):
-            skills[user_id][skill] = level
-        for user_id, language in await session.execute(
-            select(AgentLanguage.user_id, AgentLanguage.language).where(
-                AgentLanguage.user_id.in_(agent_ids)
+            skills[agent_id][skill] = level
+        for agent_id, language in await session.execute(
+            select(AgentLanguage.agent_id, AgentLanguage.language).where(
+                AgentLanguage.agent_id.in_(agent_ids)
             )
         ):
-            languages[user_id].add(language)
-        for user_id, queue in await session.execute(
-            select(AgentQueue.user_id, AgentQueue.queue_name).where(
-                AgentQueue.user_id.in_(agent_ids)
+            languages[agent_id].add(language)
+        for agent_id, queue in await session.execute(
+            select(AgentQueue.agent_id, AgentQueue.queue_name).where(
+                AgentQueue.agent_id.in_(agent_ids)
             )
         ):
-            queues[user_id].add(queue)
+            queues[agent_id].add(queue)
     return _Profiles(skills, languages, queues)
 
 
@@ -394,9 +394,9 @@ async def set_agent_profile(
     if missing := sorted(queues - known):
         raise InvalidAgentProfile(f"no queues {missing}", field="queues")
     for table in (AgentSkill, AgentLanguage, AgentQueue):
-        await session.execute(delete(table).where(table.user_id == agent_id))
-    session.add_all(AgentSkill(user_id=agent_id, skill=s, level=n) for s, n in skills.items())
-    session.add_all(AgentLanguage(user_id=agent_id, language=lang) for lang in languages)
-    session.add_all(AgentQueue(user_id=agent_id, queue_name=q) for q in queues)
+        await session.execute(delete(table).where(table.agent_id == agent_id))
+    session.add_all(AgentSkill(agent_id=agent_id, skill=s, level=n) for s, n in skills.items())
+    session.add_all(AgentLanguage(agent_id=agent_id, language=lang) for lang in languages)
+    session.add_all(AgentQueue(agent_id=agent_id, queue_name=q) for q in queues)
     await session.flush()
     return await get_agent(session, agent_id)

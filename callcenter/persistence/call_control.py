@@ -69,7 +69,7 @@ class SqlCallControlBackend:
         log.info("interaction %s: hold %d s, %s", interaction_id, hold_seconds, transfer)
 
     async def outbound_started(
-        self, agent_id: int, number: str, client_id: int | None, uniqueid: str, at: dt.datetime
+        self, agent_id: int, number: str, client_id: int | None, call_id: str, at: dt.datetime
     ) -> int:
         record = await create_interaction(
             self.crm,
@@ -80,8 +80,8 @@ class SqlCallControlBackend:
                 called_number=number,
                 client_id=client_id,
                 agent_id=agent_id,
-                asterisk_uniqueid=uniqueid,
-                asterisk_linkedid=uniqueid,
+                call_id=call_id,
+                asterisk_linkedid=call_id,
             ),
         )
         async with self.crm.write() as tx:

@@ -96,20 +96,20 @@ async def state_changes(session: AsyncSession, report: ReportRange) -> list[Stat
     each agent was in when the range began), in the order they were stored."""
     c = AgentStateChange
     latest_before = (
-        select(c.user_id, func.max(c.at).label("at"))
+        select(c.agent_id, func.max(c.at).label("at"))
         .where(c.at < report.start)
-        .group_by(c.user_id)
+        .group_by(c.agent_id)
         .subquery()
     )
-    before = select(c.id, c.user_id, c.at, c.to_state, c.reason).join(
-        latest_before, and_(c.user_id == latest_before.c.user_id, c.at == latest_before.c.at)
+    before = select(c.id, c.agent_id, c.at, c.to_state, c.reason).join(
+        latest_before, and_(c.agent_id == latest_before.c.agent_id, c.at == latest_before.c.at)
     )
-    within = select(c.id, c.user_id, c.at, c.to_state, c.reason).where(
+    within = select(c.id, c.agent_id, c.at, c.to_state, c.reason).where(
         c.at >= report.start, c.at < report.end
     )
     rows = [*await session.execute(before), *await session.execute(within)]
     rows.sort(key=lambda row: row.id)
-    return [StateChange(row.user_id, row.at, row.to_state, row.reason) for row in rows]
+    return [StateChange(row.agent_id, row.at, row.to_state, row.reason) for row in rows]
 
 
 async def agent_names(session: AsyncSession) -> dict[int, str]:

@@ -63,7 +63,7 @@ async def _open_calls_waiting(
     route their path tells (an overflow back to the IVR makes a call the IVR's)."""
     rows = await session.execute(
         select(
-            Interaction.asterisk_uniqueid,
+            Interaction.call_id,
             Interaction.queue,
             Interaction.queued_at,
             Interaction.caller_number,
@@ -76,22 +76,22 @@ async def _open_calls_waiting(
             Interaction.queued_at <= now,
             Interaction.answered_at.is_(None),
             Interaction.ended_at.is_(None),
-            Interaction.asterisk_uniqueid.is_not(None),
+            Interaction.call_id.is_not(None),
             Interaction.queue.is_not(None),
         )
         .order_by(Interaction.queued_at)
     )
     return [
         SeedCall(
-            uid,
+            call_id,
             queue,
             at,
             mask_number(number),
             None if tier is None else tier.value,
             route_of(tuple(path or ())),
         )
-        for uid, queue, at, number, tier, path in rows.all()
-        if uid and queue and at
+        for call_id, queue, at, number, tier, path in rows.all()
+        if call_id and queue and at
     ]
 
 
@@ -101,7 +101,7 @@ async def _open_calls_talking(
     """Calls answered today by an agent whose record has no end yet."""
     rows = await session.execute(
         select(
-            Interaction.asterisk_uniqueid,
+            Interaction.call_id,
             Interaction.queue,
             Interaction.agent_id,
             Interaction.answered_at,
@@ -114,19 +114,19 @@ async def _open_calls_talking(
             Interaction.answered_at <= now,
             Interaction.ended_at.is_(None),
             Interaction.agent_id.is_not(None),
-            Interaction.asterisk_uniqueid.is_not(None),
+            Interaction.call_id.is_not(None),
         )
         .order_by(Interaction.answered_at)
     )
     return [
         LiveCall(
-            uid,
+            call_id,
             queue or "",
             agent_id,
             answered_at,
             caller=mask_number(number),
             tier=None if tier is None else tier.value,
         )
-        for uid, queue, agent_id, answered_at, number, tier in rows.all()
-        if uid and agent_id is not None and answered_at is not None
+        for call_id, queue, agent_id, answered_at, number, tier in rows.all()
+        if call_id and agent_id is not None and answered_at is not None
     ]

@@ -72,7 +72,7 @@ def interaction_record(row: Interaction) -> InteractionRecord:
         disposition=row.disposition,
         notes=row.notes,
         recording_ref=row.recording_ref,
-        asterisk_uniqueid=row.asterisk_uniqueid,
+        call_id=row.call_id,
         asterisk_linkedid=row.asterisk_linkedid,
         version=row.version,
     )
@@ -104,13 +104,13 @@ class SqlInteractionStore:
             async with self._session.begin_nested():
                 self._session.add(row)
         except IntegrityError as exc:
-            uniqueid = new.asterisk_uniqueid
-            existing = None if uniqueid is None else await self.find_by_uniqueid(uniqueid)
+            call_id = new.call_id
+            existing = None if call_id is None else await self.find_by_call_id(call_id)
             if existing is None:
                 raise
             # Two creates for one call raced past the service's check (PostgreSQL).
             raise DuplicateInteraction(
-                f"uniqueid {uniqueid} is interaction {existing.id}", interaction_id=existing.id
+                f"call {call_id} is interaction {existing.id}", interaction_id=existing.id
             ) from exc
         return interaction_record(row)
 
@@ -122,10 +122,8 @@ class SqlInteractionStore:
         row = await lock_row(self._session, Interaction, interaction_id)
         return None if row is None else interaction_record(row)
 
-    async def find_by_uniqueid(self, uniqueid: str) -> InteractionRecord | None:
-        row = await self._session.scalar(
-            select(Interaction).where(Interaction.asterisk_uniqueid == uniqueid)
-        )
+    async def find_by_call_id(self, call_id: str) -> InteractionRecord | None:
+        row = await self._session.scalar(select(Interaction).where(Interaction.call_id == call_id))
         return None if row is None else interaction_record(row)
 
     async def save(self, record: InteractionRecord) -> None:

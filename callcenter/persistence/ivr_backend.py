@@ -50,14 +50,14 @@ class SqlIvrBackend:
             started_at=start.at,
             caller_number=start.caller_number,
             called_number=start.called_number,
-            asterisk_uniqueid=start.uniqueid or None,
-            asterisk_linkedid=start.linkedid,
+            call_id=start.call_id or None,
+            asterisk_linkedid=start.asterisk_linkedid,
         )
         try:
             record = await create_interaction(self.crm, new)
         except DuplicateInteraction as exc:
             # The same channel entering the IVR twice (a dialplan loop): one record per call.
-            log.warning("call %s already has interaction %s", start.uniqueid, exc.detail)
+            log.warning("call %s already has interaction %s", start.call_id, exc.detail)
             interaction_id = exc.detail.get("interaction_id")
             return interaction_id if isinstance(interaction_id, int) else None
         return record.id

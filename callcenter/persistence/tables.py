@@ -240,7 +240,9 @@ class Interaction(Base):
     disposition: Mapped[str | None] = mapped_column(String(50))
     notes: Mapped[str | None] = mapped_column(Text)
     recording_ref: Mapped[str | None] = mapped_column(String(200))
-    asterisk_uniqueid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The call id: the Asterisk uniqueid of the caller's channel (docs/architecture.md, "One
+    # name per concept"); None for a contact that was no call.
+    call_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     asterisk_linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -422,7 +424,7 @@ class AgentSkill(Base):
 
     __tablename__ = "agent_skills"
     __table_args__ = (CheckConstraint("level >= 1 AND level <= 5", name="level"),)
-    user_id: Mapped[int] = mapped_column(
+    agent_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     skill: Mapped[str] = mapped_column(String(50), primary_key=True)
@@ -433,7 +435,7 @@ class AgentLanguage(Base):
     """A language an agent serves callers in (the IVR's: zh, en)."""
 
     __tablename__ = "agent_languages"
-    user_id: Mapped[int] = mapped_column(
+    agent_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     language: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -443,7 +445,7 @@ class AgentQueue(Base):
     """An agent serves a queue."""
 
     __tablename__ = "agent_queues"
-    user_id: Mapped[int] = mapped_column(
+    agent_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     queue_name: Mapped[str] = mapped_column(
@@ -456,9 +458,9 @@ class AgentStateChange(Base):
     time in each state and reason is the gap to the agent's next row."""
 
     __tablename__ = "agent_state_changes"
-    __table_args__ = (Index("ix_agent_state_changes_user_id_at", "user_id", "at"),)
+    __table_args__ = (Index("ix_agent_state_changes_agent_id_at", "agent_id", "at"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     event: Mapped[AgentEvent] = mapped_column(str_enum(AgentEvent, "agent_event"))
     from_state: Mapped[AgentState] = mapped_column(str_enum(AgentState, "agent_from_state"))
     to_state: Mapped[AgentState] = mapped_column(str_enum(AgentState, "agent_to_state"))
@@ -475,7 +477,7 @@ class AgentStatusRow(Base):
     No row: never logged in."""
 
     __tablename__ = "agent_status"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     state: Mapped[AgentState] = mapped_column(str_enum(AgentState, "agent_state"), index=True)
     reason: Mapped[str | None] = mapped_column(String(24))
     since: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -82,7 +82,7 @@ async def test_a_service_started_mid_day_starts_from_the_records(
                     answered_at=now - dt.timedelta(seconds=75),
                     agent_id=agent_id,
                     caller_number="+8613800138000",
-                    asterisk_uniqueid="talking-1",
+                    call_id="talking-1",
                     ivr_outcome="queued",
                 ),
                 Interaction(  # still waiting
@@ -92,7 +92,7 @@ async def test_a_service_started_mid_day_starts_from_the_records(
                     queue="general",
                     queued_at=now - dt.timedelta(seconds=30),
                     caller_number="+8613900139000",
-                    asterisk_uniqueid="waiting-1",
+                    call_id="waiting-1",
                     ivr_outcome="queued",
                 ),
             ]

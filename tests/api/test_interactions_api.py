@@ -44,7 +44,7 @@ async def test_create_records_the_contact_with_numbers_in_e164(api: Api) -> None
         caller_number="13800138000",
         called_number="anonymous",
         client_id=client_id,
-        asterisk_uniqueid="1741000000.42",
+        call_id="1741000000.42",
         asterisk_linkedid="1741000000.42",
     )
     fetched = await api.http.get(f"/api/interactions/{created['id']}", headers=api.as_(Role.AGENT))
@@ -54,15 +54,15 @@ async def test_create_records_the_contact_with_numbers_in_e164(api: Api) -> None
     assert dt.datetime.fromisoformat(created["started_at"]) == T0
 
 
-async def test_a_retried_create_with_the_same_uniqueid_is_409_naming_the_first(api: Api) -> None:
-    first = await create(api, asterisk_uniqueid="1741000000.42")
+async def test_a_retried_create_with_the_same_call_id_is_409_naming_the_first(api: Api) -> None:
+    first = await create(api, call_id="1741000000.42")
     response = await api.http.post(
         "/api/interactions",
         json={
             "channel": "voice",
             "direction": "inbound",
             "started_at": iso(1),
-            "asterisk_uniqueid": "1741000000.42",
+            "call_id": "1741000000.42",
         },
         headers=api.as_(Role.AGENT),
     )

@@ -206,7 +206,7 @@ async def test_a_supervisor_sets_an_agent_not_ready_recorded_audited_and_announc
                 select(
                     AgentStateChange.event, AgentStateChange.to_state, AgentStateChange.by_user_id
                 )
-                .where(AgentStateChange.user_id == agent_id)
+                .where(AgentStateChange.agent_id == agent_id)
                 .order_by(AgentStateChange.id.desc())
                 .limit(1)
             )

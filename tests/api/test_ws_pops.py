@@ -33,7 +33,7 @@ async def audit_entries(db: Database) -> int:
 async def a_call(desk: Desk) -> tuple[int, int]:
     """A client (whose advisor is the desk's advisor) and their interaction."""
     client_id = await add_client(desk.db, desk.branch_id, advisor_id=desk.ids["advisor"])
-    return client_id, await add_interaction(desk.db, client_id, uniqueid="1741.1")
+    return client_id, await add_interaction(desk.db, client_id, call_id="1741.1")
 
 
 async def test_the_pop_goes_out_in_one_message_with_the_client_summary(desk: Desk) -> None:
@@ -93,7 +93,7 @@ async def test_every_tab_of_the_agent_shows_the_pop_and_no_one_else_gets_it(desk
 
 
 async def test_a_pop_for_an_unknown_caller_says_no_client(desk: Desk) -> None:
-    interaction_id = await add_interaction(desk.db, None, uniqueid="1741.9")
+    interaction_id = await add_interaction(desk.db, None, call_id="1741.9")
     a_id = desk.ids["agent_a"]
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")

@@ -44,7 +44,7 @@ async def golden_day_at_10_32(db: Database) -> dict[str, int]:
             await session.execute(
                 update(Interaction)
                 .where(Interaction.id == interaction_id)
-                .values(asterisk_uniqueid=f"g{interaction_id}")
+                .values(call_id=f"g{interaction_id}")
             )
         await session.execute(
             update(Client).where(Client.id == clients["C1"]).values(tier=Tier.VIP)
@@ -63,7 +63,7 @@ async def golden_day_at_10_32(db: Database) -> dict[str, int]:
                 queue="trading",
                 agent_id=ids["A1"],
                 caller_number="+8613800000101",
-                asterisk_uniqueid="live-1",
+                call_id="live-1",
             )
         )
     async with db.write() as session:
@@ -98,7 +98,7 @@ async def test_the_seed_is_the_report_so_far_and_the_calls_still_open(database: 
     async with database.read() as session:
         seed = await load_floor_seed(session, NOW, ZONE)
         waiting_id = await session.scalar(
-            select(Interaction.asterisk_uniqueid).where(Interaction.queued_at == at("10:20:05"))
+            select(Interaction.call_id).where(Interaction.queued_at == at("10:20:05"))
         )
     assert seed.day == golden.DAY
     assert seed.service_level_seconds == {"general": 10.0, "trading": 20.0}
@@ -139,9 +139,7 @@ async def test_the_seeded_wallboard_and_the_report_agree_after_the_same_call_end
     ended = at("10:33:00")
     async with database.write() as session:
         await session.execute(
-            update(Interaction)
-            .where(Interaction.asterisk_uniqueid == waiting.call_id)
-            .values(ended_at=ended)
+            update(Interaction).where(Interaction.call_id == waiting.call_id).values(ended_at=ended)
         )
     floor.apply(
         Envelope(

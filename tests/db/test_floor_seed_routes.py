@@ -23,7 +23,7 @@ ZONE = "Asia/Shanghai"
 MIDNIGHT = at("00:00:00")
 
 
-def waiting_call(uniqueid: str, queued_at: dt.datetime, path: list[str]) -> Interaction:
+def waiting_call(call_id: str, queued_at: dt.datetime, path: list[str]) -> Interaction:
     return Interaction(
         channel=Channel.VOICE,
         direction=Direction.INBOUND,
@@ -32,7 +32,7 @@ def waiting_call(uniqueid: str, queued_at: dt.datetime, path: list[str]) -> Inte
         ivr_path=path,
         ivr_outcome="queued",
         queue="general",
-        asterisk_uniqueid=uniqueid,
+        call_id=call_id,
     )
 
 

@@ -18,11 +18,11 @@ from tests.support.crm_data import T0
 CREATES = 20
 
 
-async def test_concurrent_creates_with_one_uniqueid_record_one_interaction(
+async def test_concurrent_creates_with_one_call_id_record_one_interaction(
     database: Database,
 ) -> None:
     crm = SqlCrm(database)
-    new = NewInteraction(Channel.VOICE, Direction.INBOUND, T0, asterisk_uniqueid="1741000000.7")
+    new = NewInteraction(Channel.VOICE, Direction.INBOUND, T0, call_id="1741000000.7")
 
     outcomes = await asyncio.gather(
         *(interactions.create_interaction(crm, new) for _ in range(CREATES)),

@@ -70,7 +70,7 @@ async def states_of(line: Hotline, agent_id: int) -> list[tuple[str, str | None]
     async with line.db.read() as session:
         rows = await session.scalars(
             select(AgentStateChange)
-            .where(AgentStateChange.user_id == agent_id)
+            .where(AgentStateChange.agent_id == agent_id)
             .order_by(AgentStateChange.id)
         )
         return [(row.to_state, row.reason) for row in rows]

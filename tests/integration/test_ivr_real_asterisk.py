@@ -214,7 +214,7 @@ async def test_hanging_up_mid_menu_leaves_a_complete_interaction_record(
     assert call.client_id == client.id
     assert call.caller_number == client.phone
     assert call.called_number == HOTLINE
-    assert call.asterisk_uniqueid
+    assert call.call_id
     assert call.asterisk_linkedid
     assert call.ivr_ended_at is not None
     assert call.ended_at is not None

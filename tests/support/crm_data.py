@@ -112,7 +112,7 @@ async def add_account_months(
 
 
 async def add_interaction(
-    db: Database, client_id: int | None, started_at: dt.datetime = T0, uniqueid: str | None = None
+    db: Database, client_id: int | None, started_at: dt.datetime = T0, call_id: str | None = None
 ) -> int:
     async with db.write() as session:
         interaction = Interaction(
@@ -122,7 +122,7 @@ async def add_interaction(
             caller_number="+8613800138000",
             called_number="+864008888888",
             started_at=started_at,
-            asterisk_uniqueid=uniqueid,
+            call_id=call_id,
         )
         session.add(interaction)
         await session.flush()

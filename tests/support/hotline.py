@@ -92,7 +92,7 @@ class Hotline:
                 async with self.db.read() as session:
                     row = await session.scalar(
                         select(Interaction)
-                        .where(Interaction.asterisk_uniqueid.is_not(None))
+                        .where(Interaction.call_id.is_not(None))
                         .order_by(Interaction.id.desc())
                         .limit(1)
                     )

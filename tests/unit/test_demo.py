@@ -221,7 +221,7 @@ def test_call_phases_follow_each_other() -> None:
         "wrapup_ended_at",
     )
     calls = [i for i in sample()["interactions"] if i["channel"] == "voice"]
-    assert len({c["asterisk_uniqueid"] for c in calls}) == len(calls)
+    assert len({c["call_id"] for c in calls}) == len(calls)
     for call in calls:
         times = [call[p] for p in phases if call[p] is not None]
         assert times == sorted(times), call

@@ -43,7 +43,7 @@ InteractionId = Annotated[int, Path(gt=0)]
 
 @router.post("", status_code=201, responses=errors(409, 422))
 async def create_interaction(body: InteractionIn, crm: CrmDep, _principal: Staff) -> InteractionOut:
-    """Record a new contact. An Asterisk uniqueid already recorded gets 409
+    """Record a new contact. A call id already recorded gets 409
     ``interaction-exists`` (with its id), so a retried create is harmless."""
     return InteractionOut.of(await interactions.create_interaction(crm, body.to_new()))
 

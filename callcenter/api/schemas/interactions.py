@@ -38,7 +38,8 @@ class InteractionIn(StrictModel):
     client_id: Id | None = None
     agent_id: Id | None = None
     queue: Annotated[str, text(50)] | None = None
-    asterisk_uniqueid: Annotated[str, text(64)] | None = None
+    # The call id: the Asterisk uniqueid of the caller's channel (docs/architecture.md).
+    call_id: Annotated[str, text(64)] | None = None
     asterisk_linkedid: Annotated[str, text(64)] | None = None
 
     _numbers = field_validator("caller_number", "called_number")(_normalised_number)
@@ -106,7 +107,7 @@ class InteractionOut(BaseModel):
     disposition: str | None
     notes: str | None
     recording_ref: str | None
-    asterisk_uniqueid: str | None
+    call_id: str | None
     asterisk_linkedid: str | None
     version: int
 
