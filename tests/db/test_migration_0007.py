@@ -7,6 +7,7 @@ its older ``pop.offered`` entries keep that action and are still found as pops."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -179,14 +180,14 @@ async def test_downgrading_finds_them_under_the_old_names_again(
         await migrate.upgrade_async(database_url)
         await migrate.downgrade_async(database_url, "0006")
         async with database.read() as session:
-            call = (
+            call: Sequence[Any] = (
                 await session.execute(
                     select(column("id"), column("agent_id"))
                     .select_from(table("interactions", column("asterisk_uniqueid")))
                     .where(column("asterisk_uniqueid") == CALL_ID)
                 )
             ).all()
-            state = (
+            state: Sequence[Any] = (
                 await session.execute(
                     select(column("state"))
                     .select_from(table("agent_status"))
