@@ -169,11 +169,13 @@ def _record(kind: type) -> tuple[Decode, Encode]:
         else:
             raise _Refused(f"expected {kind.__name__} (an object), got {type(value).__name__}")
         typed = {}
-        for name, item in given.items():
+        for f in codec.fields:  # in declaration order, no lookup by name: it runs per pop
+            if f.name not in given:
+                continue  # a field with a default, not given
             try:
-                typed[name] = codec.field(name).decode(item)
+                typed[f.name] = f.decode(given[f.name])
             except _Refused as exc:
-                raise _Refused(f"{kind.__name__}.{name}: {exc}") from None
+                raise _Refused(f"{kind.__name__}.{f.name}: {exc}") from None
         if isinstance(value, kind) and all(typed[n] is given[n] for n in typed):
             return value
         return kind(**typed)
