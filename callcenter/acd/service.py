@@ -103,6 +103,7 @@ class AcdService:
         self._handle_times: dict[str, deque[float]] = {}
         self._timers: dict[int, asyncio.Task[None]] = {}
         self._followed: dict[str, asyncio.Task[None]] = {}  # calls outliving a lost PBX link
+        self._early: dict[int, AgentRecord] = {}  # agents' changes told before the start
         self.offers = Offers(self, pops)
         self.waiting = WaitingLoop(self, self.offers, speaker)
         self.started = asyncio.Event()
@@ -122,6 +123,10 @@ class AcdService:
             await self.load_queues()
             for profile, status in await self.store.agents():
                 self._mirror(profile, status)
+            # Changes told while the agents were being read are newer than what was read.
+            early, self._early = self._early, {}
+            for record in early.values():
+                self._apply_record(record)
             self.started.set()
             try:
                 while True:
@@ -141,6 +146,12 @@ class AcdService:
         """An agent logged in or out or changed state outside the ACD (told by the owner of
         agents' states, callcenter/acd/agent_states.py): a ready agent takes the best
         waiting call at once."""
+        if not self.started.is_set():
+            self._early[record.agent_id] = record  # applied over the start-up read
+            return
+        self._apply_record(record)
+
+    def _apply_record(self, record: AgentRecord) -> None:
         if record.status.state is AgentState.READY:
             self._cancel_wrap_up(record.agent_id)
         self._mirror(profile_of(record) if record.extension else None, record.status)

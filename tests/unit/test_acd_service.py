@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from callcenter.acd.agent_states import AgentStates, OwnState
+from callcenter.acd.agents import AgentStatus
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
 from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService, CallNotWaitingHere
@@ -464,3 +465,26 @@ async def test_an_agent_who_logs_out_leaves_the_acds_picture() -> None:
         assert not c.acd.serves(1)
         leg = await c.call("c1")
         assert leg.dials == []
+
+
+async def test_an_agents_change_told_while_the_acd_starts_wins_over_what_it_read() -> None:
+    store = FakeAcdStore([GENERAL])
+    store.add_agent(agent(1), AgentState.NOT_READY)
+    bus = EventBus(clock=lambda: T0)
+    states = AgentStates(store, bus, clock=lambda: T0)
+    acd = AcdService(store, bus, states, wallclock=lambda: T0)
+    read = store.agents
+
+    async def slow_read() -> list[tuple[AgentProfile, AgentStatus]]:
+        before = await read()  # the agent is read not ready...
+        await states.set_own(1, "ready", None)  # ...and says ready meanwhile
+        return before
+
+    store.agents = slow_read  # type: ignore[method-assign]
+    task = asyncio.create_task(acd.run())
+    await acd.started.wait()
+    try:
+        assert acd.router.agent_state(1) is AgentState.READY
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
