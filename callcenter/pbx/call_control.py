@@ -60,15 +60,14 @@ from callcenter.pbx.call_states import (
     transition,
 )
 from callcenter.pbx.channels import Channel, ChannelTracker
+from callcenter.pbx.click_to_dial import first_of, follow_outbound, originate
 from callcenter.pbx.link import AgiCall
 
 log = logging.getLogger(__name__)
 
 HELD_CONTEXT = "call-control"
 CONSULT_CONTEXT = "call-control-consult"
-OUTBOUND_CONTEXT = "call-control-outbound"
 TRANSFER_RING_SECONDS = 30  # a blind transfer's target rings this long
-ORIGINATE_RING_MS = 30_000  # click-to-dial: the agent's own phone rings this long
 LONGEST_CALL = 4 * 3600.0
 
 
@@ -235,7 +234,7 @@ class CallControl:
                 if c.agent_gone.is_set():
                     return None  # the agent hung up with the caller on hold
                 c.changed.clear()
-                await _first(c.changed.wait(), c.agent_gone.wait(), call.ended.wait())
+                await first_of(c.changed.wait(), c.agent_gone.wait(), call.ended.wait())
             elif state is ControlState.TRANSFERRED:
                 return await self._hand_over(c)
             elif state is ControlState.CONFERENCE:
@@ -411,30 +410,11 @@ class CallControl:
         interaction_id = await self.backend.outbound_started(
             agent_id, number, client_id, call_id, self._wallclock()
         )
-        waits = {
-            name: self.ami.expect_event(name, "Uniqueid", call_id)
-            for name in ("OriginateResponse", "DialEnd", "Hangup")
-        }
         try:
-            await self.ami.action(
-                "Originate",
-                {
-                    "Channel": f"PJSIP/{extension}",
-                    "Context": OUTBOUND_CONTEXT,
-                    "Exten": "dial",
-                    "Priority": "1",
-                    "Timeout": str(ORIGINATE_RING_MS),
-                    "CallerID": f'"{number}" <{number}>',  # what the agent's phone shows
-                    "Variable": f"CC_DIAL={target}",
-                    "ChannelId": call_id,
-                    "Async": "true",
-                },
-            )
-        except AmiError as exc:
-            for wait in waits.values():
-                wait.cancel()
+            waits = await originate(self.ami, extension, number, target, call_id)
+        except PbxUnavailable:
             await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
-            raise PbxUnavailable(f"the PBX did not take the call: {exc}") from exc
+            raise
         log.info("agent %s dials %s (call %s)", agent_id, mask_phone(number), call_id)
         self._tasks.create_task(
             self._follow_outbound(interaction_id, agent_id, waits), name=f"dial-{call_id}"
@@ -444,24 +424,11 @@ class CallControl:
     async def _follow_outbound(
         self, interaction_id: int, agent_id: int, waits: dict[str, asyncio.Future[Message]]
     ) -> None:
-        """Answered when the dialled party answers; ended when the agent's leg hangs up (or
-        the agent's phone never answered)."""
         try:
-            response = await waits["OriginateResponse"]
-            if response.get("Response") == "Success":
-                await _first(waits["DialEnd"], waits["Hangup"])
-                if (
-                    waits["DialEnd"].done()
-                    and waits["DialEnd"].result().get("DialStatus") == "ANSWER"
-                ):
-                    await self.backend.outbound_phase(interaction_id, "answered", self._wallclock())
-                await waits["Hangup"]
-        except AmiError as exc:
-            log.warning("click-to-dial %s: lost track: %s", interaction_id, exc)
+            await follow_outbound(
+                interaction_id, waits, self.backend.outbound_phase, self._wallclock
+            )
         finally:
-            for wait in waits.values():
-                wait.cancel()
-            await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
             self.events.publish(
                 CallControlChanged(agent_id=agent_id, interaction_id=interaction_id, state="ended")
             )
@@ -560,18 +527,6 @@ class CallControl:
                 hold_seconds=status.hold_seconds,
             )
         )
-
-
-async def _first(*waits: Awaitable[Any]) -> None:
-    """Return once the first of ``waits`` is done. Coroutines still running are cancelled;
-    futures handed in are left alone (their owner waits on them later)."""
-    futures = [asyncio.ensure_future(wait) for wait in waits]
-    started = [f for f, wait in zip(futures, waits, strict=True) if f is not wait]
-    try:
-        await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in started:
-            task.cancel()
 
 
 async def _quietly(command: Awaitable[Any]) -> None:
