@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import select
 
-from callcenter.acd.agents import AgentEvent, AgentStatus, profile_of
+from callcenter.acd.agents import AgentStatus, profile_of
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
 from callcenter.acd.ports import OpenCall
 from callcenter.crm.interactions import (
@@ -20,7 +20,7 @@ from callcenter.crm.interactions import (
 from callcenter.persistence import agents, queues
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
-from callcenter.persistence.screen_pop import client_summary, record_call_offered
+from callcenter.persistence.screen_pop import client_summary
 from callcenter.persistence.tables import Interaction
 
 log = logging.getLogger(__name__)
@@ -80,25 +80,6 @@ class SqlAcdBackend:
     async def caller(self, client_id: int) -> ClientSummary | None:
         async with self.db.read() as session:
             return await client_summary(session, client_id)
-
-    async def agent_event(
-        self,
-        agent_id: int,
-        event: AgentEvent,
-        *,
-        at: dt.datetime,
-        reason: str | None = None,
-        interaction_id: int | None = None,
-        pop_client_id: int | None = None,
-    ) -> AgentStatus:
-        # Urgent: an offer waits for this write before the agent's phone is dialled.
-        async with self.db.write(urgent=event is AgentEvent.OFFER) as session:
-            applied = await agents.apply_event(
-                session, agent_id, event, at=at, reason=reason, interaction_id=interaction_id
-            )
-            if pop_client_id is not None and event is AgentEvent.OFFER:
-                await record_call_offered(session, agent_id, pop_client_id, interaction_id)
-            return applied.status
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
         # A call offered again after a ring-no-answer keeps its first offer time.

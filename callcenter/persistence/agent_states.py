@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.acd.agent_states import StateChange
 from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus
 from callcenter.persistence import agents
-from callcenter.persistence.acd_backend import SqlAcdBackend
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
+from callcenter.persistence.screen_pop import record_call_offered
 
 STATE_FORCED = "agent.state_forced"  # the audit action of a supervisor setting a state
 
@@ -18,19 +18,8 @@ STATE_FORCED = "agent.state_forced"  # the audit action of a supervisor setting 
 class SqlAgentStates:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._acd = SqlAcdBackend(db)
 
     async def apply(self, change: StateChange) -> AgentStatus:
-        if isinstance(change.event, AgentEvent) and change.by_user_id is None:
-            # The ACD's change in a call's story (an offer audits the pop with it).
-            return await self._acd.agent_event(
-                change.agent_id,
-                change.event,
-                at=change.at,
-                reason=change.reason,
-                interaction_id=change.interaction_id,
-                pop_client_id=change.pop_client_id,
-            )
         async with self.db.write(urgent=change.urgent) as session:
             return await self._apply(session, change)
 
@@ -51,6 +40,12 @@ class SqlAgentStates:
             by_user_id=change.by_user_id,
             reasons=change.reasons,
         )
+        if change.pop_client_id is not None and applied.change.event is AgentEvent.OFFER:
+            # The client's summary pops with the offer: audited in the reservation's
+            # transaction, before anything of it leaves.
+            await record_call_offered(
+                session, change.agent_id, change.pop_client_id, change.interaction_id
+            )
         if change.forced and change.by_user_id is not None:
             await record_audit(
                 session,

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from callcenter.acd.agent_states import StateChange
 from callcenter.acd.agents import AgentEvent
 from callcenter.acd.model import AgentState, ClientSummary
 from callcenter.crm.vocabulary import RiskProfile, Role, Tier, ValueClass
 from callcenter.persistence import agents, screen_pop
 from callcenter.persistence.acd_backend import SqlAcdBackend
+from callcenter.persistence.agent_states import SqlAgentStates
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import AuditEntry, User
 from tests.support.crm_data import add_branch, add_client, add_interaction
@@ -92,10 +94,12 @@ async def test_the_reservation_audits_the_pop_once_with_who_which_client_and_wha
     client_id = await add_client(database, branch_id)
     interaction_id = await add_interaction(database, client_id)
     agent_id = await ready_agent(database)
-    store = SqlAcdBackend(database)  # the reservation the ACD makes, through its store
+    states = SqlAgentStates(database)  # the reservation the ACD makes, through the owner
 
-    reserved = await store.agent_event(
-        agent_id, AgentEvent.OFFER, at=AT, interaction_id=interaction_id, pop_client_id=client_id
+    reserved = await states.apply(
+        StateChange(
+            agent_id, AgentEvent.OFFER, AT, interaction_id=interaction_id, pop_client_id=client_id
+        )
     )
 
     assert reserved.state is AgentState.RESERVED
@@ -110,9 +114,9 @@ async def test_an_unknown_callers_pop_shows_no_record_and_is_not_audited(
     await add_branch(database)
     interaction_id = await add_interaction(database, None)
     agent_id = await ready_agent(database)
-    store = SqlAcdBackend(database)
+    states = SqlAgentStates(database)
 
-    await store.agent_event(agent_id, AgentEvent.OFFER, at=AT, interaction_id=interaction_id)
+    await states.apply(StateChange(agent_id, AgentEvent.OFFER, AT, interaction_id=interaction_id))
 
     assert await state_of(database, agent_id) is AgentState.RESERVED
     assert await pop_audits(database) == []
@@ -124,14 +128,14 @@ async def test_no_reservation_and_so_no_pop_when_its_audit_cannot_be_written(
     branch_id = await add_branch(database)
     client_id = await add_client(database, branch_id)
     agent_id = await ready_agent(database)
-    store = SqlAcdBackend(database)
+    states = SqlAgentStates(database)
 
     async def failing_audit(*args: Any, **kwargs: Any) -> None:
         raise OSError("the database went away")
 
     monkeypatch.setattr(screen_pop, "record_audit", failing_audit)
     with pytest.raises(OSError, match="went away"):
-        await store.agent_event(agent_id, AgentEvent.OFFER, at=AT, pop_client_id=client_id)
+        await states.apply(StateChange(agent_id, AgentEvent.OFFER, AT, pop_client_id=client_id))
 
     assert await state_of(database, agent_id) is AgentState.READY  # rolled back together
     assert await pop_audits(database) == []
