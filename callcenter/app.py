@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import signal
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.loader import FlowsInvalid
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import INDEX_NAME, SoundCatalog, refresh_prompts
+from callcenter.lifecycle import Policy, ServiceTasks
 from callcenter.logfilters import install_access_log_filter
 from callcenter.pbx.adoption import CallAdoption
 from callcenter.pbx.call_control import CallControl
@@ -157,9 +158,11 @@ async def _run_ami(runtime: Runtime) -> None:
     try:
         await runtime.ami.run()
     except AmiAuthenticationError as exc:
-        # Keep serving: /health says why there is no PBX, and an operator fixes the secret.
+        # Keep serving: /health says why there is no PBX (503), and an operator fixes the
+        # secret. Waiting here keeps the task "running": a refused login is no crash.
         runtime.ami_error = str(exc)
         log.error("%s", exc)
+        await asyncio.Event().wait()
 
 
 class _UseIvr:
@@ -169,7 +172,15 @@ class _UseIvr:
 USE_IVR = _UseIvr()
 
 
-def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = USE_IVR) -> FastAPI:
+def create_app(
+    settings: Settings,
+    call_handler: CallHandler | _UseIvr | None = USE_IVR,
+    *,
+    on_fatal: Callable[[str], None] | None = None,
+) -> FastAPI:
+    """The service. ``on_fatal`` is told when a task the service cannot run without failed
+    (``callcenter serve`` then exits non-zero); without it, ``/health`` says so (503)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.effective_database_url
@@ -240,6 +251,7 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
             events,
             agent_states,
             acd,
+            tasks=ServiceTasks(on_fatal=on_fatal),
             cti=hub,
             floor=floor,
             calls=calls if pbx else None,
@@ -248,28 +260,25 @@ def create_app(settings: Settings, call_handler: CallHandler | _UseIvr | None = 
             ),
         )
         app.state.runtime = runtime
+        tasks = runtime.tasks
         try:
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(hub.run(), name="cti-hub")
-                tg.create_task(floor.run(), name="floor")
-                if settings.pbx_enabled:
-                    tg.create_task(_run_ami(runtime), name="ami")
-                    tg.create_task(runtime.link.run(), name="pbx-link")
-                    acd_task = tg.create_task(acd.run(), name="acd")
-                    calls_task = tg.create_task(calls.run(), name="call-control")
-                    adopt_task = tg.create_task(adoption.run(started_at), name="acd-adopt")
-                try:
-                    with _reload_on_sighup(runtime):
-                        yield
-                finally:
-                    hub.close()  # closes every socket (1001); its run() then returns
-                    floor.close()
-                    if settings.pbx_enabled:
-                        acd_task.cancel()
-                        calls_task.cancel()
-                        adopt_task.cancel()
-                    await ami.close()
+            tasks.start("cti-hub", hub.run)
+            tasks.start("floor", floor.run)
+            if settings.pbx_enabled:
+                tasks.start("ami", lambda: _run_ami(runtime), Policy.FATAL)
+                tasks.start("pbx-link", runtime.link.run)
+                tasks.start("acd", acd.run)
+                tasks.start("call-control", calls.run)
+                tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
+            with _reload_on_sighup(runtime):
+                yield
         finally:
+            hub.close()  # closes every socket (1001)
+            floor.close()
+            tasks.begin_stop()
+            await ami.close()
+            await tasks.finish("ami", timeout=5.0)
+            await tasks.stop()
             await db.dispose()
 
     install_access_log_filter()  # phone and ID numbers travel in search query strings

@@ -12,6 +12,8 @@ import click
 from callcenter.sandbox.errors import SandboxError
 from callcenter.settings import Settings, load_settings
 
+EXIT_TASK_FAILED = 70  # EX_SOFTWARE: an internal failure the service cannot go on after
+
 
 def _settings() -> Settings:
     try:
@@ -222,13 +224,27 @@ def serve(host: str | None, port: int | None) -> None:
     from callcenter.app import create_app
 
     settings = _settings()
-    uvicorn.run(
-        create_app(settings),
+    fatal: list[str] = []
+
+    def on_fatal(reason: str) -> None:
+        # A task the service cannot run without failed: stop serving and exit non-zero, so
+        # that the supervisor (systemd, Docker's restart policy) starts a fresh process,
+        # which adopts the calls in progress.
+        fatal.append(reason)
+        server.should_exit = True
+
+    config = uvicorn.Config(
+        create_app(settings, on_fatal=on_fatal),
         host=host or settings.http_host,
         port=port or settings.http_port,
         log_level="info",
         ws_max_size=settings.ws_max_frame_bytes,  # larger client frames: closed with 1009
     )
+    server = uvicorn.Server(config)
+    server.run()
+    if fatal:
+        click.echo(f"error: {fatal[0]}; exiting so that a fresh process takes over", err=True)
+        sys.exit(EXIT_TASK_FAILED)
 
 
 @main.group()

@@ -3,7 +3,7 @@ and handed to routes through ``app.state``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.service import AcdService
@@ -13,6 +13,7 @@ from callcenter.cti.hub import CtiHub
 from callcenter.events import EventBus
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import SoundCatalog
+from callcenter.lifecycle import ServiceTasks
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PbxLink
@@ -35,6 +36,7 @@ class Runtime:
     events: EventBus
     agent_states: AgentStates
     acd: AcdService | None = None
+    tasks: ServiceTasks = field(default_factory=ServiceTasks)  # the supervised tasks
     ami_error: str | None = None
     cti: CtiHub | None = None  # the websocket hub (/ws)
     calls: CallControl | None = None  # the agents' call control (None without a PBX)

@@ -20,9 +20,10 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Executable, event
+from sqlalchemy import Executable, event, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -162,6 +163,18 @@ class Database:
         self._sync_sessions: sessionmaker[Session] | None = None
         self._turns: WriteTurns | None = None
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
+
+    async def ping(self, timeout: float = 2.0) -> str | None:
+        """None when the database answers a trivial query within ``timeout`` seconds, else
+        what went wrong (for /health: a service without its database cannot take calls)."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except TimeoutError:
+            return f"the database did not answer within {timeout:g} s"
+        except (SQLAlchemyError, OSError) as exc:
+            return f"the database is unreachable: {type(exc).__name__}"
+        return None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

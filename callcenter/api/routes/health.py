@@ -4,6 +4,7 @@ channel view (``GET /api/channels``, supervisors only)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from callcenter import __version__
 from callcenter.api.deps import Managers, RuntimeDep
@@ -14,14 +15,36 @@ health_router = APIRouter(tags=["health"])  # at the root: /health
 router = APIRouter(tags=["health"])  # under /api
 
 
-@health_router.get("/health")
-async def health(runtime: RuntimeDep) -> HealthOut:
-    """``ok``, or ``degraded`` while the PBX link is down or prompts are missing."""
-    connected = runtime.ami.state is ConnectionState.CONNECTED
+@health_router.get(
+    "/health",
+    responses={503: {"model": HealthOut, "description": "Calls cannot be handled now."}},
+)
+async def health(runtime: RuntimeDep) -> JSONResponse:
+    """``ok``; ``degraded`` (200) while calls are handled but something is off (prompts
+    missing); ``unavailable`` (503, for load balancers and supervisors) while calls cannot be
+    handled: the PBX link is down, the database does not answer, or a task of the service is
+    not running. ``problems`` says which, one sentence each."""
     pbx = runtime.settings.pbx_enabled
+    connected = runtime.ami.state is ConnectionState.CONNECTED
+    problems: list[str] = []
+    if pbx and runtime.ami_error:
+        problems.append(f"the PBX refused the service's login: {runtime.ami_error}")
+    elif pbx and not connected:
+        problems.append(f"the PBX link is {runtime.ami.state.value}")
+    db_error = await runtime.db.ping()
+    if db_error:
+        problems.append(db_error)
+    problems.extend(runtime.tasks.problems())
     prompts_error = runtime.sounds.error if pbx else None
-    return HealthOut(
-        status="ok" if (connected or not pbx) and prompts_error is None else "degraded",
+    if problems:
+        status = "unavailable"
+    elif prompts_error is not None:
+        status = "degraded"
+    else:
+        status = "ok"
+    body = HealthOut(
+        status=status,
+        problems=problems,
         version=__version__,
         ami=runtime.ami.state.value if pbx else "disabled",
         ami_generation=runtime.ami.generation,
@@ -32,6 +55,7 @@ async def health(runtime: RuntimeDep) -> HealthOut:
         cti_events_lost=runtime.cti.events_lost if runtime.cti else 0,
         floor_events_lost=runtime.floor.events_lost if runtime.floor else 0,
     )
+    return JSONResponse(body.model_dump(), status_code=503 if problems else 200)
 
 
 @router.get("/channels")

@@ -6,7 +6,8 @@ from pydantic import BaseModel
 
 
 class HealthOut(BaseModel):
-    status: str
+    status: str  # ok, degraded (calls handled), unavailable (503: calls cannot be handled)
+    problems: list[str]  # why the service is unavailable, one sentence each
     version: str
     ami: str
     ami_generation: int
