@@ -302,7 +302,8 @@ class CtiSession:
         )
 
     async def _resume(self, message: Resume) -> None:
-        """The agent's state as stored now, then every pop still pending for them."""
+        """The agent's state as stored now, then every pop still pending for them: the whole
+        of what this run holds, whichever run the client last saw."""
         viewer = self.conn.viewer
         if viewer.role in AGENT_ROLES:
             try:
@@ -323,10 +324,16 @@ class CtiSession:
                     )
                 )
         pops = self.hub.resume(self.conn)
+        # A seq the client saw in an earlier run (the service restarted) names nothing in this
+        # one: not echoed as if it did. A client that says no epoch is taken at its word.
+        client_last_seq = message.last_seq
+        if message.epoch is not None and message.epoch != self.hub.epoch:
+            log.info("cti: connection %d resumes from an earlier run", self.conn.id)
+            client_last_seq = None
         self.conn.push(
             self.hub.message(
                 "resumed",
-                {"last_seq": self.hub.last_seq, "client_last_seq": message.last_seq, "pops": pops},
+                {"last_seq": self.hub.last_seq, "client_last_seq": client_last_seq, "pops": pops},
             )
         )
 

@@ -178,6 +178,9 @@ class CtiHub:
         self._managers: dict[int, Connection] = {}
         self._ids = itertools.count(1)
         self.pending = PendingPops(self.config.pending_pop_seconds, clock)
+        # The run the bus's seqs count in, on every message: after a restart the seqs start
+        # at 1 again, and a desk that saw seq 7 of the last run must still show seq 7 of this.
+        self.epoch = bus.epoch
         self.last_seq = 0  # the newest event seen
         self._dropped_seen = 0
         # Screen pops written onto a socket, by call: the ACD dials once its pop is out.
@@ -234,7 +237,7 @@ class CtiHub:
 
     def message(self, kind: str, data: dict[str, object] | None = None) -> str:
         """A message made for one connection (seq null)."""
-        return encode(kind, None, self._wallclock(), data or {})
+        return encode(kind, None, self._wallclock(), data or {}, epoch=self.epoch)
 
     # --- events ------------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class CtiHub:
         """Hand ``event`` to every connection allowed to see it. Never waits."""
         self.last_seq = event.seq
         try:
-            text = event_message(event)
+            text = event_message(event, self.epoch)
         except (TypeError, ValueError) as exc:  # a publisher's bug must not stop the hub
             log.error("cti: event %d (%s) cannot be sent: %s", event.seq, event.topic, exc)
             return

@@ -1,14 +1,18 @@
 """The wire format of the CTI websocket (docs/events.md is the catalogue).
 
 Every message, both ways, is one JSON text frame; the server's are always
-``{"type": ..., "seq": ..., "at": "<ISO-8601>", "data": {...}}``:
+``{"type": ..., "epoch": ..., "seq": ..., "at": "<ISO-8601>", "data": {...}}``:
 
 * a bus event keeps its topic as ``type`` and its ``seq`` (one counter for the whole service,
   so a client can tell what it has seen);
+* ``epoch`` names this run of the service (the bus's counter, events/bus.py), on every
+  message: the counter starts at 1 again after a restart, and a desk that keyed what it has
+  seen by ``seq`` alone dropped the new run's events as repeats;
 * a message made for one connection only (hello, ping, pong, error, state.ok, resumed, the
   state snapshot of a resume) has ``seq`` null;
 * a pending screen pop sent again on resume keeps the ``seq`` it was first sent with.
-  Clients tell messages apart by (type, seq).
+  Clients tell messages apart by (epoch, type, seq), and forget what they saw of an earlier
+  epoch.
 
 What a client sends is parsed by :func:`parse_frame`: a frame that is not a JSON object in a
 text frame, or is too large, is a :class:`ProtocolViolation` (the edge closes the
@@ -31,6 +35,7 @@ from callcenter.events import Envelope, Event
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REF_LENGTH = 64  # the client's own correlation id, echoed in replies
+MAX_EPOCH_LENGTH = 64  # a run's name as a client sends it back (ours are 16 characters)
 AGENT_STATES = ("ready", "not_ready")  # what an agent may ask for (the REST route's choice)
 
 
@@ -48,23 +53,26 @@ def _plain(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def encode(kind: str, seq: int | None, at: dt.datetime, data: Mapping[str, Any]) -> str:
+def encode(
+    kind: str, seq: int | None, at: dt.datetime, data: Mapping[str, Any], *, epoch: str
+) -> str:
     """One message as its text frame (UTF-8 as is: Chinese names are not escaped)."""
     return json.dumps(
-        {"type": kind, "seq": seq, "at": at.isoformat(), "data": dict(data)},
+        {"type": kind, "epoch": epoch, "seq": seq, "at": at.isoformat(), "data": dict(data)},
         ensure_ascii=False,
         separators=(",", ":"),
         default=_plain,
     )
 
 
-def event_message(event: Envelope[Event]) -> str | None:
-    """A bus event as the message a socket gets: its projection (projections.py) as data.
-    None for an event that never goes to a socket."""
+def event_message(event: Envelope[Event], epoch: str) -> str | None:
+    """A bus event of the run ``epoch`` as the message a socket gets: its projection
+    (projections.py) as data. None for an event that never goes to a socket."""
     projection = projection_of(event.payload)
     if projection is None:
         return None
-    return encode(event.topic, event.seq, event.at, projection.data(event.payload))
+    data = projection.data(event.payload)
+    return encode(event.topic, event.seq, event.at, data, epoch=epoch)
 
 
 # --- client -> server ---------------------------------------------------------------------
@@ -116,9 +124,11 @@ class Pong:
 
 @dataclass(frozen=True)
 class Resume:
-    """After a reconnect: send again what is still pending for me."""
+    """After a reconnect: send again what is still pending for me. ``last_seq`` counts in
+    the run ``epoch`` (the last the client saw; None: not said)."""
 
     last_seq: int | None
+    epoch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,12 @@ def _message(body: Mapping[str, Any]) -> ClientMessage:
         last_seq = body.get("last_seq")
         if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
             raise InvalidMessage('"last_seq" is a whole number from 0, or null', ref=ref)
-        return Resume(last_seq)
+        epoch = body.get("epoch")
+        if epoch is not None and (not isinstance(epoch, str) or len(epoch) > MAX_EPOCH_LENGTH):
+            raise InvalidMessage(
+                f'"epoch" is a string of at most {MAX_EPOCH_LENGTH} characters, or null', ref=ref
+            )
+        return Resume(last_seq, epoch)
     if kind == "state":
         state, reason = body.get("state"), body.get("reason")
         if state not in AGENT_STATES:

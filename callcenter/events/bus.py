@@ -6,6 +6,10 @@ Each event published is wrapped in an :class:`Envelope`: its place in the order 
 (``seq``) and when it was published. The envelope serialises to JSON with its event, so the
 bus can later be a broker between processes.
 
+The counter starts again at 1 each time the service starts, so a ``seq`` alone does not name
+an event: the bus's ``epoch`` (random, one per bus, that is per run) says which run's counter
+it is. What reaches a client names an event by (``epoch``, ``seq``).
+
 Publishing never waits: each subscriber has a bounded buffer, and one that falls behind loses
 its oldest events and is told how many (a slow browser must never slow a call). A subscriber
 may name events it must keep (``keep``, the screen pops for the websocket hub): those wait
@@ -18,6 +22,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,6 +144,7 @@ class EventBus:
     def __init__(self, clock: Callable[[], dt.datetime] | None = None) -> None:
         self._subs: list[EventSubscription] = []
         self._seq = itertools.count(1)
+        self.epoch = secrets.token_hex(8)  # this run of ``_seq`` (module doc)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.published = 0
 

@@ -81,7 +81,8 @@ async def test_hello_says_who_is_connected_and_how_often_to_expect_a_ping(desk: 
     assert hello["data"]["role"] == "supervisor"
     assert hello["data"]["heartbeat_seconds"] == 3600.0
     assert hello["data"]["max_frame_bytes"] == 64 * 1024
-    assert set(hello) == {"type", "seq", "at", "data"}
+    assert set(hello) == {"type", "epoch", "seq", "at", "data"}
+    assert hello["epoch"] == desk.hub.epoch  # this run of the service (test_ws_epochs.py)
 
 
 # --- who receives what ------------------------------------------------------------------
@@ -179,7 +180,7 @@ async def test_an_agent_gets_only_their_own_calls_and_state(desk: Desk) -> None:
     ]
 
 
-async def test_every_message_carries_type_seq_time_and_data(desk: Desk) -> None:
+async def test_every_message_carries_type_epoch_seq_time_and_data(desk: Desk) -> None:
     a_id = desk.ids["agent_a"]
     async with desk.socket("agent_a") as a:
         await a.receive_type("hello")
@@ -187,6 +188,7 @@ async def test_every_message_carries_type_seq_time_and_data(desk: Desk) -> None:
         message = await a.receive_json()
     assert message == {
         "type": "agent.state",
+        "epoch": desk.hub.epoch,
         "seq": event.seq,
         "at": event.at.isoformat(),
         "data": {"agent_id": a_id, "state": "ready", "reason": None, "origin": "api"},

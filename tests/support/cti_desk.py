@@ -19,7 +19,7 @@ from callcenter.events import CallOffered, EventBus
 from callcenter.persistence.db import Database
 from callcenter.persistence.screen_pop import client_summary
 from callcenter.persistence.tables import User
-from callcenter.settings import load_settings
+from callcenter.settings import Settings, load_settings
 from tests.api.conftest import open_test_session
 from tests.support.asgi_ws import AsgiWebSocket
 from tests.support.crm_data import add_branch
@@ -115,6 +115,24 @@ async def open_desk(database_url: str, database: Database, **ws: Any) -> AsyncIt
         # unless the test asks for them.
         **{"ws_heartbeat_seconds": 3600.0, "ws_floor_snapshot_seconds": 3600.0, **ws},
     )
+    async with _run(settings, ids, tokens, branch_id) as desk:
+        yield desk
+
+
+@contextlib.asynccontextmanager
+async def restarted(desk: Desk) -> AsyncIterator[Desk]:
+    """The service of ``desk`` started again, as after a restart: the same settings and
+    database, so the same staff and sessions, and a new app with its own bus and hub. Open it
+    once ``desk``'s own run has stopped."""
+    runtime = desk.app.state.runtime
+    async with _run(runtime.settings, desk.ids, desk.tokens, desk.branch_id) as again:
+        yield again
+
+
+@contextlib.asynccontextmanager
+async def _run(
+    settings: Settings, ids: dict[str, int], tokens: dict[str, str], branch_id: int
+) -> AsyncIterator[Desk]:
     app = create_app(settings, call_handler=None)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

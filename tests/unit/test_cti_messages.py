@@ -30,14 +30,15 @@ from tests.support.events import bus_event, summary
 AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 
-def test_an_event_becomes_type_seq_at_and_data() -> None:
+def test_an_event_becomes_type_epoch_seq_at_and_data() -> None:
     client = summary(tier=Tier.VIP)
     offer = bus_event("call.offered", agent_id=7, call_id="c1", queue="vip", client=client)
-    text = event_message(Envelope(42, AT, offer))
+    text = event_message(Envelope(42, AT, offer), "run-2")
     assert text is not None
     message = json.loads(text)
     assert {k: v for k, v in message.items() if k != "data"} == {
         "type": "call.offered",
+        "epoch": "run-2",  # seq 42 of this run of the service, not of the one before a restart
         "seq": 42,
         "at": "2026-03-02T09:30:00+00:00",
     }
@@ -58,12 +59,12 @@ def test_an_event_becomes_type_seq_at_and_data() -> None:
 def test_an_event_without_a_projection_is_no_message() -> None:
     # call.queued carries the caller's number for the wallboard, which masks it.
     queued = bus_event("call.queued", call_id="c1", caller_number="+8613800138000")
-    assert event_message(Envelope(42, AT, queued)) is None
+    assert event_message(Envelope(42, AT, queued), "run-1") is None
 
 
 def test_chinese_names_travel_unescaped() -> None:
     data = {"client": {"name": "张伟"}, "day": dt.date(2026, 3, 2)}
-    assert "张伟" in encode("call.offered", 1, AT, data)
+    assert "张伟" in encode("call.offered", 1, AT, data, epoch="run-1")
 
 
 @pytest.mark.parametrize(
@@ -73,6 +74,11 @@ def test_chinese_names_travel_unescaped() -> None:
         ('{"type":"pong"}', Pong()),
         ('{"type":"resume","last_seq":17}', Resume(17)),
         ('{"type":"resume"}', Resume(None)),
+        (
+            '{"type":"resume","epoch":"9f2c4e1a7b3d5068","last_seq":17}',
+            Resume(17, "9f2c4e1a7b3d5068"),
+        ),
+        ('{"type":"resume","epoch":null,"last_seq":0}', Resume(0)),
         (
             '{"type":"state","state":"not_ready","reason":"break","ref":"a1"}',
             StateChange("not_ready", "break", "a1"),
@@ -98,6 +104,8 @@ def test_the_messages_a_client_may_send(frame: str, message: object) -> None:
         ('{"type":"resume","last_seq":-1}', None, InvalidMessage),
         ('{"type":"resume","last_seq":"9"}', None, InvalidMessage),
         ('{"type":"resume","last_seq":true}', None, InvalidMessage),
+        ('{"type":"resume","epoch":7}', None, InvalidMessage),
+        ('{"type":"resume","epoch":"' + "e" * 65 + '"}', None, InvalidMessage),
         ('{"type":"state","state":"busy"}', None, InvalidMessage),
         ('{"type":"state","state":"ready","reason":5}', None, InvalidMessage),
         ('{"type":"ping","ref":' + json.dumps("r" * 65) + "}", None, InvalidMessage),
