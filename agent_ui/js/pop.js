@@ -17,8 +17,9 @@ export class Pop {
 
   offered(message) {
     const data = message.data;
-    if (this.call?.call_id === data.call_id && this.call.seq === message.seq) return;
-    this.call = { ...data, seq: message.seq, phase: "ringing" }; // client null: not a client
+    const same = this.call?.call_id === data.call_id && this.call.seq === message.seq;
+    if (same && this.call.epoch === message.epoch) return; // seqs start again after a restart
+    this.call = { ...data, epoch: message.epoch, seq: message.seq, phase: "ringing" }; // client null: not a client
     this.render();
     if (data.client) this.onClient(data.client.client_id, data.interaction_id);
   }

@@ -19,13 +19,16 @@ export class CtiSocket {
   constructor(handlers) {
     this.handlers = handlers;
     this.ws = null;
+    // Event numbers start at 1 again when the service restarts: they count within a run of the
+    // service, its `epoch` (on every message). What was seen is kept for one epoch only.
+    this.epoch = null;
     this.lastSeq = null;
     this.attempt = 0;
     this.retryTimer = null;
     this.watchdog = null;
     this.heartbeatMs = 20_000;
     this.stopped = true;
-    this.seen = new Set(); // (type, seq) of bus events already handled: resumes repeat pops
+    this.seen = new Set(); // (epoch, type, seq) of bus events already handled: resumes repeat pops
   }
 
   start() {
@@ -56,7 +59,8 @@ export class CtiSocket {
       this.attempt = 0;
       this.status("open");
       // Resume at once: the state as stored, and any pop still pending (a reloaded page).
-      this.send({ type: "resume", last_seq: this.lastSeq ?? 0 });
+      // The last seq is the epoch's we saw it in: a restarted server knows it is not its own.
+      this.send({ type: "resume", epoch: this.epoch, last_seq: this.lastSeq ?? 0 });
       this.feedWatchdog();
     });
     ws.addEventListener("message", (event) => this.receive(event.data));
@@ -72,6 +76,7 @@ export class CtiSocket {
     }
     this.feedWatchdog();
     if (message.at) serverClock.observeEnvelope(message.at);
+    if (typeof message.epoch === "string" && message.epoch !== this.epoch) this.newEpoch(message.epoch);
     switch (message.type) {
       case "ping":
         this.send({ type: "pong" });
@@ -84,13 +89,25 @@ export class CtiSocket {
         break;
     }
     if (typeof message.seq === "number") {
-      const key = `${message.type}:${message.seq}`;
+      const key = `${message.epoch}:${message.type}:${message.seq}`;
       if (this.seen.has(key)) return; // already on screen (a resume sends pending pops again)
       this.seen.add(key);
       if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value);
       this.lastSeq = Math.max(this.lastSeq ?? 0, message.seq);
     }
     this.handlers.onMessage(message);
+  }
+
+  /**
+   * The service restarted (or this is the first connection): the seqs seen belong to another
+   * run and name nothing in this one. Forget them, or the new run's seq 7 (a pop, a wrap-up)
+   * is dropped as a repeat of the old run's seq 7. The resume that follows every connect
+   * brings this run's state.
+   */
+  newEpoch(epoch) {
+    this.epoch = epoch;
+    this.seen.clear();
+    this.lastSeq = null;
   }
 
   /** No frame for three heartbeats: the link is dead even if TCP has not noticed. */
