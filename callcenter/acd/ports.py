@@ -52,6 +52,10 @@ class AcdStore(Protocol):
 
     async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None: ...
 
+    async def close_as_anomaly(self, interaction_id: int, at: dt.datetime, reason: str) -> None:
+        """End a record the phases cannot end (it is in a state no call produces), flagged
+        with ``reason``."""
+
 
 class PopDelivery(Protocol):
     """The agents' desks (the CTI hub): deliver the pop, the ``call.offered`` event, to the

@@ -120,21 +120,26 @@ class AcdService:
     async def run(self) -> None:
         """Load queues and logged-in agents, then follow queue changes until cancelled."""
         with self.events.subscribe(lambda e: isinstance(e.payload, QueueChanged)) as changes:
-            await self.load_queues()
-            for profile, status in await self.store.agents():
-                self._mirror(profile, status)
-            # Changes told while the agents were being read are newer than what was read.
-            early, self._early = self._early, {}
-            for record in early.values():
-                self._apply_record(record)
-            self.started.set()
+            if not self.started.is_set():  # a restart after a failure keeps what it has
+                await self.load_queues()
+                for profile, status in await self.store.agents():
+                    self._mirror(profile, status)
+                # Changes told while the agents were being read are newer than what was read.
+                early, self._early = self._early, {}
+                for record in early.values():
+                    self._apply_record(record)
+                self.started.set()
             try:
                 while True:
                     await changes.get()
-                    await self.load_queues()
-            finally:
+                    try:
+                        await self.load_queues()
+                    except Exception:  # the database: the queues in use stay in use
+                        log.exception("queues not reloaded; the ones in use stay")
+            except asyncio.CancelledError:  # the service stops: no timer outlives it
                 for task in [*self._timers.values(), *self._followed.values()]:
                     task.cancel()
+                raise
 
     async def load_queues(self) -> None:
         for config in await self.store.queue_configs():
@@ -410,8 +415,17 @@ class AcdService:
 
     async def finish_adopted(self, open_call: OpenCall) -> None:
         """A call a previous run left open (or this run lost with the PBX link) is over: its
-        record ends now, and its agent goes to wrap-up as after any call."""
-        await self.ended(open_call.interaction_id)
+        record ends now, and its agent goes to wrap-up as after any call. A record in a state
+        no call produces (wrapped up but never ended, after an edit) is closed as an anomaly:
+        flagged and logged, never an error that stops the adoption of the others."""
+        try:
+            await self.ended(open_call.interaction_id)
+        except Conflict as exc:
+            await self.store.close_as_anomaly(
+                open_call.interaction_id,
+                self._wallclock(),
+                f"adopted after a restart, could not be ended: {exc}",
+            )
         self.notices.adopted_end(open_call)
         agent_id = open_call.agent_id
         if agent_id is None:

@@ -87,6 +87,7 @@ class InteractionRecord:
     call_id: str | None
     asterisk_linkedid: str | None
     version: int
+    anomaly: str | None = None  # why the service closed it as an anomaly
 
 
 # The record's field for each phase's time.
@@ -246,6 +247,47 @@ def apply_phase(record: InteractionRecord, update: PhaseUpdate) -> InteractionRe
     changes[PHASE_FIELD[update.phase]] = update.at
     changed = dataclasses.replace(record, **changes, version=record.version + 1)
     return dataclasses.replace(changed, **dataclasses.asdict(durations(changed)))
+
+
+def closed_as_anomaly(
+    record: InteractionRecord, now: dt.datetime, reason: str
+) -> InteractionRecord:
+    """The record ended, for a call whose record is in a state no call can produce (wrapped
+    up but never ended, say): the end goes where the order of phases allows, before any later
+    phase recorded and after every earlier one, else at ``now``; ``reason`` flags it."""
+    recorded = recorded_phases(record)
+    end = now
+    later = [at for phase, at in recorded.items() if phase.rank > Phase.ENDED.rank]
+    if later:
+        end = min(later)
+    earlier = [at for phase, at in recorded.items() if phase.rank < Phase.ENDED.rank]
+    if earlier:
+        end = max(end, *earlier)
+    changed = dataclasses.replace(
+        record,
+        ended_at=record.ended_at or end,
+        anomaly=reason[:200],
+        version=record.version + 1,
+    )
+    return dataclasses.replace(changed, **dataclasses.asdict(durations(changed)))
+
+
+async def close_as_anomaly(
+    crm: Transactions[InteractionTransaction],
+    interaction_id: int,
+    now: dt.datetime,
+    reason: str,
+) -> InteractionRecord:
+    """Close a record the service cannot move forward phase by phase (see
+    :func:`closed_as_anomaly`). Logged as a warning: someone should look at it."""
+    async with crm.write() as tx:
+        record = await tx.interactions.get_for_update(interaction_id)
+        if record is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        record = closed_as_anomaly(record, now, reason)
+        await tx.interactions.save(record)
+    log.warning("interaction %s closed as an anomaly: %s", interaction_id, reason)
+    return record
 
 
 # --- services: check -> act -> announce ------------------------------------------------------

@@ -34,7 +34,12 @@ class CallAdoption:
         self._acd = acd
 
     async def run(self, started_at: dt.datetime) -> None:
-        """Adopt what a run before ``started_at`` left open; return once all of it is over."""
+        """Adopt what a run before ``started_at`` left open; return once all of it is over.
+
+        Raises only if the open records cannot be read (then nothing was done, and the
+        service's task supervisor runs it again). Each call is adopted on its own: whatever
+        one record holds, it never stops the others, nor the link.
+        """
         link, acd = self._link, self._acd
         await link.resynced.wait()
         await acd.started.wait()
@@ -43,30 +48,35 @@ class CallAdoption:
             for open_call in open_calls:
                 # The call id is the Asterisk uniqueid of the caller's channel.
                 channel = link.tracker.channels.get(open_call.call_id)
+                work: Coroutine[Any, Any, None]
                 if channel is None:
                     log.info("call %s ended while the service was down", open_call.call_id)
-                    await acd.finish_adopted(open_call)
+                    work = acd.finish_adopted(open_call)
                 elif open_call.answered or open_call.agent_id is not None:
                     log.info("adopting call %s (%s)", open_call.call_id, channel.name)
-                    tasks.create_task(
-                        self._isolated(self._follow(open_call, channel), open_call),
-                        name=f"adopted-{open_call.call_id}",
-                    )
+                    work = self._follow(open_call, channel)
                 else:
                     log.info("call %s back into queue %s", open_call.call_id, open_call.queue)
-                    tasks.create_task(
-                        self._isolated(self._requeue(open_call, channel), open_call),
-                        name=f"requeued-{open_call.call_id}",
-                    )
+                    work = self._requeue(open_call, channel)
+                tasks.create_task(
+                    self._isolated(work, open_call), name=f"adopted-{open_call.call_id}"
+                )
 
-    @staticmethod
-    async def _isolated(work: Coroutine[Any, Any, None], open_call: OpenCall) -> None:
+    async def _isolated(self, work: Coroutine[Any, Any, None], open_call: OpenCall) -> None:
         """One adopted call's failure must not end the others' (a TaskGroup would cancel
-        them)."""
+        them): it is logged, and its record closed as an anomaly for a person to look at."""
         try:
             await work
-        except Exception:
+        except Exception as exc:
             log.exception("adopted call %s failed", open_call.call_id)
+            try:
+                await self._acd.store.close_as_anomaly(
+                    open_call.interaction_id,
+                    self._acd.wallclock(),
+                    f"adoption after a restart failed: {type(exc).__name__}: {exc}",
+                )
+            except Exception:
+                log.exception("call %s: its record stays open", open_call.call_id)
 
     async def _follow(self, open_call: OpenCall, channel: Channel) -> None:
         if await follow_to_end(self._link.client, self._link.tracker, channel):

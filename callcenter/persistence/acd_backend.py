@@ -14,6 +14,7 @@ from callcenter.crm.interactions import (
     Phase,
     PhaseAlreadyRecorded,
     PhaseUpdate,
+    close_as_anomaly,
     record_phase,
     record_route,
 )
@@ -96,6 +97,9 @@ class SqlAcdBackend:
 
     async def wrapped_up(self, interaction_id: int, at: dt.datetime) -> None:
         await self._phase(interaction_id, PhaseUpdate(Phase.WRAPPED_UP, at))
+
+    async def close_as_anomaly(self, interaction_id: int, at: dt.datetime, reason: str) -> None:
+        await close_as_anomaly(self.crm, interaction_id, at, reason)
 
     async def _phase(self, interaction_id: int, update: PhaseUpdate) -> None:
         try:

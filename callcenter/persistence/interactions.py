@@ -42,6 +42,7 @@ MUTABLE_FIELDS = (
     "notes",
     "recording_ref",
     "version",
+    "anomaly",
 )
 
 
@@ -75,6 +76,7 @@ def interaction_record(row: Interaction) -> InteractionRecord:
         call_id=row.call_id,
         asterisk_linkedid=row.asterisk_linkedid,
         version=row.version,
+        anomaly=row.anomaly,
     )
 
 

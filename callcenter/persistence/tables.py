@@ -245,6 +245,9 @@ class Interaction(Base):
     call_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     asterisk_linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Why the service closed this record as an anomaly (found in an impossible state); NULL
+    # for an ordinary record (migration 0008).
+    anomaly: Mapped[str | None] = mapped_column(String(200))
 
 
 class ComplaintCategory(Base):

@@ -17,6 +17,7 @@ from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus, status_a
 from callcenter.acd.leg import AgentLine, CallerGone, DialOutcome, LinkLost, TalkEnd
 from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
 from callcenter.acd.ports import OpenCall
+from callcenter.crm.interactions import PhaseOutOfOrder
 from callcenter.crm.vocabulary import Role
 from callcenter.errors import NotFound
 from callcenter.events import CallOffered
@@ -149,6 +150,9 @@ class FakeAcdStore:
     phases: list[tuple[int, str]] = field(default_factory=list)  # (interaction, phase)
     audits: list[tuple[int, int]] = field(default_factory=list)  # (agent, client) pops
     routes: list[tuple[int, str, str]] = field(default_factory=list)
+    # Records in a state no call produces (wrapped up, never ended): ending them is refused.
+    impossible: set[int] = field(default_factory=set)
+    anomalies: list[tuple[int, str]] = field(default_factory=list)  # (interaction, reason)
     agent_reads: int = 0  # of one agent's profile and status (the ACD's agent())
 
     def add_agent(self, profile: AgentProfile, state: AgentState = AgentState.READY) -> None:
@@ -218,7 +222,12 @@ class FakeAcdStore:
         self.phases.append((interaction_id, "answered"))
 
     async def ended(self, interaction_id: int, at: dt.datetime) -> None:
+        if interaction_id in self.impossible:
+            raise PhaseOutOfOrder("phase ended cannot follow wrapped_up", phase="ended")
         self.phases.append((interaction_id, "ended"))
+
+    async def close_as_anomaly(self, interaction_id: int, at: dt.datetime, reason: str) -> None:
+        self.anomalies.append((interaction_id, reason))
 
     async def overflowed(self, interaction_id: int, to_queue: str, path_entry: str) -> None:
         self.routes.append((interaction_id, to_queue, path_entry))

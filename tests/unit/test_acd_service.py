@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -488,3 +489,55 @@ async def test_an_agents_change_told_while_the_acd_starts_wins_over_what_it_read
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_after_a_restart_a_record_no_call_produces_is_closed_as_an_anomaly() -> None:
+    """Wrapped up but never ended (a staff member's edit): ending it is refused, and the
+    adoption used to fail on it at every start, taking the link and the ACD down with it."""
+    open_call = OpenCall(55, "old-1", 1, "general", answered=True)
+    async with center([GENERAL], [agent(1)], impossible={55}) as c:
+        c.store.statuses[1] = dataclasses.replace(c.store.statuses[1], state=AgentState.ON_CALL)
+        await c.acd.finish_adopted(open_call)
+        await settle()
+        assert c.store.anomalies == [
+            (
+                55,
+                "adopted after a restart, could not be ended: phase ended cannot follow wrapped_up",
+            )
+        ]
+        assert c.store.state(1) is AgentState.WRAP_UP  # the agent is not left on the call
+
+
+async def test_adoption_goes_through_every_open_call_whatever_one_of_them_holds() -> None:
+    from types import SimpleNamespace
+
+    from callcenter.pbx.adoption import CallAdoption
+
+    broken = OpenCall(57, "old-3", None, "general", answered=False)
+    open_calls = [
+        OpenCall(55, "old-1", None, "general", answered=True),  # impossible: refused
+        broken,  # its store write fails outright
+        OpenCall(56, "old-2", None, "general", answered=False),  # an ordinary one
+    ]
+    async with center([GENERAL], [agent(1)], open=open_calls, impossible={55}) as c:
+        real_ended = c.store.ended
+
+        async def ended(interaction_id: int, at: dt.datetime) -> None:
+            if interaction_id == broken.interaction_id:
+                raise RuntimeError("disk I/O error")
+            await real_ended(interaction_id, at)
+
+        c.store.ended = ended  # type: ignore[method-assign]
+        resynced = asyncio.Event()
+        resynced.set()
+        link = SimpleNamespace(resynced=resynced, tracker=SimpleNamespace(channels={}))
+        adoption = CallAdoption(link, legs=None, acd=c.acd)  # type: ignore[arg-type]
+
+        await asyncio.wait_for(adoption.run(T0), 5)
+
+        assert c.store.phases_of(56) == ["ended"]
+        assert [(iid, reason.split(":")[0]) for iid, reason in c.store.anomalies] == [
+            (55, "adopted after a restart, could not be ended"),
+            (57, "adoption after a restart failed"),
+        ]
+        assert "RuntimeError: disk I/O error" in c.store.anomalies[1][1]

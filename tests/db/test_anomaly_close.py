@@ -1,0 +1,65 @@
+"""A call's record in a state no call produces is closed as an anomaly, on SQLite and on
+PostgreSQL: the adoption after a restart must never fail on it (issue 14: a record patched to
+wrapped up without an end stopped every later start of the service from handling calls)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from callcenter.acd.ports import OpenCall
+from callcenter.crm import interactions
+from callcenter.crm.interactions import NewInteraction, Phase, PhaseUpdate
+from callcenter.crm.vocabulary import Channel, Direction
+from callcenter.persistence.acd_backend import SqlAcdBackend
+from callcenter.persistence.crm import SqlCrm
+from callcenter.persistence.db import Database
+from callcenter.persistence.tables import Interaction
+from tests.support.crm_data import T0
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+async def test_a_record_wrapped_up_but_never_ended_is_closed_before_its_wrap_up(
+    database: Database,
+) -> None:
+    crm = SqlCrm(database)
+    record = await interactions.create_interaction(
+        crm, NewInteraction(Channel.VOICE, Direction.INBOUND, T0, call_id="1765000000.1")
+    )
+    await interactions.record_phase(crm, record.id, PhaseUpdate(Phase.QUEUED, T0 + MINUTE))
+    # What a staff member's PATCH could leave: wrapped up, never ended.
+    async with database.write() as session:
+        row = await session.get(Interaction, record.id)
+        assert row is not None
+        row.wrapup_ended_at = T0 + 3 * MINUTE
+    store = SqlAcdBackend(database)
+
+    [open_call] = await store.open_calls(T0 - MINUTE, T0 + 60 * MINUTE)
+    assert open_call == OpenCall(record.id, "1765000000.1", None, None, False)
+    await store.close_as_anomaly(record.id, T0 + 30 * MINUTE, "could not be ended")
+
+    async with database.read() as session:
+        row = (await session.execute(select(Interaction))).scalar_one()
+        assert row.ended_at == T0 + 3 * MINUTE  # not after its wrap-up
+        assert row.anomaly == "could not be ended"
+        assert row.wait_seconds == 120  # queued until the caller was gone
+    assert await store.open_calls(T0 - MINUTE, T0 + 60 * MINUTE) == []
+
+
+async def test_an_open_record_with_phases_in_order_ends_at_the_time_given(
+    database: Database,
+) -> None:
+    crm = SqlCrm(database)
+    record = await interactions.create_interaction(
+        crm, NewInteraction(Channel.VOICE, Direction.INBOUND, T0, call_id="1765000000.2")
+    )
+    store = SqlAcdBackend(database)
+
+    await store.close_as_anomaly(record.id, T0 + 2 * MINUTE, "x" * 300)
+
+    async with database.read() as session:
+        row = (await session.execute(select(Interaction))).scalar_one()
+        assert row.ended_at == T0 + 2 * MINUTE
+        assert row.anomaly == "x" * 200  # the reason is cut to its column
