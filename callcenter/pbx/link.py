@@ -197,8 +197,20 @@ class PbxLink:
             self.tracker.replace_all(result.events)
             for message in during or []:
                 self.tracker.apply(message)
+            self._end_calls_gone()
             self.resyncs.rebuilt(generation)
             return True
+
+    def _end_calls_gone(self) -> None:
+        """A call whose channel is no longer in the rebuilt view hung up while the link was
+        down: its AsyncAGIEnd went to nobody. Ended now, so that nothing waits on it, and no
+        agent is offered a caller who is gone."""
+        live = self.tracker.channels
+        for channel, call in list(self._agi_calls.items()):
+            if call.uniqueid not in live:
+                log.info("call %s hung up while the PBX link was down", call.uniqueid)
+                del self._agi_calls[channel]
+                call.ended.set()
 
     @property
     def last_resync_generation(self) -> int:

@@ -228,3 +228,35 @@ async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() 
     finally:
         ami.close()
         await asyncio.wait_for(runner, SAFETY)
+
+
+async def test_a_call_gone_from_the_snapshot_after_a_reconnect_is_ended() -> None:
+    """Its caller hung up while the link was down: the AsyncAGIEnd went to nobody, and a
+    waiting caller who is gone must not be offered to an agent once the link is back."""
+    ami = FakeAmiClient()
+    calls: asyncio.Queue[AgiCall] = asyncio.Queue()
+
+    async def handler(call: AgiCall) -> None:
+        await calls.put(call)
+        await call.ended.wait()
+
+    link = PbxLink(cast(AmiClient, ami), ChannelTracker(), handler)
+    runner = asyncio.create_task(link.run())
+    try:
+        await ami.listening()
+        ami.connect()
+        (await ami.next_list(1)).answer(snapshot())
+        for n, channel in enumerate((CARRIER, "PJSIP/carrier-00000003")):
+            ami.emit(event("AsyncAGIStart", Channel=channel, Uniqueid=f"1764057600.{n}", Env=""))
+        async with asyncio.timeout(SAFETY):
+            gone, staying = await calls.get(), await calls.get()
+        ami.drop()
+        ami.connect()
+        (await ami.next_list(2)).answer(snapshot(listed(staying.uniqueid, staying.channel)))
+        async with asyncio.timeout(SAFETY):
+            await gone.ended.wait()
+        assert not staying.ended.is_set()
+        ami.emit(event("AsyncAGIEnd", Channel=staying.channel))
+    finally:
+        ami.close()
+        await asyncio.wait_for(runner, SAFETY)
