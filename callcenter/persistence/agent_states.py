@@ -44,7 +44,7 @@ class SqlAgentStates:
             # The client's summary pops with the offer: audited in the reservation's
             # transaction, before anything of it leaves.
             await record_call_offered(
-                session, change.agent_id, change.pop_client_id, change.interaction_id
+                session, change.agent_id, change.pop_client_id, change.interaction_id, change.at
             )
         if change.forced and change.by_user_id is not None:
             await record_audit(

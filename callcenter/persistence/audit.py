@@ -24,12 +24,14 @@ async def record_audit(
     client_id: int | None = None,
     interaction_id: int | None = None,
     detail: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     """Append one audit entry. ``detail`` must be JSON-serialisable and must never hold a full
-    ID number, a PIN or a password."""
+    ID number, a PIN or a password. ``at``: when it happened, if not now (a write the journal
+    kept while the database was away lands later with its own time)."""
     await session.execute(
         insert(AuditEntry).values(
-            at=dt.datetime.now(dt.UTC),
+            at=at or dt.datetime.now(dt.UTC),
             actor_id=actor_id,
             action=action,
             client_id=client_id,

@@ -5,6 +5,8 @@ anything of the record leaves for the agent's desk."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,10 +58,14 @@ async def client_summary(session: AsyncSession, client_id: int) -> ClientSummary
 
 
 async def record_call_offered(
-    session: AsyncSession, agent_id: int, client_id: int, interaction_id: int | None
+    session: AsyncSession,
+    agent_id: int,
+    client_id: int,
+    interaction_id: int | None,
+    at: dt.datetime | None = None,
 ) -> None:
     """The pop's one audit entry: the agent it pops for, the client, the call's interaction,
-    and the names of the fields it shows (never their values)."""
+    and the names of the fields it shows (never their values), at the offer's time."""
     await record_audit(
         session,
         agent_id,
@@ -67,4 +73,5 @@ async def record_call_offered(
         client_id,
         interaction_id,
         {"fields": list(POP_SHOWS)},
+        at=at,
     )
