@@ -90,6 +90,25 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'callcenter.db'}"
 
+    # --- Write journal (docs/operations.md, "The write journal") -----------------------------
+    # Where a call's writes wait while the database cannot take them (writes.jsonl). Empty:
+    # journal/ beside the SQLite file, or var/journal in the project folder for PostgreSQL.
+    # Put it on another disk than SQLite's to survive a full disk with the writes kept.
+    journal_dir: Path | None = None
+    # A write the database has not taken after this long goes to the journal instead.
+    journal_write_timeout: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def effective_journal_dir(self) -> Path:
+        if self.journal_dir is not None:
+            return self.journal_dir
+        url = self.effective_database_url
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                return Path(path).parent / "journal"
+        return PROJECT_ROOT / "var" / "journal"
+
     # --- IVR -------------------------------------------------------------------------------
     ivr_flows_dir: Path = PROJECT_ROOT / "ivr_flows"
     # The agent desktop's files, served at /desk/ (the image copies them here too).
