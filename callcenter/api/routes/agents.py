@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 
 from callcenter.acd.agents import MISSED, reason_codes
 from callcenter.acd.model import AgentState
 from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
 from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
 from callcenter.api.schemas.agents import AgentOut, AgentProfileIn, AgentStateIn, ReasonsOut
-from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.common import Id, errors
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence import agents
 
@@ -36,7 +36,7 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 
 Agent = Annotated[Principal, Depends(require_roles(*AGENT_ROLES))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
-AgentId = Annotated[int, Path(gt=0)]
+AgentId = Id
 
 
 def not_ready_reasons(request: Request) -> frozenset[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from callcenter.api.deps import ClientFacing, CrmDep, DbDep, Staff
 from callcenter.api.schemas.clients import (
@@ -32,13 +32,13 @@ from callcenter.api.schemas.clients import (
     RevealIdIn,
     RevealIdOut,
 )
-from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.common import Id, errors
 from callcenter.crm import clients
 from callcenter.persistence import ivr
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
-ClientId = Annotated[int, Path(gt=0)]
+ClientId = Id
 
 
 @router.get("")
@@ -56,7 +56,7 @@ async def view_client(
     crm: CrmDep,
     principal: Staff,
     interaction_id: Annotated[
-        int | None, Query(gt=0, description="the call this view is for (audited)")
+        Id | None, Query(description="the call this view is for (audited)")
     ] = None,
 ) -> ClientViewOut:
     """The 360-degree view. Every read writes an audit entry (who, which client, when, and
@@ -103,7 +103,7 @@ async def unlock_client_pin(
     db: DbDep,
     principal: ClientFacing,
     interaction_id: Annotated[
-        int | None, Query(gt=0, description="the call this unlock is for (audited)")
+        Id | None, Query(description="the call this unlock is for (audited)")
     ] = None,
 ) -> None:
     """Lift a telephone-PIN lockout (and the count of wrong PINs) once the client has proved

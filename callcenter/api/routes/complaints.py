@@ -25,6 +25,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from callcenter.api.deps import DbDep, Principal, Staff, require_roles
+from callcenter.api.schemas.common import Id, Offset, text
 from callcenter.api.schemas.complaints import (
     ComplaintAssignIn,
     ComplaintCategoryOut,
@@ -69,15 +70,15 @@ async def list_complaints(
     db: DbDep,
     _principal: Staff,
     status: ComplaintStatus | None = None,
-    client_id: int | None = None,
-    owner_department: str | None = None,
-    owner_branch_id: int | None = None,
-    assigned_to_id: int | None = None,
+    client_id: Id | None = None,
+    owner_department: Annotated[str, text(40)] | None = None,
+    owner_branch_id: Id | None = None,
+    assigned_to_id: Id | None = None,
     overdue: Annotated[
         bool | None, Query(description="past the response deadline, not yet responded")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ComplaintOut]:
     """Newest first."""
     where = complaints.ComplaintFilter(
@@ -107,7 +108,7 @@ async def create_complaint(
 
 
 @router.get("/{complaint_id}")
-async def get_complaint(complaint_id: int, db: DbDep, _principal: Staff) -> ComplaintDetailOut:
+async def get_complaint(complaint_id: Id, db: DbDep, _principal: Staff) -> ComplaintDetailOut:
     async with db.read() as session:
         record = await complaints.get_complaint(session, complaint_id)
         return ComplaintDetailOut.of_record(record, _now())
@@ -115,7 +116,7 @@ async def get_complaint(complaint_id: int, db: DbDep, _principal: Staff) -> Comp
 
 @router.post("/{complaint_id}/transitions")
 async def transition_complaint(
-    complaint_id: int, body: ComplaintTransitionIn, db: DbDep, principal: ComplaintWorkers
+    complaint_id: Id, body: ComplaintTransitionIn, db: DbDep, principal: ComplaintWorkers
 ) -> ComplaintDetailOut:
     """Move the complaint along its workflow. 409 ``stale-version`` if it changed since you read
     it; 409 ``complaint-illegal-transition`` for a move the workflow does not allow."""
@@ -134,7 +135,7 @@ async def transition_complaint(
 
 @router.post("/{complaint_id}/notes", status_code=201)
 async def add_note(
-    complaint_id: int, body: ComplaintNoteIn, db: DbDep, principal: Staff
+    complaint_id: Id, body: ComplaintNoteIn, db: DbDep, principal: Staff
 ) -> ComplaintDetailOut:
     async with db.write() as session:
         record = await complaints.add_complaint_note(
@@ -145,7 +146,7 @@ async def add_note(
 
 @router.patch("/{complaint_id}/assign")
 async def assign_complaint(
-    complaint_id: int, body: ComplaintAssignIn, db: DbDep, principal: ComplaintWorkers
+    complaint_id: Id, body: ComplaintAssignIn, db: DbDep, principal: ComplaintWorkers
 ) -> ComplaintDetailOut:
     async with db.write() as session:
         record = await complaints.assign_complaint(

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from callcenter.api.deps import ClientFacing, CrmDep, Managers, Staff
-from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.follow_ups import (
     FollowUpCancelIn,
     FollowUpCompleteIn,
@@ -34,7 +34,7 @@ from callcenter.crm import follow_ups
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
 
-FollowUpId = Annotated[int, Path(gt=0)]
+FollowUpId = Id
 
 
 @router.post("", status_code=201, responses=errors(422))

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from callcenter.api.deps import ClientFacing, CrmDep, Staff
-from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.interactions import (
     DispositionIn,
     InteractionIn,
@@ -38,7 +38,7 @@ from callcenter.crm.vocabulary import Role
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
-InteractionId = Annotated[int, Path(gt=0)]
+InteractionId = Id
 
 
 @router.post("", status_code=201, responses=errors(409, 422))

@@ -33,7 +33,7 @@ from callcenter.acd.service import AcdService
 from callcenter.api.agent_state import AgentStatesDep
 from callcenter.api.deps import ClockDep, DbDep, Managers
 from callcenter.api.schemas.agents import AgentOut
-from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.supervision import (
     AgentStateForceIn,
     FloorOut,
@@ -50,7 +50,7 @@ from callcenter.persistence.supervision import record_call_moved
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
-AgentId = Annotated[int, Path(gt=0)]
+AgentId = Id
 CallId = Annotated[str, Path(min_length=1, max_length=64)]
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, Field, SecretStr
 
-from callcenter.api.schemas.common import StrictModel
+from callcenter.api.schemas.common import StrictModel, text
 from callcenter.crm.vocabulary import Role
 from callcenter.passwords import MAX_LENGTH
 from callcenter.persistence.sessions import UserInfo
 
-Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Username = Annotated[str, text(64)]
 
 
 class LoginIn(StrictModel):

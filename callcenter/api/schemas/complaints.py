@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from callcenter.api.schemas.common import Id, Version, text
 from callcenter.crm.complaints import is_overdue
 from callcenter.crm.vocabulary import ComplaintStatus
 from callcenter.persistence.complaints import ComplaintWithHistory
 from callcenter.persistence.tables import Complaint, ComplaintCategory, ComplaintEvent
 
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4_000)]
-CategoryCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Id = Annotated[int, Field(gt=0)]
-Version = Annotated[int, Field(ge=1, description="the version you read; stale -> 409")]
+Summary = Annotated[str, text(200)]
+LongText = Annotated[str, text(10_000)]
+Note = Annotated[str, text(4_000)]
+CategoryCode = Annotated[str, text(40)]
 
 
 class StrictModel(BaseModel):

@@ -5,9 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from callcenter.api.schemas.common import Id, Limit, Offset, PageOut, StrictModel, text
+from callcenter.api.schemas.common import (
+    Count,
+    Id,
+    Limit,
+    Offset,
+    PageOut,
+    StrictModel,
+    Timestamp,
+    text,
+)
 from callcenter.crm.interactions import (
     InteractionQuery,
     InteractionRecord,
@@ -32,7 +41,7 @@ def _normalised_number(raw: str | None) -> str | None:
 class InteractionIn(StrictModel):
     channel: Channel
     direction: Direction
-    started_at: AwareDatetime
+    started_at: Timestamp
     caller_number: Number | None = None
     called_number: Number | None = None
     client_id: Id | None = None
@@ -52,14 +61,14 @@ class PhaseIn(StrictModel):
     """One phase of the contact, reached at ``at``, with what became known then."""
 
     phase: Literal["ivr_ended", "queued", "offered", "answered", "ended", "wrapped_up"]
-    at: AwareDatetime = Field(description="not earlier than the latest recorded phase (409)")
+    at: Timestamp = Field(description="not earlier than the latest recorded phase (409)")
     agent_id: Id | None = None
     queue: Annotated[str, text(50)] | None = None
     client_id: Id | None = None
     ivr_path: list[Annotated[str, text(50)]] | None = Field(default=None, max_length=100)
     ivr_outcome: Annotated[str, text(24)] | None = None
     authenticated: bool | None = None
-    hold_seconds: Annotated[int, Field(ge=0)] | None = None
+    hold_seconds: Count | None = None
     disposition: Annotated[str, text(50)] | None = None
     notes: Annotated[str, text(10_000)] | None = None
     recording_ref: Annotated[str, text(200)] | None = None
@@ -71,7 +80,7 @@ class PhaseIn(StrictModel):
 class InteractionListParams(BaseModel):
     client_id: Id | None = None
     agent_id: Id | None = None
-    since: AwareDatetime | None = Field(default=None, description="started at or after")
+    since: Timestamp | None = Field(default=None, description="started at or after")
     limit: Limit = 50
     offset: Offset = 0
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from callcenter.acd.model import QueueConfig, QueueHours
-from callcenter.api.schemas.common import StrictModel
+from callcenter.api.schemas.common import StrictModel, Version
 from callcenter.crm.vocabulary import Tier, ValueClass
 from callcenter.persistence.queues import QueueRecord
 
@@ -78,8 +78,8 @@ class QueueSettings(BaseModel):
 class QueueIn(QueueSettings, StrictModel):
     """The whole configuration (a field left out takes its default)."""
 
-    version: int | None = Field(
-        default=None, ge=1, description="the version you read; null to create the queue"
+    version: Version | None = Field(
+        default=None, description="the version you read; null to create the queue"
     )
 
     def to_config(self, name: str) -> QueueConfig:
