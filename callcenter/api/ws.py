@@ -76,7 +76,7 @@ CLOSE_CODES = {
     CloseKind.SESSION_ENDED: 4401,  # logged out, expired, or the user's role changed
     CloseKind.TOO_SLOW: 4408,  # the send queue overflowed
     CloseKind.NO_HEARTBEAT: 4410,  # silent for three heartbeat intervals
-    CloseKind.UNSUPPORTED_DATA: 1003,  # binary, not JSON, not an object, no "type"
+    CloseKind.UNSUPPORTED_DATA: 1003,  # binary, not JSON or Unicode, too deep, no "type"
     CloseKind.FRAME_TOO_LARGE: 1009,
     CloseKind.SERVER_STOPPING: 1001,
     CloseKind.SERVER_ERROR: 1011,

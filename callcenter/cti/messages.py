@@ -15,9 +15,10 @@ Every message, both ways, is one JSON text frame; the server's are always
   epoch.
 
 What a client sends is parsed by :func:`parse_frame`: a frame that is not a JSON object in a
-text frame, or is too large, is a :class:`ProtocolViolation` (the edge closes the
-connection); a well-formed message of an unknown type or with bad fields is a
-:class:`MessageRefused` (answered with an ``error`` message; the connection stays).
+text frame, is too large, nests too deep or holds a lone surrogate, is a
+:class:`ProtocolViolation` (the edge closes the connection); a well-formed message of an
+unknown type or with bad fields is a :class:`MessageRefused` (answered with an ``error``
+message; the connection stays).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from callcenter.errors import DomainError, InvalidInput
 from callcenter.events import Envelope, Event
 
 MAX_FRAME_BYTES = 64 * 1024
+# Arrays and objects within one another; a client's messages use one level. Python's json
+# recurses once per level, so a 64 KiB frame of "[" would exhaust the stack (RecursionError).
+MAX_NESTING = 32
 MAX_REF_LENGTH = 64  # the client's own correlation id, echoed in replies
 MAX_EPOCH_LENGTH = 64  # a run's name as a client sends it back (ours are 16 characters)
 AGENT_STATES = ("ready", "not_ready")  # what an agent may ask for (the REST route's choice)
@@ -93,7 +97,7 @@ class FrameTooLarge(ProtocolViolation):
 
 
 class MalformedFrame(ProtocolViolation):
-    """Not JSON, not an object, or no string ``type``."""
+    """Not JSON, not an object, no string ``type``, nested too deep, or a lone surrogate."""
 
     error_id = "malformed-frame"
 
@@ -160,11 +164,41 @@ def parse_frame(
         raise FrameTooLarge(f"frame of {size} bytes; at most {max_bytes}", bytes=size)
     try:
         body = json.loads(text)
+    except RecursionError:
+        raise MalformedFrame(f"nested deeper than {MAX_NESTING} levels") from None
     except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
         raise MalformedFrame(f"not JSON: {exc}") from exc
+    if _nests_deeper(text, body, MAX_NESTING):
+        raise MalformedFrame(f"nested deeper than {MAX_NESTING} levels")
+    if "\\u" in text and not _is_unicode(body):
+        raise MalformedFrame("a lone surrogate (\\ud800-\\udfff): not Unicode text")
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise MalformedFrame('a message is a JSON object with a string "type"')
     return _message(body)
+
+
+def _nests_deeper(text: str, body: object, limit: int) -> bool:
+    if text.count("[") + text.count("{") <= limit:
+        return False  # too few brackets to nest that deep: every usual frame stops here
+    level: list[object] = [body]
+    for _ in range(limit):
+        level = [
+            child
+            for value in level
+            if isinstance(value, dict | list)
+            for child in (value.values() if isinstance(value, dict) else value)
+        ]
+    return any(isinstance(value, dict | list) for value in level)
+
+
+def _is_unicode(body: object) -> bool:
+    """No lone surrogate in any string or key: json reads the escape ``\\ud800`` into one, which
+    no UTF-8 text holds (an error echoing it would fail to send)."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _ref(body: Mapping[str, Any]) -> str | None:
