@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +132,24 @@ class Settings(BaseSettings):
     # Where Asterisk writes voice messages (its own path). Empty: the instance's spool.
     ivr_recordings_dir: str = ""
 
+    # --- When the service is down: the dialplan's fallback (docs/operations.md) ----------------
+    # Seconds Asterisk gives the service to pick a hotline call up (TIMEOUT(absolute) before
+    # AGI(agi:async)); then the fallback takes the call. Rendered into extensions.conf.
+    service_pickup_seconds: int = Field(default=5, ge=1, le=60)
+    # What the fallback does: "apology" (a recorded apology, 1/2 for a call back), "transfer"
+    # (dial fallback_transfer_number), "queue" (a plain app_queue of the agents' phones).
+    fallback_mode: Literal["apology", "transfer", "queue"] = "apology"
+    # Transfer mode: dialled through outbound_trunk when set, else an extension of ours.
+    fallback_transfer_number: str = Field(default="", pattern=r"^\+?[0-9]*$", max_length=32)
+    # Queue mode: how long the agents' phones ring before the apology.
+    fallback_queue_wait_seconds: int = Field(default=120, ge=10, le=3600)
+    # Asterisk's channel event record (cel_custom): where the service reads it. Empty: the
+    # sandbox instance's log/cel-custom/calls.csv.
+    cel_file: Path | None = None
+    # How often the running service imports the calls it never saw from that record; 0: never
+    # (``callcenter cel import`` still does).
+    cel_import_seconds: float = Field(default=60.0, ge=0)
+
     # --- ACD -------------------------------------------------------------------------------
     # Why an agent may be not ready (the desktop lists them); "missed" is always added.
     agent_not_ready_reasons: Annotated[list[str], NoDecode] = Field(
@@ -198,6 +216,12 @@ class Settings(BaseSettings):
         if not value or not all(ch.isalnum() or ch in "-_" for ch in value):
             raise ValueError("instance name may hold only letters, digits, '-' and '_'")
         return value
+
+    @model_validator(mode="after")
+    def _transfer_has_a_number(self) -> Settings:
+        if self.fallback_mode == "transfer" and not self.fallback_transfer_number:
+            raise ValueError("fallback_mode 'transfer' needs a fallback_transfer_number")
+        return self
 
     @field_validator("rtp_end")
     @classmethod

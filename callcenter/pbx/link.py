@@ -4,6 +4,13 @@ One place owns the AMI client; everything else in the service asks this link. On
 (re)connect, and whenever an event consumer fell behind, it resyncs the channel view from
 ``CoreShowChannels``. Every ``AsyncAGIStart`` (a call entering the hotline, or a phone dialling
 out) is handed to a call handler in its own task, inside the link's TaskGroup.
+
+Picking a call up. The dialplan arms a deadline before ``AGI(agi:async)`` (extensions.conf,
+``TIMEOUT(absolute)``): a call the service does not pick up within it goes to the fallback,
+never to silence. The link's first AGI command on every call it hands out cancels that deadline
+(:data:`PICKUP_COMMAND`); a call whose deadline fired first has left Async AGI, belongs to the
+fallback, and is not handed out. A handler that fails with the caller still in Async AGI gives
+the call back to the dialplan (``ASYNCAGI BREAK``), whose next step is the fallback too.
 """
 
 from __future__ import annotations
@@ -16,7 +23,13 @@ from dataclasses import dataclass, field
 
 from callcenter.asterisk.agi import AgiResult, AsyncAgi, parse_agi_env
 from callcenter.asterisk.client import AmiClient, ConnectionChange, ConnectionState
-from callcenter.asterisk.errors import AgiChannelGone, AmiError, AmiEventsLost
+from callcenter.asterisk.errors import (
+    AgiChannelGone,
+    AmiConnectionError,
+    AmiError,
+    AmiEventsLost,
+    AmiNotConnected,
+)
 from callcenter.asterisk.protocol import Message
 from callcenter.asterisk.subscription import Subscription
 from callcenter.pbx.channels import TRACKED_EVENTS, ChannelTracker
@@ -83,6 +96,16 @@ class Resyncs:
 RESYNC_RETRY_MIN = 0.5
 RESYNC_RETRY_MAX = 10.0
 
+# The service's first command on a call: cancel the dialplan's pickup deadline. AGI's SET
+# VARIABLE writes dialplan functions too; TIMEOUT(absolute)=0 clears the channel's hang-up
+# time (func_timeout). Against Asterisk 22: tests/integration/test_fallback_real_asterisk.py.
+PICKUP_COMMAND = "SET VARIABLE TIMEOUT(absolute) 0"
+# Leave Async AGI without hanging up: the dialplan goes on at its next step, the fallback.
+RELEASE_COMMAND = "ASYNCAGI BREAK"
+# Well past any deadline the dialplan can arm (60 s at most, settings.py): by then either the
+# command ran or the deadline fired and the call left Async AGI.
+PICKUP_TIMEOUT = 65.0
+
 
 class PbxLink:
     def __init__(
@@ -92,16 +115,19 @@ class PbxLink:
         call_handler: CallHandler | None = None,
         *,
         resyncs: Resyncs | None = None,
+        agi: AsyncAgi | None = None,
     ) -> None:
         self.client = client
         self.tracker = tracker
-        self.agi = AsyncAgi(client)
+        self.agi = agi or AsyncAgi(client)
         self._call_handler = call_handler
         self._resync_lock = asyncio.Lock()
         self._resync_wanted = asyncio.Event()
         self._resync_events: list[Message] | None = None
         self.resyncs = resyncs or Resyncs()
         self.calls_handled = 0
+        # Calls whose pickup deadline fired before the service picked them up: the fallback's.
+        self.calls_missed = 0
         self._agi_calls: dict[str, AgiCall] = {}  # by channel, while in Async AGI
 
     async def run(self) -> None:
@@ -257,11 +283,57 @@ class PbxLink:
     async def _run_handler(self, call: AgiCall) -> None:
         assert self._call_handler is not None
         try:
+            if not await self._pick_up(call):
+                return
             await self._call_handler(call)
-        except AmiError as exc:
+        except (AgiChannelGone, AmiConnectionError, AmiNotConnected) as exc:
+            # The caller left, or the link was lost under the call: a call still in Async AGI
+            # is adopted by the next run of the service (callcenter/pbx/adoption.py).
             log.info("call %s ended its handler: %s", call.uniqueid, exc)
+        except AmiError as exc:
+            # A command timed out or was refused, the link still up: the fallback takes the
+            # caller rather than leave them in Async AGI with nobody driving the call.
+            log.info("call %s ended its handler: %s", call.uniqueid, exc)
+            await self._release_to_fallback(call)
         except Exception:
-            # One broken call must never take the link (and every other call) down with it.
+            # One broken call must never take the link (and every other call) down with it,
+            # nor leave its caller in silence.
             log.exception("call handler failed for %s", call.uniqueid)
+            await self._release_to_fallback(call)
         finally:
             self.release_call(call)
+
+    async def _pick_up(self, call: AgiCall) -> bool:
+        """Cancel the call's pickup deadline; False when the fallback has the call already
+        (the deadline fired first: the caller left Async AGI) or the link failed."""
+        try:
+            await call.execute(PICKUP_COMMAND, timeout=PICKUP_TIMEOUT)
+        except AgiChannelGone:
+            self.calls_missed += 1
+            log.warning(
+                "call %s was not picked up within the dialplan's deadline: the fallback has it",
+                call.uniqueid,
+            )
+            return False
+        except AmiError as exc:
+            # Unknown whether the deadline is still armed: make sure the call is not left
+            # in Async AGI with nobody driving it.
+            log.warning("call %s could not be picked up: %s", call.uniqueid, exc)
+            await self._release_to_fallback(call)
+            return False
+        return True
+
+    async def _release_to_fallback(self, call: AgiCall) -> None:
+        """Give a call its handler cannot serve back to the dialplan (the fallback), unless
+        the caller has left Async AGI already. Best effort: a link lost meanwhile cannot send
+        it (then the next run of the service adopts the call, callcenter/pbx/adoption.py)."""
+        if call.ended.is_set():
+            return
+        try:
+            await call.execute(RELEASE_COMMAND, timeout=10.0)
+        except AgiChannelGone:
+            return
+        except AmiError as exc:
+            log.warning("call %s could not be handed to the fallback: %s", call.uniqueid, exc)
+            return
+        log.warning("call %s handed to the dialplan's fallback", call.uniqueid)

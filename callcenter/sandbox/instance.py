@@ -22,9 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from callcenter.ivr.fallback_prompts import FALLBACK_FOLDER, render_fallback_prompts
 from callcenter.ivr.prompts import RenderReport
 from callcenter.ivr.sounds import render_flow_prompts
 from callcenter.sandbox.errors import SandboxError
+from callcenter.sandbox.fallback import CEL_FILE_IN_LOG, fallback_context
 from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
 from callcenter.settings import PROJECT_ROOT, Settings
@@ -85,13 +87,22 @@ class AsteriskInstance:
                 *s.supervisor_extensions,
             ],
             "phone_password": s.agent_phone_password.get_secret_value(),
+            **fallback_context(s, str(self.dir_in_root / "prompts" / FALLBACK_FOLDER)),
         }
         return render_tree(self.conf_source, self.dir / "etc", context)
 
     def render_prompts(self, flows_dir: Path = FLOWS_DIR) -> RenderReport:
         """Every prompt the IVR can say, rendered into the instance's prompts folder (see
-        callcenter.ivr.sounds.render_flow_prompts)."""
-        return render_flow_prompts(flows_dir, self.prompts_dir)
+        callcenter.ivr.sounds.render_flow_prompts), and the fallback's, which the dialplan
+        plays by fixed names from its own folder there."""
+        report = render_flow_prompts(flows_dir, self.prompts_dir)
+        render_fallback_prompts(self.prompts_dir / FALLBACK_FOLDER)
+        return report
+
+    @property
+    def cel_file(self) -> Path:
+        """Asterisk's channel event record (cel_custom.conf), as the host sees it."""
+        return self.dir / "log" / CEL_FILE_IN_LOG
 
     def sound_name(self, host_path: Path) -> str:
         """How Asterisk, inside the root, names a sound file of this instance (no extension)."""
@@ -216,8 +227,10 @@ class AsteriskInstance:
 
     def _prepare_dirs(self, rootfs: Rootfs) -> tuple[int, int]:
         uid, gid = _lookup_user(rootfs.path, ASTERISK_UID_NAME)
-        # spool/messages: voice messages callers leave in the IVR (RECORD FILE writes there).
-        for sub in ("etc", "run", "log", "spool", "spool/messages", "db", "cache"):
+        # spool/messages: voice messages callers leave in the IVR (RECORD FILE writes there);
+        # log/cel-custom: Asterisk's channel event record (cel_custom writes no folder itself).
+        subs = ("etc", "run", "log", "log/cel-custom", "spool", "spool/messages", "db", "cache")
+        for sub in subs:
             path = self.dir / sub
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, uid, gid)
@@ -332,6 +345,12 @@ class AsteriskInstance:
         deadline = time.monotonic() + 5
         while self._instance_pids() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def cel_file_for(settings: Settings) -> Path:
+    """Where the service reads Asterisk's channel event record: CALLCENTER_CEL_FILE, else the
+    sandbox instance's."""
+    return settings.cel_file or AsteriskInstance(settings).cel_file
 
 
 def _alive(pid: int) -> bool:

@@ -33,8 +33,12 @@ from render import render_tree
 CONF_SOURCE = Path("/usr/local/share/callcenter/asterisk_conf")
 INSTANCE = "docker"
 INSTANCE_DIR = Path("/var/lib/callcenter/instances") / INSTANCE
-# spool/messages: voice messages callers leave in the IVR (the service names this folder).
-INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "spool/messages", "db", "cache")
+# spool/messages: voice messages callers leave in the IVR (the service names this folder);
+# log/cel-custom: Asterisk's channel event record, which the app reads (cel_custom.conf).
+INSTANCE_SUBDIRS = ("etc", "run", "log", "log/cel-custom", "spool", "spool/messages", "db", "cache")
+# The IVR's prompts volume; the app renders the fallback's prompts into its fallback/ folder.
+PROMPTS_DIR = Path("/var/lib/callcenter/prompts")
+FALLBACK_MODES = ("apology", "transfer", "queue")
 ASTERISK_USER = "asterisk"
 MODULE_DIR_GLOB = "/usr/lib/*/asterisk/modules"
 
@@ -51,6 +55,13 @@ DEFAULTS = {
     # The compose network: peers there are reached directly, everyone else via the external
     # address.
     "CALLCENTER_SIP_LOCAL_NETS": "172.28.0.0/24",
+    # The dialplan's fallback when the app does not pick a call up (docs/operations.md).
+    "CALLCENTER_SERVICE_PICKUP_SECONDS": "5",
+    "CALLCENTER_FALLBACK_MODE": "apology",
+    "CALLCENTER_FALLBACK_TRANSFER_NUMBER": "",
+    "CALLCENTER_FALLBACK_QUEUE_WAIT_SECONDS": "120",
+    # The carrier's host:port, for a transfer number that is not an extension.
+    "CALLCENTER_OUTBOUND_TRUNK": "",
 }
 # No default on purpose: a production host must choose these.
 REQUIRED = (
@@ -68,6 +79,7 @@ REQUIRED = (
 _TOKEN = re.compile(r"[A-Za-z0-9_.@+-]+")
 _NETWORK = re.compile(r"[0-9A-Fa-f:.]+(/[0-9A-Fa-f:.]+)?")
 _ADDRESS = re.compile(r"[A-Za-z0-9_.:-]+")
+_NUMBER = re.compile(r"\+?[0-9]+")
 
 
 class ConfigError(Exception):
@@ -127,6 +139,47 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
         "phone_password": _secret(
             "CALLCENTER_AGENT_PHONE_PASSWORD", env["CALLCENTER_AGENT_PHONE_PASSWORD"]
         ),
+        **_fallback(value),
+    }
+
+
+def _fallback(value: Mapping[str, str]) -> dict[str, object]:
+    """The fallback's keys, as callcenter/sandbox/fallback.py ``fallback_context`` makes them."""
+    mode = value["CALLCENTER_FALLBACK_MODE"]
+    if mode not in FALLBACK_MODES:
+        raise ConfigError(f"CALLCENTER_FALLBACK_MODE: {mode!r} is not one of {FALLBACK_MODES}")
+    agents = [
+        _checked("CALLCENTER_AGENT_EXTENSIONS", ext, _TOKEN)
+        for ext in _csv(value["CALLCENTER_AGENT_EXTENSIONS"])
+    ]
+    dial = ""
+    if mode == "transfer":
+        number = _checked(
+            "CALLCENTER_FALLBACK_TRANSFER_NUMBER",
+            value["CALLCENTER_FALLBACK_TRANSFER_NUMBER"],
+            _NUMBER,
+        )
+        trunk = value["CALLCENTER_OUTBOUND_TRUNK"]
+        phones = {*agents, *_csv(value["CALLCENTER_SUPERVISOR_EXTENSIONS"])}
+        if number in phones:
+            dial = f"PJSIP/{number}"
+        elif trunk:
+            trunk = _checked("CALLCENTER_OUTBOUND_TRUNK", trunk, _ADDRESS)
+            dial = f"PJSIP/carrier/sip:{number}@{trunk}"
+        else:
+            raise ConfigError(
+                "CALLCENTER_FALLBACK_TRANSFER_NUMBER is not an extension of ours: "
+                "set CALLCENTER_OUTBOUND_TRUNK"
+            )
+    return {
+        "pickup_seconds": _int("CALLCENTER_SERVICE_PICKUP_SECONDS", value, 1, 60),
+        "fallback_mode": mode,
+        "fallback_transfer_dial": dial,
+        "fallback_queue_members": agents,
+        "fallback_queue_wait_seconds": _int(
+            "CALLCENTER_FALLBACK_QUEUE_WAIT_SECONDS", value, 10, 3600
+        ),
+        "fallback_sounds_dir": str(PROMPTS_DIR / "fallback"),
     }
 
 
@@ -197,6 +250,13 @@ def _checked(name: str, value: str, pattern: re.Pattern[str]) -> str:
     if not pattern.fullmatch(value):
         raise ConfigError(f"{name}: {value!r} is not a valid value")
     return value
+
+
+def _int(name: str, value: Mapping[str, str], low: int, high: int) -> int:
+    raw = value[name]
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number in {low}-{high}")
+    return int(raw)
 
 
 def _port(name: str, raw: str, low: int = 1) -> int:

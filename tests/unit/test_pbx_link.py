@@ -7,15 +7,17 @@ under the same link is covered by the integration tests against the sandbox Aste
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
 
 import pytest
 
+from callcenter.asterisk.agi import AgiResult, AsyncAgi
 from callcenter.asterisk.client import AmiClient
-from callcenter.asterisk.errors import AmiTimeout
+from callcenter.asterisk.errors import AmiConnectionLost, AmiTimeout
 from callcenter.pbx.channels import ChannelTracker
-from callcenter.pbx.link import AgiCall, PbxLink
+from callcenter.pbx.link import PICKUP_COMMAND, RELEASE_COMMAND, AgiCall, PbxLink
+from tests.fakes.fake_agi import AgiCommand, FakeAgi
 from tests.fakes.fake_ami_client import FakeAmiClient, event
 
 SAFETY = 5.0  # seconds; a safety net for waits that end on events
@@ -30,6 +32,28 @@ def listed(uniqueid: str, channel: str) -> dict[str, str]:
 
 def snapshot(*channels: dict[str, str]) -> list:  # type: ignore[type-arg]
     return [event("CoreShowChannel", **fields) for fields in channels]
+
+
+class PickingUpAgi(FakeAgi):
+    """Async AGI where the pickup (the link's first command on a call) runs at once, as it
+    does on a channel parked in Async AGI; every other command waits for the test."""
+
+    async def execute(self, channel: str, command: str, **kwargs: object) -> AgiResult:
+        if command == PICKUP_COMMAND:
+            asyncio.get_running_loop().call_soon(self._run_pickups)
+        return await super().execute(channel, command, **kwargs)  # type: ignore[arg-type]
+
+    def _run_pickups(self) -> None:
+        for waiting in self.waiting():
+            if waiting.command == PICKUP_COMMAND:
+                waiting.answer("200 result=1")
+
+
+def new_link(
+    ami: FakeAmiClient, handler: Callable[[AgiCall], Awaitable[None]], agi: FakeAgi | None = None
+) -> PbxLink:
+    agi = agi or PickingUpAgi(ami)
+    return PbxLink(cast(AmiClient, ami), ChannelTracker(), handler, agi=cast(AsyncAgi, agi))
 
 
 class Harness:
@@ -54,7 +78,7 @@ async def _start(ami: FakeAmiClient) -> AsyncIterator[Harness]:
     async def handler(call: AgiCall) -> None:
         await calls.put(call)
 
-    link = PbxLink(cast(AmiClient, ami), ChannelTracker(), handler)
+    link = new_link(ami, handler)
     runner = asyncio.create_task(link.run())
     try:
         await ami.listening()
@@ -211,7 +235,7 @@ async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() 
         await calls.put(call)
         await call.ended.wait()
 
-    link = PbxLink(cast(AmiClient, ami), ChannelTracker(), handler)
+    link = new_link(ami, handler)
     runner = asyncio.create_task(link.run())
     try:
         await ami.listening()
@@ -240,7 +264,7 @@ async def test_a_call_gone_from_the_snapshot_after_a_reconnect_is_ended() -> Non
         await calls.put(call)
         await call.ended.wait()
 
-    link = PbxLink(cast(AmiClient, ami), ChannelTracker(), handler)
+    link = new_link(ami, handler)
     runner = asyncio.create_task(link.run())
     try:
         await ami.listening()
@@ -260,3 +284,133 @@ async def test_a_call_gone_from_the_snapshot_after_a_reconnect_is_ended() -> Non
     finally:
         ami.close()
         await asyncio.wait_for(runner, SAFETY)
+
+
+# --- picking a call up: the dialplan's deadline, and the fallback -----------------------------
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let every ready task run until all of them wait on something (no time passes)."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+class PickupHarness:
+    """A link whose AGI commands all wait for the test, and a handler the test controls."""
+
+    def __init__(self) -> None:
+        self.ami = FakeAmiClient()
+        self.agi = FakeAgi(self.ami)
+        self.handled: list[tuple[AgiCall, list[str]]] = []  # each call, the commands before
+        self.failure: Exception | None = None
+        self.link = new_link(self.ami, self._handler, self.agi)
+
+    async def _handler(self, call: AgiCall) -> None:
+        self.handled.append((call, self.commands()))
+        if self.failure is not None:
+            raise self.failure
+
+    def commands(self) -> list[str]:
+        return [c.command for c in self.agi.commands]
+
+    def waiting(self) -> AgiCommand:
+        [command] = self.agi.waiting()
+        return command
+
+    def start_call(self) -> None:
+        self.ami.emit(event("AsyncAGIStart", Channel=CARRIER, Uniqueid="1764057600.1", Env=""))
+
+
+@pytest.fixture
+async def pickup() -> AsyncIterator[PickupHarness]:
+    harness = PickupHarness()
+    runner = asyncio.create_task(harness.link.run())
+    try:
+        await harness.ami.listening()
+        harness.ami.connect()
+        yield harness
+    finally:
+        harness.ami.close()
+        async with asyncio.timeout(SAFETY):
+            await runner
+
+
+async def test_the_pickup_deadline_is_cancelled_before_the_handler_gets_the_call(
+    pickup: PickupHarness,
+) -> None:
+    pickup.start_call()
+    await settle()
+    assert pickup.handled == []  # the handler waits for the pickup
+    pickup.waiting().answer("200 result=1")
+    await settle()
+    [(call, before)] = pickup.handled
+    assert call.uniqueid == "1764057600.1"
+    assert before == [PICKUP_COMMAND]
+    assert PICKUP_COMMAND == "SET VARIABLE TIMEOUT(absolute) 0"
+
+
+async def test_a_call_whose_deadline_fired_first_is_left_to_the_fallback(
+    pickup: PickupHarness,
+) -> None:
+    pickup.start_call()
+    await settle()
+    assert pickup.commands() == [PICKUP_COMMAND]
+    # The deadline fired in Asterisk before the pickup ran: the channel left Async AGI.
+    pickup.ami.emit(event("AsyncAGIEnd", Channel=CARRIER, Uniqueid="1764057600.1"))
+    await settle()
+    assert pickup.handled == []
+    assert pickup.commands() == [PICKUP_COMMAND]  # nothing more is sent to the call
+    assert (pickup.link.calls_handled, pickup.link.calls_missed) == (1, 1)
+
+
+async def test_a_pickup_without_an_answer_hands_the_call_to_the_fallback(
+    pickup: PickupHarness,
+) -> None:
+    pickup.start_call()
+    await settle()
+    pickup.waiting().fail(AmiTimeout("no result for AGI SET within 65s"))
+    await settle()
+    assert pickup.commands() == [PICKUP_COMMAND, RELEASE_COMMAND]
+    pickup.waiting().answer("200 result=0")
+    await settle()
+    assert pickup.handled == []
+
+
+async def test_a_handler_that_fails_gives_its_caller_to_the_fallback(
+    pickup: PickupHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    pickup.failure = RuntimeError("a bug in the IVR")
+    pickup.start_call()
+    await settle()
+    pickup.waiting().answer("200 result=1")
+    await settle()
+    assert pickup.commands() == [PICKUP_COMMAND, RELEASE_COMMAND]
+    assert RELEASE_COMMAND == "ASYNCAGI BREAK"
+    pickup.waiting().answer("200 result=0")
+    await settle()
+    assert "handed to the dialplan's fallback" in caplog.text
+
+
+async def test_a_handler_that_fails_after_its_caller_left_sends_nothing_more(
+    pickup: PickupHarness,
+) -> None:
+    pickup.failure = RuntimeError("a bug in the IVR")
+    pickup.start_call()
+    await settle()
+    pickup.ami.emit(event("AsyncAGIEnd", Channel=CARRIER, Uniqueid="1764057600.1"))
+    pickup.waiting().answer("200 result=1")  # ran just before the caller hung up
+    await settle()
+    assert len(pickup.handled) == 1
+    assert pickup.commands() == [PICKUP_COMMAND]
+
+
+async def test_a_handler_that_lost_the_link_leaves_the_call_to_adoption(
+    pickup: PickupHarness,
+) -> None:
+    pickup.failure = AmiConnectionLost("AMI connection lost")
+    pickup.start_call()
+    await settle()
+    pickup.waiting().answer("200 result=1")
+    await settle()
+    assert len(pickup.handled) == 1
+    assert pickup.commands() == [PICKUP_COMMAND]  # no ASYNCAGI BREAK: the next run adopts it
