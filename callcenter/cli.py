@@ -6,11 +6,15 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from callcenter.sandbox.errors import SandboxError
 from callcenter.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from callcenter.pbx.reconcile import Reconciliation
 
 EXIT_TASK_FAILED = 70  # EX_SOFTWARE: an internal failure the service cannot go on after
 
@@ -248,6 +252,120 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.group()
+def cel() -> None:
+    """Asterisk's own record of its calls (CEL): the calls the service never saw."""
+
+
+@cel.command(name="import")
+@click.option(
+    "--file",
+    "cel_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The record (default: CALLCENTER_CEL_FILE, else the sandbox instance's).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Leave calls that ended less than this many seconds ago (the service may still be "
+    "writing them).",
+)
+def cel_import(cel_file: Path | None, settle: float) -> None:
+    """Write the hotline calls the service never saw (the fallback took them) as interactions
+    and their callback requests, and Asterisk's end where a record's is wrong. Idempotent; the
+    running service does the same every CALLCENTER_CEL_IMPORT_SECONDS."""
+    import asyncio
+    import time
+
+    from callcenter.persistence.cel_import import CelImporter
+    from callcenter.persistence.db import Database
+    from callcenter.sandbox.instance import cel_file_for
+
+    settings = _settings()
+    path = cel_file or cel_file_for(settings)
+
+    async def run() -> str:
+        db = Database(settings.effective_database_url)
+        try:
+            importer = CelImporter(db, path, settle=dt.timedelta(seconds=settle))
+            began = time.perf_counter()
+            report = await importer.import_new()
+            took = time.perf_counter() - began
+        finally:
+            await db.dispose()
+        return (
+            f"{path}: {report.calls} ended calls, {report.created} recorded, "
+            f"{report.ends_fixed} ends fixed, {report.callbacks} callbacks filed ({took:.2f} s)"
+        )
+
+    click.echo(asyncio.run(run()))
+
+
+@main.command()
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The day, YYYY-MM-DD, in the center's time zone (CALLCENTER_BUSINESS_TIMEZONE).",
+)
+@click.option(
+    "--cel-file",
+    "cel_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Asterisk's record, repeatable (a rotated file and the current one); default: "
+    "CALLCENTER_CEL_FILE, else the sandbox instance's.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds an interaction's end may differ from Asterisk's.",
+)
+def reconcile(day: dt.datetime, cel_files: tuple[Path, ...], tolerance: float) -> None:
+    """Compare the day's interactions with Asterisk's own record of its hotline calls: list
+    every call missing, duplicated or ended wrong (and any interaction Asterisk never had).
+    Exits 1 when anything is wrong."""
+    import asyncio
+
+    from callcenter.pbx.cel import read_cel_file
+    from callcenter.persistence.db import Database
+    from callcenter.persistence.reconcile import day_bounds, reconcile_range
+    from callcenter.sandbox.instance import cel_file_for
+
+    settings = _settings()
+    paths = list(cel_files) or [cel_file_for(settings)]
+    missing_files = [p for p in paths if not p.is_file()]
+    if missing_files:
+        raise click.ClickException(f"no such record: {', '.join(map(str, missing_files))}")
+    events = [event for path in paths for event in read_cel_file(path)]
+    start, end = day_bounds(day.date(), settings.business_timezone)
+
+    async def run() -> Reconciliation:
+        db = Database(settings.effective_database_url)
+        try:
+            return await reconcile_range(
+                db, events, start, end, tolerance=dt.timedelta(seconds=tolerance)
+            )
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    click.echo(
+        f"{day.date()} ({settings.business_timezone}): {result.calls} hotline calls in "
+        f"Asterisk's record, {result.interactions} interactions compared"
+    )
+    click.echo(", ".join(f"{problem} {count}" for problem, count in result.counts.items()))
+    for finding in result.findings:
+        ids = ",".join(str(i) for i in finding.interaction_ids) or "-"
+        click.echo(f"{finding.problem}\t{finding.call_id}\t{ids}\t{finding.detail}")
+    sys.exit(0 if result.ok else 1)
+
+
+@main.group()
 def flows() -> None:
     """IVR flows (YAML in ivr_flows/)."""
 
@@ -263,14 +381,17 @@ def flows() -> None:
 )
 def flows_render_prompts(prompts_dir: Path, flows_dir: Path) -> None:
     """Render every prompt of the flows (and the speech fragments) into PROMPTS_DIR, with the
-    index the service reads. `asterisk up` does this for the sandbox; a deployment runs it
-    into the folder Asterisk and the service share."""
+    index the service reads, and the dialplan's fallback prompts into PROMPTS_DIR/fallback.
+    `asterisk up` does this for the sandbox; a deployment runs it into the folder Asterisk and
+    the service share."""
+    from callcenter.ivr.fallback_prompts import FALLBACK_FOLDER, render_fallback_prompts
     from callcenter.ivr.loader import FlowsInvalid
     from callcenter.ivr.prompts import PromptRenderFailed, PromptToolMissing
     from callcenter.ivr.sounds import render_flow_prompts
 
     try:
         report = render_flow_prompts(flows_dir, prompts_dir)
+        render_fallback_prompts(prompts_dir / FALLBACK_FOLDER)
     except FlowsInvalid as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)

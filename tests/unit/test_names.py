@@ -52,7 +52,11 @@ KEPT = {
 }
 # In pbx, Asterisk's uniqueid belongs to Asterisk's objects (a channel, an AGI session) and
 # to the code that reads them; what pbx hands on names the call ``call_id``.
-PBX_UNIQUEID_DEFINED = {"callcenter/pbx/channels.py", "callcenter/pbx/link.py"}
+PBX_UNIQUEID_DEFINED = {
+    "callcenter/pbx/channels.py",
+    "callcenter/pbx/link.py",
+    "callcenter/pbx/cel.py",  # Asterisk's record of its channels (CEL), read back
+}
 
 Finding = tuple[str, int, str, str]  # file, line, name, what instead
 
