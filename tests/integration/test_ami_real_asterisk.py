@@ -16,7 +16,7 @@ from callcenter.asterisk.errors import (
     AmiConnectionLost,
 )
 from callcenter.pbx.channels import ChannelTracker
-from callcenter.pbx.link import PbxLink
+from callcenter.pbx.link import PICKUP_COMMAND, PbxLink
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 from tests.support.ami import config_for, next_event
@@ -68,6 +68,7 @@ async def test_trunk_call_gives_channel_lifecycle_and_async_agi_playback(
             assert env["agi_context"] == "from-carrier"
 
             agi = AsyncAgi(ami)
+            await agi.execute(channel, PICKUP_COMMAND)  # as the service does first: no fallback
             answered = await agi.execute(channel, "ANSWER")
             played = await agi.execute(channel, 'STREAM FILE hello-world ""', timeout=20)
             await agi.execute(channel, "HANGUP")

@@ -16,6 +16,7 @@ from callcenter.asterisk.client import open_ami
 from callcenter.asterisk.errors import AgiChannelGone
 from callcenter.asterisk.protocol import Message
 from callcenter.asterisk.subscription import Subscription
+from callcenter.pbx.link import PICKUP_COMMAND
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 from tests.support.ami import config_for, next_event
@@ -130,6 +131,7 @@ async def hotline_call(settings: Settings, script: Sequence[Step]) -> AsyncItera
                 channel = (await next_event(starts, "AsyncAGIStart"))["Channel"]
                 assert channel is not None
                 call = Call(AsyncAgi(ami), channel, caller, dtmf, agi_events, hangups)
+                await call.run(PICKUP_COMMAND)  # as the service does first: no fallback
                 await call.run("ANSWER")
                 yield call
             finally:
@@ -158,7 +160,9 @@ async def test_get_data_returns_the_keys_the_caller_pressed(
     for (key, sent_at), end in zip(result.keys, dtmf_ends, strict=True):
         assert end["Digit"] == key
         assert float(end["Timestamp"] or "0") >= sent_at
-    assert [(e.name, e["Command"]) for e in agi_events][:2] == [
+    assert [(e.name, e["Command"]) for e in agi_events][:4] == [
+        ("AGIExecStart", PICKUP_COMMAND),
+        ("AGIExecEnd", PICKUP_COMMAND),
         ("AGIExecStart", "ANSWER"),
         ("AGIExecEnd", "ANSWER"),
     ]

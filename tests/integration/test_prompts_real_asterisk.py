@@ -13,6 +13,7 @@ from callcenter.ivr.loader import load_flows
 from callcenter.ivr.prompts import render_prompt
 from callcenter.ivr.sounds import INDEX_NAME, SoundIndex
 from callcenter.ivr.speech import vocabulary
+from callcenter.pbx.link import PICKUP_COMMAND
 from callcenter.sandbox.instance import FLOWS_DIR, AsteriskInstance
 from callcenter.settings import Settings
 from tests.support.ami import config_for, next_event
@@ -52,6 +53,7 @@ async def test_asterisk_plays_a_rendered_mandarin_prompt_to_a_caller(
             await caller.start()
             channel = (await next_event(starts, "AsyncAGIStart"))["Channel"]
         agi = AsyncAgi(ami)
+        await agi.execute(channel, PICKUP_COMMAND)  # as the service does first: no fallback
         await agi.execute(channel, "ANSWER")
         played = await agi.execute(
             channel, f'STREAM FILE {asterisk.sound_name(prompt.path)} ""', timeout=30

@@ -20,6 +20,7 @@ from callcenter.ivr.speech import (
     speak_amount,
     vocabulary,
 )
+from callcenter.pbx.link import PICKUP_COMMAND
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 from tests.support.ami import config_for, next_event
@@ -77,6 +78,7 @@ async def test_asterisk_plays_an_amount_in_english_and_in_mandarin(
             await caller.start()
             channel = (await next_event(starts, "AsyncAGIStart"))["Channel"]
         agi = AsyncAgi(ami)
+        await agi.execute(channel, PICKUP_COMMAND)  # as the service does first: no fallback
         await agi.execute(channel, "ANSWER")
         played = [await agi.execute(channel, f'STREAM FILE {name} ""') for name in names]
         await agi.execute(channel, "HANGUP")
