@@ -233,6 +233,7 @@ def create_app(
                     recordings_dir=paths.recordings_in_asterisk,
                 ),
                 on_queued=QueueEntry(legs, acd),
+                link=legs,  # a prompt cut by a lost link plays again once it is back
             )
         else:
             handler = call_handler

@@ -6,7 +6,9 @@ The ACD never spells a PBX command. Over Asterisk the leg is the caller's Async 
 it is an in-memory leg (tests/fakes/acd.py) and a whole call's story runs in milliseconds.
 
 The leg's operations may fail only with :class:`CallerGone` (the caller hung up) or
-:class:`LinkLost` (the service lost the PBX: the call goes on in Asterisk unfollowed).
+:class:`LinkLost` (the service lost the PBX: the call goes on in Asterisk unfollowed). Music
+and prompts ride out a lost link: they wait for it to come back and play again, unless the
+caller hung up meanwhile (CallerGone).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class DialOutcome(StrEnum):
     NO_ANSWER = "no_answer"  # rang out, busy, refused or unreachable
     CALLER_GONE = "caller_gone"  # the caller hung up while the agent's phone rang
     LINK_LOST = "link_lost"
+    NOT_DIALLED = "not_dialled"  # the PBX link was down: no phone rang, the call waits on
 
 
 @dataclass(frozen=True)

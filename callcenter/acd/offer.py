@@ -91,6 +91,13 @@ class Offers:
         if outcome is DialOutcome.LINK_LOST:
             acd.follow_after_link_loss(queued, agent_id, answered=False)
             return OfferResult.DONE
+        if outcome is DialOutcome.NOT_DIALLED:
+            # No phone rang: the agent is no "missed"; the call keeps its place and is offered
+            # again once the link is back (the leg's next dial waits for it).
+            acd.notices.offer_ended(queued, agent_id, "not_dialled")
+            await acd.agent_event(agent_id, AgentEvent.CALLER_GONE)
+            acd.ready_again(agent_id)
+            return OfferResult.RETRY
         if outcome is DialOutcome.CALLER_GONE or leg.gone:
             acd.notices.offer_ended(queued, agent_id, "caller_gone")
             await acd.agent_event(agent_id, AgentEvent.CALLER_GONE)

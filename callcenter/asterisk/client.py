@@ -59,9 +59,13 @@ class AmiConfig:
     ping_timeout: float = 5.0
     event_queue_size: int = 10_000
     reconnect_min: float = 0.5
-    reconnect_max: float = 30.0
-    # A session must last this long before the backoff starts again from reconnect_min.
-    stable_session: float = 10.0
+    # At most this long between two attempts: after Asterisk comes back, calls wait for the
+    # service's reconnect (the dialplan's fallback takes them meanwhile).
+    reconnect_max: float = 5.0
+    # A session must last this long before the backoff starts again from reconnect_min: a
+    # healthy session that is reset (six AMI resets in a row) reconnects at the minimum
+    # each time; one dropped right after its login (an overloaded server) backs off.
+    stable_session: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("username", "secret"):

@@ -28,7 +28,7 @@ from callcenter.events.codec import Codec, InvalidEvent, UnknownTopic, build_cod
 
 # Closed vocabularies of a few fields, as they travel.
 AgentStateOrigin = Literal["api", "acd"]  # the agent's own change (REST, websocket), the ACD's
-OfferEndReason = Literal["no_answer", "caller_gone"]
+OfferEndReason = Literal["no_answer", "caller_gone", "not_dialled"]
 OverflowAction = Literal["queue", "ivr"]  # on into another queue; back to the caller's IVR flow
 OverflowReason = Literal["max_wait", "closed", "moved"]  # moved: by a supervisor
 ControlStateName = Literal["talking", "held", "consulting", "conference", "transferred", "ended"]

@@ -34,13 +34,14 @@ from typing import Any, Protocol
 from callcenter.acd.leg import AgentLine, CallerGone, DialOutcome, LinkLost, TalkEnd
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.agi import AgiResult, agi_quote
-from callcenter.asterisk.client import AmiClient
+from callcenter.asterisk.client import AmiClient, ConnectionState
 from callcenter.asterisk.errors import (
     AgiChannelGone,
     AmiActionError,
     AmiConnectionLost,
     AmiError,
     AmiEventsLost,
+    AmiNotConnected,
 )
 from callcenter.ivr.engine import Outcome, Resume
 from callcenter.pbx.channels import Channel, ChannelTracker
@@ -80,6 +81,14 @@ class CallerLegs:
 
     def of(self, call: AgiCall) -> AgiCallerLeg:
         return AgiCallerLeg(self, call)
+
+    @property
+    def session(self) -> int:
+        """The AMI session now (for the IVR riding out a lost link)."""
+        return self.ami.generation
+
+    async def back_after(self, session: int) -> None:
+        await self.resyncs.after(session)
 
 
 class QueueEntry:
@@ -137,8 +146,37 @@ class AgiCallerLeg:
             raise LinkLost(str(exc)) from exc
 
     async def _execute(self, command: str) -> AgiResult:
-        with self._translated():
-            return await self.call.execute(command)
+        """One command; when the link drops under it, the same command again once the link
+        is back (the caller hears the music or the prompt again), unless they hung up."""
+        while True:
+            session = self._legs.ami.generation
+            try:
+                return await self.call.execute(command)
+            except AgiChannelGone as exc:
+                raise CallerGone(str(exc)) from exc
+            except (AmiConnectionLost, AmiNotConnected) as exc:
+                log.warning(
+                    "call %s: PBX link lost (%s); resuming once it is back", self.call_id, exc
+                )
+            await self.link_back(session)
+
+    async def link_back(self, session: int) -> None:
+        """Return once the channel view was rebuilt on a session newer than ``session``;
+        CallerGone if the caller hung up meanwhile (the rebuilt view ends such a call)."""
+        await self._legs.back_after(session)
+        if self.call.ended.is_set():
+            raise CallerGone(f"{self.call_id} hung up while the PBX link was down")
+
+    async def _link_ready(self) -> None:
+        """Before a dial: the link up and the view rebuilt on its session (a dial sent on a
+        dead link would mark the agent missed for nothing). A caller who hung up meanwhile
+        is told by the dial's outcome, as at any other time."""
+        ami, resyncs = self._legs.ami, self._legs.resyncs
+        if ami.state is ConnectionState.CONNECTED and resyncs.generation >= ami.generation:
+            return
+        session = ami.generation - 1 if ami.state is ConnectionState.CONNECTED else ami.generation
+        log.info("call %s: waiting for the PBX link before dialling", self.call_id)
+        await resyncs.after(session)
 
     async def music_on(self) -> None:
         await self._execute(f"EXEC StartMusicOnHold {agi_quote(MUSIC_CLASS)}")
@@ -165,6 +203,7 @@ class AgiCallerLeg:
 
     async def dial(self, line: AgentLine, ring_seconds: float) -> AgiRinging:
         ami, call = self._legs.ami, self.call
+        await self._link_ready()
         dial_end = ami.expect_event("DialEnd", "Channel", call.channel)
         target = f"PJSIP/{line.extension},{round(ring_seconds)}"
         dial = asyncio.ensure_future(
@@ -216,6 +255,11 @@ class AgiRinging:
                 return DialOutcome.ANSWERED
             await dial
             log.info("call %s: dial of %s ended: %s", leg.call_id, self._line.extension, status)
+        except AmiNotConnected:
+            # Refused before it was sent (the link dropped after the dial checked it): no
+            # phone rang, and the call waits on for the link.
+            dial.add_done_callback(_read_outcome)
+            return DialOutcome.NOT_DIALLED
         except AmiConnectionLost:
             leg.lost()
             # The Dial fails too with the lost session, later, and nobody awaits it any more:

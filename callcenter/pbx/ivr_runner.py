@@ -29,7 +29,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from callcenter.asterisk.agi import AgiResult, agi_quote
-from callcenter.asterisk.errors import AgiChannelGone, AmiError
+from callcenter.asterisk.errors import (
+    AgiChannelGone,
+    AmiConnectionLost,
+    AmiError,
+    AmiNotConnected,
+)
 from callcenter.crm.phones import caller_e164
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import (
@@ -104,6 +109,24 @@ class PromptSpeaker:
         return utterance_sounds(self._sounds(), utterance, call_id)
 
 
+class LinkSessions(Protocol):
+    """The PBX link's sessions, for a call that rides out a lost link
+    (callcenter/pbx/caller_leg.py ``CallerLegs``)."""
+
+    @property
+    def session(self) -> int:
+        """The AMI session now (its generation)."""
+
+    async def back_after(self, session: int) -> None:
+        """Return once the channel view was rebuilt on a session newer than ``session``
+        (a call that hung up meanwhile is then ended)."""
+
+
+# What the IVR says again after a lost link: commands that are only prompts and keys. An
+# enqueue, a transfer or a hang-up is not repeated (the ACD rides out a lost link itself).
+REPEATABLE = (Play, CollectDigits, SelfService, RecordMessage)
+
+
 class IvrRunner:
     """The call handler of the hotline (a ``CallHandler`` for :class:`PbxLink`)."""
 
@@ -116,7 +139,9 @@ class IvrRunner:
         *,
         on_queued: QueuedHandler | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        link: LinkSessions | None = None,
     ) -> None:
+        self.link = link  # None: a lost link ends the run (a runner built on its own)
         self.registry = registry
         self.backend = backend
         self.sounds = sounds  # a getter: a flow reload brings a new index
@@ -220,19 +245,37 @@ class _CallRun:
                 return outcome
 
     async def _answer(self, command: Command) -> Result:
-        if self.gone:
-            return CallerHungUp()
-        try:
-            return await self._do(command)
-        except AgiChannelGone:
-            self.gone = True
-            return CallerHungUp()
-        except AmiError as exc:
-            # The PBX link failed (connection lost, a timeout): the engine ends as if the
-            # caller had gone, so the path so far is still recorded.
-            self.failure = exc
-            self.gone = True
-            return CallerHungUp()
+        link = self.runner.link
+        while True:
+            if self.gone:
+                return CallerHungUp()
+            session = link.session if link is not None else 0
+            try:
+                return await self._do(command)
+            except AgiChannelGone:
+                self.gone = True
+                return CallerHungUp()
+            except (AmiConnectionLost, AmiNotConnected) as exc:
+                if link is None or not isinstance(command, REPEATABLE):
+                    return self._failed(exc)
+                # An AMI reset mid-prompt: the caller hears the prompt again once the link
+                # is back, instead of dead air, unless they hung up meanwhile.
+                log.warning(
+                    "call %s: PBX link lost during %s; resuming once it is back",
+                    self.call.uniqueid,
+                    type(command).__name__,
+                )
+                await link.back_after(session)
+                self.gone = self.call.ended.is_set()
+            except AmiError as exc:
+                return self._failed(exc)
+
+    def _failed(self, exc: AmiError) -> Result:
+        # The PBX failed (a timeout, a lost link with no way back): the engine ends as if
+        # the caller had gone, so the path so far is still recorded.
+        self.failure = exc
+        self.gone = True
+        return CallerHungUp()
 
     async def _finish(self, outcome: Outcome, *, resumed: bool = False) -> Resume | None:
         """Record how the run ended and hand the call on; a Resume when the ACD gives it back."""

@@ -49,6 +49,9 @@ class FakeRinging:
     def lose_link(self) -> None:
         self._outcome.set_result(DialOutcome.LINK_LOST)
 
+    def not_dialled(self) -> None:
+        self._outcome.set_result(DialOutcome.NOT_DIALLED)
+
     def agent_hangs_up(self, rest: Awaitable[None] | None = None) -> None:
         self._talk.set_result(TalkEnd(rest=rest))
 

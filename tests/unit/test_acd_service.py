@@ -256,6 +256,22 @@ async def test_ring_no_answer_goes_to_the_next_agent_and_the_first_is_missed() -
         assert c.store.phases_of(101) == ["offered", "offered", "answered"]
 
 
+async def test_a_dial_the_pbx_link_refused_is_no_missed_call_and_the_call_is_offered_again() -> (
+    None
+):
+    async with center([GENERAL], [agent(1)]) as c:
+        await c.agent_says(1, "ready")
+        leg = await c.call("c1")
+        leg.ringing.not_dialled()
+        await settle()
+        assert c.of("call.offer_ended")[0]["reason"] == "not_dialled"
+        assert leg.dialled() == [1, 1], "the same agent, once the link lets the dial out"
+        assert c.store.state(1) is AgentState.RESERVED  # never NOT_READY (missed)
+        leg.ringing.answer()
+        await settle()
+        assert c.store.state(1) is AgentState.ON_CALL
+
+
 async def test_a_caller_who_hangs_up_while_waiting_is_an_abandon() -> None:
     async with center([GENERAL], [agent(1)]) as c:
         leg = await c.call("c1")

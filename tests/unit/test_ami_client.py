@@ -845,6 +845,39 @@ async def test_session_dropped_right_after_login_does_not_reset_the_backoff(
     assert attempts[:4] == [1, 2, 3, 4]
 
 
+async def test_a_healthy_session_that_is_reset_reconnects_at_the_minimum_each_time(
+    server: FakeAmiServer,
+) -> None:
+    """Six AMI resets in a row used to grow the delay from 0.4 s to 10 s (issue 14)."""
+    client = AmiClient(make_config(server, stable_session=0.05))
+    attempts: list[int] = []
+    real_backoff = client._backoff
+
+    def spy(attempt: int) -> float:
+        attempts.append(attempt)
+        return real_backoff(attempt)
+
+    client._backoff = spy  # type: ignore[method-assign]
+    runner = asyncio.create_task(client.run())
+    try:
+        for index in range(6):
+            await server.received(index, "Login")
+            await client.wait_connected(SAFETY)
+            await asyncio.sleep(0.1)  # longer than stable_session: a healthy session
+            (await server.connection(index)).drop()
+        await server.connection(6)
+    finally:
+        await client.close()
+        await asyncio.wait_for(runner, SAFETY)
+    assert attempts[:6] == [0] * 6
+
+
+def test_the_default_backoff_never_waits_more_than_five_seconds() -> None:
+    client = AmiClient(AmiConfig(), rng=random.Random(7))
+    assert max(client._backoff(attempt) for attempt in range(1, 20)) <= 5.0
+    assert AmiConfig().stable_session <= 2.0
+
+
 def test_config_refuses_a_line_break_in_the_secret_without_showing_it() -> None:
     with pytest.raises(ValueError, match="secret must not contain a line break") as caught:
         AmiConfig(username="callcenter", secret="abc\r\nAction: Originate")

@@ -21,7 +21,12 @@ from callcenter.acd.leg import AgentLine, CallerGone, DialOutcome, LinkLost, Tal
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.agi import AsyncAgi
 from callcenter.asterisk.client import AmiClient
-from callcenter.asterisk.errors import AgiChannelGone, AmiConnectionLost, AmiTimeout
+from callcenter.asterisk.errors import (
+    AgiChannelGone,
+    AmiConnectionLost,
+    AmiNotConnected,
+    AmiTimeout,
+)
 from callcenter.asterisk.protocol import HeaderValue
 from callcenter.ivr.commands import OutcomeKind
 from callcenter.ivr.engine import Outcome, Resume
@@ -83,6 +88,7 @@ class Pbx:
         )
         self.tracker = ChannelTracker()
         self.resyncs = Resyncs()
+        self.resyncs.rebuilt(1)  # the link rebuilt the channel view on this session
         self.conversations = FakeConversations()
         self.legs = CallerLegs(
             cast(AmiClient, self.ami), self.tracker, self.resyncs, self.conversations
@@ -131,13 +137,14 @@ async def pbx() -> AsyncIterator[Pbx]:
     await pbx.close()
 
 
-async def lose_link_during_music(pbx: Pbx) -> None:
-    """The AMI session drops while a command is waiting: the leg notes which session."""
-    music = pbx.start(pbx.leg.music_on())
+async def lose_link_while_ringing(pbx: Pbx) -> None:
+    """The AMI session drops while an agent is rung: the leg notes which session."""
+    pbx.resyncs.rebuilt(pbx.ami.generation)  # the link's view of the session dialled in
+    ringing = await pbx.leg.dial(LINE, 15)
+    outcome = pbx.start(ringing.outcome())
     await settle()
     pbx.ami.drop()
-    with pytest.raises(LinkLost):
-        await done(music)
+    assert await done(outcome) is DialOutcome.LINK_LOST
 
 
 # --- the name and the dial -----------------------------------------------------------------
@@ -411,15 +418,42 @@ async def test_a_caller_gone_is_caller_gone(pbx: Pbx, operation: Any, command: s
 
 
 @pytest.mark.parametrize(("operation", "command"), OPERATIONS)
-async def test_a_lost_link_is_link_lost(pbx: Pbx, operation: Any, command: str) -> None:
+async def test_a_lost_link_is_ridden_out_and_the_command_sent_again(
+    pbx: Pbx, operation: Any, command: str
+) -> None:
+    """An AMI reset while the caller waits: the music or the prompt comes back once the link
+    is, instead of dead air (issue 14)."""
     running = pbx.start(operation(pbx.leg))
     await settle()
 
     pbx.ami.drop()
+    await settle()
+    assert not running.done(), "it waits for the link"
+    pbx.ami.connect()
+    pbx.resyncs.rebuilt(2)  # the link rebuilt the view: the caller is still there
+    await settle()
 
-    with pytest.raises(LinkLost) as raised:
+    assert [action for action, _ in pbx.ami.wire] == ["AGI", "AGI"]
+    assert pbx.ami.wire[1] == ("AGI", {"Channel": CALLER, "Command": command})
+    pbx.command().answer("200 result=0 endpos=8000")
+    await done(running)
+
+
+@pytest.mark.parametrize(("operation", "command"), OPERATIONS)
+async def test_a_caller_who_hangs_up_while_the_link_is_down_is_caller_gone(
+    pbx: Pbx, operation: Any, command: str
+) -> None:
+    running = pbx.start(operation(pbx.leg))
+    await settle()
+
+    pbx.ami.drop()
+    pbx.ami.connect()
+    pbx.call.ended.set()  # what the link does for a call missing from its new snapshot
+    pbx.resyncs.rebuilt(2)
+
+    with pytest.raises(CallerGone):
         await done(running)
-    assert isinstance(raised.value.__cause__, AmiConnectionLost)
+    assert len(pbx.ami.wire) == 1, "nothing is sent to a caller who is gone"
 
 
 async def test_stop_playback_is_an_ami_action_at_once(pbx: Pbx) -> None:
@@ -483,7 +517,7 @@ async def test_hang_up_with_no_session_at_all_is_no_error(pbx: Pbx) -> None:
 
 async def test_a_call_is_followed_only_once_a_newer_session_rebuilt_the_view(pbx: Pbx) -> None:
     pbx.ami.connect()  # the link is in its second session (generation 2)
-    await lose_link_during_music(pbx)
+    await lose_link_while_ringing(pbx)
     follow = pbx.start(pbx.leg.outlive_link_loss())
 
     pbx.resyncs.rebuilt(2)  # a resync of the session the link was lost in
@@ -504,7 +538,7 @@ async def test_a_call_is_followed_only_once_a_newer_session_rebuilt_the_view(pbx
 
 async def test_a_call_already_over_at_the_resync_needs_no_following(pbx: Pbx) -> None:
     pbx.channel_is_up()
-    await lose_link_during_music(pbx)
+    await lose_link_while_ringing(pbx)
     follow = pbx.start(pbx.leg.outlive_link_loss())
     await settle()
     assert not follow.done()
@@ -517,7 +551,7 @@ async def test_a_call_already_over_at_the_resync_needs_no_following(pbx: Pbx) ->
 
 
 async def test_the_other_leg_hanging_up_hangs_up_the_caller(pbx: Pbx) -> None:
-    await lose_link_during_music(pbx)
+    await lose_link_while_ringing(pbx)
     pbx.ami.connect()
     pbx.channel_is_up()
     pbx.channel_is_up("1765000000.2", AGENT_LEG)
@@ -543,7 +577,7 @@ async def test_the_other_leg_hanging_up_hangs_up_the_caller(pbx: Pbx) -> None:
 
 async def test_a_follower_that_fell_behind_checks_the_view(pbx: Pbx) -> None:
     pbx.ami.event_queue_size = 1
-    await lose_link_during_music(pbx)
+    await lose_link_while_ringing(pbx)
     pbx.ami.connect()
     pbx.channel_is_up()
     pbx.resyncs.rebuilt(2)
@@ -559,7 +593,7 @@ async def test_a_follower_that_fell_behind_checks_the_view(pbx: Pbx) -> None:
 
 
 async def test_the_service_stopping_while_following_is_link_lost(pbx: Pbx) -> None:
-    await lose_link_during_music(pbx)
+    await lose_link_while_ringing(pbx)
     pbx.ami.connect()
     pbx.channel_is_up()
     pbx.resyncs.rebuilt(2)
@@ -574,11 +608,7 @@ async def test_the_service_stopping_while_following_is_link_lost(pbx: Pbx) -> No
 
 async def test_a_link_lost_while_ringing_is_remembered_for_the_follow(pbx: Pbx) -> None:
     pbx.ami.connect()  # generation 2
-    ringing = await pbx.leg.dial(LINE, 15)
-    outcome = pbx.start(ringing.outcome())
-    await settle()
-    pbx.ami.drop()
-    assert await done(outcome) is DialOutcome.LINK_LOST
+    await lose_link_while_ringing(pbx)
     follow = pbx.start(pbx.leg.outlive_link_loss())
 
     pbx.resyncs.rebuilt(2)
@@ -625,3 +655,28 @@ async def test_a_link_lost_in_the_acd_ends_the_ivr_run_as_a_lost_connection(pbx:
     with pytest.raises(AmiConnectionLost) as raised:
         await entry(pbx.call, QUEUED, 42)
     assert raised.value.__cause__ is lost
+
+
+async def test_a_dial_waits_for_the_link_and_a_dial_refused_unsent_is_not_dialled(
+    pbx: Pbx,
+) -> None:
+    """No agent is marked missed for a ring that never happened (issue 14)."""
+    pbx.ami.drop()
+    dial = pbx.start(pbx.leg.dial(LINE, 15))
+    await settle()
+    assert not dial.done(), "no dial while the link is down"
+    assert pbx.ami.wire == []
+
+    pbx.ami.connect()
+    pbx.resyncs.rebuilt(2)
+    ringing = await done(dial)
+    assert [action for action, _ in pbx.ami.wire] == ["AGI"]
+
+    # The link drops between the check and the send: the AGI action is refused unsent.
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AmiNotConnected("cannot send AGI: no AMI session is logged in")
+
+    pbx.agi.execute = refused  # type: ignore[method-assign]
+    second = await pbx.leg.dial(LINE, 15)
+    assert await done(pbx.start(second.outcome())) is DialOutcome.NOT_DIALLED
+    del ringing

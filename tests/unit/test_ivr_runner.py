@@ -169,6 +169,64 @@ async def test_a_lost_pbx_link_ends_the_run_and_still_records_the_path(
     assert "IVR of call 1700000000.1 stopped" in caplog.text
 
 
+class FakeLink:
+    """The link's sessions: lost in session 1, rebuilt on session 2."""
+
+    def __init__(self, call_gone_meanwhile: bool = False) -> None:
+        self.session = 1
+        self.waited_after: list[int] = []
+        self.call: AgiCall | None = None
+        self.call_gone_meanwhile = call_gone_meanwhile
+
+    async def back_after(self, session: int) -> None:
+        self.waited_after.append(session)
+        self.session = session + 1
+        if self.call_gone_meanwhile and self.call is not None:
+            self.call.ended.set()  # as the link does for a channel missing from its snapshot
+
+
+async def test_an_ami_reset_mid_menu_plays_the_menu_again_once_the_link_is_back() -> None:
+    backend = MemoryIvrBackend(clients_by_phone={CALLER: CLIENT})
+    agi = ScriptedAgi(
+        [
+            ("ANSWER", ok()),
+            ("STREAM FILE", ok(str(ord("2")))),
+            ("GET DATA", AmiConnectionLost("reset")),  # the main menu, cut by the reset
+            ("GET DATA", AgiChannelGone("gone")),  # the same menu again, then a hang-up
+        ]
+    )
+    link = FakeLink()
+    runner = _runner(backend)
+    runner.link = link
+    await runner(_call(agi))
+    assert link.waited_after == [1]
+    assert agi.sent[2] == agi.sent[3], "the same prompt again, not dead air"
+    [(_, outcome, _)] = backend.finished
+    assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
+    assert [step.node for step in outcome.path][-1] == "main_menu"
+
+
+async def test_a_caller_who_hung_up_during_the_reset_is_not_prompted_again() -> None:
+    backend = MemoryIvrBackend(clients_by_phone={CALLER: CLIENT})
+    agi = ScriptedAgi(
+        [
+            ("ANSWER", ok()),
+            ("STREAM FILE", ok(str(ord("2")))),
+            ("GET DATA", AmiConnectionLost("reset")),
+        ]
+    )
+    link = FakeLink(call_gone_meanwhile=True)
+    runner = _runner(backend)
+    runner.link = link
+    call = _call(agi)
+    link.call = call
+    await runner(call)
+    assert len(agi.sent) == 3
+    [(_, outcome, ended)] = backend.finished
+    assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
+    assert ended
+
+
 async def test_a_prompt_never_rendered_is_silence_and_a_logged_error_not_a_dropped_call(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
