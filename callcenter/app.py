@@ -48,12 +48,9 @@ from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner, PromptSpeaker
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
-from callcenter.persistence.acd_backend import SqlAcdBackend
-from callcenter.persistence.agent_states import SqlAgentStates
-from callcenter.persistence.call_control import SqlCallControlBackend
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
-from callcenter.persistence.ivr_backend import SqlIvrBackend
+from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.runtime import Runtime
 from callcenter.sandbox.instance import AsteriskInstance
@@ -190,6 +187,16 @@ def create_app(
         paths = ivr_paths(settings)
         registry, sounds = load_ivr(settings, paths)
         db = Database(url)
+        # Writes of a call's story that the database refuses for now wait in a local journal
+        # and land when it is back (docs/operations.md, "The write journal").
+        journal = WriteJournal(settings.effective_journal_dir)
+        stores = journaled_sql_stores(
+            journal,
+            db,
+            pin_max_failures=settings.ivr_pin_max_failures,
+            write_timeout=settings.journal_write_timeout,
+        )
+        await journal.drain()  # what a previous run left lands before anything reads
         ami = AmiClient(ami_config(settings))
         tracker = ChannelTracker()
         started_at = dt.datetime.now(dt.UTC)
@@ -198,7 +205,7 @@ def create_app(
         calls = CallControl(
             ami,
             tracker,
-            SqlCallControlBackend(db),
+            stores.call_control,
             events,
             extensions=[
                 *settings.agent_extensions,
@@ -211,10 +218,10 @@ def create_app(
         hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
         agent_states = AgentStates(
-            SqlAgentStates(db), events, reasons=reason_codes(settings.agent_not_ready_reasons)
+            stores.agent_states, events, reasons=reason_codes(settings.agent_not_ready_reasons)
         )
         acd = AcdService(
-            SqlAcdBackend(db),
+            stores.acd,
             events,
             agent_states,
             # The agent's phone rings once the pop is on its way to the desk.
@@ -226,7 +233,7 @@ def create_app(
         if isinstance(call_handler, _UseIvr):
             handler = IvrRunner(
                 registry,
-                SqlIvrBackend(db, pin_max_failures=settings.ivr_pin_max_failures),
+                stores.ivr,
                 sounds.current,
                 IvrConfig(
                     calendar=business_calendar(settings),
@@ -253,6 +260,7 @@ def create_app(
             agent_states,
             acd,
             tasks=ServiceTasks(on_fatal=on_fatal),
+            journal=journal,
             cti=hub,
             floor=floor,
             calls=calls if pbx else None,
@@ -263,6 +271,7 @@ def create_app(
         app.state.runtime = runtime
         tasks = runtime.tasks
         try:
+            tasks.start("journal", journal.run)
             tasks.start("cti-hub", hub.run)
             tasks.start("floor", floor.run)
             if settings.pbx_enabled:

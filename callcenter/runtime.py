@@ -19,6 +19,7 @@ from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PbxLink
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence.db import Database
+from callcenter.persistence.journal import WriteJournal
 from callcenter.settings import Settings
 
 
@@ -37,6 +38,7 @@ class Runtime:
     agent_states: AgentStates
     acd: AcdService | None = None
     tasks: ServiceTasks = field(default_factory=ServiceTasks)  # the supervised tasks
+    journal: WriteJournal | None = None  # writes waiting for the database
     ami_error: str | None = None
     cti: CtiHub | None = None  # the websocket hub (/ws)
     calls: CallControl | None = None  # the agents' call control (None without a PBX)

@@ -26,17 +26,23 @@ def _no_test_touches_the_developers_database(
     """Settings built without a database URL default to var/callcenter.db, the database
     `scripts/start` serves. The service now writes every call it answers, so a test that
     starts it must never land there: the whole session defaults to a throwaway file."""
-    key = "CALLCENTER_DATABASE_URL"
-    before = os.environ.get(key)
-    path = tmp_path_factory.mktemp("default-db") / "callcenter.db"
-    os.environ[key] = f"sqlite+aiosqlite:///{path}"
+    folder = tmp_path_factory.mktemp("default-db")
+    # The write journal too: on PostgreSQL it defaults to var/journal, the one `scripts/start`
+    # replays at its next start.
+    defaults = {
+        "CALLCENTER_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'callcenter.db'}",
+        "CALLCENTER_JOURNAL_DIR": str(folder / "journal"),
+    }
+    before = {key: os.environ.get(key) for key in defaults}
+    os.environ.update(defaults)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _test_settings() -> Settings:

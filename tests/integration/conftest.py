@@ -67,6 +67,7 @@ async def hotline_factory(
         settings = asterisk_settings.model_copy(
             update={
                 "database_url": url,
+                "journal_dir": tmp_path / "journal",
                 "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
                 "business_opens": dt.time(0, 0),
                 "business_closes": dt.time(23, 59, 59),

@@ -147,5 +147,7 @@ async def test_health_is_unavailable_while_the_database_does_not_answer(tmp_path
             during = await http.get("/health")
 
     assert before.status_code == 200
+    journal = before.json()["journal"]
+    assert (journal["pending"], journal["durable"]) == (0, True)
     assert during.status_code == 503
     assert during.json()["problems"] == ["the database is unreachable: OperationalError"]

@@ -3,12 +3,14 @@ channel view (``GET /api/channels``, supervisors only)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from callcenter import __version__
 from callcenter.api.deps import Managers, RuntimeDep
-from callcenter.api.schemas.health import ChannelOut, HealthOut
+from callcenter.api.schemas.health import ChannelOut, HealthOut, JournalOut
 from callcenter.asterisk.client import ConnectionState
 
 health_router = APIRouter(tags=["health"])  # at the root: /health
@@ -36,10 +38,13 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         problems.append(db_error)
     problems.extend(runtime.tasks.problems())
     prompts_error = runtime.sounds.error if pbx else None
+    journal = runtime.journal.status() if runtime.journal is not None else None
     if problems:
         status = "unavailable"
-    elif prompts_error is not None:
-        status = "degraded"
+    elif prompts_error is not None or (
+        journal is not None and (journal.pending or not journal.durable)
+    ):
+        status = "degraded"  # calls are handled; their writes wait for the database
     else:
         status = "ok"
     body = HealthOut(
@@ -54,6 +59,7 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         ivr_prompts_error=prompts_error,
         cti_events_lost=runtime.cti.events_lost if runtime.cti else 0,
         floor_events_lost=runtime.floor.events_lost if runtime.floor else 0,
+        journal=JournalOut(**dataclasses.asdict(journal)) if journal is not None else None,
     )
     return JSONResponse(body.model_dump(), status_code=503 if problems else 200)
 

@@ -5,6 +5,18 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 
+class JournalOut(BaseModel):
+    """The write journal (docs/operations.md, "The write journal")."""
+
+    path: str
+    pending: int  # writes waiting for the database
+    oldest_age_seconds: float | None
+    last_error: str | None
+    durable: bool  # False: the journal's own disk refused an entry (kept in memory only)
+    landed: int
+    rejected: int
+
+
 class HealthOut(BaseModel):
     status: str  # ok, degraded (calls handled), unavailable (503: calls cannot be handled)
     problems: list[str]  # why the service is unavailable, one sentence each
@@ -19,6 +31,7 @@ class HealthOut(BaseModel):
     # (pops included): anything but 0 is worth an alert.
     cti_events_lost: int
     floor_events_lost: int
+    journal: JournalOut | None = None
 
 
 class ChannelOut(BaseModel):
