@@ -245,7 +245,7 @@ def create_app(
         else:
             handler = call_handler
         link = PbxLink(ami, tracker, handler, resyncs=resyncs)
-        adoption = CallAdoption(link, legs, acd)
+        adoption = CallAdoption(link, legs, acd, calls)  # adopted calls: controllable
         floor = await seeded_floor(settings, db, events)
         pbx = settings.pbx_enabled
         runtime = Runtime(

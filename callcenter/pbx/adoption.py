@@ -18,8 +18,10 @@ from typing import Any
 
 from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService
+from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.caller_leg import CallerLegs, follow_to_end
 from callcenter.pbx.channels import Channel
+from callcenter.pbx.click_to_dial import first_of
 from callcenter.pbx.link import PbxLink
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,13 @@ ADOPT_WINDOW = dt.timedelta(hours=12)  # open records older than this are left f
 
 
 class CallAdoption:
-    def __init__(self, link: PbxLink, legs: CallerLegs, acd: AcdService) -> None:
+    def __init__(
+        self, link: PbxLink, legs: CallerLegs, acd: AcdService, calls: CallControl | None = None
+    ) -> None:
         self._link = link
         self._legs = legs
         self._acd = acd
+        self._calls = calls  # None: answered calls are only followed to their end
 
     async def run(self, started_at: dt.datetime) -> None:
         """Adopt what a run before ``started_at`` left open; return once all of it is over.
@@ -79,8 +84,62 @@ class CallAdoption:
                 log.exception("call %s: its record stays open", open_call.call_id)
 
     async def _follow(self, open_call: OpenCall, channel: Channel) -> None:
-        if await follow_to_end(self._link.client, self._link.tracker, channel):
+        agent_id = open_call.agent_id
+        extension = self._extension(agent_id) if open_call.answered else None
+        if agent_id is not None and extension is not None and self._calls is not None:
+            await self._take_back(open_call, agent_id, extension, channel, self._calls)
+        elif await follow_to_end(self._link.client, self._link.tracker, channel):
             await self._acd.finish_adopted(open_call)
+
+    def _extension(self, agent_id: int | None) -> str | None:
+        """The agent's phone, if the ACD knows the agent (logged in)."""
+        try:
+            return self._acd.profile(agent_id).extension if agent_id is not None else None
+        except KeyError:
+            return None
+
+    async def _take_back(
+        self,
+        open_call: OpenCall,
+        agent_id: int,
+        extension: str,
+        channel: Channel,
+        calls: CallControl,
+    ) -> None:
+        """An answered call: the caller's Async AGI session is driven again, so the agent's
+        desk can hold, transfer and hang up as in any call. The caller is still in the
+        previous run's Dial while the conversation lasts; it returns (its AsyncAGIExec,
+        for a command id of the previous run) when the agent hangs up or call control takes
+        the agent's leg away, and call control then drives the caller as after any Dial."""
+        link = self._link
+        call = link.adopt_call(
+            channel.name, open_call.call_id, channel.linkedid, open_call.caller_number or ""
+        )
+        dial_returned = link.client.expect_event("AsyncAGIExec", "Channel", channel.name)
+        session = link.client.generation
+        try:
+            calls.adopted(
+                agent_id, extension, call, open_call.interaction_id, bridged=bool(channel.bridge_id)
+            )
+            if channel.bridge_id:
+                await first_of(dial_returned, call.ended.wait())
+                if dial_returned.done() and dial_returned.exception() is not None:
+                    # The link dropped mid-conversation: followed to its end as before.
+                    calls.forget_call(call)
+                    await self._legs.back_after(session)
+                    live = link.tracker.channels.get(open_call.call_id)
+                    if live is None or await follow_to_end(link.client, link.tracker, live):
+                        await self._acd.finish_adopted(open_call)
+                    return
+            rest = await calls.after_dial(call)
+            await self._acd.finish_adopted(open_call)
+            if rest is not None:  # transferred: the caller talks on with the target
+                await rest
+            if not call.ended.is_set():
+                await call.hang_up()
+        finally:
+            dial_returned.cancel()
+            link.release_call(call)
 
     async def _requeue(self, open_call: OpenCall, channel: Channel) -> None:
         link = self._link

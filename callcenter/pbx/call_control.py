@@ -169,6 +169,25 @@ class CallControl:
         self._by_agent[agent_id] = controlled
         self._by_call[call.uniqueid] = controlled
 
+    def adopted(
+        self,
+        agent_id: int,
+        extension: str,
+        call: AgiCall,
+        interaction_id: int | None,
+        *,
+        bridged: bool,
+    ) -> None:
+        """An answered call a previous run of the service left: controllable again. Still in
+        the previous run's Dial (``bridged``): as after :meth:`connected`. Out of it, with
+        the agent's leg held: on hold (the caller's music is started again), so that the
+        desk's resume brings the agent back."""
+        self.connected(agent_id, extension, call, interaction_id)
+        if not bridged:
+            controlled = self._by_call[call.uniqueid]
+            controlled.state, controlled.bridged = ControlState.HELD, False
+            controlled.held_since = self._clock()
+
     async def after_dial(self, call: AgiCall) -> Awaitable[None] | None:
         """The caller's Dial returned. None: the call is over (release the caller). Else the
         call was transferred: the agent's part is over, and the caller talks on with the
@@ -186,6 +205,12 @@ class CallControl:
             await self._clean_up(controlled, transferred=rest is not None)
         await self._part_ended(controlled)
         return rest
+
+    def forget_call(self, call: AgiCall) -> None:
+        """No longer controllable (an adopted call this run lost the link under)."""
+        controlled = self._by_call.get(call.uniqueid)
+        if controlled is not None:
+            self._forget(controlled)
 
     def _forget(self, controlled: _Controlled) -> None:
         if self._by_agent.get(controlled.agent_id) is controlled:

@@ -19,6 +19,7 @@ from callcenter.crm.vocabulary import Tier
 from callcenter.events import CallOffered, Envelope, Event
 from callcenter.persistence.tables import AgentStateChange, Client, ClientPhone, Interaction, User
 from tests.support.agent_phone import AgentPhone, Answer, NeverAnswer
+from tests.support.ami import next_event
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Step, Wait
 from tests.support.hotline import GAP, HOTLINE, Hotline
 from tests.support.logins import log_in as log_in_as
@@ -313,6 +314,64 @@ async def test_a_restart_during_a_bridged_call_keeps_the_call_and_completes_its_
     assert call.answered_at is not None
     assert call.ended_at is not None
     assert call.answered_at < call.ended_at
+    assert (await states_of(again, agent))[-3:] == [
+        ("on_call", None),
+        ("wrap_up", None),
+        ("ready", None),
+    ]
+
+
+async def test_a_call_adopted_after_a_restart_is_held_resumed_and_hung_up_from_the_desk(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    """Calls adopted after a restart used to answer 404 to every button of the desk."""
+    line: Hotline = await hotline_factory()
+    await short_queue(line)
+    port = line.settings.sip_port
+    password = line.settings.agent_phone_password.get_secret_value()
+    async with AgentPhone(port, "1001", password=password, behaviour=Answer(0.3)) as phone:
+        agent = await log_in(line, "agent01")
+        caller = KeypadCaller(port, HOTLINE, to_an_agent(40.0), caller=line.client.phone)
+        await caller.start()
+        talk = await phone.wait_answered(timeout=20)
+        await asyncio.sleep(1.0)
+        again: Hotline = await hotline_factory(restart=line)
+        desk = await log_in_as(again.http, "agent01")
+
+        async def call_control(path: str) -> dict[str, Any]:
+            async def poll() -> dict[str, Any]:
+                while True:
+                    response = await again.http.post(f"/api/calls/me/{path}", headers=desk)
+                    if response.status_code != 404:  # not adopted yet
+                        assert response.status_code == 200, response.text
+                        body: dict[str, Any] = response.json()
+                        return body
+                    await asyncio.sleep(0.1)
+
+            return await asyncio.wait_for(poll(), 15)
+
+        with again.runtime.ami.subscribe({"musiconholdstart", "musiconholdstop"}) as moh:
+            held = await call_control("hold")
+            assert held["state"] == "held"
+            await next_event(moh, "MusicOnHoldStart")
+            assert talk.up  # the agent's leg waits, held
+            await asyncio.sleep(1.2)
+            assert (await call_control("resume"))["state"] == "talking"
+            await next_event(moh, "MusicOnHoldStop")
+        hung_up = await again.http.post("/api/calls/me/hangup", headers=desk)
+        assert hung_up.status_code == 204, hung_up.text
+        result = await caller.wait()
+        call = await again.ended_interaction()
+        acd = again.runtime.acd
+        assert acd is not None
+        await until(lambda: acd.router.agent_state(agent) is AgentState.READY)
+
+    assert result.succeeded, result.output
+    assert call.agent_id == agent
+    assert call.ended_at is not None
+    assert call.hold_seconds is not None
+    assert call.hold_seconds >= 1
+    assert call.anomaly is None
     assert (await states_of(again, agent))[-3:] == [
         ("on_call", None),
         ("wrap_up", None),
