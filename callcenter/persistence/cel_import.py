@@ -72,6 +72,7 @@ class _Known:
     interaction_id: int
     started_at: dt.datetime
     ended_at: dt.datetime | None
+    callbacks_at: frozenset[dt.datetime] = frozenset()  # its callback requests' times
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,21 @@ async def _known(db: Database, call_ids: Sequence[str]) -> dict[str, _Known]:
             for call_id, interaction_id, started_at, ended_at in rows:
                 if call_id is not None:  # always: it matched one
                     found[call_id] = _Known(interaction_id, started_at, ended_at)
+        by_id = {known.interaction_id: call_id for call_id, known in found.items()}
+        ids = sorted(by_id)
+        asked: dict[int, set[dt.datetime]] = {}
+        for at in range(0, len(ids), _CHUNK):
+            requests = await session.execute(
+                select(CallbackRequest.interaction_id, CallbackRequest.requested_at).where(
+                    CallbackRequest.interaction_id.in_(ids[at : at + _CHUNK])
+                )
+            )
+            for asked_for, requested_at in requests:
+                if asked_for is not None:
+                    asked.setdefault(asked_for, set()).add(requested_at)
+    for asked_for, times in asked.items():
+        call_id = by_id[asked_for]
+        found[call_id] = dataclasses.replace(found[call_id], callbacks_at=frozenset(times))
     return found
 
 
@@ -171,7 +187,10 @@ async def _check(db: Database, call: HotlineCall, known: _Known, rules: _Rules) 
     picked up, then gave up)."""
     assert call.ended_at is not None
     unseen = unseen_call(call)  # the callback's number and language, as for a call never seen
-    if not rules.end_is_wrong(known, call.ended_at) and unseen.callback_language is None:
+    callback_due = unseen.callback_language is not None and unseen.callback_at not in (
+        known.callbacks_at
+    )
+    if not rules.end_is_wrong(known, call.ended_at) and not callback_due:
         return ImportReport()
     report = ImportReport()
     async with db.write() as session:
@@ -191,7 +210,7 @@ async def _check(db: Database, call: HotlineCall, known: _Known, rules: _Rules) 
             record = dataclasses.replace(record, ended_at=call.ended_at, version=record.version + 1)
             await store.save(dataclasses.replace(record, **dataclasses.asdict(durations(record))))
             report += ImportReport(ends_fixed=1)
-        if unseen.callback_language is not None:
+        if callback_due:
             filed = await session.scalar(
                 select(CallbackRequest.id).where(
                     CallbackRequest.interaction_id == record.id,
