@@ -385,8 +385,18 @@ class AcdService:
         await self.ended(queued.interaction_id)
 
     async def ended(self, interaction_id: int | None) -> None:
-        if interaction_id is not None:
-            await self.store.ended(interaction_id, self._wallclock())
+        """The call's record ends now. A record in a state no call produces (wrapped up but
+        never ended, after an edit) refuses the end: it is closed as an anomaly, flagged and
+        logged, and the agent still moves on as the call justifies."""
+        if interaction_id is None:
+            return
+        at = self._wallclock()
+        try:
+            await self.store.ended(interaction_id, at)
+        except Conflict as exc:
+            await self.store.close_as_anomaly(
+                interaction_id, at, f"the call's end was refused: {exc}"
+            )
 
     def follow_after_link_loss(self, queued: QueuedCall, agent_id: int, *, answered: bool) -> None:
         """The PBX link dropped during an offer or a conversation: the call goes on in the
@@ -418,14 +428,7 @@ class AcdService:
         record ends now, and its agent goes to wrap-up as after any call. A record in a state
         no call produces (wrapped up but never ended, after an edit) is closed as an anomaly:
         flagged and logged, never an error that stops the adoption of the others."""
-        try:
-            await self.ended(open_call.interaction_id)
-        except Conflict as exc:
-            await self.store.close_as_anomaly(
-                open_call.interaction_id,
-                self._wallclock(),
-                f"adopted after a restart, could not be ended: {exc}",
-            )
+        await self.ended(open_call.interaction_id)
         self.notices.adopted_end(open_call)
         agent_id = open_call.agent_id
         if agent_id is None:

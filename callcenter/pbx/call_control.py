@@ -229,9 +229,14 @@ class CallControl:
     async def _part_ended(self, controlled: _Controlled) -> None:
         held = round(controlled.held_total)
         if controlled.interaction_id is not None and (held or controlled.transfer):
-            await self.backend.part_ended(
-                controlled.interaction_id, held, controlled.transfer, controlled.agent_id
-            )
+            try:
+                await self.backend.part_ended(
+                    controlled.interaction_id, held, controlled.transfer, controlled.agent_id
+                )
+            except Exception:  # the database: the call goes on to its end all the same
+                log.exception(
+                    "call %s: hold time and transfer not recorded", controlled.call.uniqueid
+                )
         self._announce(controlled)
 
     # --- driving the caller once the agent's leg has left the Dial -------------------------------

@@ -518,7 +518,7 @@ async def test_after_a_restart_a_record_no_call_produces_is_closed_as_an_anomaly
         assert c.store.anomalies == [
             (
                 55,
-                "adopted after a restart, could not be ended: phase ended cannot follow wrapped_up",
+                "the call's end was refused: phase ended cannot follow wrapped_up",
             )
         ]
         assert c.store.state(1) is AgentState.WRAP_UP  # the agent is not left on the call
@@ -553,7 +553,21 @@ async def test_adoption_goes_through_every_open_call_whatever_one_of_them_holds(
 
         assert c.store.phases_of(56) == ["ended"]
         assert [(iid, reason.split(":")[0]) for iid, reason in c.store.anomalies] == [
-            (55, "adopted after a restart, could not be ended"),
+            (55, "the call's end was refused"),
             (57, "adoption after a restart failed"),
         ]
         assert "RuntimeError: disk I/O error" in c.store.anomalies[1][1]
+
+
+async def test_a_call_whose_end_the_store_refuses_still_sends_its_agent_to_wrap_up() -> None:
+    """A record edited meanwhile (wrapped up by hand) refuses the call's end: the record is
+    closed as an anomaly, and the agent is not left on the call until a restart."""
+    async with center([GENERAL], [agent(1)], impossible={101}) as c:
+        leg = await c.call("c1")
+        await c.agent_says(1, "ready")
+        leg.ringing.answer()
+        await settle()
+        leg.ringing.agent_hangs_up()
+        await settle()
+        assert [iid for iid, _ in c.store.anomalies] == [101]
+        assert c.store.state(1) is AgentState.WRAP_UP
