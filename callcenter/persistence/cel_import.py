@@ -11,7 +11,9 @@ record is checked too, and Asterisk's end written where the record's is wrong:
   end late: a restart's adoption ends a call that ended while it was down when it comes back);
 - a record still open, when the running service itself saw the call start (its handler failed
   and left it): open records of calls from before the service started are its adoption's
-  (callcenter/pbx/adoption.py), which also finishes their agent's call; not touched here.
+  (callcenter/pbx/adoption.py), which also finishes their agent's call; not touched here,
+  but looked at again for an hour (:class:`CelImporter`), so that the end the adoption writes
+  (when it learnt of it) is replaced by Asterisk's.
 
 Idempotent: a call is written once, by its call id (the Asterisk uniqueid of the caller's
 channel, ``interactions.call_id``, unique), whatever reads the same record again: the service
@@ -47,6 +49,7 @@ from callcenter.persistence.tables import CallbackRequest, Interaction, utcnow
 log = logging.getLogger(__name__)
 
 SETTLE: Final = dt.timedelta(seconds=30)
+RECHECK_OPEN: Final = dt.timedelta(hours=1)
 _CHUNK = 500  # call ids per lookup
 
 
@@ -56,6 +59,9 @@ class ImportReport:
     created: int = 0  # interactions written for calls the service never saw
     ends_fixed: int = 0  # interactions whose end was set to Asterisk's
     callbacks: int = 0  # callback requests filed from the fallback
+    # Call ids whose record is open and the adoption's to close: looked at again later, when
+    # the adoption may have ended it at its own time.
+    left_open: tuple[str, ...] = ()
 
     def __add__(self, other: ImportReport) -> ImportReport:
         return ImportReport(
@@ -190,9 +196,12 @@ async def _check(db: Database, call: HotlineCall, known: _Known, rules: _Rules) 
     callback_due = unseen.callback_language is not None and unseen.callback_at not in (
         known.callbacks_at
     )
-    if not rules.end_is_wrong(known, call.ended_at) and not callback_due:
-        return ImportReport()
-    report = ImportReport()
+    end_wrong = rules.end_is_wrong(known, call.ended_at)
+    # An open record these rules leave alone is the adoption's: looked at again later.
+    left = (call.call_id,) if known.ended_at is None and not end_wrong else ()
+    if not end_wrong and not callback_due:
+        return ImportReport(left_open=left)
+    report = ImportReport(left_open=left)
     async with db.write() as session:
         store = SqlInteractionStore(session)
         record = await store.get_for_update(known.interaction_id)
@@ -279,9 +288,10 @@ class CelImporter:
         ago. A failed write keeps them for the next run."""
         events = await asyncio.to_thread(self._tail.read_new)
         self._calls.extend(events)
-        ready = self._calls.take_ended(self.clock() - self.settle)
+        now = self.clock()
+        ready = self._calls.take_ended(now - self.settle)
         try:
-            return await import_calls(
+            report = await import_calls(
                 self.db,
                 ready,
                 tolerance=self.tolerance,
@@ -290,6 +300,15 @@ class CelImporter:
         except BaseException:
             self._calls.put_back(ready)
             raise
+        # Records the adoption will end (at the time it learns of it): checked again, so
+        # that Asterisk's end replaces that one, for as long as an adoption can take.
+        left = set(report.left_open)
+        self._calls.put_back(
+            c
+            for c in ready
+            if c.call_id in left and c.ended_at is not None and now - c.ended_at < RECHECK_OPEN
+        )
+        return report
 
     async def run(self, every: float) -> None:
         """Import now and every ``every`` seconds until cancelled; a failed run is logged and

@@ -241,3 +241,28 @@ def test_the_commands_import_and_reconcile_a_day(
     other_day = runner.invoke(main, ["reconcile", "--day", "2026-12-08", "--cel-file", str(record)])
     assert other_day.exit_code == 0
     assert "0 hotline calls" in other_day.output
+
+
+async def test_a_record_left_to_the_adoption_gets_asterisks_end_once_adopted(
+    database: Database, tmp_path: Path
+) -> None:
+    """The service starts after a call ended; its first import finds the record still open
+    (the adoption's), the adoption then ends it at its own time, the next import fixes it."""
+    call = the_call(QUEUE)
+    assert call.ended_at is not None
+    interaction_id = await add_interaction(database, None, call.started_at, call.call_id)
+    record = tmp_path / "calls.csv"
+    record.write_bytes(QUEUE.read_bytes())
+    restart = call.ended_at + dt.timedelta(minutes=2)
+    importer = CelImporter(database, record, clock=lambda: restart, service_started_at=restart)
+    first = await importer.import_new()
+    assert (first.left_open, first.changed) == ((call.call_id,), False)
+    async with database.write() as session:  # the adoption: ended when it learnt of it
+        await session.execute(
+            update(Interaction).where(Interaction.id == interaction_id).values(ended_at=restart)
+        )
+    second = await importer.import_new()
+    assert (second.ends_fixed, second.left_open) == (1, ())
+    [row] = await interactions(database)
+    assert row.ended_at == call.ended_at
+    assert (await importer.import_new()).calls == 0  # done with it
