@@ -193,15 +193,24 @@ class PbxLink:
                 log.warning("%s; resyncing channels", exc)
                 self._resync_wanted.set()
                 continue
-            name = message.name.lower()
-            if name == "asyncagistart":
-                self._start_call(message, calls)
-            elif name == "asyncagiend":
-                self._end_call(message)
-            else:
-                self.tracker.apply(message)
-                if self._resync_events is not None:
-                    self._resync_events.append(message)
+            try:
+                self._dispatch(message, calls)
+            except Exception:
+                # One event the view cannot take must not end the link, whose TaskGroup
+                # holds every call: the view is rebuilt from a snapshot instead.
+                log.exception("AMI event %s not applied; resyncing channels", message.name)
+                self._resync_wanted.set()
+
+    def _dispatch(self, message: Message, calls: asyncio.TaskGroup) -> None:
+        name = message.name.lower()
+        if name == "asyncagistart":
+            self._start_call(message, calls)
+        elif name == "asyncagiend":
+            self._end_call(message)
+        else:
+            self.tracker.apply(message)
+            if self._resync_events is not None:
+                self._resync_events.append(message)
 
     async def resync(self) -> bool:
         """Replace the channel view with a CoreShowChannels snapshot; True when it did.

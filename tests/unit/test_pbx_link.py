@@ -15,6 +15,7 @@ import pytest
 from callcenter.asterisk.agi import AgiResult, AsyncAgi
 from callcenter.asterisk.client import AmiClient
 from callcenter.asterisk.errors import AmiConnectionLost, AmiTimeout
+from callcenter.asterisk.protocol import Message
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PICKUP_COMMAND, RELEASE_COMMAND, AgiCall, PbxLink
 from tests.fakes.fake_agi import AgiCommand, FakeAgi
@@ -414,3 +415,23 @@ async def test_a_handler_that_lost_the_link_leaves_the_call_to_adoption(
     await settle()
     assert len(pickup.handled) == 1
     assert pickup.commands() == [PICKUP_COMMAND]  # no ASYNCAGI BREAK: the next run adopts it
+
+
+async def test_an_event_the_view_cannot_take_is_logged_and_the_link_goes_on(
+    pbx: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_apply = pbx.link.tracker.apply
+
+    def apply(message: Message) -> None:
+        if message.get("Uniqueid") == "bad":
+            raise ValueError("a header the view cannot read")
+        real_apply(message)
+
+    monkeypatch.setattr(pbx.link.tracker, "apply", apply)
+    pbx.ami.connect()
+    (await pbx.ami.next_list(1)).answer(snapshot())
+    pbx.ami.emit(event("Newchannel", Channel=AGENT, Uniqueid="bad"))
+    (await pbx.ami.next_list(2)).answer(snapshot())  # a resync instead of a dead link
+    pbx.ami.emit(event("Newchannel", Channel=AGENT, Uniqueid="1764057600.9"))
+    await asyncio.sleep(0.05)
+    assert pbx.channels == ["1764057600.9"]
