@@ -44,6 +44,9 @@ SNIFFER = Path(__file__).resolve().parent / "faults" / "rtp_sniff.py"
 SCENARIOS = {
     "0": Scenario("baseline: the same floor, no fault", scenarios.no_fault),
     "a": Scenario("service killed (SIGKILL) and restarted", scenarios.kill_service),
+    "b": Scenario("AMI connection reset six times in a row, Asterisk up", scenarios.ami_resets),
+    "c": Scenario("Asterisk restarted (down, then up)", scenarios.restart_asterisk),
+    "e": Scenario("a call arrives while the service is down", scenarios.call_while_down),
 }
 
 
