@@ -19,7 +19,9 @@ time zone. A user event's text is the JSON ``extra`` of its ``EventExtra`` (CELG
 
 Which channels are hotline calls: those created in the trunk's context (``from-carrier``) as the
 first channel of their call (uniqueid = linkedid). A channel Asterisk dials out on the trunk
-starts in that context too (the endpoint's), but belongs to the call that dialled it.
+starts in that context too (the endpoint's), but belongs to the call that dialled it. (A call
+originated straight onto the trunk would pass for one; the service never places one: its
+click-to-dial rings the agent's phone first, docs/acd.md.)
 """
 
 from __future__ import annotations
