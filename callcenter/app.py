@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import signal
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -162,6 +162,21 @@ async def _run_ami(runtime: Runtime) -> None:
         await asyncio.Event().wait()
 
 
+def _on_the_pbx(
+    runtime: Runtime, run: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    """A task that follows the AMI client, and ends when the client closes: once the PBX
+    refused the login for good, it waits like the client's task (no restart every few
+    seconds: /health already says why there is no PBX)."""
+
+    async def follow() -> None:
+        await run()
+        if runtime.ami_error is not None:
+            await asyncio.Event().wait()
+
+    return follow
+
+
 class _UseIvr:
     """The default call handler: the IVR runner built in the lifespan."""
 
@@ -276,9 +291,9 @@ def create_app(
             tasks.start("floor", floor.run)
             if settings.pbx_enabled:
                 tasks.start("ami", lambda: _run_ami(runtime), Policy.FATAL)
-                tasks.start("pbx-link", runtime.link.run)
+                tasks.start("pbx-link", _on_the_pbx(runtime, runtime.link.run))
                 tasks.start("acd", acd.run)
-                tasks.start("call-control", calls.run)
+                tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
             with _reload_on_sighup(runtime):
                 yield

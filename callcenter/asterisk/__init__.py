@@ -13,6 +13,7 @@ from callcenter.asterisk.client import (
 from callcenter.asterisk.errors import (
     AgiChannelGone,
     AgiError,
+    AgiResultLost,
     AmiActionError,
     AmiAuthenticationError,
     AmiConnectionError,
@@ -29,6 +30,7 @@ __all__ = [
     "AgiChannelGone",
     "AgiError",
     "AgiResult",
+    "AgiResultLost",
     "AmiActionError",
     "AmiAuthenticationError",
     "AmiClient",

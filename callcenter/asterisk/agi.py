@@ -24,7 +24,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from callcenter.asterisk.client import AmiClient
-from callcenter.asterisk.errors import AgiChannelGone, AgiError, AmiActionError, AmiTimeout
+from callcenter.asterisk.errors import (
+    AgiChannelGone,
+    AgiError,
+    AgiResultLost,
+    AmiActionError,
+    AmiConnectionLost,
+    AmiNotConnected,
+    AmiTimeout,
+)
 from callcenter.asterisk.protocol import Message
 
 _RESULT_RE = re.compile(r"^(?P<code>\d{3})(?:[ -](?P<rest>.*))?$", re.DOTALL)
@@ -116,6 +124,7 @@ class AsyncAgi:
         timeout: float | None = None,
         check: bool = True,
         session_ended: asyncio.Event | None = None,
+        ride_out: float = 0.0,
     ) -> AgiResult:
         """Run ``command`` on ``channel`` and return its result.
 
@@ -126,51 +135,135 @@ class AsyncAgi:
         (its AsyncAGIEnd). Pass it: a channel that left between two commands may still accept
         the next one into its queue for a moment, and then no AsyncAGIExec ever comes and the
         AsyncAGIEnd is already past; without it the command waits for its timeout.
+
+        ``ride_out`` (seconds): when the AMI connection drops while the command is queued or
+        running, wait up to that long for the next session and take the command's result
+        there (Asterisk tells every session); if it finished while no session listened, a
+        NOOP sent behind it says so, and AgiResultLost is raised: the channel's queue is then
+        empty, and the caller may send the command again without it queuing behind the old
+        one (a menu replayed behind its own orphans would swallow the caller's keys).
         """
         if not command.strip():
             raise ValueError("an AGI command cannot be empty")
+        verb = command.split()[0]
         if session_ended is not None and session_ended.is_set():
-            raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]}")
-        command_id = f"{self._prefix}-{next(self._ids)}"
+            raise AgiChannelGone(f"{channel} left Async AGI before {verb}")
+        command_id = self._next_id()
+        wait_for = timeout if timeout is not None else self._default_timeout
+        try:
+            result = await self._run(channel, command, command_id, wait_for, session_ended)
+        except AmiConnectionLost:
+            if ride_out <= 0:
+                raise
+            result = await self._recover(
+                channel, verb, command_id, wait_for, session_ended, ride_out
+            )
+        if check and not result.ok:
+            raise AgiError(f"AGI {verb} on {channel} failed: {result.raw}")
+        return result
+
+    def _next_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids)}"
+
+    async def _run(
+        self,
+        channel: str,
+        command: str,
+        command_id: str,
+        wait_for: float,
+        session_ended: asyncio.Event | None,
+    ) -> AgiResult:
+        verb = command.split()[0]
         # Register both waiters before sending: the result can overtake the action's response.
         executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)
         ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
-        left: asyncio.Future[Any] = (
-            asyncio.ensure_future(session_ended.wait())
-            if session_ended is not None
-            else asyncio.get_running_loop().create_future()
-        )
+        left = _waiter(session_ended)
         try:
-            try:
-                await self._client.action(
-                    "AGI", {"Channel": channel, "Command": command, "CommandID": command_id}
-                )
-            except AmiActionError as exc:
-                # res_agi answers "Channel X does not exist." once the caller hung up, and
-                # "Failed to add AGI command to channel X queue" once it left Async AGI.
-                if "does not exist" in exc.message or "Failed to add AGI command" in exc.message:
-                    raise AgiChannelGone(f"{channel} is gone: {exc.message}") from exc
-                raise AgiError(f"AGI {command.split()[0]} on {channel}: {exc.message}") from exc
-            wait_for = timeout if timeout is not None else self._default_timeout
+            await self._send(channel, command, command_id)
             done, _ = await asyncio.wait(
                 {executed, ended, left}, timeout=wait_for, return_when=asyncio.FIRST_COMPLETED
             )
             if executed in done:
                 event: Message = executed.result()
-                result = parse_agi_result(event.get("Result") or "")
-            elif ended in done:
+                return parse_agi_result(event.get("Result") or "")
+            if ended in done:
                 ended.result()  # re-raises AmiConnectionLost if that is why it finished
-                raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]} ran")
-            elif left in done:
-                raise AgiChannelGone(f"{channel} left Async AGI before {command.split()[0]} ran")
-            else:
-                raise AmiTimeout(
-                    f"no result for AGI {command.split()[0]} on {channel} within {wait_for}s"
-                )
+                raise AgiChannelGone(f"{channel} left Async AGI before {verb} ran")
+            if left in done:
+                raise AgiChannelGone(f"{channel} left Async AGI before {verb} ran")
+            raise AmiTimeout(f"no result for AGI {verb} on {channel} within {wait_for}s")
         finally:
             executed.cancel()
             ended.cancel()
             left.cancel()
-        if check and not result.ok:
-            raise AgiError(f"AGI {command.split()[0]} on {channel} failed: {result.raw}")
-        return result
+
+    async def _send(self, channel: str, command: str, command_id: str) -> None:
+        try:
+            await self._client.action(
+                "AGI", {"Channel": channel, "Command": command, "CommandID": command_id}
+            )
+        except AmiActionError as exc:
+            # res_agi answers "Channel X does not exist." once the caller hung up, and
+            # "Failed to add AGI command to channel X queue" once it left Async AGI.
+            if "does not exist" in exc.message or "Failed to add AGI command" in exc.message:
+                raise AgiChannelGone(f"{channel} is gone: {exc.message}") from exc
+            raise AgiError(f"AGI {command.split()[0]} on {channel}: {exc.message}") from exc
+
+    async def _recover(
+        self,
+        channel: str,
+        verb: str,
+        command_id: str,
+        wait_for: float,
+        session_ended: asyncio.Event | None,
+        within: float,
+    ) -> AgiResult:
+        """After a lost connection: the command's result from a newer session, or
+        AgiResultLost once a NOOP behind it shows it finished unheard."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                await self._client.wait_connected(max(remaining, 0.0))
+            except AmiTimeout as exc:
+                raise AmiConnectionLost(
+                    f"no AMI session within {within:g}s to resume AGI {verb} on {channel}"
+                ) from exc
+            executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)
+            noop_id = self._next_id()
+            noop = self._client.expect_event("AsyncAGIExec", "CommandID", noop_id)
+            ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
+            left = _waiter(session_ended)
+            try:
+                try:
+                    await self._send(channel, "NOOP", noop_id)
+                except (AmiConnectionLost, AmiNotConnected):
+                    await asyncio.sleep(0.05)
+                    continue  # dropped again: the next session
+                done, _ = await asyncio.wait(
+                    {executed, noop, ended, left},
+                    timeout=wait_for,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if executed.done() and executed.exception() is None:
+                    event: Message = executed.result()
+                    return parse_agi_result(event.get("Result") or "")
+                if noop.done() and noop.exception() is None:
+                    raise AgiResultLost(
+                        f"AGI {verb} on {channel} finished while the AMI link was down"
+                    )
+                if left in done or (ended.done() and ended.exception() is None):
+                    raise AgiChannelGone(f"{channel} left Async AGI while the AMI link was down")
+                if not done:
+                    raise AmiTimeout(f"no result for AGI {verb} on {channel} after a reconnect")
+                # The connection dropped again while waiting: the next session.
+            finally:
+                for future in (executed, noop, ended, left):
+                    future.cancel()
+
+
+def _waiter(event: asyncio.Event | None) -> asyncio.Future[Any]:
+    if event is None:
+        return asyncio.get_running_loop().create_future()
+    return asyncio.ensure_future(event.wait())

@@ -31,6 +31,13 @@ class AmiAuthenticationError(AmiError):
     error_id = "ami-authentication-failed"
 
 
+class AgiResultLost(AmiConnectionLost):
+    """An AGI command finished while no AMI session listened: its result is lost for good
+    (the channel has nothing of it left queued; it may be sent again)."""
+
+    error_id = "agi-result-lost"
+
+
 class AmiNotConnected(AmiError):
     error_id = "ami-not-connected"
 

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 LONGEST_CALL = 4 * 3600.0  # seconds an answered call may last before Dial's AGI wait gives up
 MUSIC_CLASS = "default"
+RIDE_OUT_SECONDS = 30.0  # how long a command waits for the AMI link to come back
 
 
 class Conversations(Protocol):
@@ -151,7 +152,7 @@ class AgiCallerLeg:
         while True:
             session = self._legs.ami.generation
             try:
-                return await self.call.execute(command)
+                return await self.call.execute(command, ride_out=RIDE_OUT_SECONDS)
             except AgiChannelGone as exc:
                 raise CallerGone(str(exc)) from exc
             except (AmiConnectionLost, AmiNotConnected) as exc:

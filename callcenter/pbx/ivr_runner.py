@@ -122,6 +122,8 @@ class LinkSessions(Protocol):
         (a call that hung up meanwhile is then ended)."""
 
 
+RIDE_OUT_SECONDS = 30.0  # how long a call waits for the AMI link to come back
+
 # What the IVR says again after a lost link: commands that are only prompts and keys. An
 # enqueue, a transfer or a hang-up is not repeated (the ACD rides out a lost link itself).
 REPEATABLE = (Play, CollectDigits, SelfService, RecordMessage)
@@ -451,7 +453,10 @@ class _CallRun:
         return utterance_sounds(self.sounds, utterance, self.call.uniqueid)
 
     async def _agi(self, command: str, *, timeout: float | None = None) -> AgiResult:
-        return await self.call.execute(command, timeout=timeout)
+        # Through an AMI reset the command's own result is awaited on the next session; if
+        # it was lost, _answer sends the whole step again (the caller hears it again).
+        ride_out = RIDE_OUT_SECONDS if self.runner.link is not None else 0.0
+        return await self.call.execute(command, timeout=timeout, ride_out=ride_out)
 
 
 def text_sound(sounds: PromptSounds, text: str, language: Language, call_id: str) -> str | None:

@@ -49,10 +49,14 @@ class AgiCall:
     # Set when the channel's AsyncAGIEnd arrives (the caller hung up, or the session ended).
     ended: asyncio.Event = field(default_factory=asyncio.Event, compare=False, repr=False)
 
-    async def execute(self, command: str, *, timeout: float | None = None) -> AgiResult:
-        """One AGI command on this call; AgiChannelGone once the call has left Async AGI."""
+    async def execute(
+        self, command: str, *, timeout: float | None = None, ride_out: float = 0.0
+    ) -> AgiResult:
+        """One AGI command on this call; AgiChannelGone once the call has left Async AGI.
+        ``ride_out``: seconds to wait for a new AMI session if the link drops meanwhile
+        (callcenter/asterisk/agi.py ``AsyncAgi.execute``)."""
         return await self.agi.execute(
-            self.channel, command, timeout=timeout, session_ended=self.ended
+            self.channel, command, timeout=timeout, session_ended=self.ended, ride_out=ride_out
         )
 
     async def hang_up(self) -> None:

@@ -49,6 +49,7 @@ class FakeAgi:
         timeout: float | None = None,
         check: bool = True,
         session_ended: asyncio.Event | None = None,
+        ride_out: float = 0.0,
     ) -> AgiResult:
         verb = command.split()[0]
         if session_ended is not None and session_ended.is_set():

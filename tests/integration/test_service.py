@@ -83,8 +83,14 @@ async def test_service_with_a_wrong_ami_secret_keeps_serving_and_says_why(
         await _until(lambda: runtime.ami_error is not None)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            health = (await http.get("/health")).json()
-    assert health["status"] == "degraded"
+            await asyncio.sleep(1.0)  # a task that would restart after the refusal has done so
+            reply = await http.get("/health")
+    health = reply.json()
+    assert reply.status_code == 503  # no calls without the PBX: the load balancer must know
+    assert health["status"] == "unavailable"
+    assert health["problems"] == [
+        f"the PBX refused the service's login: {health['ami_error']}"
+    ]  # and no task restarting over and over
     assert health["ami"] == "closed"
     assert "refused" in health["ami_error"]
     assert "wrong" not in health["ami_error"]

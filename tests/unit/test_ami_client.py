@@ -11,6 +11,7 @@ import itertools
 import logging
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from callcenter.asterisk.client import (
 from callcenter.asterisk.errors import (
     AgiChannelGone,
     AgiError,
+    AgiResultLost,
     AmiActionError,
     AmiAuthenticationError,
     AmiConnectionLost,
@@ -685,6 +687,63 @@ async def test_agi_failure_reply_raises_when_checked_and_is_returned_otherwise(
     assert "510 Invalid or unknown command" in str(failed.value)
     assert not isinstance(failed.value, AgiChannelGone)
     assert (unchecked.code, unchecked.ok) == (510, False)
+
+
+def _agi_across_a_reset(original_finishes_after_reconnect: bool) -> Any:
+    """Connection 0 queues the command and is then dropped; on the next connection the NOOP
+    sent behind it is answered, after the original's AsyncAGIExec if it finishes late."""
+    originals: list[str] = []
+
+    async def handler(connection: FakeConnection, action: Message) -> None:
+        await connection.respond(action, "Success", {"Message": "Added AGI command to queue"})
+        command_id = action.get("CommandID") or ""
+        if action.get("Command") != "NOOP":
+            originals.append(command_id)
+            return
+        common = [("Channel", CHANNEL), ("Uniqueid", "1764057600.2")]
+        if original_finishes_after_reconnect:
+            await connection.send_event(
+                "AsyncAGIExec",
+                [*common, ("CommandID", originals[0]), ("Result", "200%20result%3D50%0A")],
+            )
+        await connection.send_event(
+            "AsyncAGIExec", [*common, ("CommandID", command_id), ("Result", "200%20result%3D0%0A")]
+        )
+
+    return handler
+
+
+@pytest.mark.parametrize("late", [True, False], ids=["result-on-the-new-session", "result-lost"])
+async def test_an_agi_command_rides_out_a_reset_without_queuing_twice(
+    server: FakeAmiServer, late: bool
+) -> None:
+    """A menu replayed behind its own orphaned copy would swallow the caller's keys: after a
+    reset the command's result is taken from the next session, or, if it was lost, the
+    caller learns it once nothing of the command is left queued (a NOOP behind it)."""
+    server.handlers["agi"] = _agi_across_a_reset(original_finishes_after_reconnect=late)
+    async with open_ami(make_config(server)) as client:
+        agi = AsyncAgi(client, default_timeout=SAFETY)
+        command = asyncio.create_task(agi.execute(CHANNEL, "GET DATA menu 6000 1", ride_out=SAFETY))
+        await server.received(0, "AGI")
+        (await server.connection(0)).drop()
+        if late:
+            result = await command
+            assert result.result == "50"  # the caller's key, "2", typed across the reset
+        else:
+            with pytest.raises(AgiResultLost):
+                await command
+    [noop] = await server.received(1, "AGI")
+    assert noop["Command"] == "NOOP"  # the command itself was never sent twice
+
+
+async def test_without_ride_out_a_reset_fails_the_agi_command(server: FakeAmiServer) -> None:
+    server.handlers["agi"] = _agi_across_a_reset(original_finishes_after_reconnect=True)
+    async with open_ami(make_config(server)) as client:
+        command = asyncio.create_task(AsyncAgi(client).execute(CHANNEL, "ANSWER"))
+        await server.received(0, "AGI")
+        (await server.connection(0)).drop()
+        with pytest.raises(AmiConnectionLost):
+            await command
 
 
 async def test_agi_without_a_result_times_out(server: FakeAmiServer) -> None:

@@ -50,6 +50,7 @@ class ScriptedAgi:
         timeout: float | None = None,
         check: bool = True,
         session_ended: object = None,
+        ride_out: float = 0.0,
     ) -> AgiResult:
         self.sent.append(command)
         if not self.script:
