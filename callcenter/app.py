@@ -48,12 +48,13 @@ from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner, PromptSpeaker
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
+from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.runtime import Runtime
-from callcenter.sandbox.instance import AsteriskInstance
+from callcenter.sandbox.instance import AsteriskInstance, cel_file_for
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -295,6 +296,12 @@ def create_app(
                 tasks.start("acd", acd.run)
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
+                if settings.cel_import_seconds > 0:
+                    # Calls the service never saw (the fallback took them) become records.
+                    importer = CelImporter(
+                        db, cel_file_for(settings), service_started_at=started_at
+                    )
+                    tasks.start("cel-import", lambda: importer.run(settings.cel_import_seconds))
             with _reload_on_sighup(runtime):
                 yield
         finally:

@@ -161,6 +161,10 @@ class IvrRunner:
         run = _CallRun(self, call)
         await run.run()
         self.runs_finished += 1
+        if run.failure is not None and not call.ended.is_set():
+            # Recorded as abandoned in the IVR, but the caller is still there: the link hands
+            # them to the dialplan's fallback (a timeout) or to the next run (a lost link).
+            raise run.failure
 
     async def hold_until_acd(
         self, call: AgiCall, outcome: Outcome, interaction_id: int | None

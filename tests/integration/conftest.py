@@ -68,6 +68,9 @@ async def hotline_factory(
             update={
                 "database_url": url,
                 "journal_dir": tmp_path / "journal",
+                # The shared sandbox's CEL holds the whole session's calls: no import here
+                # (tests/integration/test_fallback_real_asterisk.py imports its own).
+                "cel_import_seconds": 0,
                 "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
                 "business_opens": dt.time(0, 0),
                 "business_closes": dt.time(23, 59, 59),

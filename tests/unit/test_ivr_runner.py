@@ -15,7 +15,7 @@ from typing import cast
 import pytest
 
 from callcenter.asterisk.agi import AgiResult, AsyncAgi, parse_agi_result
-from callcenter.asterisk.errors import AgiChannelGone, AmiConnectionLost
+from callcenter.asterisk.errors import AgiChannelGone, AmiConnectionLost, AmiTimeout
 from callcenter.crm.vocabulary import Tier
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import ClientFacts, OutcomeKind
@@ -162,7 +162,8 @@ async def test_a_lost_pbx_link_ends_the_run_and_still_records_the_path(
             ("GET DATA", AmiConnectionLost("reset")),
         ]
     )
-    await _runner(backend)(_call(agi))
+    with pytest.raises(AmiConnectionLost):  # the caller is still there: the link decides
+        await _runner(backend)(_call(agi))
     [(_, outcome, ended)] = backend.finished
     assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
     assert outcome.language == "en"
@@ -308,3 +309,20 @@ async def test_a_flow_that_ends_without_hanging_up_still_releases_the_channel(
     [(_, outcome, ended)] = backend.finished
     assert ended
     assert outcome.hung_up_by == "ivr"
+
+
+async def test_a_command_that_times_out_ends_the_run_and_hands_the_caller_on() -> None:
+    """Recorded as abandoned in the IVR; the caller, still in Async AGI, goes to the link,
+    which sends them to the dialplan's fallback instead of leaving them in silence."""
+    backend = MemoryIvrBackend(clients_by_phone={CALLER: CLIENT})
+    agi = ScriptedAgi(
+        [
+            ("ANSWER", ok()),
+            ("STREAM FILE", ok(str(ord("2")))),
+            ("GET DATA", AmiTimeout("no result for AGI GET DATA")),
+        ]
+    )
+    with pytest.raises(AmiTimeout):
+        await _runner(backend)(_call(agi))
+    [(_, outcome, _)] = backend.finished
+    assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
