@@ -243,3 +243,16 @@ async def test_a_late_wrap_up_sets_the_disposition_on_the_agents_own_call(api: A
     assert missing.status_code == 404
     empty = await api.http.put(url, json={"disposition": ""}, headers=api.as_(Role.AGENT))
     assert empty.status_code == 422
+
+
+async def test_a_record_closed_as_an_anomaly_says_why(api: Api) -> None:
+    from callcenter.persistence.acd_backend import SqlAcdBackend
+
+    call = await create(api, call_id="1741000000.77")
+    assert call["anomaly"] is None
+    await SqlAcdBackend(api.db).close_as_anomaly(call["id"], T0, "the call's end was refused")
+
+    fetched = await api.http.get(f"/api/interactions/{call['id']}", headers=api.as_(Role.AGENT))
+
+    assert fetched.json()["anomaly"] == "the call's end was refused"
+    assert fetched.json()["ended_at"] is not None

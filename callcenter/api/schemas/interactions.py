@@ -119,6 +119,11 @@ class InteractionOut(BaseModel):
     call_id: str | None
     asterisk_linkedid: str | None
     version: int
+    anomaly: str | None = Field(
+        default=None,
+        description="why the service closed the record as an anomaly (found in a state no "
+        "call produces); null for an ordinary record",
+    )
 
     @classmethod
     def of(cls, record: InteractionRecord) -> InteractionOut:
