@@ -55,6 +55,7 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         ami_generation=runtime.ami.generation,
         ami_error=runtime.ami_error,
         live_channels=len(runtime.tracker.channels),
+        calls_missed_pickup=runtime.link.calls_missed,
         ivr_flows_generation=runtime.flows.current.generation,
         ivr_prompts_error=prompts_error,
         cti_events_lost=runtime.cti.events_lost if runtime.cti else 0,

@@ -25,6 +25,8 @@ class HealthOut(BaseModel):
     ami_generation: int
     ami_error: str | None
     live_channels: int
+    # Calls Asterisk gave to the dialplan's fallback before this run picked them up.
+    calls_missed_pickup: int = 0
     ivr_flows_generation: int
     ivr_prompts_error: str | None
     # Events the websocket hub and the wallboard dropped because they fell behind the bus
