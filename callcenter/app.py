@@ -44,8 +44,9 @@ from callcenter.pbx.adoption import CallAdoption
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.caller_leg import CallerLegs, QueueEntry
 from callcenter.pbx.channels import ChannelTracker
-from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner, PromptSpeaker
+from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
+from callcenter.pbx.prompt_files import PromptSpeaker
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
 from callcenter.persistence.cel_import import CelImporter

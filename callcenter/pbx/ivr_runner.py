@@ -63,15 +63,18 @@ from callcenter.ivr.engine import CallContext, Outcome, Resume, run_flow
 from callcenter.ivr.flow import Language
 from callcenter.ivr.ports import CallStart, IvrBackend
 from callcenter.ivr.registry import FlowRegistry
-from callcenter.ivr.sounds import PromptNotRendered
-from callcenter.ivr.speech import CoreSound, Phrase, Utterance, speak_self_service
+from callcenter.ivr.speech import Utterance, speak_self_service
 from callcenter.pbx.link import AgiCall
+from callcenter.pbx.prompt_files import (
+    PromptSounds,
+    playback_chunks,
+    text_sound,
+    utterance_sounds,
+)
 
 log = logging.getLogger(__name__)
 
 ALL_KEYS = "0123456789*#"
-# Room for "Command: EXEC Playback" and quoting in Asterisk's 1024-byte AMI line.
-PLAYBACK_ARGUMENT_LIMIT = 960
 # Calls that dial in from the carrier run the IVR; agent phones dialling out do not.
 IVR_CONTEXTS = frozenset({"from-carrier"})
 _SAFE_FILE_RE = re.compile(r"[^0-9A-Za-z._-]")
@@ -79,10 +82,6 @@ _SAFE_FILE_RE = re.compile(r"[^0-9A-Za-z._-]")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class PromptSounds(Protocol):
-    def sound_for(self, text: str, language: Language) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -96,17 +95,6 @@ class IvrConfig:
 # The ACD takes a queued call until it is over, or hands it back (its queue overflowed to a
 # node of the caller's flow) with where the flow goes on.
 QueuedHandler = Callable[[AgiCall, Outcome, int | None], Awaitable[Resume | None]]
-
-
-class PromptSpeaker:
-    """The ACD's speaker (callcenter/acd/ports.py Speaker): an utterance's files with the
-    current prompts (a getter: a flow reload brings a new index)."""
-
-    def __init__(self, sounds: Callable[[], PromptSounds]) -> None:
-        self._sounds = sounds
-
-    def say(self, utterance: Utterance, call_id: str) -> list[str]:
-        return utterance_sounds(self._sounds(), utterance, call_id)
 
 
 class LinkSessions(Protocol):
@@ -461,47 +449,3 @@ class _CallRun:
         # it was lost, _answer sends the whole step again (the caller hears it again).
         ride_out = RIDE_OUT_SECONDS if self.runner.link is not None else 0.0
         return await self.call.execute(command, timeout=timeout, ride_out=ride_out)
-
-
-def text_sound(sounds: PromptSounds, text: str, language: Language, call_id: str) -> str | None:
-    """The file that says ``text``; None (and the log says how to fix it) if not rendered:
-    silence is better than a dropped call."""
-    try:
-        return sounds.sound_for(text, language)
-    except PromptNotRendered as exc:
-        log.error("call %s: %s", call_id, exc)
-        return None
-
-
-def utterance_sounds(sounds: PromptSounds, utterance: Utterance, call_id: str) -> list[str]:
-    """The files that say ``utterance``, in order (core sounds by name, phrases rendered)."""
-    names: list[str] = []
-    for part in utterance:
-        if isinstance(part, CoreSound):
-            names.append(part.name)
-        elif isinstance(part, Phrase):
-            name = text_sound(sounds, part.text, part.language, call_id)
-            if name is not None:
-                names.append(name)
-    return names
-
-
-def playback_chunks(names: list[str], limit: int = PLAYBACK_ARGUMENT_LIMIT) -> list[str]:
-    """``a&b&c`` lists for Playback, each short enough for one AMI header line.
-
-    Asterisk reads an AMI line into a 1 KiB buffer and refuses a longer one ("Failed to parse
-    message: line too long"); a long amount in Mandarin is 30 fragments of ~110 characters.
-    """
-    chunks: list[str] = []
-    current = ""
-    for name in names:
-        if len(name) > limit:
-            raise ValueError(f"sound name longer than {limit} characters: {name[:60]}...")
-        joined = f"{current}&{name}" if current else name
-        if len(joined) > limit:
-            chunks.append(current)
-            joined = name
-        current = joined
-    if current:
-        chunks.append(current)
-    return chunks

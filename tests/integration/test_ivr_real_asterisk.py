@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from callcenter.crm.vocabulary import PinAttemptResult
 from callcenter.ivr.speech import CoreSound, speak_self_service
-from callcenter.pbx.ivr_runner import playback_chunks
 from callcenter.pbx.link import PICKUP_COMMAND
+from callcenter.pbx.prompt_files import playback_chunks
 from callcenter.persistence import ivr as ivr_store
 from callcenter.persistence.tables import (
     CallbackRequest,

@@ -877,12 +877,12 @@ def test_agi_quote_refuses_line_breaks(argument: str) -> None:
         agi_quote(argument)
 
 
-async def test_session_dropped_right_after_login_does_not_reset_the_backoff(
-    server: FakeAmiServer,
-) -> None:
-    # A server that accepts the login and then drops us (overload, an event flood) must see
-    # growing delays, not a reconnect at the minimum delay forever.
-    client = AmiClient(make_config(server, stable_session=60.0))
+async def backoff_attempts(
+    server: FakeAmiServer, *, stable_session: float, drops: int, session_lasts: float
+) -> list[int]:
+    """The backoff attempt of each reconnect after ``drops`` sessions, each dropped by the
+    server ``session_lasts`` seconds after its login."""
+    client = AmiClient(make_config(server, stable_session=stable_session))
     attempts: list[int] = []
     real_backoff = client._backoff
 
@@ -893,42 +893,33 @@ async def test_session_dropped_right_after_login_does_not_reset_the_backoff(
     client._backoff = spy  # type: ignore[method-assign]
     runner = asyncio.create_task(client.run())
     try:
-        for index in range(4):
+        for index in range(drops):
             await server.received(index, "Login")
             await client.wait_connected(SAFETY)
+            await asyncio.sleep(session_lasts)
             (await server.connection(index)).drop()
-        await server.connection(4)
+        await server.connection(drops)
     finally:
         await client.close()
         await asyncio.wait_for(runner, SAFETY)
-    assert attempts[:4] == [1, 2, 3, 4]
+    return attempts[:drops]
+
+
+async def test_session_dropped_right_after_login_does_not_reset_the_backoff(
+    server: FakeAmiServer,
+) -> None:
+    # A server that accepts the login and then drops us (overload, an event flood) must see
+    # growing delays, not a reconnect at the minimum delay forever.
+    attempts = await backoff_attempts(server, stable_session=60.0, drops=4, session_lasts=0)
+    assert attempts == [1, 2, 3, 4]
 
 
 async def test_a_healthy_session_that_is_reset_reconnects_at_the_minimum_each_time(
     server: FakeAmiServer,
 ) -> None:
     """Six AMI resets in a row used to grow the delay from 0.4 s to 10 s (issue 14)."""
-    client = AmiClient(make_config(server, stable_session=0.05))
-    attempts: list[int] = []
-    real_backoff = client._backoff
-
-    def spy(attempt: int) -> float:
-        attempts.append(attempt)
-        return real_backoff(attempt)
-
-    client._backoff = spy  # type: ignore[method-assign]
-    runner = asyncio.create_task(client.run())
-    try:
-        for index in range(6):
-            await server.received(index, "Login")
-            await client.wait_connected(SAFETY)
-            await asyncio.sleep(0.1)  # longer than stable_session: a healthy session
-            (await server.connection(index)).drop()
-        await server.connection(6)
-    finally:
-        await client.close()
-        await asyncio.wait_for(runner, SAFETY)
-    assert attempts[:6] == [0] * 6
+    attempts = await backoff_attempts(server, stable_session=0.05, drops=6, session_lasts=0.1)
+    assert attempts == [0] * 6
 
 
 def test_the_default_backoff_never_waits_more_than_five_seconds() -> None:

@@ -21,8 +21,9 @@ from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import ClientFacts, OutcomeKind
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import SoundIndex
-from callcenter.pbx.ivr_runner import PLAYBACK_ARGUMENT_LIMIT, IvrConfig, IvrRunner, playback_chunks
+from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import AgiCall
+from callcenter.pbx.prompt_files import PLAYBACK_ARGUMENT_LIMIT, playback_chunks
 from tests.fakes.ivr_backend import MemoryIvrBackend
 
 ROOT = Path(__file__).resolve().parents[2]
