@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callcenter.settings import PROJECT_ROOT
-from scripts.faults import scenarios
+from scripts.faults import data_faults, scenarios
 from scripts.faults.floor import Floor, prepare_database
 from scripts.faults.lab import RTP_END, RTP_START, Lab
 from scripts.faults.measure import table
@@ -46,7 +46,19 @@ SCENARIOS = {
     "a": Scenario("service killed (SIGKILL) and restarted", scenarios.kill_service),
     "b": Scenario("AMI connection reset six times in a row, Asterisk up", scenarios.ami_resets),
     "c": Scenario("Asterisk restarted (down, then up)", scenarios.restart_asterisk),
+    "d-pg": Scenario("PostgreSQL unreachable for 30 s", data_faults.postgres_away),
+    "d-sqlite": Scenario(
+        "SQLite on a full filesystem for 30 s",
+        data_faults.sqlite_disk_full,
+        before=data_faults.to_sqlite,
+        after=data_faults.to_postgres,
+    ),
     "e": Scenario("a call arrives while the service is down", scenarios.call_while_down),
+    "f": Scenario(
+        "records in impossible phases, then a start",
+        data_faults.corrupt_records,
+        after=data_faults.corrupt_check,
+    ),
 }
 
 

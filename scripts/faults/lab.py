@@ -204,18 +204,17 @@ class Lab:
         """Fill the tmpfs to the last byte; returns the bytes written."""
         assert self.tmpfs is not None
         written = 0
-        chunk = b"\0" * (1 << 20)
-        with (self.tmpfs / "filler").open("wb") as out:
-            while True:
-                try:
-                    written += out.write(chunk)
-                    out.flush()
-                except OSError:
-                    break
-            with contextlib.suppress(OSError):
-                while True:  # the last partial megabyte
-                    written += out.write(b"\0" * 4096)
-                    out.flush()
+        fd = os.open(self.tmpfs / "filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for size in (1 << 20, 4096, 1):  # whole megabytes, then what is left
+                block = b"\0" * size
+                while True:
+                    try:
+                        written += os.write(fd, block)
+                    except OSError:
+                        break
+        finally:
+            os.close(fd)
         return written
 
     def empty_tmpfs(self) -> None:

@@ -27,9 +27,10 @@ class Reconciled:
 
 
 def _call_time(call_id: str) -> float | None:
-    """An Asterisk uniqueid is ``<epoch seconds>.<counter>``: when the channel was made."""
+    """An Asterisk uniqueid is ``[<system name>-]<epoch seconds>.<counter>`` (the sandbox sets
+    ``systemname`` to the instance's name): when the channel was made."""
     try:
-        return float(call_id.split(".", 1)[0])
+        return float(call_id.rsplit("-", 1)[-1].split(".", 1)[0])
     except ValueError:
         return None
 

@@ -73,6 +73,38 @@ async def open_records(url: str, since: float) -> int:
         await db.dispose()
 
 
+async def record_phases(url: str, since: float, roles: dict[str, str]) -> list[str]:
+    """Each scenario call's record as phase letters: q(ueued) o(ffered) a(nswered) e(nded)
+    w(rapped up), '-' for a phase it lacks, the agent, and an anomaly if closed as one."""
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            rows = await session.scalars(
+                select(Interaction)
+                .where(
+                    Interaction.call_id.is_not(None),
+                    Interaction.started_at >= dt.datetime.fromtimestamp(since, dt.UTC),
+                )
+                .order_by(Interaction.id)
+            )
+            lines = []
+            for row in rows:
+                phases = zip(
+                    "qoaew",
+                    (row.queued_at, row.offered_at, row.answered_at, row.ended_at,
+                     row.wrapup_ended_at),
+                    strict=True,
+                )  # fmt: skip
+                letters = "".join(letter if at else "-" for letter, at in phases)
+                role = roles.get(row.caller_number or "", "?")
+                extra = f" agent {row.agent_id}" if row.agent_id else ""
+                extra += f" ANOMALY {row.anomaly[:60]}" if row.anomaly else ""
+                lines.append(f"{role} {letters}{extra}")
+            return lines
+    finally:
+        await db.dispose()
+
+
 async def run_scenario(run: Run, name: str, scenario: Scenario) -> Outcome:
     outcome = Outcome(name, scenario.title)
     run.reconcile_after = 0.0
@@ -151,6 +183,14 @@ async def measure(run: Run, outcome: Outcome, since: float) -> None:
     )
     if outcome.open_records:
         outcome.notes.append(f"records still open: {outcome.open_records}")
+    try:
+        roles = {c.number: c.role for c in floor.callers}
+        phases = await record_phases(lab.db_url, since, roles)
+        outcome.notes.append(
+            "records (queued offered answered ended wrapped): " + "; ".join(phases)
+        )
+    except Exception as exc:
+        outcome.notes.append(f"records: {exc!r}")
     if outcome.failed:
         outcome.notes.append(f"scenario failed: {outcome.failed}")
 
