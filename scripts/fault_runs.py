@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callcenter.settings import PROJECT_ROOT
-from scripts.faults import data_faults, scenarios
+from scripts.faults import data_faults, scenarios, ws_faults
 from scripts.faults.floor import Floor, prepare_database
 from scripts.faults.lab import RTP_END, RTP_START, Lab
 from scripts.faults.measure import table
@@ -58,6 +58,19 @@ SCENARIOS = {
         "records in impossible phases, then a start",
         data_faults.corrupt_records,
         after=data_faults.corrupt_check,
+    ),
+    "g": Scenario(
+        "2,000 websocket clients reconnect at once (service killed and restarted)",
+        ws_faults.herd_crash,
+        before=ws_faults.open_herd,
+        after=ws_faults.close_herd,
+    ),
+    "h": Scenario(
+        "a restart (SIGTERM) between two pops of one desk",
+        ws_faults.restart_between_pops,
+        before=ws_faults.open_desks,
+        after=ws_faults.check_pops,
+        spare=False,
     ),
 }
 
