@@ -224,18 +224,20 @@ class AsyncAgi:
         deadline = loop.time() + within
         while True:
             remaining = deadline - loop.time()
-            try:
-                await self._client.wait_connected(max(remaining, 0.0))
-            except AmiTimeout as exc:
-                raise AmiConnectionLost(
-                    f"no AMI session within {within:g}s to resume AGI {verb} on {channel}"
-                ) from exc
+            # Listening before the session is up: a result that comes in its first moments
+            # must not be missed (the step would be sent again for nothing).
             executed = self._client.expect_event("AsyncAGIExec", "CommandID", command_id)
+            ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
             noop_id = self._next_id()
             noop = self._client.expect_event("AsyncAGIExec", "CommandID", noop_id)
-            ended = self._client.expect_event("AsyncAGIEnd", "Channel", channel)
             left = _waiter(session_ended)
             try:
+                try:
+                    await self._client.wait_connected(max(remaining, 0.0))
+                except AmiTimeout as exc:
+                    raise AmiConnectionLost(
+                        f"no AMI session within {within:g}s to resume AGI {verb} on {channel}"
+                    ) from exc
                 try:
                     await self._send(channel, "NOOP", noop_id)
                 except (AmiConnectionLost, AmiNotConnected):

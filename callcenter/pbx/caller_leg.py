@@ -45,7 +45,7 @@ from callcenter.asterisk.errors import (
 )
 from callcenter.ivr.engine import Outcome, Resume
 from callcenter.pbx.channels import Channel, ChannelTracker
-from callcenter.pbx.link import AgiCall, Resyncs
+from callcenter.pbx.link import AgiCall, Resyncs, view_current
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,10 @@ class AgiCallerLeg:
         """Before a dial: the link up and the view rebuilt on its session (a dial sent on a
         dead link would mark the agent missed for nothing). A caller who hung up meanwhile
         is told by the dial's outcome, as at any other time."""
-        ami, resyncs = self._legs.ami, self._legs.resyncs
-        if ami.state is ConnectionState.CONNECTED and resyncs.generation >= ami.generation:
-            return
-        session = ami.generation - 1 if ami.state is ConnectionState.CONNECTED else ami.generation
-        log.info("call %s: waiting for the PBX link before dialling", self.call_id)
-        await resyncs.after(session)
+        legs = self._legs
+        if legs.ami.state is not ConnectionState.CONNECTED:
+            log.info("call %s: waiting for the PBX link before dialling", self.call_id)
+        await view_current(legs.ami, legs.resyncs)
 
     async def music_on(self) -> None:
         await self._execute(f"EXEC StartMusicOnHold {agi_quote(MUSIC_CLASS)}")

@@ -31,6 +31,7 @@ from typing import Protocol
 from callcenter.asterisk.agi import AgiResult, agi_quote
 from callcenter.asterisk.errors import (
     AgiChannelGone,
+    AgiResultLost,
     AmiConnectionLost,
     AmiError,
     AmiNotConnected,
@@ -113,8 +114,9 @@ class LinkSessions(Protocol):
 RIDE_OUT_SECONDS = 30.0  # how long a call waits for the AMI link to come back
 
 # What the IVR says again after a lost link: commands that are only prompts and keys. An
-# enqueue, a transfer or a hang-up is not repeated (the ACD rides out a lost link itself).
-REPEATABLE = (Play, CollectDigits, SelfService, RecordMessage)
+# enqueue, a transfer, a recording or a hang-up is not repeated (the ACD rides out a lost
+# link itself; the link hands a caller it could not serve to the dialplan's fallback).
+REPEATABLE = (Play, CollectDigits, SelfService)
 
 
 class IvrRunner:
@@ -212,6 +214,8 @@ class _CallRun:
             await self._agi("ANSWER")
         except AgiChannelGone:
             self.gone = True
+        except AgiResultLost:
+            pass  # it ran while the link was down: the call is answered
         outcome = await self._drive(run_flow(flow, context, flows=flows.flows))
         resume = await self._finish(outcome)
         while resume is not None:  # the queue overflowed to a node of this flow
@@ -419,6 +423,8 @@ class _CallRun:
                 f"{command.max_seconds * 1000} BEEP s=5",
                 timeout=command.max_seconds + 30,
             )
+        except AgiResultLost:
+            pass  # it ended while the AMI link was down: Asterisk kept the recording
         finally:
             # Hanging up is how many callers end a message: Asterisk keeps what it recorded.
             await self.backend.file_voice_message(

@@ -25,6 +25,7 @@ from callcenter.asterisk.agi import AgiResult, AsyncAgi, parse_agi_env
 from callcenter.asterisk.client import AmiClient, ConnectionChange, ConnectionState
 from callcenter.asterisk.errors import (
     AgiChannelGone,
+    AgiResultLost,
     AmiConnectionError,
     AmiError,
     AmiEventsLost,
@@ -97,6 +98,15 @@ class Resyncs:
             await self._next.wait()
 
 
+async def view_current(client: AmiClient, resyncs: Resyncs) -> None:
+    """Return once the AMI link is up and the channel view rebuilt on its session (at once
+    if it is). A call whose caller hung up meanwhile is then ended (``AgiCall.ended``)."""
+    if client.state is ConnectionState.CONNECTED and resyncs.generation >= client.generation:
+        return
+    connected = client.state is ConnectionState.CONNECTED
+    await resyncs.after(client.generation - 1 if connected else client.generation)
+
+
 RESYNC_RETRY_MIN = 0.5
 RESYNC_RETRY_MAX = 10.0
 
@@ -109,6 +119,7 @@ RELEASE_COMMAND = "ASYNCAGI BREAK"
 # Well past any deadline the dialplan can arm (60 s at most, settings.py): by then either the
 # command ran or the deadline fired and the call left Async AGI.
 PICKUP_TIMEOUT = 65.0
+PICKUP_RIDE_OUT = 30.0  # seconds a pickup waits for the AMI link to come back
 
 
 class PbxLink:
@@ -299,10 +310,16 @@ class PbxLink:
             if not await self._pick_up(call):
                 return
             await self._call_handler(call)
-        except (AgiChannelGone, AmiConnectionError, AmiNotConnected) as exc:
-            # The caller left, or the link was lost under the call: a call still in Async AGI
-            # is adopted by the next run of the service (callcenter/pbx/adoption.py).
+        except AgiChannelGone as exc:
             log.info("call %s ended its handler: %s", call.uniqueid, exc)
+        except (AmiConnectionError, AmiNotConnected) as exc:
+            # The link was lost under the call and its handler could not ride it out. The
+            # deadline is cleared, and this run adopts no call: once the link is back, a
+            # caller still there goes to the dialplan's fallback, not to silence. (If the
+            # service stops first, its next run adopts the call.)
+            log.warning("call %s ended its handler: %s", call.uniqueid, exc)
+            await view_current(self.client, self.resyncs)
+            await self._release_to_fallback(call)
         except AmiError as exc:
             # A command timed out or was refused, the link still up: the fallback takes the
             # caller rather than leave them in Async AGI with nobody driving the call.
@@ -320,7 +337,9 @@ class PbxLink:
         """Cancel the call's pickup deadline; False when the fallback has the call already
         (the deadline fired first: the caller left Async AGI) or the link failed."""
         try:
-            await call.execute(PICKUP_COMMAND, timeout=PICKUP_TIMEOUT)
+            await call.execute(PICKUP_COMMAND, timeout=PICKUP_TIMEOUT, ride_out=PICKUP_RIDE_OUT)
+        except AgiResultLost:
+            pass  # it ran while the link was down: the deadline is cleared
         except AgiChannelGone:
             self.calls_missed += 1
             log.warning(

@@ -405,16 +405,27 @@ async def test_a_handler_that_fails_after_its_caller_left_sends_nothing_more(
     assert pickup.commands() == [PICKUP_COMMAND]
 
 
-async def test_a_handler_that_lost_the_link_leaves_the_call_to_adoption(
-    pickup: PickupHarness,
+@pytest.mark.parametrize("caller_stayed", [True, False], ids=["still-there", "hung-up"])
+async def test_a_handler_that_lost_the_link_hands_a_caller_still_there_to_the_fallback(
+    pickup: PickupHarness, caller_stayed: bool
 ) -> None:
+    """The deadline is cleared and this run adopts no call: once the link is back, a caller
+    whose handler could not ride out the loss goes to the fallback, not to silence."""
     pickup.failure = AmiConnectionLost("AMI connection lost")
     pickup.start_call()
     await settle()
     pickup.waiting().answer("200 result=1")
     await settle()
     assert len(pickup.handled) == 1
-    assert pickup.commands() == [PICKUP_COMMAND]  # no ASYNCAGI BREAK: the next run adopts it
+    assert pickup.commands() == [PICKUP_COMMAND]  # nothing sent before the view is rebuilt
+    channels = [listed("1764057600.1", CARRIER)] if caller_stayed else []
+    (await pickup.ami.next_list(1)).answer(snapshot(*channels))
+    await settle()
+    if caller_stayed:
+        assert pickup.commands() == [PICKUP_COMMAND, RELEASE_COMMAND]
+        pickup.waiting().answer("200 result=0")
+    else:
+        assert pickup.commands() == [PICKUP_COMMAND]
 
 
 async def test_an_event_the_view_cannot_take_is_logged_and_the_link_goes_on(
