@@ -37,6 +37,7 @@ from callcenter.asterisk.agi import AgiResult, agi_quote
 from callcenter.asterisk.client import AmiClient, ConnectionState
 from callcenter.asterisk.errors import (
     AgiChannelGone,
+    AgiResultLost,
     AmiActionError,
     AmiConnectionLost,
     AmiError,
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 LONGEST_CALL = 4 * 3600.0  # seconds an answered call may last before Dial's AGI wait gives up
 MUSIC_CLASS = "default"
 RIDE_OUT_SECONDS = 30.0  # how long a command waits for the AMI link to come back
+RINGING_LOOK_AGAIN = 1.0  # seconds between looks at a ringing call after a lost link
 
 
 class Conversations(Protocol):
@@ -206,7 +208,9 @@ class AgiCallerLeg:
         dial_end = ami.expect_event("DialEnd", "Channel", call.channel)
         target = f"PJSIP/{line.extension},{round(ring_seconds)}"
         dial = asyncio.ensure_future(
-            call.execute(f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL)
+            call.execute(
+                f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL, ride_out=RIDE_OUT_SECONDS
+            )
         )
         named, self._named = self._named, None
         await asyncio.sleep(0)  # the name and the dial go out before anything else is done
@@ -241,24 +245,29 @@ class AgiRinging:
         self._named = named
 
     async def outcome(self) -> DialOutcome:
-        leg, dial, dial_end = self._leg, self._dial, self._dial_end
+        leg, dial = self._leg, self._dial
         try:
             if self._named is not None:
                 # Refused only for a channel already gone, which the Dial then reports.
-                with contextlib.suppress(AmiActionError):
+                with contextlib.suppress(AmiActionError, AmiConnectionLost):
                     await self._named
-            either: set[asyncio.Future[Any]] = {dial, dial_end}
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            status = dial_end.result().get("DialStatus", "") if dial_end.done() else ""
-            if status == "ANSWER":
-                return DialOutcome.ANSWERED
+            while not dial.done():
+                either: set[asyncio.Future[Any]] = {dial, self._dial_end}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                ringing = await self._ringing_outcome()
+                if ringing is not None:
+                    return ringing
             await dial
-            log.info("call %s: dial of %s ended: %s", leg.call_id, self._line.extension, status)
+            log.info("call %s: dial of %s ended", leg.call_id, self._line.extension)
         except AmiNotConnected:
             # Refused before it was sent (the link dropped after the dial checked it): no
             # phone rang, and the call waits on for the link.
             dial.add_done_callback(_read_outcome)
             return DialOutcome.NOT_DIALLED
+        except AgiResultLost:
+            # The Dial ended while no AMI session listened: how is unknown. The agent is not
+            # marked missed for it; the call is offered again if the caller is still there.
+            return DialOutcome.CALLER_GONE if leg.gone else DialOutcome.NOT_DIALLED
         except AmiConnectionLost:
             leg.lost()
             # The Dial fails too with the lost session, later, and nobody awaits it any more:
@@ -270,8 +279,48 @@ class AgiRinging:
                 "call %s left while agent %s was rung: %s", leg.call_id, self._line.agent_id, exc
             )
         finally:
-            dial_end.cancel()
+            self._dial_end.cancel()
         return DialOutcome.CALLER_GONE if leg.gone else DialOutcome.NO_ANSWER
+
+    async def _ringing_outcome(self) -> DialOutcome | None:
+        """While the Dial runs: ANSWERED once the agent answered, CALLER_GONE if the caller
+        left during a lost link; None while it still rings (or the Dial just returned)."""
+        dial_end, leg = self._dial_end, self._leg
+        if not dial_end.done() or self._dial.done():
+            return None
+        error = dial_end.exception()
+        if error is None:
+            if dial_end.result().get("DialStatus", "") == "ANSWER":
+                return DialOutcome.ANSWERED
+            self._dial_end = _never()  # rang out: the Dial returns in a moment
+            return None
+        if not isinstance(error, AmiConnectionLost):
+            raise error
+        # The link dropped while the phone rang, the Dial riding it out: its DialEnd may
+        # have gone to nobody. Once the view is rebuilt, it tells.
+        legs = leg._legs
+        back: asyncio.Future[Any] = asyncio.ensure_future(view_current(legs.ami, legs.resyncs))
+        try:
+            waits: set[asyncio.Future[Any]] = {back, self._dial}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            back.cancel()
+        if self._dial.done():  # it returned, or gave up riding out the loss
+            return None
+        self._dial_end = legs.ami.expect_event("DialEnd", "Channel", leg.call.channel)
+        while not self._dial.done() and not self._dial_end.done():
+            caller = legs.tracker.channels.get(leg.call_id)
+            if caller is None or leg.gone:
+                self._dial.add_done_callback(_read_outcome)
+                return DialOutcome.CALLER_GONE
+            if caller.bridge_id:
+                return DialOutcome.ANSWERED  # answered while the link was down
+            # Its DialEnd, or the bridge that shows an answer, may be just past: look again.
+            either: set[asyncio.Future[Any]] = {self._dial, self._dial_end}
+            await asyncio.wait(
+                either, timeout=RINGING_LOOK_AGAIN, return_when=asyncio.FIRST_COMPLETED
+            )
+        return None
 
     async def conversation(self) -> TalkEnd:
         leg, line = self._leg, self._line
@@ -280,6 +329,8 @@ class AgiRinging:
             conversations.connected(line.agent_id, line.extension, leg.call, line.interaction_id)
         try:
             await self._dial  # the conversation
+        except AgiResultLost:
+            pass  # it ended while the AMI link was down: the agent's part is over
         except AmiConnectionLost:
             leg.lost()
             return TalkEnd(link_lost=True)
@@ -289,6 +340,10 @@ class AgiRinging:
         # drives the caller until the agent's part is over.
         rest = await conversations.after_dial(leg.call) if conversations else None
         return TalkEnd(rest=rest)
+
+
+def _never() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
 
 
 def _read_outcome(future: asyncio.Future[Any]) -> None:

@@ -4,8 +4,9 @@ test answer it, for unit tests of what drives a caller's channel (callcenter/pbx
 It keeps the real one's rules that the callers rely on: a command sent after the session
 ended, or still waiting when it ends (``session_ended`` set: the caller hung up), fails with
 ``AgiChannelGone``; one waiting when the AMI session drops fails with ``AmiConnectionLost``;
-with no session at all it is ``AmiNotConnected``. Each command also goes on the AMI fake's
-``wire`` as the ``AGI`` action it is, so that its order among AMI actions can be asserted.
+with no session at all it is ``AmiNotConnected``; one sent with ``ride_out`` survives a drop.
+Each command also goes on the AMI fake's ``wire`` as the ``AGI`` action it is, so that its
+order among AMI actions can be asserted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class AgiCommand:
     command: str
     timeout: float | None
     future: asyncio.Future[AgiResult] = field(repr=False)
+    ride_out: float = 0.0
 
     def answer(self, reply: str = "200 result=0") -> None:
         """The command ran; ``reply`` is the AGI reply line, as AsyncAGIExec carries it."""
@@ -57,7 +59,9 @@ class FakeAgi:
         if not self._ami.connected:
             raise AmiNotConnected(f"cannot send AGI {verb}: no AMI session is logged in")
         self._ami.wire.append(("AGI", {"Channel": channel, "Command": command}))
-        sent = AgiCommand(channel, command, timeout, asyncio.get_running_loop().create_future())
+        sent = AgiCommand(
+            channel, command, timeout, asyncio.get_running_loop().create_future(), ride_out
+        )
         self.commands.append(sent)
         left: asyncio.Future[Any] = (
             asyncio.ensure_future(session_ended.wait())
@@ -81,5 +85,8 @@ class FakeAgi:
         return [c for c in self.commands if not c.future.done()]
 
     def _drop(self) -> None:
+        # One sent with ride_out waits on, as the real one waits for its result on the next
+        # session: the test answers it (the result came) or fails it (AgiResultLost).
         for sent in self.waiting():
-            sent.fail(connection_lost())
+            if not sent.ride_out:
+                sent.fail(connection_lost())

@@ -23,6 +23,7 @@ from callcenter.asterisk.agi import AsyncAgi
 from callcenter.asterisk.client import AmiClient
 from callcenter.asterisk.errors import (
     AgiChannelGone,
+    AgiResultLost,
     AmiConnectionLost,
     AmiNotConnected,
     AmiTimeout,
@@ -144,6 +145,7 @@ async def lose_link_while_ringing(pbx: Pbx) -> None:
     outcome = pbx.start(ringing.outcome())
     await settle()
     pbx.ami.drop()
+    pbx.command().fail(AmiConnectionLost("no AMI session within 30s"))  # the ride-out gave up
     assert await done(outcome) is DialOutcome.LINK_LOST
 
 
@@ -269,9 +271,65 @@ async def test_the_link_dropping_while_the_agent_is_rung_is_link_lost(pbx: Pbx) 
     outcome = pbx.start(ringing.outcome())
     await settle()
 
-    pbx.ami.drop()  # the Setvar, the Dial and the DialEnd wait all fail
+    pbx.ami.drop()  # the Setvar and the DialEnd wait fail; the Dial rides it out
+    await settle()
+    assert not outcome.done()
+    pbx.command().fail(AmiConnectionLost("no AMI session within 30s"))  # it gave up
 
     assert await done(outcome) is DialOutcome.LINK_LOST
+
+
+def agent_rings_through_a_reset(pbx: Pbx) -> asyncio.Task[DialOutcome]:
+    async def ring() -> DialOutcome:
+        ringing = await pbx.leg.dial(LINE, 15)
+        return await ringing.outcome()
+
+    return pbx.start(ring())
+
+
+async def test_an_agent_who_answers_while_the_link_is_down_is_answered(pbx: Pbx) -> None:
+    """Its DialEnd went to nobody: the rebuilt view shows the caller in a bridge."""
+    outcome = agent_rings_through_a_reset(pbx)
+    await settle()
+    pbx.ami.drop()
+    await settle()
+    pbx.ami.connect()
+    listed = {"Channel": CALLER, "Uniqueid": CALLER_ID, "Linkedid": CALLER_ID}
+    pbx.tracker.replace_all(
+        [event("CoreShowChannel", ChannelStateDesc="Up", BridgeId="b-1", **listed)]
+    )
+    pbx.resyncs.rebuilt(2)
+
+    assert await done(outcome) is DialOutcome.ANSWERED
+    assert [c.command for c in pbx.agi.waiting()] == [f'EXEC Dial "PJSIP/{LINE.extension},15"']
+
+
+async def test_an_agent_still_ringing_after_the_reset_is_answered_by_the_new_dial_end(
+    pbx: Pbx,
+) -> None:
+    outcome = agent_rings_through_a_reset(pbx)
+    await settle()
+    pbx.ami.drop()
+    pbx.ami.connect()
+    pbx.channel_is_up()  # still ringing: in no bridge
+    pbx.resyncs.rebuilt(2)
+    await settle()
+    assert not outcome.done()
+
+    pbx.ami.emit(event("DialEnd", Channel=CALLER, DialStatus="ANSWER"))
+
+    assert await done(outcome) is DialOutcome.ANSWERED
+
+
+async def test_a_caller_who_left_while_the_agent_rang_through_a_reset_is_gone(pbx: Pbx) -> None:
+    outcome = agent_rings_through_a_reset(pbx)
+    await settle()
+    pbx.ami.drop()
+    pbx.ami.connect()
+    pbx.call.ended.set()  # not in the rebuilt view: the link ended the call
+    pbx.resyncs.rebuilt(2)
+
+    assert await done(outcome) is DialOutcome.CALLER_GONE
 
 
 @pytest.mark.parametrize("named", [True, False], ids=["setvar-fails-first", "dialend-fails-first"])
@@ -287,6 +345,7 @@ async def test_a_dial_given_up_with_the_link_leaves_no_unread_error(pbx: Pbx, na
     await settle()
 
     pbx.ami.drop()
+    pbx.command().fail(AmiConnectionLost("no AMI session within 30s"))  # the ride-out gave up
     assert await done(outcome) is DialOutcome.LINK_LOST
     # Nothing holds the Dial any more: the ACD dropped the ringing, the fakes forget.
     del ringing
@@ -365,9 +424,23 @@ async def test_the_link_dropping_mid_call_is_told_as_such(pbx: Pbx) -> None:
     talk = await answered(pbx)
 
     pbx.ami.drop()
+    await settle()
+    assert not talk.done(), "the conversation rides the loss out"
+    pbx.command().fail(AmiConnectionLost("no AMI session within 30s"))
 
     assert await done(talk) == TalkEnd(link_lost=True)
     assert pbx.conversations.asked_after == []
+
+
+async def test_a_conversation_that_ended_while_the_link_was_down_is_over(pbx: Pbx) -> None:
+    talk = await answered(pbx)
+
+    pbx.ami.drop()
+    pbx.ami.connect()
+    pbx.command().fail(AgiResultLost("EXEC Dial finished while the AMI link was down"))
+
+    assert await done(talk) == TalkEnd()
+    assert pbx.conversations.asked_after == [pbx.call]
 
 
 # --- music, prompts, hang-up --------------------------------------------------------------
@@ -417,12 +490,13 @@ async def test_a_caller_gone_is_caller_gone(pbx: Pbx, operation: Any, command: s
     assert isinstance(raised.value.__cause__, AgiChannelGone)
 
 
+@pytest.mark.parametrize("result_lost", [False, True], ids=["result-came", "result-lost"])
 @pytest.mark.parametrize(("operation", "command"), OPERATIONS)
-async def test_a_lost_link_is_ridden_out_and_the_command_sent_again(
-    pbx: Pbx, operation: Any, command: str
+async def test_a_lost_link_is_ridden_out_and_the_command_sent_again_only_if_lost(
+    pbx: Pbx, operation: Any, command: str, result_lost: bool
 ) -> None:
     """An AMI reset while the caller waits: the music or the prompt comes back once the link
-    is, instead of dead air (issue 14)."""
+    is, instead of dead air (issue 14); never twice in the channel's queue."""
     running = pbx.start(operation(pbx.leg))
     await settle()
 
@@ -431,6 +505,12 @@ async def test_a_lost_link_is_ridden_out_and_the_command_sent_again(
     assert not running.done(), "it waits for the link"
     pbx.ami.connect()
     pbx.resyncs.rebuilt(2)  # the link rebuilt the view: the caller is still there
+    if not result_lost:  # its result came on the new session
+        pbx.command().answer("200 result=0 endpos=8000")
+        await done(running)
+        assert len(pbx.ami.wire) == 1
+        return
+    pbx.command().fail(AgiResultLost("it finished while the AMI link was down"))
     await settle()
 
     assert [action for action, _ in pbx.ami.wire] == ["AGI", "AGI"]
