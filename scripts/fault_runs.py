@@ -91,6 +91,10 @@ def parse_args() -> argparse.Namespace:
 
 
 async def main(names: list[str]) -> int:
+    # SIGTERM (a timeout, an impatient operator) cancels the run like Ctrl-C: the cleanup runs.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     if os.geteuid() != 0:
         print("the Asterisk sandbox, the tmpfs and the packet capture need root", file=sys.stderr)
         return 2
