@@ -138,6 +138,7 @@ class Outcome:
     open_records: int = 0
     problems: dict[str, int] = field(default_factory=dict)
     stuck: list[str] = field(default_factory=list)
+    wrong_records: list[str] = field(default_factory=list)  # unlike what the phones saw
     dead_air: dict[str, Silence] = field(default_factory=dict)
     healthy_after: float | None = None  # s from the fault's end to /health 200
     answered_after: float | None = None  # s from the fault's end to a new call answered
@@ -164,6 +165,7 @@ class Outcome:
             str(p.get("missing", 0)),
             str(p.get("duplicated", 0)),
             str(p.get("ended_wrong", 0)),
+            str(len(self.wrong_records)),
             ", ".join(self.stuck) or "0",
             self.worst_silence,
             secs(self.healthy_after),
@@ -178,6 +180,7 @@ HEADER = [
     "lost",
     "dup",
     "ended wrong",
+    "records wrong",
     "agents stuck",
     "dead air s (who)",
     "health 200 s",

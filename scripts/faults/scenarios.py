@@ -73,9 +73,24 @@ async def open_records(url: str, since: float) -> int:
         await db.dispose()
 
 
-async def record_phases(url: str, since: float, roles: dict[str, str]) -> list[str]:
-    """Each scenario call's record as phase letters: q(ueued) o(ffered) a(nswered) e(nded)
-    w(rapped up), '-' for a phase it lacks, the agent, and an anomaly if closed as one."""
+@dataclass(frozen=True)
+class Record:
+    """A scenario call's record as phase letters: q(ueued) o(ffered) a(nswered) e(nded)
+    w(rapped up), '-' for a phase it lacks."""
+
+    number: str
+    role: str
+    letters: str
+    agent_id: int | None
+    anomaly: str | None
+
+    def __str__(self) -> str:
+        extra = f" agent {self.agent_id}" if self.agent_id else ""
+        extra += f" ANOMALY {self.anomaly[:60]}" if self.anomaly else ""
+        return f"{self.role} {self.letters}{extra}"
+
+
+async def call_records(url: str, since: float, roles: dict[str, str]) -> list[Record]:
     db = Database(url)
     try:
         async with db.read() as session:
@@ -87,7 +102,7 @@ async def record_phases(url: str, since: float, roles: dict[str, str]) -> list[s
                 )
                 .order_by(Interaction.id)
             )
-            lines = []
+            records = []
             for row in rows:
                 phases = zip(
                     "qoaew",
@@ -96,13 +111,28 @@ async def record_phases(url: str, since: float, roles: dict[str, str]) -> list[s
                     strict=True,
                 )  # fmt: skip
                 letters = "".join(letter if at else "-" for letter, at in phases)
-                role = roles.get(row.caller_number or "", "?")
-                extra = f" agent {row.agent_id}" if row.agent_id else ""
-                extra += f" ANOMALY {row.anomaly[:60]}" if row.anomaly else ""
-                lines.append(f"{role} {letters}{extra}")
-            return lines
+                number = row.caller_number or ""
+                role = roles.get(number, "?")
+                records.append(Record(number, role, letters, row.agent_id, row.anomaly))
+            return records
     finally:
         await db.dispose()
+
+
+def wrong_records(records: list[Record], answered_at_phone: set[str]) -> list[str]:
+    """Records that tell another story than the phones: a call an agent's phone answered
+    recorded unanswered (or the reverse), or a record in an impossible phase."""
+    wrong = []
+    for record in records:
+        answered = "a" in record.letters
+        if (record.number in answered_at_phone) != answered:
+            said = "unanswered" if not answered else "answered"
+            wrong.append(f"{record.role}: recorded {said}, unlike the agent's phone")
+        elif "o" in record.letters and "q" not in record.letters:
+            wrong.append(f"{record.role}: offered, never queued")
+        elif answered and "o" not in record.letters:
+            wrong.append(f"{record.role}: answered, never offered")
+    return wrong
 
 
 async def run_scenario(run: Run, name: str, scenario: Scenario) -> Outcome:
@@ -185,10 +215,18 @@ async def measure(run: Run, outcome: Outcome, since: float) -> None:
         outcome.notes.append(f"records still open: {outcome.open_records}")
     try:
         roles = {c.number: c.role for c in floor.callers}
-        phases = await record_phases(lab.db_url, since, roles)
+        records = await call_records(lab.db_url, since, roles)
         outcome.notes.append(
-            "records (queued offered answered ended wrapped): " + "; ".join(phases)
+            "records (queued offered answered ended wrapped): " + "; ".join(map(str, records))
         )
+        answered = {
+            call.invite.from_user
+            for phone in floor.phones.values()
+            for call in phone.calls
+            if call.confirmed_at is not None
+        }
+        outcome.wrong_records = wrong_records(records, answered)
+        outcome.notes += [f"record wrong: {line}" for line in outcome.wrong_records]
     except Exception as exc:
         outcome.notes.append(f"records: {exc!r}")
     if outcome.failed:
