@@ -124,6 +124,8 @@ class AcdService:
                 await self.load_queues()
                 for profile, status in await self.store.agents():
                     self._mirror(profile, status)
+                    if status.state is AgentState.WRAP_UP:
+                        self._resume_wrap_up(profile, status)
                 # Changes told while the agents were being read are newer than what was read.
                 early, self._early = self._early, {}
                 for record in early.values():
@@ -360,6 +362,18 @@ class AcdService:
             self._wrap_up(agent_id, interaction_id, seconds), name=f"wrap-up-{agent_id}"
         )
 
+    def _resume_wrap_up(self, profile: AgentProfile, status: AgentStatus) -> None:
+        """An agent a previous run left in wrap-up: its timer died with that run. What is
+        left of the longest wrap-up of the agent's queues runs now (none: ready at once)."""
+        seconds = max(
+            (self._queues[name].wrap_up_seconds for name in profile.queues if name in self._queues),
+            default=QueueConfig("").wrap_up_seconds,
+        )
+        if status.since is not None:
+            seconds -= (self._wallclock() - status.since).total_seconds()
+        log.info("agent %s: wrap-up resumed, %.0f s left", status.agent_id, max(seconds, 0.0))
+        self.start_wrap_up(status.agent_id, status.interaction_id, max(seconds, 0.0))
+
     def _cancel_wrap_up(self, agent_id: int) -> None:
         timer = self._timers.pop(agent_id, None)
         if timer is not None and timer is not asyncio.current_task():
@@ -432,6 +446,17 @@ class AcdService:
         self.notices.adopted_end(open_call)
         agent_id = open_call.agent_id
         if agent_id is None:
+            return
+        _, status = await self.store.agent(agent_id)
+        if status.interaction_id != open_call.interaction_id:
+            # The record names an agent who is on another call now (a stale record): that
+            # call is not this one's to end.
+            log.info(
+                "adopted call %s: agent %s has moved on (%s)",
+                open_call.call_id,
+                agent_id,
+                status.state.value,
+            )
             return
         event = AgentEvent.HANG_UP if open_call.answered else AgentEvent.CALLER_GONE
         try:

@@ -117,11 +117,18 @@ def agent(agent_id: int, queues: tuple[str, ...] = ("general",), **kw: Any) -> A
 
 @contextlib.asynccontextmanager
 async def center(
-    queues: list[QueueConfig], agents: list[AgentProfile], **store_kw: Any
+    queues: list[QueueConfig],
+    agents: list[AgentProfile],
+    *,
+    stored: tuple[AgentStatus, ...] = (),
+    **store_kw: Any,
 ) -> AsyncIterator[Center]:
+    """The ACD started over the store; ``stored``: agents' states a previous run left."""
     store = FakeAcdStore(queues, **store_kw)
     for profile in agents:
         store.add_agent(profile, AgentState.NOT_READY)
+    for status in stored:
+        store.statuses[status.agent_id] = status
     bus = EventBus(clock=lambda: T0)
     clock = Clock()
     pops = RecordingPops(store)
@@ -419,7 +426,9 @@ async def test_a_supervisor_moves_a_waiting_call_and_it_is_put_through() -> None
 async def test_after_a_restart_an_answered_call_is_finished_and_its_agent_wraps_up() -> None:
     open_calls = [OpenCall(55, "old-1", 1, "general", answered=True)]
     async with center([GENERAL], [agent(1)], open=open_calls) as c:
-        c.store.statuses[1] = dataclasses.replace(c.store.statuses[1], state=AgentState.ON_CALL)
+        c.store.statuses[1] = dataclasses.replace(
+            c.store.statuses[1], state=AgentState.ON_CALL, interaction_id=55
+        )
         await c.acd.finish_adopted(open_calls[0])
         await settle()
         assert c.store.phases_of(55) == ["ended"]
@@ -512,7 +521,9 @@ async def test_after_a_restart_a_record_no_call_produces_is_closed_as_an_anomaly
     adoption used to fail on it at every start, taking the link and the ACD down with it."""
     open_call = OpenCall(55, "old-1", 1, "general", answered=True)
     async with center([GENERAL], [agent(1)], impossible={55}) as c:
-        c.store.statuses[1] = dataclasses.replace(c.store.statuses[1], state=AgentState.ON_CALL)
+        c.store.statuses[1] = dataclasses.replace(
+            c.store.statuses[1], state=AgentState.ON_CALL, interaction_id=55
+        )
         await c.acd.finish_adopted(open_call)
         await settle()
         assert c.store.anomalies == [
@@ -571,3 +582,24 @@ async def test_a_call_whose_end_the_store_refuses_still_sends_its_agent_to_wrap_
         await settle()
         assert [iid for iid, _ in c.store.anomalies] == [101]
         assert c.store.state(1) is AgentState.WRAP_UP
+
+
+async def test_an_agent_a_previous_run_left_in_wrap_up_is_ready_when_it_would_have_ended() -> None:
+    """The wrap-up timer died with the previous run: the agent stayed in wrap-up for good."""
+    left = AgentStatus(1, AgentState.WRAP_UP, T0 - dt.timedelta(seconds=29.8), interaction_id=9)
+    async with center([GENERAL], [agent(1)], stored=(left,)) as c:
+        assert c.store.state(1) is AgentState.WRAP_UP
+        await asyncio.sleep(0.5)  # what was left of its 30 s
+        assert c.store.state(1) is AgentState.READY
+        assert c.store.phases_of(9) == ["wrapped_up"]
+
+
+async def test_a_stale_adopted_record_does_not_end_the_call_its_agent_is_on_now() -> None:
+    """The record names agent 1 as offered, but agent 1 is reserved for another call now."""
+    now_on = AgentStatus(1, AgentState.RESERVED, T0, interaction_id=77)
+    stale = OpenCall(55, "old-1", 1, "general", answered=False)
+    async with center([GENERAL], [agent(1)], stored=(now_on,)) as c:
+        await c.acd.finish_adopted(stale)
+        await settle()
+        assert c.store.phases_of(55) == ["ended"]
+        assert c.store.statuses[1] == now_on  # untouched
