@@ -41,6 +41,10 @@ class AcdStore(Protocol):
         """The caller's client record, read once per call, when it joins a queue (None: no
         such client any more)."""
 
+    async def queued(self, interaction_id: int, queue: str, at: dt.datetime) -> None:
+        """The call joined ``queue`` at ``at``, unless its record says so already (a call a
+        previous run left in the IVR: the IVR never recorded it queued)."""
+
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None: ...
 
     async def answered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None: ...

@@ -474,12 +474,12 @@ class AcdService:
     async def requeue(self, leg: CallerLeg, open_call: OpenCall) -> None:
         """A call a previous run left in the IVR or waiting goes back into its queue, keeping
         its record (it has no IVR run to go back to)."""
+        queue = open_call.queue or DEFAULT_QUEUE
         outcome = Outcome(
-            kind=OutcomeKind.QUEUED,
-            path=(),
-            client_id=open_call.client_id,
-            queue=open_call.queue or DEFAULT_QUEUE,
+            kind=OutcomeKind.QUEUED, path=(), client_id=open_call.client_id, queue=queue
         )
+        # A call taken from the IVR was never recorded queued: its wait counts from now.
+        await self.store.queued(open_call.interaction_id, queue, self._wallclock())
         await self.take(leg, outcome, open_call.interaction_id, resumable=False)
 
     # --- supervisors' moves (issue 7) -------------------------------------------------------

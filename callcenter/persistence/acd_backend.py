@@ -13,6 +13,7 @@ from callcenter.acd.ports import OpenCall
 from callcenter.crm.interactions import (
     Phase,
     PhaseAlreadyRecorded,
+    PhaseOutOfOrder,
     PhaseUpdate,
     close_as_anomaly,
     record_phase,
@@ -81,6 +82,12 @@ class SqlAcdBackend:
     async def caller(self, client_id: int) -> ClientSummary | None:
         async with self.db.read() as session:
             return await client_summary(session, client_id)
+
+    async def queued(self, interaction_id: int, queue: str, at: dt.datetime) -> None:
+        try:
+            await self._phase(interaction_id, PhaseUpdate(Phase.QUEUED, at, queue=queue))
+        except PhaseOutOfOrder as exc:  # offered or answered already: queued is past
+            log.info("interaction %s: not queued again: %s", interaction_id, exc)
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
         # A call offered again after a ring-no-answer keeps its first offer time.

@@ -63,3 +63,20 @@ async def test_an_open_record_with_phases_in_order_ends_at_the_time_given(
         row = (await session.execute(select(Interaction))).scalar_one()
         assert row.ended_at == T0 + 2 * MINUTE
         assert row.anomaly == "x" * 200  # the reason is cut to its column
+
+
+async def test_a_call_taken_back_from_the_ivr_is_recorded_queued_once(database: Database) -> None:
+    """A call a previous run left in the IVR had no queued time: its wait counted nowhere."""
+    crm = SqlCrm(database)
+    record = await interactions.create_interaction(
+        crm, NewInteraction(Channel.VOICE, Direction.INBOUND, T0, call_id="1765000000.3")
+    )
+    store = SqlAcdBackend(database)
+
+    await store.queued(record.id, "general", T0 + MINUTE)
+    await store.queued(record.id, "general", T0 + 2 * MINUTE)  # again: nothing changes
+
+    async with database.read() as session:
+        row = (await session.execute(select(Interaction))).scalar_one()
+        assert row.queued_at == T0 + MINUTE
+        assert row.queue == "general"

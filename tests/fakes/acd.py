@@ -218,6 +218,9 @@ class FakeAcdStore:
             queues=profile.queues,
         )
 
+    async def queued(self, interaction_id: int, queue: str, at: dt.datetime) -> None:
+        self.phases.append((interaction_id, "queued"))
+
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
         self.phases.append((interaction_id, "offered"))
 

@@ -38,6 +38,7 @@ class JournaledAcdStore:
         self._statuses = statuses
         self._checks = checks
         for op, replay in {
+            "acd.queued": self._replay_queued,
             "acd.offered": self._replay_offered,
             "acd.answered": self._replay_answered,
             "acd.ended": self._replay_ended,
@@ -78,6 +79,16 @@ class JournaledAcdStore:
         return await self._inner.caller(client_id)
 
     # --- writes --------------------------------------------------------------------------------
+
+    async def queued(self, interaction_id: int, queue: str, at: dt.datetime) -> None:
+        # Safe twice: a phase already recorded is not recorded again.
+        args = {"interaction_id": interaction_id, "queue": queue, "at": time_text(at)}
+        await self._writes.write(
+            "acd.queued",
+            args,
+            lambda: self._inner.queued(interaction_id, queue, at),
+            interaction_id=interaction_id,
+        )
 
     async def offered(self, interaction_id: int, agent_id: int, at: dt.datetime) -> None:
         args = {"interaction_id": interaction_id, "agent_id": agent_id, "at": time_text(at)}
@@ -134,6 +145,10 @@ class JournaledAcdStore:
         )
 
     # --- replays -------------------------------------------------------------------------------
+
+    async def _replay_queued(self, entry: JournalEntry) -> None:
+        a = entry.args
+        await self._inner.queued(a["interaction_id"], a["queue"], time_of(a["at"]))
 
     async def _replay_offered(self, entry: JournalEntry) -> None:
         a = entry.args
