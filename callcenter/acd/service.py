@@ -471,6 +471,25 @@ class AcdService:
         else:
             self.ready_again(agent_id)
 
+    async def answered_adopted(self, open_call: OpenCall, agent_id: int) -> None:
+        """A call a previous run was ringing ``agent_id`` for was answered since: on call. Its
+        offer is recorded if the previous run stopped before it could."""
+        at = self._wallclock()
+        await self.store.offered(open_call.interaction_id, agent_id, at)
+        await self.store.answered(open_call.interaction_id, agent_id, at)
+        try:
+            await self.agent_event(agent_id, AgentEvent.ANSWER)
+        except (Conflict, NotFound) as exc:
+            log.info("adopted call %s: agent %s: %s", open_call.call_id, agent_id, exc)
+
+    async def missed_adopted(self, open_call: OpenCall, agent_id: int) -> None:
+        """A call a previous run was ringing ``agent_id`` for was not answered: missed."""
+        await self.store.offered(open_call.interaction_id, agent_id, self._wallclock())
+        try:
+            await self.agent_event(agent_id, AgentEvent.RING_NO_ANSWER)
+        except (Conflict, NotFound) as exc:
+            log.info("adopted call %s: agent %s: %s", open_call.call_id, agent_id, exc)
+
     async def requeue(self, leg: CallerLeg, open_call: OpenCall) -> None:
         """A call a previous run left in the IVR or waiting goes back into its queue, keeping
         its record (it has no IVR run to go back to)."""

@@ -11,6 +11,7 @@ call already gone is ended now. Either way its agent goes to wrap-up as after an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Coroutine
@@ -19,10 +20,11 @@ from typing import Any
 from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService
 from callcenter.pbx.call_control import CallControl
+from callcenter.pbx.call_states import is_leg_of
 from callcenter.pbx.caller_leg import CallerLegs, follow_to_end
 from callcenter.pbx.channels import Channel
 from callcenter.pbx.click_to_dial import first_of
-from callcenter.pbx.link import PbxLink
+from callcenter.pbx.link import AgiCall, PbxLink
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +86,25 @@ class CallAdoption:
                 log.exception("call %s: its record stays open", open_call.call_id)
 
     async def _follow(self, open_call: OpenCall, channel: Channel) -> None:
-        agent_id = open_call.agent_id
-        extension = self._extension(agent_id) if open_call.answered else None
-        if agent_id is not None and extension is not None and self._calls is not None:
-            await self._take_back(open_call, agent_id, extension, channel, self._calls)
-        elif await follow_to_end(self._link.client, self._link.tracker, channel):
-            await self._acd.finish_adopted(open_call)
+        link, calls, agent_id = self._link, self._calls, open_call.agent_id
+        extension = self._extension(agent_id)
+        if agent_id is None or extension is None or calls is None:
+            if await follow_to_end(link.client, link.tracker, channel):
+                await self._acd.finish_adopted(open_call)
+            return
+        call = link.adopt_call(
+            channel.name, open_call.call_id, channel.linkedid, open_call.caller_number or ""
+        )
+        try:
+            bridged = bool(channel.bridge_id)
+            if not open_call.answered:
+                outcome = await self._rung(open_call, agent_id, extension, channel, call)
+                if outcome is None:
+                    return  # the caller left, or waits again in the queue
+                open_call, bridged = dataclasses.replace(open_call, answered=True), True
+            await self._take_back(open_call, agent_id, extension, bridged, calls, call)
+        finally:
+            link.release_call(call)
 
     def _extension(self, agent_id: int | None) -> str | None:
         """The agent's phone, if the ACD knows the agent (logged in)."""
@@ -98,30 +113,74 @@ class CallAdoption:
         except KeyError:
             return None
 
+    async def _rung(
+        self, open_call: OpenCall, agent_id: int, extension: str, channel: Channel, call: AgiCall
+    ) -> bool | None:
+        """A call a previous run was ringing the agent for. True: answered since (the caller
+        in a bridge, or the DialEnd says so). None: the caller left (the agent is ready
+        again), or the agent did not answer (missed, and the caller waits again in the
+        queue, keeping the record)."""
+        link, acd = self._link, self._acd
+        while True:
+            session = link.client.generation
+            dial_end = link.client.expect_event("DialEnd", "Channel", channel.name)
+            returned = link.client.expect_event("AsyncAGIExec", "Channel", channel.name)
+            try:
+                if self._still_ringing(open_call, extension):
+                    await first_of(dial_end, returned, call.ended.wait())
+                lost = any(f.done() and f.exception() is not None for f in (dial_end, returned))
+                answered = (
+                    dial_end.done() and not lost and dial_end.result().get("DialStatus") == "ANSWER"
+                )
+            finally:
+                dial_end.cancel()
+                returned.cancel()
+            if lost and not call.ended.is_set():
+                await self._legs.back_after(session)  # the link dropped: look again once back
+                continue
+            live = link.tracker.channels.get(open_call.call_id)
+            if call.ended.is_set() or live is None:
+                await acd.finish_adopted(open_call)
+                return None
+            if answered or live.bridge_id:
+                await acd.answered_adopted(open_call, agent_id)
+                return True
+            await acd.missed_adopted(open_call, agent_id)
+            await acd.requeue(self._legs.of(call), open_call)
+            return None
+
+    def _still_ringing(self, open_call: OpenCall, extension: str) -> bool:
+        """The caller in no bridge and the agent's phone leg of this call still up."""
+        tracker = self._link.tracker
+        caller = tracker.channels.get(open_call.call_id)
+        if caller is None or caller.bridge_id:
+            return False
+        return any(
+            is_leg_of(leg, extension) and leg.linkedid == caller.linkedid
+            for leg in tracker.channels.values()
+        )
+
     async def _take_back(
         self,
         open_call: OpenCall,
         agent_id: int,
         extension: str,
-        channel: Channel,
+        bridged: bool,
         calls: CallControl,
+        call: AgiCall,
     ) -> None:
         """An answered call: the caller's Async AGI session is driven again, so the agent's
         desk can hold, transfer and hang up as in any call. The caller is still in the
-        previous run's Dial while the conversation lasts; it returns (its AsyncAGIExec,
-        for a command id of the previous run) when the agent hangs up or call control takes
-        the agent's leg away, and call control then drives the caller as after any Dial."""
+        previous run's Dial while the conversation lasts (``bridged``); it returns (its
+        AsyncAGIExec, for a command id of the previous run) when the agent hangs up or call
+        control takes the agent's leg away, and call control then drives the caller as after
+        any Dial."""
         link = self._link
-        call = link.adopt_call(
-            channel.name, open_call.call_id, channel.linkedid, open_call.caller_number or ""
-        )
-        dial_returned = link.client.expect_event("AsyncAGIExec", "Channel", channel.name)
+        dial_returned = link.client.expect_event("AsyncAGIExec", "Channel", call.channel)
         session = link.client.generation
         try:
-            calls.adopted(
-                agent_id, extension, call, open_call.interaction_id, bridged=bool(channel.bridge_id)
-            )
-            if channel.bridge_id:
+            calls.adopted(agent_id, extension, call, open_call.interaction_id, bridged=bridged)
+            if bridged:
                 await first_of(dial_returned, call.ended.wait())
                 if dial_returned.done() and dial_returned.exception() is not None:
                     # The link dropped mid-conversation: followed to its end as before.
@@ -139,7 +198,6 @@ class CallAdoption:
                 await call.hang_up()
         finally:
             dial_returned.cancel()
-            link.release_call(call)
 
     async def _requeue(self, open_call: OpenCall, channel: Channel) -> None:
         link = self._link

@@ -212,6 +212,9 @@ class AgiCallerLeg:
                 f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL, ride_out=RIDE_OUT_SECONDS
             )
         )
+        # Read its error whoever stops waiting for it (the service stopping, a lost link):
+        # else asyncio logs "Task exception was never retrieved".
+        dial.add_done_callback(_read_outcome)
         named, self._named = self._named, None
         await asyncio.sleep(0)  # the name and the dial go out before anything else is done
         return AgiRinging(self, line, dial, dial_end, named)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -23,7 +24,7 @@ from callcenter.persistence import agents, queues
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
 from callcenter.persistence.screen_pop import client_summary
-from callcenter.persistence.tables import Interaction
+from callcenter.persistence.tables import AgentStatusRow, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,29 @@ class SqlAcdBackend:
                 )
                 .order_by(Interaction.id)
             )
-            return [
+            calls = [
                 OpenCall(i, call_id, agent, queue, answered is not None, client, number)
                 for i, call_id, agent, queue, answered, client, number in rows.all()
                 if call_id
             ]
+            # An agent reserved for a call whose offer the previous run had not written yet
+            # (it stopped between the reservation and the dial's record): the agent's state
+            # names the call.
+            reserved = await session.execute(
+                select(AgentStatusRow.interaction_id, AgentStatusRow.agent_id).where(
+                    AgentStatusRow.interaction_id.in_([c.interaction_id for c in calls]),
+                    AgentStatusRow.state.in_([AgentState.RESERVED, AgentState.ON_CALL]),
+                )
+            )
+            holding: dict[int | None, int] = {
+                interaction_id: agent_id for interaction_id, agent_id in reserved.all()
+            }
+        return [
+            call
+            if call.agent_id is not None or call.interaction_id not in holding
+            else dataclasses.replace(call, agent_id=holding[call.interaction_id])
+            for call in calls
+        ]
 
     async def queue_configs(self) -> list[QueueConfig]:
         async with self.db.read() as session:

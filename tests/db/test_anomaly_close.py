@@ -8,14 +8,15 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from callcenter.acd.model import AgentState
 from callcenter.acd.ports import OpenCall
 from callcenter.crm import interactions
 from callcenter.crm.interactions import NewInteraction, Phase, PhaseUpdate
-from callcenter.crm.vocabulary import Channel, Direction
+from callcenter.crm.vocabulary import Channel, Direction, Role
 from callcenter.persistence.acd_backend import SqlAcdBackend
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
-from callcenter.persistence.tables import Interaction
+from callcenter.persistence.tables import AgentStatusRow, Interaction, User
 from tests.support.crm_data import T0
 
 MINUTE = dt.timedelta(minutes=1)
@@ -80,3 +81,30 @@ async def test_a_call_taken_back_from_the_ivr_is_recorded_queued_once(database: 
         row = (await session.execute(select(Interaction))).scalar_one()
         assert row.queued_at == T0 + MINUTE
         assert row.queue == "general"
+
+
+async def test_an_open_call_names_the_agent_reserved_for_it_before_its_offer_was_written(
+    database: Database,
+) -> None:
+    """The previous run stopped between the reservation and the dial's record: the agent's
+    state names the call, and the adoption must know the agent's phone rings for it."""
+    crm = SqlCrm(database)
+    record = await interactions.create_interaction(
+        crm, NewInteraction(Channel.VOICE, Direction.INBOUND, T0, call_id="1765000000.4")
+    )
+    async with database.write() as session:
+        user = User(username="agent1", display_name="Agent 1", role=Role.AGENT, extension="1001")
+        session.add(user)
+        await session.flush()
+        agent_id = user.id
+        session.add(
+            AgentStatusRow(
+                agent_id=agent_id, state=AgentState.RESERVED, since=T0, interaction_id=record.id
+            )
+        )
+    store = SqlAcdBackend(database)
+
+    [open_call] = await store.open_calls(T0 - MINUTE, T0 + MINUTE)
+
+    assert open_call.agent_id == agent_id
+    assert not open_call.answered

@@ -8,7 +8,9 @@ Agents log in and go ready through the API, as the desktop will; queue settings 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -279,9 +281,20 @@ async def test_one_agent_serves_waiting_callers_by_priority_then_waiting_time(
     assert [invite.from_user for invite in phone.invites] == [vip_phone, first_phone, later_phone]
 
 
-async def test_a_restart_during_a_bridged_call_keeps_the_call_and_completes_its_record(
-    hotline_factory: Callable[..., Any],
-) -> None:
+@dataclass
+class Restarted:
+    """A bridged call the service was restarted under: the new service, the agent's phone
+    and its conversation, the caller."""
+
+    again: Hotline
+    agent: int
+    phone: AgentPhone
+    talk: Any
+    caller: KeypadCaller
+
+
+@asynccontextmanager
+async def restarted_mid_call(hotline_factory: Callable[..., Any]) -> AsyncIterator[Restarted]:
     line: Hotline = await hotline_factory()
     await short_queue(line)
     port = line.settings.sip_port
@@ -294,6 +307,20 @@ async def test_a_restart_during_a_bridged_call_keeps_the_call_and_completes_its_
         await asyncio.sleep(1.0)
         # The service goes away mid-conversation and comes back on the same database.
         again: Hotline = await hotline_factory(restart=line)
+        yield Restarted(again, agent, phone, talk, caller)
+
+
+async def test_a_restart_during_a_bridged_call_keeps_the_call_and_completes_its_record(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    async with restarted_mid_call(hotline_factory) as restarted:
+        again, agent, phone, talk, caller = (
+            restarted.again,
+            restarted.agent,
+            restarted.phone,
+            restarted.talk,
+            restarted.caller,
+        )
         await asyncio.sleep(1.0)
         assert talk.up  # the conversation never noticed
         async with again.db.read() as session:
@@ -325,17 +352,13 @@ async def test_a_call_adopted_after_a_restart_is_held_resumed_and_hung_up_from_t
     hotline_factory: Callable[..., Any],
 ) -> None:
     """Calls adopted after a restart used to answer 404 to every button of the desk."""
-    line: Hotline = await hotline_factory()
-    await short_queue(line)
-    port = line.settings.sip_port
-    password = line.settings.agent_phone_password.get_secret_value()
-    async with AgentPhone(port, "1001", password=password, behaviour=Answer(0.3)) as phone:
-        agent = await log_in(line, "agent01")
-        caller = KeypadCaller(port, HOTLINE, to_an_agent(40.0), caller=line.client.phone)
-        await caller.start()
-        talk = await phone.wait_answered(timeout=20)
-        await asyncio.sleep(1.0)
-        again: Hotline = await hotline_factory(restart=line)
+    async with restarted_mid_call(hotline_factory) as restarted:
+        again, agent, talk, caller = (
+            restarted.again,
+            restarted.agent,
+            restarted.talk,
+            restarted.caller,
+        )
         desk = await log_in_as(again.http, "agent01")
 
         async def call_control(path: str) -> dict[str, Any]:
@@ -371,6 +394,46 @@ async def test_a_call_adopted_after_a_restart_is_held_resumed_and_hung_up_from_t
     assert call.ended_at is not None
     assert call.hold_seconds is not None
     assert call.hold_seconds >= 1
+    assert call.anomaly is None
+    assert (await states_of(again, agent))[-3:] == [
+        ("on_call", None),
+        ("wrap_up", None),
+        ("ready", None),
+    ]
+
+
+async def test_a_call_ringing_at_a_restart_and_answered_after_it_is_recorded_answered(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    """Fault runs (issue 14): such a call was recorded offered and ended, never answered,
+    and its agent went from reserved to ready with no wrap-up."""
+    line: Hotline = await hotline_factory()
+    await short_queue(line, ring_seconds=20)
+    port = line.settings.sip_port
+    password = line.settings.agent_phone_password.get_secret_value()
+    async with AgentPhone(port, "1001", password=password, behaviour=Answer(6.0)) as phone:
+        agent = await log_in(line, "agent01")
+        caller = KeypadCaller(port, HOTLINE, to_an_agent(40.0), caller=line.client.phone)
+        await caller.start()
+        await phone.wait_until(lambda: len(phone.invites) == 1, 20, "the agent's phone rings")
+        again: Hotline = await hotline_factory(restart=line)  # while it rings
+        talk = await phone.wait_answered(timeout=20)
+        acd = again.runtime.acd
+        assert acd is not None
+        await until(lambda: acd.router.agent_state(agent) is AgentState.ON_CALL, timeout=10)
+        desk = await log_in_as(again.http, "agent01")
+        response = await again.http.post("/api/calls/me/hold", headers=desk)
+        assert response.status_code == 200, response.text  # controllable, as any call
+        await phone.hang_up()
+        result = await caller.wait()
+        call = await again.ended_interaction()
+        await until(lambda: acd.router.agent_state(agent) is AgentState.READY)
+
+    assert talk is not None
+    assert result.succeeded, result.output
+    assert call.agent_id == agent
+    assert call.answered_at is not None
+    assert call.ended_at is not None
     assert call.anomaly is None
     assert (await states_of(again, agent))[-3:] == [
         ("on_call", None),
