@@ -26,6 +26,7 @@ class OpenCall:
     answered: bool
     client_id: int | None = None
     caller_number: str | None = None
+    anomaly: str | None = None  # why its phases cannot come from a call, if they cannot
 
 
 class AcdStore(Protocol):

@@ -442,7 +442,14 @@ class AcdService:
         record ends now, and its agent goes to wrap-up as after any call. A record in a state
         no call produces (wrapped up but never ended, after an edit) is closed as an anomaly:
         flagged and logged, never an error that stops the adoption of the others."""
-        await self.ended(open_call.interaction_id)
+        if open_call.anomaly is not None:
+            await self.store.close_as_anomaly(
+                open_call.interaction_id,
+                self._wallclock(),
+                f"found at a restart: {open_call.anomaly}",
+            )
+        else:
+            await self.ended(open_call.interaction_id)
         self.notices.adopted_end(open_call)
         agent_id = open_call.agent_id
         if agent_id is None:

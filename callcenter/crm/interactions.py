@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -247,6 +248,20 @@ def apply_phase(record: InteractionRecord, update: PhaseUpdate) -> InteractionRe
     changes[PHASE_FIELD[update.phase]] = update.at
     changed = dataclasses.replace(record, **changes, version=record.version + 1)
     return dataclasses.replace(changed, **dataclasses.asdict(durations(changed)))
+
+
+def impossible_phases(recorded: Mapping[Phase, dt.datetime]) -> str | None:
+    """Why phases a record holds cannot come from a call (a hand edit, a bug), or None: a
+    phase earlier than one before it, an answer never offered, a wrap-up never ended."""
+    ordered = sorted(recorded.items(), key=lambda item: item[0].rank)
+    for (before, before_at), (after, after_at) in itertools.pairwise(ordered):
+        if after_at < before_at:
+            return f"{after} at {after_at.isoformat()} is earlier than {before}"
+    if Phase.ANSWERED in recorded and Phase.OFFERED not in recorded:
+        return "answered, never offered"
+    if Phase.WRAPPED_UP in recorded and Phase.ENDED not in recorded:
+        return "wrapped up, never ended"
+    return None
 
 
 def closed_as_anomaly(

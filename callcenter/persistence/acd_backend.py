@@ -17,12 +17,15 @@ from callcenter.crm.interactions import (
     PhaseOutOfOrder,
     PhaseUpdate,
     close_as_anomaly,
+    impossible_phases,
     record_phase,
     record_route,
+    recorded_phases,
 )
 from callcenter.persistence import agents, queues
 from callcenter.persistence.crm import SqlCrm
 from callcenter.persistence.db import Database
+from callcenter.persistence.interactions import interaction_record
 from callcenter.persistence.screen_pop import client_summary
 from callcenter.persistence.tables import AgentStatusRow, Interaction
 
@@ -38,15 +41,7 @@ class SqlAcdBackend:
         """Calls through Asterisk started in [since, until) whose record has no end."""
         async with self.db.read() as session:
             rows = await session.execute(
-                select(
-                    Interaction.id,
-                    Interaction.call_id,
-                    Interaction.agent_id,
-                    Interaction.queue,
-                    Interaction.answered_at,
-                    Interaction.client_id,
-                    Interaction.caller_number,
-                )
+                select(Interaction)
                 .where(
                     Interaction.started_at >= since,
                     Interaction.started_at < until,
@@ -56,9 +51,18 @@ class SqlAcdBackend:
                 .order_by(Interaction.id)
             )
             calls = [
-                OpenCall(i, call_id, agent, queue, answered is not None, client, number)
-                for i, call_id, agent, queue, answered, client, number in rows.all()
-                if call_id
+                OpenCall(
+                    row.id,
+                    row.call_id,
+                    row.agent_id,
+                    row.queue,
+                    row.answered_at is not None,
+                    row.client_id,
+                    row.caller_number,
+                    impossible_phases(recorded_phases(interaction_record(row))),
+                )
+                for row in rows.scalars().all()
+                if row.call_id
             ]
             # An agent reserved for a call whose offer the previous run had not written yet
             # (it stopped between the reservation and the dial's record): the agent's state

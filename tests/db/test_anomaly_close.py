@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from callcenter.acd.model import AgentState
@@ -38,7 +39,9 @@ async def test_a_record_wrapped_up_but_never_ended_is_closed_before_its_wrap_up(
     store = SqlAcdBackend(database)
 
     [open_call] = await store.open_calls(T0 - MINUTE, T0 + 60 * MINUTE)
-    assert open_call == OpenCall(record.id, "1765000000.1", None, None, False)
+    assert open_call == OpenCall(
+        record.id, "1765000000.1", None, None, False, anomaly="wrapped up, never ended"
+    )
     await store.close_as_anomaly(record.id, T0 + 30 * MINUTE, "could not be ended")
 
     async with database.read() as session:
@@ -108,3 +111,35 @@ async def test_an_open_call_names_the_agent_reserved_for_it_before_its_offer_was
 
     assert open_call.agent_id == agent_id
     assert not open_call.answered
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        ({"answered_at": T0 + MINUTE}, "answered, never offered"),
+        ({"queued_at": T0 - MINUTE}, "queued at"),  # before the call started
+        ({"offered_at": T0 + 2 * MINUTE, "answered_at": T0 + MINUTE}, "answered at"),
+        ({}, None),
+    ],
+    ids=["answered-never-offered", "queued-before-started", "answered-before-offered", "fine"],
+)
+async def test_an_open_record_in_any_impossible_phase_is_named_at_adoption(
+    database: Database, edit: dict[str, dt.datetime], why: str | None
+) -> None:
+    crm = SqlCrm(database)
+    record = await interactions.create_interaction(
+        crm, NewInteraction(Channel.VOICE, Direction.INBOUND, T0, call_id="1765000000.5")
+    )
+    async with database.write() as session:
+        row = await session.get(Interaction, record.id)
+        assert row is not None
+        for name, value in edit.items():
+            setattr(row, name, value)
+
+    [open_call] = await SqlAcdBackend(database).open_calls(T0 - 2 * MINUTE, T0 + MINUTE)
+
+    if why is None:
+        assert open_call.anomaly is None
+    else:
+        assert open_call.anomaly is not None
+        assert open_call.anomaly.startswith(why)

@@ -604,3 +604,13 @@ async def test_a_stale_adopted_record_does_not_end_the_call_its_agent_is_on_now(
         await settle()
         assert c.store.phases_of(55) == ["ended"]
         assert c.store.statuses[1] == now_on  # untouched
+
+
+async def test_an_adopted_record_named_impossible_is_closed_as_an_anomaly() -> None:
+    open_call = OpenCall(
+        55, "old-1", None, "general", answered=True, anomaly="answered, never offered"
+    )
+    async with center([GENERAL], [agent(1)]) as c:
+        await c.acd.finish_adopted(open_call)
+        assert c.store.anomalies == [(55, "found at a restart: answered, never offered")]
+        assert c.store.phases_of(55) == []
