@@ -484,17 +484,19 @@ class AcdService:
         at = self._wallclock()
         await self.store.offered(open_call.interaction_id, agent_id, at)
         await self.store.answered(open_call.interaction_id, agent_id, at)
-        try:
-            await self.agent_event(agent_id, AgentEvent.ANSWER)
-        except (Conflict, NotFound) as exc:
-            log.info("adopted call %s: agent %s: %s", open_call.call_id, agent_id, exc)
+        await self._adopted_agent_event(open_call, agent_id, AgentEvent.ANSWER)
 
     async def missed_adopted(self, open_call: OpenCall, agent_id: int) -> None:
         """A call a previous run was ringing ``agent_id`` for was not answered: missed."""
         await self.store.offered(open_call.interaction_id, agent_id, self._wallclock())
+        await self._adopted_agent_event(open_call, agent_id, AgentEvent.RING_NO_ANSWER)
+
+    async def _adopted_agent_event(
+        self, open_call: OpenCall, agent_id: int, event: AgentEvent
+    ) -> None:
         try:
-            await self.agent_event(agent_id, AgentEvent.RING_NO_ANSWER)
-        except (Conflict, NotFound) as exc:
+            await self.agent_event(agent_id, event)
+        except (Conflict, NotFound) as exc:  # the agent moved on meanwhile
             log.info("adopted call %s: agent %s: %s", open_call.call_id, agent_id, exc)
 
     async def requeue(self, leg: CallerLeg, open_call: OpenCall) -> None:

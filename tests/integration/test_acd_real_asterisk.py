@@ -281,6 +281,14 @@ async def test_one_agent_serves_waiting_callers_by_priority_then_waiting_time(
     assert [invite.from_user for invite in phone.invites] == [vip_phone, first_phone, later_phone]
 
 
+# An agent's last three states after an answered call: on the call, wrap-up, ready again.
+WHOLE_CALL = [("on_call", None), ("wrap_up", None), ("ready", None)]
+
+
+async def last_three_states(line: Hotline, agent_id: int) -> list[tuple[str, str | None]]:
+    return (await states_of(line, agent_id))[-3:]
+
+
 @dataclass
 class Restarted:
     """A bridged call the service was restarted under: the new service, the agent's phone
@@ -341,11 +349,7 @@ async def test_a_restart_during_a_bridged_call_keeps_the_call_and_completes_its_
     assert call.answered_at is not None
     assert call.ended_at is not None
     assert call.answered_at < call.ended_at
-    assert (await states_of(again, agent))[-3:] == [
-        ("on_call", None),
-        ("wrap_up", None),
-        ("ready", None),
-    ]
+    assert await last_three_states(again, agent) == WHOLE_CALL
 
 
 async def test_a_call_adopted_after_a_restart_is_held_resumed_and_hung_up_from_the_desk(
@@ -395,11 +399,7 @@ async def test_a_call_adopted_after_a_restart_is_held_resumed_and_hung_up_from_t
     assert call.hold_seconds is not None
     assert call.hold_seconds >= 1
     assert call.anomaly is None
-    assert (await states_of(again, agent))[-3:] == [
-        ("on_call", None),
-        ("wrap_up", None),
-        ("ready", None),
-    ]
+    assert await last_three_states(again, agent) == WHOLE_CALL
 
 
 async def test_a_call_ringing_at_a_restart_and_answered_after_it_is_recorded_answered(
@@ -435,8 +435,4 @@ async def test_a_call_ringing_at_a_restart_and_answered_after_it_is_recorded_ans
     assert call.answered_at is not None
     assert call.ended_at is not None
     assert call.anomaly is None
-    assert (await states_of(again, agent))[-3:] == [
-        ("on_call", None),
-        ("wrap_up", None),
-        ("ready", None),
-    ]
+    assert await last_three_states(again, agent) == WHOLE_CALL

@@ -7,6 +7,7 @@ under the same link is covered by the integration tests against the sandbox Aste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
 
@@ -228,7 +229,10 @@ async def test_repeated_overflows_merge_into_one_resync() -> None:
         assert len(pbx.ami.lists) == 2
 
 
-async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() -> None:
+@contextlib.asynccontextmanager
+async def long_calls() -> AsyncIterator[tuple[FakeAmiClient, asyncio.Queue[AgiCall]]]:
+    """A running link whose handler holds each call until its session ends; the calls it
+    was given, in order."""
     ami = FakeAmiClient()
     calls: asyncio.Queue[AgiCall] = asyncio.Queue()
 
@@ -236,9 +240,16 @@ async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() 
         await calls.put(call)
         await call.ended.wait()
 
-    link = new_link(ami, handler)
-    runner = asyncio.create_task(link.run())
+    runner = asyncio.create_task(new_link(ami, handler).run())
     try:
+        yield ami, calls
+    finally:
+        ami.close()
+        await asyncio.wait_for(runner, SAFETY)
+
+
+async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() -> None:
+    async with long_calls() as (ami, calls):
         await ami.listening()
         ami.connect()
         ami.emit(event("AsyncAGIStart", Channel=CARRIER, Uniqueid="1764057600.2", Env=""))
@@ -250,24 +261,12 @@ async def test_async_agi_end_marks_the_session_of_a_call_still_in_its_handler() 
         ami.emit(event("AsyncAGIEnd", Channel=CARRIER))
         async with asyncio.timeout(SAFETY):
             await call.ended.wait()
-    finally:
-        ami.close()
-        await asyncio.wait_for(runner, SAFETY)
 
 
 async def test_a_call_gone_from_the_snapshot_after_a_reconnect_is_ended() -> None:
     """Its caller hung up while the link was down: the AsyncAGIEnd went to nobody, and a
     waiting caller who is gone must not be offered to an agent once the link is back."""
-    ami = FakeAmiClient()
-    calls: asyncio.Queue[AgiCall] = asyncio.Queue()
-
-    async def handler(call: AgiCall) -> None:
-        await calls.put(call)
-        await call.ended.wait()
-
-    link = new_link(ami, handler)
-    runner = asyncio.create_task(link.run())
-    try:
+    async with long_calls() as (ami, calls):
         await ami.listening()
         ami.connect()
         (await ami.next_list(1)).answer(snapshot())
@@ -282,9 +281,6 @@ async def test_a_call_gone_from_the_snapshot_after_a_reconnect_is_ended() -> Non
             await gone.ended.wait()
         assert not staying.ended.is_set()
         ami.emit(event("AsyncAGIEnd", Channel=staying.channel))
-    finally:
-        ami.close()
-        await asyncio.wait_for(runner, SAFETY)
 
 
 # --- picking a call up: the dialplan's deadline, and the fallback -----------------------------
