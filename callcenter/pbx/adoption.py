@@ -98,8 +98,7 @@ class CallAdoption:
         try:
             bridged = bool(channel.bridge_id)
             if not open_call.answered:
-                outcome = await self._rung(open_call, agent_id, extension, channel, call)
-                if outcome is None:
+                if not await self._rung(open_call, agent_id, extension, channel, call):
                     return  # the caller left, or waits again in the queue
                 open_call, bridged = dataclasses.replace(open_call, answered=True), True
             await self._take_back(open_call, agent_id, extension, bridged, calls, call)
@@ -115,9 +114,9 @@ class CallAdoption:
 
     async def _rung(
         self, open_call: OpenCall, agent_id: int, extension: str, channel: Channel, call: AgiCall
-    ) -> bool | None:
+    ) -> bool:
         """A call a previous run was ringing the agent for. True: answered since (the caller
-        in a bridge, or the DialEnd says so). None: the caller left (the agent is ready
+        in a bridge, or the DialEnd says so). False: the caller left (the agent is ready
         again), or the agent did not answer (missed, and the caller waits again in the
         queue, keeping the record)."""
         link, acd = self._link, self._acd
@@ -141,13 +140,13 @@ class CallAdoption:
             live = link.tracker.channels.get(open_call.call_id)
             if call.ended.is_set() or live is None:
                 await acd.finish_adopted(open_call)
-                return None
+                return False
             if answered or live.bridge_id:
                 await acd.answered_adopted(open_call, agent_id)
                 return True
             await acd.missed_adopted(open_call, agent_id)
             await acd.requeue(self._legs.of(call), open_call)
-            return None
+            return False
 
     def _still_ringing(self, open_call: OpenCall, extension: str) -> bool:
         """The caller in no bridge and the agent's phone leg of this call still up."""
