@@ -12,7 +12,9 @@ class Role(StrEnum):
     AGENT = "agent"  # 座席: answers the hotline
     ADVISOR = "advisor"  # 客户经理 / 投资顾问: owns a book of clients
     SUPERVISOR = "supervisor"  # 班长 / 主管
-    ADMIN = "admin"
+    ADMIN = "admin"  # runs the system (users, queues, codes); sees no client data
+    BRANCH = "branch"  # 营业部 staff: the clients and complaints of their branch
+    COMPLIANCE = "compliance"  # 合规: reads everything, changes nothing, exports the audit
 
 
 class Gender(StrEnum):

@@ -116,7 +116,7 @@ class Branch(Base):
 
 
 class User(Base):
-    """Agents, advisors, supervisors and admins."""
+    """Staff of every role (callcenter/crm/vocabulary.py Role)."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -248,6 +248,20 @@ class Interaction(Base):
     # Why the service closed this record as an anomaly (found in an impossible state); NULL
     # for an ordinary record (migration 0008).
     anomaly: Mapped[str | None] = mapped_column(String(200))
+
+
+class InteractionAmendment(Base):
+    """A supervisor's correction of a call record's facts (migration 0009). The record keeps
+    what the system wrote; each amendment names the fields changed, from what to what, who
+    changed them, when and why: ``{"queue": {"from": "general", "to": "vip"}}``."""
+
+    __tablename__ = "interaction_amendments"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(300))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class ComplaintCategory(Base):
