@@ -535,3 +535,45 @@ class LoginAttempt(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     ok: Mapped[bool] = mapped_column(Boolean)
+
+
+# --- the admin console: service codes and the do-not-call list (migration 0011) -------------
+
+
+class ServiceCode(Base):
+    """A code staff choose from, with its labels in both languages: a not-ready reason
+    (``kind`` not_ready_reason, stored in ``agent_state_changes.reason``) or a call's
+    disposition (``kind`` disposition, stored in ``interactions.disposition``). A code that
+    records use is deactivated, never deleted, so old records keep their label. ``missed`` is
+    the ACD's own reason and is not here: no one chooses it."""
+
+    __tablename__ = "service_codes"
+    __table_args__ = (
+        CheckConstraint("kind IN ('not_ready_reason', 'disposition')", name="kind"),
+    )
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DoNotCallEntry(Base):
+    """A number the center must not call (the outbound dialler checks it, issue 18): every
+    call (``scope`` all) or only care calls and other courtesy calls (``scope`` care), until
+    ``expires_at`` if set. One entry per number."""
+
+    __tablename__ = "do_not_call"
+    __table_args__ = (CheckConstraint("scope IN ('all', 'care')", name="scope"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(300))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
