@@ -367,6 +367,21 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class ClientErasure(Base):
+    """The tombstone of a client's erasure (migration 0012): when, by whom, why, under which
+    request, and how many rows of each kind were erased or redacted. No personal data: the
+    client is named by id only (callcenter/persistence/data_rights.py)."""
+
+    __tablename__ = "client_erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), unique=True)
+    erased_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(300))
+    request_ref: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 # --- the IVR's own records (migration 0004) --------------------------------------------------
 
 
@@ -519,6 +534,37 @@ class UserSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     client_address: Mapped[str | None] = mapped_column(String(64))
+    # When this login proved a second factor (TOTP or a recovery code, migration 0010); None:
+    # a password-only session, which a role that requires MFA may use only to enrol.
+    mfa_verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserMfa(Base):
+    """A user's TOTP secret (migration 0010), sealed with the service's secret key
+    (callcenter/secretbox.py), never stored in clear. ``confirmed_at`` None: enrolment begun,
+    no code proved it yet (the secret is not in force). ``last_used_step``: the time step of
+    the last code accepted, so each code opens at most one session."""
+
+    __tablename__ = "user_mfa"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_sealed: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MfaRecoveryCode(Base):
+    """A single-use recovery code (migration 0010), as a keyed hash (HMAC-SHA-256 with a
+    subkey of the secret key): the code itself is shown to its user once and never stored."""
+
+    __tablename__ = "mfa_recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class LoginAttempt(Base):
