@@ -6,6 +6,7 @@ Nothing is read at import time: the CLI and the app's lifespan call :func:`load_
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -185,6 +186,27 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The demo users' password (callcenter seed); demo data only, never a real deployment.
     demo_password: SecretStr = SecretStr("demo-only-2026")
+    # The service's secret key (callcenter/secretbox.py): seals TOTP secrets at rest, keys
+    # recovery-code hashes, signs the MFA step's token and the known-device cookie. At least
+    # 32 characters; production sets it (docs/operations.md, "The secret key"). Empty: the key
+    # file below, created with 256 random bits the first time it is needed.
+    secret_key: SecretStr = SecretStr("")
+    # Empty: secret.key beside the embedded SQLite database (var/secret.key for PostgreSQL).
+    secret_key_file: Path | None = None
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / Forwarded headers name
+    # the client; empty: the header is never trusted and the peer's address is the client's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @property
+    def effective_secret_key_file(self) -> Path:
+        if self.secret_key_file is not None:
+            return self.secret_key_file
+        url = self.effective_database_url
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                return Path(path).parent / "secret.key"
+        return PROJECT_ROOT / "var" / "secret.key"
 
     @property
     def effective_allowed_origins(self) -> list[str]:
@@ -202,12 +224,20 @@ class Settings(BaseSettings):
         "business_holidays",
         "agent_not_ready_reasons",
         "allowed_origins",
+        "trusted_proxies",
         mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("sandbox_instance")
