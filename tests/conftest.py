@@ -87,6 +87,10 @@ PG_ADMIN_URL = os.environ.get(
 )
 # Reference data that migrations insert and tests must keep.
 KEEP_TABLES = {"alembic_version", "complaint_categories"}
+# Reference data that migrations insert and tests may change: put back as migrated.
+RESTORE_TABLES = ("service_codes",)
+# Their rows as migrated, by database URL (read at its first truncation).
+_MIGRATED_ROWS: dict[str, dict[str, list[asyncpg.Record]]] = {}
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -131,11 +135,24 @@ def postgres_url() -> Iterator[str]:
 async def _truncate_postgres(url: str) -> None:
     conn = await asyncpg.connect(_asyncpg_dsn(url))
     try:
+        if url not in _MIGRATED_ROWS:  # the first truncation follows the migration
+            _MIGRATED_ROWS[url] = {
+                t: await conn.fetch(f'SELECT * FROM "{t}"') for t in RESTORE_TABLES
+            }
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = [r["tablename"] for r in rows if r["tablename"] not in KEEP_TABLES]
         if tables:
             quoted = ", ".join(f'"{t}"' for t in tables)
             await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        for table, records in _MIGRATED_ROWS[url].items():
+            if records:
+                columns = list(records[0].keys())
+                names = ", ".join(f'"{c}"' for c in columns)
+                marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+                await conn.executemany(
+                    f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
+                    [tuple(r) for r in records],
+                )
     finally:
         await conn.close()
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.acd.agent_states import StateChange
 from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus
-from callcenter.persistence import agents
+from callcenter.persistence import agents, service_codes
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
 from callcenter.persistence.screen_pop import record_call_offered
@@ -30,6 +30,11 @@ class SqlAgentStates:
 
     async def _apply(self, session: AsyncSession, change: StateChange) -> AgentStatus:
         event = change.event
+        reasons = change.reasons
+        if change.reason is not None and change.by_user_id is not None:
+            # A person chose the reason: it must be one of the active reasons now (the admin
+            # console's service codes), checked in the transaction that stores it.
+            reasons = await service_codes.active_reasons(session)
         applied = await agents.apply_chosen(
             session,
             change.agent_id,
@@ -38,7 +43,7 @@ class SqlAgentStates:
             reason=change.reason,
             interaction_id=change.interaction_id,
             by_user_id=change.by_user_id,
-            reasons=change.reasons,
+            reasons=reasons,
         )
         if change.pop_client_id is not None and applied.change.event is AgentEvent.OFFER:
             # The client's summary pops with the offer: audited in the reservation's

@@ -48,6 +48,8 @@ class Seeded:
     agent_id: int
     queue_name: str
     period: str = "2026-10"
+    kind: str = "not_ready_reason"  # a service code the migration seeds
+    code: str = "training"
 
 
 async def seed(api: Api) -> Seeded:
@@ -205,6 +207,7 @@ ROUTES += [
     RouteRule("POST", "/api/ivr/reload", MANAGERS),
     # agents: their own state (agents and advisors), everyone's (managers), profiles (admins)
     RouteRule("GET", "/api/agents/reasons", ANY_STAFF),
+    RouteRule("GET", "/api/agents/dispositions", ANY_STAFF),
     RouteRule("GET", "/api/agents/me", AGENTS),
     RouteRule("POST", "/api/agents/me/login", AGENTS),
     RouteRule("POST", "/api/agents/me/logout", AGENTS, logged_in=True),
@@ -239,6 +242,15 @@ ROUTES += [
     RouteRule("POST", "/api/calls/me/dial", AGENTS, {"number": "+8613900000001"}),
     # live channels (callers' numbers)
     RouteRule("GET", "/api/channels", MANAGERS),
+    # the admin console: service codes are read by managers, changed by admins
+    RouteRule("GET", "/api/service-codes", MANAGERS),
+    RouteRule(
+        "PUT",
+        "/api/service-codes/{kind}/{code}",
+        ADMIN,
+        {"label_zh": "培训", "label_en": "Training", "version": 1},
+    ),
+    RouteRule("DELETE", "/api/service-codes/{kind}/{code}?version=1", ADMIN),
 ]
 
 # call-center figures and staffing (issue 7): managers only
@@ -281,6 +293,7 @@ COVERED_PREFIXES = (
     "/api/channels",
     "/api/staffing",
     "/api/supervision/floor",  # the other supervision routes: tests/api/test_supervision_api.py
+    "/api/service-codes",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).

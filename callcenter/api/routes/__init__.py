@@ -16,6 +16,7 @@ from callcenter.api.routes import (
     ivr,
     queues,
     reports,
+    service_codes,
     staffing,
     supervision,
 )
@@ -30,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     ivr.router,
     agents.router,
     queues.router,
+    service_codes.router,
     calls.router,
     staffing.router,
     supervision.router,

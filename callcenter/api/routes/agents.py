@@ -4,6 +4,7 @@
 method   path                            roles
 =======  ==============================  =======================================
 GET      /api/agents/reasons             any staff
+GET      /api/agents/dispositions        any staff
 GET      /api/agents/me                  agent, advisor
 POST     /api/agents/me/login            agent, advisor
 POST     /api/agents/me/logout           agent, advisor
@@ -15,22 +16,34 @@ PUT      /api/agents/{id}/profile        admin
 Agents are the users of role agent or advisor: the people the ACD routes calls to. The state
 machine is callcenter/acd/agents.py; a move it does not allow is 409 (``agent-not-logged-in``,
 ``agent-already-logged-in``, ``agent-illegal-transition``), a bad reason 422.
+
+The reasons and dispositions the desk offers are the active service codes, with their labels
+in both languages (admins change them: callcenter/api/routes/service_codes.py).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from callcenter.acd.agents import MISSED, reason_codes
+from callcenter.acd.agents import AgentRecord
 from callcenter.acd.model import AgentState
 from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
 from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
-from callcenter.api.schemas.agents import AgentOut, AgentProfileIn, AgentStateIn, ReasonsOut
+from callcenter.api.schemas.agents import (
+    AgentOut,
+    AgentProfileIn,
+    AgentStateIn,
+    DispositionsOut,
+    ReasonsOut,
+)
 from callcenter.api.schemas.common import Id, errors
+from callcenter.api.schemas.service_codes import CodeLabelOut
 from callcenter.crm.vocabulary import Role
-from callcenter.persistence import agents
+from callcenter.persistence import agents, service_codes
+from callcenter.persistence.audit import record_audit
+from callcenter.persistence.service_codes import CodeKind
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -39,20 +52,24 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 AgentId = Id
 
 
-def not_ready_reasons(request: Request) -> frozenset[str]:
-    """The configured not-ready reasons (CALLCENTER_AGENT_NOT_READY_REASONS; "missed" is
-    always one, set by the ACD on ring-no-answer)."""
-    return reason_codes(request.app.state.runtime.settings.agent_not_ready_reasons)
-
-
-ReasonsDep = Annotated[frozenset[str], Depends(not_ready_reasons)]
-
-
 # Declared before /{agent_id}/... so that "reasons" and "me" are never read as ids.
 @router.get("/reasons")
-async def reasons(_principal: Staff, configured: ReasonsDep) -> ReasonsOut:
-    """The reasons an agent may choose (``missed`` is set by the ACD only)."""
-    return ReasonsOut(reasons=sorted(configured - {MISSED}))
+async def reasons(db: DbDep, _principal: Staff) -> ReasonsOut:
+    """The reasons an agent may choose, in the order to offer them (``missed`` is set by the
+    ACD only)."""
+    async with db.read() as session:
+        codes = await service_codes.list_codes(session, CodeKind.NOT_READY_REASON, active_only=True)
+    return ReasonsOut(reasons=[c.code for c in codes], labels=[CodeLabelOut.of(c) for c in codes])
+
+
+@router.get("/dispositions")
+async def dispositions(db: DbDep, _principal: Staff) -> DispositionsOut:
+    """The dispositions a wrap-up offers, in order."""
+    async with db.read() as session:
+        codes = await service_codes.list_codes(session, CodeKind.DISPOSITION, active_only=True)
+    return DispositionsOut(
+        dispositions=[c.code for c in codes], labels=[CodeLabelOut.of(c) for c in codes]
+    )
 
 
 @router.get("/me", responses=errors(404))
@@ -92,10 +109,12 @@ async def list_agents(
 
 @router.put("/{agent_id}/profile", responses=errors(404, 422))
 async def set_profile(
-    agent_id: AgentId, body: AgentProfileIn, db: DbDep, _principal: Admin
+    agent_id: AgentId, body: AgentProfileIn, db: DbDep, principal: Admin
 ) -> AgentOut:
-    """Replace what the agent can take: skills (1..5), languages, queues."""
+    """Replace what the agent can take: skills (1..5), languages, queues. Audited
+    (``admin.agent.profile``, with the profile before and after)."""
     async with db.write() as session:
+        before = await agents.get_agent(session, agent_id)
         record = await agents.set_agent_profile(
             session,
             agent_id,
@@ -103,4 +122,18 @@ async def set_profile(
             languages=frozenset(body.languages),
             queues=frozenset(body.queues),
         )
+        await record_audit(
+            session,
+            principal.user_id,
+            "admin.agent.profile",
+            detail={"agent_id": agent_id, "from": _profile(before), "to": _profile(record)},
+        )
         return AgentOut.of(record)
+
+
+def _profile(record: AgentRecord) -> dict[str, object]:
+    return {
+        "skills": dict(sorted(record.skills.items())),
+        "languages": sorted(record.languages),
+        "queues": sorted(record.queues),
+    }

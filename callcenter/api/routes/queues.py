@@ -14,7 +14,8 @@ configuration of the version you read (200; 409 ``stale-version`` if it changed 
 ``queue-not-found`` if there is none). An overflow queue must exist and overflowing must
 never loop back (422 ``queue-invalid``); an overflow node must exist in every IVR flow that
 enqueues callers into the queue (422 ``queue-invalid``). The IVR flows enqueue callers by
-these names.
+these names. Every change is audited (``admin.queue.create``, ``admin.queue.update``, with
+the settings changed from what to what).
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from callcenter.api.schemas.queues import LiveQueueOut, QueueIn, QueueOut, Waiti
 from callcenter.crm.vocabulary import Role
 from callcenter.events import QueueChanged
 from callcenter.persistence import queues
+from callcenter.persistence.audit import record_audit
 
 router = APIRouter(prefix="/queues", tags=["queues"])
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+# What a queue's audit entry leaves out: the record's own bookkeeping, not its settings.
+_NOT_SETTINGS = {"name", "version", "updated_at", "updated_by_id"}
 QueueName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 
 
@@ -71,8 +75,24 @@ async def put_queue(
                 field="overflow_node",
             )
     async with db.write() as session:
+        before = None if body.version is None else await queues.get_queue(session, queue_name)
         record, created = await queues.put_queue(
             session, config, body.version, by_user_id=principal.user_id
+        )
+        after = QueueOut.of(record).model_dump(mode="json", exclude=_NOT_SETTINGS)
+        old = {} if before is None else QueueOut.of(before).model_dump(mode="json")
+        await record_audit(
+            session,
+            principal.user_id,
+            "admin.queue.create" if created else "admin.queue.update",
+            detail={
+                "queue": queue_name,
+                "version": record.version,
+                "changes": {
+                    k: {"from": old.get(k), "to": v} for k, v in after.items() if old.get(k) != v
+                },
+            },
+            at=record.updated_at,
         )
     if created:
         response.status_code = 201

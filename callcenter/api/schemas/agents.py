@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from callcenter.acd.agents import AgentRecord
 from callcenter.acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
 from callcenter.api.schemas.common import StrictModel
+from callcenter.api.schemas.service_codes import CodeLabelOut
 from callcenter.crm.vocabulary import Role
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
@@ -69,4 +70,10 @@ class AgentOut(BaseModel):
 
 
 class ReasonsOut(BaseModel):
-    reasons: list[str] = Field(description="the not-ready reasons an agent may choose")
+    reasons: list[str] = Field(description="the not-ready reasons an agent may choose, in order")
+    labels: list[CodeLabelOut] = Field(description="the same reasons with their labels")
+
+
+class DispositionsOut(BaseModel):
+    dispositions: list[str] = Field(description="the dispositions a wrap-up offers, in order")
+    labels: list[CodeLabelOut] = Field(description="the same dispositions with their labels")
