@@ -142,14 +142,18 @@ async def iter_audit(
     after = 0
     while True:
         async with db.read() as session:
-            rows = (
-                await session.execute(_listing(where).where(AuditEntry.id > after).limit(batch))
-            ).all()
-        for entry, username in rows:
-            yield _audit_row(entry, username)
+            # Made plain rows inside the session: its end expires the ORM objects.
+            rows = [
+                _audit_row(entry, username)
+                for entry, username in (
+                    await session.execute(_listing(where).where(AuditEntry.id > after).limit(batch))
+                ).all()
+            ]
+        for row in rows:
+            yield row
         if len(rows) < batch:
             return
-        after = rows[-1][0].id
+        after = rows[-1].id
 
 
 async def record_audit_export(

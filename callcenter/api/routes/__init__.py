@@ -6,10 +6,12 @@ from fastapi import APIRouter
 
 from callcenter.api.routes import (
     agents,
+    audit,
     auth,
     calls,
     clients,
     complaints,
+    data_rights,
     follow_ups,
     health,
     interactions,
@@ -24,6 +26,7 @@ from callcenter.api.routes import (
 ROUTERS: list[APIRouter] = [
     auth.router,
     clients.router,
+    data_rights.router,
     interactions.router,
     complaints.router,
     follow_ups.router,
@@ -35,5 +38,6 @@ ROUTERS: list[APIRouter] = [
     calls.router,
     staffing.router,
     supervision.router,
+    audit.router,
     health.router,
 ]
