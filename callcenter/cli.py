@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -363,6 +363,160 @@ def reconcile(day: dt.datetime, cel_files: tuple[Path, ...], tolerance: float) -
         ids = ",".join(str(i) for i in finding.interaction_ids) or "-"
         click.echo(f"{finding.problem}\t{finding.call_id}\t{ids}\t{finding.detail}")
     sys.exit(0 if result.ok else 1)
+
+
+@main.group()
+def clients() -> None:
+    """A client's data rights: the subject-access export and the erasure (docs/operations.md,
+    "A client's data rights")."""
+
+
+def _run_as(username: str, roles: tuple[str, ...], work: Any) -> Any:
+    """Run ``work(db, user_id)`` on CALLCENTER_DATABASE_URL as ``username``, who must hold one
+    of ``roles``; a domain error is printed with its id and exits 1."""
+    import asyncio
+
+    from callcenter.crm.vocabulary import Role
+    from callcenter.errors import DomainError
+    from callcenter.persistence.data_rights import acting_user
+    from callcenter.persistence.db import Database
+
+    async def run() -> Any:
+        db = Database(_settings().effective_database_url)
+        try:
+            user_id = await acting_user(db, username, [Role(r) for r in roles])
+            return await work(db, user_id)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        click.echo(f"error [{exc.error_id}]: {exc.message}", err=True)
+        if exc.detail.get("blockers"):
+            for block in exc.detail["blockers"]:
+                until = f" until {block['until']}" if block["until"] else ""
+                click.echo(f"  {block['blocker']}{until}", err=True)
+        sys.exit(1)
+
+
+@clients.command(name="export")
+@click.argument("client_id", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why (the request and its reference); audited.")
+@click.option("--by", "username", required=True, help="The compliance officer or supervisor.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The file."
+)
+@click.option("--with-audio", is_flag=True, help="Write a zip with the voice messages' audio.")
+def clients_export(client_id: int, reason: str, username: str, out: Path, with_audio: bool) -> None:
+    """Everything held on CLIENT_ID as one JSON document (or a zip with --with-audio), for a
+    subject-access request. Audited as client.data_export by --by, with the reason."""
+    from callcenter.persistence.data_rights import (
+        export_archive,
+        export_client,
+        export_json,
+        recordings_of,
+    )
+
+    async def work(db: Any, user_id: int) -> Any:
+        return await export_client(db, user_id, client_id, reason)
+
+    export = _run_as(username, ("compliance", "supervisor"), work)
+    data = (
+        export_archive(export, recordings_of(_settings()))
+        if with_audio
+        else export_json(export.document)
+    )
+    out.write_bytes(data)
+    out.chmod(0o600)  # everything about a person: readable by whoever ran this only
+    click.echo(f"client {client_id}: {len(data):,} bytes written to {out}")
+
+
+@clients.command(name="erase")
+@click.argument("client_id", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why; kept in the tombstone (no personal data).")
+@click.option("--request-ref", required=True, help="The reference of the erasure request.")
+@click.option("--by", "username", required=True, help="The compliance officer.")
+def clients_erase(client_id: int, reason: str, request_ref: str, username: str) -> None:
+    """Erase CLIENT_ID's personal data, keeping what retention requires (redacted). Refused
+    (exit 1, each blocker named) while the account is open, a complaint is in hand or a
+    retention period runs. Audited as client.erasure by --by."""
+    from callcenter.persistence.data_rights import erase_client, recordings_of
+
+    resolver = recordings_of(_settings())
+
+    async def work(db: Any, user_id: int) -> Any:
+        return await erase_client(db, user_id, client_id, reason, request_ref, audio_path=resolver)
+
+    report = _run_as(username, ("compliance",), work)
+    counts = ", ".join(f"{kind} {count}" for kind, count in report.summary.items())
+    click.echo(f"client {client_id} erased (erasure {report.erasure_id}): {counts}")
+    for ref in report.audio_left:
+        click.echo(f"audio not deleted, remove it by hand: {ref}", err=True)
+
+
+@main.group()
+def audit() -> None:
+    """The append-only audit log, for compliance."""
+
+
+@audit.command(name="export")
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="At or after (UTC), YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Before (UTC).",
+)
+@click.option("--actor", "actor_id", type=click.IntRange(min=1), default=None, help="User id.")
+@click.option("--action", default=None, help="e.g. client.view")
+@click.option("--client", "client_id", type=click.IntRange(min=1), default=None)
+@click.option("--by", "username", required=True, help="The compliance officer.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The CSV file."
+)
+def audit_export(
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    actor_id: int | None,
+    action: str | None,
+    client_id: int | None,
+    username: str,
+    out: Path,
+) -> None:
+    """The entries the filters match as CSV (the columns of GET /api/audit/export.csv).
+    Audited as audit.export by --by."""
+    from callcenter.api.schemas.audit import audit_csv
+    from callcenter.crm.data_rights import AUDIT_EXPORT
+    from callcenter.persistence.audit import AuditFilter, iter_audit, record_audit_export
+
+    where = AuditFilter(
+        start=start.replace(tzinfo=dt.UTC) if start else None,
+        end=end.replace(tzinfo=dt.UTC) if end else None,
+        actor_id=actor_id,
+        action=action,
+        client_id=client_id,
+    )
+
+    async def work(db: Any, user_id: int) -> int:
+        await record_audit_export(db, user_id, where, via="cli", action=AUDIT_EXPORT)
+        lines = 0
+        with out.open("w", encoding="utf-8", newline="") as file:
+            async for line in audit_csv(iter_audit(db, where)):
+                file.write(line)
+                lines += 1
+        return lines - 1  # the header
+
+    entries = _run_as(username, ("compliance",), work)
+    out.chmod(0o600)
+    click.echo(f"{entries:,} audit entries written to {out}")
 
 
 @main.group()

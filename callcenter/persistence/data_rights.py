@@ -13,7 +13,10 @@ then are the voice messages' audio files deleted.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import logging
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +41,9 @@ from callcenter.crm.vocabulary import (
     FollowUpStatus,
     Gender,
     IncomeBand,
+    Role,
 )
+from callcenter.errors import Forbidden, NotFound
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
 from callcenter.persistence.locking import lock_row
@@ -109,6 +114,25 @@ def row_dict(row: Base, *, without: frozenset[str] = frozenset()) -> dict[str, A
 async def _rows(session: AsyncSession, model: type[Base], *where: Any) -> list[Any]:
     primary_key = model.__mapper__.primary_key[0]
     return list((await session.scalars(select(model).where(*where).order_by(primary_key))).all())
+
+
+# --- who acts from the command line ----------------------------------------------------------
+
+
+async def acting_user(db: Database, username: str, roles: Sequence[Role]) -> int:
+    """The id of the active user ``username`` if their role is among ``roles``: the command
+    line names the officer who answers for an export or an erasure, and audits it as theirs."""
+    async with db.read() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            raise NotFound(f"no active user is named {username!r}", username=username)
+        if user.role not in roles:
+            raise Forbidden(
+                f"{username} is {user.role.value}: this needs "
+                + " or ".join(role.value for role in roles),
+                role=user.role.value,
+            )
+        return user.id
 
 
 # --- the export ------------------------------------------------------------------------------
@@ -231,6 +255,29 @@ async def _document(session: AsyncSession, client: Client, at: dt.datetime) -> d
         ],
         "erasure": None if erasure is None else row_dict(erasure),
     }
+
+
+def export_json(document: dict[str, Any]) -> bytes:
+    """The document as a person reads it: UTF-8, Chinese as itself, indented."""
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def export_archive(export: ClientExport, audio_path: Callable[[str], Path | None]) -> bytes:
+    """A zip of client.json and each voice message's audio under the name the document gives
+    it; a file gone from the disk is listed in missing_audio.txt rather than failing it."""
+    buffer = io.BytesIO()
+    missing: list[str] = []
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("client.json", export_json(export.document))
+        for name, ref in export.audio:
+            path = audio_path(ref)
+            if path is None or not path.is_file():
+                missing.append(name)
+                continue
+            archive.write(path, name)
+        if missing:
+            archive.writestr("missing_audio.txt", "\n".join(missing) + "\n")
+    return buffer.getvalue()
 
 
 # --- the erasure -----------------------------------------------------------------------------

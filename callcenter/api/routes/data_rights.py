@@ -14,10 +14,7 @@ included: it is theirs), an erasure changes their record for good.
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
@@ -26,9 +23,10 @@ from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.data_rights import DataExportIn, ErasureIn, ErasureOut
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence.data_rights import (
-    ClientExport,
     erase_client,
+    export_archive,
     export_client,
+    export_json,
     recordings_of,
 )
 
@@ -53,8 +51,10 @@ async def export_client_data(
     zip of it with the audio of the voice messages they left. Audited with the reason."""
     export = await export_client(db, principal.user_id, client_id, body.reason)
     if not body.include_audio:
-        return Response(_json(export.document), media_type="application/json", headers=NO_STORE)
-    archive = _zip(export, recordings_of(settings))
+        return Response(
+            export_json(export.document), media_type="application/json", headers=NO_STORE
+        )
+    archive = export_archive(export, recordings_of(settings))
     return Response(
         archive,
         media_type="application/zip",
@@ -81,25 +81,3 @@ async def erase_client_data(
         audio_path=recordings_of(settings),
     )
     return ErasureOut.of(report)
-
-
-def _json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def _zip(export: ClientExport, audio_path: Any) -> bytes:
-    """client.json, and each voice message's audio under the name the document gives it; a
-    file gone from the disk is listed in missing_audio.txt rather than failing the export."""
-    buffer = io.BytesIO()
-    missing: list[str] = []
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("client.json", _json(export.document))
-        for name, ref in export.audio:
-            path = audio_path(ref)
-            if path is None or not path.is_file():
-                missing.append(name)
-                continue
-            archive.write(path, name)
-        if missing:
-            archive.writestr("missing_audio.txt", "\n".join(missing) + "\n")
-    return buffer.getvalue()
