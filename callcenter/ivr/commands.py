@@ -58,7 +58,19 @@ class Authenticate:
 
 
 @dataclass(frozen=True)
+class AuthenticateKnown:
+    """Check the PIN of the client the caller's number identified: the account is known, so
+    the caller types only the PIN. Answered like Authenticate."""
+
+    client_id: int
+    pin: str = field(repr=False)  # never in a log line
+
+
+@dataclass(frozen=True)
 class SelfService:
+    """Read the account of ``client_id`` out. The engine asks only once the call is
+    authenticated as that client; the runner checks it again (AccountDataRefused)."""
+
     what: SelfServiceKind
     client_id: int
     language: Language
@@ -101,6 +113,7 @@ Command = (
     | CollectDigits
     | LookupCaller
     | Authenticate
+    | AuthenticateKnown
     | SelfService
     | Enqueue
     | RequestCallback
@@ -171,6 +184,12 @@ class AuthLocked:
     """The account is locked already (failures on earlier calls)."""
 
 
+@dataclass(frozen=True)
+class AccountDataRefused:
+    """SelfService refused by the runner: this call has not authenticated as that client.
+    Nothing was said; defense in depth behind the engine's own check."""
+
+
 Result = (
     Done
     | Digits
@@ -181,6 +200,7 @@ Result = (
     | AuthOk
     | AuthFailed
     | AuthLocked
+    | AccountDataRefused
 )
 
 

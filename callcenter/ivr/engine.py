@@ -16,11 +16,14 @@ ends the run cleanly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 
 from callcenter.ivr.commands import (
+    AccountDataRefused,
     Authenticate,
+    AuthenticateKnown,
     AuthFailed,
     AuthLocked,
     AuthOk,
@@ -69,10 +72,16 @@ from callcenter.ivr.flow import (
     TransferNode,
 )
 
+log = logging.getLogger(__name__)
+
 MASK = "****"
 LANGUAGE_ORDER: tuple[Language, ...] = ("zh", "en")
 # A valid flow cannot loop forever (the checker sees to it), but a runner must never spin.
 MAX_STEPS = 1000
+# Where a caller refused account data goes when the node names no ``on_unauthenticated``: an
+# agent, who can find out who they are by other means. The ACD's catch-all queue
+# (callcenter/acd/service.py DEFAULT_QUEUE).
+REFUSED_QUEUE = "general"
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class CallContext:
 
     caller_number: str | None
     called_number: str | None = None
+    call_id: str | None = None  # for log lines only
     business_hours: bool = True
     holiday: bool = False
     language: Language | None = None
@@ -143,6 +153,11 @@ class _CallerGone(Exception):
 
 @dataclass
 class _RunState:
+    """What the run knows. Two facts are kept apart on purpose: ``client`` is who the caller
+    was *identified* as (their number, or the account an authentication named), enough to
+    greet and route; ``authenticated`` means a PIN (or another factor an authenticate node
+    checks) was proven *in this call*, and only it opens account data."""
+
     flows: Mapping[str, Flow]
     context: CallContext
     language: Language
@@ -274,7 +289,7 @@ def _visit(node: Node, key: str, state: _RunState) -> _Walk:
         case AuthenticateNode():
             return (yield from _authenticate(node, key, state))
         case SelfServiceNode():
-            return (yield from _self_service(node, state))
+            return (yield from _self_service(node, key, state))
         case SetLanguageNode():
             state.language = node.language
             return node.next
@@ -410,10 +425,17 @@ def _identify(node: IdentifyCallerNode, state: _RunState) -> Generator[Command, 
 def _authenticate(
     node: AuthenticateNode, key: str, state: _RunState
 ) -> Generator[Command, Result, str]:
-    account = state.variables.get(node.account, "")
     # The PIN leaves the state as soon as it is used: nothing later can leak it.
     pin = state.variables.pop(node.pin, "")
-    result = yield from _ask(Authenticate(account, pin))
+    command: Authenticate | AuthenticateKnown | None
+    if node.account is not None:
+        command = Authenticate(state.variables.get(node.account, ""), pin)
+    elif state.client is not None:  # known by number: the PIN of that client
+        command = AuthenticateKnown(state.client.client_id, pin)
+    else:  # no account to check the PIN against: a failure, with no account tried
+        command = None
+        state.note("not_identified")
+    result = AuthFailed() if command is None else (yield from _ask(command))
     if isinstance(result, AuthOk):
         state.attempts.pop(key, None)
         state.client, state.authenticated = result.client, True
@@ -423,7 +445,7 @@ def _authenticate(
         state.note("locked")
         return node.next_locked
     if not isinstance(result, AuthFailed):
-        raise UnexpectedResult(f"Authenticate answered with {result!r}")
+        raise UnexpectedResult(f"{type(command).__name__} answered with {result!r}")
     if state.count_attempt(key) >= node.max_attempts:
         state.note("failed, locked")
         return node.next_locked
@@ -431,16 +453,41 @@ def _authenticate(
     return node.next_failed
 
 
-def _self_service(node: SelfServiceNode, state: _RunState) -> Generator[Command, Result, str]:
-    if state.client is None:  # the flow let an unidentified caller through: tell nothing
-        state.note("not_identified")
-        return node.next
+def _self_service(node: SelfServiceNode, key: str, state: _RunState) -> _Walk:
+    client = state.client
+    if client is None or not state.authenticated:
+        # Account data needs the PIN in this call; caller ID alone (a shared landline, a
+        # spoofed number) never opens it. A checked flow cannot get here: this is the
+        # defense behind the checker, for a flow or an engine that got past it.
+        return (yield from _refuse(node, key, state, "not_authenticated"))
+    result = yield SelfService(node.what, client.client_id, state.language)
+    if isinstance(result, AccountDataRefused):  # the runner's own check said no
+        return (yield from _refuse(node, key, state, "refused"))
     # Served once the answer starts playing: a caller who hangs up during the balance has
     # usually heard what they called for (and containment counts it so).
     state.self_served = True
     state.note(node.what)
-    yield from _ask(SelfService(node.what, state.client.client_id, state.language))
+    if isinstance(result, CallerHungUp):
+        raise _CallerGone
     return node.next
+
+
+def _refuse(node: SelfServiceNode, key: str, state: _RunState, reason: str) -> _Walk:
+    """Nothing of the account is said; the caller goes where the flow says, or to an agent."""
+    log.warning(
+        "call %s: %s (%s) refused: %s (identified: %s)",
+        state.context.call_id,
+        key,
+        node.what,
+        reason,
+        "yes" if state.client is not None else "no",
+    )
+    state.note(reason)
+    if node.on_unauthenticated is not None:
+        return node.on_unauthenticated
+    client_id = state.client.client_id if state.client else None
+    yield from _ask(Enqueue(REFUSED_QUEUE, (), 0, client_id, state.language))
+    return _Ended(OutcomeKind.QUEUED, queue=REFUSED_QUEUE)
 
 
 def _branch(node: BranchNode, state: _RunState) -> str:

@@ -160,10 +160,15 @@ class IdentifyCallerNode(_Node):
 
 class AuthenticateNode(_Node):
     """Checks the account and PIN held in two variables. A failure goes to ``next_failed``
-    (usually back to collecting the PIN) until ``max_attempts`` failures, then ``next_locked``."""
+    (usually back to collecting the PIN) until ``max_attempts`` failures, then ``next_locked``.
+
+    Without ``account`` the PIN is checked against the client the caller's number identified
+    (identify_caller): a caller known by number types only the PIN. A caller not identified
+    then fails without any account being tried. Success (``next_ok``) is what authenticates
+    the call: the only way to account data (``ACCOUNT_DATA_TYPES``)."""
 
     type: Literal["authenticate"]
-    account: VariableName
+    account: VariableName | None = None
     pin: VariableName
     max_attempts: int = Field(default=3, ge=1, le=9)
     next_ok: NodeId
@@ -175,9 +180,16 @@ SelfServiceKind = Literal["balance", "positions", "recent_trades"]
 
 
 class SelfServiceNode(_Node):
+    """Reads the caller's account out. Account data: only for a call authenticated in this
+    call (an authenticate node's ``next_ok``), never for a caller known by number alone.
+    The checker refuses a flow that can get here unauthenticated; should a call get here all
+    the same, nothing is said and it goes to ``on_unauthenticated`` (or, without one, to an
+    agent in the ``general`` queue)."""
+
     type: Literal["self_service"]
     what: SelfServiceKind
     next: NodeId
+    on_unauthenticated: NodeId | None = None
 
 
 class SetLanguageNode(_Node):
@@ -309,6 +321,10 @@ Node = Annotated[
     | ReturnNode,
     Field(discriminator="type"),
 ]
+
+# Nodes that read or change a client's account: they need the call authenticated (a PIN or
+# another factor checked by an authenticate node in this call), never caller ID alone.
+ACCOUNT_DATA_TYPES = frozenset({"self_service"})
 
 # Where a caller's request is taken or the call ends: what a loop must be able to reach.
 EXIT_TYPES = frozenset({"hangup", "enqueue", "transfer", "callback", "message", "return"})

@@ -36,6 +36,12 @@ class IvrBackend(Protocol):
         self, account: str, pin: str, *, interaction_id: int | None, caller_number: str | None
     ) -> AuthOk | AuthFailed | AuthLocked: ...
 
+    async def authenticate_known(
+        self, client_id: int, pin: str, *, interaction_id: int | None, caller_number: str | None
+    ) -> AuthOk | AuthFailed | AuthLocked:
+        """The PIN of a client already identified (by the caller's number): the same check,
+        counting and lockout as ``authenticate`` on that client's account."""
+
     async def account_snapshot(self, client_id: int) -> AccountSnapshot | None: ...
 
     async def file_callback(

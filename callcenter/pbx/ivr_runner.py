@@ -13,7 +13,9 @@ The mapping, and why it is one AGI command each:
   between two commands is lost (Async AGI drops DTMF that arrives while no command runs). A
   prompt said in several languages (the language menu) plays its leading parts with an
   interruptible ``STREAM FILE`` first: GET DATA takes a single file.
-* SelfService -> one ``EXEC Playback a&b&c``: a sentence of fragments with no gaps.
+* SelfService -> one ``EXEC Playback a&b&c``: a sentence of fragments with no gaps; only
+  for the client this call authenticated as (a PIN checked in this call), whatever the
+  engine asks: account figures are never read to a caller known by number alone.
 * RecordMessage -> ``RECORD FILE`` into the recordings folder; Hangup -> ``HANGUP``.
 """
 
@@ -39,7 +41,10 @@ from callcenter.asterisk.errors import (
 from callcenter.crm.phones import caller_e164
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.commands import (
+    AccountDataRefused,
     Authenticate,
+    AuthenticateKnown,
+    AuthOk,
     CallerFound,
     CallerHungUp,
     CallerNotFound,
@@ -183,6 +188,9 @@ class _CallRun:
         self.backend = runner.backend
         self.sounds = runner.sounds()
         self.interaction_id: int | None = None
+        # The client whose PIN this call proved, as the backend answered it: what account
+        # data may be read for (kept across a run resumed after an overflow).
+        self.authenticated_client: int | None = None
         self.gone = False
         self.failure: Exception | None = None
 
@@ -206,6 +214,7 @@ class _CallRun:
         context = CallContext(
             caller_number=caller,
             called_number=call.called_number or None,
+            call_id=call.uniqueid,
             business_hours=calendar.is_open(started),
             holiday=calendar.is_holiday(started),
         )
@@ -329,13 +338,8 @@ class _CallRun:
             case LookupCaller():
                 found = await self.backend.identify_caller(command.number)
                 return CallerNotFound() if found is None else CallerFound(found)
-            case Authenticate():
-                return await self.backend.authenticate(
-                    command.account,
-                    command.pin,
-                    interaction_id=self.interaction_id,
-                    caller_number=caller_e164(self.call.caller_number),
-                )
+            case Authenticate() | AuthenticateKnown():
+                return await self._authenticate(command)
             case SelfService():
                 return await self._self_service(command)
             case Enqueue():
@@ -404,7 +408,36 @@ class _CallRun:
             raise AgiChannelGone(f"{self.call.channel} hung up during GET DATA")
         return typed
 
+    async def _authenticate(self, command: Authenticate | AuthenticateKnown) -> Result:
+        caller = caller_e164(self.call.caller_number)
+        if isinstance(command, AuthenticateKnown):
+            result = await self.backend.authenticate_known(
+                command.client_id,
+                command.pin,
+                interaction_id=self.interaction_id,
+                caller_number=caller,
+            )
+        else:
+            result = await self.backend.authenticate(
+                command.account,
+                command.pin,
+                interaction_id=self.interaction_id,
+                caller_number=caller,
+            )
+        if isinstance(result, AuthOk):
+            self.authenticated_client = result.client.client_id
+        return result
+
     async def _self_service(self, command: SelfService) -> Result:
+        if command.client_id != self.authenticated_client:
+            # Defense in depth: the engine asks only after a PIN, but whatever asked, no
+            # figure is read out for a client this call did not authenticate as.
+            log.error(
+                "call %s: account data (%s) refused: not authenticated as that client",
+                self.call.uniqueid,
+                command.what,
+            )
+            return AccountDataRefused()
         snapshot = await self.backend.account_snapshot(command.client_id)
         utterance = speak_self_service(command.what, snapshot, command.language)
         for chunk in playback_chunks(self._utterance_sounds(utterance)):

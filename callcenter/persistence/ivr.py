@@ -127,6 +127,33 @@ async def authenticate(
     return await _settle(db, attempt, on_file, matches=matches, max_failures=max_failures)
 
 
+async def authenticate_client(
+    db: Database,
+    client_id: int,
+    pin: str,
+    *,
+    max_failures: int,
+    interaction_id: int | None,
+    caller_number: str | None,
+) -> AuthResult:
+    """Check the PIN of a client identified by the caller's number: exactly
+    :func:`authenticate` on that client's account number (the caller did not type it), so
+    the failures count and lock the same account whichever way the caller came in."""
+    async with db.read() as session:
+        account_no = await session.scalar(select(Client.account_no).where(Client.id == client_id))
+    if account_no is None:  # identified a moment ago; never assume it is still there
+        log.warning("PIN check for client %s, who is not on file", client_id)
+        return AuthFailed()
+    return await authenticate(
+        db,
+        account_no,
+        pin,
+        max_failures=max_failures,
+        interaction_id=interaction_id,
+        caller_number=caller_number,
+    )
+
+
 async def _pin_on_file(db: Database, account_no: str) -> _PinOnFile | None:
     async with db.read() as session:
         row = (

@@ -77,6 +77,18 @@ class SqlIvrBackend:
             caller_number=caller_number,
         )
 
+    async def authenticate_known(
+        self, client_id: int, pin: str, *, interaction_id: int | None, caller_number: str | None
+    ) -> AuthOk | AuthFailed | AuthLocked:
+        return await ivr.authenticate_client(
+            self.db,
+            client_id,
+            pin,
+            max_failures=self.pin_max_failures,
+            interaction_id=interaction_id,
+            caller_number=caller_number,
+        )
+
     async def account_snapshot(self, client_id: int) -> AccountSnapshot | None:
         return await ivr.account_snapshot(self.db, client_id)
 

@@ -39,6 +39,15 @@ class MemoryIvrBackend:
             return AuthOk(known[1])
         return AuthFailed()
 
+    async def authenticate_known(
+        self, client_id: int, pin: str, *, interaction_id: int | None, caller_number: str | None
+    ) -> AuthOk | AuthFailed | AuthLocked:
+        self.requests.append(("authenticate_known", {"client_id": client_id}))
+        for known_pin, client in self.pins.values():
+            if client.client_id == client_id and known_pin == pin:
+                return AuthOk(client)
+        return AuthFailed()
+
     async def account_snapshot(self, client_id: int) -> AccountSnapshot | None:
         return self.snapshots.get(client_id)
 

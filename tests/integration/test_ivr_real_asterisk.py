@@ -57,44 +57,105 @@ def _path(interaction: Interaction) -> list[str]:
     return list(interaction.ivr_path)
 
 
-async def test_a_demo_clients_number_is_identified_without_a_pin_and_hears_the_balance(
-    hotline_factory: Callable[..., Any],
-) -> None:
-    line: Hotline = await hotline_factory()
-    client = line.client
-    # The balance is a long sentence in Mandarin (the month, then the amount): hear it all.
-    script = [Wait(1.0), Keys("1"), Wait(GAP), Keys("1"), Wait(20.0), Hangup()]
-    result, call = await line.call(script, caller=client.phone)
-    assert result.succeeded, result.output
-
-    assert call.client_id == client.id
-    assert not call.authenticated
-    assert call.ivr_outcome == "self_served"
-    path = _path(call)
-    assert path[:5] == [
-        "choose_language=1",
-        "set_zh",
-        "identify=found",
-        "after_hours_check=condition 0",
-        "main_menu=1",
-    ]
-    assert path[5] == "balance=balance"
-    assert call.caller_number == client.phone
-    assert call.called_number == HOTLINE
-
-    # The balance was spoken: exactly the sounds the speech rules give for this account.
-    snapshot = await ivr_store.account_snapshot(line.db, client.id)
+async def _balance_playbacks(line: Hotline, client_id: int) -> list[str]:
+    """The EXEC Playback commands that say ``client_id``'s balance in Mandarin: exactly the
+    sounds the speech rules give for the account."""
+    snapshot = await ivr_store.account_snapshot(line.db, client_id)
     assert snapshot is not None
     index = line.runtime.sounds.current()
     expected = [
         part.name if isinstance(part, CoreSound) else index.sound_for(part.text, part.language)
         for part in speak_self_service("balance", snapshot, "zh")
     ]
+    return [f'EXEC Playback "{chunk}"' for chunk in playback_chunks(expected)]
+
+
+# Issue 15: caller ID identifies (greets, routes) but no longer opens the account. These two
+# replace the test in which a demo client's number alone heard the balance.
+async def test_a_demo_clients_number_that_does_not_enter_the_pin_never_hears_the_balance(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    client = line.client
+    prompt = line.flow.nodes["ask_known_pin"].prompt.text.zh  # type: ignore[union-attr]
+    assert prompt is not None
+    # Mandarin, then 1 (balance and positions); the PIN prompt plays out, nothing is typed.
+    script = [Wait(1.0), Keys("1"), Wait(GAP), Keys("1"), Wait(line.seconds(prompt, "zh") + 2.0)]
+    result, call = await line.call([*script, Hangup()], caller=client.phone)
+    assert result.succeeded, result.output
+
+    assert call.client_id == client.id  # identified: an agent would see who it is
+    assert not call.authenticated
+    assert call.ivr_outcome == "abandoned_in_ivr"
+    assert _path(call) == [
+        "choose_language=1",
+        "set_zh",
+        "identify=found",
+        "after_hours_check=condition 0",
+        "main_menu=1",
+        "account_gate=condition 1",
+        "ask_known_pin",  # hung up while it waited for the PIN
+    ]
+    commands = line.agi_commands()
+    assert not [c for c in commands if c.startswith("EXEC Playback")], commands
+    balance = await _balance_playbacks(line, client.id)
+    assert not set(balance) & set(commands)
+    async with line.db.read() as session:  # no PIN was even tried
+        assert (await session.scalars(select(PinAttempt))).all() == []
+
+
+async def test_a_demo_clients_number_that_enters_the_pin_hears_the_balance(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    line: Hotline = await hotline_factory()
+    client = line.client
+    # Only the PIN: the account is the identified client's. Then the whole balance sentence.
+    script = [
+        Wait(1.0),
+        Keys("1"),
+        Wait(GAP),
+        Keys("1"),
+        Wait(GAP),
+        Keys(DEMO_PIN + "#"),
+        Wait(20.0),
+        Hangup(),
+    ]
+    result, call = await line.call(script, caller=client.phone)
+    assert result.succeeded, result.output
+
+    assert call.client_id == client.id
+    assert call.authenticated
+    assert call.ivr_outcome == "self_served"
+    path = _path(call)
+    assert path[:9] == [
+        "choose_language=1",
+        "set_zh",
+        "identify=found",
+        "after_hours_check=condition 0",
+        "main_menu=1",
+        "account_gate=condition 1",
+        "ask_known_pin=****",
+        "check_known_pin=ok",
+        "balance=balance",
+    ]
+    assert call.caller_number == client.phone
+    assert call.called_number == HOTLINE
+
+    # The balance was spoken: exactly the sounds the speech rules give for this account.
     playbacks = [c for c in line.agi_commands() if c.startswith("EXEC Playback")]
-    chunks = [f'EXEC Playback "{chunk}"' for chunk in playback_chunks(expected)]
+    chunks = await _balance_playbacks(line, client.id)
     assert playbacks[: len(chunks)] == chunks
+    assert not any(DEMO_PIN in command for command in line.agi_commands())
     # The pickup (the dialplan's deadline cancelled, callcenter/pbx/link.py), then the IVR.
     assert line.agi_commands()[:2] == [PICKUP_COMMAND, "ANSWER"]
+    async with line.db.read() as session:
+        [attempt] = (await session.scalars(select(PinAttempt))).all()
+        assert (attempt.result, attempt.client_id, attempt.interaction_id) == (
+            PinAttemptResult.OK,
+            client.id,
+            call.id,
+        )
+        assert attempt.account_no == client.account_no
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite", "postgresql"])
@@ -301,9 +362,10 @@ async def test_a_reload_mid_call_keeps_the_call_in_its_flow_and_a_broken_one_is_
     phone = KeypadCaller(line.settings.sip_port, HOTLINE, script, caller=line.client.phone)
     await phone.start()
     await asyncio.sleep(3.0)  # in the main menu now
-    # Key 1 becomes "an agent" in the new flows; the call in progress keeps the old meaning.
+    # Key 1 becomes "an agent" in the new flows; the call in progress keeps the old meaning
+    # (account services: the PIN prompt, since issue 15).
     text = (flows / "hotline.yaml").read_text(encoding="utf-8")
-    changed = text.replace('"1": balance', '"1": to_agent, "5": balance')
+    changed = text.replace('"1": account_gate', '"1": to_agent, "5": account_gate')
     assert changed != text
     (flows / "hotline.yaml").write_text(changed, "utf-8")
     reloaded = await line.http.post("/api/ivr/reload", headers=supervisor)
@@ -313,7 +375,8 @@ async def test_a_reload_mid_call_keeps_the_call_in_its_flow_and_a_broken_one_is_
     result = await phone.wait(timeout=phone.longest + 60)
     assert result.succeeded, result.output
     call = await line.ended_interaction()
-    assert "balance=balance" in _path(call)
+    assert "account_gate=condition 1" in _path(call)
+    assert "to_agent" not in _path(call)
     assert line.runtime.flows.current.flows["hotline"].nodes["main_menu"].choices["1"] == "to_agent"  # type: ignore[union-attr]
 
     (flows / "hotline.yaml").write_text(text.replace("next: ask_pin", "next: nowhere"), "utf-8")

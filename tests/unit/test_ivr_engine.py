@@ -9,7 +9,9 @@ import pytest
 
 from callcenter.crm.vocabulary import Tier
 from callcenter.ivr.commands import (
+    AccountDataRefused,
     Authenticate,
+    AuthenticateKnown,
     AuthFailed,
     AuthOk,
     CallerFound,
@@ -75,12 +77,18 @@ def _visited(outcome: Outcome) -> list[str]:
     return [step.node for step in outcome.path]
 
 
-def test_an_identified_caller_choosing_1_is_self_served(hotline: Flow) -> None:
+# Issue 15: caller ID identifies, it no longer opens the account. The identified caller who
+# chooses 1 now types the PIN (only the PIN: the account is the identified client's) first.
+def test_an_identified_caller_choosing_1_types_only_the_pin_then_is_self_served(
+    hotline: Flow,
+) -> None:
     call = ScriptedCall(
         [
             *_choose_mandarin(),
             (LookupCaller, CallerFound(CLIENT)),
             (CollectDigits, Digits("1")),  # main menu, interrupted by key 1
+            (CollectDigits, Digits("246813")),  # the PIN, no account number
+            (AuthenticateKnown, AuthOk(CLIENT)),
             (SelfService, Done()),
             (SelfService, Done()),
             (CollectDigits, CallerHungUp()),  # after self-service menu
@@ -89,16 +97,93 @@ def test_an_identified_caller_choosing_1_is_self_served(hotline: Flow) -> None:
     outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
     assert outcome.kind is OutcomeKind.SELF_SERVED
     assert outcome.client_id == 1
+    assert outcome.authenticated
+    check = next(c for c in call.commands if isinstance(c, AuthenticateKnown))
+    assert (check.client_id, check.pin) == (1, "246813")
+    assert repr(check) == "AuthenticateKnown(client_id=1)"
     assert [c.what for c in call.commands if isinstance(c, SelfService)] == [
         "balance",
         "positions",
     ]
-    assert _visited(outcome)[:5] == [
-        "choose_language",
+    assert [s.entry() for s in outcome.path][:9] == [
+        "choose_language=1",
         "set_zh",
-        "identify",
-        "after_hours_check",
-        "main_menu",
+        "identify=found",
+        "after_hours_check=condition 0",
+        "main_menu=1",
+        "account_gate=condition 1",
+        f"ask_known_pin={MASK}",
+        "check_known_pin=ok",
+        "balance=balance",
+    ]
+
+
+def test_an_identified_caller_who_gives_no_pin_never_gets_account_data(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerFound(CLIENT)),
+            (CollectDigits, Digits("1")),
+            (CollectDigits, Timeout()),
+            (CollectDigits, Timeout()),
+            (CollectDigits, Timeout()),  # retries spent: an agent
+            (Enqueue, Done()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert not any(
+        isinstance(c, SelfService | Authenticate | AuthenticateKnown) for c in call.commands
+    )
+    assert not outcome.authenticated
+    assert outcome.client_id == 1  # still identified: the agent's pop shows who it is
+    assert outcome.kind is OutcomeKind.QUEUED
+    assert _visited(outcome)[-3:] == ["account_gate", "ask_known_pin", "to_agent"]
+
+
+def test_three_wrong_pins_of_an_identified_caller_lock_and_say_nothing(hotline: Flow) -> None:
+    wrong: list[tuple[type[Command], Result]] = [
+        (CollectDigits, Digits("000000")),
+        (AuthenticateKnown, AuthFailed()),
+    ]
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerFound(CLIENT)),
+            (CollectDigits, Digits("1")),
+            *wrong,
+            (Play, Done()),  # the PIN is not correct
+            *wrong,
+            (Play, Done()),
+            *wrong,
+            (Play, Done()),  # locked
+            (Enqueue, Done()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert not any(isinstance(c, SelfService) for c in call.commands)
+    checks = [s.inputs for s in outcome.path if s.node == "check_known_pin"]
+    assert checks == [("failed",), ("failed",), ("failed, locked",)]
+    assert _visited(outcome)[-2:] == ["locked", "to_agent"]
+    assert all("000000" not in step.entry() for step in outcome.path)
+
+
+def test_a_caller_who_typed_account_and_pin_goes_straight_to_the_balance(hotline: Flow) -> None:
+    call = ScriptedCall(
+        [
+            *_choose_mandarin(),
+            (LookupCaller, CallerNotFound()),
+            (CollectDigits, Digits("12345678")),
+            (CollectDigits, Digits("123456")),
+            (Authenticate, AuthOk(CLIENT)),
+            (CollectDigits, Digits("1")),
+            (SelfService, CallerHungUp()),
+        ]
+    )
+    outcome = call.run(run_flow(hotline, CallContext(caller_number=CALLER)))
+    assert [s.entry() for s in outcome.path][-3:] == [
+        "main_menu=1",
+        "account_gate=condition 0",
+        "balance=balance",
     ]
 
 
@@ -311,6 +396,8 @@ def test_a_caller_who_hangs_up_during_the_balance_was_self_served(hotline: Flow)
             *_choose_mandarin(),
             (LookupCaller, CallerFound(CLIENT)),
             (CollectDigits, Digits("1")),
+            (CollectDigits, Digits("246813")),
+            (AuthenticateKnown, AuthOk(CLIENT)),
             (SelfService, CallerHungUp()),
         ]
     )
@@ -318,3 +405,80 @@ def test_a_caller_who_hangs_up_during_the_balance_was_self_served(hotline: Flow)
     assert outcome.kind is OutcomeKind.SELF_SERVED
     assert outcome.hung_up_by == "caller"
     assert outcome.path[-1].node == "balance"
+
+
+# --- account data needs authentication in the call (issue 15), even in a flow that got past
+# the checker: these flows are built without it.
+
+_SKIPS_THE_PIN = (
+    "  a: {type: identify_caller, next_found: balance, next_not_found: bye}\n"
+    "  balance: {type: self_service, what: balance, next: bye%s}\n"
+    "  pin: {type: play, sound: beep, next: bye}\n"
+    "  bye: {type: hangup}\n"
+)
+
+
+def test_an_identified_caller_reaching_self_service_unauthenticated_hears_no_figures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    flow = _flow(_SKIPS_THE_PIN % ", on_unauthenticated: pin")
+    call = ScriptedCall([(LookupCaller, CallerFound(CLIENT)), (Play, Done()), (Hangup, Done())])
+    context = CallContext(caller_number=CALLER, call_id="1700000000.7")
+    outcome = call.run(run_flow(flow, context))
+    assert not any(isinstance(c, SelfService) for c in call.commands)
+    assert [s.entry() for s in outcome.path] == [
+        "a=found",
+        "balance=not_authenticated",
+        "pin",
+        "bye",
+    ]
+    assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR  # nothing was self-served
+    assert "call 1700000000.7: balance (balance) refused: not_authenticated" in caplog.text
+
+
+def test_without_on_unauthenticated_a_refused_caller_goes_to_an_agent() -> None:
+    flow = _flow(_SKIPS_THE_PIN % "")
+    call = ScriptedCall([(LookupCaller, CallerFound(CLIENT)), (Enqueue, Done())])
+    outcome = call.run(run_flow(flow, CallContext(caller_number=CALLER)))
+    assert not any(isinstance(c, SelfService) for c in call.commands)
+    assert (outcome.kind, outcome.queue, outcome.client_id) == (OutcomeKind.QUEUED, "general", 1)
+    enqueue = call.commands[-1]
+    assert isinstance(enqueue, Enqueue)
+    assert enqueue.client_id == 1
+
+
+_PIN_ONLY = (
+    "  a: {type: identify_caller, next_found: pin, next_not_found: pin}\n"
+    "  pin: {type: collect, prompt: {sound: beep}, store: pin, next: check, on_exhausted: bye}\n"
+    "  check: {type: authenticate, pin: pin, next_ok: balance, next_failed: bye,"
+    " next_locked: bye}\n"
+    "  balance: {type: self_service, what: balance, next: bye, on_unauthenticated: bye}\n"
+    "  bye: {type: hangup}\n"
+)
+
+
+def test_a_pin_alone_from_an_unidentified_caller_names_no_account_and_fails() -> None:
+    call = ScriptedCall([(CollectDigits, Digits("246813")), (Hangup, Done())])
+    outcome = call.run(run_flow(_flow(_PIN_ONLY), CallContext(caller_number=None)))
+    assert [s.entry() for s in outcome.path] == [
+        "a=no_number",
+        f"pin={MASK}",
+        "check=not_identified,failed",
+        "bye",
+    ]
+    assert not outcome.authenticated
+
+
+def test_a_self_service_the_runner_refuses_is_not_counted_as_served() -> None:
+    call = ScriptedCall(
+        [
+            (LookupCaller, CallerFound(CLIENT)),
+            (CollectDigits, Digits("246813")),
+            (AuthenticateKnown, AuthOk(CLIENT)),
+            (SelfService, AccountDataRefused()),  # the runner's own check said no
+            (Hangup, Done()),
+        ]
+    )
+    outcome = call.run(run_flow(_flow(_PIN_ONLY), CallContext(caller_number=CALLER)))
+    assert outcome.kind is OutcomeKind.ABANDONED_IN_IVR
+    assert [s.entry() for s in outcome.path][-2:] == ["balance=refused", "bye"]

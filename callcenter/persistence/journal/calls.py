@@ -85,6 +85,13 @@ class JournaledIvrBackend:
             account, pin, interaction_id=interaction_id, caller_number=caller_number
         )
 
+    async def authenticate_known(
+        self, client_id: int, pin: str, *, interaction_id: int | None, caller_number: str | None
+    ) -> AuthOk | AuthFailed | AuthLocked:
+        return await self._inner.authenticate_known(
+            client_id, pin, interaction_id=interaction_id, caller_number=caller_number
+        )
+
     async def account_snapshot(self, client_id: int) -> AccountSnapshot | None:
         return await self._inner.account_snapshot(client_id)
 
