@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from callcenter.ivr.auth_paths import unauthenticated_paths
 from callcenter.ivr.flow import (
     EXIT_TYPES,
     AuthenticateNode,
@@ -35,7 +36,7 @@ def check_flows(flows: Mapping[str, Flow], files: Mapping[str, str]) -> list[Flo
     """All graph problems of a folder of flows; ``files`` maps a flow id to its file."""
     errors: list[FlowError] = []
     for flow_id, flow in flows.items():
-        errors.extend(check_flow(flow, files[flow_id], known_flows=flows.keys()))
+        errors.extend(check_flow(flow, files[flow_id], known_flows=flows.keys(), flows=flows))
     errors.extend(_numbers_claimed_twice(flows, files))
     return sorted(errors)
 
@@ -53,7 +54,14 @@ def _numbers_claimed_twice(
                 yield FlowError(files[flow_id], FLOW_LEVEL, "numbers", message)
 
 
-def check_flow(flow: Flow, file: str, *, known_flows: Iterable[str]) -> list[FlowError]:
+def check_flow(
+    flow: Flow,
+    file: str,
+    *,
+    known_flows: Iterable[str],
+    flows: Mapping[str, Flow] | None = None,
+) -> list[FlowError]:
+    """``flows``: the folder's flows, for what the sub-flows do (default: this one alone)."""
     known = set(known_flows)
     errors = _unknown_references(flow, file)
     errors += _unknown_subflows(flow, file, known)
@@ -62,6 +70,7 @@ def check_flow(flow: Flow, file: str, *, known_flows: Iterable[str]) -> list[Flo
     if not errors:  # reachability is meaningless over dangling references
         errors += _unreachable(flow, file)
         errors += _loops_without_exit(flow, file)
+        errors += _account_data_without_authentication(flow, file, flows or {flow.id: flow})
     return errors
 
 
@@ -111,7 +120,7 @@ def _unset_variables(flow: Flow, file: str) -> list[FlowError]:
         if isinstance(node, AuthenticateNode):
             for field in ("account", "pin"):
                 name = getattr(node, field)
-                if name not in stored:
+                if name is not None and name not in stored:
                     message = f"no collect node stores variable {name!r}"
                     errors.append(FlowError(file, node_id, field, message))
     return errors
@@ -160,4 +169,21 @@ def _loops_without_exit(flow: Flow, file: str) -> list[FlowError]:
             field = next((name for name, _ in node.references()), "type")
             message = "loop with no way out: no hangup, enqueue, transfer, callback or message"
             errors.append(FlowError(file, node_id, field, message + " is reachable from here"))
+    return errors
+
+
+def _account_data_without_authentication(
+    flow: Flow, file: str, flows: Mapping[str, Flow]
+) -> list[FlowError]:
+    """Account data (balance, positions, trades, account changes) reachable on a path where
+    no authenticate node succeeded: caller ID may greet and route, never open an account."""
+    errors = []
+    for node_id, path in unauthenticated_paths(flow, flows):
+        node = flow.nodes[node_id]
+        what = getattr(node, "what", node.type)
+        message = (
+            f"account data ({node.type} {what}) is reachable without authentication: "
+            f"{' -> '.join(path)}; only an authenticate node's next_ok authenticates a call"
+        )
+        errors.append(FlowError(file, node_id, "type", message))
     return errors

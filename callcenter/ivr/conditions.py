@@ -49,3 +49,44 @@ def holds(condition: Condition, facts: ConditionFacts) -> bool:
     if condition.not_ is not None:
         checks.append(not holds(condition.not_, facts))
     return all(checks)
+
+
+def holds_given_authentication(condition: Condition, authenticated: bool) -> bool | None:
+    """Whether ``condition`` holds knowing only whether the call is authenticated: True or
+    False when that decides it, None when it depends on what else the call turns out to be.
+
+    For the checker, which walks a flow before any call: three-valued (Kleene) logic over
+    the same tests :func:`holds` evaluates. An authenticated call is identified too (the
+    authentication named the client); every other fact is unknown."""
+    parts: list[bool | None] = []
+    if condition.authenticated is not None:
+        parts.append(condition.authenticated == authenticated)
+    if condition.identified is not None:
+        parts.append(condition.identified if authenticated else None)
+    other_tests = (
+        condition.business_hours,
+        condition.holiday,
+        condition.language,
+        condition.tier_in,
+        condition.risk_profile_in,
+        condition.variable,
+    )
+    parts.extend(None for test in other_tests if test is not None)
+    if condition.any_of is not None:
+        parts.append(_any([holds_given_authentication(c, authenticated) for c in condition.any_of]))
+    if condition.not_ is not None:
+        inner = holds_given_authentication(condition.not_, authenticated)
+        parts.append(None if inner is None else not inner)
+    return _all(parts)
+
+
+def _all(parts: list[bool | None]) -> bool | None:
+    if any(part is False for part in parts):
+        return False
+    return True if all(part is True for part in parts) else None
+
+
+def _any(parts: list[bool | None]) -> bool | None:
+    if any(part is True for part in parts):
+        return True
+    return False if all(part is False for part in parts) else None
