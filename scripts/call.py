@@ -1,9 +1,10 @@
 """Place a test call into the running sandbox, pressing keys like a caller would.
 
-    sudo .venv/bin/python scripts/call.py 95555 --from +8613800138000 --keys "1 1"
+    sudo .venv/bin/python scripts/call.py 95555 --from +8613800138000 --keys "1 1 246813#"
 
 Each group of keys in ``--keys`` (separated by spaces) is pressed after a pause, so that the
-IVR has started the next prompt: "1 1" is Mandarin, then 1 in the main menu (the balance).
+IVR has started the next prompt: "1 1 246813#" is Mandarin, 1 in the main menu (the balance),
+then the demo PIN (a caller known by number types only the PIN; without it no figure is read).
 "2 310100000001# 246813# 0" is English, an account number, the demo PIN, then an agent. The
 call hangs up ``--hold`` seconds after the last key. The call's record then shows in
 ``GET /api/interactions`` (see README).
