@@ -23,7 +23,7 @@ from callcenter.acd.model import QueueConfig
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import ComplaintStatus, Role
 from callcenter.pbx.call_states import CallStatus
-from callcenter.persistence import agents, queues
+from callcenter.persistence import agents, dnc, queues
 from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings
 from tests.api.conftest import Api, bearer
@@ -47,6 +47,7 @@ class Seeded:
     complaint_id: int
     agent_id: int
     queue_name: str
+    dnc_id: int
     period: str = "2026-10"
     kind: str = "not_ready_reason"  # a service code the migration seeds
     code: str = "training"
@@ -59,6 +60,12 @@ async def seed(api: Api) -> Seeded:
     complaint_id = await add_complaint(api, client_id)
     async with api.db.write() as session:
         await queues.put_queue(session, QueueConfig("general"), None)
+        entry = await dnc.add_entry(
+            session,
+            "+8613800138000",
+            dnc.DncFields(dnc.DncScope.ALL, "asked", None),
+            by_user_id=api.users[Role.ADMIN].id,
+        )
     return Seeded(
         client_id,
         interaction_id,
@@ -66,6 +73,7 @@ async def seed(api: Api) -> Seeded:
         complaint_id,
         agent_id=api.users[Role.AGENT].id,
         queue_name="general",
+        dnc_id=entry.entry_id,
     )
 
 
@@ -251,6 +259,14 @@ ROUTES += [
         {"label_zh": "培训", "label_en": "Training", "version": 1},
     ),
     RouteRule("DELETE", "/api/service-codes/{kind}/{code}?version=1", ADMIN),
+    # the do-not-call list: read by managers, kept by admins
+    RouteRule("GET", "/api/dnc", MANAGERS),
+    RouteRule("GET", "/api/dnc/{dnc_id}", MANAGERS),
+    RouteRule(
+        "POST", "/api/dnc", ADMIN, {"number": "+8613900139000", "scope": "care", "reason": "asked"}
+    ),
+    RouteRule("PUT", "/api/dnc/{dnc_id}", ADMIN, {"scope": "care", "reason": "x", "version": 1}),
+    RouteRule("DELETE", "/api/dnc/{dnc_id}?version=1", ADMIN),
 ]
 
 # call-center figures and staffing (issue 7): managers only
@@ -294,6 +310,7 @@ COVERED_PREFIXES = (
     "/api/staffing",
     "/api/supervision/floor",  # the other supervision routes: tests/api/test_supervision_api.py
     "/api/service-codes",
+    "/api/dnc",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).
