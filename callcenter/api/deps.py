@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from callcenter.api.auth import (
     SESSION_COOKIE,
     Principal,
+    check_mfa,
     check_origin,
     principal_for_token,
     utc_now,
@@ -83,13 +84,24 @@ def session_token(request: Request, settings: Settings) -> str:
     return cookie
 
 
-async def current_principal(
+async def session_principal(
     request: Request, db: DbDep, settings: SettingsDep, clock: ClockDep
 ) -> Principal:
+    """The session's user, before the MFA rule: for enrolling, ``me`` and logout only."""
     token = session_token(request, settings)
     principal = await principal_for_token(db, token, now=clock())
     if principal is None:
         raise NotAuthenticated("the session has expired or ended: log in again")
+    return principal
+
+
+SessionPrincipalDep = Annotated[Principal, Depends(session_principal)]
+
+
+async def current_principal(principal: SessionPrincipalDep) -> Principal:
+    """The acting user; a role that requires MFA needs a session that proved it (403
+    ``mfa-required`` / ``mfa-enrolment-required``, callcenter/api/auth.py check_mfa)."""
+    check_mfa(principal)
     return principal
 
 

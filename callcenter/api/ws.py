@@ -38,7 +38,9 @@ from callcenter.api.agent_state import AGENT_ROLES
 from callcenter.api.auth import (
     SESSION_COOKIE,
     BadOrigin,
+    MfaRequired,
     Principal,
+    check_mfa,
     origin_allowed,
     principal_for_token,
 )
@@ -156,6 +158,7 @@ async def authenticate(
     principal = await principal_for_token(db, creds.token, now=clock())
     if principal is None:
         raise NotAuthenticated("the session has expired or ended: log in again")
+    check_mfa(principal)  # the REST routes' rule: closed with 4401, its reason says why
     return creds, principal
 
 
@@ -165,7 +168,7 @@ async def cti_socket(websocket: WebSocket, clock: ClockDep) -> None:
     settings: Settings = runtime.settings
     try:
         creds, principal = await authenticate(websocket, settings, runtime.db, clock)
-    except (NotAuthenticated, BadOrigin) as exc:
+    except (NotAuthenticated, BadOrigin, MfaRequired) as exc:
         await refuse(websocket, exc)
         return
     hub: CtiHub = runtime.cti

@@ -6,7 +6,10 @@ A plain hash suffices (no salt, no slow hash): the token is random and long, so 
 nothing to guess, and the lookup stays one indexed read.
 
 A session ends at the first of: its absolute expiry (a shift), its idle timeout (no request
-for that long), its revocation (logout, a password change), or its user's deactivation.
+for that long), its revocation (logout, a password change, an MFA reset), or its user's
+deactivation. It records whether its login proved a second factor (``mfa_verified_at``).
+
+Login attempts feed the throttle (:class:`LoginLimits`): back-offs that double, never a lock.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.vocabulary import Role
@@ -24,7 +27,7 @@ from callcenter.errors import NotFound
 from callcenter.passwords import hash_password_async
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
-from callcenter.persistence.tables import LoginAttempt, User, UserSession
+from callcenter.persistence.tables import LoginAttempt, User, UserMfa, UserSession
 
 # last_seen_at is written at most this often per session: a busy desktop's requests stay
 # reads. So a session may be judged idle up to this much early; with idle timeouts of many
@@ -81,6 +84,10 @@ class SessionUser:
     session_id: int
     expires_at: dt.datetime
     user: UserInfo
+    # The login proved a second factor (or the session enrolled one).
+    mfa_verified: bool = False
+    # The user has a confirmed second factor.
+    mfa_enrolled: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,9 +159,11 @@ async def open_session(
     lifetime: dt.timedelta,
     idle: dt.timedelta,
     address: str | None,
+    mfa_verified: bool = False,
 ) -> tuple[str, UserSession]:
-    """A new session for ``user_id``: its token (for the holder only) and its row. Prunes
-    sessions that ended over :data:`KEEP_ENDED_SESSIONS` ago (the audit log keeps logins)."""
+    """A new session for ``user_id``: its token (for the holder only) and its row, which
+    records whether the login proved a second factor. Prunes sessions that ended over
+    :data:`KEEP_ENDED_SESSIONS` ago (the audit log keeps logins)."""
     ended_before = now - KEEP_ENDED_SESSIONS
     await session.execute(
         delete(UserSession).where(
@@ -171,6 +180,7 @@ async def open_session(
         last_seen_at=now,
         revoked_at=None,
         client_address=address,
+        mfa_verified_at=now if mfa_verified else None,
     )
     session.add(row)
     await session.flush()
@@ -181,15 +191,16 @@ async def find_session(db: Database, token: str, *, now: dt.datetime) -> Session
     """The live session named by ``token``, or None (unknown, expired, idle, revoked, or its
     user deactivated). Touches ``last_seen_at`` at most once per :data:`TOUCH_EVERY`."""
     statement = (
-        select(UserSession, User)
+        select(UserSession, User, UserMfa.confirmed_at)
         .join(User, User.id == UserSession.user_id)
+        .outerjoin(UserMfa, UserMfa.user_id == UserSession.user_id)
         .where(UserSession.token_hash == token_hash(token))
     )
     async with db.read() as session:
         row = (await session.execute(statement)).one_or_none()
         if row is None:
             return None
-        found, user = row
+        found, user, mfa_confirmed_at = row
         # Copied inside the unit of work: read() ends with a rollback, which expires rows.
         last_seen, idle = found.last_seen_at, dt.timedelta(seconds=found.idle_seconds)
         live = (
@@ -198,7 +209,13 @@ async def find_session(db: Database, token: str, *, now: dt.datetime) -> Session
             and now - last_seen < idle
             and user.active
         )
-        result = SessionUser(found.id, found.expires_at, UserInfo.of(user))
+        result = SessionUser(
+            found.id,
+            found.expires_at,
+            UserInfo.of(user),
+            mfa_verified=found.mfa_verified_at is not None,
+            mfa_enrolled=mfa_confirmed_at is not None,
+        )
     if not live:
         return None
     if now - last_seen >= TOUCH_EVERY:
@@ -213,6 +230,13 @@ async def find_session(db: Database, token: str, *, now: dt.datetime) -> Session
                 .values(last_seen_at=now)
             )
     return result
+
+
+async def mark_mfa_verified(session: AsyncSession, session_id: int, *, now: dt.datetime) -> None:
+    """The session proved a second factor (it confirmed an enrolment)."""
+    await session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(mfa_verified_at=now)
+    )
 
 
 async def revoke_session(session: AsyncSession, session_id: int, *, now: dt.datetime) -> bool:
@@ -239,17 +263,71 @@ async def revoke_user_sessions(session: AsyncSession, user_id: int, *, now: dt.d
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-# --- the login rate limit --------------------------------------------------------------------
+# --- login throttling -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """After ``free`` failures, each further attempt waits ``base`` doubled per failure past
+    ``free``, at most ``cap``, counted from the latest failure."""
+
+    free: int
+    base: dt.timedelta = dt.timedelta(seconds=1)
+    cap: dt.timedelta = dt.timedelta(minutes=15)
+
+    def wait(self, failures: int) -> dt.timedelta | None:
+        if failures < self.free:
+            return None
+        doublings: int = min(failures - self.free, 30)  # 2**30 s is past any cap
+        return min(self.cap, self.base * (1 << doublings))
 
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """At most ``per_username`` failures for one username (counted since its last success)
-    and ``per_address`` failures from one client address within ``window``."""
+    """Three back-offs over the failures of the last ``window``, none of them a hard lock:
 
-    window: dt.timedelta = dt.timedelta(minutes=5)
-    per_username: int = 5
-    per_address: int = 20
+    * ``per_pair``: one account from one address (a guesser in one place); a success of
+      that account from there clears it;
+    * ``per_address``: every account from one address (password spraying); successes do not
+      clear it, or a guesser with an account of their own could clear it at will;
+    * ``per_account``: one account from everywhere (a guesser with many addresses), with a
+      higher threshold; a success clears it, and a known device (one that logged in to
+      this account before) is never held back by it, so a stranger failing elsewhere cannot
+      keep the user out.
+    """
+
+    window: dt.timedelta = dt.timedelta(hours=1)
+    per_pair: Backoff = Backoff(free=5)
+    per_address: Backoff = Backoff(free=20)
+    per_account: Backoff = Backoff(free=10)
+
+
+async def _failures(
+    session: AsyncSession, since: dt.datetime, *where: ColumnElement[bool], reset_by_success: bool
+) -> list[dt.datetime]:
+    """The times of the recent failures matching ``where``, newest first (those before the
+    latest success only, with ``reset_by_success``)."""
+    recent = await session.execute(
+        select(LoginAttempt.at, LoginAttempt.ok)
+        .where(LoginAttempt.at > since, *where)
+        .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+        .limit(_MAX_ROWS)
+    )
+    failures: list[dt.datetime] = []
+    for at, ok in recent:
+        if ok:
+            if reset_by_success:
+                break
+            continue
+        failures.append(at)
+    return failures
+
+
+def _wait(failures: list[dt.datetime], backoff: Backoff, now: dt.datetime) -> dt.timedelta:
+    wait = backoff.wait(len(failures))
+    if wait is None or not failures:
+        return dt.timedelta(0)
+    return failures[0] + wait - now
 
 
 async def login_retry_after(
@@ -259,40 +337,58 @@ async def login_retry_after(
     *,
     now: dt.datetime,
     limits: LoginLimits,
+    known_device: bool = False,
 ) -> dt.timedelta | None:
     """How long until a login for ``username`` from ``address`` may be tried; None: now."""
     since = now - limits.window
-    recent = await session.execute(
-        select(LoginAttempt.at, LoginAttempt.ok)
-        .where(LoginAttempt.username == username, LoginAttempt.at > since)
-        .order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
-        .limit(_MAX_ROWS)
-    )
-    failures: list[dt.datetime] = []
-    for at, ok in recent:
-        if ok:
-            break  # the right password was given since: earlier failures no longer count
-        failures.append(at)
-    # The block lifts when the limit-th most recent failure leaves the window.
-    waits = []
-    if len(failures) >= limits.per_username:
-        waits.append(failures[limits.per_username - 1] + limits.window - now)
-    if address is not None:
-        from_address = list(
-            await session.scalars(
-                select(LoginAttempt.at)
-                .where(
-                    LoginAttempt.address == address,
-                    LoginAttempt.at > since,
-                    LoginAttempt.ok.is_(False),
-                )
-                .order_by(LoginAttempt.at.desc())
-                .limit(limits.per_address)
-            )
+    waits = [
+        _wait(
+            await _failures(
+                session,
+                since,
+                LoginAttempt.username == username,
+                reset_by_success=True,
+            ),
+            limits.per_account,
+            now,
         )
-        if len(from_address) >= limits.per_address:
-            waits.append(from_address[-1] + limits.window - now)
-    return max(waits) if waits else None
+        if not known_device
+        else dt.timedelta(0)
+    ]
+    if address is not None:
+        pair = await _failures(
+            session,
+            since,
+            LoginAttempt.username == username,
+            LoginAttempt.address == address,
+            reset_by_success=True,
+        )
+        waits.append(_wait(pair, limits.per_pair, now))
+        spray = await _failures(
+            session, since, LoginAttempt.address == address, reset_by_success=False
+        )
+        waits.append(_wait(spray, limits.per_address, now))
+    longest = max(waits)
+    return longest if longest > dt.timedelta(0) else None
+
+
+async def has_logged_in_from(
+    session: AsyncSession, user_id: int, address: str | None, *, now: dt.datetime
+) -> bool:
+    """Whether ``user_id`` opened a session from ``address`` in the last
+    :data:`KEEP_ENDED_SESSIONS` (the session history as a known device)."""
+    if address is None:
+        return False
+    found = await session.scalar(
+        select(UserSession.id)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.client_address == address,
+            UserSession.created_at > now - KEEP_ENDED_SESSIONS,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def record_attempt(

@@ -34,12 +34,18 @@ class Api:
         return bearer(self.tokens[role])
 
 
+# The service's secret key in these tests (seals TOTP secrets, signs the MFA step).
+TEST_SECRET_KEY = "test-only-secret-key-0123456789-abcdef"
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def open_test_session(db: Database, user_id: int) -> str:
-    """A session for ``user_id`` as a login opens it, without the password check."""
+async def open_test_session(db: Database, user_id: int, *, mfa_verified: bool = True) -> str:
+    """A session for ``user_id`` as a login opens it, without the password check; as if the
+    login had proved a second factor too, unless ``mfa_verified`` is False (tests of the MFA
+    rule, tests/api/test_mfa.py)."""
     async with db.write() as session:
         token, _row = await open_session(
             session,
@@ -48,6 +54,7 @@ async def open_test_session(db: Database, user_id: int) -> str:
             lifetime=dt.timedelta(hours=12),
             idle=dt.timedelta(hours=1),
             address="127.0.0.1",
+            mfa_verified=mfa_verified,
         )
     return token
 
@@ -73,7 +80,10 @@ async def api(database_url: str, database: Database) -> AsyncIterator[Api]:
         session.add_all(users.values())
     tokens = {role: await open_test_session(database, user.id) for role, user in users.items()}
     settings = load_settings(
-        database_url=database_url, pbx_enabled=False, database_auto_migrate=False
+        database_url=database_url,
+        pbx_enabled=False,
+        database_auto_migrate=False,
+        secret_key=TEST_SECRET_KEY,
     )
     app = create_app(settings, call_handler=None)
     async with app.router.lifespan_context(app):

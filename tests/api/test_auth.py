@@ -195,25 +195,53 @@ async def test_a_bad_login_body_is_422_without_echoing_the_password(api: Api) ->
 # --- the rate limit --------------------------------------------------------------------------
 
 
-async def test_five_failures_for_a_username_block_it_for_five_minutes_even_with_the_password(
+def from_address(api: Api, host: str) -> httpx.AsyncClient:
+    """A client of the same app from another address (a cookie jar of its own)."""
+    transport = httpx.ASGITransport(app=api.app, client=(host, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def test_repeated_failures_from_one_place_wait_longer_each_time_not_a_lockout(
     api: Api, clock: FakeClock
 ) -> None:
     username = await give_password(api, Role.AGENT)
-    for _ in range(5):
+    for _ in range(5):  # five free failures for one account from one address
         assert (await log_in(api, username, "guess")).status_code == 401
-        clock.advance(seconds=10)
-    blocked = await log_in(api, username)  # the right password, 50 s after the first failure
-    assert blocked.status_code == 429
-    assert blocked.json()["error"] == "too-many-logins"
-    assert blocked.headers["retry-after"] == str(300 - 50)
-    assert blocked.json()["detail"] == {"retry_after_seconds": 250}
-    # Other users are not affected by one username's block.
-    assert (await log_in(api, await give_password(api, Role.ADVISOR))).status_code == 200
-    assert [e.detail for e in await audit(api, "auth.login_blocked")] == [{"username": username}]
-    clock.advance(seconds=249)
-    assert (await log_in(api, username)).status_code == 429
-    clock.advance(seconds=1)  # the first failure has left the window: four remain
+    waits = []
+    for _ in range(5):
+        held = await log_in(api, username)  # even the right password waits its turn
+        assert held.status_code == 429
+        assert held.json()["error"] == "too-many-logins"
+        wait = int(held.headers["retry-after"])
+        assert held.json()["detail"] == {"retry_after_seconds": wait}
+        waits.append(wait)
+        clock.advance(seconds=wait)
+        assert (await log_in(api, username, "guess")).status_code == 401
+    assert waits == [1, 2, 4, 8, 16]  # doubling
+    blocked = await audit(api, "auth.login_blocked")
+    assert [e.detail for e in blocked[:1]] == [{"username": username, "address": "127.0.0.1"}]
+    # Other users from elsewhere are not affected by one account's guesser.
+    async with from_address(api, "192.0.2.8") as other:
+        ok = await other.post(
+            "/api/auth/login",
+            json={"username": await give_password(api, Role.ADVISOR), "password": PASSWORD},
+        )
+    assert ok.status_code == 200
+    clock.advance(seconds=32)  # the wait has passed: the right password gets in
     assert (await log_in(api, username)).status_code == 200
+
+
+async def test_the_waits_are_capped_at_fifteen_minutes(api: Api, clock: FakeClock) -> None:
+    username = await give_password(api, Role.AGENT)
+    for _ in range(5):
+        await log_in(api, username, "guess")
+    last = 0
+    for _ in range(12):
+        held = await log_in(api, username, "guess")
+        last = int(held.headers["retry-after"])
+        clock.advance(seconds=last)
+        assert (await log_in(api, username, "guess")).status_code == 401
+    assert last == 900
 
 
 async def test_a_success_clears_the_usernames_failures(api: Api, clock: FakeClock) -> None:
@@ -226,24 +254,83 @@ async def test_a_success_clears_the_usernames_failures(api: Api, clock: FakeCloc
     assert (await log_in(api, username)).status_code == 200
 
 
-async def test_twenty_failures_from_one_address_block_every_username_from_it(
+async def test_twenty_failures_from_one_address_slow_every_username_from_it(
     api: Api, clock: FakeClock
 ) -> None:
     username = await give_password(api, Role.SUPERVISOR)
-    for n in range(20):
+    for n in range(20):  # spraying: one guess per account
         assert (await log_in(api, f"guess-{n}", "guess")).status_code == 401
-    blocked = await log_in(api, username)
-    assert blocked.status_code == 429
-    assert int(blocked.headers["retry-after"]) == 300
-    # Another address is not blocked.
-    elsewhere = httpx.ASGITransport(app=api.app, client=("192.0.2.7", 40000))
-    async with httpx.AsyncClient(transport=elsewhere, base_url="http://test") as other:
+    held = await log_in(api, username)
+    assert held.status_code == 429
+    assert int(held.headers["retry-after"]) == 1
+    # Another address is not held back.
+    async with from_address(api, "192.0.2.7") as other:
         response = await other.post(
             "/api/auth/login", json={"username": username, "password": PASSWORD}
         )
     assert response.status_code == 200
-    clock.advance(minutes=5)
+    clock.advance(seconds=1)
+    assert (await log_in(api, "guess-20", "guess")).status_code == 401
+    assert int((await log_in(api, username)).headers["retry-after"]) == 2  # growing
+    clock.advance(hours=1)  # the failures have left the window
     assert (await log_in(api, username)).status_code == 200
+
+
+async def test_a_strangers_failures_elsewhere_never_keep_the_user_out_of_their_known_device(
+    api: Api, clock: FakeClock
+) -> None:
+    username = await give_password(api, Role.AGENT)
+    # The user logged in from their desk before: the device cookie is in this client's jar.
+    assert (await log_in(api, username)).status_code == 200
+    assert "cc_device" in api.http.cookies
+    # A stranger: 50 failures, one from each of 50 addresses (no per-address wait applies).
+    for n in range(50):
+        async with from_address(api, f"198.51.100.{n + 1}") as stranger:
+            response = await stranger.post(
+                "/api/auth/login", json={"username": username, "password": f"guess-{n}"}
+            )
+            assert response.status_code in (401, 429)
+    # And 50 more tries from one address of their own, mostly held back.
+    async with from_address(api, "203.0.113.9") as stranger:
+        for n in range(50):
+            response = await stranger.post(
+                "/api/auth/login", json={"username": username, "password": f"again-{n}"}
+            )
+        assert response.status_code == 429
+    # A device that never logged in to this account waits: the account-wide back-off holds.
+    async with from_address(api, "192.0.2.50") as new_device:
+        fresh = await new_device.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+    assert fresh.status_code == 429
+    # The user's own desk (its cookie, and an address they logged in from) is not held back.
+    assert (await log_in(api, username)).status_code == 200
+    # Nor is the user's laptop elsewhere that carries the device cookie.
+    async with from_address(api, "192.0.2.51") as laptop:
+        laptop.cookies.set("cc_device", api.http.cookies["cc_device"], path="/api/auth")
+        moved = await laptop.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+    assert moved.status_code == 200
+
+
+async def test_a_device_cookie_of_another_user_or_forged_does_not_count(
+    api: Api, clock: FakeClock
+) -> None:
+    agent = await give_password(api, Role.AGENT)
+    advisor = await give_password(api, Role.ADVISOR)
+    assert (await log_in(api, advisor)).status_code == 200
+    advisors_device = api.http.cookies["cc_device"]
+    for n in range(12):
+        async with from_address(api, f"198.51.100.{n + 1}") as stranger:
+            await stranger.post("/api/auth/login", json={"username": agent, "password": "x" * 10})
+    for cookie in (advisors_device, advisors_device[:-4] + "AAAA"):
+        async with from_address(api, "192.0.2.60") as device:
+            device.cookies.set("cc_device", cookie, path="/api/auth")
+            response = await device.post(
+                "/api/auth/login", json={"username": agent, "password": PASSWORD}
+            )
+        assert response.status_code == 429
 
 
 async def test_the_rate_limit_is_kept_in_the_database_without_the_password(
@@ -437,3 +524,57 @@ async def test_no_password_or_token_reaches_a_log(
         details = [str(e.detail) for e in await session.scalars(select(AuditEntry))]
     assert details
     assert not any(s in d for d in details for s in (PASSWORD, "wrong-password-xyz", token))
+
+
+# --- the client's address behind a proxy -------------------------------------------------------
+
+
+async def _login_via(api: Api, trusted: list[str], peer: str, **headers: str) -> httpx.Response:
+    settings = api.app.state.runtime.settings.model_copy(update={"trusted_proxies": trusted})
+    app = create_app(settings, call_handler=None)
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+    ):
+        return await http.post(
+            "/api/auth/login",
+            json={"username": api.users[Role.AGENT].username, "password": PASSWORD},
+            headers=headers,
+        )
+
+
+async def _recorded_addresses(api: Api) -> tuple[list[str | None], list[str | None], list[Any]]:
+    """The addresses of the login attempts, of the sessions the logins opened, and in the
+    logins' audit entries."""
+    async with api.db.read() as session:
+        attempts = list(await session.scalars(select(LoginAttempt.address)))
+        entries = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.login"))
+        )
+        logins = [e.detail["address"] for e in entries]
+        opened = [
+            (await session.get(UserSession, e.detail["session_id"])).client_address  # type: ignore[union-attr]
+            for e in entries
+        ]
+    return attempts, opened, logins
+
+
+async def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(api: Api) -> None:
+    await give_password(api, Role.AGENT)
+    spoofed = {"X-Forwarded-For": "203.0.113.77", "Forwarded": "for=203.0.113.78"}
+    assert (await _login_via(api, [], "198.51.100.4", **spoofed)).status_code == 200
+    assert (await _login_via(api, ["10.0.0.0/8"], "198.51.100.5", **spoofed)).status_code == 200
+    attempts, opened, logins = await _recorded_addresses(api)
+    assert attempts == opened == logins == ["198.51.100.4", "198.51.100.5"]
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_recorded(
+    api: Api,
+) -> None:
+    await give_password(api, Role.AGENT)
+    # The client wrote a first hop of its own; the proxy appended the real address.
+    via = {"X-Forwarded-For": "1.2.3.4, 203.0.113.20"}
+    assert (await _login_via(api, ["10.0.0.5"], "10.0.0.5", **via)).status_code == 200
+    attempts, opened, logins = await _recorded_addresses(api)
+    assert attempts == opened == logins == ["203.0.113.20"]
