@@ -29,6 +29,7 @@ from callcenter.settings import load_settings
 from tests.api.conftest import Api, bearer
 from tests.api.test_call_control_routes import FakeCallControl
 from tests.support.crm_data import add_client, add_follow_up, add_interaction
+from tests.support.data_rights import add_erasable_client
 
 ANY_STAFF = frozenset(Role)
 CLIENT_FACING = frozenset({Role.AGENT, Role.ADVISOR, Role.SUPERVISOR})
@@ -51,6 +52,7 @@ class Seeded:
     period: str = "2026-10"
     kind: str = "not_ready_reason"  # a service code the migration seeds
     code: str = "training"
+    erasable_client_id: int = 0  # closed long ago, no complaint: its data may be erased
 
 
 async def seed(api: Api) -> Seeded:
@@ -73,6 +75,7 @@ async def seed(api: Api) -> Seeded:
         complaint_id,
         agent_id=api.users[Role.AGENT].id,
         queue_name="general",
+        erasable_client_id=await add_erasable_client(api.db, api.branch.id),
         dnc_id=entry.entry_id,
     )
 
@@ -120,6 +123,16 @@ class RouteRule:
         return f"{self.method} {self.path.split('?')[0]}"
 
 
+@dataclass(frozen=True)
+class OnErasableClient(RouteRule):
+    """A route whose ``{client_id}`` is the client whose data may be erased."""
+
+    def request(self, seeded: Seeded) -> tuple[str, str, dict[str, Any] | None]:
+        method, _path, body = super().request(seeded)
+        fields = {**asdict(seeded), "client_id": seeded.erasable_client_id}
+        return method, self.path.format(**fields), body
+
+
 ROUTES: list[RouteRule] = [
     # logins: who am I, and logging out (logging in needs no session: PUBLIC below)
     RouteRule("GET", "/api/auth/me", ANY_STAFF),
@@ -136,6 +149,21 @@ ROUTES: list[RouteRule] = [
     RouteRule("PATCH", "/api/clients/{client_id}", CLIENT_FACING, {"version": 1, "notes": "x"}),
     RouteRule("POST", "/api/clients/{client_id}/notes", CLIENT_FACING, {"line": "called back"}),
     RouteRule("POST", "/api/clients/{client_id}/pin-unlock", CLIENT_FACING),
+    # a client's data rights, and the audit log (compliance)
+    RouteRule(
+        "POST",
+        "/api/clients/{client_id}/data-export",
+        frozenset({Role.COMPLIANCE, Role.SUPERVISOR}),
+        {"reason": "subject-access request SAR-1"},
+    ),
+    OnErasableClient(
+        "POST",
+        "/api/clients/{client_id}/erasure",
+        frozenset({Role.COMPLIANCE}),
+        {"reason": "the client asked by letter", "request_ref": "ER-1"},
+    ),
+    RouteRule("GET", "/api/audit?action=client.view", frozenset({Role.COMPLIANCE})),
+    RouteRule("GET", "/api/audit/export.csv", frozenset({Role.COMPLIANCE})),
     # interactions
     RouteRule(
         "POST",
@@ -310,6 +338,7 @@ COVERED_PREFIXES = (
     "/api/staffing",
     "/api/supervision/floor",  # the other supervision routes: tests/api/test_supervision_api.py
     "/api/service-codes",
+    "/api/audit",
     "/api/dnc",
 )
 

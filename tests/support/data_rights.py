@@ -254,3 +254,20 @@ async def seed_everything(
             voice_message_id=message.id,
             audio_file=audio_file,
         )
+
+
+async def add_erasable_client(db: Database, branch_id: int) -> int:
+    """A client whose account closed long ago, with no complaint and no contact: erasable."""
+    client_id = await add_client(
+        db,
+        branch_id,
+        account_no="9900009999",
+        name="可删客户",
+        name_latin="Keshan Kehu",
+        id_number="110101197001019999",
+        phones=("+8613900009999",),
+    )
+    async with db.write() as session:
+        client = await session.get_one(Client, client_id)
+        client.closed_on = dt.date(2020, 1, 31)
+    return client_id
