@@ -158,6 +158,7 @@ def seed(
 
     from callcenter.persistence.db import ensure_sqlite_folder
     from callcenter.persistence.seed import DatabaseNotEmpty, seed_demo
+    from callcenter.secretbox import box_for
 
     settings = _settings()
     url = settings.effective_database_url
@@ -171,6 +172,7 @@ def seed(
         if_empty=if_empty,
         history=not minimal,
         demo_password=demo_password,
+        demo_mfa=box_for(settings),
     )
     try:
         report = asyncio.run(run)
@@ -185,6 +187,9 @@ def seed(
     click.echo(f"rows: {rows}")
     # Demo data only: this password opens every demo user (CALLCENTER_DEMO_PASSWORD).
     click.echo(f"demo users log in with the demo-only password: {demo_password}")
+    click.echo(
+        "supervisors, compliance and admin also need a code: callcenter users totp-code <username>"
+    )
 
 
 @main.group()
@@ -216,6 +221,65 @@ def users_set_password(username: str, password: str) -> None:
         click.echo(f"error [{exc.error_id}]: {exc.message}", err=True)
         sys.exit(1)
     click.echo(f"password set for {username}; {ended} session(s) ended")
+
+
+@users.command(name="reset-mfa")
+@click.argument("username")
+def users_reset_mfa(username: str) -> None:
+    """Remove USERNAME's second factor (a lost phone) and end their sessions; audited. Their
+    next login enrols a new one."""
+    import asyncio
+
+    from callcenter.persistence.mfa import reset_mfa_by_username
+    from callcenter.persistence.sessions import UnknownUser
+
+    url = _settings().effective_database_url
+    try:
+        ended = asyncio.run(reset_mfa_by_username(url, username))
+    except UnknownUser as exc:
+        click.echo(f"error [{exc.error_id}]: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"second factor reset for {username}; {ended} session(s) ended")
+
+
+@users.command(name="totp-code")
+@click.argument("username")
+def users_totp_code(username: str) -> None:
+    """Print the current code of a demo user enrolled with the demo-only TOTP secret (the
+    seed's supervisors, compliance and admin). Refuses any other secret: demo data only."""
+    import asyncio
+    import time
+
+    from callcenter import totp
+    from callcenter.persistence.db import Database
+    from callcenter.persistence.mfa import DEMO_TOTP_SECRET, current_secret
+    from callcenter.secretbox import SecretKeyError, box_for
+
+    settings = _settings()
+
+    async def read() -> str | None:
+        db = Database(settings.effective_database_url)
+        try:
+            async with db.read() as session:
+                return await current_secret(session, box_for(settings), username)
+        finally:
+            await db.dispose()
+
+    try:
+        secret = asyncio.run(read())
+    except SecretKeyError as exc:
+        click.echo(f"error [{exc.error_id}]: {exc.message}", err=True)
+        sys.exit(1)
+    if secret != DEMO_TOTP_SECRET:
+        click.echo(
+            f"error [not-demo-mfa]: {username} has no demo second factor; codes are printed "
+            "for the demo-only secret alone",
+            err=True,
+        )
+        sys.exit(1)
+    now = time.time()
+    left = totp.STEP_SECONDS - int(now) % totp.STEP_SECONDS
+    click.echo(f"{totp.code_at(secret, now)}  (valid {left} s more, and the next 30 s)")
 
 
 @main.command()
@@ -411,12 +475,8 @@ def _run_as(username: str, roles: tuple[str, ...], work: Any) -> Any:
 def clients_export(client_id: int, reason: str, username: str, out: Path, with_audio: bool) -> None:
     """Everything held on CLIENT_ID as one JSON document (or a zip with --with-audio), for a
     subject-access request. Audited as client.data_export by --by, with the reason."""
-    from callcenter.persistence.data_rights import (
-        export_archive,
-        export_client,
-        export_json,
-        recordings_of,
-    )
+    from callcenter.persistence.data_export import export_archive, export_client, export_json
+    from callcenter.persistence.data_rights import recordings_of
 
     async def work(db: Any, user_id: int) -> Any:
         return await export_client(db, user_id, client_id, reason)

@@ -31,6 +31,9 @@ from callcenter.secretbox import SecretBox
 MFA_REQUIRED_ROLES = frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN})
 
 ISSUER = "Callcenter"
+# The demo's managers share this published TOTP secret (callcenter seed; README): demo data
+# only. ``callcenter users totp-code`` prints codes for it and for no other secret.
+DEMO_TOTP_SECRET = "DEMOONLYCALLCENTERDEMOONLYSECRET"  # noqa: S105
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 _RECOVERY_PURPOSE = "mfa-recovery-code"

@@ -40,6 +40,7 @@ from callcenter.errors import Conflict
 from callcenter.passwords import hash_password_async
 from callcenter.persistence import migrate
 from callcenter.persistence.db import Database
+from callcenter.persistence.mfa import DEMO_TOTP_SECRET, MFA_REQUIRED_ROLES, enrol_with_secret
 from callcenter.persistence.tables import (
     Base,
     Branch,
@@ -49,6 +50,7 @@ from callcenter.persistence.tables import (
     User,
     UtcDateTime,
 )
+from callcenter.secretbox import SecretBox
 
 CLIENTS_PER_CHUNK = 5_000
 DEFAULT_SEED = 42
@@ -82,6 +84,7 @@ async def seed_demo(
     if_empty: bool = False,
     history: bool = True,
     demo_password: str | None = None,
+    demo_mfa: SecretBox | None = None,
 ) -> SeedReport:
     """Upgrade the schema, then write the demo brokerage with ``clients`` clients into an
     empty database. A database with branches, users or clients is refused
@@ -89,7 +92,11 @@ async def seed_demo(
 
     With ``demo_password``, every demo user can log in with it (demo data only). It is hashed
     once and the hash shared: one argon2 hash per user would cost seconds. The hash's random
-    salt is the one part of the database that differs between two seeds."""
+    salt is the one part of the database that differs between two seeds.
+
+    With ``demo_mfa`` (the service's secret box), the users whose role requires a second
+    factor are enrolled with the demo-only TOTP secret (:data:`DEMO_TOTP_SECRET`), whose
+    current code ``callcenter users totp-code <username>`` prints. Demo data only."""
     started = time.perf_counter()
     as_of = as_of or demo_today()
     password_hash = await hash_password_async(demo_password) if demo_password else None
@@ -118,6 +125,8 @@ async def seed_demo(
             counts = await _write_brokerage(session, brokerage, clients, sqlite=db.sqlite)
             if password_hash is not None:
                 await session.execute(sa.update(User).values(password_hash=password_hash))
+            if demo_mfa is not None:
+                await _enrol_demo_managers(session, demo_mfa)
             if not db.sqlite:
                 await _advance_sequences(session, counts)
     finally:
@@ -138,6 +147,15 @@ async def _write_brokerage(
     # Value classes rank clients against each other: known only once all are generated.
     await _store_value_classes(session, brokerage.value_classes())
     return writer.counts
+
+
+async def _enrol_demo_managers(session: AsyncSession, box: SecretBox) -> None:
+    now = dt.datetime.now(dt.UTC)
+    managers = await session.scalars(
+        sa.select(User.id).where(User.role.in_(sorted(MFA_REQUIRED_ROLES)))
+    )
+    for user_id in list(managers):
+        await enrol_with_secret(session, box, user_id, DEMO_TOTP_SECRET, now=now)
 
 
 async def _store_value_classes(session: AsyncSession, classes: Mapping[int, ValueClass]) -> None:
