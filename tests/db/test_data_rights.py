@@ -15,12 +15,8 @@ from sqlalchemy import func, or_, select
 from callcenter.crm.data_rights import ERASED_TEXT, ClientErasureBlocked
 from callcenter.crm.vocabulary import ComplaintStatus, FollowUpStatus, Role
 from callcenter.persistence.clients import lookup_clients_by_phone
-from callcenter.persistence.data_rights import (
-    EXPORTED_TABLES,
-    erase_client,
-    export_client,
-    recordings_resolver,
-)
+from callcenter.persistence.data_export import EXPORTED_TABLES, export_client
+from callcenter.persistence.data_rights import erase_client, recordings_resolver
 from callcenter.persistence.db import Database
 from callcenter.persistence.ivr import identify_caller
 from callcenter.persistence.tables import (

@@ -22,13 +22,8 @@ from callcenter.api.deps import DbDep, Principal, SettingsDep, require_roles
 from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.data_rights import DataExportIn, ErasureIn, ErasureOut
 from callcenter.crm.vocabulary import Role
-from callcenter.persistence.data_rights import (
-    erase_client,
-    export_archive,
-    export_client,
-    export_json,
-    recordings_of,
-)
+from callcenter.persistence.data_export import export_archive, export_client, export_json
+from callcenter.persistence.data_rights import erase_client, recordings_of
 
 router = APIRouter(prefix="/clients", tags=["data rights"])
 
