@@ -9,6 +9,7 @@ import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./
 import { Pop } from "./pop.js";
 import { Search } from "./search.js";
 import { CtiSocket } from "./socket.js";
+import { LoginFlow } from "./login.js";
 import { MANAGERS } from "./manager_page.js"; // their home is the wallboard
 import { describe, WrapUp } from "./wrapup.js";
 
@@ -38,6 +39,7 @@ const socket = new CtiSocket({
   onRefused: (code) => toast(t("ws.refused_message", { code })),
 });
 let user = null;
+const login = new LoginFlow({ onSession: (me) => showDesk(me), onLogOut: () => logOut() });
 
 function dispatch(message) {
   const data = message.data ?? {};
@@ -80,15 +82,28 @@ function showLogin(message = "") {
   user = null;
   $("desk-view").hidden = true;
   $("login-view").hidden = false;
-  replace($("login-error"), message);
-  $("login-password").value = "";
-  $("login-username").focus();
+  login.showPassword(message);
+}
+
+/** A session without the second factor its role requires: enrol one, or log in again. */
+async function needsSecondFactor(me) {
+  if (!me.mfa_required || me.mfa_verified) return false;
+  $("desk-view").hidden = true;
+  $("login-view").hidden = false;
+  if (me.mfa_enrolled) {
+    await post("/auth/logout").catch(() => null); // this session can do nothing more
+    showLogin(t("error.mfa-required"));
+  } else {
+    login.showEnrolment(me);
+  }
+  return true;
 }
 
 async function showDesk(me) {
   if (MANAGERS.has(me.role)) {
-    // Supervisors and admins take no calls: their screen is the wallboard (same session).
-    window.location.assign("wallboard/");
+    // Supervisors and admins take no calls: a supervisor's screen is the wallboard, an
+    // admin's the admin console (same session).
+    window.location.assign(me.role === "admin" ? "admin/" : "wallboard/");
     return;
   }
   user = me;
@@ -97,25 +112,6 @@ async function showDesk(me) {
   await agent.start(me);
   await calls.refresh().catch(() => calls.render());
   socket.start();
-}
-
-async function logIn(event) {
-  event.preventDefault();
-  replace($("login-error"));
-  $("login-submit").disabled = true;
-  try {
-    const out = await post("/auth/login", {
-      username: $("login-username").value.trim(),
-      password: $("login-password").value,
-    });
-    $("login-password").value = ""; // the page keeps no password (the session is a cookie)
-    await showDesk(out.user);
-  } catch (error) {
-    const known = error instanceof ApiError && ["bad-credentials", "too-many-logins"].includes(error.error);
-    replace($("login-error"), known ? t(`error.${error.error}`) : describe(error));
-  } finally {
-    $("login-submit").disabled = false;
-  }
 }
 
 async function logOut() {
@@ -146,10 +142,10 @@ async function boot() {
     $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
   });
   onUnauthenticated(() => { if (user) showLogin(t("login.expired")); });
-  $("login-form").addEventListener("submit", logIn);
   $("btn-logout").addEventListener("click", logOut);
   try {
-    await showDesk(await get("/auth/me"));
+    const me = await get("/auth/me");
+    if (!(await needsSecondFactor(me))) await showDesk(me);
   } catch (error) {
     showLogin(error instanceof ApiError && error.status === 401 ? "" : describe(error));
   }

@@ -27,6 +27,11 @@ export async function openManagerPage({ gate, loginNeeded, managersOnly, onLangu
     gate(error instanceof ApiError && error.status === 401 ? t(loginNeeded) : String(error.message));
     return null;
   }
+  if (me.mfa_required && !me.mfa_verified) {
+    // The second factor (its code, or its enrolment) is asked on the desk's login page.
+    window.location.assign("../");
+    return null;
+  }
   if (!MANAGERS.has(me.role)) {
     gate(t(managersOnly));
     return null;
