@@ -307,6 +307,10 @@ def serve(host: str | None, port: int | None) -> None:
         port=port or settings.http_port,
         log_level="info",
         ws_max_size=settings.ws_max_frame_bytes,  # larger client frames: closed with 1009
+        # The client's address is the peer's; X-Forwarded-For / Forwarded are read by the app
+        # only from CALLCENTER_TRUSTED_PROXIES (callcenter/api/client_address.py). uvicorn's
+        # own rewrite would believe any local peer (its default FORWARDED_ALLOW_IPS).
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     server.run()
