@@ -48,7 +48,8 @@ class Seeded:
     complaint_id: int
     agent_id: int
     queue_name: str
-    dnc_id: int
+    entry_id: int  # on the do-not-call list
+    user_id: int  # an account the admin routes change: the agent's
     period: str = "2026-10"
     kind: str = "not_ready_reason"  # a service code the migration seeds
     code: str = "training"
@@ -76,7 +77,8 @@ async def seed(api: Api) -> Seeded:
         agent_id=api.users[Role.AGENT].id,
         queue_name="general",
         erasable_client_id=await add_erasable_client(api.db, api.branch.id),
-        dnc_id=entry.entry_id,
+        entry_id=entry.entry_id,
+        user_id=api.users[Role.AGENT].id,
     )
 
 
@@ -289,12 +291,32 @@ ROUTES += [
     RouteRule("DELETE", "/api/service-codes/{kind}/{code}?version=1", ADMIN),
     # the do-not-call list: read by managers, kept by admins
     RouteRule("GET", "/api/dnc", MANAGERS),
-    RouteRule("GET", "/api/dnc/{dnc_id}", MANAGERS),
+    RouteRule("GET", "/api/dnc/{entry_id}", MANAGERS),
     RouteRule(
         "POST", "/api/dnc", ADMIN, {"number": "+8613900139000", "scope": "care", "reason": "asked"}
     ),
-    RouteRule("PUT", "/api/dnc/{dnc_id}", ADMIN, {"scope": "care", "reason": "x", "version": 1}),
-    RouteRule("DELETE", "/api/dnc/{dnc_id}?version=1", ADMIN),
+    RouteRule("PUT", "/api/dnc/{entry_id}", ADMIN, {"scope": "care", "reason": "x", "version": 1}),
+    RouteRule("DELETE", "/api/dnc/{entry_id}?version=1", ADMIN),
+    # staff accounts: read by managers, kept by admins
+    RouteRule("GET", "/api/admin/branches", MANAGERS),
+    RouteRule("GET", "/api/admin/users", MANAGERS),
+    RouteRule("GET", "/api/admin/users/{user_id}", MANAGERS),
+    RouteRule(
+        "POST",
+        "/api/admin/users",
+        ADMIN,
+        {
+            "username": "agent11",
+            "display_name": "New Agent",
+            "role": "agent",
+            "password": "a-long-first-password",
+        },
+    ),
+    RouteRule("PATCH", "/api/admin/users/{user_id}", ADMIN, {"display_name": "Renamed"}),
+    RouteRule(
+        "POST", "/api/admin/users/{user_id}/password", ADMIN, {"password": "a-long-new-password"}
+    ),
+    RouteRule("POST", "/api/admin/users/{user_id}/mfa-reset", ADMIN),
 ]
 
 # call-center figures and staffing (issue 7): managers only
@@ -340,6 +362,7 @@ COVERED_PREFIXES = (
     "/api/service-codes",
     "/api/audit",
     "/api/dnc",
+    "/api/admin",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from callcenter.api.routes import (
+    admin_users,
     agents,
     audit,
     auth,
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     queues.router,
     service_codes.router,
     dnc.router,
+    admin_users.router,
     calls.router,
     staffing.router,
     supervision.router,
