@@ -2,6 +2,7 @@
 // and its timer (time in the state; in wrap-up, the wrap-up's running time).
 
 import { get, post, serverClock } from "./api.js";
+import { codeLabel, loadDispositions, loadReasons } from "./codes.js";
 import { $, el, replace } from "./dom.js";
 import { t, term } from "./i18n.js";
 
@@ -37,8 +38,9 @@ export class AgentPanel {
       this.render();
       return;
     }
-    const [agent, reasons] = await Promise.all([get("/agents/me"), get("/agents/reasons")]);
-    this.reasons = reasons.reasons;
+    // The dispositions too: the history's labels are there before the first wrap-up.
+    const [agent, reasons] = await Promise.all([get("/agents/me"), loadReasons(), loadDispositions()]);
+    this.reasons = reasons;
     this.set(agent);
   }
 
@@ -89,7 +91,7 @@ export class AgentPanel {
     replace(who, `${agent.display_name} · ${t("agent.extension", { extension: agent.extension ?? "-" })}`);
     const badge = $("state-badge");
     badge.dataset.state = agent.state;
-    replace(badge, agent.reason ? `${term("state", agent.state)} · ${term("reason", agent.reason)}` : term("state", agent.state));
+    replace(badge, agent.reason ? `${term("state", agent.state)} · ${codeLabel("reason", agent.reason)}` : term("state", agent.state));
     const state = agent.state;
     $("btn-shift-start").hidden = state !== "logged_out";
     $("btn-shift-end").hidden = !["ready", "not_ready", "wrap_up"].includes(state);
@@ -98,7 +100,7 @@ export class AgentPanel {
     const select = $("reason-select");
     select.hidden = $("btn-not-ready").hidden;
     const chosen = select.value;
-    replace(select, this.reasons.map((code) => el("option", { value: code }, term("reason", code))));
+    replace(select, this.reasons.map((code) => el("option", { value: code }, codeLabel("reason", code))));
     if (chosen) select.value = chosen;
     this.tick();
     clearInterval(this.ticker);

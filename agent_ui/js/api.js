@@ -42,6 +42,7 @@ export const get = (path) => request("GET", path);
 export const post = (path, body) => request("POST", path, body);
 export const patch = (path, body) => request("PATCH", path, body);
 export const put = (path, body) => request("PUT", path, body);
+export const del = (path) => request("DELETE", path);
 
 /** The query string of ``params``, leaving out empty values. */
 export function query(params) {

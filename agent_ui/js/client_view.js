@@ -2,6 +2,7 @@
 // history, and the full ID number on request with a reason (POST .../reveal-id, audited).
 
 import { get, post, query } from "./api.js";
+import { codeLabel } from "./codes.js";
 import { $, el, facts, replace } from "./dom.js";
 import * as fmt from "./format.js";
 import { language, t, term } from "./i18n.js";
@@ -215,7 +216,7 @@ export class ClientView {
             el("td", {}, `${term("channel", i.channel)} ${term("direction", i.direction)}`),
             el("td", {}, term("queue", i.queue)),
             el("td", { class: "num" }, fmt.seconds(i.talk_seconds)),
-            el("td", {}, term("disposition", i.disposition)),
+            el("td", {}, codeLabel("disposition", i.disposition)),
             el("td", { class: "notes-cell", title: i.notes ?? "" }, i.notes ?? "")))))
       : el("p", { class: "muted" }, t("history.none"));
     const more = this.history === null

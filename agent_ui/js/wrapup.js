@@ -4,13 +4,10 @@
 // only what has not been saved yet.
 
 import { ApiError, get, patch, post, put, serverClock } from "./api.js";
+import { codeLabel, loadDispositions } from "./codes.js";
 import { $, el, replace } from "./dom.js";
 import { language, t, term } from "./i18n.js";
 
-export const DISPOSITIONS = [
-  "information_given", "resolved", "password_reset", "transferred_to_advisor",
-  "complaint_filed", "follow_up_scheduled", "callback_promised", "wrong_number", "other",
-];
 const FOLLOW_UP_KINDS = [
   "return_visit", "care_call", "birthday", "ipo_reminder", "investment_report", "market_alert",
 ];
@@ -24,6 +21,7 @@ export class WrapUp {
     this.interaction = null;
     this.saved = {};
     this.categories = null;
+    this.dispositions = []; // as an admin set them (codes.js), read at each wrap-up
     this.form = $("wrapup");
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -36,8 +34,11 @@ export class WrapUp {
   async open(interactionId) {
     if (this.interaction?.id === interactionId) return;
     try {
-      const [interaction] = await Promise.all([get(`/interactions/${interactionId}`), this.loadCategories()]);
+      const [interaction, dispositions] = await Promise.all([
+        get(`/interactions/${interactionId}`), loadDispositions(), this.loadCategories(),
+      ]);
       this.interaction = interaction;
+      this.dispositions = dispositions;
     } catch (error) {
       this.toast(error);
       return;
@@ -69,7 +70,7 @@ export class WrapUp {
     const chosen = { d: keep("wrapup-disposition"), c: keep("wrapup-category"), k: keep("wrapup-follow-up-kind") };
     replace($("wrapup-for"), t("wrapup.for", { id: this.interaction.id, number: this.interaction.caller_number ?? "-" }));
     replace($("wrapup-disposition"), el("option", { value: "" }, t("wrapup.choose")),
-      DISPOSITIONS.map((code) => el("option", { value: code }, term("disposition", code))));
+      this.dispositions.map((code) => el("option", { value: code }, codeLabel("disposition", code))));
     replace($("wrapup-category"), (this.categories ?? []).map((root) => this.categoryOptions(root)));
     replace($("wrapup-follow-up-kind"), FOLLOW_UP_KINDS.map((kind) => el("option", { value: kind }, term("follow_up_kind", kind))));
     if (chosen.d) $("wrapup-disposition").value = chosen.d;
@@ -117,7 +118,7 @@ export class WrapUp {
     button.disabled = true;
     try {
       if (complaint && !this.saved.complaint) {
-        const summary = $("wrapup-summary").value.trim() || term("disposition", disposition);
+        const summary = $("wrapup-summary").value.trim() || codeLabel("disposition", disposition);
         await post("/complaints", {
           client_id: clientId, interaction_id: interaction.id, category_code: $("wrapup-category").value,
           summary, description: notes || summary,

@@ -4,6 +4,7 @@
 // (PUT /api/supervision/agents/{id}/state).
 
 import { put } from "../../js/api.js";
+import { codeLabel } from "../../js/codes.js";
 import { el } from "../../js/dom.js";
 import { seconds } from "../../js/format.js";
 import { t, term } from "../../js/i18n.js";
@@ -68,7 +69,7 @@ export class AgentsTable {
     setText(name, this.agentName(agent.agent_id));
     setText(state, term("state", agent.state));
     state.className = `state-${agent.state}`;
-    setText(reason, term("reason", agent.reason));
+    setText(reason, codeLabel("reason", agent.reason));
     setText(inState, seconds(this.since(agent.since)));
 
     const [spy, stateControl] = actions.children;
@@ -96,7 +97,7 @@ export class AgentsTable {
     if (agent.state !== "ready") entries.push(["ready", term("state", "ready")]);
     for (const reason of this.reasons) {
       if (agent.state === "not_ready" && agent.reason === reason) continue;
-      entries.push([`not_ready:${reason}`, `${term("state", "not_ready")} · ${term("reason", reason)}`]);
+      entries.push([`not_ready:${reason}`, `${term("state", "not_ready")} · ${codeLabel("reason", reason)}`]);
     }
     entries.push(["logged_out", t("wb.log_out")]);
     return entries;

@@ -4,6 +4,7 @@
 // The supervisor's actions on agents and waiting calls: agents.js, waiting.js, monitor.js.
 
 import { ApiError, get, serverClock } from "../../js/api.js";
+import { loadReasons } from "../../js/codes.js";
 import { $, el, replace } from "../../js/dom.js";
 import { seconds } from "../../js/format.js";
 import { t, term } from "../../js/i18n.js";
@@ -141,8 +142,8 @@ async function refreshNames() {
 /** What the action controls offer: the not-ready reasons and the queues (names only). */
 async function loadChoices() {
   try {
-    const [reasons, queues] = await Promise.all([get("/agents/reasons"), get("/queues")]);
-    agentsTable.reasons = reasons.reasons;
+    const [reasons, queues] = await Promise.all([loadReasons(), get("/queues")]);
+    agentsTable.reasons = reasons;
     waitingTable.queues = queues.map((q) => q.name);
     render();
   } catch (error) {
