@@ -25,6 +25,7 @@ from callcenter.acd.service import AcdService
 from callcenter.api import api_router
 from callcenter.api.desk import mount_agent_desktop
 from callcenter.api.errors import install_error_handlers
+from callcenter.api.no_store import NoStoreForApi
 from callcenter.api.routes.health import health_router
 from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
@@ -317,6 +318,7 @@ def create_app(
     install_access_log_filter()  # phone and ID numbers travel in search query strings
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(NoStoreForApi)  # personal data is never cached anywhere
     app.include_router(api_router())
     app.include_router(health_router)
     app.include_router(ws_router)

@@ -25,6 +25,7 @@ from callcenter.api.auth import (
     principal_for_token,
     utc_now,
 )
+from callcenter.crm.scopes import CLIENT_DATA_ROLES, DataScope
 from callcenter.crm.vocabulary import Role
 from callcenter.errors import Forbidden, NotAuthenticated
 from callcenter.persistence.crm import SqlCrm
@@ -119,13 +120,21 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     return check
 
 
-ANY_STAFF = (Role.AGENT, Role.ADVISOR, Role.SUPERVISOR, Role.ADMIN)
+ANY_STAFF = tuple(Role)
 Staff = Annotated[Principal, Depends(require_roles(*ANY_STAFF))]
 Managers = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
-# The people who serve clients; admins run the system and do not change client data.
-ClientFacing = Annotated[
-    Principal, Depends(require_roles(Role.AGENT, Role.ADVISOR, Role.SUPERVISOR))
-]
+# Who may read client data at all, each within their scope (callcenter/crm/scopes.py):
+# everyone but admins, who run the system.
+ClientReaders = Annotated[Principal, Depends(require_roles(*CLIENT_DATA_ROLES))]
+# The people who serve clients and change what they hold (compliance reads only).
+CLIENT_FACING = (Role.AGENT, Role.ADVISOR, Role.BRANCH, Role.SUPERVISOR)
+ClientFacing = Annotated[Principal, Depends(require_roles(*CLIENT_FACING))]
+
+
+def scope_of(principal: Principal, reason: str | None = None) -> DataScope:
+    """What ``principal`` may see; ``reason``: an agent's stated reason to reach a client
+    beyond their calls (audited with the read)."""
+    return DataScope.of(principal.role, principal.user_id, principal.branch_id, reason)
 
 
 def get_crm(db: DbDep) -> SqlCrm:

@@ -25,6 +25,7 @@ from callcenter.crm.ports import (
     require_references,
 )
 from callcenter.crm.privacy import AuditAction
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import (
     ComplaintStatus,
     Gender,
@@ -72,6 +73,17 @@ class ClientSearch:
             raise SearchNeedsCriterion("search by phone, name, id_number or account_no")
         if not 1 <= self.limit <= MAX_PAGE or self.offset < 0:
             raise InvalidInput(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+
+    @property
+    def criteria(self) -> list[str]:
+        """The kinds of criterion given (for the audit log: kinds, not the values)."""
+        given = {
+            "phone": self.phone_e164,
+            "name": self.name,
+            "id_number": self.id_number,
+            "account_no": self.account_no,
+        }
+        return [kind for kind, value in given.items() if value]
 
 
 @dataclass(frozen=True)
@@ -223,9 +235,14 @@ class ClientUpdate:
 
 
 class ClientStore(Protocol):
-    async def search(self, search: ClientSearch) -> Page[ClientListItem]: ...
+    """Reads take the scope of the person asking (callcenter/crm/scopes.py): a client out of
+    it is not found."""
 
-    async def view(self, client_id: int) -> ClientView | None: ...
+    async def visible(self, client_id: int, scope: DataScope) -> bool: ...
+
+    async def search(self, search: ClientSearch, scope: DataScope) -> Page[ClientListItem]: ...
+
+    async def view(self, client_id: int, scope: DataScope) -> ClientView | None: ...
 
     async def profile(self, client_id: int) -> ClientProfile | None: ...
 
@@ -281,21 +298,50 @@ def appended_note(notes: str | None, line: str) -> str:
 
 
 async def search_clients(
-    crm: Transactions[ClientTransaction], search: ClientSearch
+    crm: Transactions[ClientTransaction], scope: DataScope, search: ClientSearch
 ) -> Page[ClientListItem]:
+    """Clients in the asker's scope that match, masked; the list shown is audited (which
+    clients, by which kinds of criterion, and the reason an agent gave to look beyond their
+    calls)."""
     async with crm.read() as tx:
-        return await tx.clients.search(search)
+        page = await tx.clients.search(search, scope)
+    detail: dict[str, Any] = {
+        "by": search.criteria,
+        "clients": [item.id for item in page.items],
+    }
+    if scope.reason is not None:
+        detail["reason"] = scope.reason
+    async with crm.write() as tx:
+        await tx.audit.record(AuditRecord(scope.user_id, AuditAction.CLIENT_SEARCH, detail=detail))
+    return page
+
+
+async def require_visible(tx: ClientTransaction, scope: DataScope, client_id: int) -> None:
+    """Not found unless the client is in the asker's scope (existence never leaks)."""
+    if not await tx.clients.visible(client_id, scope):
+        raise ClientNotFound(f"no client {client_id}")
+
+
+async def require_in_scope(
+    crm: Transactions[ClientTransaction], scope: DataScope, client_id: int
+) -> None:
+    async with crm.read() as tx:
+        await require_visible(tx, scope, client_id)
+
+
+def _reason(scope: DataScope) -> dict[str, Any]:
+    return {} if scope.reason is None else {"reason": scope.reason}
 
 
 async def view_client(
     crm: Transactions[ClientTransaction],
-    actor_id: int,
+    scope: DataScope,
     client_id: int,
     interaction_id: int | None = None,
 ) -> ClientView:
     """The full record, released only once its read is in the audit log."""
     async with crm.read() as tx:
-        view = await tx.clients.view(client_id)
+        view = await tx.clients.view(client_id, scope)
         if view is None:
             raise ClientNotFound(f"no client {client_id}")
         await require_references(tx.references, interaction_id=interaction_id)
@@ -303,41 +349,49 @@ async def view_client(
     # SQLite's write lock, and nothing is returned unless the audit entry was committed.
     async with crm.write() as tx:
         await tx.audit.record(
-            AuditRecord(actor_id, AuditAction.CLIENT_VIEW, client_id, interaction_id)
+            AuditRecord(
+                scope.user_id, AuditAction.CLIENT_VIEW, client_id, interaction_id, _reason(scope)
+            )
         )
-    log.info("client %s viewed by user %s (interaction %s)", client_id, actor_id, interaction_id)
+    log.info(
+        "client %s viewed by user %s (interaction %s)", client_id, scope.user_id, interaction_id
+    )
     return view
 
 
 async def reveal_id_number(
     crm: Transactions[ClientTransaction],
-    actor_id: int,
+    scope: DataScope,
     client_id: int,
     reason: str,
     interaction_id: int | None = None,
 ) -> str:
     async with crm.write() as tx:
+        await require_visible(tx, scope, client_id)
         full = await tx.clients.full_id_number(client_id)
         if full is None:
             raise ClientNotFound(f"no client {client_id}")
         await require_references(tx.references, interaction_id=interaction_id)
         detail: dict[str, Any] = {"reason": reason}
         await tx.audit.record(
-            AuditRecord(actor_id, AuditAction.CLIENT_REVEAL_ID, client_id, interaction_id, detail)
+            AuditRecord(
+                scope.user_id, AuditAction.CLIENT_REVEAL_ID, client_id, interaction_id, detail
+            )
         )
     # The number itself never reaches a log line.
-    log.info("client %s: ID number revealed to user %s", client_id, actor_id)
+    log.info("client %s: ID number revealed to user %s", client_id, scope.user_id)
     return full
 
 
 async def update_client(
-    crm: Transactions[ClientTransaction], actor_id: int, client_id: int, update: ClientUpdate
+    crm: Transactions[ClientTransaction], scope: DataScope, client_id: int, update: ClientUpdate
 ) -> ClientProfile:
     """Profile, phones and audit entry change together or not at all."""
     phones = None if update.phones is None else with_primary(update.phones)
     if phones is not None and (problem := phone_set_problem(phones)):
         raise InvalidPhoneSet(problem, field="phones")
     async with crm.write() as tx:
+        await require_visible(tx, scope, client_id)
         current = await tx.clients.profile_for_update(client_id)
         if current is None:
             raise ClientNotFound(f"no client {client_id}")
@@ -352,17 +406,22 @@ async def update_client(
         # Field names only: values (notes, contact details) stay out of the audit detail.
         fields = sorted([*update.changes, *(["phones"] if phones is not None else [])])
         await tx.audit.record(
-            AuditRecord(actor_id, AuditAction.CLIENT_UPDATE, client_id, detail={"fields": fields})
+            AuditRecord(
+                scope.user_id,
+                AuditAction.CLIENT_UPDATE,
+                client_id,
+                detail={"fields": fields, **_reason(scope)},
+            )
         )
         updated = await tx.clients.profile(client_id)
     assert updated is not None  # the row is locked by this transaction
-    log.info("client %s updated by user %s: %s", client_id, actor_id, ", ".join(fields))
+    log.info("client %s updated by user %s: %s", client_id, scope.user_id, ", ".join(fields))
     return updated
 
 
 async def append_client_note(
     crm: Transactions[ClientTransaction],
-    actor_id: int,
+    scope: DataScope,
     client_id: int,
     line: str,
     interaction_id: int | None = None,
@@ -370,6 +429,7 @@ async def append_client_note(
     """Add a line to the service notes. Needs no version: appending cannot overwrite anyone's
     line, because the read and the write happen under the row's write lock."""
     async with crm.write() as tx:
+        await require_visible(tx, scope, client_id)
         current = await tx.clients.profile_for_update(client_id)
         if current is None:
             raise ClientNotFound(f"no client {client_id}")
@@ -377,9 +437,11 @@ async def append_client_note(
         changes = ClientChanges(notes=appended_note(current.notes, line))
         await tx.clients.apply_changes(client_id, changes, current.version)
         await tx.audit.record(
-            AuditRecord(actor_id, AuditAction.CLIENT_NOTE, client_id, interaction_id)
+            AuditRecord(
+                scope.user_id, AuditAction.CLIENT_NOTE, client_id, interaction_id, _reason(scope)
+            )
         )
         updated = await tx.clients.profile(client_id)
     assert updated is not None
-    log.info("client %s: note added by user %s", client_id, actor_id)
+    log.info("client %s: note added by user %s", client_id, scope.user_id)
     return updated

@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import ComplaintStatus, Role
 from callcenter.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 
@@ -59,8 +60,9 @@ TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
 
 RESPONSE_WINDOW = dt.timedelta(days=2)  # DOMAIN.md: written inquiries answered within 2 days
 BRANCH_OWNER = "branch"  # the taxonomy's owner meaning "the client's own branch"
-MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-BRANCH_STAFF_ROLES = frozenset({Role.ADVISOR})
+# Admins run the system and see no client data; compliance reads and changes nothing.
+MANAGER_ROLES = frozenset({Role.SUPERVISOR})
+BRANCH_STAFF_ROLES = frozenset({Role.ADVISOR, Role.BRANCH})
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -240,10 +242,14 @@ class Actor:
     role: Role
     branch_id: int | None
 
+    @property
+    def scope(self) -> DataScope:
+        return DataScope.of(self.role, self.user_id, self.branch_id)
+
 
 def check_may_work_on(actor: Actor, owner_branch_id: int | None) -> None:
-    """Transitions and assignment: managers anywhere, advisors on their own branch's
-    complaints."""
+    """Transitions and assignment: supervisors anywhere, advisors and branch staff on their
+    own branch's complaints."""
     if actor.role in MANAGER_ROLES:
         return
     if (
@@ -253,6 +259,6 @@ def check_may_work_on(actor: Actor, owner_branch_id: int | None) -> None:
     ):
         return
     raise NotYourComplaint(
-        "only supervisors, admins and the owning branch's advisors may change this complaint",
+        "only supervisors and the owning branch's advisors and staff may change this complaint",
         role=actor.role.value,
     )

@@ -12,7 +12,17 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from callcenter.crm.ports import Page, References, Transactions, require_references
+from callcenter.crm.ports import (
+    AuditRecord,
+    AuditTrail,
+    Page,
+    References,
+    Transactions,
+    UnknownClient,
+    require_references,
+)
+from callcenter.crm.privacy import AuditAction
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.errors import Conflict, NotFound
 
@@ -84,7 +94,9 @@ class FollowUpStore(Protocol):
 
     async def close(self, follow_up_id: int, closing: FollowUpClosing) -> FollowUpRecord: ...
 
-    async def search(self, query: FollowUpQuery) -> Page[FollowUpRecord]: ...
+    async def search(self, query: FollowUpQuery, scope: DataScope) -> Page[FollowUpRecord]: ...
+
+    async def get_in_scope(self, follow_up_id: int, scope: DataScope) -> FollowUpRecord | None: ...
 
 
 class FollowUpTransaction(Protocol):
@@ -94,19 +106,25 @@ class FollowUpTransaction(Protocol):
     @property
     def references(self) -> References: ...
 
+    @property
+    def audit(self) -> AuditTrail: ...
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 async def create_follow_up(
-    crm: Transactions[FollowUpTransaction], actor_id: int, new: NewFollowUp
+    crm: Transactions[FollowUpTransaction], scope: DataScope, new: NewFollowUp
 ) -> FollowUpRecord:
+    """A follow-up for a client in the creator's scope (else the client is unknown)."""
     async with crm.write() as tx:
         await require_references(
             tx.references, client_id=new.client_id, user_ids={"assigned_to_id": new.assigned_to_id}
         )
-        record = await tx.follow_ups.add(new, created_by_id=actor_id, at=_now())
+        if not await tx.references.client_visible(new.client_id, scope):
+            raise UnknownClient(f"no client {new.client_id}", field="client_id")
+        record = await tx.follow_ups.add(new, created_by_id=scope.user_id, at=_now())
     log.info(
         "follow-up %s (%s) for client %s due %s, assigned to %s",
         record.id,
@@ -119,29 +137,52 @@ async def create_follow_up(
 
 
 async def get_follow_up(
-    crm: Transactions[FollowUpTransaction], follow_up_id: int
+    crm: Transactions[FollowUpTransaction], scope: DataScope, follow_up_id: int
 ) -> FollowUpRecord:
+    """One follow-up in the reader's scope (else not found), audited."""
     async with crm.read() as tx:
-        record = await tx.follow_ups.get(follow_up_id)
+        record = await tx.follow_ups.get_in_scope(follow_up_id, scope)
     if record is None:
         raise FollowUpNotFound(f"no follow-up {follow_up_id}")
+    async with crm.write() as tx:
+        await tx.audit.record(
+            AuditRecord(
+                scope.user_id,
+                AuditAction.FOLLOW_UP_VIEW,
+                record.client_id,
+                detail={"follow_up_id": follow_up_id},
+            )
+        )
     return record
 
 
 async def list_follow_ups(
-    crm: Transactions[FollowUpTransaction], query: FollowUpQuery
+    crm: Transactions[FollowUpTransaction], scope: DataScope, query: FollowUpQuery
 ) -> Page[FollowUpRecord]:
+    """Soonest due first, in the reader's scope; the list shown is audited."""
     async with crm.read() as tx:
-        return await tx.follow_ups.search(query)
+        page = await tx.follow_ups.search(query, scope)
+    async with crm.write() as tx:
+        await tx.audit.record(
+            AuditRecord(
+                scope.user_id,
+                AuditAction.FOLLOW_UP_LIST,
+                query.client_id,
+                detail={"follow_ups": [record.id for record in page.items]},
+            )
+        )
+    return page
 
 
 async def _close(
     crm: Transactions[FollowUpTransaction],
-    actor_id: int,
+    scope: DataScope,
     follow_up_id: int,
     closing: FollowUpClosing,
 ) -> FollowUpRecord:
     async with crm.write() as tx:
+        if await tx.follow_ups.get_in_scope(follow_up_id, scope) is None:
+            raise FollowUpNotFound(f"no follow-up {follow_up_id}")
         # Read under the write lock: of two agents completing the same task, the second sees
         # it closed and gets a conflict instead of overwriting the first one's outcome.
         current = await tx.follow_ups.get_for_update(follow_up_id)
@@ -153,23 +194,23 @@ async def _close(
             )
         await require_references(tx.references, interaction_id=closing.interaction_id)
         closed = await tx.follow_ups.close(follow_up_id, closing)
-    log.info("follow-up %s %s by user %s", follow_up_id, closed.status, actor_id)
+    log.info("follow-up %s %s by user %s", follow_up_id, closed.status, scope.user_id)
     return closed
 
 
 async def complete_follow_up(
     crm: Transactions[FollowUpTransaction],
-    actor_id: int,
+    scope: DataScope,
     follow_up_id: int,
     outcome: str,
     interaction_id: int | None = None,
 ) -> FollowUpRecord:
     closing = FollowUpClosing(FollowUpStatus.DONE, _now(), outcome, interaction_id)
-    return await _close(crm, actor_id, follow_up_id, closing)
+    return await _close(crm, scope, follow_up_id, closing)
 
 
 async def cancel_follow_up(
-    crm: Transactions[FollowUpTransaction], actor_id: int, follow_up_id: int, reason: str
+    crm: Transactions[FollowUpTransaction], scope: DataScope, follow_up_id: int, reason: str
 ) -> FollowUpRecord:
     closing = FollowUpClosing(FollowUpStatus.CANCELLED, _now(), reason)
-    return await _close(crm, actor_id, follow_up_id, closing)
+    return await _close(crm, scope, follow_up_id, closing)

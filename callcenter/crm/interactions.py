@@ -19,9 +19,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callcenter.crm.ports import Page, References, Transactions, require_references
+from callcenter.crm.phones import mask_phone
+from callcenter.crm.ports import (
+    AuditRecord,
+    AuditTrail,
+    Page,
+    References,
+    Transactions,
+    require_references,
+)
+from callcenter.crm.privacy import AuditAction
+from callcenter.crm.scopes import DataScope, Reach
 from callcenter.crm.vocabulary import Channel, Direction
-from callcenter.errors import Conflict, Forbidden, NotFound
+from callcenter.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +165,17 @@ class InteractionStore(Protocol):
 
     async def save(self, record: InteractionRecord) -> None: ...
 
-    async def search(self, query: InteractionQuery) -> Page[InteractionRecord]: ...
+    async def search(
+        self, query: InteractionQuery, scope: DataScope
+    ) -> Page[InteractionRecord]: ...
+
+    async def get_in_scope(
+        self, interaction_id: int, scope: DataScope
+    ) -> InteractionRecord | None: ...
+
+    async def add_amendment(self, amendment: NewAmendment) -> Amendment: ...
+
+    async def amendments(self, interaction_id: int) -> tuple[Amendment, ...]: ...
 
 
 class InteractionTransaction(Protocol):
@@ -164,6 +184,9 @@ class InteractionTransaction(Protocol):
 
     @property
     def references(self) -> References: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
 
 
 # --- pure rules ------------------------------------------------------------------------------
@@ -397,24 +420,84 @@ class NotYourCall(Forbidden):
     error_id = "interaction-not-yours"
 
 
+class WrittenBySystem(Forbidden):
+    """Staff never write a call record's facts: the system does, as the call goes."""
+
+    error_id = "interaction-written-by-system"
+
+
+# What an agent's wrap-up may set on their own call (with the wrapped_up phase).
+WRAP_UP_FIELDS = frozenset({"disposition", "notes"})
+
+
+def check_wrap_up(record: InteractionRecord, scope: DataScope, update: PhaseUpdate) -> None:
+    """An agent (or advisor) sets only the wrap-up of their own call: the wrapped_up phase,
+    its disposition and notes. Anything else is the system's to write, or a supervisor's to
+    amend (:func:`amend_interaction`)."""
+    if not scope.owns_call(record.agent_id):
+        raise NotYourCall(
+            f"interaction {record.id} is not your call: only its agent sets its wrap-up; a "
+            "supervisor corrects a record with POST /api/interactions/{id}/amendments"
+        )
+    facts = sorted(
+        name
+        for name, value in dataclasses.asdict(update).items()
+        if value is not None and name not in {"phase", "at", *WRAP_UP_FIELDS}
+    )
+    if update.phase is not Phase.WRAPPED_UP or facts:
+        raise WrittenBySystem(
+            "call records are written by the system: an agent sets only the wrap-up of their "
+            "own call (phase wrapped_up, disposition, notes)",
+            phase=update.phase.value,
+            fields=facts,
+        )
+
+
+async def finish_wrap_up(
+    crm: Transactions[InteractionTransaction],
+    scope: DataScope,
+    interaction_id: int,
+    update: PhaseUpdate,
+) -> InteractionRecord:
+    """The agent's own wrap-up of their call (the desk's save)."""
+    async with crm.write() as tx:
+        record = await tx.interactions.get_in_scope(interaction_id, scope)
+        if record is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        check_wrap_up(record, scope, update)
+        record = apply_phase(await _locked(tx, interaction_id), update)
+        await tx.interactions.save(record)
+    log.info("interaction %s: wrapped up by user %s", interaction_id, scope.user_id)
+    return record
+
+
+async def _locked(tx: InteractionTransaction, interaction_id: int) -> InteractionRecord:
+    record = await tx.interactions.get_for_update(interaction_id)
+    if record is None:
+        raise InteractionNotFound(f"no interaction {interaction_id}")
+    return record
+
+
 async def record_disposition(
     crm: Transactions[InteractionTransaction],
     interaction_id: int,
     *,
-    actor_id: int,
+    scope: DataScope,
     disposition: str,
     notes: str | None,
-    for_anyone: bool = False,
 ) -> InteractionRecord:
     """The disposition and notes of a contact, outside the phase order: an agent finishing
     their wrap-up after its timer ran out, or before the call ends. Only the agent who took
-    the call (or anyone, for a contact no agent took; ``for_anyone``: a supervisor) may."""
+    the call may; a supervisor's correction is an amendment (:func:`amend_interaction`)."""
     async with crm.write() as tx:
-        record = await tx.interactions.get_for_update(interaction_id)
-        if record is None:
+        if await tx.interactions.get_in_scope(interaction_id, scope) is None:
             raise InteractionNotFound(f"no interaction {interaction_id}")
-        if not for_anyone and record.agent_id not in (None, actor_id):
-            raise NotYourCall(f"interaction {interaction_id} was taken by another agent")
+        record = await _locked(tx, interaction_id)
+        if not scope.owns_call(record.agent_id):
+            raise NotYourCall(
+                f"interaction {interaction_id} is not your call: only its agent sets its "
+                "wrap-up; a supervisor corrects a record with an amendment"
+            )
         record = dataclasses.replace(
             record,
             disposition=disposition,
@@ -422,22 +505,168 @@ async def record_disposition(
             version=record.version + 1,
         )
         await tx.interactions.save(record)
-    log.info("interaction %s: disposition set by user %s", interaction_id, actor_id)
+    log.info("interaction %s: disposition set by user %s", interaction_id, scope.user_id)
     return record
+
+
+# --- amendments: a supervisor's correction, kept beside the original -------------------------
+
+# The facts a supervisor may correct. Times are not among them: they come from the PBX's
+# events, and a wrong time is a defect to fix where it was made, not a figure to edit.
+AMENDABLE_FIELDS = frozenset({"client_id", "queue", "agent_id", "disposition", "notes"})
+
+
+class AmendmentInvalid(InvalidInput):
+    error_id = "amendment-invalid"
+
+
+@dataclass(frozen=True)
+class NewAmendment:
+    interaction_id: int
+    at: dt.datetime
+    by_user_id: int
+    reason: str
+    changes: Mapping[str, Mapping[str, Any]]  # field -> {"from": old, "to": new}
+
+
+@dataclass(frozen=True)
+class Amendment(NewAmendment):
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class InteractionView:
+    """A call record as one person may see it, with its amendments."""
+
+    record: InteractionRecord
+    amendments: tuple[Amendment, ...] = ()
+
+
+def amendment_changes(
+    record: InteractionRecord, wanted: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each field the amendment changes, from what to what. Fields that stay as they are
+    are left out; an amendment that changes nothing is refused."""
+    unknown = sorted(set(wanted) - AMENDABLE_FIELDS)
+    if unknown:
+        raise AmendmentInvalid(
+            f"these fields cannot be amended: {', '.join(unknown)} (amendable: "
+            f"{', '.join(sorted(AMENDABLE_FIELDS))})",
+            field="changes",
+        )
+    changes = {
+        name: {"from": getattr(record, name), "to": value}
+        for name, value in sorted(wanted.items())
+        if getattr(record, name) != value
+    }
+    if not changes:
+        raise AmendmentInvalid("the amendment changes nothing", field="changes")
+    return changes
+
+
+async def amend_interaction(
+    crm: Transactions[InteractionTransaction],
+    scope: DataScope,
+    interaction_id: int,
+    wanted: Mapping[str, Any],
+    reason: str,
+    *,
+    now: dt.datetime,
+) -> InteractionView:
+    """A supervisor's correction: the record takes the new values, and the amendment keeps
+    the old ones with who, when and why. Audited in the same transaction."""
+    if scope.user_id is None:
+        raise ValueError("an amendment is made by a person")
+    async with crm.write() as tx:
+        if await tx.interactions.get_in_scope(interaction_id, scope) is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        record = await _locked(tx, interaction_id)
+        changes = amendment_changes(record, wanted)
+        await require_references(
+            tx.references,
+            client_id=changes.get("client_id", {}).get("to"),
+            user_ids={"agent_id": changes.get("agent_id", {}).get("to")},
+        )
+        record = dataclasses.replace(
+            record, **{name: change["to"] for name, change in changes.items()}
+        )
+        record = dataclasses.replace(record, version=record.version + 1)
+        await tx.interactions.save(record)
+        await tx.interactions.add_amendment(
+            NewAmendment(interaction_id, now, scope.user_id, reason, changes)
+        )
+        await tx.audit.record(
+            AuditRecord(
+                scope.user_id,
+                AuditAction.INTERACTION_AMEND,
+                record.client_id,
+                interaction_id,
+                # Field names only: old and new notes stay out of the log's detail.
+                {"fields": sorted(changes), "reason": reason},
+            )
+        )
+        amendments = await tx.interactions.amendments(interaction_id)
+    log.info(
+        "interaction %s amended by user %s: %s",
+        interaction_id,
+        scope.user_id,
+        ", ".join(sorted(changes)),
+    )
+    return InteractionView(record, amendments)
+
+
+# --- reads: in scope, audited, masked where the reader does not need the detail --------------
+
+
+def as_seen_by(record: InteractionRecord, scope: DataScope, *, listing: bool) -> InteractionRecord:
+    """The record as ``scope`` may see it. The caller's full number: supervisors, compliance
+    and the call's own agent; the notes: the same people, and in a single record also the
+    staff whose client it is; a list of other people's calls shows no notes."""
+    if scope.sees_everything or scope.owns_call(record.agent_id):
+        return record
+    number = None if record.caller_number is None else mask_phone(record.caller_number)
+    notes = record.notes if not listing and scope.reach is not Reach.NONE else None
+    return dataclasses.replace(record, caller_number=number, notes=notes)
 
 
 async def get_interaction(
-    crm: Transactions[InteractionTransaction], interaction_id: int
-) -> InteractionRecord:
+    crm: Transactions[InteractionTransaction], scope: DataScope, interaction_id: int
+) -> InteractionView:
+    """One call record in the reader's scope (else not found), audited."""
     async with crm.read() as tx:
-        record = await tx.interactions.get(interaction_id)
-    if record is None:
-        raise InteractionNotFound(f"no interaction {interaction_id}")
-    return record
+        record = await tx.interactions.get_in_scope(interaction_id, scope)
+        if record is None:
+            raise InteractionNotFound(f"no interaction {interaction_id}")
+        amendments = await tx.interactions.amendments(interaction_id)
+    async with crm.write() as tx:
+        await tx.audit.record(
+            AuditRecord(
+                scope.user_id, AuditAction.INTERACTION_VIEW, record.client_id, interaction_id
+            )
+        )
+    return InteractionView(as_seen_by(record, scope, listing=False), amendments)
 
 
 async def list_interactions(
-    crm: Transactions[InteractionTransaction], query: InteractionQuery
+    crm: Transactions[InteractionTransaction], scope: DataScope, query: InteractionQuery
 ) -> Page[InteractionRecord]:
+    """Newest first, in the reader's scope; the list shown is audited (which records)."""
     async with crm.read() as tx:
-        return await tx.interactions.search(query)
+        page = await tx.interactions.search(query, scope)
+    filters = {
+        name: value.isoformat() if isinstance(value, dt.datetime) else value
+        for name, value in dataclasses.asdict(query).items()
+        if value is not None and name not in {"limit", "offset"}
+    }
+    async with crm.write() as tx:
+        await tx.audit.record(
+            AuditRecord(
+                scope.user_id,
+                AuditAction.INTERACTION_LIST,
+                query.client_id,
+                detail={"filters": filters, "interactions": [r.id for r in page.items]},
+            )
+        )
+    return dataclasses.replace(
+        page, items=tuple(as_seen_by(r, scope, listing=True) for r in page.items)
+    )

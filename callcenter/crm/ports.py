@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from callcenter.crm.scopes import DataScope
 from callcenter.errors import InvalidInput
 
 TxT_co = TypeVar("TxT_co", covariant=True)
@@ -66,6 +67,8 @@ class References(Protocol):
     async def user_exists(self, user_id: int) -> bool: ...
 
     async def interaction_exists(self, interaction_id: int) -> bool: ...
+
+    async def client_visible(self, client_id: int, scope: DataScope) -> bool: ...
 
 
 class UnknownClient(InvalidInput):

@@ -25,6 +25,14 @@ class AuditAction(StrEnum):
     CLIENT_UPDATE = "client.update"
     CLIENT_NOTE = "client.note"
     CLIENT_PIN_UNLOCK = "client.pin_unlock"  # staff lifted a telephone-PIN lockout
+    CLIENT_SEARCH = "client.search"  # a list of clients was shown (masked), with any reason
+    INTERACTION_VIEW = "interaction.view"  # one call record was read
+    INTERACTION_LIST = "interaction.list"  # a list of call records was shown
+    INTERACTION_AMEND = "interaction.amend"  # a supervisor corrected a call record's facts
+    COMPLAINT_VIEW = "complaint.view"
+    COMPLAINT_LIST = "complaint.list"
+    FOLLOW_UP_VIEW = "follow_up.view"
+    FOLLOW_UP_LIST = "follow_up.list"
 
 
 def mask_id_number(id_number: str) -> str:

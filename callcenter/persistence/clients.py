@@ -44,11 +44,13 @@ from callcenter.crm.clients import (
 from callcenter.crm.follow_ups import FollowUpRecord
 from callcenter.crm.ports import Page
 from callcenter.crm.privacy import mask_id_number, mask_phones
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import ComplaintStatus, FollowUpStatus
 from callcenter.errors import StaleVersion
 from callcenter.persistence.db import Database
 from callcenter.persistence.follow_ups import follow_up_record
 from callcenter.persistence.interactions import recent_interactions
+from callcenter.persistence.scopes import client_condition
 from callcenter.persistence.tables import (
     AccountSummary,
     Branch,
@@ -173,6 +175,10 @@ def _complaint_brief(row: Complaint) -> ComplaintBrief:
     )
 
 
+def _in_scope(scope: DataScope) -> ColumnElement[bool]:
+    return client_condition(scope, dt.datetime.now(dt.UTC), Client.id)
+
+
 class SqlClientStore:
     """The domain's ClientStore port over one session."""
 
@@ -180,13 +186,19 @@ class SqlClientStore:
         self._session = session
         self._dialect = session.get_bind().dialect.name
 
-    async def search(self, search: ClientSearch) -> Page[ClientListItem]:
+    async def visible(self, client_id: int, scope: DataScope) -> bool:
+        found = await self._session.scalar(
+            select(Client.id).where(Client.id == client_id, _in_scope(scope))
+        )
+        return found is not None
+
+    async def search(self, search: ClientSearch, scope: DataScope) -> Page[ClientListItem]:
         advisor = aliased(User)
         listing = (
             select(Client, Branch.name, advisor.id, advisor.display_name)
             .join(Branch, Branch.id == Client.branch_id)
             .outerjoin(advisor, advisor.id == Client.advisor_id)
-            .where(*_search_conditions(search, self._dialect))
+            .where(*_search_conditions(search, self._dialect), _in_scope(scope))
             .order_by(Client.id)
             .limit(search.limit + 1)  # one more than shown tells whether there is a next page
             .offset(search.offset)
@@ -235,7 +247,9 @@ class SqlClientStore:
         )
         return _client_profile(client, branch, advisor, [_phone_entry(p) for p in phones])
 
-    async def view(self, client_id: int) -> ClientView | None:
+    async def view(self, client_id: int, scope: DataScope) -> ClientView | None:
+        if not await self.visible(client_id, scope):
+            return None
         profile = await self.profile(client_id)
         if profile is None:
             return None

@@ -27,9 +27,11 @@ from callcenter.crm.complaints import (
     ComplaintState,
 )
 from callcenter.crm.ports import UnknownClient, UnknownInteraction, UnknownUser
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import ComplaintStatus
 from callcenter.persistence import audit
 from callcenter.persistence.locking import lock_row
+from callcenter.persistence.scopes import client_condition, complaint_condition
 from callcenter.persistence.tables import (
     Client,
     Complaint,
@@ -83,18 +85,24 @@ async def list_categories(session: AsyncSession) -> list[ComplaintCategory]:
     return list((await session.scalars(stmt)).all())
 
 
-async def get_complaint(session: AsyncSession, complaint_id: int) -> ComplaintWithHistory:
-    complaint = await session.get(Complaint, complaint_id)
+async def get_complaint(
+    session: AsyncSession, complaint_id: int, scope: DataScope
+) -> ComplaintWithHistory:
+    """One complaint in the reader's scope (else not found: existence never leaks)."""
+    complaint = await session.scalar(
+        select(Complaint).where(Complaint.id == complaint_id, complaint_condition(scope, utcnow()))
+    )
     if complaint is None:
         raise ComplaintNotFound(f"no complaint {complaint_id}", complaint_id=complaint_id)
     return ComplaintWithHistory(complaint, await _history(session, complaint_id))
 
 
 async def list_complaints(
-    session: AsyncSession, where: ComplaintFilter, now: dt.datetime | None = None
+    session: AsyncSession, where: ComplaintFilter, scope: DataScope, now: dt.datetime | None = None
 ) -> list[Complaint]:
-    """Newest first."""
-    stmt = _filtered(select(Complaint), where, now or utcnow())
+    """Newest first, in the reader's scope."""
+    now = now or utcnow()
+    stmt = _filtered(select(Complaint).where(complaint_condition(scope, now)), where, now)
     stmt = stmt.order_by(Complaint.id.desc()).limit(where.limit).offset(where.offset)
     return list((await session.scalars(stmt)).all())
 
@@ -142,7 +150,11 @@ async def create_complaint(
     category = workflow.check_category_assignable(
         new.category_code, await _category_facts(session, new.category_code)
     )
-    client = await session.get(Client, new.client_id)
+    client = await session.scalar(
+        select(Client).where(
+            Client.id == new.client_id, client_condition(actor.scope, utcnow(), Client.id)
+        )
+    )
     if client is None:
         raise UnknownClient(f"no client {new.client_id}", field="client_id")
     await _check_interaction(session, new.interaction_id, client.id)
@@ -206,7 +218,7 @@ async def transition_complaint(
     resolution: str | None = None,
     at: dt.datetime | None = None,
 ) -> ComplaintWithHistory:
-    complaint = await _lock(session, complaint_id)
+    complaint = await _lock(session, complaint_id, actor)
     workflow.check_may_work_on(actor, complaint.owner_branch_id)
     workflow.check_version(complaint.version, version)
     at = at or utcnow()
@@ -229,7 +241,7 @@ async def add_complaint_note(
 ) -> ComplaintWithHistory:
     """A note is an event without a status change (from == to). Any staff member may add one,
     so it carries no version: notes never conflict with each other."""
-    complaint = await _lock(session, complaint_id)
+    complaint = await _lock(session, complaint_id, actor)
     workflow.check_not_closed(complaint.status)
     complaint.version += 1
     event = _event(complaint, complaint.status, complaint.status, actor, at or utcnow(), note)
@@ -247,7 +259,7 @@ async def assign_complaint(
 ) -> ComplaintWithHistory:
     """Give the complaint to a person (``None``: to nobody) within its owning unit. Recorded
     in the audit log; the complaint's history stays a history of statuses and notes."""
-    complaint = await _lock(session, complaint_id)
+    complaint = await _lock(session, complaint_id, actor)
     workflow.check_may_work_on(actor, complaint.owner_branch_id)
     workflow.check_version(complaint.version, version)
     workflow.check_not_closed(complaint.status)
@@ -264,8 +276,13 @@ async def assign_complaint(
     return await _reloaded(session, complaint)
 
 
-async def _lock(session: AsyncSession, complaint_id: int) -> Complaint:
-    complaint = await lock_row(session, Complaint, complaint_id)
+async def _lock(session: AsyncSession, complaint_id: int, actor: Actor) -> Complaint:
+    in_scope = await session.scalar(
+        select(Complaint.id).where(
+            Complaint.id == complaint_id, complaint_condition(actor.scope, utcnow())
+        )
+    )
+    complaint = None if in_scope is None else await lock_row(session, Complaint, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(f"no complaint {complaint_id}", complaint_id=complaint_id)
     return complaint

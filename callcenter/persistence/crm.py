@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.crm.scopes import DataScope
 from callcenter.persistence.audit import SqlAuditTrail
 from callcenter.persistence.clients import SqlClientStore
 from callcenter.persistence.db import Database
@@ -37,6 +38,9 @@ class SqlReferences:
             select(Interaction.id).where(Interaction.id == interaction_id)
         )
         return found is not None
+
+    async def client_visible(self, client_id: int, scope: DataScope) -> bool:
+        return await SqlClientStore(self._session).visible(client_id, scope)
 
 
 class SqlCrmTransaction:

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.follow_ups import FollowUpClosing, FollowUpQuery, FollowUpRecord, NewFollowUp
 from callcenter.crm.ports import Page
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.persistence.locking import lock_row
+from callcenter.persistence.scopes import follow_up_condition
 from callcenter.persistence.tables import FollowUp
 
 
@@ -79,8 +81,16 @@ class SqlFollowUpStore:
         assert closed is not None  # locked by this transaction
         return closed
 
-    async def search(self, query: FollowUpQuery) -> Page[FollowUpRecord]:
-        stmt = select(FollowUp)
+    async def get_in_scope(self, follow_up_id: int, scope: DataScope) -> FollowUpRecord | None:
+        row = await self._session.scalar(
+            select(FollowUp).where(
+                FollowUp.id == follow_up_id, follow_up_condition(scope, dt.datetime.now(dt.UTC))
+            )
+        )
+        return None if row is None else follow_up_record(row)
+
+    async def search(self, query: FollowUpQuery, scope: DataScope) -> Page[FollowUpRecord]:
+        stmt = select(FollowUp).where(follow_up_condition(scope, dt.datetime.now(dt.UTC)))
         if query.assigned_to_id is not None:
             stmt = stmt.where(FollowUp.assigned_to_id == query.assigned_to_id)
         if query.client_id is not None:

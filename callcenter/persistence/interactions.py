@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -10,15 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.clients import RECENT_INTERACTIONS
 from callcenter.crm.interactions import (
+    Amendment,
     DuplicateInteraction,
     InteractionQuery,
     InteractionRecord,
+    NewAmendment,
     NewInteraction,
 )
 from callcenter.crm.ports import Page
+from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import Channel, Direction
 from callcenter.persistence.locking import lock_row
-from callcenter.persistence.tables import Interaction
+from callcenter.persistence.scopes import interaction_condition
+from callcenter.persistence.tables import Interaction, InteractionAmendment
 
 # What a phase may change; identity (channel, direction, numbers, Asterisk ids) never changes.
 MUTABLE_FIELDS = (
@@ -44,6 +49,17 @@ MUTABLE_FIELDS = (
     "version",
     "anomaly",
 )
+
+
+def _amendment(row: InteractionAmendment) -> Amendment:
+    return Amendment(
+        interaction_id=row.interaction_id,
+        at=row.at,
+        by_user_id=row.by_user_id,
+        reason=row.reason,
+        changes=row.changes,
+        id=row.id,
+    )
 
 
 def interaction_record(row: Interaction) -> InteractionRecord:
@@ -138,8 +154,37 @@ class SqlInteractionStore:
             .execution_options(synchronize_session=False)
         )
 
-    async def search(self, query: InteractionQuery) -> Page[InteractionRecord]:
-        stmt = select(Interaction)
+    async def get_in_scope(self, interaction_id: int, scope: DataScope) -> InteractionRecord | None:
+        row = await self._session.scalar(
+            select(Interaction).where(
+                Interaction.id == interaction_id,
+                interaction_condition(scope, dt.datetime.now(dt.UTC)),
+            )
+        )
+        return None if row is None else interaction_record(row)
+
+    async def add_amendment(self, amendment: NewAmendment) -> Amendment:
+        row = InteractionAmendment(
+            interaction_id=amendment.interaction_id,
+            at=amendment.at,
+            by_user_id=amendment.by_user_id,
+            reason=amendment.reason,
+            changes={name: dict(change) for name, change in amendment.changes.items()},
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return _amendment(row)
+
+    async def amendments(self, interaction_id: int) -> tuple[Amendment, ...]:
+        rows = await self._session.scalars(
+            select(InteractionAmendment)
+            .where(InteractionAmendment.interaction_id == interaction_id)
+            .order_by(InteractionAmendment.id)
+        )
+        return tuple(_amendment(row) for row in rows)
+
+    async def search(self, query: InteractionQuery, scope: DataScope) -> Page[InteractionRecord]:
+        stmt = select(Interaction).where(interaction_condition(scope, dt.datetime.now(dt.UTC)))
         if query.client_id is not None:
             stmt = stmt.where(Interaction.client_id == query.client_id)
         if query.agent_id is not None:

@@ -10,7 +10,7 @@ import pytest
 
 from callcenter.crm.vocabulary import Role
 from tests.api.conftest import Api
-from tests.support.crm_data import add_client, add_follow_up, add_interaction
+from tests.support.crm_data import add_call_in_hand, add_client, add_follow_up, add_interaction
 
 
 def field_errors(response: Any) -> dict[tuple[Any, ...], str]:
@@ -20,7 +20,10 @@ def field_errors(response: Any) -> dict[tuple[Any, ...], str]:
 
 @pytest.fixture
 async def client_id(api: Api) -> int:
-    return await add_client(api.db, api.branch.id)
+    """A client whose call is in the test agent's hands (callcenter/crm/scopes.py)."""
+    client_id = await add_client(api.db, api.branch.id)
+    await add_call_in_hand(api.db, client_id, api.users[Role.AGENT].id)
+    return client_id
 
 
 async def test_create_records_who_created_it_and_starts_open(api: Api, client_id: int) -> None:
@@ -105,7 +108,8 @@ async def test_list_refuses_bad_filters(api: Api) -> None:
 
 
 async def test_complete_records_the_outcome_and_the_call(api: Api, client_id: int) -> None:
-    follow_up = await add_follow_up(api.db, client_id)
+    # The advisor's own task (a return visit assigned to them): in their scope.
+    follow_up = await add_follow_up(api.db, client_id, assigned_to_id=api.users[Role.ADVISOR].id)
     interaction = await add_interaction(api.db, client_id)
     response = await api.http.post(
         f"/api/follow-ups/{follow_up}/complete",
@@ -174,7 +178,7 @@ async def test_unknown_follow_up_is_404(api: Api) -> None:
         "/api/follow-ups/999/complete", json={"outcome": "x"}, headers=api.as_(Role.AGENT)
     )
     cancelled = await api.http.post(
-        "/api/follow-ups/999/cancel", json={"reason": "gone"}, headers=api.as_(Role.ADMIN)
+        "/api/follow-ups/999/cancel", json={"reason": "gone"}, headers=api.as_(Role.SUPERVISOR)
     )
     assert [r.status_code for r in (fetched, completed, cancelled)] == [404, 404, 404]
     assert fetched.json()["error"] == "follow-up-not-found"

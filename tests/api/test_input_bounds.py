@@ -24,7 +24,7 @@ import httpx
 
 from callcenter.crm.vocabulary import Role
 from tests.api.conftest import Api
-from tests.support.crm_data import add_client, add_follow_up, add_interaction
+from tests.support.crm_data import add_call_in_hand, add_client, add_follow_up
 
 Schema = dict[str, Any]
 Path = tuple[str | int, ...]
@@ -288,7 +288,10 @@ async def seed(api: Api) -> None:
     """A row with id 1 in each table a path names, so that requests get past "not found"
     to the writes their values go into."""
     client_id = await add_client(api.db, api.branch.id)
-    assert (client_id, await add_interaction(api.db, client_id)) == (1, 1)
+    # Interaction 1 is a call in the test agent's hands, so their client is in the agent's
+    # scope and the agent may set its wrap-up.
+    call = await add_call_in_hand(api.db, client_id, api.users[Role.AGENT].id)
+    assert (client_id, call) == (1, 1)
     assert await add_follow_up(api.db, client_id) == 1
     complaint = {
         "client_id": client_id,
@@ -343,9 +346,10 @@ async def test_a_422_names_the_fields_but_never_echoes_their_values(api: Api) ->
 
 
 async def test_a_time_no_utc_datetime_holds_is_a_422(api: Api) -> None:
-    body = {"channel": "voice", "direction": "inbound", "started_at": "0001-01-01T00:00:00+08:00"}
-    response = await api.http.post("/api/interactions", json=body, headers=api.as_(Role.AGENT))
+    await seed(api)
+    body = {"phase": "wrapped_up", "at": "0001-01-01T00:00:00+08:00"}
+    response = await api.http.patch("/api/interactions/1", json=body, headers=api.as_(Role.AGENT))
     assert response.status_code == 422, response.text
     [error] = response.json()["detail"]
-    assert error["loc"] == ["body", "started_at"]
+    assert error["loc"] == ["body", "at"]
     assert "outside the years 1 to 9999" in error["msg"]

@@ -13,7 +13,7 @@ from callcenter.ivr.commands import AuthLocked, AuthOk
 from callcenter.persistence import ivr
 from callcenter.persistence.tables import AuditEntry, Client
 from tests.api.conftest import Api
-from tests.support.crm_data import add_client, add_interaction
+from tests.support.crm_data import add_call_in_hand, add_client
 
 PIN = "917364"
 ACCOUNT = "1001000001"
@@ -47,7 +47,8 @@ async def pin_state(api: Api, client_id: int) -> tuple[int, dt.datetime | None]:
 
 async def test_an_agent_unlocks_a_locked_client_and_the_pin_works_again(api: Api) -> None:
     client_id = await locked_client(api)
-    interaction_id = await add_interaction(api.db, client_id)
+    # The locked-out client calls; the agent taking the call unlocks their phone PIN.
+    interaction_id = await add_call_in_hand(api.db, client_id, api.users[Role.AGENT].id)
     assert await authenticate(api, PIN) == AuthLocked()
 
     response = await api.http.post(

@@ -28,11 +28,16 @@ from callcenter.persistence.tables import Complaint, ComplaintEvent
 from callcenter.settings import load_settings
 from tests.api.conftest import Api, bearer
 from tests.api.test_call_control_routes import FakeCallControl
-from tests.support.crm_data import add_client, add_follow_up, add_interaction
+from tests.support.crm_data import add_call_in_hand, add_client, add_follow_up
 from tests.support.data_rights import add_erasable_client
 
 ANY_STAFF = frozenset(Role)
-CLIENT_FACING = frozenset({Role.AGENT, Role.ADVISOR, Role.SUPERVISOR})
+# Client data: everyone but admins reads it (each in their scope; the seeded client is in
+# every reader's: on the agent's call, in the advisor's book, in the branch's branch).
+CLIENT_READERS = ANY_STAFF - {Role.ADMIN}
+CLIENT_FACING = frozenset({Role.AGENT, Role.ADVISOR, Role.BRANCH, Role.SUPERVISOR})
+SUPERVISOR = frozenset({Role.SUPERVISOR})
+CALLS_AGENT = frozenset({Role.AGENT})  # the agent who took the seeded call
 MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 AGENTS = frozenset({Role.AGENT, Role.ADVISOR})
 ADMIN = frozenset({Role.ADMIN})
@@ -57,8 +62,8 @@ class Seeded:
 
 
 async def seed(api: Api) -> Seeded:
-    client_id = await add_client(api.db, api.branch.id)
-    interaction_id = await add_interaction(api.db, client_id)
+    client_id = await add_client(api.db, api.branch.id, advisor_id=api.users[Role.ADVISOR].id)
+    interaction_id = await add_call_in_hand(api.db, client_id, api.users[Role.AGENT].id)
     follow_up_id = await add_follow_up(api.db, client_id)
     complaint_id = await add_complaint(api, client_id)
     async with api.db.write() as session:
@@ -140,8 +145,8 @@ ROUTES: list[RouteRule] = [
     RouteRule("GET", "/api/auth/me", ANY_STAFF),
     RouteRule("POST", "/api/auth/logout", ANY_STAFF),
     # clients
-    RouteRule("GET", "/api/clients?name=zhang", ANY_STAFF),
-    RouteRule("GET", "/api/clients/{client_id}", ANY_STAFF),
+    RouteRule("GET", "/api/clients?name=zhang", CLIENT_READERS),
+    RouteRule("GET", "/api/clients/{client_id}", CLIENT_READERS),
     RouteRule(
         "POST",
         "/api/clients/{client_id}/reveal-id",
@@ -166,53 +171,65 @@ ROUTES: list[RouteRule] = [
     ),
     RouteRule("GET", "/api/audit?action=client.view", frozenset({Role.COMPLIANCE})),
     RouteRule("GET", "/api/audit/export.csv", frozenset({Role.COMPLIANCE})),
-    # interactions
+    # interactions: written by the system; an agent sets the wrap-up of their own call, a
+    # supervisor amends
     RouteRule(
         "POST",
         "/api/interactions",
-        ANY_STAFF,
+        frozenset(),
         {"channel": "web", "direction": "inbound", "started_at": "2026-03-02T10:00:00+08:00"},
     ),
-    RouteRule("GET", "/api/interactions?client_id={client_id}", ANY_STAFF),
-    RouteRule("GET", "/api/interactions/{interaction_id}", ANY_STAFF),
+    RouteRule("GET", "/api/interactions?client_id={client_id}", CLIENT_READERS),
+    RouteRule("GET", "/api/interactions/{interaction_id}", CLIENT_READERS),
     RouteRule(
         "PUT",
         "/api/interactions/{interaction_id}/disposition",
-        CLIENT_FACING,
+        CALLS_AGENT,
         {"disposition": "resolved", "notes": "explained"},
     ),
     RouteRule(
         "PATCH",
         "/api/interactions/{interaction_id}",
-        ANY_STAFF,
-        {"phase": "ended", "at": "2026-03-02T10:00:00Z", "disposition": "resolved"},
+        CALLS_AGENT,
+        lambda _s: {
+            "phase": "wrapped_up",
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "disposition": "resolved",
+        },
+    ),
+    RouteRule(
+        "POST",
+        "/api/interactions/{interaction_id}/amendments",
+        SUPERVISOR,
+        {"queue": "vip", "reason": "the caller was routed to the wrong queue"},
     ),
     # follow-ups
     RouteRule(
         "POST",
         "/api/follow-ups",
-        ANY_STAFF,
+        CLIENT_FACING,
         lambda s: {"client_id": s.client_id, "kind": "care_call", "due_on": "2026-03-20"},
     ),
-    RouteRule("GET", "/api/follow-ups?status=open", ANY_STAFF),
-    RouteRule("GET", "/api/follow-ups/{follow_up_id}", ANY_STAFF),
+    RouteRule("GET", "/api/follow-ups?status=open", CLIENT_READERS),
+    RouteRule("GET", "/api/follow-ups/{follow_up_id}", CLIENT_READERS),
     RouteRule(
         "POST", "/api/follow-ups/{follow_up_id}/complete", CLIENT_FACING, {"outcome": "called"}
     ),
-    RouteRule("POST", "/api/follow-ups/{follow_up_id}/cancel", MANAGERS, {"reason": "duplicate"}),
+    RouteRule("POST", "/api/follow-ups/{follow_up_id}/cancel", SUPERVISOR, {"reason": "duplicate"}),
 ]
 
-# Advisors act on complaints of their own branch only (the seeded one is theirs).
-COMPLAINT_HANDLERS = frozenset({Role.ADVISOR, Role.SUPERVISOR, Role.ADMIN})
+# Advisors and branch staff act on complaints of their own branch only (the seeded one is
+# theirs); admins see no client data.
+COMPLAINT_HANDLERS = frozenset({Role.ADVISOR, Role.BRANCH, Role.SUPERVISOR})
 
 ROUTES += [
     # complaints
     RouteRule("GET", "/api/complaints/categories", ANY_STAFF),
-    RouteRule("GET", "/api/complaints?status=open", ANY_STAFF),
+    RouteRule("GET", "/api/complaints?status=open", CLIENT_READERS),
     RouteRule(
         "POST",
         "/api/complaints",
-        ANY_STAFF,
+        CLIENT_FACING,
         lambda s: {
             "client_id": s.client_id,
             "category_code": "service.waiting",
@@ -220,8 +237,8 @@ ROUTES += [
             "description": "The hotline kept me waiting.",
         },
     ),
-    RouteRule("GET", "/api/complaints/{complaint_id}", ANY_STAFF),
-    RouteRule("POST", "/api/complaints/{complaint_id}/notes", ANY_STAFF, {"note": "called"}),
+    RouteRule("GET", "/api/complaints/{complaint_id}", CLIENT_READERS),
+    RouteRule("POST", "/api/complaints/{complaint_id}/notes", CLIENT_FACING, {"note": "called"}),
     RouteRule(
         "POST",
         "/api/complaints/{complaint_id}/transitions",

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from callcenter.crm import clients
 from callcenter.crm.clients import ClientChanges, ClientUpdate
+from callcenter.crm.scopes import DataScope, Reach
 from callcenter.crm.vocabulary import Role
 from callcenter.errors import StaleVersion
 from callcenter.persistence.crm import SqlCrm
@@ -21,6 +22,11 @@ from callcenter.persistence.tables import AuditEntry, Client, User
 from tests.support.crm_data import add_branch, add_client
 
 WRITERS = 50
+
+
+def scope_of_supervisor(user_id: int) -> DataScope:
+    """Every client in reach: these tests are about concurrent writes, not scopes."""
+    return DataScope(Reach.ALL, user_id)
 
 
 async def seed(database: Database) -> tuple[int, int]:
@@ -48,7 +54,10 @@ async def test_fifty_concurrent_note_lines_are_all_kept(database: Database) -> N
     lines = [f"line {n}" for n in range(WRITERS)]
 
     await asyncio.gather(
-        *(clients.append_client_note(crm, agent_id, client_id, line) for line in lines)
+        *(
+            clients.append_client_note(crm, scope_of_supervisor(agent_id), client_id, line)
+            for line in lines
+        )
     )
 
     async with database.read() as session:
@@ -67,7 +76,7 @@ async def test_of_fifty_concurrent_updates_from_one_version_exactly_one_wins(
 
     async def update(number: int) -> object:
         change = ClientUpdate(version=1, changes=ClientChanges(notes=f"writer {number}"))
-        return await clients.update_client(crm, agent_id, client_id, change)
+        return await clients.update_client(crm, scope_of_supervisor(agent_id), client_id, change)
 
     outcomes = await asyncio.gather(*(update(n) for n in range(WRITERS)), return_exceptions=True)
 

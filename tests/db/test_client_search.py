@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select, text
 
 from callcenter.crm.clients import ClientSearch
+from callcenter.crm.scopes import SYSTEM
 from callcenter.persistence.clients import SqlClientStore, _search_conditions
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import Client
@@ -50,5 +51,5 @@ async def test_name_prefix_finds_exactly_the_names_starting_with_it(
     for number, (name, latin) in enumerate(people):
         await add_client(database, branch_id, account_no=f"A{number}", name=name, name_latin=latin)
     async with database.read() as session:
-        page = await SqlClientStore(session).search(ClientSearch(name=typed))
+        page = await SqlClientStore(session).search(ClientSearch(name=typed), SYSTEM)
     assert {item.name_latin for item in page.items} == found

@@ -147,3 +147,35 @@ async def add_follow_up(
         session.add(follow_up)
         await session.flush()
         return follow_up.id
+
+
+async def add_call_in_hand(
+    db: Database,
+    client_id: int | None,
+    agent_id: int,
+    *,
+    ended: bool = True,
+    caller_number: str = "+8613800138000",
+) -> int:
+    """A call of ``client_id`` offered to and answered by ``agent_id`` minutes ago, whose
+    wrap-up has not ended: the client is in the agent's hands (callcenter/crm/scopes.py).
+    ``ended``: the call has ended (the agent is wrapping up)."""
+    now = dt.datetime.now(dt.UTC)
+    async with db.write() as session:
+        interaction = Interaction(
+            client_id=client_id,
+            channel=Channel.VOICE,
+            direction=Direction.INBOUND,
+            caller_number=caller_number,
+            called_number="+864008888888",
+            started_at=now - dt.timedelta(minutes=5),
+            queued_at=now - dt.timedelta(minutes=4),
+            offered_at=now - dt.timedelta(minutes=4),
+            answered_at=now - dt.timedelta(minutes=4) + dt.timedelta(seconds=5),
+            ended_at=now - dt.timedelta(minutes=1) if ended else None,
+            queue="general",
+            agent_id=agent_id,
+        )
+        session.add(interaction)
+        await session.flush()
+        return interaction.id

@@ -2,29 +2,41 @@
 
 Roles (the workflow and branch rule are in callcenter/crm/complaints.py):
 
-=======  ==================================  =======================================
+=======  ==================================  ================================================
 method   path                                roles
-=======  ==================================  =======================================
+=======  ==================================  ================================================
 GET      /api/complaints/categories          any staff
-GET      /api/complaints                     any staff
-POST     /api/complaints                     any staff
-GET      /api/complaints/{id}                any staff
-POST     /api/complaints/{id}/notes          any staff
-POST     /api/complaints/{id}/transitions    supervisor, admin; advisor (own branch)
-PATCH    /api/complaints/{id}/assign         supervisor, admin; advisor (own branch)
-=======  ==================================  =======================================
+GET      /api/complaints                     all but admin, in scope (audited)
+POST     /api/complaints                     agent, advisor, branch, supervisor
+GET      /api/complaints/{id}                all but admin, in scope (audited)
+POST     /api/complaints/{id}/notes          agent, advisor, branch, supervisor
+POST     /api/complaints/{id}/transitions    supervisor; advisor, branch (own branch)
+PATCH    /api/complaints/{id}/assign         supervisor; advisor, branch (own branch)
+=======  ==================================  ================================================
 
-An advisor acting on a complaint another unit owns gets 403 ``complaint-not-your-branch``.
+Every route works within the caller's data scope (callcenter/crm/scopes.py): a branch user
+sees the complaints their branch owns or whose client is theirs, an advisor those of their
+book, an agent those they filed, are assigned or whose client is on their call; a complaint
+out of scope is 404 ``complaint-not-found``. An advisor acting on a complaint another unit
+owns gets 403 ``complaint-not-your-branch``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from callcenter.api.deps import DbDep, Principal, Staff, require_roles
+from callcenter.api.deps import (
+    CLIENT_FACING,
+    ClientReaders,
+    DbDep,
+    Principal,
+    Staff,
+    require_roles,
+    scope_of,
+)
 from callcenter.api.schemas.common import Id, Offset, text
 from callcenter.api.schemas.complaints import (
     ComplaintAssignIn,
@@ -36,8 +48,11 @@ from callcenter.api.schemas.complaints import (
     ComplaintTransitionIn,
 )
 from callcenter.crm.complaints import Actor
+from callcenter.crm.privacy import AuditAction
 from callcenter.crm.vocabulary import ComplaintStatus, Role
 from callcenter.persistence import complaints
+from callcenter.persistence.audit import record_audit
+from callcenter.persistence.db import Database
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
 
@@ -45,8 +60,9 @@ router = APIRouter(prefix="/complaints", tags=["complaints"])
 # expires the rows it loaded.
 
 ComplaintWorkers = Annotated[
-    Principal, Depends(require_roles(Role.ADVISOR, Role.SUPERVISOR, Role.ADMIN))
+    Principal, Depends(require_roles(Role.ADVISOR, Role.BRANCH, Role.SUPERVISOR))
 ]
+ComplaintWriters = Annotated[Principal, Depends(require_roles(*CLIENT_FACING))]
 
 
 def actor(principal: Principal) -> Actor:
@@ -55,6 +71,14 @@ def actor(principal: Principal) -> Actor:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+async def _audit_read(
+    db: Database, principal: Principal, action: AuditAction, client_id: int | None, **detail: Any
+) -> None:
+    """A read of complaints is in the audit log before the response leaves."""
+    async with db.write() as session:
+        await record_audit(session, principal.user_id, action, client_id, detail=detail)
 
 
 # Declared before /{complaint_id} so that "categories" is never read as an id.
@@ -68,7 +92,7 @@ async def complaint_categories(db: DbDep, _principal: Staff) -> list[ComplaintCa
 @router.get("")
 async def list_complaints(
     db: DbDep,
-    _principal: Staff,
+    principal: ClientReaders,
     status: ComplaintStatus | None = None,
     client_id: Id | None = None,
     owner_department: Annotated[str, text(40)] | None = None,
@@ -80,7 +104,7 @@ async def list_complaints(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Offset = 0,
 ) -> list[ComplaintOut]:
-    """Newest first."""
+    """Newest first, within your scope. Audited."""
     where = complaints.ComplaintFilter(
         status=status,
         client_id=client_id,
@@ -93,13 +117,17 @@ async def list_complaints(
     )
     now = _now()
     async with db.read() as session:
-        rows = await complaints.list_complaints(session, where, now)
-        return [ComplaintOut.of(row, now) for row in rows]
+        rows = await complaints.list_complaints(session, where, scope_of(principal), now)
+        listed = [ComplaintOut.of(row, now) for row in rows]
+    await _audit_read(
+        db, principal, AuditAction.COMPLAINT_LIST, client_id, complaints=[c.id for c in listed]
+    )
+    return listed
 
 
 @router.post("", status_code=201)
 async def create_complaint(
-    body: ComplaintCreate, db: DbDep, principal: Staff
+    body: ComplaintCreate, db: DbDep, principal: ComplaintWriters
 ) -> ComplaintDetailOut:
     new = complaints.NewComplaint(**body.model_dump())
     async with db.write() as session:
@@ -108,10 +136,17 @@ async def create_complaint(
 
 
 @router.get("/{complaint_id}")
-async def get_complaint(complaint_id: Id, db: DbDep, _principal: Staff) -> ComplaintDetailOut:
+async def get_complaint(
+    complaint_id: Id, db: DbDep, principal: ClientReaders
+) -> ComplaintDetailOut:
+    """Audited."""
     async with db.read() as session:
-        record = await complaints.get_complaint(session, complaint_id)
-        return ComplaintDetailOut.of_record(record, _now())
+        record = await complaints.get_complaint(session, complaint_id, scope_of(principal))
+        detail = ComplaintDetailOut.of_record(record, _now())
+    await _audit_read(
+        db, principal, AuditAction.COMPLAINT_VIEW, detail.client_id, complaint_id=complaint_id
+    )
+    return detail
 
 
 @router.post("/{complaint_id}/transitions")
@@ -135,7 +170,7 @@ async def transition_complaint(
 
 @router.post("/{complaint_id}/notes", status_code=201)
 async def add_note(
-    complaint_id: Id, body: ComplaintNoteIn, db: DbDep, principal: Staff
+    complaint_id: Id, body: ComplaintNoteIn, db: DbDep, principal: ComplaintWriters
 ) -> ComplaintDetailOut:
     async with db.write() as session:
         record = await complaints.add_complaint_note(

@@ -1,33 +1,48 @@
-"""REST routes: interactions (one record per contact, written phase by phase).
+"""REST routes: interactions (one record per contact, written by the system as the call goes).
 
-=======  ==============================  =========
-method   path                            roles
-=======  ==============================  =========
-POST     /api/interactions               any staff
-GET      /api/interactions               any staff
-GET      /api/interactions/{id}          any staff
-PATCH    /api/interactions/{id}          any staff
-PUT      /api/interactions/{id}/disposition  agent, advisor (their own call), supervisor
-=======  ==============================  =========
+=======  =====================================  =============================================
+method   path                                   roles
+=======  =====================================  =============================================
+GET      /api/interactions                      all but admin, in scope (audited)
+GET      /api/interactions/{id}                 all but admin, in scope (audited)
+PATCH    /api/interactions/{id}                 the call's agent: phase wrapped_up only
+PUT      /api/interactions/{id}/disposition     the call's agent
+POST     /api/interactions/{id}/amendments      supervisor (audited)
+POST     /api/interactions                      nobody: 403 ``interaction-written-by-system``
+=======  =====================================  =============================================
 
-A phase earlier (in order or in time) than one already recorded gets 409
-``interaction-phase-out-of-order``; a phase recorded twice gets 409
-``interaction-phase-recorded``. The disposition and notes can also be set on their own, at
-any time (an agent whose wrap-up timer ran out before they saved): 403
-``interaction-not-yours`` for another agent's call.
+Call records are written by the system (the IVR, the ACD, call control). Staff never create
+one nor change its facts (times, queue, agent, caller): an agent sets only the wrap-up of
+their own call (disposition, notes; PATCH with phase ``wrapped_up``, or PUT disposition when
+the wrap-up timer ran out), else 403 ``interaction-not-yours`` or
+``interaction-written-by-system``. A supervisor corrects a record with an amendment: the
+record takes the new values, the amendment keeps the old ones with who, when and why.
+
+Reads are within the reader's data scope (callcenter/crm/scopes.py): a record out of it is
+404 ``interaction-not-found``. The caller's full number is shown to supervisors, compliance
+and the call's own agent; lists of other people's calls show no notes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from callcenter.api.deps import ClientFacing, CrmDep, Staff
+from callcenter.api.deps import (
+    ClientFacing,
+    ClientReaders,
+    CrmDep,
+    Principal,
+    Staff,
+    require_roles,
+    scope_of,
+)
 from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.interactions import (
+    AmendmentIn,
     DispositionIn,
-    InteractionIn,
     InteractionListParams,
     InteractionOut,
     InteractionPageOut,
@@ -39,37 +54,44 @@ from callcenter.crm.vocabulary import Role
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
 InteractionId = Id
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 
 
-@router.post("", status_code=201, responses=errors(409, 422))
-async def create_interaction(body: InteractionIn, crm: CrmDep, _principal: Staff) -> InteractionOut:
-    """Record a new contact. A call id already recorded gets 409
-    ``interaction-exists`` (with its id), so a retried create is harmless."""
-    return InteractionOut.of(await interactions.create_interaction(crm, body.to_new()))
+@router.post("", status_code=403, responses=errors(403))
+async def create_interaction(_principal: Staff) -> None:
+    """Refused for everyone: call records are written by the system."""
+    raise interactions.WrittenBySystem(
+        "call records are written by the system as calls go; staff never create one"
+    )
 
 
 @router.get("")
 async def list_interactions(
-    params: Annotated[InteractionListParams, Query()], crm: CrmDep, _principal: Staff
+    params: Annotated[InteractionListParams, Query()], crm: CrmDep, principal: ClientReaders
 ) -> InteractionPageOut:
-    """Newest first."""
-    return InteractionPageOut.of(await interactions.list_interactions(crm, params.to_query()))
+    """Newest first, within your scope. The list shown is audited."""
+    page = await interactions.list_interactions(crm, scope_of(principal), params.to_query())
+    return InteractionPageOut.of(page)
 
 
 @router.get("/{interaction_id}", responses=errors(404))
 async def get_interaction(
-    interaction_id: InteractionId, crm: CrmDep, _principal: Staff
+    interaction_id: InteractionId, crm: CrmDep, principal: ClientReaders
 ) -> InteractionOut:
-    return InteractionOut.of(await interactions.get_interaction(crm, interaction_id))
+    """One record with its amendments. Audited."""
+    view = await interactions.get_interaction(crm, scope_of(principal), interaction_id)
+    return InteractionOut.of(view.record, view.amendments)
 
 
-@router.patch("/{interaction_id}", responses=errors(404, 409, 422))
-async def record_phase(
-    interaction_id: InteractionId, body: PhaseIn, crm: CrmDep, _principal: Staff
+@router.patch("/{interaction_id}", responses=errors(403, 404, 409, 422))
+async def finish_wrap_up(
+    interaction_id: InteractionId, body: PhaseIn, crm: CrmDep, principal: ClientFacing
 ) -> InteractionOut:
-    """Record that the contact reached a phase; wait, talk and wrap-up seconds follow from
-    the phase times."""
-    record = await interactions.record_phase(crm, interaction_id, body.to_update())
+    """The agent's own wrap-up: phase ``wrapped_up`` with the disposition and notes. Any
+    other phase or fact is the system's to write (403 ``interaction-written-by-system``)."""
+    record = await interactions.finish_wrap_up(
+        crm, scope_of(principal), interaction_id, body.to_update()
+    )
     return InteractionOut.of(record)
 
 
@@ -77,13 +99,29 @@ async def record_phase(
 async def set_disposition(
     interaction_id: InteractionId, body: DispositionIn, crm: CrmDep, principal: ClientFacing
 ) -> InteractionOut:
-    """The disposition and notes, whatever phase the contact is in."""
+    """The disposition and notes of your own call, whatever phase it is in."""
     record = await interactions.record_disposition(
         crm,
         interaction_id,
-        actor_id=principal.user_id,
+        scope=scope_of(principal),
         disposition=body.disposition,
         notes=body.notes,
-        for_anyone=principal.role is Role.SUPERVISOR,
     )
     return InteractionOut.of(record)
+
+
+@router.post("/{interaction_id}/amendments", status_code=201, responses=errors(404, 422))
+async def amend_interaction(
+    interaction_id: InteractionId, body: AmendmentIn, crm: CrmDep, principal: Supervisor
+) -> InteractionOut:
+    """Correct a record's facts (client, queue, agent, disposition, notes) with a reason.
+    The record keeps the old values in its amendments; the change is audited."""
+    view = await interactions.amend_interaction(
+        crm,
+        scope_of(principal),
+        interaction_id,
+        body.changes(),
+        body.reason,
+        now=dt.datetime.now(dt.UTC),
+    )
+    return InteractionOut.of(view.record, view.amendments)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from callcenter.api.schemas.common import (
     Count,
@@ -18,47 +19,21 @@ from callcenter.api.schemas.common import (
     text,
 )
 from callcenter.crm.interactions import (
+    Amendment,
     InteractionQuery,
     InteractionRecord,
-    NewInteraction,
     Phase,
     PhaseUpdate,
 )
-from callcenter.crm.phones import caller_e164
 from callcenter.crm.ports import Page
 from callcenter.crm.vocabulary import Channel, Direction
 
-Number = Annotated[str, text(32)]
-
-
-def _normalised_number(raw: str | None) -> str | None:
-    """E.164 when it is a phone number; otherwise as given (``anonymous``, a SIP user)."""
-    if raw is None:
-        return None
-    return caller_e164(raw) or raw
-
-
-class InteractionIn(StrictModel):
-    channel: Channel
-    direction: Direction
-    started_at: Timestamp
-    caller_number: Number | None = None
-    called_number: Number | None = None
-    client_id: Id | None = None
-    agent_id: Id | None = None
-    queue: Annotated[str, text(50)] | None = None
-    # The call id: the Asterisk uniqueid of the caller's channel (docs/architecture.md).
-    call_id: Annotated[str, text(64)] | None = None
-    asterisk_linkedid: Annotated[str, text(64)] | None = None
-
-    _numbers = field_validator("caller_number", "called_number")(_normalised_number)
-
-    def to_new(self) -> NewInteraction:
-        return NewInteraction(**self.model_dump())
-
 
 class PhaseIn(StrictModel):
-    """One phase of the contact, reached at ``at``, with what became known then."""
+    """One phase of the contact, reached at ``at``, with what became known then. Through the
+    API only the agent's wrap-up (``wrapped_up``, disposition, notes) is accepted; the other
+    fields are named here so that a request that sends them is refused with a clear error
+    (403 ``interaction-written-by-system``), not a schema error."""
 
     phase: Literal["ivr_ended", "queued", "offered", "answered", "ended", "wrapped_up"]
     at: Timestamp = Field(description="not earlier than the latest recorded phase (409)")
@@ -86,6 +61,38 @@ class InteractionListParams(BaseModel):
 
     def to_query(self) -> InteractionQuery:
         return InteractionQuery(**self.model_dump())
+
+
+class AmendmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: dt.datetime
+    by_user_id: int
+    reason: str
+    changes: dict[str, dict[str, Any]] = Field(
+        description='each field changed: {"from": the old value, "to": the new one}'
+    )
+
+
+class AmendmentIn(StrictModel):
+    """A supervisor's correction. Send only the fields to change."""
+
+    reason: Annotated[str, text(300, min_length=8)]
+    client_id: Id | None = None
+    queue: Annotated[str, text(50)] | None = None
+    agent_id: Id | None = None
+    disposition: Annotated[str, text(50)] | None = None
+    notes: Annotated[str, text(10_000, min_length=0)] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request set (``null`` is not a value to set: a fact cannot be
+        unknown again)."""
+        return {
+            name: value
+            for name, value in self.model_dump(exclude_unset=True).items()
+            if name != "reason" and value is not None
+        }
 
 
 class InteractionOut(BaseModel):
@@ -125,9 +132,16 @@ class InteractionOut(BaseModel):
         "call produces); null for an ordinary record",
     )
 
+    amendments: list[AmendmentOut] = Field(
+        default_factory=list,
+        description="supervisors' corrections, oldest first, each with the values it replaced",
+    )
+
     @classmethod
-    def of(cls, record: InteractionRecord) -> InteractionOut:
-        return cls.model_validate(record)
+    def of(cls, record: InteractionRecord, amendments: Sequence[Amendment] = ()) -> InteractionOut:
+        out = cls.model_validate(record)
+        out.amendments = [AmendmentOut.model_validate(a) for a in amendments]
+        return out
 
 
 class InteractionPageOut(PageOut[InteractionOut]):

@@ -1,0 +1,104 @@
+"""Data scopes as SQL: the WHERE conditions that keep each read inside its scope.
+
+The rules are callcenter/crm/scopes.py's; here they become conditions on the tables, so a
+store applies the scope in the same query that reads the rows (a record outside the scope is
+simply not found). One function per kind of record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
+from sqlalchemy.orm import InstrumentedAttribute
+
+from callcenter.crm.scopes import HANDLING_WINDOW, DataScope, Reach
+from callcenter.crm.vocabulary import FollowUpStatus
+from callcenter.persistence.tables import Client, Complaint, FollowUp, Interaction
+
+
+def _handled_clients(scope: DataScope, now: dt.datetime) -> Select[tuple[int | None]]:
+    """The clients whose call or task is in the user's hands: a call offered to them whose
+    wrap-up has not ended (within the handling window), or an open follow-up assigned to
+    them."""
+    calls = select(Interaction.client_id).where(
+        Interaction.agent_id == scope.user_id,
+        Interaction.client_id.is_not(None),
+        Interaction.offered_at.is_not(None),
+        Interaction.wrapup_ended_at.is_(None),
+        Interaction.anomaly.is_(None),
+        Interaction.started_at >= now - HANDLING_WINDOW,
+    )
+    tasks = select(FollowUp.client_id).where(
+        FollowUp.assigned_to_id == scope.user_id, FollowUp.status == FollowUpStatus.OPEN
+    )
+    return select(union(calls, tasks).subquery().c[0])
+
+
+def client_condition(
+    scope: DataScope,
+    now: dt.datetime,
+    column: InstrumentedAttribute[int] | InstrumentedAttribute[int | None],
+) -> ColumnElement[bool]:
+    """Whether the client named by ``column`` (Client.id, or a table's client_id) is in
+    reach."""
+    if scope.all_clients:
+        return true()
+    if scope.reach is Reach.NONE or scope.user_id is None:
+        return false()
+    if scope.reach is Reach.BRANCH:
+        if scope.branch_id is None:
+            return false()
+        return column.in_(select(Client.id).where(Client.branch_id == scope.branch_id))
+    handled = column.in_(_handled_clients(scope, now))
+    if scope.reach is Reach.BOOK:
+        return or_(column.in_(select(Client.id).where(Client.advisor_id == scope.user_id)), handled)
+    return handled
+
+
+def _without_reason(scope: DataScope) -> DataScope:
+    """A stated reason opens one client, not lists of other people's calls and cases."""
+    return DataScope(scope.reach, scope.user_id, scope.branch_id)
+
+
+def interaction_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
+    if scope.sees_everything:
+        return true()
+    if scope.reach is Reach.NONE or scope.user_id is None:
+        return false()
+    of_client = client_condition(_without_reason(scope), now, Interaction.client_id)
+    if scope.reach is Reach.BRANCH:
+        return of_client
+    return or_(Interaction.agent_id == scope.user_id, of_client)
+
+
+def complaint_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
+    if scope.sees_everything:
+        return true()
+    if scope.reach is Reach.NONE or scope.user_id is None:
+        return false()
+    of_client = client_condition(_without_reason(scope), now, Complaint.client_id)
+    if scope.reach is Reach.BRANCH:
+        if scope.branch_id is None:
+            return false()
+        return or_(Complaint.owner_branch_id == scope.branch_id, of_client)
+    return or_(
+        Complaint.created_by_id == scope.user_id,
+        Complaint.assigned_to_id == scope.user_id,
+        of_client,
+    )
+
+
+def follow_up_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
+    if scope.sees_everything:
+        return true()
+    if scope.reach is Reach.NONE or scope.user_id is None:
+        return false()
+    of_client = client_condition(_without_reason(scope), now, FollowUp.client_id)
+    if scope.reach is Reach.BRANCH:
+        return of_client
+    return or_(
+        FollowUp.assigned_to_id == scope.user_id,
+        FollowUp.created_by_id == scope.user_id,
+        of_client,
+    )
