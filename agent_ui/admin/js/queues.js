@@ -73,7 +73,7 @@ class Queues {
     options(overflow, [["", t("adm.queue.no_overflow")], ...this.list.filter((q) => q.name !== this.editing?.name).map((q) => [q.name, q.name])], chosen);
     for (const [id, group, codes] of [["queue-tiers", "tier", TIERS], ["queue-classes", "value_class", VALUE_CLASSES]]) {
       const values = Object.fromEntries(codes.map((code) => [code, form.elements.namedItem(`${group}:${code}`)?.value ?? ""]));
-      replace($(id), codes.map((code) => el("label", {}, el("span", {}, term(group, code)), el("input", { name: `${group}:${code}`, type: "number", step: "1", value: values[code] }))));
+      replace($(id), codes.map((code) => el("label", {}, el("span", {}, term(group, code)), el("input", { name: `${group}:${code}`, type: "number", step: "1", placeholder: "0", value: values[code] }))));
     }
     const days = checkedValues(form, "weekdays");
     replace($("queue-weekdays"), WEEKDAYS.map((d) => check("weekdays", String(d), t(`adm.weekday.${d}`), days.includes(String(d)))));
@@ -98,8 +98,9 @@ class Queues {
     for (const name of NUMBERS) field(name).value = queue ? queue[name] : "";
     field("overflow_queue").value = queue?.overflow_queue ?? "";
     field("overflow_node").value = queue?.overflow_node ?? "";
-    for (const tier of TIERS) field(`tier:${tier}`).value = queue?.tier_priority?.[tier] ?? "";
-    for (const vc of VALUE_CLASSES) field(`value_class:${vc}`).value = queue?.value_class_priority?.[vc] ?? "";
+    // A tier or class a queue leaves out has no points (the router counts it 0).
+    for (const tier of TIERS) field(`tier:${tier}`).value = queue ? (queue.tier_priority[tier] ?? 0) : "";
+    for (const vc of VALUE_CLASSES) field(`value_class:${vc}`).value = queue ? (queue.value_class_priority[vc] ?? 0) : "";
     field("announce_position").checked = queue ? queue.announce_position : true;
     field("has_hours").checked = Boolean(queue?.hours);
     field("opens").value = queue?.hours?.opens?.slice(0, 5) ?? "09:00";
@@ -125,10 +126,11 @@ class Queues {
     for (const name of NUMBERS) if (field(name).value !== "") body[name] = Number(field(name).value);
     body.overflow_queue = field("overflow_queue").value || null;
     body.overflow_node = field("overflow_node").value.trim() || null;
+    // A group left empty takes the API's defaults; in a group given, an empty field is 0.
     const points = (group, codes) => {
-      const out = {};
-      for (const code of codes) if (field(`${group}:${code}`).value !== "") out[code] = Number(field(`${group}:${code}`).value);
-      return out;
+      const given = codes.filter((code) => field(`${group}:${code}`).value !== "");
+      if (!given.length) return {};
+      return Object.fromEntries(codes.map((code) => [code, Number(field(`${group}:${code}`).value || 0)]));
     };
     const tiers = points("tier", TIERS);
     const classes = points("value_class", VALUE_CLASSES);
