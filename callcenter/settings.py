@@ -152,7 +152,10 @@ class Settings(BaseSettings):
     cel_import_seconds: float = Field(default=60.0, ge=0)
 
     # --- ACD -------------------------------------------------------------------------------
-    # Why an agent may be not ready (the desktop lists them); "missed" is always added.
+    # Why an agent may be not ready: only the seed of migration 0011, which reads
+    # CALLCENTER_AGENT_NOT_READY_REASONS from the environment it migrates in. Since then the
+    # reasons are service codes in the database, kept in the admin console
+    # (docs/admin-console.md); "missed" is always the ACD's.
     agent_not_ready_reasons: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["break", "lunch", "meeting", "training", "after_call_work"]
     )
