@@ -14,13 +14,26 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from callcenter.crm.scopes import HANDLING_WINDOW, DataScope, Reach
 from callcenter.crm.vocabulary import FollowUpStatus
-from callcenter.persistence.tables import Client, Complaint, FollowUp, Interaction
+from callcenter.persistence.tables import (
+    AgentStatusRow,
+    Client,
+    Complaint,
+    FollowUp,
+    Interaction,
+)
 
 
 def _handled_clients(scope: DataScope, now: dt.datetime) -> Select[tuple[int | None]]:
-    """The clients whose call or task is in the user's hands: a call offered to them whose
-    wrap-up has not ended (within the handling window), or an open follow-up assigned to
-    them."""
+    """The clients whose call or task is in the user's hands: the call the ACD reserved them
+    for (their status names it from the moment of the offer, before the pop and the ring),
+    a call offered to them whose wrap-up has not ended (within the handling window), or an
+    open follow-up assigned to them."""
+    reserved = select(Interaction.client_id).where(
+        Interaction.id.in_(
+            select(AgentStatusRow.interaction_id).where(AgentStatusRow.agent_id == scope.user_id)
+        ),
+        Interaction.client_id.is_not(None),
+    )
     calls = select(Interaction.client_id).where(
         Interaction.agent_id == scope.user_id,
         Interaction.client_id.is_not(None),
@@ -32,7 +45,7 @@ def _handled_clients(scope: DataScope, now: dt.datetime) -> Select[tuple[int | N
     tasks = select(FollowUp.client_id).where(
         FollowUp.assigned_to_id == scope.user_id, FollowUp.status == FollowUpStatus.OPEN
     )
-    return select(union(calls, tasks).subquery().c[0])
+    return select(union(reserved, calls, tasks).subquery().c[0])
 
 
 def client_condition(
