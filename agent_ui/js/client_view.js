@@ -25,10 +25,11 @@ export class ClientView {
     return this.view?.profile.id ?? null;
   }
 
-  async open(clientId, interactionId = null) {
+  async open(clientId, interactionId = null, reason = null) {
     const ticket = ++this.loading; // a later open wins over a slower earlier one
     try {
-      const view = await get(`/clients/${clientId}${query({ interaction_id: interactionId })}`);
+      // reason: why an agent opens a client who is not on their call (audited).
+      const view = await get(`/clients/${clientId}${query({ interaction_id: interactionId, reason })}`);
       if (ticket !== this.loading) return;
       this.view = view;
       this.interactionId = interactionId;

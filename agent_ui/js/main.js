@@ -27,7 +27,10 @@ const wrapUp = new WrapUp({ toast });
 const agent = new AgentPanel({ toast, onWrapUp: (id) => wrapUp.open(id) });
 const calls = new CallPanel({ toast, clientId: () => clientView.clientId, agentState: () => agent.agent?.state });
 const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
-const search = new Search({ open: (clientId) => clientView.open(clientId, null) });
+const search = new Search({
+  open: (clientId, reason) => clientView.open(clientId, null, reason),
+  needsReason: () => user?.role === "agent",
+});
 const socket = new CtiSocket({
   onMessage: dispatch,
   onStatus: (status) => {
@@ -107,6 +110,7 @@ async function showDesk(me) {
     return;
   }
   user = me;
+  $("search-reason-label").hidden = me.role !== "agent";
   $("login-view").hidden = true;
   $("desk-view").hidden = false;
   await agent.start(me);

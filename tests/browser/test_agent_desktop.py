@@ -254,8 +254,13 @@ async def test_language_switch_search_and_an_audited_id_reveal(
     await expect(page.locator("#desk-view")).to_be_visible()
     await expect(search_title).to_have_text("Find a client")
 
+    # The client is not on agent01's call: the search needs a reason, which the audit keeps.
     await page.select_option("#search-by", "account_no")
     await page.fill("#search-text", client.account_no)
+    await page.click("#search-form button[type=submit]")
+    await expect(page.locator("#search-results li")).to_have_count(0)  # refused in the page
+    why = "Client transferred from the branch line"
+    await page.fill("[data-testid=search-reason]", why)
     await page.click("#search-form button[type=submit]")
     result = page.locator(f"#search-results button[data-client-id='{client.id}']")
     await expect(result).to_contain_text(client.name)
@@ -264,7 +269,8 @@ async def test_language_switch_search_and_an_audited_id_reveal(
     await expect(page.locator("[data-testid=client-name]")).to_contain_text(client.name)
     await expect(page.locator("[data-testid=id-number-masked]")).to_be_visible()
     assert client.id_number not in await page.locator("#client-view").inner_text()
-    assert [e.actor_id for e in await audit(line, "client.view", client.id)] == [agent_id]
+    views = await audit(line, "client.view", client.id)
+    assert [(e.actor_id, e.detail.get("reason")) for e in views] == [(agent_id, why)]
 
     await page.click("[data-testid=history-more]")
     await expect(page.locator("#client-view h3", has_text="All contacts")).to_be_visible()

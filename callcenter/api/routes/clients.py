@@ -37,6 +37,7 @@ from callcenter.api.schemas.clients import (
 )
 from callcenter.api.schemas.common import Id, errors
 from callcenter.crm import clients
+from callcenter.crm.vocabulary import Role
 from callcenter.persistence import ivr
 
 router = APIRouter(prefix="/clients", tags=["clients"])
@@ -87,9 +88,11 @@ async def view_client(
 async def reveal_id_number(
     client_id: ClientId, body: RevealIdIn, crm: CrmDep, principal: ClientFacing
 ) -> RevealIdOut:
-    """The full ID number, with the reason recorded in the audit log."""
+    """The full ID number, with the reason recorded in the audit log. For an agent the
+    reason also reaches a client who is not on their call (as a view with a reason does)."""
+    reach = body.reason if principal.role is Role.AGENT else None
     number = await clients.reveal_id_number(
-        crm, scope_of(principal), client_id, body.reason, body.interaction_id
+        crm, scope_of(principal, reach), client_id, body.reason, body.interaction_id
     )
     return RevealIdOut(client_id=client_id, id_number=number)
 
