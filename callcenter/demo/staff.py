@@ -1,5 +1,6 @@
 """Demo staff: an admin, the service center's supervisors and agents on the sandbox's phones,
-and per branch a manager (a supervisor) and its advisors."""
+per branch a manager (a supervisor) and its advisors, then a compliance officer and per branch
+a member of its staff (role branch: that branch's clients only)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,14 @@ def demo_users(rng: random.Random) -> tuple[DemoUser, ...]:
                     next(advisor_phones),
                 )
             )
+    # Added after everyone else, so that the ids above stay what they were.
+    users.append(DemoUser("compliance01", _staff_name(rng), Role.COMPLIANCE, None, None))
+    for branch in BRANCHES:
+        users.append(
+            DemoUser(
+                f"staff.{branch.code.lower()}", _staff_name(rng), Role.BRANCH, branch.code, None
+            )
+        )
     return tuple(users)
 
 
@@ -71,7 +80,7 @@ def roster_of(users: Sequence[DemoUser]) -> StaffRoster:
         branch_id = branch_ids[user.branch_code]
         if user.role is Role.ADVISOR:
             advisors[branch_id].append(ids[user.username])
-        else:
+        elif user.role is Role.SUPERVISOR:
             managers[branch_id] = ids[user.username]
     center = [u for u in users if u.branch_code is None]
     return StaffRoster(
