@@ -337,3 +337,18 @@ async def test_changes_are_scoped_too(api: Api, world: World) -> None:
         404,
     ]
     assert follow_up.json()["error"] == "unknown-client"
+
+
+async def test_live_channels_show_callers_to_supervisors_and_mask_them_for_admins(
+    api: Api,
+) -> None:
+    from callcenter.pbx.channels import Channel
+
+    tracker = api.app.state.runtime.tracker
+    tracker.channels["1.1"] = Channel(
+        "1.1", "PJSIP/trunk-1", "1.1", "Up", "+8613800138000", "张伟", "hotline", "95555"
+    )
+    whole = (await api.http.get("/api/channels", headers=api.as_(Role.SUPERVISOR))).json()
+    masked = (await api.http.get("/api/channels", headers=api.as_(Role.ADMIN))).json()
+    assert [(c["caller_number"], c["caller_name"]) for c in whole] == [("+8613800138000", "张伟")]
+    assert [(c["caller_number"], c["caller_name"]) for c in masked] == [("+86138****8000", "**")]

@@ -12,6 +12,9 @@ from callcenter import __version__
 from callcenter.api.deps import Managers, RuntimeDep
 from callcenter.api.schemas.health import ChannelOut, HealthOut, JournalOut
 from callcenter.asterisk.client import ConnectionState
+from callcenter.crm.phones import mask_phone
+from callcenter.crm.privacy import MASK
+from callcenter.crm.vocabulary import Role
 
 health_router = APIRouter(tags=["health"])  # at the root: /health
 router = APIRouter(tags=["health"])  # under /api
@@ -66,16 +69,18 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/channels")
-async def channels(runtime: RuntimeDep, _principal: Managers) -> list[ChannelOut]:
-    """Live channels as Asterisk reports them (callers' numbers: supervisors only)."""
+async def channels(runtime: RuntimeDep, principal: Managers) -> list[ChannelOut]:
+    """Live channels as Asterisk reports them. Callers' numbers and names are client data:
+    supervisors see them; an admin (who reads no client data) sees them masked."""
+    whole = principal.role is Role.SUPERVISOR
     return [
         ChannelOut(
             uniqueid=c.uniqueid,
             name=c.name,
             linkedid=c.linkedid,
             state=c.state,
-            caller_number=c.caller_number,
-            caller_name=c.caller_name,
+            caller_number=c.caller_number if whole else mask_phone(c.caller_number),
+            caller_name=c.caller_name if whole else MASK * len(c.caller_name),
             context=c.context,
             exten=c.exten,
             bridge_id=c.bridge_id,
