@@ -173,9 +173,12 @@ def test_only_active_leaves_take_complaints(category: CategoryFacts | None) -> N
     ("role", "branch_id", "allowed"),
     [
         (Role.SUPERVISOR, None, True),
-        (Role.ADMIN, 99, True),
+        (Role.ADMIN, 99, False),  # admins run the system, not client cases (issue 15)
         (Role.ADVISOR, 7, True),
         (Role.ADVISOR, 8, False),
+        (Role.BRANCH, 7, True),
+        (Role.BRANCH, 8, False),
+        (Role.COMPLIANCE, 7, False),  # reads everything, changes nothing
         (Role.AGENT, 7, False),
     ],
 )
