@@ -7,6 +7,7 @@ back through the API by a supervisor, and the audit log holds the admin's two ch
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.browser.conftest import VIEWPORT, ServedDesk
 from tests.support.logins import DEMO_PASSWORD, demo_codes, log_in
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser, pytest.mark.timeout(180)]
+
+ADMIN_WORDS = Path(__file__).resolve().parents[2] / "agent_ui" / "admin" / "i18n"
 
 
 async def open_console(desk: ServedDesk, browser: Browser, username: str = "admin") -> Page:
@@ -121,4 +124,67 @@ async def test_an_admin_creates_a_queue_and_sets_an_agents_skills_in_the_console
         )
         audited = sorted(tuple(r) for r in rows)
     assert audited == [("admin.agent.profile", admin_id), ("admin.queue.create", admin_id)]
+    assert served_desk.csp_violations() == []
+
+
+async def test_users_codes_and_do_not_call_in_the_console_with_errors_by_the_field(
+    served_desk: ServedDesk, browser: Browser, artifacts: Path
+) -> None:
+    """In Chinese: a user created (a short password refused next to its field first), a
+    not-ready reason added that agents are then offered, a do-not-call entry (a number that
+    is none refused next to its field)."""
+    line = served_desk.line
+    page = await open_console(served_desk, browser)
+    await page.select_option("select.lang-select", "zh-CN")
+    words = json.loads((ADMIN_WORDS / "zh-CN.json").read_text("utf-8"))
+
+    # Users: the first password must follow the policy.
+    form = page.locator("#user-form")
+    await page.click("#users-new")
+    await form.locator('input[name="username"]').fill("agent11")
+    await form.locator('input[name="display_name"]').fill("王芳")
+    await form.locator('select[name="role"]').select_option("agent")
+    await form.locator('input[name="extension"]').fill("1011")
+    await form.locator('input[name="password"]').fill("short")
+    await form.locator('button[type="submit"]').click()
+    password_error = form.locator('.field-error[data-for="password"]')
+    await expect(password_error).to_have_text(words["adm.error.weak-password"])
+    await form.locator('input[name="password"]').fill("a-long-first-password")
+    await form.locator('button[type="submit"]').click()
+    await expect(form.locator(".form-ok")).to_contain_text("agent11")
+    await expect(page.locator('#users-table tr[data-username="agent11"]')).to_be_visible()
+
+    # Reasons: a new one, offered to agents from now on.
+    await page.click('nav.tabs a[data-page="codes"]')
+    await page.click("#reasons-new")
+    code_form = page.locator("#code-form")
+    await code_form.locator('input[name="code"]').fill("coaching")
+    await code_form.locator('input[name="label_zh"]').fill("辅导")
+    await code_form.locator('button[type="submit"]').click()
+    await expect(code_form.locator('.field-error[data-for="label_en"]')).not_to_be_empty()
+    await code_form.locator('input[name="label_en"]').fill("Coaching")
+    await code_form.locator('button[type="submit"]').click()
+    await expect(page.locator('#reasons-table tr[data-code="coaching"]')).to_be_visible()
+
+    # Do not call: the number is checked by the API.
+    await page.click('nav.tabs a[data-page="dnc"]')
+    await page.click("#dnc-new")
+    dnc_form = page.locator("#dnc-form")
+    await dnc_form.locator('input[name="number"]').fill("call me")
+    await dnc_form.locator('select[name="scope"]').select_option("care")
+    await dnc_form.locator('input[name="reason"]').fill("客户来电要求")
+    await dnc_form.locator('button[type="submit"]').click()
+    number_error = dnc_form.locator('.field-error[data-for="number"]')
+    await expect(number_error).to_have_text(words["adm.error.invalid-phone-number"])
+    await dnc_form.locator('input[name="number"]').fill("138 0013 8000")
+    await dnc_form.locator('button[type="submit"]').click()
+    await expect(page.locator('#dnc-table tr[data-number="+8613800138000"]')).to_be_visible()
+    await page.screenshot(path=str(artifacts / "admin-console-dnc.png"), full_page=True)
+
+    agent = await log_in(line.http, "agent11", "a-long-first-password")
+    reasons = (await line.http.get("/api/agents/reasons", headers=agent)).json()
+    assert "coaching" in reasons["reasons"]
+    supervisor = await log_in(line.http, "supervisor01")
+    entries = (await line.http.get("/api/dnc", headers=supervisor)).json()["items"]
+    assert [(e["number"], e["scope"]) for e in entries] == [("+8613800138000", "care")]
     assert served_desk.csp_violations() == []

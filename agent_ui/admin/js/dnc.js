@@ -42,7 +42,7 @@ class Dnc {
 
   async load() {
     try {
-      const page = await get(`/dnc${query({ number: this.search, limit: 200 })}`);
+      const page = await get(`/dnc${query({ number: this.search, limit: 100 })}`);
       this.list = page.items;
       replace($("dnc-error"));
     } catch (error) {
