@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.logins import demo_codes
+from tests.support.logins import demo_codes, next_step
 
 
 async def pass_second_factor(page: Page) -> None:
@@ -13,12 +13,15 @@ async def pass_second_factor(page: Page) -> None:
     was used already), as a person reading ``callcenter users totp-code`` would."""
     form = page.locator("#mfa-form")
     await expect(form).to_be_visible()
-    for code in demo_codes():
-        await page.fill("#mfa-code", code)
-        await page.click("#mfa-submit")
-        try:
-            await page.wait_for_url("**/desk/wallboard/", timeout=5000)
-        except PlaywrightTimeout:
-            continue
-        return
+    for attempt in range(2):
+        if attempt:
+            await next_step()  # this step's codes were used by earlier logins
+        for code in demo_codes():
+            await page.fill("#mfa-code", code)
+            await page.click("#mfa-submit")
+            try:
+                await page.wait_for_url("**/desk/wallboard/", timeout=5000)
+            except PlaywrightTimeout:
+                continue
+            return
     raise AssertionError("the demo secret's codes were refused")

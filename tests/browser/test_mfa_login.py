@@ -93,6 +93,7 @@ async def test_a_manager_without_a_factor_enrols_then_reaches_the_wallboard(
     zh = words("zh-CN")
     await expect(page.locator("#enrol-begin")).to_have_text(zh["enrol.begin"])
     await page.click("#enrol-begin")
+    await expect(page.get_by_test_id("enrol-secret")).to_have_text(re.compile(r"^[A-Z2-7 ]{39}$"))
     secret = (await page.get_by_test_id("enrol-secret").inner_text()).replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     assert (await page.get_by_test_id("enrol-uri").inner_text()).startswith("otpauth://totp/")

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from callcenter.persistence.tables import AuditEntry, Client
 from tests.browser.conftest import VIEWPORT, ServedDesk
+from tests.browser.mfa import pass_second_factor
 from tests.integration.test_acd_real_asterisk import log_in, short_queue, to_an_agent
 from tests.integration.test_call_control_real_asterisk import answered_call, bearer, leg
 from tests.integration.test_supervision_real_asterisk import serve_only_complaints, waiting_call
@@ -47,6 +48,7 @@ async def open_wallboard(desk: ServedDesk, browser: Browser, username: str) -> P
     await page.fill("#login-username", username)
     await page.fill("#login-password", DEMO_PASSWORD)
     await page.click("#login-submit")
+    await pass_second_factor(page)
     await page.wait_for_url(re.compile(r"/desk/wallboard/$"))
     await expect(page.locator("#board")).to_be_visible()
     await expect(page.locator("#ws-status")).to_have_attribute("data-status", "open")

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from callcenter.app import Runtime, create_app
 from callcenter.asterisk.protocol import Message
@@ -19,7 +20,7 @@ from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
 from tests.conftest import _truncate_postgres
 from tests.support.hotline import AS_OF, DEMO_CLIENTS, Hotline, pick_client
-from tests.support.logins import DEMO_PASSWORD
+from tests.support.logins import DEMO_PASSWORD, TEST_SECRET_KEY, secret_box_for_tests
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             clients=DEMO_CLIENTS,
             as_of=AS_OF,
             demo_password=DEMO_PASSWORD,
+            demo_mfa=secret_box_for_tests(),
         )
     )
     return path
@@ -57,7 +59,11 @@ async def hotline_factory(
         elif on_postgres:
             await _truncate_postgres(postgres_url)
             await seed_demo(
-                postgres_url, clients=DEMO_CLIENTS, as_of=AS_OF, demo_password=DEMO_PASSWORD
+                postgres_url,
+                clients=DEMO_CLIENTS,
+                as_of=AS_OF,
+                demo_password=DEMO_PASSWORD,
+                demo_mfa=secret_box_for_tests(),
             )
             url = postgres_url
         else:
@@ -74,6 +80,8 @@ async def hotline_factory(
                 "business_weekdays": [1, 2, 3, 4, 5, 6, 7],
                 "business_opens": dt.time(0, 0),
                 "business_closes": dt.time(23, 59, 59),
+                # The key the demo's TOTP secret was sealed with (tests/support/logins.py).
+                "secret_key": SecretStr(TEST_SECRET_KEY),
                 **overrides,
             }
         )
