@@ -1,9 +1,13 @@
 """Who is acting: logins, sessions and the Origin check, for REST routes and the websocket.
 
-A login (``POST /api/auth/login``) checks the password (argon2id, callcenter/passwords.py)
-and opens a session (callcenter/persistence/sessions.py). Its token reaches the client twice:
-in the ``cc_session`` cookie (HttpOnly, SameSite=Strict: the agent desktop) and in the body
-(scripts and tools send it as ``Authorization: Bearer <token>``).
+A login (``POST /api/auth/login``) checks the throttle and the password (argon2id,
+callcenter/passwords.py); a user with a second factor then sends a TOTP or recovery code
+(``POST /api/auth/mfa``, callcenter/persistence/mfa.py) with the short-lived MFA step token
+the password earned; then a session opens (callcenter/persistence/sessions.py), recording
+whether the login proved a second factor. :func:`check_mfa` is the rule every route and the
+websocket apply: supervisors, compliance and admins need that proof. The session's token
+reaches the client twice: in the ``cc_session`` cookie (HttpOnly, SameSite=Strict: the agent
+desktop) and in the body (scripts and tools send it as ``Authorization: Bearer <token>``).
 
 Cross-site request forgery: a browser attaches the cookie by itself, so a change sent with
 the cookie must come from a page of ours, which its ``Origin`` header tells
