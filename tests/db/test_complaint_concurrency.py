@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from callcenter.crm.complaints import Actor, IllegalTransition
+from callcenter.crm.scopes import SYSTEM
 from callcenter.crm.vocabulary import (
     ComplaintStatus,
     Gender,
@@ -81,7 +82,7 @@ async def test_fifty_concurrent_notes_are_all_kept(database: Database) -> None:
     await asyncio.gather(*(add_note(n) for n in range(WRITERS)))
 
     async with database.read() as session:
-        record = await complaints.get_complaint(session, complaint_id)
+        record = await complaints.get_complaint(session, complaint_id, SYSTEM)
         notes = [event.note for event in record.history[1:]]
         version = record.complaint.version
         audits = await session.scalar(
@@ -115,5 +116,5 @@ async def test_fifty_concurrent_identical_moves_succeed_exactly_once(database: D
     assert set(outcomes) - {"moved"} <= {"stale-version", "complaint-illegal-transition"}
     assert await count_events(database, complaint_id, ComplaintStatus.ACKNOWLEDGED) == 1
     async with database.read() as session:
-        record = await complaints.get_complaint(session, complaint_id)
+        record = await complaints.get_complaint(session, complaint_id, SYSTEM)
         assert (record.complaint.status, record.complaint.version) == ("acknowledged", 2)
