@@ -38,6 +38,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from callcenter.persistence.seed import seed_demo
 from callcenter.sandbox.instance import AsteriskInstance
+from callcenter.secretbox import box_for
 from scripts.bench_acd import short_queue
 from scripts.bench_ivr_dtmf import AS_OF, bench_settings, demo_phones, percentile
 from scripts.bench_pop import free_port, served
@@ -131,6 +132,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         clients=args.clients,
         as_of=AS_OF,
         demo_password=DEMO_PASSWORD,
+        demo_mfa=box_for(settings),  # supervisor01 watches: the demo's second factor
     )
     await short_queue(settings.effective_database_url)
     numbers = await demo_phones(settings.effective_database_url, args.calls)
