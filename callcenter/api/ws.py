@@ -10,7 +10,8 @@ connection, until all three pass):
    authenticates with the bearer subprotocol, which a browser page never does by itself.
 3. The session token: the ``cc_session`` cookie, or ``Sec-WebSocket-Protocol: cti.v1,
    bearer.<token>`` for scripts and tools. The server selects ``cti.v1`` when it was offered
-   and never echoes the token back.
+   and never echoes the token back. The REST routes' MFA rule applies
+   (callcenter/api/auth.py check_mfa): a session that lacks it is refused with 4401.
 
 A refused handshake is accepted and closed at once with 4403 (origin) or 4401 (no, unknown,
 expired or revoked token): a browser's WebSocket API shows a page the close code but never an
