@@ -310,3 +310,15 @@ async def test_the_websocket_refuses_a_supervisor_session_without_mfa(desk: Desk
     async with desk.socket("supervisor") as socket:  # a verified session connects
         hello: dict[str, Any] = await socket.receive_json()
     assert hello["type"] == "hello"
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_role_may_enrol_and_confirm_a_second_factor(
+    api: Api, clock: FakeClock, role: Role
+) -> None:
+    token = await open_test_session(api.db, api.users[role].id, mfa_verified=False)
+    _secret, codes = await enrol(api, token, clock)
+    assert len(codes) == 10
+    me = (await api.http.get("/api/auth/me", headers=bearer(token))).json()
+    assert me["mfa_enrolled"] is True
+    assert me["mfa_verified"] is True

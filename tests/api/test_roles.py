@@ -144,6 +144,8 @@ ROUTES: list[RouteRule] = [
     # logins: who am I, and logging out (logging in needs no session: PUBLIC below)
     RouteRule("GET", "/api/auth/me", ANY_STAFF),
     RouteRule("POST", "/api/auth/logout", ANY_STAFF),
+    # a second factor: any role may enrol one (supervisors, compliance and admins must)
+    RouteRule("POST", "/api/auth/mfa/enrol", ANY_STAFF),
     # clients
     RouteRule("GET", "/api/clients?name=zhang", CLIENT_READERS),
     RouteRule("GET", "/api/clients/{client_id}", CLIENT_READERS),
@@ -383,7 +385,10 @@ COVERED_PREFIXES = (
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).
-PUBLIC = {("POST", "/api/auth/login")}
+PUBLIC = {("POST", "/api/auth/login"), ("POST", "/api/auth/mfa")}
+# Routes whose success needs a state this table cannot seed: confirming an enrolment needs
+# one begun and a code of its fresh secret (every role's: tests/api/test_mfa.py).
+TESTED_ELSEWHERE = {("POST", "/api/auth/mfa/confirm")}
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
 
@@ -448,4 +453,6 @@ def test_the_table_covers_every_route_under_its_prefixes() -> None:
         if path.startswith(COVERED_PREFIXES)
         for method in operations
     }
-    assert served == {(rule.method, rule.path.split("?")[0]) for rule in ROUTES} | PUBLIC
+    assert served == (
+        {(rule.method, rule.path.split("?")[0]) for rule in ROUTES} | PUBLIC | TESTED_ELSEWHERE
+    )
