@@ -594,9 +594,7 @@ class ServiceCode(Base):
     the ACD's own reason and is not here: no one chooses it."""
 
     __tablename__ = "service_codes"
-    __table_args__ = (
-        CheckConstraint("kind IN ('not_ready_reason', 'disposition')", name="kind"),
-    )
+    __table_args__ = (CheckConstraint("kind IN ('not_ready_reason', 'disposition')", name="kind"),)
     kind: Mapped[str] = mapped_column(String(24), primary_key=True)
     code: Mapped[str] = mapped_column(String(24), primary_key=True)
     label_zh: Mapped[str] = mapped_column(String(100))
