@@ -29,7 +29,7 @@ from callcenter.persistence.seed import seed_demo
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import PROJECT_ROOT, Settings, load_settings
 from tests.support.hotline import AS_OF
-from tests.support.logins import DEMO_PASSWORD
+from tests.support.logins import DEMO_PASSWORD, TEST_SECRET_KEY, secret_box_for_tests
 from tests.support.proxy import FaultProxy
 
 INSTANCE = "faults"
@@ -129,8 +129,14 @@ class Lab:
         self.pg_proxy = FaultProxy(PG_HOST, PG_PORT)
         await self.pg_proxy.start()
         await self._create_pg()
+        # The demo's managers get the demo TOTP secret, sealed under the key the lab's
+        # service runs with (CALLCENTER_SECRET_KEY below): log_in passes their second factor.
         await seed_demo(
-            self.pg_url_direct, clients=DEMO_CLIENTS, as_of=AS_OF, demo_password=DEMO_PASSWORD
+            self.pg_url_direct,
+            clients=DEMO_CLIENTS,
+            as_of=AS_OF,
+            demo_password=DEMO_PASSWORD,
+            demo_mfa=secret_box_for_tests(),
         )
         self.sqlite_template = self.workdir / "template.db"
         await seed_demo(
@@ -138,6 +144,7 @@ class Lab:
             clients=DEMO_CLIENTS,
             as_of=AS_OF,
             demo_password=DEMO_PASSWORD,
+            demo_mfa=secret_box_for_tests(),
         )
 
     async def _create_pg(self) -> None:
@@ -246,6 +253,7 @@ class Lab:
                 "CALLCENTER_RTP_START": str(RTP_START),
                 "CALLCENTER_RTP_END": str(RTP_END),
                 "CALLCENTER_HTTP_PORT": str(HTTP_PORT),
+                "CALLCENTER_SECRET_KEY": TEST_SECRET_KEY,
                 "CALLCENTER_DATABASE_URL": url,
                 "CALLCENTER_JOURNAL_DIR": str(journal),
                 "CALLCENTER_BUSINESS_WEEKDAYS": "1,2,3,4,5,6,7",
