@@ -516,6 +516,21 @@ async def record_disposition(
 AMENDABLE_FIELDS = frozenset({"client_id", "queue", "agent_id", "disposition", "notes"})
 
 
+class UnknownDisposition(InvalidInput):
+    """A disposition that is not an active code of the admin console's list."""
+
+    error_id = "unknown-disposition"
+
+
+def check_disposition(disposition: str | None, active: frozenset[str]) -> None:
+    if disposition is not None and disposition not in active:
+        raise UnknownDisposition(
+            f"{disposition!r} is not an active disposition: choose one of "
+            f"{', '.join(sorted(active))}",
+            field="disposition",
+        )
+
+
 class AmendmentInvalid(InvalidInput):
     error_id = "amendment-invalid"
 

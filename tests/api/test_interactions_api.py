@@ -195,11 +195,11 @@ async def test_a_late_wrap_up_sets_the_disposition_on_the_agents_own_call(api: A
     call = await agents_call(api)
     assert (await wrap_up(api, call)).status_code == 200  # as the ACD's timer would
     url = f"/api/interactions/{call}/disposition"
-    body = {"disposition": "escalated", "notes": "explained the price limit"}
+    body = {"disposition": "complaint_filed", "notes": "explained the price limit"}
 
     late = await api.http.put(url, json=body, headers=api.as_(Role.AGENT))
     assert late.status_code == 200, late.text
-    assert (late.json()["disposition"], late.json()["notes"]) == ("escalated", body["notes"])
+    assert (late.json()["disposition"], late.json()["notes"]) == ("complaint_filed", body["notes"])
     kept = await api.http.put(url, json={"disposition": "resolved"}, headers=api.as_(Role.AGENT))
     assert kept.json()["notes"] == body["notes"]  # notes left out are kept
 
@@ -216,6 +216,32 @@ async def test_a_late_wrap_up_sets_the_disposition_on_the_agents_own_call(api: A
     assert empty.status_code == 422
 
 
+async def test_a_disposition_is_one_of_the_active_codes(api: Api) -> None:
+    call = await agents_call(api)
+    made_up = await wrap_up(api, call, disposition="sold_him_a_fund")
+    assert (made_up.status_code, made_up.json()["error"]) == (422, "unknown-disposition")
+    assert made_up.json()["detail"] == {"field": "disposition"}
+    # A code the admin console has retired is refused too.
+    retired = await api.http.delete(
+        "/api/service-codes/disposition/other?version=1", headers=api.as_(Role.ADMIN)
+    )
+    assert retired.status_code in (200, 204), retired.text
+    late = await api.http.put(
+        f"/api/interactions/{call}/disposition",
+        json={"disposition": "other"},
+        headers=api.as_(Role.AGENT),
+    )
+    assert late.json()["error"] == "unknown-disposition"
+    amended = await api.http.post(
+        f"/api/interactions/{call}/amendments",
+        json={"disposition": "sold_him_a_fund", "reason": "the agent picked the wrong one"},
+        headers=api.as_(Role.SUPERVISOR),
+    )
+    assert amended.json()["error"] == "unknown-disposition"
+    async with api.db.read() as session:
+        assert (await session.get_one(Interaction, call)).disposition is None
+
+
 async def test_a_supervisors_amendment_keeps_the_original_and_is_audited(api: Api) -> None:
     call = await agents_call(api)
     await wrap_up(api, call, notes="client asked about fees")
@@ -223,7 +249,7 @@ async def test_a_supervisors_amendment_keeps_the_original_and_is_audited(api: Ap
         f"/api/interactions/{call}/amendments",
         json={
             "queue": "vip",
-            "disposition": "escalated",
+            "disposition": "complaint_filed",
             "notes": "client asked about fees",  # unchanged: not an amendment of notes
             "reason": "the call was a VIP's, routed to general by a wrong tier",
         },
@@ -231,10 +257,10 @@ async def test_a_supervisors_amendment_keeps_the_original_and_is_audited(api: Ap
     )
     assert amended.status_code == 201, amended.text
     record = amended.json()
-    assert (record["queue"], record["disposition"]) == ("vip", "escalated")
+    assert (record["queue"], record["disposition"]) == ("vip", "complaint_filed")
     [amendment] = record["amendments"]
     assert amendment["changes"] == {
-        "disposition": {"from": "resolved", "to": "escalated"},
+        "disposition": {"from": "resolved", "to": "complaint_filed"},
         "queue": {"from": "general", "to": "vip"},
     }
     assert amendment["by_user_id"] == api.users[Role.SUPERVISOR].id

@@ -34,6 +34,7 @@ from callcenter.api.deps import (
     ClientFacing,
     ClientReaders,
     CrmDep,
+    DbDep,
     Principal,
     Staff,
     require_roles,
@@ -50,11 +51,24 @@ from callcenter.api.schemas.interactions import (
 )
 from callcenter.crm import interactions
 from callcenter.crm.vocabulary import Role
+from callcenter.persistence import service_codes
+from callcenter.persistence.db import Database
+from callcenter.persistence.service_codes import CodeKind
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
 InteractionId = Id
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+
+
+async def check_disposition(db: Database, disposition: str | None) -> None:
+    """A disposition set through the API is one of the active codes (the admin console's
+    list); 422 ``unknown-disposition`` otherwise. The system's own writes are not checked."""
+    if disposition is None:
+        return
+    async with db.read() as session:
+        codes = await service_codes.list_codes(session, CodeKind.DISPOSITION, active_only=True)
+    interactions.check_disposition(disposition, frozenset(code.code for code in codes))
 
 
 @router.post("", status_code=403, responses=errors(403))
@@ -85,10 +99,15 @@ async def get_interaction(
 
 @router.patch("/{interaction_id}", responses=errors(403, 404, 409, 422))
 async def finish_wrap_up(
-    interaction_id: InteractionId, body: PhaseIn, crm: CrmDep, principal: ClientFacing
+    interaction_id: InteractionId,
+    body: PhaseIn,
+    crm: CrmDep,
+    db: DbDep,
+    principal: ClientFacing,
 ) -> InteractionOut:
     """The agent's own wrap-up: phase ``wrapped_up`` with the disposition and notes. Any
     other phase or fact is the system's to write (403 ``interaction-written-by-system``)."""
+    await check_disposition(db, body.disposition)
     record = await interactions.finish_wrap_up(
         crm, scope_of(principal), interaction_id, body.to_update()
     )
@@ -97,9 +116,14 @@ async def finish_wrap_up(
 
 @router.put("/{interaction_id}/disposition", responses=errors(403, 404, 422))
 async def set_disposition(
-    interaction_id: InteractionId, body: DispositionIn, crm: CrmDep, principal: ClientFacing
+    interaction_id: InteractionId,
+    body: DispositionIn,
+    crm: CrmDep,
+    db: DbDep,
+    principal: ClientFacing,
 ) -> InteractionOut:
     """The disposition and notes of your own call, whatever phase it is in."""
+    await check_disposition(db, body.disposition)
     record = await interactions.record_disposition(
         crm,
         interaction_id,
@@ -112,10 +136,15 @@ async def set_disposition(
 
 @router.post("/{interaction_id}/amendments", status_code=201, responses=errors(404, 422))
 async def amend_interaction(
-    interaction_id: InteractionId, body: AmendmentIn, crm: CrmDep, principal: Supervisor
+    interaction_id: InteractionId,
+    body: AmendmentIn,
+    crm: CrmDep,
+    db: DbDep,
+    principal: Supervisor,
 ) -> InteractionOut:
     """Correct a record's facts (client, queue, agent, disposition, notes) with a reason.
     The record keeps the old values in its amendments; the change is audited."""
+    await check_disposition(db, body.disposition)
     view = await interactions.amend_interaction(
         crm,
         scope_of(principal),
