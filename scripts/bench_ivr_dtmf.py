@@ -8,8 +8,10 @@ Each call presses two keys, each of which moves to a new prompt:
 
 * ``language key``: "1" over the language menu -> the caller lookup by number, then the main
   menu's ``GET DATA`` starts;
-* ``menu key``: "1" over the main menu -> the account snapshot read, then the balance's
-  ``EXEC Playback`` starts.
+* ``menu key``: "1" over the main menu -> since issue 15 the account's figures need the PIN
+  in this call, so the key leads to the PIN prompt (``GET DATA``) for a caller known by
+  number; before, it led to the account snapshot read and the balance's ``EXEC Playback``.
+  Runs recorded before issue 15 measured the balance; later ones measure the PIN prompt.
 
 Both ends are Asterisk's own clock (the ``Timestamp`` header of AMI events, timestampevents
 on): the key's ``DTMFEnd`` (Direction Received) on the caller's channel, and the next
