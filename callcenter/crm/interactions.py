@@ -602,10 +602,8 @@ async def amend_interaction(
             client_id=changes.get("client_id", {}).get("to"),
             user_ids={"agent_id": changes.get("agent_id", {}).get("to")},
         )
-        record = dataclasses.replace(
-            record, **{name: change["to"] for name, change in changes.items()}
-        )
-        record = dataclasses.replace(record, version=record.version + 1)
+        corrected = {name: change["to"] for name, change in changes.items()}
+        record = dataclasses.replace(record, **corrected, version=record.version + 1)
         await tx.interactions.save(record)
         await tx.interactions.add_amendment(
             NewAmendment(interaction_id, now, scope.user_id, reason, changes)

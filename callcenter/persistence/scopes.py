@@ -7,6 +7,7 @@ simply not found). One function per kind of record.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
@@ -71,14 +72,22 @@ def client_condition(
 
 def _without_reason(scope: DataScope) -> DataScope:
     """A stated reason opens one client, not lists of other people's calls and cases."""
-    return DataScope(scope.reach, scope.user_id, scope.branch_id)
+    return dataclasses.replace(scope, reason=None)
 
 
-def interaction_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
+def _everything_or_nothing(scope: DataScope) -> ColumnElement[bool] | None:
+    """The condition of a scope that sees every record or none (no person acting); None for
+    one whose records depend on who is asking."""
     if scope.sees_everything:
         return true()
     if scope.reach is Reach.NONE or scope.user_id is None:
         return false()
+    return None
+
+
+def interaction_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
+    if (fixed := _everything_or_nothing(scope)) is not None:
+        return fixed
     of_client = client_condition(_without_reason(scope), now, Interaction.client_id)
     if scope.reach is Reach.BRANCH:
         return of_client
@@ -86,10 +95,8 @@ def interaction_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[b
 
 
 def complaint_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
-    if scope.sees_everything:
-        return true()
-    if scope.reach is Reach.NONE or scope.user_id is None:
-        return false()
+    if (fixed := _everything_or_nothing(scope)) is not None:
+        return fixed
     of_client = client_condition(_without_reason(scope), now, Complaint.client_id)
     if scope.reach is Reach.BRANCH:
         if scope.branch_id is None:
@@ -103,10 +110,8 @@ def complaint_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[boo
 
 
 def follow_up_condition(scope: DataScope, now: dt.datetime) -> ColumnElement[bool]:
-    if scope.sees_everything:
-        return true()
-    if scope.reach is Reach.NONE or scope.user_id is None:
-        return false()
+    if (fixed := _everything_or_nothing(scope)) is not None:
+        return fixed
     of_client = client_condition(_without_reason(scope), now, FollowUp.client_id)
     if scope.reach is Reach.BRANCH:
         return of_client
