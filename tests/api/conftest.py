@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from callcenter.api.deps import get_clock
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence.db import Database
@@ -36,6 +37,26 @@ class Api:
 
 # The service's secret key in these tests (seals TOTP secrets, signs the MFA step).
 TEST_SECRET_KEY = "test-only-secret-key-0123456789-abcdef"
+
+
+class FakeClock:
+    """The time the app judges sessions and the rate limit by; tests move it on."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(api: Api) -> FakeClock:
+    fake = FakeClock()
+    api.app.dependency_overrides[get_clock] = lambda: fake
+    return fake
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -18,30 +18,10 @@ from callcenter.app import create_app
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence import sessions
 from callcenter.persistence.tables import AuditEntry, LoginAttempt, User, UserSession
-from tests.api.conftest import Api, bearer
+from tests.api.conftest import Api, FakeClock, bearer
 
 PASSWORD = "correct horse battery"
 ORIGIN = {"Origin": "http://127.0.0.1:8080"}
-
-
-class FakeClock:
-    """The time the app judges sessions and the rate limit by; tests move it on."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock(api: Api) -> FakeClock:
-    fake = FakeClock()
-    api.app.dependency_overrides[get_clock] = lambda: fake
-    return fake
 
 
 async def give_password(api: Api, role: Role, password: str = PASSWORD) -> str:

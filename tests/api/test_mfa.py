@@ -4,7 +4,6 @@ the admin's reset, and what never reaches the database in clear or a log."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,35 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from callcenter import passwords, totp
-from callcenter.api.deps import get_clock
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence import sessions
 from callcenter.persistence.db import Database
 from callcenter.persistence.mfa import reset_mfa_by_username
 from callcenter.persistence.tables import AuditEntry, MfaRecoveryCode, UserMfa, UserSession
-from tests.api.conftest import Api, bearer, open_test_session
+from tests.api.conftest import Api, FakeClock, bearer, open_test_session
 from tests.support.cti_desk import Desk, open_desk
 
 PASSWORD = "correct horse battery"
 FLOOR = "/api/supervision/floor"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock(api: Api) -> FakeClock:
-    fake = FakeClock()
-    api.app.dependency_overrides[get_clock] = lambda: fake
-    return fake
 
 
 async def give_password(api: Api, role: Role) -> str:
