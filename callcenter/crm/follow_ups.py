@@ -7,6 +7,7 @@ closed follow-up is never reopened: a second attempt is a new follow-up.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -24,13 +25,19 @@ from callcenter.crm.ports import (
 from callcenter.crm.privacy import AuditAction
 from callcenter.crm.scopes import DataScope
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
-from callcenter.errors import Conflict, NotFound
+from callcenter.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
 
 class FollowUpNotFound(NotFound):
     error_id = "follow-up-not-found"
+
+
+class FollowUpCallNotYours(InvalidInput):
+    """A follow-up linked to a call that is not the creator's own, or not with its client."""
+
+    error_id = "follow-up-call-not-yours"
 
 
 class FollowUpClosed(Conflict):
@@ -60,7 +67,8 @@ class NewFollowUp:
     client_id: int
     kind: FollowUpKind
     due_on: dt.date
-    assigned_to_id: int | None = None
+    assigned_to_id: int | None = None  # None: the creator owns it (a task always has an owner)
+    interaction_id: int | None = None  # the call it was agreed in (a wrap-up's follow-up)
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,26 @@ class FollowUpStore(Protocol):
     async def get_in_scope(self, follow_up_id: int, scope: DataScope) -> FollowUpRecord | None: ...
 
 
+class CallOfFollowUp(Protocol):
+    """What a follow-up's link to a call checks: whose call it was, and with which client."""
+
+    @property
+    def agent_id(self) -> int | None: ...
+
+    @property
+    def client_id(self) -> int | None: ...
+
+
+class FollowUpCalls(Protocol):
+    async def get(self, interaction_id: int) -> CallOfFollowUp | None: ...
+
+
 class FollowUpTransaction(Protocol):
     @property
     def follow_ups(self) -> FollowUpStore: ...
+
+    @property
+    def interactions(self) -> FollowUpCalls: ...
 
     @property
     def references(self) -> References: ...
@@ -117,21 +142,42 @@ def _now() -> dt.datetime:
 async def create_follow_up(
     crm: Transactions[FollowUpTransaction], scope: DataScope, new: NewFollowUp
 ) -> FollowUpRecord:
-    """A follow-up for a client in the creator's scope (else the client is unknown)."""
+    """A follow-up for a client in the creator's scope (else the client is unknown).
+
+    Nobody's task is nobody's: without an owner named, the creator owns it. A follow-up
+    agreed in a call (the desk's wrap-up) is linked to that call: the creator's own call with
+    this client; another's call, or one with someone else, is refused (422
+    ``follow-up-call-not-yours``, the same answer whether or not the call exists, so that the
+    link tells nothing of calls out of scope)."""
+    if new.assigned_to_id is None and scope.user_id is not None:
+        new = dataclasses.replace(new, assigned_to_id=scope.user_id)
     async with crm.write() as tx:
         await require_references(
             tx.references, client_id=new.client_id, user_ids={"assigned_to_id": new.assigned_to_id}
         )
         if not await tx.references.client_visible(new.client_id, scope):
             raise UnknownClient(f"no client {new.client_id}", field="client_id")
+        if new.interaction_id is not None:
+            call = await tx.interactions.get(new.interaction_id)
+            if (
+                call is None
+                or not scope.owns_call(call.agent_id)
+                or call.client_id != new.client_id
+            ):
+                raise FollowUpCallNotYours(
+                    f"interaction {new.interaction_id} is not your call with client "
+                    f"{new.client_id}",
+                    field="interaction_id",
+                )
         record = await tx.follow_ups.add(new, created_by_id=scope.user_id, at=_now())
     log.info(
-        "follow-up %s (%s) for client %s due %s, assigned to %s",
+        "follow-up %s (%s) for client %s due %s, assigned to %s, from call %s",
         record.id,
         record.kind,
         record.client_id,
         record.due_on,
         record.assigned_to_id,
+        record.interaction_id,
     )
     return record
 

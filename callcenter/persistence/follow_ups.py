@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.follow_ups import FollowUpClosing, FollowUpQuery, FollowUpRecord, NewFollowUp
@@ -50,6 +50,7 @@ class SqlFollowUpStore:
             assigned_to_id=new.assigned_to_id,
             created_by_id=created_by_id,
             created_at=at,
+            interaction_id=new.interaction_id,
             version=1,
         )
         self._session.add(row)
@@ -72,7 +73,8 @@ class SqlFollowUpStore:
                 status=closing.status,
                 done_at=closing.at,
                 outcome=closing.outcome,
-                interaction_id=closing.interaction_id,
+                # The contact that did it, else the call the task was agreed in stays named.
+                interaction_id=func.coalesce(closing.interaction_id, FollowUp.interaction_id),
                 version=FollowUp.version + 1,
             )
             .execution_options(synchronize_session=False)

@@ -182,3 +182,91 @@ async def test_unknown_follow_up_is_404(api: Api) -> None:
     )
     assert [r.status_code for r in (fetched, completed, cancelled)] == [404, 404, 404]
     assert fetched.json()["error"] == "follow-up-not-found"
+
+
+async def test_a_follow_up_from_a_wrap_up_is_linked_to_the_call_and_owned_by_its_agent(
+    api: Api,
+) -> None:
+    # What the desk's wrap-up sends: the client, the kind, the day and the call, no owner.
+    agent = api.users[Role.AGENT]
+    client_id = await add_client(api.db, api.branch.id)
+    call = await add_call_in_hand(api.db, client_id, agent.id)
+    response = await api.http.post(
+        "/api/follow-ups",
+        json={
+            "client_id": client_id,
+            "kind": "care_call",
+            "due_on": "2026-03-16",
+            "interaction_id": call,
+        },
+        headers=api.as_(Role.AGENT),
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["interaction_id"], created["assigned_to_id"], created["created_by_id"]) == (
+        call,
+        agent.id,
+        agent.id,
+    )
+    # The agent's own task: in their list of tasks by owner.
+    mine = await api.http.get(
+        f"/api/follow-ups?assigned_to={agent.id}&client_id={client_id}",
+        headers=api.as_(Role.AGENT),
+    )
+    assert [f["id"] for f in mine.json()["items"]] == [created["id"]]
+    # Completed later without naming a contact: the call it was agreed in stays named.
+    done = await api.http.post(
+        f"/api/follow-ups/{created['id']}/complete",
+        json={"outcome": "called back, all fine"},
+        headers=api.as_(Role.AGENT),
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["interaction_id"] == call
+
+
+async def test_a_named_owner_is_kept(api: Api, client_id: int) -> None:
+    advisor = api.users[Role.ADVISOR]
+    response = await api.http.post(
+        "/api/follow-ups",
+        json={
+            "client_id": client_id,
+            "kind": "care_call",
+            "due_on": "2026-03-16",
+            "assigned_to_id": advisor.id,
+        },
+        headers=api.as_(Role.AGENT),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["assigned_to_id"] == advisor.id
+
+
+async def test_a_follow_up_links_only_the_creators_own_call_with_that_client(
+    api: Api, client_id: int
+) -> None:
+    agent = api.users[Role.AGENT]
+    someone_elses = await add_call_in_hand(api.db, client_id, api.users[Role.ADVISOR].id)
+    other_client = await add_client(
+        api.db, api.branch.id, account_no="1001000002", phones=("+8613900139000",)
+    )
+    with_another_client = await add_call_in_hand(api.db, other_client, agent.id)
+    for interaction_id in (someone_elses, with_another_client, 987_654):
+        response = await api.http.post(
+            "/api/follow-ups",
+            json={
+                "client_id": client_id,
+                "kind": "care_call",
+                "due_on": "2026-03-16",
+                "interaction_id": interaction_id,
+            },
+            headers=api.as_(Role.AGENT),
+        )
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert (body["error"], body["detail"]["field"]) == (
+            "follow-up-call-not-yours",
+            "interaction_id",
+        )
+    listed = await api.http.get(
+        f"/api/follow-ups?client_id={client_id}", headers=api.as_(Role.SUPERVISOR)
+    )
+    assert listed.json()["items"] == []

@@ -14,6 +14,10 @@ Completing is the work of whoever calls the client. Cancelling drops a task that
 may require (the return visit of a new account), so it is a supervisor's decision. Every
 route works within the caller's data scope (callcenter/crm/scopes.py): a follow-up out of it
 is 404 ``follow-up-not-found``; one for a client out of it, 422 ``unknown-client``.
+
+A follow-up always has an owner: created without ``assigned_to_id``, it is the creator's. One
+agreed in a call (the desk's wrap-up) names it (``interaction_id``): the creator's own call
+with that client, else 422 ``follow-up-call-not-yours``.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 
 @router.post("", status_code=201, responses=errors(422))
 async def create_follow_up(body: FollowUpIn, crm: CrmDep, principal: ClientFacing) -> FollowUpOut:
+    """Owned by ``assigned_to_id``, else by you; ``interaction_id``: your call it came from."""
     record = await follow_ups.create_follow_up(crm, scope_of(principal), body.to_new())
     return FollowUpOut.of(record)
 

@@ -17,7 +17,10 @@ class FollowUpIn(StrictModel):
     client_id: Id
     kind: FollowUpKind
     due_on: dt.date
-    assigned_to_id: Id | None = None
+    assigned_to_id: Id | None = Field(default=None, description="the owner; default: you")
+    interaction_id: Id | None = Field(
+        default=None, description="the call it was agreed in: your own call with this client"
+    )
 
     def to_new(self) -> NewFollowUp:
         return NewFollowUp(**self.model_dump())
@@ -63,7 +66,9 @@ class FollowUpOut(BaseModel):
     created_by_id: int | None
     created_at: dt.datetime
     done_at: dt.datetime | None
-    interaction_id: int | None
+    interaction_id: int | None = Field(
+        description="the contact that completed it, else the call it was agreed in"
+    )
     outcome: str | None
     version: int
 
