@@ -125,7 +125,14 @@ async def seeded_floor(settings: Settings, db: Database, events: EventBus) -> Fl
     state = FloorState(
         tz=ZoneInfo(settings.business_timezone), service_level_seconds=seed.service_level_seconds
     )
-    state.seed(seed.day, seed.figures, seed.waiting, live=seed.live, agents=seed.agents)
+    state.seed(
+        seed.day,
+        seed.figures,
+        seed.waiting,
+        live=seed.live,
+        agents=seed.agents,
+        queues=seed.queues,
+    )
     return FloorPublisher(events, state, interval=settings.ws_floor_snapshot_seconds)
 
 

@@ -103,10 +103,18 @@ class FloorState:
         *,
         live: Iterable[LiveCall] = (),
         agents: Iterable[AgentView] = (),
+        queues: Iterable[str] = (),
     ) -> None:
         """Start from the report of ``day`` so far (per queue), the calls waiting and being
-        talked now, and the agents' stored states (logged-out agents stay off the board)."""
+        talked now, and the agents' stored states (logged-out agents stay off the board).
+
+        ``queues`` are the configured queues (the queue store's): each is on the board from
+        the start, with zero figures until its first call, so that a supervisor sees a quiet
+        queue as quiet rather than missing. A queue added later comes with its
+        ``queue.changed``; a queue once on the board stays there, across midnight too."""
         self.day = day
+        for name in queues:
+            self._waiting(name)
         self._tallies = {queue: f.counts() for queue, f in figures.items()}
         for seeded in waiting:
             call = WaitingCall(

@@ -34,6 +34,7 @@ class FloorSeed:
     waiting: list[SeedCall]
     live: list[LiveCall]
     agents: list[AgentView]
+    queues: list[str]  # every configured queue, by name: on the board even before a call
 
 
 async def load_floor_seed(session: AsyncSession, now: dt.datetime, timezone: str) -> FloorSeed:
@@ -53,6 +54,7 @@ async def load_floor_seed(session: AsyncSession, now: dt.datetime, timezone: str
             for r in await agents.list_agents(session)
             if r.status.since is not None and r.status.state is not AgentState.LOGGED_OUT
         ],
+        queues=[c.name for c in configs],
     )
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
+from callcenter.acd.model import QueueConfig
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Channel, Direction, Role, Tier
-from callcenter.persistence import agents
+from callcenter.persistence import agents, queues
 from callcenter.persistence.tables import Interaction
 from callcenter.settings import load_settings
 from tests.api.conftest import Api
@@ -115,3 +116,60 @@ async def test_a_service_started_mid_day_starts_from_the_records(
     assert (call["call_id"], call["agent_id"], call["tier"]) == ("talking-1", agent_id, "vip")
     assert call["caller"] == "*" * 10 + "8000"
     assert [(a["agent_id"], a["state"]) for a in picture["agents"]] == [(agent_id, "ready")]
+
+
+ZERO_FIGURES = {
+    "waiting": 0,
+    "longest_wait_seconds": None,
+    "longest_waiting_since": None,
+    "offered": 0,
+    "answered": 0,
+    "service_level": None,
+    "asa_seconds": None,
+    "abandon_rate": None,
+}
+
+
+async def test_every_configured_queue_is_on_the_board_before_its_first_call(
+    api: Api, database_url: str
+) -> None:
+    async with api.db.write() as session:
+        for name in ("english", "general", "vip"):
+            await queues.put_queue(session, QueueConfig(name), None)
+        session.add(
+            Interaction(  # today's one call, in general: english and vip had none yet
+                channel=Channel.VOICE,
+                direction=Direction.INBOUND,
+                started_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=40),
+                queue="general",
+                queued_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30),
+                call_id="waiting-1",
+                ivr_outcome="queued",
+            )
+        )
+    settings = load_settings(
+        database_url=database_url, pbx_enabled=False, database_auto_migrate=False
+    )
+    started = create_app(settings, call_handler=None)  # seeded from the queue store
+    async with started.router.lifespan_context(started):
+        transport = httpx.ASGITransport(app=started)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get(FLOOR, headers=api.as_(Role.SUPERVISOR))
+    assert response.status_code == 200, response.text
+    rows = {q["queue"]: q for q in response.json()["queues"]}
+    assert sorted(rows) == ["english", "general", "vip"]
+    for quiet in ("english", "vip"):
+        assert rows[quiet] == {"queue": quiet, **ZERO_FIGURES}
+    assert (rows["general"]["waiting"], rows["general"]["offered"]) == (1, 1)
+
+
+async def test_a_queue_added_over_the_api_is_on_the_board_without_a_restart(api: Api) -> None:
+    before = (await api.http.get(FLOOR, headers=api.as_(Role.SUPERVISOR))).json()
+    assert "billing" not in [q["queue"] for q in before["queues"]]
+    created = await api.http.put("/api/queues/billing", json={}, headers=api.as_(Role.ADMIN))
+    assert created.status_code == 201, created.text
+
+    picture = await floor_until(api, lambda f: "billing" in [q["queue"] for q in f["queues"]])
+
+    (billing,) = [q for q in picture["queues"] if q["queue"] == "billing"]
+    assert billing == {"queue": "billing", **ZERO_FIGURES}

@@ -436,3 +436,19 @@ async def test_a_tick_after_a_quiet_midnight_starts_the_new_day() -> None:
     assert snapshot is not None
     assert snapshot.payload.day == dt.date(2026, 3, 3)
     assert queue_row(snapshot.payload.to_data(), "general")["answered"] == 0
+
+
+def test_configured_queues_are_on_the_board_with_zero_figures_and_stay_after_midnight() -> None:
+    floor = FloorState(tz=dt.timezone(dt.timedelta(hours=8)))  # 09:00 UTC is 17:00 there
+    floor.seed(
+        T0.date(), {"general": CallFigures(offered=1, answered=1)}, queues=["vip", "general"]
+    )
+    s = Script(floor)
+
+    assert [q["queue"] for q in floor.snapshot(t(1))["queues"]] == ["general", "vip"]
+    assert queue_row(floor.snapshot(t(1)), "vip")["offered"] == 0
+    s.at(7 * 3600 + 5, "call.queued", call_id="new", queue="general")  # 00:00:05 next day
+
+    snap = floor.snapshot(t(7 * 3600 + 6))
+    assert [q["queue"] for q in snap["queues"]] == ["general", "vip"]
+    assert (queue_row(snap, "vip")["offered"], queue_row(snap, "general")["offered"]) == (0, 1)
