@@ -28,6 +28,7 @@ from callcenter.ivr.flow import (
     Node,
 )
 
+MASK = "****"  # a secret typed (a PIN): callcenter/ivr/engine.py writes this in its place
 TIMEOUT = "timeout"  # what a menu, collect or callback node records when no key came
 
 
@@ -97,6 +98,11 @@ def _key_problem(step: _Step, node: Node) -> str | None:
     """A step that took keys but not what the flow accepts there."""
     if isinstance(node, MenuNode) and step.value not in (None, TIMEOUT, *node.choices):
         return f"key {step.value} is no choice at {step.node}"
+    typed = step.value if step.value not in (None, TIMEOUT, MASK) else None
+    if isinstance(node, CollectNode) and typed is not None:
+        low, high = node.min_length, node.max_length
+        if not low <= len(typed) <= high:
+            return f"{step.node} took {len(typed)} keys, not {low}-{high}"
     if isinstance(node, AuthenticateNode) and step.value not in (None, "ok"):
         return f"{step.node}: {step.value}"
     if isinstance(node, CallbackNode) and step.value == "invalid":

@@ -124,6 +124,10 @@ def test_a_key_that_is_no_choice_or_a_pin_refused_is_named(hotline: Flow) -> Non
     wrong_pin = (*TO_AN_AGENT[:5], "check_pin=failed", "wrong_pin", "ask_account=timeout")
     verdict = judge(record(wrong_pin, "abandoned_in_ivr"), hotline, key_groups_sent=3)
     assert (verdict.reached, verdict.problem) == (False, "check_pin: failed")
+    # "1 1" from an unknown number: the second 1 went to the account number prompt.
+    short = (*TO_AN_AGENT[:3], "ask_account=1", "ask_account=timeout")
+    verdict = judge(record(short, "abandoned_in_ivr"), hotline, key_groups_sent=2)
+    assert (verdict.reached, verdict.problem) == (False, "ask_account took 1 keys, not 6-12")
 
 
 def test_a_caller_who_stops_typing_ended_where_the_keys_led(hotline: Flow) -> None:
