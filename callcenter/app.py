@@ -22,6 +22,7 @@ from callcenter import __version__
 from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.agents import reason_codes
 from callcenter.acd.service import AcdService
+from callcenter.acd.wrap_up import WrapUpRules
 from callcenter.api import api_router
 from callcenter.api.desk import mount_agent_desktop
 from callcenter.api.errors import install_error_handlers
@@ -50,6 +51,7 @@ from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.prompt_files import PromptSpeaker
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
+from callcenter.persistence.adopted_ends import AsteriskEnds
 from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
@@ -253,6 +255,10 @@ def create_app(
             pops=HubPopDelivery(hub, events),
             speaker=PromptSpeaker(sounds.current) if use_ivr else None,
             calendar=business_calendar(settings),
+            wrap_up=WrapUpRules(
+                extend_seconds=settings.wrap_up_extend_seconds or None,
+                limit_seconds=settings.wrap_up_limit_seconds,
+            ),
         )
         handler: CallHandler | None
         if isinstance(call_handler, _UseIvr):
@@ -270,7 +276,8 @@ def create_app(
         else:
             handler = call_handler
         link = PbxLink(ami, tracker, handler, resyncs=resyncs)
-        adoption = CallAdoption(link, legs, acd, calls)  # adopted calls: controllable
+        # Adopted calls: controllable; those that ended meanwhile end as Asterisk recorded it.
+        adoption = CallAdoption(link, legs, acd, calls, AsteriskEnds(db, cel_file_for(settings)))
         floor = await seeded_floor(settings, db, events)
         pbx = settings.pbx_enabled
         runtime = Runtime(

@@ -4,8 +4,10 @@ Once the channel view is rebuilt: a call still up in Asterisk and answered (or b
 is followed until it ends (the conversation goes on; the other leg hanging up hangs up the
 caller, whose Async AGI session nobody drives any more); a call that was in the IVR or
 waiting goes back into its queue, its Async AGI session driven again through a new leg; a
-call already gone is ended now. Either way its agent goes to wrap-up as after any call
-(callcenter/acd/service.py ``finish_adopted``).
+call already gone ends when its channel ended, as Asterisk's own record (CEL,
+callcenter/pbx/cel.py) tells, or, if Asterisk has no record of that, at the time the restart
+found it gone, marked so (``EndSource``). Either way its agent goes to wrap-up as after any
+call (callcenter/acd/service.py ``finish_adopted``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Collection, Coroutine, Mapping
+from enum import StrEnum
+from typing import Any, Protocol
 
 from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService
@@ -31,14 +34,42 @@ log = logging.getLogger(__name__)
 ADOPT_WINDOW = dt.timedelta(hours=12)  # open records older than this are left for a person
 
 
+class EndSource(StrEnum):
+    """Where the end of a call that ended while no service ran comes from
+    (``interactions.end_source``; NULL: the service saw the call end)."""
+
+    ASTERISK = "asterisk"  # the channel's hang-up in Asterisk's record (CEL)
+    RESTART = "restart"  # no record of it: the time the restart found the channel gone
+
+
+class GoneCallEnds(Protocol):
+    """Asterisk's record of when channels ended, and the records of calls that ended while no
+    service ran (callcenter/persistence/adopted_ends.py)."""
+
+    async def channel_ends(self, call_ids: Collection[str]) -> Mapping[str, dt.datetime]:
+        """When each of these callers' channels ended; a call Asterisk has no end of is absent."""
+        ...
+
+    async def close(self, interaction_id: int, at: dt.datetime, source: EndSource) -> bool:
+        """End the call's record at ``at`` (no earlier than its last phase), its source noted;
+        False if it had ended already."""
+        ...
+
+
 class CallAdoption:
     def __init__(
-        self, link: PbxLink, legs: CallerLegs, acd: AcdService, calls: CallControl | None = None
+        self,
+        link: PbxLink,
+        legs: CallerLegs,
+        acd: AcdService,
+        calls: CallControl | None = None,
+        ends: GoneCallEnds | None = None,
     ) -> None:
         self._link = link
         self._legs = legs
         self._acd = acd
         self._calls = calls  # None: answered calls are only followed to their end
+        self._ends = ends  # None: a call already gone ends when it is found gone
 
     async def run(self, started_at: dt.datetime) -> None:
         """Adopt what a run before ``started_at`` left open; return once all of it is over.
@@ -51,14 +82,16 @@ class CallAdoption:
         await link.resynced.wait()
         await acd.started.wait()
         open_calls = await acd.store.open_calls(started_at - ADOPT_WINDOW, started_at)
+        # The call id is the Asterisk uniqueid of the caller's channel.
+        channels = {c.call_id: link.tracker.channels.get(c.call_id) for c in open_calls}
+        ends = await self._channel_ends([i for i, channel in channels.items() if channel is None])
         async with asyncio.TaskGroup() as tasks:
             for open_call in open_calls:
-                # The call id is the Asterisk uniqueid of the caller's channel.
-                channel = link.tracker.channels.get(open_call.call_id)
+                channel = channels[open_call.call_id]
                 work: Coroutine[Any, Any, None]
                 if channel is None:
                     log.info("call %s ended while the service was down", open_call.call_id)
-                    work = acd.finish_adopted(open_call)
+                    work = self._ended_while_down(open_call, ends.get(open_call.call_id))
                 elif open_call.answered or open_call.agent_id is not None:
                     log.info("adopting call %s (%s)", open_call.call_id, channel.name)
                     work = self._follow(open_call, channel)
@@ -68,6 +101,34 @@ class CallAdoption:
                 tasks.create_task(
                     self._isolated(work, open_call), name=f"adopted-{open_call.call_id}"
                 )
+
+    async def _channel_ends(self, call_ids: list[str]) -> Mapping[str, dt.datetime]:
+        if self._ends is None or not call_ids:
+            return {}
+        try:
+            return await self._ends.channel_ends(call_ids)
+        except Exception:
+            # An unreadable record must not keep the calls open: they end as found.
+            log.exception("Asterisk's record of the calls' ends could not be read")
+            return {}
+
+    async def _ended_while_down(self, open_call: OpenCall, end: dt.datetime | None) -> None:
+        """A call whose channel was gone when the service came back. Its record ends when the
+        channel did, as Asterisk recorded it, so that its talk time is the conversation's and
+        not the service's downtime; with no such record, at the time it was found gone, marked
+        so that reports and people can tell. Then the agent moves on as after any call (the end
+        already written, ``finish_adopted`` keeps it). A record in a state no call produces is
+        left to ``finish_adopted``, which closes it as an anomaly."""
+        if self._ends is not None and open_call.anomaly is None:
+            source = EndSource.ASTERISK if end is not None else EndSource.RESTART
+            at = end if end is not None else self._acd.wallclock()
+            try:
+                await self._ends.close(open_call.interaction_id, at, source)
+            except Exception:
+                # The database refuses now: the end goes through the ACD's store (journalled)
+                # at the time found, and Asterisk's record importer corrects it later.
+                log.exception("call %s: its end as Asterisk recorded it", open_call.call_id)
+        await self._acd.finish_adopted(open_call)
 
     async def _isolated(self, work: Coroutine[Any, Any, None], open_call: OpenCall) -> None:
         """One adopted call's failure must not end the others' (a TaskGroup would cancel

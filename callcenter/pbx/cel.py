@@ -266,3 +266,49 @@ class CelFileTail:
 def read_cel_file(path: Path) -> list[CelEvent]:
     """Every event of one record file (for a reconciliation); a missing file has none."""
     return CelFileTail(path).read_new()
+
+
+# --- a channel's end, for a call that ended while no service ran -----------------------------
+
+
+def channel_ends(events: Iterable[CelEvent], uniqueids: Iterable[str]) -> dict[str, dt.datetime]:
+    """When each of these channels ended, as Asterisk recorded it: its HANGUP, else its
+    CHAN_END (a moment later). A channel with neither in ``events`` is absent."""
+    wanted = set(uniqueids)
+    hangups: dict[str, dt.datetime] = {}
+    chan_ends: dict[str, dt.datetime] = {}
+    for event in events:
+        if event.uniqueid not in wanted:
+            continue
+        if event.kind == "HANGUP":
+            hangups.setdefault(event.uniqueid, event.at)
+        elif event.kind == "CHAN_END":
+            chan_ends.setdefault(event.uniqueid, event.at)
+    return {**chan_ends, **hangups}
+
+
+def read_channel_ends(path: Path, uniqueids: Iterable[str]) -> dict[str, dt.datetime]:
+    """:func:`channel_ends` of these channels in one record file; a missing file has none.
+    Only the lines that can be one of their ends are parsed: the record of a busy center
+    holds months of calls, and a restart reads it for a handful. Blocking: run it in a
+    thread from async code."""
+    wanted = set(uniqueids)
+    if not wanted:
+        return {}
+    needles = [f'"{uniqueid}"'.encode() for uniqueid in wanted]
+    ends: list[CelEvent] = []
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return {}
+    with handle:
+        for raw in handle:
+            if not raw.startswith((b'"HANGUP"', b'"CHAN_END"')):
+                continue
+            if not any(needle in raw for needle in needles):
+                continue
+            try:
+                ends.append(parse_cel_line(raw.decode("utf-8", errors="replace").strip()))
+            except CelLineInvalid:
+                continue
+    return channel_ends(ends, wanted)

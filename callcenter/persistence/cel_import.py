@@ -38,9 +38,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.interactions import NewInteraction, durations
 from callcenter.crm.vocabulary import CallbackStatus, Channel, Direction
+from callcenter.pbx.adoption import EndSource
 from callcenter.pbx.cel import CelFileTail, HotlineCall, HotlineCalls
 from callcenter.pbx.reconcile import END_TOLERANCE
 from callcenter.pbx.unseen_calls import UnseenCall, unseen_call
+from callcenter.persistence.adopted_ends import mark_end_source
 from callcenter.persistence.db import Database
 from callcenter.persistence.interactions import SqlInteractionStore
 from callcenter.persistence.ivr import identify_caller
@@ -218,6 +220,7 @@ async def _check(db: Database, call: HotlineCall, known: _Known, rules: _Rules) 
             )
             record = dataclasses.replace(record, ended_at=call.ended_at, version=record.version + 1)
             await store.save(dataclasses.replace(record, **dataclasses.asdict(durations(record))))
+            await mark_end_source(session, record.id, EndSource.ASTERISK)
             report += ImportReport(ends_fixed=1)
         if callback_due:
             filed = await session.scalar(

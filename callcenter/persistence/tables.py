@@ -248,6 +248,10 @@ class Interaction(Base):
     # Why the service closed this record as an anomaly (found in an impossible state); NULL
     # for an ordinary record (migration 0008).
     anomaly: Mapped[str | None] = mapped_column(String(200))
+    # Where the end came from when the service did not see the call end (migration 0013):
+    # "asterisk", the hang-up in Asterisk's record (CEL); "restart", no such record, the time a
+    # restart found the channel gone. NULL: the service saw it end.
+    end_source: Mapped[str | None] = mapped_column(String(16))
 
 
 class InteractionAmendment(Base):
