@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     agent_not_ready_reasons: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["break", "lunch", "meeting", "training", "after_call_work"]
     )
+    # Wrap-up extensions (docs/acd.md, "Wrap-up"): one extension adds this many seconds (0:
+    # the queue's own wrap-up time again); one call's whole wrap-up never passes the limit.
+    wrap_up_extend_seconds: float = Field(default=0.0, ge=0, le=3_600)
+    wrap_up_limit_seconds: float = Field(default=300.0, ge=0, le=14_400)
 
     # --- CTI websocket (/ws, docs/events.md) ---------------------------------------------------
     # Messages waiting for one connection before it is closed as too slow (4408).

@@ -22,6 +22,7 @@ from callcenter.acd.agents import AgentEvent
 from callcenter.acd.calls import OfferResult, QueuedCall
 from callcenter.acd.leg import AgentLine, DialOutcome, Ringing
 from callcenter.acd.model import AgentProfile, QueueConfig
+from callcenter.acd.path_steps import path_steps
 from callcenter.acd.ports import PopDelivery
 from callcenter.errors import Conflict, NotFound
 from callcenter.events import CallOffered
@@ -48,6 +49,7 @@ def call_offered(queued: QueuedCall, profile: AgentProfile) -> CallOffered:
         priority=queued.waiting.priority,
         authenticated=queued.outcome.authenticated,
         ivr_path=queued.ivr_path(),
+        ivr_steps=path_steps((*queued.outcome.path, *queued.steps)),
     )
 
 

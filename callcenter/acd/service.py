@@ -12,7 +12,8 @@ The story of one call, each step in its own collaborator:
 * waiting (callcenter/acd/waiting.py): music, announcements, overflow, until a decision;
 * the offer (callcenter/acd/offer.py): reserve the agent, deliver the screen pop, then dial;
   answered: the conversation, then wrap-up; not answered: back to waiting in its place;
-* wrap-up (here): the agent's wrap-up timer, then ready and the next call.
+* wrap-up (callcenter/acd/wrap_up.py): the agent's wrap-up timer, which the agent may
+  extend up to a limit, then ready and the next call.
 
 It depends only on ports: the caller's leg (acd/leg.py), its store, pop delivery and the
 speaker (acd/ports.py), and its notices on the event bus (acd/notices.py). It never spells a
@@ -47,6 +48,7 @@ from callcenter.acd.offer import Offers
 from callcenter.acd.policy import CallNotWaiting, Router
 from callcenter.acd.ports import AcdStore, OpenCall, PopDelivery, Speaker
 from callcenter.acd.waiting import WaitingLoop
+from callcenter.acd.wrap_up import WrapUp, WrapUpRules, WrapUps
 from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.events import AgentStateOrigin, EventBus, QueueChanged
 from callcenter.ivr.calendar import BusinessCalendar
@@ -88,6 +90,7 @@ class AcdService:
         calendar: BusinessCalendar | None = None,
         clock: Callable[[], float] | None = None,
         wallclock: Callable[[], dt.datetime] = utcnow,
+        wrap_up: WrapUpRules | None = None,
     ) -> None:
         self.store = store
         self.events = events
@@ -101,11 +104,11 @@ class AcdService:
         self._profiles: dict[int, AgentProfile] = {}
         self._queued: dict[str, QueuedCall] = {}
         self._handle_times: dict[str, deque[float]] = {}
-        self._timers: dict[int, asyncio.Task[None]] = {}
         self._followed: dict[str, asyncio.Task[None]] = {}  # calls outliving a lost PBX link
         self._early: dict[int, AgentRecord] = {}  # agents' changes told before the start
         self.offers = Offers(self, pops)
         self.waiting = WaitingLoop(self, self.offers, speaker)
+        self.wrap_ups = WrapUps(self, wrap_up or WrapUpRules())
         self.started = asyncio.Event()
         agent_states.watch(self)  # the agents' own changes, told in process
 
@@ -139,7 +142,7 @@ class AcdService:
                     except Exception:  # the database: the queues in use stay in use
                         log.exception("queues not reloaded; the ones in use stay")
             except asyncio.CancelledError:  # the service stops: no timer outlives it
-                for task in [*self._timers.values(), *self._followed.values()]:
+                for task in [*self.wrap_ups.cancel_all(), *self._followed.values()]:
                     task.cancel()
                 raise
 
@@ -247,6 +250,7 @@ class AcdService:
         announcement): for a clock that jumps rather than runs (tests)."""
         for queued in self._queued.values():
             queued.wake.set()
+        self.wrap_ups.recheck()
 
     # --- a queued call ---------------------------------------------------------------------
 
@@ -357,38 +361,29 @@ class AcdService:
             self._dispatch_agent(agent_id)
 
     def start_wrap_up(self, agent_id: int, interaction_id: int | None, seconds: float) -> None:
-        self._cancel_wrap_up(agent_id)
-        self._timers[agent_id] = asyncio.create_task(
-            self._wrap_up(agent_id, interaction_id, seconds), name=f"wrap-up-{agent_id}"
-        )
+        self.wrap_ups.start(agent_id, interaction_id, seconds)
+
+    def extend_wrap_up(self, agent_id: int, seconds: float | None = None) -> WrapUp:
+        """The agent, still writing notes, extends their wrap-up (callcenter/acd/wrap_up.py)."""
+        return self.wrap_ups.extend(agent_id, seconds)
 
     def _resume_wrap_up(self, profile: AgentProfile, status: AgentStatus) -> None:
         """An agent a previous run left in wrap-up: its timer died with that run. What is
         left of the longest wrap-up of the agent's queues runs now (none: ready at once)."""
-        seconds = max(
+        base = max(
             (self._queues[name].wrap_up_seconds for name in profile.queues if name in self._queues),
             default=QueueConfig("").wrap_up_seconds,
         )
+        seconds = base
         if status.since is not None:
             seconds -= (self._wallclock() - status.since).total_seconds()
         log.info("agent %s: wrap-up resumed, %.0f s left", status.agent_id, max(seconds, 0.0))
-        self.start_wrap_up(status.agent_id, status.interaction_id, max(seconds, 0.0))
+        self.wrap_ups.start(
+            status.agent_id, status.interaction_id, max(seconds, 0.0), base_seconds=base
+        )
 
     def _cancel_wrap_up(self, agent_id: int) -> None:
-        timer = self._timers.pop(agent_id, None)
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
-
-    async def _wrap_up(self, agent_id: int, interaction_id: int | None, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        self._timers.pop(agent_id, None)
-        try:
-            await self.agent_event(agent_id, AgentEvent.WRAP_UP_DONE)
-        except Conflict:
-            return  # the agent ended it first, or went not ready
-        if interaction_id is not None:
-            await self.store.wrapped_up(interaction_id, self._wallclock())
-        self.ready_again(agent_id)
+        self.wrap_ups.cancel(agent_id)
 
     # --- the ends of calls ------------------------------------------------------------------
 

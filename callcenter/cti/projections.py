@@ -30,6 +30,7 @@ from callcenter.events import (
     CallEnded,
     CallOffered,
     CallOfferEnded,
+    CallWrapUp,
     Event,
     FloorSnapshot,
 )
@@ -84,12 +85,16 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
                 "priority",
                 "authenticated",
                 "ivr_path",
+                "ivr_steps",
             ),
             parts=MappingProxyType({"client": ("client_id", *POP_SHOWS)}),
         ),
         CallOfferEnded: Projection((*_CALL, "reason")),
         CallAnswered: Projection(_CALL),
         CallEnded: Projection((*_CALL, "transferred")),
+        CallWrapUp: Projection(
+            ("agent_id", "interaction_id", "ends_at", "limit_at", "extended_seconds")
+        ),
         CallControlChanged: CallControlProjection(
             ("agent_id", "call_id", "interaction_id", "state", "target", "hold_seconds")
         ),

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self
 
 from callcenter.acd.model import AgentState, ClientSummary
+from callcenter.acd.path_steps import PathStep
 from callcenter.crm.vocabulary import Tier
 from callcenter.events.codec import Codec, InvalidEvent, UnknownTopic, build_codec
 
@@ -131,6 +132,8 @@ class CallOffered(Event):
     priority: int
     authenticated: bool  # proved who they are (account and PIN)
     ivr_path: tuple[str, ...]  # what they did in the IVR: "main_menu=timeout,1", ...
+    # The same path as typed steps, for the desk to tell in words (callcenter/acd/path_steps.py).
+    ivr_steps: tuple[PathStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,6 +178,21 @@ class CallEnded(Event):
     queue: str | None  # None: a call a previous run left open, with no queue recorded
     client_id: int | None
     transferred: bool  # the caller talks on with the transfer's target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallWrapUp(Event):
+    """``call.wrap_up``: the agent's wrap-up of a call began, or was extended: when it ends
+    (then the ACD makes the agent ready) and the latest it may be extended to."""
+
+    TOPIC: ClassVar[str] = "call.wrap_up"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    interaction_id: int | None
+    ends_at: dt.datetime
+    limit_at: dt.datetime  # no extension goes past it (callcenter/acd/wrap_up.py)
+    extended_seconds: int  # extensions so far, in all
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,6 +277,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
             CallOfferEnded,
             CallAnswered,
             CallEnded,
+            CallWrapUp,
             CallAbandoned,
             CallOverflowed,
             QueueChanged,

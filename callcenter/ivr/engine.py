@@ -102,6 +102,11 @@ class Step:
 
     node: str
     inputs: tuple[str, ...] = ()
+    # What the node was (its ``type``: menu, set_language, ...) and what it set (the language
+    # chosen, the queue): for the agent's screen pop, which tells the path in words. Not part
+    # of the stored entry, nor of equality: a record's path is what it always was.
+    kind: str = field(default="", compare=False)
+    value: str | None = field(default=None, compare=False)
 
     def entry(self) -> str:
         """As stored in a record's path: ``main_menu`` or ``main_menu=timeout,1``."""
@@ -164,24 +169,44 @@ class _RunState:
     secrets: frozenset[str]
     variables: dict[str, str] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
-    path: list[tuple[str, list[str]]] = field(default_factory=list)
+    path: list[_Visit] = field(default_factory=list)
     client: ClientFacts | None = None
     authenticated: bool = False
     self_served: bool = False
     callback_requested: bool = False
     message_left: bool = False
 
-    def enter(self, node: str) -> None:
+    def enter(self, node: str, kind: str) -> None:
         if len(self.path) >= MAX_STEPS:
             raise _StepLimit
-        self.path.append((node, []))
+        self.path.append(_Visit(node, [], kind))
 
     def note(self, value: str) -> None:
-        self.path[-1][1].append(value)
+        self.path[-1].inputs.append(value)
+
+    def set_value(self, value: str) -> None:
+        self.path[-1].value = value
 
     def count_attempt(self, node: str) -> int:
         self.attempts[node] = self.attempts.get(node, 0) + 1
         return self.attempts[node]
+
+
+@dataclass
+class _Visit:
+    """A step of the path as the run builds it (a :class:`Step` once the run is over)."""
+
+    node: str
+    inputs: list[str]
+    kind: str = ""
+    value: str | None = None
+
+    @classmethod
+    def of(cls, step: Step) -> _Visit:
+        return cls(step.node, list(step.inputs), step.kind, step.value)
+
+    def step(self) -> Step:
+        return Step(self.node, tuple(self.inputs), self.kind, self.value)
 
 
 class _StepLimit(Exception):
@@ -216,7 +241,7 @@ def run_flow(
         start = resume.node
         state.language = after.language
         state.client, state.authenticated = after.client, after.authenticated
-        state.path = [(step.node, list(step.inputs)) for step in (*after.path, *resume.steps)]
+        state.path = [_Visit.of(step) for step in (*after.path, *resume.steps)]
     try:
         ended = yield from _walk(flow, state, prefix="", start=start)
     except _CallerGone:
@@ -244,7 +269,7 @@ def _outcome(ended: _Ended, state: _RunState) -> Outcome:
             kind = OutcomeKind.ABANDONED_IN_IVR
     return Outcome(
         kind=kind,
-        path=tuple(Step(node, tuple(inputs)) for node, inputs in state.path),
+        path=tuple(visit.step() for visit in state.path),
         hung_up_by=ended.hung_up_by,
         client_id=state.client.client_id if state.client else None,
         authenticated=state.authenticated,
@@ -261,7 +286,7 @@ def _walk(
     node_id = start or flow.start
     while True:
         node = flow.nodes[node_id]
-        state.enter(prefix + node_id)
+        state.enter(prefix + node_id, node.type)
         step = yield from _visit(node, prefix + node_id, state)
         if isinstance(step, _Ended | _Returned):
             return step
@@ -292,6 +317,7 @@ def _visit(node: Node, key: str, state: _RunState) -> _Walk:
             return (yield from _self_service(node, key, state))
         case SetLanguageNode():
             state.language = node.language
+            state.set_value(node.language)
             return node.next
         case BranchNode():
             return _branch(node, state)
@@ -309,12 +335,14 @@ def _finish(node: Node, state: _RunState) -> _Walk:
     client_id = state.client.client_id if state.client else None
     match node:
         case EnqueueNode():
+            state.set_value(node.queue)
             command = Enqueue(
                 node.queue, tuple(node.skills), node.priority, client_id, state.language
             )
             yield from _ask(command)
             return _Ended(OutcomeKind.QUEUED, queue=node.queue)
         case TransferNode():
+            state.set_value(node.to)
             yield from _ask(Transfer(node.to))
             return _Ended(OutcomeKind.TRANSFERRED, transferred_to=node.to)
         case ReturnNode():

@@ -388,7 +388,13 @@ COVERED_PREFIXES = (
 PUBLIC = {("POST", "/api/auth/login"), ("POST", "/api/auth/mfa")}
 # Routes whose success needs a state this table cannot seed: confirming an enrolment needs
 # one begun and a code of its fresh secret (every role's: tests/api/test_mfa.py).
-TESTED_ELSEWHERE = {("POST", "/api/auth/mfa/confirm")}
+TESTED_ELSEWHERE = {
+    ("POST", "/api/auth/mfa/confirm"),
+    # Wrap-up needs an ACD with an agent in wrap-up (tests/api/test_wrap_up_api.py, every role).
+    ("GET", "/api/agents/me/wrap-up"),
+    ("POST", "/api/agents/me/wrap-up/extend"),
+    ("GET", "/api/agents/{agent_id}/wrap-up"),
+}
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
 

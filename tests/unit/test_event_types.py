@@ -25,6 +25,7 @@ from callcenter.events import (
     CallOfferEnded,
     CallOverflowed,
     CallQueued,
+    CallWrapUp,
     Envelope,
     Event,
     FloorSnapshot,
@@ -153,6 +154,20 @@ SAMPLES: list[Event] = [
         queue=None,
         client_id=None,
         transferred=False,
+    ),
+    CallWrapUp(
+        agent_id=12,
+        interaction_id=5311,
+        ends_at=dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.UTC),
+        limit_at=dt.datetime(2026, 3, 2, 9, 35, tzinfo=dt.UTC),
+        extended_seconds=30,
+    ),
+    CallWrapUp(
+        agent_id=12,
+        interaction_id=None,
+        ends_at=dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.UTC),
+        limit_at=dt.datetime(2026, 3, 2, 9, 35, tzinfo=dt.UTC),
+        extended_seconds=0,
     ),
     CallAbandoned(
         call_id="c1", interaction_id=5313, queue="general", waited_seconds=41.5, client_id=2

@@ -9,6 +9,9 @@ GET      /api/agents/me                  agent, advisor
 POST     /api/agents/me/login            agent, advisor
 POST     /api/agents/me/logout           agent, advisor
 POST     /api/agents/me/state            agent, advisor
+GET      /api/agents/me/wrap-up          agent, advisor
+POST     /api/agents/me/wrap-up/extend   agent, advisor
+GET      /api/agents/{id}/wrap-up        supervisor, admin
 GET      /api/agents                     supervisor, admin
 PUT      /api/agents/{id}/profile        admin
 =======  ==============================  =======================================
@@ -16,6 +19,10 @@ PUT      /api/agents/{id}/profile        admin
 Agents are the users of role agent or advisor: the people the ACD routes calls to. The state
 machine is callcenter/acd/agents.py; a move it does not allow is 409 (``agent-not-logged-in``,
 ``agent-already-logged-in``, ``agent-illegal-transition``), a bad reason 422.
+
+An agent in wrap-up sees when it ends and extends it while writing notes, up to the call's
+limit (409 ``agent-not-in-wrap-up``, ``wrap-up-limit-reached``; docs/acd.md, "Wrap-up");
+supervisors see any agent's.
 
 The reasons and dispositions the desk offers are the active service codes, with their labels
 in both languages (admins change them: callcenter/api/routes/service_codes.py).
@@ -25,10 +32,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from callcenter.acd.agents import AgentRecord
 from callcenter.acd.model import AgentState
+from callcenter.acd.service import AcdService
+from callcenter.acd.wrap_up import NotInWrapUp
 from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
 from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
 from callcenter.api.schemas.agents import (
@@ -37,6 +46,8 @@ from callcenter.api.schemas.agents import (
     AgentStateIn,
     DispositionsOut,
     ReasonsOut,
+    WrapUpExtendIn,
+    WrapUpOut,
 )
 from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.service_codes import CodeLabelOut
@@ -96,6 +107,46 @@ async def change_state(body: AgentStateIn, principal: Agent, states: AgentStates
     """Ready (in wrap-up: end it now) or not ready with a reason (the websocket's ``state``
     message runs the same use case)."""
     return AgentOut.of(await states.set_own(principal.user_id, body.state, body.reason))
+
+
+# --- wrap-up: its deadline and its extension (callcenter/acd/wrap_up.py) ---------------------
+
+
+def _acd(request: Request) -> AcdService:
+    service: AcdService | None = request.app.state.runtime.acd
+    if service is None:
+        raise NotInWrapUp("the ACD is not running: no call, no wrap-up")
+    return service
+
+
+AcdDep = Annotated[AcdService, Depends(_acd)]
+
+
+def _wrap_up_of(acd: AcdService, agent_id: int) -> WrapUpOut:
+    wrap = acd.wrap_ups.of(agent_id)
+    if wrap is None:
+        raise NotInWrapUp("not in wrap-up", agent_id=agent_id)
+    return WrapUpOut.of(wrap)
+
+
+@router.get("/me/wrap-up", responses=errors(409))
+async def my_wrap_up(principal: Agent, acd: AcdDep) -> WrapUpOut:
+    """Your wrap-up: when it ends, and the latest an extension can reach."""
+    return _wrap_up_of(acd, principal.user_id)
+
+
+@router.post("/me/wrap-up/extend", responses=errors(409, 422))
+async def extend_wrap_up(body: WrapUpExtendIn, principal: Agent, acd: AcdDep) -> WrapUpOut:
+    """More time for your notes: ``seconds``, else the configured amount, never past the
+    call's limit (409 ``wrap-up-limit-reached`` there: save the notes, they are kept after
+    wrap-up ends). The desk hears the new deadline (``call.wrap_up``)."""
+    return WrapUpOut.of(acd.extend_wrap_up(principal.user_id, body.seconds))
+
+
+@router.get("/{agent_id}/wrap-up", responses=errors(409))
+async def agent_wrap_up(agent_id: AgentId, _principal: Managers, acd: AcdDep) -> WrapUpOut:
+    """An agent's wrap-up and how much they extended it."""
+    return _wrap_up_of(acd, agent_id)
 
 
 @router.get("")

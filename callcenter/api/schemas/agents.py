@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from callcenter.acd.agents import AgentRecord
 from callcenter.acd.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, AgentState
+from callcenter.acd.wrap_up import WrapUp
 from callcenter.api.schemas.common import StrictModel
 from callcenter.api.schemas.service_codes import CodeLabelOut
 from callcenter.crm.vocabulary import Role
@@ -77,3 +78,33 @@ class ReasonsOut(BaseModel):
 class DispositionsOut(BaseModel):
     dispositions: list[str] = Field(description="the dispositions a wrap-up offers, in order")
     labels: list[CodeLabelOut] = Field(description="the same dispositions with their labels")
+
+
+# --- wrap-up: its deadline, and extending it (callcenter/acd/wrap_up.py) ----------------------
+
+
+class WrapUpExtendIn(StrictModel):
+    seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=3_600,
+        description="how long to add; default: the configured amount (or the queue's wrap-up)",
+    )
+
+
+class WrapUpOut(BaseModel):
+    agent_id: int
+    interaction_id: int | None = Field(description="the call being wrapped up")
+    ends_at: dt.datetime = Field(description="when the ACD ends it and makes the agent ready")
+    limit_at: dt.datetime = Field(description="the latest an extension can reach")
+    extended_seconds: int = Field(description="the extensions so far, in all")
+
+    @classmethod
+    def of(cls, wrap: WrapUp) -> WrapUpOut:
+        return cls(
+            agent_id=wrap.agent_id,
+            interaction_id=wrap.interaction_id,
+            ends_at=wrap.ends_at,
+            limit_at=wrap.limit_at,
+            extended_seconds=round(wrap.extended_seconds),
+        )
