@@ -72,7 +72,7 @@ async def find_record(
 
 def report(record: CallRecord, verdict: Verdict) -> None:
     print(f"interaction {record.interaction_id}: {' > '.join(record.path) or '(no IVR path)'}")
-    print(f"ended at {verdict.ended_at}; outcome {record.outcome or 'none'}")
+    print(f"IVR outcome: {record.outcome or 'none'}")
     print(verdict.summary)
 
 

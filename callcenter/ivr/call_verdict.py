@@ -55,13 +55,20 @@ class Verdict:
     def summary(self) -> str:
         if self.reached:
             return f"reached: {self.ended_at}"
-        return f"NOT REACHED: {self.problem} (ended at {self.ended_at})"
+        return f"NOT REACHED: {self.problem}; ended at {self.ended_at}"
 
 
 @dataclass(frozen=True)
 class _Step:
     node: str
-    value: str | None
+    value: str | None  # what the IVR noted at the node; a node that asked again notes each
+    # answer, comma separated ("after_hours_menu=0,timeout")
+
+    def inputs(self) -> list[str]:
+        """The keys typed at an input node, one entry per answer (silence left out)."""
+        if self.value is None:
+            return []
+        return [typed for typed in self.value.split(",") if typed != TIMEOUT]
 
 
 def _steps(path: tuple[str, ...]) -> list[_Step]:
@@ -96,25 +103,27 @@ def closed_side(node: BranchNode, taken: str) -> bool:
 
 def _key_problem(step: _Step, node: Node) -> str | None:
     """A step that took keys but not what the flow accepts there."""
-    if isinstance(node, MenuNode) and step.value not in (None, TIMEOUT, *node.choices):
-        return f"key {step.value} is no choice at {step.node}"
-    typed = step.value if step.value not in (None, TIMEOUT, MASK) else None
-    if isinstance(node, CollectNode) and typed is not None:
+    if isinstance(node, MenuNode):
+        for typed in step.inputs():
+            if typed not in node.choices:
+                return f"key {typed} is no choice at {step.node}"
+    if isinstance(node, CollectNode):
         low, high = node.min_length, node.max_length
-        if not low <= len(typed) <= high:
-            return f"{step.node} took {len(typed)} keys, not {low}-{high}"
+        for typed in step.inputs():
+            if typed != MASK and not low <= len(typed) <= high:
+                return f"{step.node} took {len(typed)} keys, not {low}-{high}"
     if isinstance(node, AuthenticateNode) and step.value not in (None, "ok"):
         return f"{step.node}: {step.value}"
-    if isinstance(node, CallbackNode) and step.value == "invalid":
+    if isinstance(node, CallbackNode) and "invalid" in step.inputs():
         return f"{step.node}: the number typed is not one"
     return None
 
 
-def _takes_keys(step: _Step, node: Node) -> bool:
-    return isinstance(node, MenuNode | CollectNode | CallbackNode) and step.value not in (
-        None,
-        TIMEOUT,
-    )
+def _keys_taken(step: _Step, node: Node) -> int:
+    """How many groups of keys the node took: each answer of a menu, collect or callback."""
+    if isinstance(node, MenuNode | CollectNode | CallbackNode):
+        return len(step.inputs())
+    return 0
 
 
 def groups_pressed(groups: list[str], keys_sent: int) -> int:
@@ -142,19 +151,19 @@ def judge(
     else:
         where = f"{last} ({record.outcome or 'no outcome'})"
     taken = 0
-    for step in steps:
+    for index, step in enumerate(steps):
         node = _node(flows, flow, step.node)
         if node is None:
             continue
         if isinstance(node, BranchNode) and step.value and closed_side(node, step.value):
+            went = steps[index + 1].node if index + 1 < len(steps) else "nowhere"
             return Verdict(
                 False,
                 f"{last} ({record.outcome or 'no outcome'})",
-                f"after hours: the hotline was closed ({step.node} took '{step.value}'; "
-                "outside opening hours or on a holiday)",
+                f"after hours: the hotline was closed ({step.node}: {step.value}), so the "
+                f"call went to {went}",
             )
-        if _takes_keys(step, node):
-            taken += 1
+        taken += _keys_taken(step, node)
         if (problem := _key_problem(step, node)) is not None:
             return Verdict(False, where, problem)
     if taken < key_groups_sent:

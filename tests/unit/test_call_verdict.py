@@ -103,9 +103,24 @@ def test_after_hours_is_said_whatever_the_keys_did_there(hotline: Flow) -> None:
     )
     verdict = judge(record(night, "callback"), hotline, key_groups_sent=3)
     assert not verdict.reached
-    assert verdict.problem is not None
-    assert verdict.problem.startswith("after hours: the hotline was closed")
+    assert verdict.problem == (
+        "after hours: the hotline was closed (after_hours_check: otherwise), so the call went "
+        "to after_hours_menu"
+    )
     assert verdict.ended_at == "hang_up (callback)"
+    assert verdict.summary.startswith("NOT REACHED: after hours")
+    # Closed, even for a caller who hung up right there.
+    assert not judge(record(night[:4], "abandoned_in_ivr"), hotline, 1).reached
+
+
+def test_a_node_that_asked_again_counts_each_answer(hotline: Flow) -> None:
+    # The menu asked twice in one visit: a 9 (no choice), then a 1.
+    again = (*BALANCE[:4], "main_menu=9,1", "account_gate=condition 1", "ask_known_pin")
+    verdict = judge(record(again, "abandoned_in_ivr"), hotline, key_groups_sent=3)
+    assert verdict.problem == "key 9 is no choice at main_menu"
+    # Silence is no answer: a menu that timed out once, then took its key, took one group.
+    slow = (*BALANCE[:4], "main_menu=timeout,1", *BALANCE[5:])
+    assert judge(record(slow, "self_served"), hotline, key_groups_sent=3).reached
 
 
 def test_keys_the_ivr_did_not_take_are_counted(hotline: Flow) -> None:
