@@ -74,6 +74,13 @@ def zh_label(key: str) -> str:
     return label
 
 
+def desk_queue_label(queue: str) -> str:
+    """A queue as the zh-CN desk names it, which the wallboard shows too (one source)."""
+    words = json.loads((WALLBOARD.parent / "i18n" / "zh-CN.json").read_text(encoding="utf-8"))
+    label: str = words[f"queue.{queue}"]
+    return label
+
+
 @pytest.mark.parametrize("served_desk", ["sqlite", "postgresql"], indirect=True)
 async def test_the_wallboard_shows_a_live_call_the_supervisor_listens_to(
     served_desk: ServedDesk, browser: Browser, artifacts: Path
@@ -98,11 +105,14 @@ async def test_the_wallboard_shows_a_live_call_the_supervisor_listens_to(
                 "*" * (len(caller) - 4) + caller[-4:]
             )
             await expect(call_row.locator("td").nth(1)).to_have_text(tier_label(tier))
-            await expect(call_row.locator("td").nth(2)).to_have_text("general")
+            await expect(call_row.locator("td").nth(2)).to_have_text(desk_queue_label("general"))
             agent_row = page.locator(f"#agents tr[data-agent='{desk.agent_id}']")
             await expect(agent_row.locator("td").nth(1)).to_have_class("state-on_call")
             general = page.locator("#queues tr[data-queue='general']")
             await expect(general.locator("[data-testid=wb-waiting]")).to_have_text("0")
+            await expect(general.locator("[data-testid=wb-queue-name]")).to_have_text(
+                desk_queue_label("general")
+            )
             # A branch manager has no phone to ring: the board says so in words.
             manager = await open_wallboard(served_desk, browser, "manager.bj01")
             listen = manager.locator(
@@ -200,7 +210,9 @@ async def test_a_supervisor_sets_an_agents_state_and_moves_a_waiting_call_from_t
         await caller.start()
         call_id = await waiting_call(line)
         waiting = page.locator(f"#waiting tr[data-call='{call_id}']")
-        await expect(waiting.locator("td").nth(2)).to_have_text("general", timeout=5_000)
+        await expect(waiting.locator("td").nth(2)).to_have_text(
+            desk_queue_label("general"), timeout=5_000
+        )
         assert phone.invites == []  # agent01 does not serve general
         await waiting.locator("[data-testid=wb-move-select]").select_option("queue:complaints")
         await page.screenshot(path=str(artifacts / "wallboard-actions.png"))

@@ -18,6 +18,7 @@ from callcenter.api.desk import AGENT_UI_DIR, CONTENT_SECURITY_POLICY
 from callcenter.api.routes.supervision import FloorUnavailable
 from callcenter.app import create_app
 from callcenter.crm.vocabulary import Tier
+from callcenter.demo.acd import DEMO_QUEUES
 from callcenter.errors import DomainError
 from callcenter.pbx import supervision
 from callcenter.pbx.call_states import PbxUnavailable
@@ -116,3 +117,17 @@ def test_every_module_the_page_imports_is_there() -> None:
             r"""^import .* from "(\.{1,2}/[^"]+)";""", module.read_text(), re.M
         ):
             assert (module.parent / target).resolve().is_file(), f"{module.name}: {target}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_queues_are_labelled_once_by_the_desks_dictionary_which_the_board_reads(
+    language: str,
+) -> None:
+    """queue_names.js reads the desk's `queue.<name>` labels: the demo's every queue has one
+    there, in both languages, and the wallboard keeps no copy that could say otherwise."""
+    desk = ui_files.dictionary(AGENT_UI_DIR, language)
+    assert sorted(f"queue.{q.name}" for q in DEMO_QUEUES if f"queue.{q.name}" not in desk) == []
+    assert [key for key in dictionary(language) if key.startswith("queue.")] == []
+    module = (WALLBOARD / "js" / "queue_names.js").read_text()
+    assert "`../../i18n/${lang}.json`" in module  # the desk's folder, from wallboard/js/
+    assert "queueLabel(q.queue)" in sources()  # the queues card

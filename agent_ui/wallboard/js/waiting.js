@@ -7,6 +7,7 @@ import { el } from "../../js/dom.js";
 import { seconds } from "../../js/format.js";
 import { t, term } from "../../js/i18n.js";
 import { act, busy } from "./actions.js";
+import { queueLabel } from "./queue_names.js";
 import { setOptions, setText, syncRows } from "./rows.js";
 
 export class WaitingTable {
@@ -50,14 +51,14 @@ export class WaitingTable {
     const [caller, tier, queue, priority, wait, actions] = row.cells;
     setText(caller, call.caller ?? "–");
     setText(tier, term("tier", call.tier) || "–");
-    setText(queue, call.queue);
+    setText(queue, queueLabel(call.queue));
     setText(priority, call.priority ?? "–");
     setText(wait, seconds(this.since(call.waiting_since)));
     const [move] = actions.children;
     const [select, apply] = move.children;
     const queues = this.queues.filter((q) => q !== call.queue);
     const entries = [["", t("wb.move_to")]];
-    if (queues.length) entries.push({ group: t("wb.to_queue"), options: queues.map((q) => [`queue:${q}`, q]) });
+    if (queues.length) entries.push({ group: t("wb.to_queue"), options: queues.map((q) => [`queue:${q}`, queueLabel(q)]) });
     if (ready.length) {
       entries.push({ group: t("wb.to_agent"), options: ready.map((id) => [`agent:${id}`, this.agentName(id)]) });
     }

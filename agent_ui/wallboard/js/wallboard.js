@@ -10,9 +10,10 @@ import { seconds } from "../../js/format.js";
 import { t, term } from "../../js/i18n.js";
 import { openManagerPage } from "../../js/manager_page.js";
 import { CtiSocket } from "../../js/socket.js";
-import { clearError, showError } from "./actions.js";
+import { clearError, describe, showError } from "./actions.js";
 import { AgentsTable, STATE_ORDER } from "./agents.js";
 import { MonitorBar } from "./monitor.js";
+import { loadQueueLabels, queueLabel } from "./queue_names.js";
 import { WaitingTable } from "./waiting.js";
 
 const SL_TARGET = 0.8; // the center's goal: 80% answered within the queue's threshold
@@ -60,7 +61,7 @@ function queueRow(q) {
   return el(
     "tr",
     { "data-queue": q.queue },
-    el("td", {}, q.queue),
+    el("td", { "data-testid": "wb-queue-name" }, queueLabel(q.queue)),
     el("td", { class: q.waiting > 0 ? "num alert" : "num", "data-testid": "wb-waiting" }, q.waiting),
     el("td", { class: "num", "data-testid": "wb-longest" }, seconds(since(q.longest_waiting_since)) || "–"),
     el("td", { class: slClass, "data-testid": "wb-sl" }, percent(sl)),
@@ -90,7 +91,7 @@ function callRows(calls) {
       { "data-call": c.call_id },
       el("td", {}, c.caller ?? "–"),
       el("td", {}, term("tier", c.tier) || "–"),
-      el("td", {}, c.queue),
+      el("td", {}, queueLabel(c.queue)),
       el("td", {}, agentName(c.agent_id)),
       el("td", { class: "num" }, seconds(since(c.answered_at))),
     ),
@@ -172,6 +173,8 @@ async function boot() {
   $("gate").hidden = true;
   $("board").hidden = false;
   $("error-close").addEventListener("click", clearError);
+  // The desk's queue labels; the board still shows the queues' names without them.
+  await loadQueueLabels().catch((error) => showError(t("wb.load_queue_labels"), error));
   render();
   await Promise.all([refreshNames(), loadChoices(), monitor.load()]);
   socket.start();
@@ -181,4 +184,4 @@ async function boot() {
 }
 
 // A page that cannot even start says why (a network failure while loading, say).
-boot().catch((error) => gate(String(error?.message ?? error)));
+boot().catch((error) => gate(describe(error)));
