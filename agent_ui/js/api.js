@@ -11,6 +11,21 @@ export class ApiError extends Error {
   }
 }
 
+/** No answer at all: the server (or the network to it) is down, or it did not answer within
+ * the time a request may take. ``kind`` is "unreachable" or "timeout"; errors.js words it. */
+export class NetworkError extends Error {
+  constructor(kind, seconds, cause) {
+    super(kind === "timeout" ? `no answer within ${seconds} s` : "server unreachable", { cause });
+    this.kind = kind;
+    this.seconds = seconds;
+  }
+}
+
+// A request that has had no answer by then is given up, and the page says so: a hung server
+// or a dead link must not leave a button busy for ever. Every route answers well within it
+// (the supervisor's monitoring rings the phone asynchronously).
+export const REQUEST_TIMEOUT_SECONDS = 30;
+
 const listeners = { unauthenticated: new Set() };
 
 /** Called when any request answers 401: the session ended, the page shows the login. */
@@ -24,7 +39,15 @@ export async function request(method, path, body = undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(`/api${path}`, init);
+  init.signal = AbortSignal.timeout(REQUEST_TIMEOUT_SECONDS * 1000);
+  let response;
+  try {
+    response = await fetch(`/api${path}`, init);
+  } catch (error) {
+    // fetch rejects only when no answer came: refused, unreachable, or given up.
+    const kind = error?.name === "TimeoutError" ? "timeout" : "unreachable";
+    throw new NetworkError(kind, REQUEST_TIMEOUT_SECONDS, error);
+  }
   serverClock.observe(response.headers.get("Date"));
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);

@@ -4,18 +4,14 @@
 
 import { ApiError, post } from "./api.js";
 import { $, el, replace } from "./dom.js";
-import { t } from "./i18n.js";
+import { describeError } from "./errors.js";
 
 const CARDS = ["login-form", "mfa-form", "enrol-view"];
 
-/** The words for a refused login step: the error's own, a wait in seconds, or the server's. */
+/** The words for a refused login step: a wrong password or code, the back-off's wait, an
+ * expired step, the server unreachable (errors.js, in the page's language). */
 export function loginError(error) {
-  if (!(error instanceof ApiError)) return String(error?.message ?? error);
-  if (error.error === "too-many-logins" && error.detail.retry_after_seconds) {
-    return t("login.retry_in", { seconds: error.detail.retry_after_seconds });
-  }
-  const known = t(`error.${error.error}`);
-  return known === `error.${error.error}` ? error.message : known;
+  return describeError(error);
 }
 
 export class LoginFlow {

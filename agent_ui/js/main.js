@@ -12,6 +12,7 @@ import { CtiSocket } from "./socket.js";
 import { LoginFlow } from "./login.js";
 import { MANAGERS } from "./manager_page.js"; // their home is the wallboard
 import { describe, WrapUp } from "./wrapup.js";
+import { describeRefusal } from "./errors.js";
 
 let toastTimer = null;
 function toast(error) {
@@ -72,7 +73,7 @@ function dispatch(message) {
       calls.controlled(data);
       break;
     case "error":
-      toast(data.message || data.error);
+      toast(describeRefusal(data)); // the id in words: the message is the server's English
       break;
     default:
       break; // hello, resumed, state.ok, pong, and topics this page does not show

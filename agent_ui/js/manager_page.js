@@ -2,6 +2,7 @@
 // language, then who is logged in; a page for managers only says why it shows nothing else.
 
 import { ApiError, get, onUnauthenticated } from "./api.js";
+import { describeError } from "./errors.js";
 import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./i18n.js";
 
 export const MANAGERS = new Set(["supervisor", "admin"]);
@@ -24,7 +25,7 @@ export async function openManagerPage({ gate, loginNeeded, managersOnly, onLangu
   try {
     me = await get("/auth/me");
   } catch (error) {
-    gate(error instanceof ApiError && error.status === 401 ? t(loginNeeded) : String(error.message));
+    gate(error instanceof ApiError && error.status === 401 ? t(loginNeeded) : describeError(error));
     return null;
   }
   if (me.mfa_required && !me.mfa_verified) {

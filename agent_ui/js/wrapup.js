@@ -6,6 +6,7 @@
 import { ApiError, get, patch, post, put, serverClock } from "./api.js";
 import { codeLabel, loadDispositions } from "./codes.js";
 import { $, el, replace } from "./dom.js";
+import { describeError } from "./errors.js";
 import { language, t, term } from "./i18n.js";
 
 const FOLLOW_UP_KINDS = [
@@ -166,10 +167,7 @@ export class WrapUp {
   }
 }
 
+/** An error in the desk's words (errors.js: never the server's English message). */
 export function describe(error) {
-  if (error instanceof ApiError) {
-    const known = t(`error.${error.error}`);
-    return known === `error.${error.error}` ? error.message : known;
-  }
-  return String(error?.message ?? error);
+  return describeError(error);
 }

@@ -6,6 +6,7 @@
 // text-only DOM, the dictionaries; logging in happens at the desk.
 
 import { $, replace } from "../../js/dom.js";
+import { describeError } from "../../js/errors.js";
 import { openManagerPage } from "../../js/manager_page.js";
 import { agents } from "./agents.js";
 import { codes } from "./codes.js";
@@ -56,4 +57,4 @@ async function boot() {
 }
 
 // A page that cannot even start says why (a network failure while loading, say).
-boot().catch((error) => gate(String(error?.message ?? error)));
+boot().catch((error) => gate(describeError(error)));

@@ -5,7 +5,7 @@
 import { get, put } from "../../js/api.js";
 import { $, el, replace } from "../../js/dom.js";
 import { t, term } from "../../js/i18n.js";
-import { check, checkedValues, clearErrors, fieldError, fillTable, showError, showSaved } from "./form.js";
+import { check, checkedValues, clearErrors, errorText, fieldError, fillTable, showError, showSaved } from "./form.js";
 
 const LANGUAGES = ["zh", "en"];
 const SKILL = /^([a-z][a-z0-9_]{0,49})\s*:\s*([1-5])$/;
@@ -46,7 +46,7 @@ class Agents {
       [this.list, this.queues] = await Promise.all([get("/agents"), get("/queues")]);
       replace($("agents-error"));
     } catch (error) {
-      replace($("agents-error"), error.message);
+      replace($("agents-error"), errorText(error));
     }
     if (this.editing) this.editing = this.list.find((a) => a.agent_id === this.editing.agent_id) ?? null;
     this.render();

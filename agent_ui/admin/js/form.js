@@ -5,16 +5,13 @@
 
 import { ApiError } from "../../js/api.js";
 import { el, replace } from "../../js/dom.js";
+import { describeError, invalidReason } from "../../js/errors.js";
 import { t } from "../../js/i18n.js";
 
-/** The words for an error: the dictionaries' for its id, else the server's message. */
+/** The words for an error: the console's own for its id ("adm.error.<id>"), else the shared
+ * ones (errors.js), never the server's English message. */
 export function errorText(error) {
-  if (error instanceof ApiError) {
-    const key = `adm.error.${error.error}`;
-    const known = t(key);
-    return known === key ? error.message : known;
-  }
-  return String(error?.message ?? error);
+  return describeError(error, { ownKey: (id) => `adm.error.${id}` });
 }
 
 /** The field a 422 entry names: the part of its location after the body (and the last part
@@ -48,8 +45,9 @@ export function showError(form, error) {
     const loose = [];
     for (const entry of error.detail) {
       const field = fieldOf(entry.loc);
-      const words = t("adm.error.invalid_field", { message: entry.msg });
-      if (!field || !fieldError(form, field, words)) loose.push(`${field ?? ""}: ${entry.msg}`);
+      const why = invalidReason(entry); // by the error's type: the server's msg is English
+      const words = t("adm.error.invalid_field", { message: why });
+      if (!field || !fieldError(form, field, words)) loose.push(`${field ?? ""}: ${why}`);
     }
     if (loose.length) replace(form.querySelector(".form-error"), t("adm.error.invalid", { fields: loose.join("; ") }));
     return;

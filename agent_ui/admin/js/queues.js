@@ -7,7 +7,7 @@
 import { get, put } from "../../js/api.js";
 import { $, el, replace } from "../../js/dom.js";
 import { t, term } from "../../js/i18n.js";
-import { check, checkedValues, clearErrors, fieldError, fillTable, options, showError, showSaved } from "./form.js";
+import { check, checkedValues, clearErrors, errorText, fieldError, fillTable, options, showError, showSaved } from "./form.js";
 
 const TIERS = ["standard", "silver", "gold", "vip"];
 const VALUE_CLASSES = ["top_profit", "core_volume", "declining", "ordinary"];
@@ -41,7 +41,7 @@ class Queues {
       this.list = await get("/queues");
       replace($("queues-error"));
     } catch (error) {
-      replace($("queues-error"), error.message);
+      replace($("queues-error"), errorText(error));
     }
     if (this.editing) this.editing = this.list.find((q) => q.name === this.editing.name) ?? null;
     this.render();

@@ -5,7 +5,7 @@
 import { get, patch, post } from "../../js/api.js";
 import { $, el, replace } from "../../js/dom.js";
 import { language, t, term } from "../../js/i18n.js";
-import { clearErrors, fillTable, options, showError, showSaved } from "./form.js";
+import { clearErrors, errorText, fillTable, options, showError, showSaved } from "./form.js";
 
 const ROLES = ["agent", "advisor", "supervisor", "branch", "compliance", "admin"];
 
@@ -35,7 +35,7 @@ class Users {
       [this.list, this.branches] = await Promise.all([get("/admin/users"), get("/admin/branches")]);
       replace($("users-error"));
     } catch (error) {
-      replace($("users-error"), error.message);
+      replace($("users-error"), errorText(error));
     }
     if (this.editing) this.editing = this.list.find((u) => u.id === this.editing.id) ?? null;
     this.render();

@@ -5,6 +5,7 @@
 // (../../js/): the session cookie, text-only DOM, the dictionaries.
 
 import { $, replace } from "../../js/dom.js";
+import { describeError } from "../../js/errors.js";
 import { openManagerPage } from "../../js/manager_page.js";
 import { calls } from "./calls.js";
 import { cases } from "./cases.js";
@@ -92,4 +93,4 @@ async function boot() {
 }
 
 // A page that cannot even start says why (a network failure while loading, say).
-boot().catch((error) => gate(String(error?.message ?? error)));
+boot().catch((error) => gate(describeError(error)));

@@ -3,6 +3,7 @@
 
 import { ApiError, query } from "../../js/api.js";
 import { $, replace } from "../../js/dom.js";
+import { describeError, invalidFields } from "../../js/errors.js";
 import { t } from "../../js/i18n.js";
 
 const pad = (n) => String(n).padStart(2, "0");
@@ -31,14 +32,14 @@ export function csvLink(id, path, params) {
   $(id).href = `/api${path}${query({ ...params, format: "csv" })}`;
 }
 
-/** Why a request failed, in words: a 422 names the fields the server refused. */
+/** Why a request failed, in the page's language: a 422 names the fields the server refused
+ * and why; anything else by its error id, or as no answer from the server (errors.js). */
 export function explain(error) {
   if (error instanceof ApiError && error.status === 422 && Array.isArray(error.detail)) {
-    const fields = error.detail.map((d) => `${(d.loc ?? []).at(-1)}: ${d.msg}`).join("; ");
-    return t("rep.invalid", { fields });
+    return t("rep.invalid", { fields: invalidFields(error.detail) });
   }
   if (error instanceof ApiError && error.status === 403) return t("rep.managers_only");
-  return t("rep.failed", { message: error.message });
+  return t("rep.failed", { message: describeError(error) });
 }
 
 /** "Updated 16:53:46" in the page's language (again after a language change). */

@@ -1,20 +1,15 @@
 // The supervisor's actions and what becomes of them: every request disables its controls
-// while it runs, and every failure is shown in words (the error id translated where the
-// dictionary knows it, else the server's own message), never dropped.
+// while it runs, and every failure is shown in words in the page's language (the board's own
+// for the errors its actions meet, else the shared ones: ../../js/errors.js), never dropped.
 
 import { ApiError } from "../../js/api.js";
 import { $, replace } from "../../js/dom.js";
+import { describeError } from "../../js/errors.js";
 import { t } from "../../js/i18n.js";
 
 /** An error in the supervisor's words. */
 export function describe(error) {
-  if (error instanceof ApiError) {
-    const key = `error.${error.error}`;
-    const known = t(key);
-    if (known !== key) return known;
-    return error.message && error.message !== `HTTP ${error.status}` ? error.message : error.error;
-  }
-  return t("error.network", { message: String(error?.message ?? error) });
+  return describeError(error);
 }
 
 export function showError(action, error) {
