@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from callcenter import __version__
 from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.agents import reason_codes
+from callcenter.acd.phones import PhoneCheck, PhoneWatch
 from callcenter.acd.service import AcdService
 from callcenter.acd.wrap_up import WrapUpRules
 from callcenter.api import api_router
@@ -49,9 +50,11 @@ from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.prompt_files import PromptSpeaker
+from callcenter.pbx.registrations import PhoneRegistrations
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
 from callcenter.persistence.adopted_ends import AsteriskEnds
+from callcenter.persistence.agent_phones import SqlAgentPhones
 from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
@@ -244,8 +247,15 @@ def create_app(
         legs = CallerLegs(ami, tracker, resyncs, calls)
         hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
+        # Which phones are registered (issue 16): no "ready" without one. Without a PBX no
+        # phone rings anyway, and nothing is checked (callcenter/acd/phones.py).
+        phones = PhoneRegistrations(ami)
+        phone_check = PhoneCheck(phones, SqlAgentPhones(db)) if settings.pbx_enabled else None
         agent_states = AgentStates(
-            stores.agent_states, events, reasons=reason_codes(settings.agent_not_ready_reasons)
+            stores.agent_states,
+            events,
+            reasons=reason_codes(settings.agent_not_ready_reasons),
+            phones=phone_check,
         )
         acd = AcdService(
             stores.acd,
@@ -297,8 +307,11 @@ def create_app(
             floor=floor,
             calls=calls if pbx else None,
             supervision=(
-                Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls) if pbx else None
+                Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls, phones=phones)
+                if pbx
+                else None
             ),
+            phones=phones if pbx else None,
         )
         app.state.runtime = runtime
         tasks = runtime.tasks
@@ -309,6 +322,9 @@ def create_app(
             if settings.pbx_enabled:
                 tasks.start("ami", lambda: _run_ami(runtime), Policy.FATAL)
                 tasks.start("pbx-link", _on_the_pbx(runtime, runtime.link.run))
+                tasks.start("phones", _on_the_pbx(runtime, phones.run))
+                if phone_check is not None:
+                    tasks.start("phone-watch", PhoneWatch(phone_check, agent_states, events).run)
                 tasks.start("acd", acd.run)
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from callcenter.acd.agent_states import AgentStates
+from callcenter.acd.ports import PhoneRegistry
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.client import AmiClient
 from callcenter.cti.floor_publisher import FloorPublisher
@@ -44,3 +45,4 @@ class Runtime:
     calls: CallControl | None = None  # the agents' call control (None without a PBX)
     supervision: Supervision | None = None  # supervisors' monitoring (None without a PBX)
     floor: FloorPublisher | None = None  # the wallboard (floor.snapshot)
+    phones: PhoneRegistry | None = None  # which phones are registered (None without a PBX)

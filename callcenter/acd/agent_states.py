@@ -15,6 +15,11 @@ all call :class:`AgentStates`. Each use case runs in the same three steps:
 The ACD's own changes skip step 2 (it applies them to its picture itself, in the order its
 story needs) and may defer step 3 (an offer's state change goes out after the dial, off the
 path to the ring).
+
+Before step 1, a change that makes the agent ready (login, ready, a supervisor's ready)
+checks that the agent's phone is registered (callcenter/acd/phones.py, when the service has a
+PBX): 409 ``phone-not-registered`` or ``phone-state-unknown``. The system's own change when a
+ready agent's phone goes is :meth:`AgentStates.phone_lost`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from callcenter.acd.agents import (
     ready_event,
 )
 from callcenter.acd.model import AgentState
+from callcenter.acd.phones import NO_PHONE, PhoneCheck
 from callcenter.events import AgentStateChanged, AgentStateOrigin, Event
 
 log = logging.getLogger(__name__)
@@ -81,6 +87,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class _NotReady(Exception):
+    """Raised inside the store's transaction (rolling it back): the agent is not ready, so a
+    lost phone changes nothing."""
+
+
 class AgentStates:
     def __init__(
         self,
@@ -89,12 +100,16 @@ class AgentStates:
         *,
         reasons: frozenset[str] = DEFAULT_NOT_READY_REASONS,
         clock: Callable[[], dt.datetime] = utcnow,
+        phones: PhoneCheck | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
         self.reasons = reasons  # the configured not-ready reasons
         self._clock = clock
         self._watchers: list[AgentWatcher] = []
+        # Whether an agent's phone can ring; None: no PBX, no check (callcenter/acd/phones.py).
+        # Public so that a test of the API can give a service without a PBX one.
+        self.phones = phones
 
     def watch(self, watcher: AgentWatcher) -> None:
         """``watcher`` hears of every change from now on (the ACD, as it is built)."""
@@ -103,8 +118,9 @@ class AgentStates:
     # --- the agents' own changes and supervisors' --------------------------------------------
 
     async def login(self, agent_id: int) -> AgentRecord:
-        """Logged in and ready (a user without a phone is refused: ``agent-no-extension``)."""
-        return await self._person(agent_id, AgentEvent.LOGIN, by=agent_id)
+        """Logged in and ready (a user without a phone is refused: ``agent-no-extension``;
+        one whose phone is not registered: ``phone-not-registered``)."""
+        return await self._person(agent_id, AgentEvent.LOGIN, by=agent_id, needs_phone=True)
 
     async def logout(self, agent_id: int) -> AgentRecord:
         return await self._person(agent_id, AgentEvent.LOGOUT, by=agent_id)
@@ -114,7 +130,7 @@ class AgentStates:
         if state == "ready":
             if reason is not None:
                 raise ReasonNotExpected("ready takes no reason", field="reason")
-            return await self._person(agent_id, ready_event, by=agent_id)
+            return await self._person(agent_id, ready_event, by=agent_id, needs_phone=True)
         return await self._person(agent_id, AgentEvent.NOT_READY, by=agent_id, reason=reason)
 
     async def force(
@@ -130,7 +146,42 @@ class AgentStates:
             event = AgentEvent.FORCE_NOT_READY  # the state machine's supervisor events
         elif state == "logged_out":
             event = AgentEvent.FORCE_LOGOUT
-        return await self._person(agent_id, event, by=supervisor_id, reason=reason, forced=True)
+        return await self._person(
+            agent_id,
+            event,
+            by=supervisor_id,
+            reason=reason,
+            forced=True,
+            needs_phone=state == "ready",
+        )
+
+    async def phone_lost(self, agent_id: int) -> bool:
+        """The system takes a ready agent whose phone is not registered out of ready (not
+        ready, reason ``no_phone``); False when the agent was not ready any more (on a call,
+        gone on a break) and nothing changed. Stored as the supervisors' ``force_not_ready``
+        event with no one named as its author, as the ACD's changes are, and announced as
+        any other change (callcenter/acd/phones.py)."""
+
+        def only_from_ready(state: AgentState) -> AgentEvent:
+            if state is not AgentState.READY:
+                raise _NotReady
+            return AgentEvent.FORCE_NOT_READY
+
+        change = StateChange(
+            agent_id,
+            only_from_ready,
+            self._clock(),
+            reason=NO_PHONE,
+            reasons=self.reasons | {NO_PHONE},
+        )
+        try:
+            record = await self._store.apply_and_read(change)
+        except _NotReady:
+            return False
+        for watcher in self._watchers:
+            watcher.agent_changed(record)
+        self.announce(record.agent_id, record.status, origin="acd")
+        return True
 
     async def _person(
         self,
@@ -140,7 +191,12 @@ class AgentStates:
         by: int,
         reason: str | None = None,
         forced: bool = False,
+        needs_phone: bool = False,
     ) -> AgentRecord:
+        if needs_phone and self.phones is not None:
+            # Check before the change's transaction: a phone that unregisters after this
+            # check is caught by the PhoneWatch, which hears the agent's "ready".
+            await self.phones.require(agent_id)
         change = StateChange(
             agent_id,
             event,

@@ -75,3 +75,21 @@ class Speaker(Protocol):
     """Turns an utterance into the prompt files that say it (the IVR's rendered prompts)."""
 
     def say(self, utterance: Utterance, call_id: str) -> list[str]: ...
+
+
+class PhoneWatcher(Protocol):
+    """Told when a phone may have gone: one unregistered, or the whole picture was replaced
+    (a new link to the PBX). Called synchronously: it must only take note, never wait."""
+
+    def phones_changed(self) -> None: ...
+
+
+class PhoneRegistry(Protocol):
+    """Which phones (users' extensions) are registered, as the PBX sees them
+    (callcenter/pbx/registrations.py). The ACD routes no call to a phone that is not."""
+
+    async def registered(self, extension: str) -> bool | None:
+        """True: registered; False: not; None: cannot tell now (no link to the PBX)."""
+
+    def watch(self, watcher: PhoneWatcher) -> None:
+        """``watcher`` hears of every change that may have taken a phone away."""

@@ -19,10 +19,12 @@ barge    qBES     talks to both sides (B: barge into both channels of the bridge
 leave when the spied-on channel hangs up (the supervisor's phone then hangs up); ``S``: leave
 when no channel matches (the call ended while the supervisor's phone rang).
 
-Check, act, record: the self-check, the agent's live leg and the supervisor's phone first;
-then the Originate; then the audit entry (``call.monitored``). No event is published: any
-``call.*`` event naming the agent reaches the agent's own desk (callcenter/cti/routing.py),
-and monitoring must not tell the agent.
+Check, act, record: the self-check, the agent's live leg and the supervisor's phone first
+(one with no extension is ``no-supervisor-phone``; one not registered is refused at once
+with ``supervisor-phone-not-registered``, naming the extension, instead of an Originate that
+rings nothing: callcenter/pbx/registrations.py); then the Originate; then the audit entry
+(``call.monitored``). No event is published: any ``call.*`` event naming the agent reaches
+the agent's own desk (callcenter/cti/routing.py), and monitoring must not tell the agent.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Protocol
 
+from callcenter.acd.ports import PhoneRegistry
 from callcenter.asterisk.errors import AmiActionError, AmiError
 from callcenter.asterisk.protocol import HeaderValue, Message
 from callcenter.errors import Conflict, NotFound
@@ -69,6 +72,10 @@ class AgentNotOnCall(Conflict):
 
 class NoSupervisorPhone(Conflict):
     error_id = "no-supervisor-phone"
+
+
+class SupervisorPhoneNotRegistered(Conflict):
+    error_id = "supervisor-phone-not-registered"
 
 
 class CannotMonitorSelf(Conflict):
@@ -128,11 +135,13 @@ class Supervision:
         calls: CallsOfAgents | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        phones: PhoneRegistry | None = None,
     ) -> None:
         self.ami = ami
         self.tracker = tracker
         self.backend = backend
         self.calls = calls
+        self.phones = phones  # None: the supervisor's phone is not checked before it rings
         self._clock = clock
         self._by_supervisor: dict[int, Monitoring] = {}
         self._started: dict[str, float] = {}  # call id -> when, until the tracker sees it
@@ -166,6 +175,13 @@ class Supervision:
         own = await self.backend.own_extension(supervisor_id)
         if not own:
             raise NoSupervisorPhone("the supervisor has no phone extension (users.extension)")
+        # "Cannot tell" (None: the link is down) goes on: the Originate then says so.
+        if self.phones is not None and await self.phones.registered(own) is False:
+            raise SupervisorPhoneNotRegistered(
+                f"your phone {own} is not registered: register a phone as {own} to listen, "
+                "whisper or barge",
+                extension=own,
+            )
         previous = self.current(supervisor_id)
         if previous is not None:  # one monitoring per supervisor: the new one replaces it
             await self._hang_up(previous.call_id)

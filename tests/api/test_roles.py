@@ -266,6 +266,7 @@ ROUTES += [
     RouteRule("GET", "/api/agents/reasons", ANY_STAFF),
     RouteRule("GET", "/api/agents/dispositions", ANY_STAFF),
     RouteRule("GET", "/api/agents/me", AGENTS),
+    RouteRule("GET", "/api/agents/me/phone", AGENTS),
     RouteRule("POST", "/api/agents/me/login", AGENTS),
     RouteRule("POST", "/api/agents/me/logout", AGENTS, logged_in=True),
     RouteRule(

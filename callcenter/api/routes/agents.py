@@ -9,6 +9,7 @@ GET      /api/agents/me                  agent, advisor
 POST     /api/agents/me/login            agent, advisor
 POST     /api/agents/me/logout           agent, advisor
 POST     /api/agents/me/state            agent, advisor
+GET      /api/agents/me/phone            agent, advisor
 GET      /api/agents/me/wrap-up          agent, advisor
 POST     /api/agents/me/wrap-up/extend   agent, advisor
 GET      /api/agents/{id}/wrap-up        supervisor, admin
@@ -18,7 +19,9 @@ PUT      /api/agents/{id}/profile        admin
 
 Agents are the users of role agent or advisor: the people the ACD routes calls to. The state
 machine is callcenter/acd/agents.py; a move it does not allow is 409 (``agent-not-logged-in``,
-``agent-already-logged-in``, ``agent-illegal-transition``), a bad reason 422.
+``agent-already-logged-in``, ``agent-illegal-transition``), a bad reason 422. Going ready (the
+login, "ready") with the agent's phone not registered is 409 ``phone-not-registered``, and
+while the PBX cannot be asked ``phone-state-unknown`` (callcenter/acd/phones.py).
 
 An agent in wrap-up sees when it ends and extends it while writing notes, up to the call's
 limit (409 ``agent-not-in-wrap-up``, ``wrap-up-limit-reached``; docs/acd.md, "Wrap-up");
@@ -36,6 +39,7 @@ from fastapi import APIRouter, Depends, Request
 
 from callcenter.acd.agents import AgentRecord
 from callcenter.acd.model import AgentState
+from callcenter.acd.ports import PhoneRegistry
 from callcenter.acd.service import AcdService
 from callcenter.acd.wrap_up import NotInWrapUp
 from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
@@ -50,6 +54,7 @@ from callcenter.api.schemas.agents import (
     WrapUpOut,
 )
 from callcenter.api.schemas.common import Id, errors
+from callcenter.api.schemas.phones import PhoneOut
 from callcenter.api.schemas.service_codes import CodeLabelOut
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence import agents, service_codes
@@ -107,6 +112,18 @@ async def change_state(body: AgentStateIn, principal: Agent, states: AgentStates
     """Ready (in wrap-up: end it now) or not ready with a reason (the websocket's ``state``
     message runs the same use case)."""
     return AgentOut.of(await states.set_own(principal.user_id, body.state, body.reason))
+
+
+@router.get("/me/phone", responses=errors(404))
+async def my_phone(db: DbDep, principal: Agent, request: Request) -> PhoneOut:
+    """Your phone, and whether it is registered with the PBX now (None: cannot tell)."""
+    async with db.read() as session:
+        extension = (await agents.get_agent(session, principal.user_id)).extension
+    phones: PhoneRegistry | None = request.app.state.runtime.phones
+    registered = None
+    if extension and phones is not None:
+        registered = await phones.registered(extension)
+    return PhoneOut(extension=extension, registered=registered)
 
 
 # --- wrap-up: its deadline and its extension (callcenter/acd/wrap_up.py) ---------------------

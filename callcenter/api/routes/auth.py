@@ -12,6 +12,10 @@ POST     /api/auth/logout                any logged-in user
 GET      /api/auth/me                    any logged-in user
 =======  ==============================  ==================================================
 
+Logging out an agent or advisor also logs their agent state out (from ready, not ready or
+wrap-up), so that a closed desk is never left ready for calls; one with a call ringing or on
+keeps it (the call decides, callcenter/acd/agents.py) and the session ends all the same.
+
 A login answers 200 with ``step: "session"`` (the user, the session's end and its token; the
 ``cc_session`` cookie is set), or, for a user with a second factor, ``step: "mfa"`` with a
 short-lived token for ``POST /api/auth/mfa`` and no session. Supervisors, compliance and
@@ -27,6 +31,7 @@ of another origin: 403 ``bad-origin``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -35,6 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from callcenter.api import auth
+from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
 from callcenter.api.client_address import request_address
 from callcenter.api.deps import ClockDep, DbDep, SessionPrincipalDep, SettingsDep
 from callcenter.api.schemas.auth import (
@@ -49,11 +55,13 @@ from callcenter.api.schemas.auth import (
     UserOut,
 )
 from callcenter.api.schemas.common import errors
-from callcenter.errors import NotAuthenticated
+from callcenter.errors import Conflict, NotAuthenticated, NotFound
 from callcenter.persistence import sessions
 from callcenter.persistence.mfa import role_requires_mfa
 from callcenter.secretbox import SecretBox, box_for
 from callcenter.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class NoEchoRoute(APIRoute):
@@ -212,8 +220,16 @@ async def mfa_confirm(
 
 
 @router.post("/logout", status_code=204, responses=errors(401, 403))
-async def logout(principal: SessionPrincipalDep, db: DbDep, clock: ClockDep) -> Response:
-    """End the session the request came with (cookie or bearer) and clear the cookie."""
+async def logout(
+    principal: SessionPrincipalDep, db: DbDep, clock: ClockDep, states: AgentStatesDep
+) -> Response:
+    """End the session the request came with (cookie or bearer) and clear the cookie; an
+    agent's or advisor's agent state is logged out first (``agent.state``)."""
+    if principal.role in AGENT_ROLES:
+        try:
+            await states.logout(principal.user_id)
+        except (Conflict, NotFound) as exc:  # logged out already, or a call in hand
+            log.info("agent %s: session ends, agent state kept: %s", principal.user_id, exc)
     await auth.log_out(db, principal, now=clock())
     response = Response(status_code=204)
     response.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="strict")

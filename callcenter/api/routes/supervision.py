@@ -17,6 +17,7 @@ once when it opens, then follows the snapshots on the websocket.
 Monitoring rings the supervisor's own phone, which then listens, whispers or barges through
 ChanSpy (callcenter/pbx/supervision.py). 404 ``agent-not-found``, ``not-monitoring``,
 ``call-not-waiting``; 409 ``agent-not-on-call``, ``no-supervisor-phone``,
+``supervisor-phone-not-registered`` (at once, naming the extension: nothing rings),
 ``cannot-monitor-self``, ``agent-not-ready``, ``pbx-unavailable``, ``floor-unavailable``
 and the agent state machine's own (``agent-illegal-transition``...); 422 ``unknown-queue``,
 a bad reason.

@@ -1,0 +1,253 @@
+"""Which phones are registered: the PBX's answer to "can this extension ring now?".
+
+The ACD refuses "ready" while the agent's phone is not registered, takes a ready agent whose
+phone goes away out of ready (callcenter/acd/phones.py), and monitoring refuses a supervisor
+whose phone cannot ring. All of them ask :class:`PhoneRegistrations` (the ACD through its
+``PhoneRegistry`` port, callcenter/acd/ports.py); the browser softphone will too.
+
+How Asterisk tells it (verified against Asterisk 22: tests/unit/test_registrations.py holds
+the messages as the sandbox sent them, tests/integration/test_phone_registration_real_asterisk.py
+runs it for real):
+
+* chan_pjsip gives every endpoint a device state ``PJSIP/<endpoint>``: ``UNAVAILABLE`` while
+  no contact of its AOR is registered, ``NOT_INUSE`` from the moment one registers (our AORs
+  have ``qualify_frequency = 0``, and an unqualified contact counts as reachable), then
+  ``INUSE``, ``RINGING``, ``ONHOLD``... while it has calls. A phone that unregisters
+  (``Expires: 0``) or whose registration expires goes back to ``UNAVAILABLE``.
+* The snapshot is ``DeviceStateList``: one ``DeviceStateChange`` per known device, then
+  ``DeviceStateListComplete``. It needs the ``call`` or ``reporting`` write class, which the
+  service's AMI user has (asterisk_conf/manager.conf). The PJSIP actions that list contacts
+  (``PJSIPShowContacts``, ``PJSIPShowEndpoints``, ``PJSIPShowRegistrationsInbound``) need the
+  ``system`` write class, which it is deliberately not given (reload, restart).
+* Live changes are the ``DeviceStateChange`` events (read class ``call``): ``Device``,
+  ``State``. ``ContactStatus`` (``NonQualified`` on register, ``Removed`` on unregister) says
+  the same but has no snapshot we may ask for, so it is not used.
+
+The picture is rebuilt from a snapshot on every AMI login and whenever events were lost; until
+then, and while the link is down, :meth:`PhoneRegistrations.registered` answers None (cannot
+tell), and the callers decide what that means (callcenter/acd/phones.py refuses "ready").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from callcenter.acd.ports import PhoneWatcher
+from callcenter.asterisk.client import ActionListResult, ConnectionChange, ConnectionState
+from callcenter.asterisk.errors import AmiError, AmiEventsLost
+from callcenter.asterisk.protocol import HeaderValue, Message
+from callcenter.asterisk.subscription import Subscription
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_ACTION = "DeviceStateList"
+EVENT = "DeviceStateChange"
+TECH = "PJSIP/"
+# Device states in which an endpoint has no phone that can ring. Every other state (NOT_INUSE,
+# INUSE, BUSY, RINGING, RINGINUSE, ONHOLD) is a registered phone, idle or not.
+NOT_REGISTERED = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
+# How long a question waits for the snapshot of a session that has just logged in (the
+# service's start): after that it is answered "cannot tell".
+SNAPSHOT_WAIT = 3.0
+RETRY_MIN = 0.5
+RETRY_MAX = 10.0
+
+
+class Ami(Protocol):
+    """What the registrations need of the AMI client (callcenter/asterisk/client.py)."""
+
+    @property
+    def state(self) -> ConnectionState: ...
+
+    @property
+    def generation(self) -> int: ...
+
+    def subscribe(
+        self, names: set[str] | None = None, maxsize: int | None = None
+    ) -> Subscription[Message]: ...
+
+    def connection_changes(self) -> Subscription[ConnectionChange]: ...
+
+    async def action_list(
+        self,
+        name: str,
+        fields: Mapping[str, HeaderValue] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> ActionListResult: ...
+
+
+def endpoint_of(message: Message) -> str | None:
+    """The PJSIP endpoint (our extension) a ``DeviceStateChange`` is about, else None."""
+    device = message.get("Device") or ""
+    return device[len(TECH) :] if device.startswith(TECH) and len(device) > len(TECH) else None
+
+
+def is_registered(state: str | None) -> bool:
+    return state is not None and state.upper() not in NOT_REGISTERED
+
+
+class PhoneRegistrations:
+    """The registered phones, kept from a snapshot per AMI session and the events after it."""
+
+    def __init__(self, client: Ami, *, snapshot_wait: float = SNAPSHOT_WAIT) -> None:
+        self.client = client
+        self.snapshot_wait = snapshot_wait
+        self._states: dict[str, str] = {}  # endpoint -> its device state
+        self._current = asyncio.Event()  # set while the picture holds for this session
+        self._wanted = asyncio.Event()  # a snapshot is needed
+        self._during: list[Message] | None = None  # events that came while one was listed
+        self._watchers: list[PhoneWatcher] = []
+        self.snapshots = 0
+
+    # --- what the service asks -----------------------------------------------------------
+
+    def watch(self, watcher: PhoneWatcher) -> None:
+        self._watchers.append(watcher)
+
+    async def registered(self, extension: str) -> bool | None:
+        """Whether ``extension`` has a registered phone; None when the PBX cannot be asked
+        (the link is down, or its snapshot did not come within ``snapshot_wait``)."""
+        if not self._current.is_set() and self.client.state is ConnectionState.CONNECTED:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._current.wait(), self.snapshot_wait)
+        return self.registered_now(extension)
+
+    def registered_now(self, extension: str) -> bool | None:
+        """The same without waiting for a snapshot under way."""
+        if not self._current.is_set():
+            return None
+        return is_registered(self._states.get(extension))
+
+    @property
+    def current(self) -> bool:
+        """True while the picture is the PBX's (a snapshot taken on the live session)."""
+        return self._current.is_set()
+
+    # --- keeping the picture -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Follow device states and connection changes until the client closes."""
+        with (
+            self.client.subscribe({EVENT}) as events,
+            self.client.connection_changes() as changes,
+        ):
+            # A session logged in before we listened announced itself to nobody: it needs
+            # its snapshot too (checked in the same step as subscribing, as PbxLink does).
+            if self.client.state is ConnectionState.CONNECTED:
+                self._wanted.set()
+            async with asyncio.TaskGroup() as tasks:
+                helpers = [
+                    tasks.create_task(self._follow_connection(changes), name="phones-watch"),
+                    tasks.create_task(self._snapshots(), name="phones-snapshot"),
+                ]
+                try:
+                    await self._consume(events)
+                finally:
+                    for helper in helpers:
+                        helper.cancel()
+
+    async def _follow_connection(self, changes: Subscription[ConnectionChange]) -> None:
+        while True:
+            try:
+                change = await changes.get()
+            except StopAsyncIteration:
+                return
+            except AmiEventsLost:
+                self._stale()
+                continue
+            # Whatever happened, the picture is no longer the PBX's: a new session needs its
+            # own snapshot, and a lost one leaves us blind until then.
+            self._current.clear()
+            if change.state is ConnectionState.CONNECTED:
+                self._wanted.set()
+
+    def _stale(self) -> None:
+        self._current.clear()
+        self._wanted.set()
+
+    async def _consume(self, events: Subscription[Message]) -> None:
+        while True:
+            try:
+                message = await events.get()
+            except StopAsyncIteration:
+                return
+            except AmiEventsLost as exc:
+                log.warning("%s; listing device states again", exc)
+                self._stale()
+                continue
+            if self._during is not None:
+                self._during.append(message)
+            self._apply(message)
+
+    def _apply(self, message: Message) -> None:
+        endpoint = endpoint_of(message)
+        state = (message.get("State") or "").upper()
+        if endpoint is None or not state:
+            return
+        was = is_registered(self._states.get(endpoint))
+        self._states[endpoint] = state
+        now = is_registered(state)
+        if was != now:
+            log.info("phone %s %s (%s)", endpoint, "registered" if now else "unregistered", state)
+        if was and not now and self._current.is_set():
+            self._tell()
+
+    async def _snapshots(self) -> None:
+        """One snapshot at a time; one that fails while the session stays up is tried again
+        with backoff (the ACD cannot let anyone go ready until it has one)."""
+        delay = RETRY_MIN
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            if self.client.state is not ConnectionState.CONNECTED:
+                continue  # the next login asks again
+            if await self.snapshot():
+                delay = RETRY_MIN
+                continue
+            generation = self.client.generation
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+            if self.client.generation == generation:
+                self._wanted.set()
+
+    async def snapshot(self) -> bool:
+        """Replace the picture with ``DeviceStateList``; True when it did.
+
+        Events that arrive while the list is under way are applied again on top of it, in
+        order: one the list already reflects changes nothing, a newer one wins.
+        """
+        generation = self.client.generation
+        self._during = []
+        try:
+            result = await self.client.action_list(SNAPSHOT_ACTION)
+        except AmiError as exc:
+            log.warning("device states not listed: %s", exc)
+            return False
+        finally:
+            during, self._during = self._during, None
+        states: dict[str, str] = {}
+        for message in [*result.events, *(during or [])]:
+            endpoint = endpoint_of(message)
+            state = (message.get("State") or "").upper()
+            if endpoint is not None and state:
+                states[endpoint] = state
+        self._states = states
+        if self.client.generation != generation or (
+            self.client.state is not ConnectionState.CONNECTED
+        ):
+            return False  # listed on a session that has gone: the next one lists again
+        self._current.set()
+        self.snapshots += 1
+        registered = sorted(e for e, s in states.items() if is_registered(s))
+        log.info("device states listed: %d phones registered %s", len(registered), registered)
+        self._tell()  # ready agents whose phone went while we could not see are found now
+        return True
+
+    def _tell(self) -> None:
+        for watcher in self._watchers:
+            watcher.phones_changed()
