@@ -10,6 +10,9 @@ which stamps the record) are mocked to a Wednesday at 10:00 or at 22:30 Beijing 
 and sipp keep the real one. With the demo's hours, read from scripts/start as it sets them,
 both hours reach agent01; with the production hours the night call lands after hours, and
 scripts/call.py says so and exits 1.
+
+And the README's restart: scripts/start itself, on an Asterisk instance of its own, stopped
+with Ctrl-C (SIGINT to its process group) leaves Asterisk running, and starts again over it.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ import functools
 import os
 import re
 import shlex
+import signal
+import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -33,6 +40,7 @@ import callcenter.app as composition_root
 from callcenter.acd.service import AcdService
 from callcenter.pbx.ivr_runner import IvrRunner
 from callcenter.persistence.tables import Client, ClientPhone, Interaction, User
+from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import PROJECT_ROOT, Settings, load_settings
 from tests.integration.test_acd_real_asterisk import log_in
 from tests.support.agent_phone import AgentPhone, Answer
@@ -252,3 +260,96 @@ async def test_the_readme_calls_reach_self_service_and_agent01_or_say_after_hour
     assert pop["extension"] == "1001"
     [invite] = invites
     assert invite.from_display  # the client's name on the phone's screen
+
+
+# --- scripts/start: Ctrl-C stops the service, not Asterisk ------------------------------------
+
+START_PORTS = {  # an instance of its own, beside the tests' and a developer's
+    "CALLCENTER_SANDBOX_INSTANCE": "readme-start",
+    "CALLCENTER_AMI_PORT": "25038",
+    "CALLCENTER_SIP_PORT": "25060",
+    "CALLCENTER_RTP_START": "14000",
+    "CALLCENTER_RTP_END": "14999",
+}
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _start(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
+    """scripts/start as from a terminal: its own process group, which Ctrl-C signals; what
+    it prints goes to ``log`` (a file: the service logs every request, a pipe would fill)."""
+    with log.open("wb") as output:
+        return await asyncio.create_subprocess_exec(
+            str(PROJECT_ROOT / "scripts" / "start"),
+            *args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+async def _healthy(port: int, process: asyncio.subprocess.Process) -> None:
+    """Until /health answers 200 (the service is linked to Asterisk); the start's first run
+    seeds 20,000 demo clients first."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(900):
+            assert process.returncode is None, "scripts/start ended before the service was up"
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise AssertionError("the service never answered /health")
+
+
+async def _ctrl_c(process: asyncio.subprocess.Process, log: Path) -> str:
+    os.killpg(process.pid, signal.SIGINT)
+    await asyncio.wait_for(process.wait(), 60)
+    return await asyncio.to_thread(log.read_text, errors="replace")
+
+
+async def test_ctrl_c_on_scripts_start_leaves_asterisk_up_for_the_next_start(
+    tmp_path: Path,
+) -> None:
+    port = _free_tcp_port()
+    env = {
+        **os.environ,
+        **START_PORTS,
+        "CALLCENTER_HTTP_PORT": str(port),
+        "CALLCENTER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'start.db'}",
+        "CALLCENTER_JOURNAL_DIR": str(tmp_path / "journal"),
+    }
+    instance = AsteriskInstance(
+        load_settings(
+            sandbox_instance=START_PORTS["CALLCENTER_SANDBOX_INSTANCE"],
+            ami_port=int(START_PORTS["CALLCENTER_AMI_PORT"]),
+            sip_port=int(START_PORTS["CALLCENTER_SIP_PORT"]),
+        )
+    )
+    instance.down()
+    try:
+        first = await _start(env, tmp_path / "first.log")
+        await _healthy(port, first)
+        output = await _ctrl_c(first, tmp_path / "first.log")
+        assert "open around the clock for the demo" in output, output
+        assert "Asterisk is still up with its calls" in output, output
+        up = instance.status()
+        assert up.running, output  # Ctrl-C left Asterisk running
+
+        # The next start finds it up and runs the service over it; with --stop-asterisk,
+        # Ctrl-C then stops both.
+        second = await _start(env, tmp_path / "second.log", "--stop-asterisk")
+        await _healthy(port, second)
+        assert instance.status().pid == up.pid  # the same Asterisk: its calls go on
+        output = await _ctrl_c(second, tmp_path / "second.log")
+        assert "is already running" in output, output
+        assert "stopped" in output, output
+        assert not instance.status().running
+    finally:
+        instance.down()
