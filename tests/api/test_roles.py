@@ -265,6 +265,7 @@ ROUTES += [
     # agents: their own state (agents and advisors), everyone's (managers), profiles (admins)
     RouteRule("GET", "/api/agents/reasons", ANY_STAFF),
     RouteRule("GET", "/api/agents/dispositions", ANY_STAFF),
+    RouteRule("GET", "/api/agents/center", ANY_STAFF),
     RouteRule("GET", "/api/agents/me", AGENTS),
     RouteRule("GET", "/api/agents/me/phone", AGENTS),
     RouteRule("POST", "/api/agents/me/login", AGENTS),
@@ -345,6 +346,7 @@ ROUTES += [
     RouteRule("GET", f"/api/reports/calls?{DAY_RANGE}&interval=15&by=agent", MANAGERS),
     RouteRule("GET", f"/api/reports/complaints?{DAY_RANGE}", MANAGERS),
     RouteRule("GET", f"/api/reports/follow-ups?{DAY_RANGE}", MANAGERS),
+    RouteRule("GET", "/api/reports/today", MANAGERS),  # the center's day (issue 16)
     RouteRule("GET", "/api/staffing/erlang-c?volume=100&aht_seconds=180", MANAGERS),
     RouteRule(
         "POST",

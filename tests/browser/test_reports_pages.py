@@ -200,10 +200,15 @@ CALL_FORMATS: Formats = {
 # --- the browser --------------------------------------------------------------------------------
 
 
-async def logged_in(desk: ServedDesk, browser: Browser, username: str) -> BrowserContext:
+async def logged_in(
+    desk: ServedDesk, browser: Browser, username: str, **options: Any
+) -> BrowserContext:
     """A browser context with a session of ``username`` (logged in as the desk does: the
-    HttpOnly cookie the login answer sets)."""
-    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", accept_downloads=True)  # type: ignore[arg-type]
+    HttpOnly cookie the login answer sets); ``options`` of the context (a time zone, say)."""
+    context = await browser.new_context(
+        viewport=VIEWPORT,  # type: ignore[arg-type]
+        **{"locale": "zh-CN", "accept_downloads": True, **options},
+    )
     response = await context.request.post(
         f"{desk.base_url}/api/auth/login", data={"username": username, "password": DEMO_PASSWORD}
     )

@@ -7,7 +7,7 @@ import { $, el, replace } from "../../js/dom.js";
 import { t } from "../../js/i18n.js";
 import { barLineChart, legend, widthOf } from "./chart.js";
 import { count, hours, intervalLabel, minutes, percent, seconds } from "./figures.js";
-import { Loader, csvLink, isoDay } from "./section.js";
+import { Loader, csvLink, today } from "./section.js";
 import { fillTable, tiles } from "./table.js";
 
 const SL_TARGET = 0.8; // the center's goal: 80% answered within the queue's threshold
@@ -187,7 +187,7 @@ function drawTables() {
 
 export const calls = {
   page: "calls",
-  defaults: () => ({ from: isoDay(new Date()), to: isoDay(new Date()), interval: "60", by: "queue" }),
+  defaults: () => ({ from: today(), to: today(), interval: "60", by: "queue" }),
   async load(params) {
     const asked = { from: params.from, to: params.to, interval: params.interval, by: params.by };
     csvLink("calls-csv", "/reports/calls", asked);

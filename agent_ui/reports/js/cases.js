@@ -7,7 +7,7 @@ import { $, el } from "../../js/dom.js";
 import { language, t, term } from "../../js/i18n.js";
 import { svg } from "./chart.js";
 import { count, duration, percent } from "./figures.js";
-import { Loader, csvLink, daysAgo, isoDay } from "./section.js";
+import { Loader, csvLink, daysAgo, today } from "./section.js";
 import { fillTable } from "./table.js";
 
 const loader = new Loader("cases");
@@ -68,7 +68,7 @@ function drawFollowUps() {
 
 export const cases = {
   page: "cases",
-  defaults: () => ({ from: daysAgo(29), to: isoDay(new Date()) }),
+  defaults: () => ({ from: daysAgo(29), to: today() }),
   async load(params) {
     const asked = { from: params.from, to: params.to };
     csvLink("complaints-csv", "/reports/complaints", asked);

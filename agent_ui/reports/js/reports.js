@@ -4,6 +4,7 @@
 // report can be bookmarked, reloaded or sent to a colleague. Shares the desk's modules
 // (../../js/): the session cookie, text-only DOM, the dictionaries.
 
+import { get } from "../../js/api.js";
 import { $, replace } from "../../js/dom.js";
 import { describeError } from "../../js/errors.js";
 import { openManagerPage } from "../../js/manager_page.js";
@@ -11,7 +12,7 @@ import { calls } from "./calls.js";
 import { cases } from "./cases.js";
 import { deciles } from "./deciles.js";
 import { kpis } from "./kpis.js";
-import { showUpdated } from "./section.js";
+import { setCenterDay, showUpdated } from "./section.js";
 import { staffing } from "./staffing.js";
 
 const SECTIONS = new Map([calls, cases, kpis, deciles, staffing].map((s) => [s.page, s]));
@@ -80,6 +81,8 @@ async function boot() {
     },
   });
   if (!me) return;
+  // The default days are the center's, not the browser's (section.js).
+  setCenterDay((await get("/reports/today")).day);
   $("gate").hidden = true;
   $("app").hidden = false;
   wireForms();

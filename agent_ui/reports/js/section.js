@@ -8,20 +8,42 @@ import { t } from "../../js/i18n.js";
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** A day as the date inputs and the API write it (the browser's calendar). */
+// The center's day ("YYYY-MM-DD"), as the server tells it at the page's start
+// (GET /api/reports/today): the reports count the center's days (Asia/Shanghai), and a
+// browser elsewhere (Los Angeles in its evening) is on another calendar day.
+let centerDay = null;
+
+export function setCenterDay(day) {
+  centerDay = /^\d{4}-\d{2}-\d{2}$/.test(day ?? "") ? day : null;
+}
+
+/** Noon of the center's day, on the browser's calendar (the browser's today if not known):
+ * noon, so that stepping whole days never crosses a daylight-saving change. */
+function centerDate() {
+  if (!centerDay) return new Date();
+  const [year, month, day] = centerDay.split("-").map(Number);
+  return new Date(year, month - 1, day, 12);
+}
+
+/** A day as the date inputs and the API write it. */
 export function isoDay(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
+/** The center's today. */
+export function today() {
+  return isoDay(centerDate());
+}
+
 export function daysAgo(days) {
-  const date = new Date();
+  const date = centerDate();
   date.setDate(date.getDate() - days);
   return isoDay(date);
 }
 
 /** The last whole month, YYYY-MM: account summaries arrive after a month closes. */
 export function lastMonth() {
-  const date = new Date();
+  const date = centerDate();
   date.setDate(1);
   date.setMonth(date.getMonth() - 1);
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}`;

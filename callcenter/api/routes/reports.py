@@ -12,6 +12,7 @@ POST     /api/reports/segmentation/{period}  supervisor, admin
 GET      /api/reports/calls                  supervisor, admin (JSON, or format=csv)
 GET      /api/reports/complaints             supervisor, admin (JSON, or format=csv)
 GET      /api/reports/follow-ups             supervisor, admin (JSON, or format=csv)
+GET      /api/reports/today                  supervisor, admin
 =======  ==================================  ============================================
 
 An advisor's or agent's own row keeps the points earned against all their peers. The CSV form
@@ -35,6 +36,7 @@ from callcenter.api.schemas.callstats import (
     call_report_csv,
     csv_filename,
 )
+from callcenter.api.schemas.center_day import CenterDayOut
 from callcenter.api.schemas.common import errors
 from callcenter.api.schemas.report_csv import (
     complaint_csv_filename,
@@ -174,6 +176,14 @@ def report_range(settings: SettingsDep, first: FromQuery, last: ToDayQuery) -> R
 
 
 ReportDays = Annotated[ReportRange, Depends(report_range)]
+
+
+@router.get("/today", responses=errors(403))
+async def center_today(
+    _principal: Managers, settings: SettingsDep, clock: ClockDep
+) -> CenterDayOut:
+    """The center's day now, in its time zone: the report pages' default day and month."""
+    return CenterDayOut.at(clock(), settings.business_timezone)
 
 
 @router.get("/calls", response_model=CallReportOut, responses={**errors(403), **CSV_RESPONSE})
