@@ -3,8 +3,8 @@ against the running service and the real Asterisk.
 
 On the desk, in zh-CN and in English: a wrong password, the back-off after repeated wrong
 passwords (with its wait in seconds), a wrong second-factor code, the server unreachable
-while logging in, and once logged in, the live connection lost (the page says it is
-reconnecting). Each message is the one the dictionaries hold for that language: the desk's
+while logging in, and once logged in, a request the server's schema refuses (422, field by
+field) and the live connection lost (the page says it is reconnecting). Each message is the one the dictionaries hold for that language: the desk's
 own, else the shared one (agent_ui/messages/i18n/, agent_ui/js/errors.js); never the
 server's English message. Screenshots go to test-artifacts/.
 """
@@ -39,6 +39,20 @@ def pattern(text: str) -> re.Pattern[str]:
     """A text with its {placeholders} as any number."""
     parts = re.split(r"\{\w+\}", text)
     return re.compile("^" + r"\d+".join(re.escape(part) for part in parts) + "$")
+
+
+# In the page: a state the API does not offer, through the page's own modules.
+REFUSED_STATE = """async () => {
+  const { ApiError, post } = await import("/desk/js/api.js");
+  const { describeError } = await import("/desk/js/errors.js");
+  try {
+    await post("/agents/me/state", { state: "on_holiday" });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return { text: describeError(error), detail: error.detail };
+  }
+  throw new Error("the server took a state it does not offer");
+}"""
 
 
 class LiveLink:
@@ -120,6 +134,15 @@ async def test_login_errors_and_network_failures_are_shown_in_the_pages_language
     await expect(page.locator("#desk-view")).to_be_visible()
     status = page.locator("#ws-status")
     await expect(status).to_have_text(words(language, "ws.open"))
+
+    # A request the server's schema refuses (422 invalid-request): each field, and why, in
+    # the page's language, worded by errors.js from the real answer's detail.
+    refused = await page.evaluate(REFUSED_STATE)
+    ((field, kind),) = [(entry["loc"][-1], entry["type"]) for entry in refused["detail"]]
+    assert (field, kind) == ("state", "literal_error")
+    why = words(language, f"invalid.{kind}")
+    one = words(language, "invalid.field").format(field=field, why=why)
+    assert refused["text"] == words(language, "invalid.fields").format(fields=one)
     await link.cut()
     await expect(status).to_have_attribute("data-status", "reconnecting")
     await expect(status).to_have_text(words(language, "ws.reconnecting"))
