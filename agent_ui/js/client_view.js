@@ -9,6 +9,42 @@ import { language, t, term } from "./i18n.js";
 
 const REVEAL_SECONDS = 60; // the full number leaves the screen again by itself
 
+// The center's time zone (GET /api/agents/center): call times read as the center's hours,
+// whatever zone the PC is set to. Asked when a client is first shown (logged in), once; a
+// failed ask is tried again at the next showing. Until it answers, the PC's zone.
+let centerZone = null;
+let centerAsked = null;
+function askCenterZone(onKnown) {
+  centerAsked ??= get("/agents/center")
+    .then((center) => { centerZone = center.timezone; return true; })
+    .catch(() => { centerAsked = null; return false; });
+  centerAsked.then((known) => { if (known) onKnown(); });
+}
+
+/** A call's time in the center's zone: date and time to the minute. */
+export function centerTime(iso) {
+  if (!iso) return "";
+  const options = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  if (centerZone) options.timeZone = centerZone;
+  return new Date(iso).toLocaleString(language(), options);
+}
+
+/** An amount that never breaks inside the number: a no-break space wherever the locale puts a
+ * space (grouping, currency sign), and a span the style keeps on one line. */
+function money(amount) {
+  const text = fmt.money(amount);
+  return text ? el("span", { class: "money", "data-testid": "money" }, text.replace(/\s/g, "\u00a0")) : "";
+}
+
+/** What came of a contact: the agent's disposition, else what the call did. */
+function outcome(i) {
+  if (i.disposition) return codeLabel("disposition", i.disposition);
+  if (i.answered_at) return t("history.outcome_answered");
+  if (!i.ended_at && i.channel === "voice") return t("history.outcome_in_progress");
+  if (i.queued_at) return t("history.outcome_not_answered");
+  return i.ivr_outcome ? term("ivr_outcome", i.ivr_outcome) : "";
+}
+
 export class ClientView {
   constructor({ toast }) {
     this.toast = toast;
@@ -36,6 +72,23 @@ export class ClientView {
       this.history = null;
       this.hideId();
       this.render();
+    } catch (error) {
+      this.toast(error);
+    }
+  }
+
+  /** Read the open client again (after a wrap-up: the new call, its outcome and notes), and
+   * the full history if it was open. */
+  async refresh() {
+    if (!this.view) return;
+    const [clientId, interactionId, withHistory] = [this.clientId, this.interactionId, this.history !== null];
+    const ticket = ++this.loading;
+    try {
+      const view = await get(`/clients/${clientId}${query({ interaction_id: interactionId })}`);
+      if (ticket !== this.loading || this.clientId !== clientId) return;
+      this.view = view;
+      if (withHistory) await this.loadHistory();
+      else this.render();
     } catch (error) {
       this.toast(error);
     }
@@ -89,6 +142,7 @@ export class ClientView {
       replace(body);
       return;
     }
+    if (!centerZone) askCenterZone(() => this.render());
     const v = this.view;
     const p = v.profile;
     replace(
@@ -180,23 +234,23 @@ export class ClientView {
     const summary = el("dl", { class: "facts row" });
     facts(summary, [
       [t("client.period"), fmt.month(account.period)],
-      [t("client.total_assets"), fmt.money(account.total_assets), "client-total-assets"],
-      [t("client.turnover"), fmt.money(account.turnover)],
-      [t("client.commission"), fmt.money(account.commission)],
+      [t("client.total_assets"), money(account.total_assets), "client-total-assets"],
+      [t("client.turnover"), money(account.turnover)],
+      [t("client.commission"), money(account.commission)],
     ]);
     const positions = account.positions.length
       ? el("table", { class: "table" },
           el("thead", {}, el("tr", {}, [t("client.symbol"), t("client.security"), t("client.quantity"), t("client.value")].map((h) => el("th", {}, h)))),
-          el("tbody", {}, account.positions.map((pos) => el("tr", {}, el("td", {}, pos.symbol), el("td", {}, pos.name), el("td", { class: "num" }, pos.quantity.toLocaleString()), el("td", { class: "num" }, fmt.money(pos.value))))))
+          el("tbody", {}, account.positions.map((pos) => el("tr", {}, el("td", {}, pos.symbol), el("td", {}, pos.name), el("td", { class: "num" }, pos.quantity.toLocaleString()), el("td", { class: "num" }, money(pos.value))))))
       : el("p", { class: "muted" }, t("client.no_positions"));
-    const trend = v.asset_trend.slice(-6).map((point) => el("span", { class: "chip" }, `${fmt.month(point.period)} ${fmt.money(point.total_assets)}`));
+    const trend = v.asset_trend.slice(-6).map((point) => el("span", { class: "chip" }, `${fmt.month(point.period)} `, money(point.total_assets)));
     return el("section", { class: "card" }, el("h3", {}, t("client.assets")), summary, positions, el("div", { class: "path" }, el("span", { class: "label" }, t("client.trend")), trend));
   }
 
   complaintsCard(v) {
     const items = v.open_complaints.map((c) =>
       el("li", {}, el("strong", {}, c.summary), el("br"), el("span", { class: "muted" },
-        `${c.category_code} · ${term("complaint_status", c.status)} · ${t("client.due", { date: fmt.dateTime(c.response_due_at) })}`)));
+        `${c.category_code} · ${term("complaint_status", c.status)} · ${t("client.due", { date: centerTime(c.response_due_at) })}`)));
     return el("section", { class: "card", "data-testid": "client-complaints" }, el("h3", {}, t("client.open_complaints", { count: items.length })),
       items.length ? el("ul", { class: "list" }, items) : el("p", { class: "muted" }, t("client.none_open")));
   }
@@ -212,13 +266,13 @@ export class ClientView {
     const table = rows.length
       ? el("table", { class: "table", "data-testid": "client-history" },
           el("thead", {}, el("tr", {}, [t("history.when"), t("history.channel"), t("history.queue"), t("history.talk"), t("history.disposition"), t("history.notes")].map((h) => el("th", {}, h)))),
-          el("tbody", {}, rows.map((i) => el("tr", {},
-            el("td", {}, fmt.dateTime(i.started_at)),
+          el("tbody", {}, rows.map((i) => el("tr", { "data-testid": "history-row", "data-interaction-id": i.id },
+            el("td", { class: "when", "data-testid": "history-when" }, centerTime(i.started_at)),
             el("td", {}, `${term("channel", i.channel)} ${term("direction", i.direction)}`),
             el("td", {}, term("queue", i.queue)),
             el("td", { class: "num" }, fmt.seconds(i.talk_seconds)),
-            el("td", {}, codeLabel("disposition", i.disposition)),
-            el("td", { class: "notes-cell", title: i.notes ?? "" }, i.notes ?? "")))))
+            el("td", { "data-testid": "history-outcome" }, outcome(i)),
+            el("td", { class: "notes-cell", title: i.notes ?? "", "data-testid": "history-notes" }, i.notes ?? "")))))
       : el("p", { class: "muted" }, t("history.none"));
     const more = this.history === null
       ? el("button", { type: "button", class: "link", "data-testid": "history-more", onclick: () => this.loadHistory() }, t("history.more"))

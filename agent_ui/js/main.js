@@ -24,7 +24,11 @@ function toast(error) {
 }
 
 const clientView = new ClientView({ toast });
-const wrapUp = new WrapUp({ toast });
+const wrapUp = new WrapUp({
+  toast,
+  onSaved: () => clientView.refresh(), // the new call, its outcome and notes, without a reload
+  onLimit: () => holdForNotes(),
+});
 const agent = new AgentPanel({ toast, onWrapUp: (id) => wrapUp.open(id) });
 const calls = new CallPanel({ toast, clientId: () => clientView.clientId, agentState: () => agent.agent?.state });
 const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
@@ -50,7 +54,10 @@ function dispatch(message) {
   switch (message.type) {
     case "agent.state":
       if (agent.agent && data.agent_id === agent.agent.agent_id) {
-        agent.changed().then(() => calls.render());
+        agent.changed().then(() => {
+          calls.render();
+          if (agent.agent?.state !== "wrap_up") wrapUp.agentLeftWrapUp();
+        });
       }
       break;
     case "call.offered":
@@ -72,6 +79,9 @@ function dispatch(message) {
     case "call.control":
       calls.controlled(data);
       break;
+    case "call.wrap_up": // the wrap-up's deadline: begun, or extended (here or in another tab)
+      if (wrapUp.interaction?.id === data.interaction_id) wrapUp.clock.set(data);
+      break;
     case "error":
       toast(describeRefusal(data)); // the id in words: the message is the server's English
       break;
@@ -79,6 +89,26 @@ function dispatch(message) {
       break; // hello, resumed, state.ok, pong, and topics this page does not show
   }
 }
+
+/** The wrap-up is at its limit and about to end with notes not saved: not ready (after-call
+ * work) rather than ready, so that no call comes while the notes are on screen. */
+function holdForNotes() {
+  const reasons = agent.reasons ?? [];
+  const reason = reasons.includes("after_call_work") ? "after_call_work" : reasons[0];
+  if (agent.agent?.state !== "wrap_up" || !reason) return;
+  agent.act(() => post("/agents/me/state", { state: "not_ready", reason }));
+}
+
+// "Ready" with notes typed and not saved would let the next call sweep them away: refused
+// here, before the agent panel's own handler sees the click (capture phase).
+document.addEventListener("click", (event) => {
+  if (event.target.closest?.("#btn-ready") && wrapUp.unsaved()) {
+    event.stopImmediatePropagation();
+    event.preventDefault();
+    toast(t("wrapup.save_before_ready"));
+    $("wrapup-notes").focus();
+  }
+}, true);
 
 function showLogin(message = "") {
   socket.stop();

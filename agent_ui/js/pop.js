@@ -4,6 +4,7 @@
 
 import { $, el, facts, replace } from "./dom.js";
 import { t, term } from "./i18n.js";
+import { pathWords } from "./path_words.js";
 
 export class Pop {
   constructor({ onClient }) {
@@ -61,11 +62,14 @@ export class Pop {
       [t("client.risk_profile"), client ? term("risk", client.risk_profile) : ""],
       [t("client.advisor"), client?.advisor_name ?? ""],
     ]);
-    const path = call.ivr_path ?? [];
+    // What the caller did, in words (path_words.js); the record's node ids only on hover.
+    const words = pathWords(call.ivr_steps);
+    const node = $("pop-path");
+    node.title = (call.ivr_path ?? []).join(" > ");
     replace(
-      $("pop-path"),
+      node,
       el("span", { class: "label" }, t("pop.ivr_path")),
-      path.length ? path.map((step) => el("span", { class: "chip" }, step)) : el("span", { class: "muted" }, "-"),
+      words.length ? words.map((step) => el("span", { class: "chip", "data-testid": "pop-path-step" }, step)) : el("span", { class: "muted" }, "-"),
     );
   }
 }

@@ -6,6 +6,7 @@
 import { ApiError, get, patch, post, put, serverClock } from "./api.js";
 import { codeLabel, loadDispositions } from "./codes.js";
 import { $, el, replace } from "./dom.js";
+import { WrapUpClock } from "./wrapup_clock.js";
 import { describeError } from "./errors.js";
 import { language, t, term } from "./i18n.js";
 
@@ -17,10 +18,12 @@ const PHASE_TIMES = [
 ];
 
 export class WrapUp {
-  constructor({ toast }) {
+  constructor({ toast, onSaved = () => {}, onLimit = () => {} }) {
     this.toast = toast;
+    this.onSaved = onSaved; // the wrap-up is stored: the client view shows it
     this.interaction = null;
     this.saved = {};
+    this.savedNotes = ""; // the notes as last stored: anything else in the field is unsaved
     this.categories = null;
     this.dispositions = []; // as an admin set them (codes.js), read at each wrap-up
     this.form = $("wrapup");
@@ -30,6 +33,30 @@ export class WrapUp {
     });
     $("wrapup-complaint-on").addEventListener("change", (e) => { $("wrapup-complaint").hidden = !e.target.checked; });
     $("wrapup-follow-up-on").addEventListener("change", (e) => { $("wrapup-follow-up").hidden = !e.target.checked; });
+    this.clock = new WrapUpClock({ unsaved: () => this.unsaved(), onLimit, toast });
+    $("wrapup-notes").addEventListener("input", () => this.clock.render());
+  }
+
+  /** Notes typed and not stored yet: the agent must not be made ready (wrapup_clock.js). */
+  unsaved() {
+    if (!this.interaction || this.form.hidden) return false;
+    const notes = $("wrapup-notes").value.trim();
+    return notes !== "" && notes !== this.savedNotes;
+  }
+
+  /** The wrap-up in sight and ready to type in, without the agent scrolling: first in its
+   * column (desk.css), scrolled into view, the disposition focused (the notes once one is
+   * chosen). */
+  show() {
+    this.form.scrollIntoView({ block: "start", behavior: "instant" });
+    const field = $("wrapup-disposition").value ? $("wrapup-notes") : $("wrapup-disposition");
+    field.focus({ preventScroll: true });
+  }
+
+  /** The agent's wrap-up is over (ready, not ready, logged out): its clock stops; the form
+   * stays, so that notes not yet saved can still be. */
+  agentLeftWrapUp() {
+    this.clock.ended();
   }
 
   async open(interactionId) {
@@ -45,6 +72,9 @@ export class WrapUp {
       return;
     }
     this.saved = {};
+    this.savedNotes = "";
+    this.late = false;
+    this.clock.reset();
     this.form.reset();
     $("wrapup-complaint").hidden = true;
     $("wrapup-follow-up").hidden = true;
@@ -53,11 +83,14 @@ export class WrapUp {
     replace($("wrapup-result"));
     this.form.hidden = false;
     this.render();
+    this.show();
+    this.clock.load();
   }
 
   close() {
     this.interaction = null;
     this.form.hidden = true;
+    this.clock.reset();
   }
 
   async loadCategories() {
@@ -127,11 +160,20 @@ export class WrapUp {
         this.saved.complaint = true;
       }
       if (followUp && !this.saved.followUp) {
-        await post("/follow-ups", { client_id: clientId, kind: $("wrapup-follow-up-kind").value, due_on: $("wrapup-due-on").value });
+        // Linked to this call, and owned by this agent (the server's default owner).
+        await post("/follow-ups", {
+          client_id: clientId, kind: $("wrapup-follow-up-kind").value, due_on: $("wrapup-due-on").value,
+          interaction_id: interaction.id,
+        });
         this.saved.followUp = true;
       }
-      if (!this.saved.interaction) await this.saveInteraction(interaction, disposition, notes);
+      if (!this.saved.interaction || notes !== this.savedNotes) {
+        await this.saveInteraction(interaction, disposition, notes);
+      }
+      this.savedNotes = notes;
+      this.clock.render();
       this.result(t(this.late ? "wrapup.too_late" : "wrapup.saved"), false);
+      this.onSaved(this.interaction);
     } catch (error) {
       this.result(`${t("wrapup.failed")}: ${describe(error)}`, true);
     } finally {
@@ -149,11 +191,12 @@ export class WrapUp {
       // The wrap-up timer ran out (the ACD closed the record) before the agent saved: the
       // disposition and notes are set on their own, and the agent is told the timer ran out.
       if (error instanceof ApiError && error.error === "interaction-phase-recorded") {
+        // (Or it was saved already, and only the notes changed since.)
         const late = { disposition };
         if (notes) late.notes = notes;
         this.interaction = await put(`/interactions/${interaction.id}/disposition`, late);
+        if (!this.saved.interaction) this.late = true;
         this.saved.interaction = true;
-        this.late = true;
         return;
       }
       throw error;

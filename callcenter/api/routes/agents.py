@@ -10,6 +10,7 @@ POST     /api/agents/me/login            agent, advisor
 POST     /api/agents/me/logout           agent, advisor
 POST     /api/agents/me/state            agent, advisor
 GET      /api/agents/me/phone            agent, advisor
+GET      /api/agents/center              any staff
 GET      /api/agents/me/wrap-up          agent, advisor
 POST     /api/agents/me/wrap-up/extend   agent, advisor
 GET      /api/agents/{id}/wrap-up        supervisor, admin
@@ -43,11 +44,12 @@ from callcenter.acd.ports import PhoneRegistry
 from callcenter.acd.service import AcdService
 from callcenter.acd.wrap_up import NotInWrapUp
 from callcenter.api.agent_state import AGENT_ROLES, AgentStatesDep
-from callcenter.api.deps import DbDep, Managers, Principal, Staff, require_roles
+from callcenter.api.deps import DbDep, Managers, Principal, SettingsDep, Staff, require_roles
 from callcenter.api.schemas.agents import (
     AgentOut,
     AgentProfileIn,
     AgentStateIn,
+    CenterOut,
     DispositionsOut,
     ReasonsOut,
     WrapUpExtendIn,
@@ -86,6 +88,12 @@ async def dispositions(db: DbDep, _principal: Staff) -> DispositionsOut:
     return DispositionsOut(
         dispositions=[c.code for c in codes], labels=[CodeLabelOut.of(c) for c in codes]
     )
+
+
+@router.get("/center")
+async def center(settings: SettingsDep, _principal: Staff) -> CenterOut:
+    """The center's time zone: the desk shows call times in it, whatever the PC's zone."""
+    return CenterOut(timezone=settings.business_timezone)
 
 
 @router.get("/me", responses=errors(404))

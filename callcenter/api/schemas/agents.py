@@ -108,3 +108,9 @@ class WrapUpOut(BaseModel):
             limit_at=wrap.limit_at,
             extended_seconds=round(wrap.extended_seconds),
         )
+
+
+class CenterOut(BaseModel):
+    """What the desk needs to know of the center: its time zone, in which it shows times."""
+
+    timezone: str = Field(description="the center's time zone (IANA), e.g. Asia/Shanghai")
