@@ -162,14 +162,14 @@ class AcdService:
         self._apply_record(record)
 
     def _apply_record(self, record: AgentRecord) -> None:
-        if record.status.state is AgentState.READY:
+        if record.status.state is not AgentState.WRAP_UP:  # ended early: ready, a break, out
             self._cancel_wrap_up(record.agent_id)
         self._mirror(profile_of(record) if record.extension else None, record.status)
 
     async def refresh_agent(self, agent_id: int) -> None:
         """Read the agent again (an offer found them changed under it)."""
         profile, status = await self.store.agent(agent_id)
-        if status.state is AgentState.READY:
+        if status.state is not AgentState.WRAP_UP:
             self._cancel_wrap_up(agent_id)
         self._mirror(profile, status)
 

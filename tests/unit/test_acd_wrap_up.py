@@ -95,3 +95,14 @@ async def test_a_wrap_up_resumed_after_a_restart_keeps_its_limit_from_its_start(
             T0 + dt.timedelta(seconds=10),
             T0 + dt.timedelta(seconds=80),
         )
+
+
+async def test_a_wrap_up_ended_by_a_break_cannot_be_extended_and_makes_no_one_ready() -> None:
+    async with center([QUEUE], [agent(1)]) as c:
+        await talk_then_hang_up(c)
+        await c.agent_says(1, "not_ready", "after_call_work")
+        assert c.acd.wrap_ups.of(1) is None
+        with pytest.raises(NotInWrapUp):
+            c.acd.extend_wrap_up(1)
+        await c.later(60)
+        assert c.store.state(1) is AgentState.NOT_READY
