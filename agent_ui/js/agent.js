@@ -1,7 +1,9 @@
 // The agent's own state: start and end the shift, ready, not ready with a reason; the badge
-// and its timer (time in the state; in wrap-up, the wrap-up's running time).
+// and its timer (time in the state; in wrap-up, the wrap-up's running time); whether the
+// agent's phone is registered (no "ready" without it: the server refuses, and says which
+// phone; a ready agent whose phone goes is set not ready, "no phone").
 
-import { get, post, serverClock } from "./api.js";
+import { ApiError, get, post, serverClock } from "./api.js";
 import { codeLabel, loadDispositions, loadReasons } from "./codes.js";
 import { $, el, replace } from "./dom.js";
 import { t, term } from "./i18n.js";
@@ -13,6 +15,7 @@ export class AgentPanel {
     this.toast = toast;
     this.onWrapUp = onWrapUp;
     this.agent = null; // GET /api/agents/me
+    this.phone = null; // GET /api/agents/me/phone: {extension, registered (null: cannot tell)}
     this.reasons = [];
     this.ticker = null;
     $("btn-shift-start").addEventListener("click", () => this.act(() => post("/agents/me/login")));
@@ -42,18 +45,36 @@ export class AgentPanel {
     const [agent, reasons] = await Promise.all([get("/agents/me"), loadReasons(), loadDispositions()]);
     this.reasons = reasons;
     this.set(agent);
+    await this.checkPhone();
+  }
+
+  /** Whether the agent's phone is registered now (shown beside the extension). */
+  async checkPhone() {
+    try {
+      this.phone = await get("/agents/me/phone");
+    } catch {
+      this.phone = null; // the state and its buttons matter more; the next change asks again
+    }
+    this.render();
   }
 
   stop() {
     clearInterval(this.ticker);
     this.ticker = null;
     this.agent = null;
+    this.phone = null;
   }
 
   async act(call) {
     try {
       this.set(await call());
     } catch (error) {
+      if (error instanceof ApiError && error.error === "phone-not-registered") {
+        // Say which phone: the one the agent must start (or scripts/phone.py <extension>).
+        this.toast(t("agent.phone_refused", { extension: error.detail.extension ?? "-" }));
+        this.checkPhone();
+        return;
+      }
       this.toast(error);
     }
   }
@@ -66,6 +87,7 @@ export class AgentPanel {
     } catch (error) {
       this.toast(error);
     }
+    await this.checkPhone();
   }
 
   set(agent) {
@@ -88,7 +110,7 @@ export class AgentPanel {
       }
       return;
     }
-    replace(who, `${agent.display_name} · ${t("agent.extension", { extension: agent.extension ?? "-" })}`);
+    replace(who, `${agent.display_name} · ${t("agent.extension", { extension: agent.extension ?? "-" })}`, this.phoneBadge());
     const badge = $("state-badge");
     badge.dataset.state = agent.state;
     replace(badge, agent.reason ? `${term("state", agent.state)} · ${codeLabel("reason", agent.reason)}` : term("state", agent.state));
@@ -105,6 +127,17 @@ export class AgentPanel {
     this.tick();
     clearInterval(this.ticker);
     this.ticker = setInterval(() => this.tick(), 1000);
+  }
+
+  phoneBadge() {
+    if (!this.phone?.extension) return null;
+    const registered = this.phone.registered;
+    const key = registered === null ? "agent.phone_unknown" : registered ? "agent.phone_registered" : "agent.phone_not_registered";
+    return el(
+      "span",
+      { class: "phone-state", "data-testid": "agent-phone", dataset: { registered: String(registered) } },
+      ` · ${t(key)}`,
+    );
   }
 
   tick() {
