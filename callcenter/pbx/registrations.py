@@ -50,8 +50,8 @@ TECH = "PJSIP/"
 # Device states in which an endpoint has no phone that can ring. Every other state (NOT_INUSE,
 # INUSE, BUSY, RINGING, RINGINUSE, ONHOLD) is a registered phone, idle or not.
 NOT_REGISTERED = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
-# How long a question waits for the snapshot of a session that has just logged in (the
-# service's start): after that it is answered "cannot tell".
+# How long a question waits for a snapshot when there is none for the current session (the
+# service's start, a reconnect under way): after that it is answered "cannot tell".
 SNAPSHOT_WAIT = 3.0
 RETRY_MIN = 0.5
 RETRY_MAX = 10.0
@@ -110,9 +110,10 @@ class PhoneRegistrations:
         self._watchers.append(watcher)
 
     async def registered(self, extension: str) -> bool | None:
-        """Whether ``extension`` has a registered phone; None when the PBX cannot be asked
-        (the link is down, or its snapshot did not come within ``snapshot_wait``)."""
-        if not self._current.is_set() and self.client.state is ConnectionState.CONNECTED:
+        """Whether ``extension`` has a registered phone; None when the PBX cannot be asked:
+        no snapshot came within ``snapshot_wait`` (the link is down, or still logging in
+        again: a question asked during a short outage waits for it rather than fail)."""
+        if not self._current.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._current.wait(), self.snapshot_wait)
         return self.registered_now(extension)
