@@ -48,6 +48,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "client_id": None,
         "transferred": False,
     },
+    "call.wrap_up": {
+        "interaction_id": None,
+        "ends_at": "2026-03-02T09:31:00+00:00",
+        "limit_at": "2026-03-02T09:35:00+00:00",
+        "extended_seconds": 0,
+    },
     "call.abandoned": {"interaction_id": None, "queue": "general", "waited_seconds": None},
     "call.overflowed": {
         "interaction_id": None,

@@ -27,6 +27,8 @@ TABLE = [
     ("call.ended", OTHER, False, False, False, False),
     ("call.control", ME, True, True, True, True),
     ("call.control", OTHER, False, False, False, False),
+    ("call.wrap_up", ME, True, True, True, True),  # the wrap-up's deadline, to its agent
+    ("call.wrap_up", OTHER, False, False, False, False),
     ("agent.state", ME, True, True, True, True),
     ("agent.state", OTHER, False, False, False, False),
     # Managers follow the floor through the wallboard's snapshot alone (cti/floor.py).
@@ -47,11 +49,12 @@ def event(topic: str, agent_id: object) -> Envelope[Event]:
     if topic not in EVENT_TYPES:  # a topic a new publisher brings
         return Envelope(1, AT, unknown_event(topic, call_id="c1", agent_id=agent_id))
     fields: dict[str, object] = {}
-    if topic.startswith("call."):
+    names = {f.name for f in dataclasses.fields(EVENT_TYPES[topic])}
+    if topic.startswith("call.") and "call_id" in names:
         fields["call_id"] = "c1"
     if topic == "agent.state":
         fields["state"] = "ready"
-    if "agent_id" not in {f.name for f in dataclasses.fields(EVENT_TYPES[topic])}:
+    if "agent_id" not in names:
         assert agent_id is None
         return Envelope(1, AT, bus_event(topic, **fields))
     payload = bus_event(topic, **fields, agent_id=0)
