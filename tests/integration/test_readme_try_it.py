@@ -42,7 +42,7 @@ from callcenter.pbx.ivr_runner import IvrRunner
 from callcenter.persistence.tables import Client, ClientPhone, Interaction, User
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import PROJECT_ROOT, Settings, load_settings
-from tests.integration.test_acd_real_asterisk import log_in
+from tests.integration.test_acd_real_asterisk import log_in, until
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.asgi_ws import AsgiWebSocket, WsClosed
 from tests.support.hotline import Hotline
@@ -200,6 +200,9 @@ async def test_the_readme_calls_reach_self_service_and_agent01_or_say_after_hour
         password=line.settings.agent_phone_password.get_secret_value(),
         behaviour=Answer(after=0.5),
     ) as phone:
+        # agent01 goes ready only once the service knows 1001 is registered (issue 16).
+        phones = line.runtime.phones
+        await until(lambda: phones.registered_now("1001") is True)
         assert await log_in(line, "agent01") == agent01
         token = (await log_in_as(line.http, "agent01"))["Authorization"].removeprefix("Bearer ")
         socket = AsgiWebSocket(
