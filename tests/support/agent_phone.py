@@ -21,8 +21,9 @@ What the phone does (RFC 3261 over UDP, only as much as Asterisk needs):
   PCMU answer (:class:`Answer`), 180 until CANCEL, then 200 to the CANCEL and 487 to the INVITE
   (:class:`NeverAnswer`), or 486 Busy Here (:class:`Busy`). Final responses are resent until
   the ACK, as UDP requires; a resent INVITE gets the last response again.
-* While a call is up it sends PCMU silence every 20 ms and counts the RTP it receives: a real
-  phone streams all the time, and Asterisk's timing (Async AGI polls, ANSWER) depends on it.
+* While a call is up it sends PCMU silence every 20 ms (or the ``audio`` it is given: a tone,
+  scripts/phone.py) and counts the RTP it receives: a real phone streams all the time, and
+  Asterisk's timing (Async AGI polls, ANSWER) depends on it.
 * BYE either way; a re-INVITE (Asterisk refreshing the session) is answered with the same SDP.
 """
 
@@ -369,8 +370,11 @@ class AgentPhone:
         behaviour: Behaviour | None = None,
         host: str = "127.0.0.1",
         expires: int = 300,
+        audio: Callable[[int], bytes] | None = None,
     ) -> None:
         self.sip_port = sip_port
+        # The PCMU payload of a call's n-th 20 ms packet (160 bytes); None: silence.
+        self.audio = audio
         self.extension = extension
         self.behaviour: Behaviour = behaviour if behaviour is not None else Answer()
         self.host = host
@@ -749,7 +753,7 @@ class AgentPhone:
             raise PhoneError(f"{self.extension}: no ACK for {status} {reason}")
 
     async def _stream(self, call: PhoneCall, dialog: _Dialog) -> None:
-        """PCMU silence every 20 ms (on a steady clock, not drifting) while the call is up."""
+        """PCMU every 20 ms (on a steady clock, not drifting) while the call is up."""
         loop = asyncio.get_running_loop()
         ssrc, seq, stamp = secrets.randbits(32), secrets.randbits(15), secrets.randbits(31)
         marker = 0x80  # RTP marks the first packet of a talkspurt
@@ -757,7 +761,8 @@ class AgentPhone:
         while not call.ended and dialog.rtp is not None:
             if dialog.media is not None:
                 header = struct.pack(">BBHII", 0x80, marker | PCMU_PT, seq, stamp, ssrc)
-                dialog.rtp.sendto(header + SILENCE, dialog.media)
+                payload = SILENCE if self.audio is None else self.audio(call.rtp_sent)
+                dialog.rtp.sendto(header + payload, dialog.media)
                 call.rtp_sent += 1
                 marker = 0
             seq, stamp = (seq + 1) & 0xFFFF, (stamp + len(SILENCE)) & 0xFFFFFFFF
