@@ -19,10 +19,12 @@ const shared = Object.fromEntries(
     LANGUAGES.map(async (lang) => {
       try {
         const url = new URL(`../messages/i18n/${lang}.json`, import.meta.url);
-        const response = await fetch(url, { credentials: "same-origin" });
+        // Bounded: a hung server must not keep the page from starting (without these words a
+        // failure the page does not word itself shows as its dictionary key).
+        const response = await fetch(url, { credentials: "same-origin", signal: AbortSignal.timeout(10_000) });
         return [lang, response.ok ? await response.json() : {}];
       } catch {
-        return [lang, {}]; // the page's own words and the ids still show
+        return [lang, {}]; // the page's own words still show
       }
     }),
   ),
