@@ -4,9 +4,10 @@ against the running service and the real Asterisk.
 On the desk, in zh-CN and in English: a wrong password, the back-off after repeated wrong
 passwords (with its wait in seconds), a wrong second-factor code, the server unreachable
 while logging in, and once logged in, a request the server's schema refuses (422, field by
-field) and the live connection lost (the page says it is reconnecting). Each message is the one the dictionaries hold for that language: the desk's
-own, else the shared one (agent_ui/messages/i18n/, agent_ui/js/errors.js); never the
-server's English message. Screenshots go to test-artifacts/.
+field) and the live connection lost (the page says it is reconnecting). Each message is the
+one the dictionaries hold for that language: the desk's own, else the shared one
+(agent_ui/messages/i18n/, agent_ui/js/errors.js); never the server's English message.
+Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
