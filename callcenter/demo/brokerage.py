@@ -35,6 +35,7 @@ from callcenter.crm.tiers import TierThresholds, tier_for_assets
 from callcenter.crm.vocabulary import Gender, Tier, ValueClass
 from callcenter.demo import people
 from callcenter.demo.acd import acd_rows
+from callcenter.demo.agent_states import AgentCall, agent_state_rows
 from callcenter.demo.history import (
     BEIJING,
     CategoryRef,
@@ -66,7 +67,7 @@ DEMO_PIN_ITERATIONS = 16
 TABLES = (
     "branches", "users", "queues", "agent_skills", "agent_languages", "agent_queues", "clients",
     "client_phones", "account_summaries", "interactions", "complaints", "complaint_events",
-    "follow_ups", "tier_changes",
+    "follow_ups", "tier_changes", "agent_state_changes",
 )  # fmt: skip
 
 # The project's default tier rule, so that the tier job finds nothing to change in the demo.
@@ -113,6 +114,7 @@ class DemoBrokerage:
         # The latest month's figures of every client, for the value classes (see value_classes).
         self._figures: list[ClientFigures] = []
         self._previous_turnover: dict[int, int] = {}
+        self._agent_calls: list[AgentCall] = []  # what the agents' states follow (see there)
 
     def _stream(self, number: int) -> random.Random:
         # Demo data wants reproducible draws, not secrecy: the salts of demo PINs too.
@@ -161,6 +163,16 @@ class DemoBrokerage:
         for index in range(self._next_index, self._next_index + count):
             self._client(index, rows)
         self._next_index += count
+        self._agent_calls.extend(
+            call for row in rows["interactions"] if (call := AgentCall.of(row)) is not None
+        )
+        return rows
+
+    def agent_state_rows(self) -> dict[str, list[Row]]:
+        """The agents' states through the calls of every client generated so far (call it
+        once, after the last :meth:`client_rows`): the agents' working days."""
+        rows = empty_rows()
+        rows["agent_state_changes"] = agent_state_rows(self._agent_calls, self.ids)
         return rows
 
     def _client(self, index: int, rows: dict[str, list[Row]]) -> None:

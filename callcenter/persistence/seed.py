@@ -144,6 +144,8 @@ async def _write_brokerage(
     for start in range(0, clients, CLIENTS_PER_CHUNK):
         count = min(CLIENTS_PER_CHUNK, clients - start)
         await writer.write(encoders.encode(brokerage.client_rows(count)))
+    # The agents' states follow every client's calls: known only once all are generated.
+    await writer.write(encoders.encode(brokerage.agent_state_rows()))
     # Value classes rank clients against each other: known only once all are generated.
     await _store_value_classes(session, brokerage.value_classes())
     return writer.counts

@@ -1,6 +1,7 @@
 """The report pages' default day is the center's (Asia/Shanghai), told by the server, not the
 browser's calendar (issue 16): a supervisor in Los Angeles on the evening of 30 November,
-which is already 1 December in Beijing, sees 1 December's figures and November's KPIs."""
+which is already 1 December in Beijing, sees 1 December's figures and November's KPIs; a day
+without agents' states says so where the occupancy would be."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.async_api import Browser, expect
 
 from callcenter.api.deps import get_clock
 from tests.browser.conftest import ServedDesk
-from tests.browser.test_reports_pages import logged_in, open_report, shown
+from tests.browser.test_reports_pages import DICTIONARY, logged_in, open_report, shown
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -39,6 +40,10 @@ async def test_the_default_day_and_month_are_the_centers_in_a_browser_a_day_behi
         form = page.locator("#calls-form")
         await expect(form.locator("input[name=from]")).to_have_value("2026-12-01")
         await expect(form.locator("input[name=to]")).to_have_value("2026-12-01")
+        # The demo's history ends on 20 November: no agent was logged in that day, and the
+        # occupancy says so rather than showing a dash.
+        occupancy = page.locator("#calls-tiles .tile[data-field=occupancy] .tile-value")
+        await expect(occupancy).to_have_text(DICTIONARY["rep.no_state_data"])
 
         await page.goto(f"{desk.base_url}/desk/reports/#kpis")
         await shown(page, "kpis", period="2026-11")  # the last whole month of the center's

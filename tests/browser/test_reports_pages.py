@@ -261,8 +261,16 @@ async def cells(page: Page, table: str) -> dict[str, dict[str, str]]:
     return dict(pairs)
 
 
+def shows(field: str, row: Mapping[str, Any], formats: Formats) -> str:
+    """What the page shows of ``field``: occupancy where no agent was logged in at all says
+    there is no agent-state data (issue 16), not a dash that reads like a figure."""
+    if field == "occupancy" and row[field] is None and not row.get("logged_in_seconds", 1):
+        return str(DICTIONARY["rep.no_state_data"])
+    return formats[field](row[field])
+
+
 def assert_row_shows(shown: Mapping[str, str], row: Mapping[str, Any], formats: Formats) -> None:
-    checked = {f: (shown[f], formats[f](row[f])) for f in shown if f in formats and f in row}
+    checked = {f: (shown[f], shows(f, row, formats)) for f in shown if f in formats and f in row}
     wrong = {f: pair for f, pair in checked.items() if pair[0] != pair[1]}
     assert checked, shown
     assert not wrong, wrong

@@ -103,10 +103,17 @@ function drawTiles() {
     { key: "abandon_rate", label: t("rep.f.abandon_rate"), value: percent(total.abandon_rate), hint: t("rep.hint.abandon_rate") },
     { key: "asa_seconds", label: t("rep.f.asa_seconds"), value: seconds(total.asa_seconds) },
     { key: "aht_seconds", label: t("rep.f.aht_seconds"), value: minutes(total.aht_seconds), hint: t("rep.hint.aht") },
-    { key: "occupancy", label: t("rep.f.occupancy"), value: percent(total.occupancy) },
+    { key: "occupancy", label: t("rep.f.occupancy"), value: occupancy(total.occupancy, total) },
     { key: "ivr_containment", label: t("rep.f.ivr_containment"), value: percent(total.ivr_containment) },
     { key: "fcr_rate", label: t("rep.f.fcr_rate"), value: percent(total.fcr_rate), hint: t("rep.hint.fcr") },
   ]);
+}
+
+/** Occupancy; where no agent was logged in at all (no agent-state data: a history imported
+ * without the agents' states, say), that, rather than a dash that reads like a figure of 0. */
+function occupancy(value, row) {
+  if ((value ?? null) === null && row && !row.logged_in_seconds) return t("rep.no_state_data");
+  return percent(value);
 }
 
 const col = (key, format, extra = {}) => ({ key, label: t(`rep.f.${key}`), format, num: true, ...extra });
@@ -127,7 +134,7 @@ function centerColumns() {
     col("abandon_rate", percent),
     col("asa_seconds", seconds),
     col("aht_seconds", minutes),
-    col("occupancy", percent),
+    col("occupancy", occupancy),
     col("ivr_containment", percent),
     col("fcr_rate", percent),
   ];
@@ -165,7 +172,7 @@ function agentColumns() {
     col("average_wrapup_seconds", minutes),
     col("fcr_rate", percent),
     col("logged_in_seconds", hours),
-    col("occupancy", percent),
+    col("occupancy", occupancy),
     col("missed", count),
   ];
 }
