@@ -161,6 +161,7 @@ def test_the_pages_use_one_name_per_concept() -> None:
 
 LOGIN_TABLES = frozenset({"user_sessions", "user_mfa", "mfa_recovery_codes"})
 
+
 def test_the_tables_name_a_call_call_id_and_an_agent_agent_id() -> None:
     wrong = []
     for table in Base.metadata.tables.values():
