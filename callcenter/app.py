@@ -33,6 +33,7 @@ from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.crm.recordings import RecordingService
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.pop_delivery import HubPopDelivery
@@ -50,6 +51,7 @@ from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.prompt_files import PromptSpeaker
+from callcenter.pbx.recording import CallRecorder
 from callcenter.pbx.registrations import PhoneRegistrations
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
@@ -59,6 +61,8 @@ from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
+from callcenter.persistence.recording_files import recording_storage_for
+from callcenter.persistence.recordings import SqlRecordingLedger
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.runtime import Runtime
 from callcenter.sandbox.instance import AsteriskInstance, cel_file_for
@@ -244,7 +248,18 @@ def create_app(
             ],
             outbound_trunk=settings.outbound_trunk,
         )
-        legs = CallerLegs(ami, tracker, resyncs, calls)
+        # Every call put through to an agent is recorded (docs/recording.md).
+        recorder = (
+            CallRecorder(
+                ami,
+                tracker,
+                resyncs,
+                RecordingService(recording_storage_for(settings), SqlRecordingLedger(db)),
+            )
+            if settings.recordings_enabled
+            else None
+        )
+        legs = CallerLegs(ami, tracker, resyncs, calls, recorder)
         hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
         # Which phones are registered (issue 16): no "ready" without one. Without a PBX no
@@ -327,6 +342,8 @@ def create_app(
                     tasks.start("phone-watch", PhoneWatch(phone_check, agent_states, events).run)
                 tasks.start("acd", acd.run)
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
+                if recorder is not None:
+                    tasks.start("recordings", _on_the_pbx(runtime, recorder.run))
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
                     # Calls the service never saw (the fallback took them) become records.

@@ -635,5 +635,48 @@ def flows_check(path: Path) -> None:
     click.echo(f"{len(catalog.flows)} flow(s), {nodes} nodes: valid")
 
 
+@main.group()
+def recordings() -> None:
+    """Call recordings: checking their hash chain and files (docs/recording.md)."""
+
+
+@recordings.command(name="verify")
+def recordings_verify() -> None:
+    """Check the recordings' hash chain, every row against it and every file against both;
+    print one line per problem (problem, recording, path, detail) and exit 1 if any."""
+    import asyncio
+
+    from callcenter.crm.recording_verify import Verification, verify_recordings
+    from callcenter.persistence.db import Database
+    from callcenter.persistence.recording_files import recording_storage_for
+    from callcenter.persistence.recordings import read_ledger
+
+    settings = _settings()
+
+    async def run() -> Verification:
+        db = Database(settings.effective_database_url)
+        try:
+            snapshot = await read_ledger(db)
+        finally:
+            await db.dispose()
+        return await verify_recordings(
+            snapshot.recordings,
+            snapshot.entries,
+            snapshot.head_seq,
+            snapshot.head_hash,
+            recording_storage_for(settings),
+        )
+
+    result = asyncio.run(run())
+    for finding in result.findings:
+        click.echo(str(finding))
+    verdict = "ok" if result.ok else f"{len(result.findings)} problem(s)"
+    click.echo(
+        f"{result.recordings} recordings, {result.entries} chain entries, "
+        f"{result.files_hashed} files hashed: {verdict}"
+    )
+    sys.exit(0 if result.ok else 1)
+
+
 if __name__ == "__main__":
     main()

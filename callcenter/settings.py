@@ -133,6 +133,15 @@ class Settings(BaseSettings):
     # Where Asterisk writes voice messages (its own path). Empty: the instance's spool.
     ivr_recordings_dir: str = ""
 
+    # --- Call recording (docs/recording.md) --------------------------------------------------
+    # Every call put through to an agent is recorded (MixMonitor on the caller's channel).
+    recordings_enabled: bool = True
+    # Where the service reads recordings, and the same folder as Asterisk names it (one shared
+    # volume in a deployment). Empty: the sandbox instance's spool/recordings. Never a folder
+    # the web server serves (agent_ui/).
+    recordings_dir: Path | None = None
+    recordings_dir_in_asterisk: str = ""
+
     # --- When the service is down: the dialplan's fallback (docs/operations.md) ----------------
     # Seconds Asterisk gives the service to pick a hotline call up (TIMEOUT(absolute) before
     # AGI(agi:async)); then the fallback takes the call. Rendered into extensions.conf.

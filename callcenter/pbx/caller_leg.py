@@ -47,6 +47,7 @@ from callcenter.asterisk.errors import (
 from callcenter.ivr.engine import Outcome, Resume
 from callcenter.pbx.channels import Channel, ChannelTracker
 from callcenter.pbx.link import AgiCall, Resyncs, view_current
+from callcenter.pbx.recording import CallRecorder
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,13 @@ class CallerLegs:
         tracker: ChannelTracker,
         resyncs: Resyncs,
         conversations: Conversations | None = None,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self.ami = ami
         self.tracker = tracker
         self.resyncs = resyncs
         self.conversations = conversations
+        self.recorder = recorder  # records each call an agent is dialled for (issue 17)
 
     def of(self, call: AgiCall) -> AgiCallerLeg:
         return AgiCallerLeg(self, call)
@@ -205,6 +208,8 @@ class AgiCallerLeg:
     async def dial(self, line: AgentLine, ring_seconds: float) -> AgiRinging:
         ami, call = self._legs.ami, self.call
         await self._link_ready()
+        if self._legs.recorder is not None:  # MixMonitor on this channel, once per call
+            await self._legs.recorder.start(call, line.interaction_id)
         dial_end = ami.expect_event("DialEnd", "Channel", call.channel)
         target = f"PJSIP/{line.extension},{round(ring_seconds)}"
         dial = asyncio.ensure_future(

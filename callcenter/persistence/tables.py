@@ -625,3 +625,90 @@ class DoNotCallEntry(Base):
     added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# --- call recordings and their hash chain (migration 0014, issue 17) --------------------------
+
+
+class RecordingRow(Base):
+    """One call's recording (callcenter/crm/recordings.py): the file (``path`` relative to the
+    recordings storage's root), its status and, once complete, its length, size and SHA-256.
+    ``consult_of_id``: a consult leg's recording names the call's own."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (
+        CheckConstraint("status IN ('recording', 'complete', 'failed', 'deleted')", name="status"),
+        Index("ix_recordings_interaction_id", "interaction_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    call_id: Mapped[str] = mapped_column(String(64))
+    consult_of_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"))
+    path: Mapped[str] = mapped_column(String(300), unique=True)
+    format: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # purged (retention)
+
+
+class RecordingChainEntry(Base):
+    """The append-only ledger of the recordings' life (callcenter/crm/recording_chain.py):
+    ``entry_hash = sha256(prev_hash || canonical entry)``. No foreign key to ``recordings``:
+    the ledger must outlive (and tell of) a row that was removed."""
+
+    __tablename__ = "recording_chain"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('created', 'completed', 'failed', 'deleted', 'paused', 'resumed')",
+            name="kind",
+        ),
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(12))
+    recording_id: Mapped[int] = mapped_column(Integer, index=True)
+    interaction_id: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(300))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class RecordingChainHead(Base):
+    """The ledger's last entry (one row, id 1): locked to append (one writer at a time on
+    both databases), and compared with the ledger's end by ``recordings verify``."""
+
+    __tablename__ = "recording_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RecordingPause(Base):
+    """A span of a recording the agent paused (issue 17, point 3): MixMonitor wrote silence
+    from ``start_ms`` to ``end_ms`` (offsets into the recording). ``resumed_by``: the agent,
+    the configured limit, the call's end, or a supervisor."""
+
+    __tablename__ = "recording_pauses"
+    __table_args__ = (
+        CheckConstraint(
+            "resumed_by IS NULL OR resumed_by IN ('agent', 'limit', 'hangup', 'supervisor')",
+            name="resumed_by",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    paused_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    resumed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger)
+    paused_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resumed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resumed_by: Mapped[str | None] = mapped_column(String(16))

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import secrets
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +74,15 @@ class Wait(Step):
     """Stay on the line for ``seconds`` (sending silence, or nothing if the caller is silent)."""
 
     seconds: float
+
+
+@dataclass(frozen=True)
+class Talk(Step):
+    """Stay on the line for ``seconds`` sending ``sound`` (the PCMU payload of its n-th 20 ms
+    packet: a tone, tests/support/tones.py) instead of silence."""
+
+    seconds: float
+    sound: Callable[[int], bytes]
 
 
 @dataclass(frozen=True)
@@ -181,12 +190,16 @@ class Stream:
     # RTP marks the first audio packet of a talkspurt: the first one, and the first after a key.
     _marker: bool = field(default=True, init=False)
 
-    def fill_until(self, until: float) -> None:
-        """Audio (silence) packets every 20 ms up to ``until``; or just time passing."""
+    def fill_until(self, until: float, sound: Callable[[int], bytes] | None = None) -> None:
+        """Audio packets every 20 ms up to ``until`` (silence, or ``sound``'s n-th packet);
+        or just time passing."""
+        n = 0
         while self.clock < until - 1e-6:
             if self.audio:
-                self._add(self.clock, PCMU_PT, self._marker, self._timestamp(self.clock), SILENCE)
+                payload = SILENCE if sound is None else sound(n)
+                self._add(self.clock, PCMU_PT, self._marker, self._timestamp(self.clock), payload)
                 self._marker = False
+                n += 1
             self.clock += PACKET_TIME
 
     def press(self, key: str) -> None:
@@ -281,6 +294,8 @@ def plan_script(script: Sequence[Step], *, hold: float, audio: bool = True) -> P
         match step:
             case Wait(seconds=seconds):
                 stream.fill_until(stream.clock + seconds)
+            case Talk(seconds=seconds, sound=sound):
+                stream.fill_until(stream.clock + seconds, sound)
             case Keys(keys=keys, gap=gap):
                 for key in keys:
                     stream.press(key)

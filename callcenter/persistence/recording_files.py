@@ -1,0 +1,146 @@
+"""Recording files in a local folder: the default :class:`RecordingStorage`.
+
+The folder is the one Asterisk writes into; the service reads it under its own path. In the
+sandbox Asterisk runs in a chroot, so the two differ: Asterisk writes
+``/var/lib/callcenter/instances/<instance>/spool/recordings`` (its own view) and the service
+reads the same folder through the root (``<rootfs>/var/lib/...``). In a deployment both name one
+shared volume (docker-compose), set by CALLCENTER_RECORDINGS_DIR and
+CALLCENTER_RECORDINGS_DIR_IN_ASTERISK. Never inside the web root: the desk's files are served
+from agent_ui/, recordings only ever through an audited route.
+
+Layout: ``YYYY/MM/DD/<interaction-id>-<uniqueid>.wav`` (callcenter/crm/recordings.py); the
+``.raw`` beside it while Asterisk is still writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+
+from callcenter.crm.recordings import FINISHED_SUFFIX, WRITTEN_SUFFIX
+from callcenter.sandbox.instance import AsteriskInstance
+from callcenter.settings import Settings
+
+CHUNK = 64 * 1024
+
+
+def recording_storage_for(settings: Settings) -> LocalRecordingStorage:
+    """The deployment's folder (CALLCENTER_RECORDINGS_DIR, named in Asterisk as
+    CALLCENTER_RECORDINGS_DIR_IN_ASTERISK, else the same path), else the sandbox instance's
+    ``spool/recordings`` (MixMonitor creates the folders it writes into)."""
+    if settings.recordings_dir is not None:
+        root = settings.recordings_dir
+        return LocalRecordingStorage(root, settings.recordings_dir_in_asterisk or str(root))
+    instance = AsteriskInstance(settings)
+    in_asterisk = instance.dir_in_root / "spool" / "recordings"
+    return LocalRecordingStorage(instance.root / in_asterisk.relative_to("/"), str(in_asterisk))
+
+
+class UnsafeRecordingPath(ValueError):
+    """A path that would leave the storage root."""
+
+
+class LocalRecordingStorage:
+    def __init__(self, root: Path, root_in_asterisk: str) -> None:
+        self.root = root
+        self.root_in_asterisk = root_in_asterisk.rstrip("/")
+
+    def _file(self, path: str) -> Path:
+        relative = PurePosixPath(path)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise UnsafeRecordingPath(path)
+        return self.root.joinpath(*relative.parts)
+
+    def asterisk_name(self, path: str) -> str:
+        self._file(path)  # the same checks
+        return f"{self.root_in_asterisk}/{path}"
+
+    async def size(self, path: str) -> int | None:
+        try:
+            return (await asyncio.to_thread(self._file(path).stat)).st_size
+        except FileNotFoundError:
+            return None
+
+    async def finish(self, written: str, path: str, header: bytes) -> None:
+        await asyncio.to_thread(self._finish, self._file(written), self._file(path), header)
+
+    @staticmethod
+    def _finish(source: Path, target: Path, header: bytes) -> None:
+        data_bytes = int.from_bytes(header[40:44], "little")
+        partial = target.with_name(target.name + ".part")
+        with source.open("rb") as raw, partial.open("wb") as out:
+            out.write(header)
+            left = data_bytes
+            while left > 0:
+                chunk = raw.read(min(CHUNK, left))
+                if not chunk:
+                    break
+                out.write(chunk)
+                left -= len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)  # atomic: the .wav is whole or absent
+        _sync_dir(target.parent)
+        source.unlink()
+
+    async def digest(self, path: str) -> tuple[str, int] | None:
+        try:
+            return await asyncio.to_thread(_sha256, self._file(path))
+        except FileNotFoundError:
+            return None
+
+    async def read(self, path: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        file = self._file(path)
+        handle = await asyncio.to_thread(file.open, "rb")
+        try:
+            await asyncio.to_thread(handle.seek, start)
+            left = None if end is None else max(0, end - start)
+            while left is None or left > 0:
+                want = CHUNK if left is None else min(CHUNK, left)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()
+
+    async def delete(self, path: str) -> bool:
+        try:
+            await asyncio.to_thread(self._file(path).unlink)
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def paths(self) -> list[str]:
+        return await asyncio.to_thread(self._paths)
+
+    def _paths(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = []
+        for suffix in (FINISHED_SUFFIX, WRITTEN_SUFFIX):
+            for file in self.root.rglob(f"*{suffix}"):
+                found.append(file.relative_to(self.root).as_posix())
+        return sorted(found)
+
+
+def _sha256(file: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with file.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
