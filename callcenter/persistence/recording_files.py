@@ -30,17 +30,36 @@ CHUNK = 64 * 1024
 def recording_storage_for(settings: Settings) -> LocalRecordingStorage:
     """The deployment's folder (CALLCENTER_RECORDINGS_DIR, named in Asterisk as
     CALLCENTER_RECORDINGS_DIR_IN_ASTERISK, else the same path), else the sandbox instance's
-    ``spool/recordings`` (MixMonitor creates the folders it writes into)."""
+    ``spool/recordings`` (MixMonitor creates the folders it writes into). Refused inside the
+    web root (:func:`outside_web_root`)."""
     if settings.recordings_dir is not None:
-        root = settings.recordings_dir
+        root = outside_web_root(settings.recordings_dir, settings.agent_ui_dir)
         return LocalRecordingStorage(root, settings.recordings_dir_in_asterisk or str(root))
     instance = AsteriskInstance(settings)
     in_asterisk = instance.dir_in_root / "spool" / "recordings"
-    return LocalRecordingStorage(instance.root / in_asterisk.relative_to("/"), str(in_asterisk))
+    root = outside_web_root(instance.root / in_asterisk.relative_to("/"), settings.agent_ui_dir)
+    return LocalRecordingStorage(root, str(in_asterisk))
 
 
 class UnsafeRecordingPath(ValueError):
     """A path that would leave the storage root."""
+
+
+class RecordingsInWebRoot(ValueError):
+    """A recordings folder the web server would serve (or that holds the web root)."""
+
+
+def outside_web_root(root: Path, web_root: Path) -> Path:
+    """``root`` unless it is inside the folder the desk's files are served from (or holds
+    it): a recording there could be fetched by its name, with no role check and no audit
+    (issue 17, point 6). Both resolved, so a symlink or ``..`` does not get round it."""
+    folder, web = root.resolve(), web_root.resolve()
+    if folder == web or folder.is_relative_to(web) or web.is_relative_to(folder):
+        raise RecordingsInWebRoot(
+            f"the recordings folder {folder} is inside (or holds) the web root {web}: "
+            "set CALLCENTER_RECORDINGS_DIR outside it"
+        )
+    return root
 
 
 class LocalRecordingStorage:
