@@ -20,10 +20,17 @@ EXIT_TASK_FAILED = 70  # EX_SOFTWARE: an internal failure the service cannot go 
 
 
 def _settings() -> Settings:
+    from callcenter.crm.recording_retention import RetentionSettingInvalid, parse_retention
+
     try:
-        return load_settings()
+        settings = load_settings()
     except Exception as exc:  # pydantic's ValidationError names every bad variable
         raise click.ClickException(f"invalid settings:\n{exc}") from exc
+    try:  # its kinds are the CRM's, so it is checked here rather than in settings.py
+        parse_retention(settings.recording_retention)
+    except RetentionSettingInvalid as exc:
+        raise click.ClickException(f"invalid settings:\n{exc}") from exc
+    return settings
 
 
 def _fail(exc: SandboxError) -> None:
@@ -637,7 +644,53 @@ def flows_check(path: Path) -> None:
 
 @main.group()
 def recordings() -> None:
-    """Call recordings: checking their hash chain and files (docs/recording.md)."""
+    """Call recordings: checking their hash chain and files, purging expired ones
+    (docs/recording.md)."""
+
+
+@recordings.command(name="purge")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Purge as if it were this UTC time (tests, a rehearsal); default: now.",
+)
+def recordings_purge(dry_run: bool, as_of: dt.datetime | None) -> None:
+    """Delete the recordings whose retention has run out (CALLCENTER_RECORDING_RETENTION):
+    the file goes, the row stays 'deleted', each deletion a chain entry. A complaint that is
+    not closed holds its call's recordings. One line per recording deleted, held or not
+    purged (why), then a summary; exit 1 if any could not be purged (docs/recording.md)."""
+    import asyncio
+
+    from callcenter.crm.recording_retention import parse_retention
+    from callcenter.persistence.db import Database
+    from callcenter.persistence.recording_files import recording_storage_for
+    from callcenter.persistence.recording_purge import PurgeReport, purge_recordings
+
+    settings = _settings()
+    policy = parse_retention(settings.recording_retention)
+    when = as_of.replace(tzinfo=dt.UTC) if as_of is not None else dt.datetime.now(dt.UTC)
+
+    async def run() -> PurgeReport:
+        db = Database(settings.effective_database_url)
+        try:
+            return await purge_recordings(
+                db, recording_storage_for(settings), policy, when, dry_run=dry_run
+            )
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(run())
+    for line in report.lines:
+        click.echo(str(line))
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"as of {when:%Y-%m-%d %H:%M:%S} UTC ({policy}): {len(report.deleted)} {verb}, "
+        f"{len(report.held)} on legal hold, {report.kept} not expired, "
+        f"{len(report.errors)} not purged{' (dry run: nothing changed)' if dry_run else ''}"
+    )
+    sys.exit(1 if report.errors else 0)
 
 
 @recordings.command(name="verify")

@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     # the web server serves (agent_ui/).
     recordings_dir: Path | None = None
     recordings_dir_in_asterisk: str = ""
+    # How long recordings are kept, per kind of call: "default=3y,complaint=5y" (calendar years
+    # y or days d, at least 3 years). Checked at every start by callcenter/crm/
+    # recording_retention.py, which names the kinds; docs/recording.md, "Retention and legal hold".
+    recording_retention: str = "default=3y"
 
     # --- When the service is down: the dialplan's fallback (docs/operations.md) ----------------
     # Seconds Asterisk gives the service to pick a hotline call up (TIMEOUT(absolute) before
