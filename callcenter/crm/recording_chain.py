@@ -52,6 +52,23 @@ class ChainFacts:
     detail: str | None = None  # a failure's reason, a deletion's cause
 
 
+CONSULT_OF = "consult_of="  # a consult's created entry: the call's recording it belongs to
+
+
+def consult_detail(consult_of_id: int | None) -> str | None:
+    """The ``detail`` of a consult's ``created`` entry (None for a call's own recording)."""
+    return None if consult_of_id is None else f"{CONSULT_OF}{consult_of_id}"
+
+
+def consult_of(facts: ChainFacts) -> int | None:
+    """The call's recording a ``created`` entry says this one is a consult of."""
+    detail = facts.detail or ""
+    if facts.kind is not ChainKind.CREATED or not detail.startswith(CONSULT_OF):
+        return None
+    number = detail.removeprefix(CONSULT_OF)
+    return int(number) if number.isdigit() else None
+
+
 @dataclass(frozen=True)
 class ChainEntry:
     seq: int
@@ -95,39 +112,39 @@ class ChainProblem:
     problem: str  # entry-altered, entry-missing, entry-inserted, link-broken, head-mismatch
     seq: int
     detail: str
+    recording_id: int | None = None  # what the entry found there says it is about
+    path: str | None = None
 
 
 def check_chain(entries: Sequence[ChainEntry], head_seq: int, head_hash: str) -> list[ChainProblem]:
     """Every link of the chain, in ``seq`` order, and its end against the head."""
     problems: list[ChainProblem] = []
     expected_seq, prev = 1, GENESIS
+    last: ChainEntry | None = None
+
+    def found(problem: str, entry: ChainEntry, detail: str) -> None:
+        facts = entry.facts
+        problems.append(ChainProblem(problem, entry.seq, detail, facts.recording_id, facts.path))
+
     for entry in sorted(entries, key=lambda e: e.seq):
         if entry.seq > expected_seq:
             gap = f"{expected_seq}..{entry.seq - 1}"
-            problems.append(ChainProblem("entry-missing", entry.seq, f"entries {gap} are gone"))
+            found("entry-missing", entry, f"entries {gap}, before this one, are gone")
         elif entry.seq < expected_seq:
-            problems.append(
-                ChainProblem("entry-inserted", entry.seq, "a second entry with this seq")
-            )
+            found("entry-inserted", entry, "a second entry with this seq")
         if entry.prev_hash != prev:
-            problems.append(
-                ChainProblem(
-                    "link-broken",
-                    entry.seq,
-                    f"prev_hash {entry.prev_hash[:12]}... is not the previous entry's "
-                    f"{prev[:12]}...",
-                )
+            found(
+                "link-broken",
+                entry,
+                f"prev_hash {entry.prev_hash[:12]}... is not the previous entry's {prev[:12]}...",
             )
         if entry_hash(entry.prev_hash, entry.seq, entry.facts) != entry.entry_hash:
-            problems.append(
-                ChainProblem(
-                    "entry-altered",
-                    entry.seq,
-                    f"{entry.facts.kind.value} entry of recording {entry.facts.recording_id} "
-                    "does not hash to its entry_hash",
-                )
+            found(
+                "entry-altered",
+                entry,
+                f"its {entry.facts.kind.value} entry does not hash to its entry_hash",
             )
-        expected_seq, prev = max(expected_seq, entry.seq + 1), entry.entry_hash
+        expected_seq, prev, last = max(expected_seq, entry.seq + 1), entry.entry_hash, entry
     last_seq = expected_seq - 1
     if last_seq != head_seq or prev != head_hash:
         problems.append(
@@ -136,6 +153,8 @@ def check_chain(entries: Sequence[ChainEntry], head_seq: int, head_hash: str) ->
                 last_seq,
                 f"the ledger ends at seq {last_seq}, its head says seq {head_seq}: entries "
                 "were cut off the end or the head was changed",
+                last.facts.recording_id if last is not None else None,
+                last.facts.path if last is not None else None,
             )
         )
     return problems

@@ -6,8 +6,8 @@ What each finding means (its ``problem``):
   the ledger itself (callcenter/crm/recording_chain.py).
 * ``row-removed``: the ledger has a recording the ``recordings`` table no longer has.
 * ``row-inserted``: a row the ledger never saw created (added behind the service's back).
-* ``row-altered``: a row whose path, interaction, status, hash or size is not what the
-  ledger recorded.
+* ``row-altered``: a row whose path, interaction, status, hash, size or call it is a consult
+  of is not what the ledger recorded.
 * ``file-missing``: a complete recording's file is gone.
 * ``file-modified``: a file whose SHA-256 or size is not the one the ledger recorded.
 * ``file-unknown``: a file in the storage that no recording names (an inserted file).
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from callcenter.crm.recording_chain import ChainEntry, ChainKind, check_chain
+from callcenter.crm.recording_chain import ChainEntry, ChainKind, check_chain, consult_of
 from callcenter.crm.recordings import Recording, RecordingStatus, RecordingStorage, written_path
 
 
@@ -57,6 +57,7 @@ class _Vouched:
     sha256: str | None = None
     size: int | None = None
     deleted: bool = False
+    consult_of_id: int | None = None
 
 
 def _vouched(entries: Sequence[ChainEntry]) -> dict[int, _Vouched]:
@@ -65,7 +66,7 @@ def _vouched(entries: Sequence[ChainEntry]) -> dict[int, _Vouched]:
         facts = entry.facts
         said = known.setdefault(facts.recording_id, _Vouched(facts.interaction_id, facts.path))
         if facts.kind is ChainKind.CREATED:
-            said.created = True
+            said.created, said.consult_of_id = True, consult_of(facts)
         elif facts.kind is ChainKind.COMPLETED:
             said.status, said.sha256, said.size = RecordingStatus.COMPLETE, facts.sha256, facts.size
         elif facts.kind is ChainKind.FAILED:
@@ -81,6 +82,8 @@ def _row_against(row: Recording, said: _Vouched) -> list[str]:
         wrong.append(f"path {row.path!r}, the ledger {said.path!r}")
     if row.interaction_id != said.interaction_id:
         wrong.append(f"interaction {row.interaction_id}, the ledger {said.interaction_id}")
+    if row.consult_of_id != said.consult_of_id:
+        wrong.append(f"consult of {row.consult_of_id}, the ledger {said.consult_of_id}")
     if row.status is not said.status:
         wrong.append(f"status {row.status.value}, the ledger {said.status.value}")
     if said.status is RecordingStatus.COMPLETE and (row.sha256, row.size_bytes) != (
@@ -102,7 +105,12 @@ async def verify_recordings(
     findings = result.findings
     for problem in check_chain(entries, head_seq, head_hash):
         findings.append(
-            Finding(problem.problem, None, None, f"seq {problem.seq}: {problem.detail}")
+            Finding(
+                problem.problem,
+                problem.recording_id,
+                problem.path,
+                f"seq {problem.seq}: {problem.detail}",
+            )
         )
     said_of = _vouched(entries)
     rows = {row.id: row for row in recordings}

@@ -148,7 +148,13 @@ class RecordingLedger(Protocol):
     transaction (callcenter/persistence/recordings.py)."""
 
     async def create(
-        self, interaction_id: int | None, call_id: str, path: str, started_at: dt.datetime
+        self,
+        interaction_id: int | None,
+        call_id: str,
+        path: str,
+        started_at: dt.datetime,
+        *,
+        consult_of_id: int | None = None,
     ) -> int: ...
 
     async def complete(
@@ -182,10 +188,19 @@ class RecordingService:
         return recording_path(at, interaction_id, call_id)
 
     async def opened(
-        self, interaction_id: int | None, call_id: str, path: str, at: dt.datetime
+        self,
+        interaction_id: int | None,
+        call_id: str,
+        path: str,
+        at: dt.datetime,
+        *,
+        consult_of_id: int | None = None,
     ) -> int:
-        """The agent answered: the row (``recording``) and its ``created`` entry."""
-        recording_id = await self.ledger.create(interaction_id, call_id, path, at)
+        """The agent answered: the row (``recording``) and its ``created`` entry. A consult's
+        (callcenter/pbx/consult_recording.py) names the call's recording."""
+        recording_id = await self.ledger.create(
+            interaction_id, call_id, path, at, consult_of_id=consult_of_id
+        )
         log.info("call %s: recording %s opened (%s)", call_id, recording_id, path)
         return recording_id
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.crm.recording_chain import GENESIS, ChainEntry, ChainFacts, ChainKind, next_entry
+from callcenter.crm.recording_chain import (
+    GENESIS,
+    ChainEntry,
+    ChainFacts,
+    ChainKind,
+    consult_detail,
+    next_entry,
+)
 from callcenter.crm.recordings import FORMAT, Recording, RecordingStatus
 from callcenter.persistence.db import Database
 from callcenter.persistence.locking import lock_row
@@ -59,12 +66,19 @@ class SqlRecordingLedger:
         self.db = db
 
     async def create(
-        self, interaction_id: int | None, call_id: str, path: str, started_at: dt.datetime
+        self,
+        interaction_id: int | None,
+        call_id: str,
+        path: str,
+        started_at: dt.datetime,
+        *,
+        consult_of_id: int | None = None,
     ) -> int:
         async with self.db.write() as session:
             row = RecordingRow(
                 interaction_id=interaction_id,
                 call_id=call_id,
+                consult_of_id=consult_of_id,
                 path=path,
                 format=FORMAT,
                 status=RecordingStatus.RECORDING.value,
@@ -72,9 +86,13 @@ class SqlRecordingLedger:
             )
             session.add(row)
             await session.flush()
+            # A consult's link to its call is vouched for by the chain too (recording_verify).
+            detail = consult_detail(consult_of_id)
             await append_entry(
                 session,
-                ChainFacts(ChainKind.CREATED, row.id, interaction_id, path, started_at),
+                ChainFacts(
+                    ChainKind.CREATED, row.id, interaction_id, path, started_at, detail=detail
+                ),
             )
             return row.id
 
