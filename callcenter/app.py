@@ -34,6 +34,7 @@ from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
 from callcenter.crm.recordings import RecordingService
+from callcenter.crm.recording_alarm import RecordingAlarm, StorageWatch, alarm_event
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.pop_delivery import HubPopDelivery
@@ -248,13 +249,20 @@ def create_app(
             ],
             outbound_trunk=settings.outbound_trunk,
         )
-        # Every call put through to an agent is recorded (docs/recording.md).
+        # Every call put through to an agent is recorded (docs/recording.md); a full or
+        # unwritable storage raises the recording alarm ("Faults and alarms" there).
+        recording_storage = recording_storage_for(settings)
+        recording_alarm = RecordingAlarm(
+            recording_storage,
+            min_free_bytes=settings.recordings_min_free_bytes,
+            on_change=lambda view: events.publish(alarm_event(view)),
+        )
         recorder = (
             CallRecorder(
                 ami,
                 tracker,
                 resyncs,
-                RecordingService(recording_storage_for(settings), SqlRecordingLedger(db)),
+                RecordingService(recording_storage, SqlRecordingLedger(db), alarm=recording_alarm),
             )
             if settings.recordings_enabled
             else None
@@ -346,6 +354,7 @@ def create_app(
                     tasks.start("recordings", _on_the_pbx(runtime, recorder.run))
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
+            recording_alarm=recording_alarm if recorder is not None and pbx else None,
                     # Calls the service never saw (the fallback took them) become records.
                     importer = CelImporter(
                         db, cel_file_for(settings), service_started_at=started_at
@@ -364,6 +373,8 @@ def create_app(
 
     install_access_log_filter()  # phone and ID numbers travel in search query strings
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
+                    watch = StorageWatch(recording_alarm, settings.recordings_check_seconds)
+                    tasks.start("recording-storage", watch.run)
     install_error_handlers(app)
     app.add_middleware(NoStoreForApi)  # personal data is never cached anywhere
     app.include_router(api_router())

@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     # y or days d, at least 3 years). Checked at every start by callcenter/crm/
     # recording_retention.py, which names the kinds; docs/recording.md, "Retention and legal hold".
     recording_retention: str = "default=3y"
+    # The recording alarm (docs/recording.md, "Faults and alarms"): the storage is probed this
+    # often, and counts as full below this much free space (100 MiB: about 52 minutes).
+    recordings_check_seconds: float = Field(default=10.0, gt=0)
+    recordings_min_free_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
 
     # --- When the service is down: the dialplan's fallback (docs/operations.md) ----------------
     # Seconds Asterisk gives the service to pick a hotline call up (TIMEOUT(absolute) before

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from callcenter.crm.recording_alarm import RecordingAlarm
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 8000
@@ -177,9 +179,13 @@ class RecordingService:
         *,
         stable_seconds: float = STABLE_SECONDS,
         finish_timeout: float = FINISH_TIMEOUT,
+        alarm: RecordingAlarm | None = None,
     ) -> None:
         self.storage = storage
         self.ledger = ledger
+        # A failure names the storage's problem (disk-full, unwritable) when it has one, and
+        # raises the recording alarm (callcenter/crm/recording_alarm.py).
+        self.alarm = alarm
         self.stable_seconds = stable_seconds
         self.finish_timeout = finish_timeout
 
@@ -211,20 +217,31 @@ class RecordingService:
         size = await self._settled_size(written)
         now = dt.datetime.now(dt.UTC)
         if size is None:
-            await self.ledger.fail(recording_id, now, "file-missing")
-            log.error("recording %s failed: Asterisk wrote no file %s", recording_id, written)
+            reason = await self._reason("file-missing")
+            await self.ledger.fail(recording_id, now, reason)
+            log.error("recording %s failed (%s): no file %s", recording_id, reason, written)
             return RecordingStatus.FAILED
         if size == 0:
+            reason = await self._reason("no-audio")
             await self.storage.delete(written)
-            await self.ledger.fail(recording_id, now, "no-audio")
-            log.error("recording %s failed: no audio was written", recording_id)
+            await self.ledger.fail(recording_id, now, reason)
+            log.error("recording %s failed (%s): no audio was written", recording_id, reason)
             return RecordingStatus.FAILED
+        if self.alarm is not None:
+            # Cut short by a full or read-only disk: the raw file stays beside (what it
+            # holds may matter), the row says why; its WAV could not be written anyway.
+            reason = await self._reason("")
+            if reason:
+                await self.ledger.fail(recording_id, now, reason)
+                log.error("recording %s failed (%s): %d bytes kept", recording_id, reason, size)
+                return RecordingStatus.FAILED
         data = size - size % (CHANNELS * SAMPLE_BYTES)  # whole frames only
         try:
             await self.storage.finish(written, path, wav_header(data))
             digest = await self.storage.digest(path)
         except OSError as exc:
-            await self.ledger.fail(recording_id, now, f"finish-failed: {exc.strerror or exc}")
+            reason = await self._reason(f"finish-failed: {exc.strerror or exc}", exc)
+            await self.ledger.fail(recording_id, now, reason)
             log.error("recording %s failed to finish: %s", recording_id, exc)
             return RecordingStatus.FAILED
         if digest is None:
@@ -240,6 +257,15 @@ class RecordingService:
             sha256,
         )
         return RecordingStatus.COMPLETE
+
+    async def _reason(self, default: str, error: OSError | None = None) -> str:
+        if self.alarm is None:
+            return default
+        try:
+            return await self.alarm.failure_reason(default, error)
+        except Exception:  # the row must still say failed
+            log.exception("recording storage: not probed")
+            return default
 
     async def discard(self, path: str) -> None:
         """No agent answered: the empty file MixMonitor opened goes (there is no row)."""

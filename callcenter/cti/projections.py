@@ -34,6 +34,7 @@ from callcenter.events import (
     Event,
     FloorSnapshot,
 )
+    RecordingAlarmChanged,
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,6 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
 def projection_of(event: Event) -> Projection | None:
     """How ``event`` shows on a websocket; None: it never goes to one."""
     return PROJECTIONS.get(type(event))
+        RecordingAlarmChanged: Projection(
+            ("active", "reason", "since", "calls_affected", "free_bytes", "cleared_at")
+        ),

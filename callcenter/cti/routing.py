@@ -4,6 +4,7 @@
 topic                       agent, advisor                        supervisor, admin
 ==========================  ====================================  ==============================
 floor.snapshot              no                                    yes (the wallboard)
+recording.alarm             no                                    yes (the wallboard)
 agent.state                 their own                             their own only
 call.offered, answered...   their own (agent_id is theirs)        their own only
 queue.changed, other call.  no                                    no: in floor.snapshot
@@ -26,13 +27,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callcenter.crm.vocabulary import Role
-from callcenter.events import AgentStateChanged, Envelope, Event, FloorSnapshot
+from callcenter.events import (
+    AgentStateChanged,
+    Envelope,
+    Event,
+    FloorSnapshot,
+    RecordingAlarmChanged,
+)
 
 AGENT_ROLES = frozenset({Role.AGENT, Role.ADVISOR})
 MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
-# What supervisors and admins see of every agent and queue: the wallboard's picture.
-FLOOR_TOPICS = frozenset({FloorSnapshot.TOPIC})  # once a second at most (cti/floor.py)
+# What supervisors and admins see of every agent and queue: the wallboard's picture
+# (once a second at most, cti/floor.py), and the recording storage's alarm (on each change).
+FLOOR_TOPICS = frozenset({FloorSnapshot.TOPIC, RecordingAlarmChanged.TOPIC})
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from callcenter.events.topics import (
     OverflowReason,
     QueueChanged,
     event_from_data,
+    RecordingAlarmChanged,
+    RecordingAlarmReason,
     event_type,
 )
 
@@ -55,5 +57,7 @@ __all__ = [
     "UnknownTopic",
     "UnknownVersion",
     "event_from_data",
+    "RecordingAlarmChanged",
+    "RecordingAlarmReason",
     "event_type",
 ]

@@ -32,6 +32,7 @@ AgentStateOrigin = Literal["api", "acd"]  # the agent's own change (REST, websoc
 OfferEndReason = Literal["no_answer", "caller_gone", "not_dialled"]
 OverflowAction = Literal["queue", "ivr"]  # on into another queue; back to the caller's IVR flow
 OverflowReason = Literal["max_wait", "closed", "moved"]  # moved: by a supervisor
+RecordingAlarmReason = Literal["disk-full", "unwritable"]  # callcenter/crm/recording_alarm.py
 ControlStateName = Literal["talking", "held", "consulting", "conference", "transferred", "ended"]
 
 JsonObject = Mapping[str, Any]  # JSON-ready already (the wallboard's rows)
@@ -288,6 +289,22 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingAlarmChanged(Event):
+    """``recording.alarm``: the recording storage's alarm was raised, changed or cleared
+    (issue 17 point 7): calls go on, their recordings fail (callcenter/crm/recording_alarm.py)."""
+
+    TOPIC: ClassVar[str] = "recording.alarm"
+    VERSION: ClassVar[int] = 1
+
+    active: bool
+    reason: RecordingAlarmReason | None  # None: cleared
+    since: dt.datetime | None  # when the alarm was raised
+    calls_affected: int  # calls whose recording failed for it since
+    free_bytes: int | None  # the storage's free space at the last probe
+    cleared_at: dt.datetime | None = None  # the end of the last alarm
+
+
 # Built at import: a class declaring a type JSON cannot carry fails here, not in a call.
 _CODECS: Mapping[type[Event], Codec] = MappingProxyType(
     {cls: build_codec(cls) for cls in EVENT_TYPES.values()}
@@ -305,6 +322,7 @@ def event_type(topic: str) -> type[Event]:
     except KeyError:
         raise UnknownTopic(f"no event has the topic {topic[:60]!r}") from None
 
+            RecordingAlarmChanged,
 
 def event_from_data(topic: str, data: Mapping[str, object]) -> Event:
     """The event of ``topic`` from its fields as a mapping (see :meth:`Event.from_data`)."""

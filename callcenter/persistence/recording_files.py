@@ -15,11 +15,13 @@ Layout: ``YYYY/MM/DD/<interaction-id>-<uniqueid>.wav`` (callcenter/crm/recording
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
+from callcenter.crm.recording_alarm import StorageState, problem_of
 from callcenter.crm.recordings import FINISHED_SUFFIX, WRITTEN_SUFFIX
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
@@ -138,6 +140,12 @@ class LocalRecordingStorage:
     async def paths(self) -> list[str]:
         return await asyncio.to_thread(self._paths)
 
+    async def probe(self, min_free_bytes: int) -> StorageState:
+        """Free space (``statvfs``) and writability (a one-byte file written and removed) of
+        the folder, for the recording alarm (callcenter/crm/recording_alarm.py). A folder not
+        made yet (MixMonitor makes it) is judged by its nearest existing parent."""
+        return await asyncio.to_thread(_probe, self.root, min_free_bytes)
+
     def _paths(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -155,6 +163,30 @@ def _sha256(file: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _probe(root: Path, min_free_bytes: int) -> StorageState:
+    folder = root
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    probe = folder / f".probe-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"\0")
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        problem = problem_of(exc) or "unwritable"
+        return StorageState(problem, free, f"{folder}: {exc.strerror or exc}", write_failed=True)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+    if free < min_free_bytes:
+        return StorageState("disk-full", free, f"{folder}: {free} bytes free")
+    return StorageState(None, free)
 
 
 def _sync_dir(folder: Path) -> None:

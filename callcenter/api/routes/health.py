@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from callcenter import __version__
 from callcenter.api.deps import Managers, RuntimeDep
-from callcenter.api.schemas.health import ChannelOut, HealthOut, JournalOut
+from callcenter.api.schemas.health import ChannelOut, HealthOut, JournalOut, RecordingAlarmOut
 from callcenter.asterisk.client import ConnectionState
 from callcenter.crm.phones import mask_phone
 from callcenter.crm.privacy import MASK
@@ -26,7 +26,8 @@ router = APIRouter(tags=["health"])  # under /api
 )
 async def health(runtime: RuntimeDep) -> JSONResponse:
     """``ok``; ``degraded`` (200) while calls are handled but something is off (prompts
-    missing); ``unavailable`` (503, for load balancers and supervisors) while calls cannot be
+    missing, the recording alarm: calls are not being recorded); ``unavailable`` (503, for
+    load balancers and supervisors) while calls cannot be
     handled: the PBX link is down, the database does not answer, or a task of the service is
     not running. ``problems`` says which, one sentence each."""
     pbx = runtime.settings.pbx_enabled
@@ -42,10 +43,13 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     problems.extend(runtime.tasks.problems())
     prompts_error = runtime.sounds.error if pbx else None
     journal = runtime.journal.status() if runtime.journal is not None else None
+    alarm = runtime.recording_alarm.view if runtime.recording_alarm is not None else None
     if problems:
         status = "unavailable"
-    elif prompts_error is not None or (
-        journal is not None and (journal.pending or not journal.durable)
+    elif (
+        prompts_error is not None
+        or (journal is not None and (journal.pending or not journal.durable))
+        or (alarm is not None and alarm.active)
     ):
         status = "degraded"  # calls are handled; their writes wait for the database
     else:
@@ -64,8 +68,11 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         cti_events_lost=runtime.cti.events_lost if runtime.cti else 0,
         floor_events_lost=runtime.floor.events_lost if runtime.floor else 0,
         journal=JournalOut(**dataclasses.asdict(journal)) if journal is not None else None,
+        recording_alarm=(
+            RecordingAlarmOut(**dataclasses.asdict(alarm)) if alarm is not None else None
+        ),
     )
-    return JSONResponse(body.model_dump(), status_code=503 if problems else 200)
+    return JSONResponse(body.model_dump(mode="json"), status_code=503 if problems else 200)
 
 
 @router.get("/channels")

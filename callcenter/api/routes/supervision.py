@@ -9,6 +9,7 @@ DELETE   /api/supervision/monitor                    supervisor, admin
 PUT      /api/supervision/agents/{agent_id}/state    supervisor, admin
 POST     /api/supervision/calls/{call_id}/move       supervisor, admin
 GET      /api/supervision/floor                      supervisor, admin
+GET      /api/supervision/recording-alarm            supervisor, admin
 =======  ==========================================  =================
 
 The floor is the wallboard's picture now (the data of ``floor.snapshot``): a page reads it
@@ -26,15 +27,17 @@ Every action is audited.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from callcenter.acd.service import AcdService
 from callcenter.api.agent_state import AgentStatesDep
-from callcenter.api.deps import ClockDep, DbDep, Managers
+from callcenter.api.deps import ClockDep, DbDep, Managers, RuntimeDep
 from callcenter.api.schemas.agents import AgentOut
 from callcenter.api.schemas.common import Id, errors
+from callcenter.api.schemas.health import RecordingAlarmOut
 from callcenter.api.schemas.supervision import (
     AgentStateForceIn,
     FloorOut,
@@ -140,3 +143,22 @@ async def floor_now(
     picture, then ``floor.snapshot`` on the websocket at most once a second."""
     now = clock()
     return FloorOut.model_validate({"at": now, **publisher.state.view(now)})
+
+
+@router.get("/recording-alarm")
+async def recording_alarm(_principal: Managers, runtime: RuntimeDep) -> RecordingAlarmOut:
+    """The recording storage's alarm now (docs/recording.md, "Faults and alarms"): the
+    wallboard's first picture of it, then ``recording.alarm`` on the websocket. Not active
+    when the service does not record."""
+    alarm = runtime.recording_alarm
+    if alarm is None:
+        return RecordingAlarmOut(
+            active=False,
+            reason=None,
+            since=None,
+            calls_affected=0,
+            free_bytes=None,
+            detail=None,
+            cleared_at=None,
+        )
+    return RecordingAlarmOut(**dataclasses.asdict(alarm.view))

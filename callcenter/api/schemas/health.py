@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel
 
 
@@ -15,6 +17,18 @@ class JournalOut(BaseModel):
     durable: bool  # False: the journal's own disk refused an entry (kept in memory only)
     landed: int
     rejected: int
+
+
+class RecordingAlarmOut(BaseModel):
+    """The recording storage's alarm (docs/recording.md, "Faults and alarms")."""
+
+    active: bool
+    reason: str | None  # disk-full, unwritable; None: no alarm
+    since: dt.datetime | None  # raised at
+    calls_affected: int  # calls whose recording failed for it since
+    free_bytes: int | None  # the storage's free space at the last probe
+    detail: str | None  # what the probe or the failure said
+    cleared_at: dt.datetime | None  # the end of the last alarm
 
 
 class HealthOut(BaseModel):
@@ -34,6 +48,8 @@ class HealthOut(BaseModel):
     cti_events_lost: int
     floor_events_lost: int
     journal: JournalOut | None = None
+    # Calls go on, their recordings fail: "degraded" while active (None: not recording).
+    recording_alarm: RecordingAlarmOut | None = None
 
 
 class ChannelOut(BaseModel):
