@@ -33,8 +33,8 @@ from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
-from callcenter.crm.recordings import RecordingService
 from callcenter.crm.recording_alarm import RecordingAlarm, StorageWatch, alarm_event
+from callcenter.crm.recordings import RecordingService
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.pop_delivery import HubPopDelivery
@@ -335,6 +335,7 @@ def create_app(
                 else None
             ),
             phones=phones if pbx else None,
+            recording_alarm=recording_alarm if recorder is not None and pbx else None,
         )
         app.state.runtime = runtime
         tasks = runtime.tasks
@@ -352,9 +353,10 @@ def create_app(
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 if recorder is not None:
                     tasks.start("recordings", _on_the_pbx(runtime, recorder.run))
+                    watch = StorageWatch(recording_alarm, settings.recordings_check_seconds)
+                    tasks.start("recording-storage", watch.run)
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
-            recording_alarm=recording_alarm if recorder is not None and pbx else None,
                     # Calls the service never saw (the fallback took them) become records.
                     importer = CelImporter(
                         db, cel_file_for(settings), service_started_at=started_at
@@ -373,8 +375,6 @@ def create_app(
 
     install_access_log_filter()  # phone and ID numbers travel in search query strings
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
-                    watch = StorageWatch(recording_alarm, settings.recordings_check_seconds)
-                    tasks.start("recording-storage", watch.run)
     install_error_handlers(app)
     app.add_middleware(NoStoreForApi)  # personal data is never cached anywhere
     app.include_router(api_router())

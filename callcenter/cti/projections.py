@@ -33,8 +33,8 @@ from callcenter.events import (
     CallWrapUp,
     Event,
     FloorSnapshot,
-)
     RecordingAlarmChanged,
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
             ("agent_id", "call_id", "interaction_id", "state", "target", "hold_seconds")
         ),
         FloorSnapshot: Projection(("day", "queues", "agents", "waiting", "calls")),
+        RecordingAlarmChanged: Projection(
+            ("active", "reason", "since", "calls_affected", "free_bytes", "cleared_at")
+        ),
     }
 )
 
@@ -107,6 +110,3 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
 def projection_of(event: Event) -> Projection | None:
     """How ``event`` shows on a websocket; None: it never goes to one."""
     return PROJECTIONS.get(type(event))
-        RecordingAlarmChanged: Projection(
-            ("active", "reason", "since", "calls_affected", "free_bytes", "cleared_at")
-        ),

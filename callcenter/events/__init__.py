@@ -23,9 +23,9 @@ from callcenter.events.topics import (
     OverflowAction,
     OverflowReason,
     QueueChanged,
-    event_from_data,
     RecordingAlarmChanged,
     RecordingAlarmReason,
+    event_from_data,
     event_type,
 )
 
@@ -54,10 +54,10 @@ __all__ = [
     "OverflowAction",
     "OverflowReason",
     "QueueChanged",
+    "RecordingAlarmChanged",
+    "RecordingAlarmReason",
     "UnknownTopic",
     "UnknownVersion",
     "event_from_data",
-    "RecordingAlarmChanged",
-    "RecordingAlarmReason",
     "event_type",
 ]

@@ -268,6 +268,22 @@ class FloorSnapshot(Event):
     calls: tuple[JsonObject, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingAlarmChanged(Event):
+    """``recording.alarm``: the recording storage's alarm was raised, changed or cleared
+    (issue 17 point 7): calls go on, their recordings fail (callcenter/crm/recording_alarm.py)."""
+
+    TOPIC: ClassVar[str] = "recording.alarm"
+    VERSION: ClassVar[int] = 1
+
+    active: bool
+    reason: RecordingAlarmReason | None  # None: cleared
+    since: dt.datetime | None  # when the alarm was raised
+    calls_affected: int  # calls whose recording failed for it since
+    free_bytes: int | None  # the storage's free space at the last probe
+    cleared_at: dt.datetime | None = None  # the end of the last alarm
+
+
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
     {
         cls.TOPIC: cls
@@ -284,25 +300,10 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
             QueueChanged,
             CallControlChanged,
             FloorSnapshot,
+            RecordingAlarmChanged,
         )
     }
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordingAlarmChanged(Event):
-    """``recording.alarm``: the recording storage's alarm was raised, changed or cleared
-    (issue 17 point 7): calls go on, their recordings fail (callcenter/crm/recording_alarm.py)."""
-
-    TOPIC: ClassVar[str] = "recording.alarm"
-    VERSION: ClassVar[int] = 1
-
-    active: bool
-    reason: RecordingAlarmReason | None  # None: cleared
-    since: dt.datetime | None  # when the alarm was raised
-    calls_affected: int  # calls whose recording failed for it since
-    free_bytes: int | None  # the storage's free space at the last probe
-    cleared_at: dt.datetime | None = None  # the end of the last alarm
 
 
 # Built at import: a class declaring a type JSON cannot carry fails here, not in a call.
@@ -322,7 +323,6 @@ def event_type(topic: str) -> type[Event]:
     except KeyError:
         raise UnknownTopic(f"no event has the topic {topic[:60]!r}") from None
 
-            RecordingAlarmChanged,
 
 def event_from_data(topic: str, data: Mapping[str, object]) -> Event:
     """The event of ``topic`` from its fields as a mapping (see :meth:`Event.from_data`)."""
