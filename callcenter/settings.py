@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     # the web server serves (agent_ui/).
     recordings_dir: Path | None = None
     recordings_dir_in_asterisk: str = ""
+    # Playback (docs/recording.md, "Playback"): agents and advisors hear their own calls only
+    # when this is on; downloading is for these roles (comma-separated), among those who may
+    # play; a playback's ticket lets its range requests through for this many minutes.
+    recordings_agent_playback: bool = False
+    recordings_download_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["supervisor", "compliance"]
+    )
+    recordings_ticket_minutes: int = Field(default=120, ge=1, le=24 * 60)
     # How long recordings are kept, per kind of call: "default=3y,complaint=5y" (calendar years
     # y or days d, at least 3 years). Checked at every start by callcenter/crm/
     # recording_retention.py, which names the kinds; docs/recording.md, "Retention and legal hold".
@@ -249,6 +257,7 @@ class Settings(BaseSettings):
         "agent_not_ready_reasons",
         "allowed_origins",
         "trusted_proxies",
+        "recordings_download_roles",
         mode="before",
     )
     @classmethod

@@ -36,6 +36,13 @@ function money(amount) {
   return text ? el("span", { class: "money", "data-testid": "money" }, text.replace(/\s/g, "\u00a0")) : "";
 }
 
+/** A call's recordings (agent_ui/recordings/, which asks why before it plays), for an answered
+ * voice call. Whether this user may hear it is the server's to say (the page shows why not). */
+function recordingLink(i) {
+  if (i.channel !== "voice" || !i.answered_at) return null;
+  return el("a", { href: `recordings/?interaction=${i.id}`, target: "_blank", rel: "noopener", "data-testid": "history-recording" }, t("history.recording"));
+}
+
 /** What came of a contact: the agent's disposition, else what the call did. */
 function outcome(i) {
   if (i.disposition) return codeLabel("disposition", i.disposition);
@@ -250,7 +257,8 @@ export class ClientView {
   complaintsCard(v) {
     const items = v.open_complaints.map((c) =>
       el("li", {}, el("strong", {}, c.summary), el("br"), el("span", { class: "muted" },
-        `${c.category_code} · ${term("complaint_status", c.status)} · ${t("client.due", { date: centerTime(c.response_due_at) })}`)));
+        `${c.category_code} · ${term("complaint_status", c.status)} · ${t("client.due", { date: centerTime(c.response_due_at) })} · `),
+        el("a", { href: `recordings/?complaint=${c.id}`, target: "_blank", rel: "noopener", "data-testid": "complaint-recordings" }, t("client.complaint_recordings"))));
     return el("section", { class: "card", "data-testid": "client-complaints" }, el("h3", {}, t("client.open_complaints", { count: items.length })),
       items.length ? el("ul", { class: "list" }, items) : el("p", { class: "muted" }, t("client.none_open")));
   }
@@ -265,14 +273,15 @@ export class ClientView {
     const rows = this.history ?? v.recent_interactions;
     const table = rows.length
       ? el("table", { class: "table", "data-testid": "client-history" },
-          el("thead", {}, el("tr", {}, [t("history.when"), t("history.channel"), t("history.queue"), t("history.talk"), t("history.disposition"), t("history.notes")].map((h) => el("th", {}, h)))),
+          el("thead", {}, el("tr", {}, [t("history.when"), t("history.channel"), t("history.queue"), t("history.talk"), t("history.disposition"), t("history.notes"), ""].map((h) => el("th", {}, h)))),
           el("tbody", {}, rows.map((i) => el("tr", { "data-testid": "history-row", "data-interaction-id": i.id },
             el("td", { class: "when", "data-testid": "history-when" }, centerTime(i.started_at)),
             el("td", {}, `${term("channel", i.channel)} ${term("direction", i.direction)}`),
             el("td", {}, term("queue", i.queue)),
             el("td", { class: "num" }, fmt.seconds(i.talk_seconds)),
             el("td", { "data-testid": "history-outcome" }, outcome(i)),
-            el("td", { class: "notes-cell", title: i.notes ?? "", "data-testid": "history-notes" }, i.notes ?? "")))))
+            el("td", { class: "notes-cell", title: i.notes ?? "", "data-testid": "history-notes" }, i.notes ?? ""),
+            el("td", {}, recordingLink(i))))))
       : el("p", { class: "muted" }, t("history.none"));
     const more = this.history === null
       ? el("button", { type: "button", class: "link", "data-testid": "history-more", onclick: () => this.loadHistory() }, t("history.more"))

@@ -134,6 +134,10 @@ async function needsSecondFactor(me) {
 }
 
 async function showDesk(me) {
+  if (me.role === "quality") {
+    window.location.assign("recordings/"); // quality reviewers listen to calls; they take none
+    return;
+  }
   if (MANAGERS.has(me.role)) {
     // Supervisors and admins take no calls: a supervisor's screen is the wallboard, an
     // admin's the admin console (same session).

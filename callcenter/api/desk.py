@@ -34,6 +34,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
+        "media-src 'self'",  # recordings, streamed from /api/recordings (audited)
         "font-src 'self'",
         "connect-src 'self'",
         "base-uri 'none'",

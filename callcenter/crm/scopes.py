@@ -7,6 +7,7 @@ role         reach        sees
 ===========  ===========  ===============================================================
 supervisor   all          everything
 compliance   all          everything (and changes nothing)
+quality      all          every call and its client, to review them (and changes nothing)
 branch       branch       the clients of their branch, and what belongs to them
 advisor      book         the clients they advise, and the calls they took themselves
 agent        handling     the clients of the calls and tasks in their hands right now, and
@@ -46,6 +47,7 @@ class Reach(StrEnum):
 REACH_OF_ROLE: Final[dict[Role, Reach]] = {
     Role.SUPERVISOR: Reach.ALL,
     Role.COMPLIANCE: Reach.ALL,
+    Role.QUALITY: Reach.ALL,
     Role.BRANCH: Reach.BRANCH,
     Role.ADVISOR: Reach.BOOK,
     Role.AGENT: Reach.HANDLING,

@@ -15,6 +15,9 @@ class Role(StrEnum):
     ADMIN = "admin"  # runs the system (users, queues, codes); sees no client data
     BRANCH = "branch"  # 营业部 staff: the clients and complaints of their branch
     COMPLIANCE = "compliance"  # 合规: reads everything, changes nothing, exports the audit
+    # 质检: listens to calls (recordings, issue 17) and reads the records they belong to;
+    # changes nothing
+    QUALITY = "quality"
 
 
 class Gender(StrEnum):

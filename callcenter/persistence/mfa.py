@@ -28,7 +28,7 @@ from callcenter.secretbox import SecretBox
 
 # Roles that may not use the system without a second factor (issue 15); the others may
 # enrol if they wish.
-MFA_REQUIRED_ROLES = frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.ADMIN})
+MFA_REQUIRED_ROLES = frozenset({Role.SUPERVISOR, Role.COMPLIANCE, Role.QUALITY, Role.ADMIN})
 
 ISSUER = "Callcenter"
 # The demo's managers share this published TOTP secret (callcenter seed; README): demo data

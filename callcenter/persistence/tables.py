@@ -712,3 +712,27 @@ class RecordingPause(Base):
     paused_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resumed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resumed_by: Mapped[str | None] = mapped_column(String(16))
+
+
+class RecordingPlayback(Base):
+    """Someone played or downloaded a recording (issue 17, point 5), and why: written with
+    its audit entry. ``ticket_sha256``: the hash of the ticket that lets that playback's range
+    requests through until ``expires_at`` (callcenter/crm/recording_access.py)."""
+
+    __tablename__ = "recording_playbacks"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('play', 'download')", name="purpose"),
+        CheckConstraint(
+            "reason IN ('complaint', 'quality_review', 'dispute', 'client_request', 'other')",
+            name="reason",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    purpose: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(16))
+    reason_text: Mapped[str | None] = mapped_column(String(300))
+    ticket_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -7,7 +7,7 @@ import { $, el, replace } from "../../js/dom.js";
 import { language, t, term } from "../../js/i18n.js";
 import { clearErrors, errorText, fillTable, options, showError, showSaved } from "./form.js";
 
-const ROLES = ["agent", "advisor", "supervisor", "branch", "compliance", "admin"];
+const ROLES = ["agent", "advisor", "supervisor", "branch", "compliance", "quality", "admin"];
 
 class Users {
   page = "users";
