@@ -14,6 +14,7 @@ import { clearError, describe, showError } from "./actions.js";
 import { AgentsTable, STATE_ORDER } from "./agents.js";
 import { MonitorBar } from "./monitor.js";
 import { loadQueueLabels, queueLabel } from "./queue_names.js";
+import { RecordingAlarmBar } from "./recording_alarm.js";
 import { WaitingTable } from "./waiting.js";
 
 const SL_TARGET = 0.8; // the center's goal: 80% answered within the queue's threshold
@@ -25,11 +26,13 @@ const names = new Map(); // agent_id -> display name (GET /api/agents)
 let namesAt = 0;
 
 const monitor = new MonitorBar({ agentName, redraw: () => render() });
+const recordingAlarm = new RecordingAlarmBar();
 const agentsTable = new AgentsTable({ tbody: $("agents"), agentName, since, monitor, redraw: () => render() });
 const waitingTable = new WaitingTable({ tbody: $("waiting"), agentName, since, redraw: () => render() });
 
 const socket = new CtiSocket({
   onMessage: (message) => {
+    if (message.type === "recording.alarm") return recordingAlarm.update(message);
     if (message.type !== "floor.snapshot") return; // the raw floor events: the snapshot has them
     snapshot = message.data;
     receivedAt = message.at;
@@ -110,6 +113,7 @@ function render() {
   $("no-waiting").hidden = (snapshot.waiting ?? []).length > 0;
   replace($("calls"), callRows(snapshot.calls));
   monitor.render();
+  recordingAlarm.render();
 }
 
 /** The floor now, at once (GET /api/supervision/floor); the socket's snapshots follow. */
@@ -152,6 +156,14 @@ async function loadChoices() {
   }
 }
 
+async function loadRecordingAlarm() {
+  try {
+    await recordingAlarm.load();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) showError(t("wb.load_recording_alarm"), error);
+  }
+}
+
 function gate(message) {
   socket.stop();
   $("board").hidden = true;
@@ -176,7 +188,7 @@ async function boot() {
   // The desk's queue labels; the board still shows the queues' names without them.
   await loadQueueLabels().catch((error) => showError(t("wb.load_queue_labels"), error));
   render();
-  await Promise.all([refreshNames(), loadChoices(), monitor.load()]);
+  await Promise.all([refreshNames(), loadChoices(), monitor.load(), loadRecordingAlarm()]);
   socket.start();
   await firstPicture();
   // Waits and durations count on between snapshots (the server sends one only on change).
