@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import signal
 import ssl
@@ -34,6 +35,7 @@ from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
 from callcenter.crm.recording_alarm import RecordingAlarm, StorageWatch, alarm_event
+from callcenter.crm.recording_pauses import RecordingPauses
 from callcenter.crm.recordings import RecordingService
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
@@ -53,6 +55,7 @@ from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.prompt_files import PromptSpeaker
 from callcenter.pbx.recording import CallRecorder
+from callcenter.pbx.recording_mute import AmiRecordingMute, end_pauses_on_hangup
 from callcenter.pbx.registrations import PhoneRegistrations
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence import migrate
@@ -63,6 +66,7 @@ from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
 from callcenter.persistence.recording_files import recording_storage_for
+from callcenter.persistence.recording_pauses import SqlPauseLedger
 from callcenter.persistence.recordings import SqlRecordingLedger
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.runtime import Runtime
@@ -268,6 +272,17 @@ def create_app(
             else None
         )
         legs = CallerLegs(ami, tracker, resyncs, calls, recorder)
+        # The agent pauses a call's recording (docs/recording.md, "Pausing a recording").
+        pauses = (
+            RecordingPauses(
+                AmiRecordingMute(ami, tracker, recorder, calls, recording_storage_for(settings)),
+                SqlPauseLedger(db),
+                events,
+                limit_seconds=settings.recording_pause_limit_seconds,
+            )
+            if recorder is not None and settings.pbx_enabled
+            else None
+        )
         hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
         # Which phones are registered (issue 16): no "ready" without one. Without a PBX no
@@ -335,6 +350,7 @@ def create_app(
                 else None
             ),
             phones=phones if pbx else None,
+            recording_pauses=pauses,
             recording_alarm=recording_alarm if recorder is not None and pbx else None,
         )
         app.state.runtime = runtime
@@ -353,6 +369,10 @@ def create_app(
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 if recorder is not None:
                     tasks.start("recordings", _on_the_pbx(runtime, recorder.run))
+                if pauses is not None:
+                    tasks.start("recording-pauses", pauses.run)
+                    pause_ends = functools.partial(end_pauses_on_hangup, ami, tracker, pauses)
+                    tasks.start("recording-pause-ends", _on_the_pbx(runtime, pause_ends))
                     watch = StorageWatch(recording_alarm, settings.recordings_check_seconds)
                     tasks.start("recording-storage", watch.run)
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)

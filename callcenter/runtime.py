@@ -10,6 +10,7 @@ from callcenter.acd.ports import PhoneRegistry
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.client import AmiClient
 from callcenter.crm.recording_alarm import RecordingAlarm
+from callcenter.crm.recording_pauses import RecordingPauses
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.hub import CtiHub
 from callcenter.events import EventBus
@@ -47,4 +48,5 @@ class Runtime:
     supervision: Supervision | None = None  # supervisors' monitoring (None without a PBX)
     floor: FloorPublisher | None = None  # the wallboard (floor.snapshot)
     phones: PhoneRegistry | None = None  # which phones are registered (None without a PBX)
+    recording_pauses: RecordingPauses | None = None  # pausing recordings (PBX, recording on)
     recording_alarm: RecordingAlarm | None = None  # recordings' storage (None: not recording)

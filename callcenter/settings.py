@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     # the web server serves (agent_ui/).
     recordings_dir: Path | None = None
     recordings_dir_in_asterisk: str = ""
+    # The agent's pause of a recording (docs/recording.md, "Pausing a recording") ends by
+    # itself after this many seconds.
+    recording_pause_limit_seconds: float = Field(default=120.0, gt=0, le=3600)
     # Playback (docs/recording.md, "Playback"): agents and advisors hear their own calls only
     # when this is on; downloading is for these roles (comma-separated), among those who may
     # play; a playback's ticket lets its range requests through for this many minutes.

@@ -30,6 +30,7 @@ from callcenter.events import (
     CallEnded,
     CallOffered,
     CallOfferEnded,
+    CallRecordingChanged,
     CallWrapUp,
     Event,
     FloorSnapshot,
@@ -98,6 +99,18 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
         ),
         CallControlChanged: CallControlProjection(
             ("agent_id", "call_id", "interaction_id", "state", "target", "hold_seconds")
+        ),
+        CallRecordingChanged: Projection(
+            (
+                "agent_id",
+                "call_id",
+                "interaction_id",
+                "recording_id",
+                "state",
+                "paused_seconds",
+                "limit_seconds",
+                "resumed_by",
+            )
         ),
         FloorSnapshot: Projection(("day", "queues", "agents", "waiting", "calls")),
         RecordingAlarmChanged: Projection(

@@ -34,6 +34,7 @@ OverflowAction = Literal["queue", "ivr"]  # on into another queue; back to the c
 OverflowReason = Literal["max_wait", "closed", "moved"]  # moved: by a supervisor
 RecordingAlarmReason = Literal["disk-full", "unwritable"]  # callcenter/crm/recording_alarm.py
 ControlStateName = Literal["talking", "held", "consulting", "conference", "transferred", "ended"]
+RecordingStateName = Literal["paused", "recording", "ended"]  # a call's recording, paused or not
 
 JsonObject = Mapping[str, Any]  # JSON-ready already (the wallboard's rows)
 
@@ -253,6 +254,26 @@ class CallControlChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecordingChanged(Event):
+    """``call.recording``: the agent's call's recording was paused or resumed (by the agent,
+    a supervisor, the limit, or the call's end: ``resumed_by``); callcenter/crm/
+    recording_pauses.py. ``paused_seconds``: how long it has been (or was) paused;
+    ``limit_seconds``: when a pause resumes by itself."""
+
+    TOPIC: ClassVar[str] = "call.recording"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    call_id: str
+    interaction_id: int | None
+    recording_id: int
+    state: RecordingStateName
+    paused_seconds: float
+    limit_seconds: float
+    resumed_by: str | None = None  # agent, supervisor, limit, hangup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FloorSnapshot(Event):
     """``floor.snapshot``: the wallboard's whole picture (callcenter/cti/floor.py), callers'
     numbers masked. Its rows are the floor's view, JSON-ready; their fields are the REST
@@ -299,6 +320,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
             CallOverflowed,
             QueueChanged,
             CallControlChanged,
+            CallRecordingChanged,
             FloorSnapshot,
             RecordingAlarmChanged,
         )

@@ -321,6 +321,11 @@ class CallControl:
     def status(self, agent_id: int) -> CallStatus:
         return self._controlled(agent_id).status(self._clock())
 
+    def agent_of(self, call_id: str) -> int | None:
+        """The agent on the caller's call ``call_id`` now (None: no controlled call)."""
+        controlled = self._by_call.get(call_id)
+        return controlled.agent_id if controlled is not None else None
+
     async def hold(self, agent_id: int) -> CallStatus:
         c = self._controlled(agent_id)
         async with c.lock:

@@ -80,6 +80,17 @@ class CallRecorder:
     def recording(self, call_id: str) -> bool:
         return call_id in self._calls
 
+    async def row_of(self, call_id: str) -> tuple[int, str, int | None] | None:
+        """The call's recording's row id, path and interaction once the agent answered (None:
+        not recorded, not answered yet). For pausing it (callcenter/pbx/recording_mute.py)."""
+        recorded = self._calls.get(call_id)
+        if recorded is None or recorded.opened is None:
+            return None
+        recording_id = await asyncio.shield(recorded.opened)
+        if recording_id is None:
+            return None
+        return recording_id, recorded.path, recorded.interaction_id
+
     async def start(self, call: AgiCall, interaction_id: int | None) -> None:
         """MixMonitor on the caller's channel. A failure is logged and the call goes on
         unrecorded: a recording never stops a call (issue 17, point 7)."""
