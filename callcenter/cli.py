@@ -693,6 +693,41 @@ def recordings_purge(dry_run: bool, as_of: dt.datetime | None) -> None:
     sys.exit(1 if report.errors else 0)
 
 
+@recordings.command(name="holds")
+def recordings_holds() -> None:
+    """List the recordings on legal hold: each one a complaint that is not closed ties to,
+    the complaint and its status, and when its retention ends once the complaint closes."""
+    import asyncio
+
+    from callcenter.crm.recording_retention import open_complaints, parse_retention
+    from callcenter.persistence.db import Database
+    from callcenter.persistence.recording_purge import legal_holds
+
+    settings = _settings()
+    policy = parse_retention(settings.recording_retention)
+    now = dt.datetime.now(dt.UTC)
+
+    async def run() -> list[str]:
+        db = Database(settings.effective_database_url)
+        try:
+            holds = await legal_holds(db, policy, now)
+        finally:
+            await db.dispose()
+        lines = []
+        for facts, once_closed in holds:
+            which = ", ".join(f"complaint {c} ({s.value})" for c, s in open_complaints(facts))
+            lines.append(
+                f"held\trecording {facts.recording_id}\t{facts.path}\t{which}; once closed: "
+                f"{once_closed.reason}"
+            )
+        return lines
+
+    lines = asyncio.run(run())
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} recording(s) on legal hold")
+
+
 @recordings.command(name="verify")
 def recordings_verify() -> None:
     """Check the recordings' hash chain, every row against it and every file against both;

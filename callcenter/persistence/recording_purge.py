@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,6 +123,24 @@ async def purge_recordings(
     return report
 
 
+async def legal_holds(
+    db: Database, policy: RetentionPolicy, as_of: dt.datetime
+) -> list[tuple[RecordingFacts, Decision]]:
+    """Every recording a complaint that is not closed holds, expired or not, with what the
+    purge would decide of it were the complaint closed (``callcenter recordings holds``)."""
+    async with db.read() as session:
+        held = await _facts(session, None, on_hold=True)
+    released = (
+        replace(
+            facts, complaints=tuple((cid, ComplaintStatus.CLOSED) for cid, _ in facts.complaints)
+        )
+        for facts in held
+    )
+    return [
+        (facts, decide(free, policy, as_of)) for facts, free in zip(held, released, strict=True)
+    ]
+
+
 async def _purge_one(
     db: Database,
     storage: RecordingStorage,
@@ -206,30 +224,36 @@ async def _count_newer(session: AsyncSession, started_before: dt.datetime) -> in
     return int(count or 0)
 
 
-async def _facts(session: AsyncSession, started_before: dt.datetime) -> list[RecordingFacts]:
-    """Every purgeable recording that started by ``started_before``, with its call's links."""
+async def _facts(
+    session: AsyncSession, started_before: dt.datetime | None, *, on_hold: bool = False
+) -> list[RecordingFacts]:
+    """Every purgeable recording that started by ``started_before`` (None: whenever), or only
+    those a complaint that is not closed holds (``on_hold``), with its call's links."""
     call = aliased(RecordingRow)
     call_interaction = func.coalesce(RecordingRow.interaction_id, call.interaction_id)
-    rows = (
-        await session.execute(
-            select(
-                RecordingRow.id,
-                RecordingRow.path,
-                RecordingRow.status,
-                RecordingRow.started_at,
-                RecordingRow.interaction_id,
-                call_interaction,
-                RecordingRow.size_bytes,
-                RecordingRow.sha256,
-            )
-            .outerjoin(call, RecordingRow.consult_of_id == call.id)
-            .where(
-                RecordingRow.status.in_(PURGEABLE_VALUES),
-                RecordingRow.started_at <= started_before,
-            )
-            .order_by(RecordingRow.id)
+    stmt = (
+        select(
+            RecordingRow.id,
+            RecordingRow.path,
+            RecordingRow.status,
+            RecordingRow.started_at,
+            RecordingRow.interaction_id,
+            call_interaction,
+            RecordingRow.size_bytes,
+            RecordingRow.sha256,
         )
-    ).all()
+        .outerjoin(call, RecordingRow.consult_of_id == call.id)
+        .where(RecordingRow.status.in_(PURGEABLE_VALUES))
+        .order_by(RecordingRow.id)
+    )
+    if started_before is not None:
+        stmt = stmt.where(RecordingRow.started_at <= started_before)
+    if on_hold:
+        held_calls = select(Complaint.interaction_id).where(
+            Complaint.status != ComplaintStatus.CLOSED, Complaint.interaction_id.is_not(None)
+        )
+        stmt = stmt.where(call_interaction.in_(held_calls))
+    rows = (await session.execute(stmt)).all()
     interactions = {row[5] for row in rows if row[5] is not None}
     directions = await _directions(session, interactions)
     complaints = await _complaints(session, interactions)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.crm.recording_retention import parse_retention
+from callcenter.crm.recording_retention import Action, parse_retention
 from callcenter.crm.recordings import RecordingStatus, written_path
 from callcenter.crm.vocabulary import Direction
 from callcenter.persistence.db import Database
 from callcenter.persistence.recording_files import LocalRecordingStorage
-from callcenter.persistence.recording_purge import purge_recordings
+from callcenter.persistence.recording_purge import legal_holds, purge_recordings
 from tests.support.recording_center import AS_OF, AUDIO, OLD, RECENT, Center
 
 
@@ -117,6 +117,32 @@ async def test_an_open_complaint_holds_its_call_until_it_closes(
     assert [line.recording_id for line in after_close.deleted] == [held]
     assert "complaint" in after_close.deleted[0].detail  # the call is of kind complaint
     assert not center.file(row).exists()
+    assert (await center.verify()).ok
+
+
+async def test_a_consult_leg_is_held_and_purged_with_its_call(
+    database: Database, storage: LocalRecordingStorage
+) -> None:
+    center = await _center(database, storage)
+    call = await center.call(OLD, Direction.INBOUND)
+    recording = await center.recorded(call, OLD)
+    consult = await center.consult(recording, OLD)
+    complaint = await center.complaint(call)
+    policy = parse_retention("default=3y,outbound=10y")  # no interaction of its own: 10y
+
+    while_open = await center.purge(policy)
+    holds = await legal_holds(database, policy, AS_OF)
+
+    assert sorted(line.recording_id for line in while_open.held) == [recording, consult]
+    assert [(facts.recording_id, decision.action) for facts, decision in holds] == [
+        (recording, Action.DELETE),
+        (consult, Action.DELETE),
+    ]
+    assert holds[1][1].reason == "inbound+complaint, kept 3y, expired 2029-01-05"
+    await center.close_complaint(complaint)
+    assert await legal_holds(database, policy, AS_OF) == []
+    after_close = await center.purge(policy)
+    assert sorted(line.recording_id for line in after_close.deleted) == [recording, consult]
     assert (await center.verify()).ok
 
 

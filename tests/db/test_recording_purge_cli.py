@@ -6,6 +6,7 @@ CALLCENTER_RECORDING_RETENTION stops it at start, naming the item."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import os
 import subprocess
@@ -115,6 +116,18 @@ def test_the_purge_command_dry_run_then_real_run(
     assert after[recent].status is RecordingStatus.COMPLETE
     assert after[disputed].status is RecordingStatus.COMPLETE
     assert set(files_before) - set(_tree(storage.root)) == {rows_before[expired].path}
+
+    holds = _run(database_url, storage.root, "holds")
+
+    assert holds.returncode == 0, holds.stderr
+    assert holds.stdout.splitlines() == [
+        f"held\trecording {disputed}\t{rows_before[disputed].path}\tcomplaint {complaint} "
+        "(open); once closed: inbound+complaint, kept 3y, expired 2029-01-05"
+        if dt.datetime.now(dt.UTC).year >= 2029
+        else f"held\trecording {disputed}\t{rows_before[disputed].path}\tcomplaint "
+        f"{complaint} (open); once closed: inbound+complaint, kept 3y until 2029-01-05",
+        "1 recording(s) on legal hold",
+    ]
 
     verify = _run(database_url, storage.root, "verify")
 

@@ -75,9 +75,11 @@ class Center:
             await session.flush()
             return interaction.id
 
-    async def recorded(self, interaction_id: int | None, started_at: dt.datetime) -> int:
+    async def recorded(
+        self, interaction_id: int | None, started_at: dt.datetime, consult_of: int | None = None
+    ) -> int:
         """A complete recording with its real file, as the service finishes one."""
-        recording_id, path = await self._opened(interaction_id, started_at)
+        recording_id, path = await self._opened(interaction_id, started_at, consult_of)
         raw = self.storage.root / written_path(path)
         raw.parent.mkdir(parents=True, exist_ok=True)
         raw.write_bytes(AUDIO)
@@ -87,6 +89,11 @@ class Center:
         ended = started_at + dt.timedelta(seconds=1)
         await self.ledger.complete(recording_id, ended, 1000, digest[1], digest[0])
         return recording_id
+
+    async def consult(self, of: int, started_at: dt.datetime) -> int:
+        """A consult leg's recording (its own file), linked to the call's by consult_of_id
+        only: no interaction of its own, so its kind and hold are its call's."""
+        return await self.recorded(None, started_at, consult_of=of)
 
     async def still_recording(self, interaction_id: int, started_at: dt.datetime) -> int:
         """A call still being recorded: Asterisk's raw file is growing, the row says so."""
@@ -104,10 +111,15 @@ class Center:
         await self.ledger.fail(recording_id, started_at, "finish-failed: No space left")
         return recording_id
 
-    async def _opened(self, interaction_id: int | None, at: dt.datetime) -> tuple[int, str]:
+    async def _opened(
+        self, interaction_id: int | None, at: dt.datetime, consult_of: int | None = None
+    ) -> tuple[int, str]:
         call_id = f"1767600000.{len(await self.rows()) + 1}"
         path = f"{at:%Y/%m/%d}/{interaction_id or 0}-{call_id}.wav"
-        return await self.ledger.create(interaction_id, call_id, path, at), path
+        recording_id = await self.ledger.create(
+            interaction_id, call_id, path, at, consult_of_id=consult_of
+        )
+        return recording_id, path
 
     async def complaint(self, interaction_id: int) -> int:
         async with self.db.write() as session:
