@@ -666,17 +666,27 @@ def recordings_purge(dry_run: bool, as_of: dt.datetime | None) -> None:
     from callcenter.crm.recording_retention import parse_retention
     from callcenter.persistence.db import Database
     from callcenter.persistence.recording_files import recording_storage_for
-    from callcenter.persistence.recording_purge import PurgeReport, purge_recordings
+    from callcenter.persistence.recording_purge import (
+        PurgeReport,
+        folder_problem,
+        purge_recordings,
+    )
 
     settings = _settings()
     policy = parse_retention(settings.recording_retention)
     when = as_of.replace(tzinfo=dt.UTC) if as_of is not None else dt.datetime.now(dt.UTC)
+    storage = recording_storage_for(settings)
 
     async def run() -> PurgeReport:
         db = Database(settings.effective_database_url)
         try:
             return await purge_recordings(
-                db, recording_storage_for(settings), policy, when, dry_run=dry_run
+                db,
+                storage,
+                policy,
+                when,
+                dry_run=dry_run,
+                storage_problem=folder_problem(storage.root),
             )
         finally:
             await db.dispose()

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,12 +62,13 @@ class PurgeLine:
     """One recording the purge deleted, held, or could not purge."""
 
     outcome: str  # deleted (would-delete on a dry run), held, error
-    recording_id: int
+    recording_id: int | None  # None: the storage as a whole
     path: str
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.outcome}\trecording {self.recording_id}\t{self.path}\t{self.detail}"
+        where = "-" if self.recording_id is None else f"recording {self.recording_id}"
+        return f"{self.outcome}\t{where}\t{self.path}\t{self.detail}"
 
 
 @dataclass
@@ -100,15 +103,23 @@ async def purge_recordings(
     as_of: dt.datetime,
     *,
     dry_run: bool = False,
+    storage_problem: str | None = None,
 ) -> PurgeReport:
-    """Delete every recording expired as of ``as_of`` that no open complaint holds."""
+    """Delete every recording expired as of ``as_of`` that no open complaint holds.
+    ``storage_problem``: why the storage cannot be used (:func:`folder_problem`); then
+    nothing is deleted and one error line says why and how many expired recordings wait."""
     report = PurgeReport(as_of, dry_run, policy)
     started_before = oldest_unexpired_start(policy, as_of)
     async with db.read() as session:
         candidates = await _facts(session, started_before)
         report.kept += await _count_newer(session, started_before)
-    for facts in candidates:
-        decision = decide(facts, policy, as_of)
+    decisions = [(facts, decide(facts, policy, as_of)) for facts in candidates]
+    waiting = sum(1 for _, decision in decisions if decision.action is Action.DELETE)
+    if storage_problem is not None and waiting and not dry_run:
+        detail = f"{storage_problem}; {waiting} expired recording(s) not purged"
+        report.errors.append(PurgeLine("error", None, "-", detail))
+        decisions = [(f, d) for f, d in decisions if d.action is not Action.DELETE]
+    for facts, decision in decisions:
         if decision.action is Action.KEEP:
             report.kept += 1
         elif decision.action is Action.HOLD:
@@ -121,6 +132,17 @@ async def purge_recordings(
         else:
             await _purge_one(db, storage, facts, decision, report)
     return report
+
+
+def folder_problem(root: Path) -> str | None:
+    """Why the recordings folder cannot be purged (not there: an unmounted volume; no right
+    to remove files), or None. Asked before anything is deleted, so that a missing volume is
+    named once rather than as every recording's missing file."""
+    if not root.is_dir():
+        return f"storage-unreadable: {root} is not a folder (not mounted?)"
+    if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+        return f"storage-unreadable: {root}: no permission to read and remove files"
+    return None
 
 
 async def legal_holds(

@@ -144,3 +144,28 @@ def test_a_bad_retention_setting_stops_the_command_at_start(
     assert "invalid settings" in bad.stderr
     assert "CALLCENTER_RECORDING_RETENTION: unknown kind 'vip'" in bad.stderr
     assert bad.stdout == ""
+
+
+def test_a_recordings_folder_that_is_not_there_is_named_and_nothing_is_purged(
+    database_url: str, storage: LocalRecordingStorage, tmp_path: Path
+) -> None:
+    async def seed(center: Center) -> int:
+        await center.seed()
+        return await center.recorded(await center.call(OLD, Direction.INBOUND), OLD)
+
+    async def rows(center: Center) -> dict[int, Recording]:
+        return await center.rows()
+
+    expired = _on(database_url, storage, seed)
+    unmounted = tmp_path / "not-mounted"
+
+    run = _run(database_url, unmounted, "purge", "--as-of", "2029-06-01")
+
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[0] == (
+        f"error\t-\t-\tstorage-unreadable: {unmounted} is not a folder (not mounted?); "
+        "1 expired recording(s) not purged"
+    )
+    assert "0 deleted, 0 on legal hold, 0 not expired, 1 not purged" in run.stdout
+    assert _on(database_url, storage, rows)[expired].status is RecordingStatus.COMPLETE
+    assert storage.root.joinpath(_on(database_url, storage, rows)[expired].path).exists()
