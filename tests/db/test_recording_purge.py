@@ -5,6 +5,7 @@ complaint that is not closed holds its call's recordings until it closes (issue 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from pathlib import Path
@@ -89,6 +90,31 @@ async def test_a_second_purge_finds_nothing_to_do(
     assert again.lines == []
     assert again.kept == 0
     assert len(await center.deleted_entries()) == 1
+    assert (await center.verify()).ok
+
+
+async def test_two_purges_at_once_delete_each_recording_once(
+    database: Database, storage: LocalRecordingStorage
+) -> None:
+    center = await _center(database, storage)
+    expired = [
+        await center.recorded(await center.call(OLD, Direction.INBOUND), OLD) for _ in range(5)
+    ]
+    policy = parse_retention("default=3y")
+    second = Database(database.url)  # the other run's own connections, as a second process
+    try:
+        one, two = await asyncio.gather(
+            center.purge(policy), purge_recordings(second, storage, policy, AS_OF)
+        )
+    finally:
+        await second.dispose()
+
+    deleted = sorted(line.recording_id for line in [*one.deleted, *two.deleted])
+    assert deleted == expired
+    assert one.errors == []
+    assert two.errors == []
+    assert one.skipped + two.skipped == len(expired)  # each found the other's done
+    assert sorted(e.facts.recording_id for e in await center.deleted_entries()) == expired
     assert (await center.verify()).ok
 
 
