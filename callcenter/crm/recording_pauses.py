@@ -98,6 +98,7 @@ class RecordedCall:
     path: str  # the recording's (finished) path in the storage
     interaction_id: int | None
     agent_id: int | None  # the agent on the call now (call control), None: not known
+    answered: float | None = None  # monotonic time of the answer (the recording's start)
 
 
 class RecordingMute(Protocol):
@@ -105,8 +106,8 @@ class RecordingMute(Protocol):
 
     async def recorded(self, call_id: str) -> RecordedCall | None: ...
 
-    async def offset_ms(self, path: str) -> int:
-        """How far into the recording the PBX has written (also after the call ended)."""
+    async def offset_ms(self, call: RecordedCall) -> int:
+        """How far into its recording the call is now (also after it ended)."""
         ...
 
     async def mute(self, call_id: str, muted: bool) -> None:
@@ -225,7 +226,7 @@ class RecordingPauses:
                 raise RecordingAlreadyPaused("the recording is paused already")
             # Muted first, the offset read after: the silence starts no later than it says.
             await self.pbx.mute(call_id, True)
-            start_ms = await self.pbx.offset_ms(call.path)
+            start_ms = await self.pbx.offset_ms(call)
             at = self._wallclock()
             try:
                 pause_id = await self.ledger.opened(
@@ -289,7 +290,7 @@ class RecordingPauses:
         call_id = paused.call.call_id
         if unmute:
             await self.pbx.mute(call_id, False)
-        end_ms = await self.pbx.offset_ms(paused.call.path)
+        end_ms = await self.pbx.offset_ms(paused.call)
         del self._calls.paused[call_id]
         if paused.timer is not None:
             paused.timer.cancel()

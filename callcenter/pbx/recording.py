@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
 from callcenter.asterisk.agi import agi_quote
@@ -54,6 +55,7 @@ class _Recorded:
     interaction_id: int | None
     path: str
     opened: asyncio.Task[int | None] | None = None  # the row's creation, once the agent answered
+    answered: float | None = None  # monotonic time of the answer: the file's first sample
 
 
 class CallRecorder:
@@ -80,16 +82,17 @@ class CallRecorder:
     def recording(self, call_id: str) -> bool:
         return call_id in self._calls
 
-    async def row_of(self, call_id: str) -> tuple[int, str, int | None] | None:
-        """The call's recording's row id, path and interaction once the agent answered (None:
-        not recorded, not answered yet). For pausing it (callcenter/pbx/recording_mute.py)."""
+    async def row_of(self, call_id: str) -> tuple[int, str, int | None, float | None] | None:
+        """The call's recording's row id, path, interaction and answer (monotonic) once the
+        agent answered (None: not recorded, not answered yet). For pausing it
+        (callcenter/pbx/recording_mute.py)."""
         recorded = self._calls.get(call_id)
         if recorded is None or recorded.opened is None:
             return None
         recording_id = await asyncio.shield(recorded.opened)
         if recording_id is None:
             return None
-        return recording_id, recorded.path, recorded.interaction_id
+        return recording_id, recorded.path, recorded.interaction_id, recorded.answered
 
     async def start(self, call: AgiCall, interaction_id: int | None) -> None:
         """MixMonitor on the caller's channel. A failure is logged and the call goes on
@@ -142,6 +145,7 @@ class CallRecorder:
         name = (message.get("Event") or "").lower()
         if name == "dialend":
             if message.get("DialStatus") == "ANSWER" and recorded.opened is None:
+                recorded.answered = time.monotonic()
                 recorded.opened = self._group.create_task(
                     self._open(recorded, dt.datetime.now(dt.UTC))
                 )

@@ -14,18 +14,23 @@ and what it is sent (the agent and whoever else is bridged): MixMonitor goes on 
 frames, zeroed (main/audiohook.c), so the file keeps its timeline and the pause is a silent
 span. ``State: 0`` clears the flags.
 
-The offset of a pause in the recording is read from the file itself: its size while Asterisk
-writes it (raw samples, 32,000 bytes a second), so a hold (nothing is written while the
-caller is not bridged, option ``b``) does not shift it. MixMonitor writes through a buffered
-stream, so what is on disk trails the audio by at most its buffer (a few kilobytes, well under
-a quarter of a second); once the call ended and the file was finished into a WAV, its size
-less the header.
+The offset of a pause in the recording: the time since the answer (the file's first sample),
+less the time on hold (nothing is written while the caller is not bridged, option ``b``),
+kept within what the file itself says. Asterisk writes recordings through a 32 KiB stdio
+buffer (main/file.c, ``setvbuf(..., 32768)``): 1.024 s of this format, so the size on disk
+trails the audio by up to that, in steps of 1.024 s (measured: offsets 2048 and 5120 ms for
+a pause heard at 2.86 s). The offset is therefore the elapsed time clamped to [size on disk,
+size on disk + 1.024 s]: exact to a few tens of milliseconds on a call without hold, and never
+more than the buffer off whatever happened. Once the call ended and the file was finished
+into a WAV, its size (less the header) is exact and caps it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 
 from callcenter.asterisk.client import AmiClient
 from callcenter.asterisk.errors import AmiError, AmiEventsLost
@@ -41,10 +46,14 @@ from callcenter.crm.recordings import (
     written_path,
 )
 from callcenter.pbx.call_control import CallControl
+from callcenter.pbx.call_states import NoLiveCall
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.recording import CallRecorder
 
 log = logging.getLogger(__name__)
+
+# Asterisk's stdio buffer on a file it writes (main/file.c): 32 KiB, 1.024 s of this format.
+WRITE_BUFFER_MS = round(32768 * 1000 / BYTES_PER_SECOND)
 
 
 class AmiRecordingMute:
@@ -70,17 +79,31 @@ class AmiRecordingMute:
         row = await self.recorder.row_of(call_id)
         if row is None:
             return None
-        recording_id, path, interaction_id = row
-        return RecordedCall(
-            call_id, recording_id, path, interaction_id, self.calls.agent_of(call_id)
-        )
+        recording_id, path, interaction_id, answered = row
+        agent_id = self.calls.agent_of(call_id)
+        return RecordedCall(call_id, recording_id, path, interaction_id, agent_id, answered)
 
-    async def offset_ms(self, path: str) -> int:
-        size = await self.storage.size(written_path(path))
-        if size is None:  # finished already: the WAV file
-            finished = await self.storage.size(path)
-            size = max((finished or 0) - WAV_HEADER_BYTES, 0)
-        return round(size * 1000 / BYTES_PER_SECOND)
+    async def offset_ms(self, call: RecordedCall) -> int:
+        elapsed = self._elapsed_ms(call)
+        size = await self.storage.size(written_path(call.path))
+        if size is None:  # finished already: the WAV file, whose length is exact
+            finished = await self.storage.size(call.path)
+            on_disk = round(max((finished or 0) - WAV_HEADER_BYTES, 0) * 1000 / BYTES_PER_SECOND)
+            return on_disk if elapsed is None else min(elapsed, on_disk)
+        on_disk = round(size * 1000 / BYTES_PER_SECOND)
+        if elapsed is None:
+            return on_disk
+        return min(max(elapsed, on_disk), on_disk + WRITE_BUFFER_MS)
+
+    def _elapsed_ms(self, call: RecordedCall) -> int | None:
+        """Since the answer, less the hold so far (None: the answer's time is not known)."""
+        if call.answered is None:
+            return None
+        held = 0
+        if call.agent_id is not None:
+            with contextlib.suppress(NoLiveCall):
+                held = self.calls.status(call.agent_id).hold_seconds
+        return max(round((time.monotonic() - call.answered - held) * 1000), 0)
 
     async def mute(self, call_id: str, muted: bool) -> None:
         channel = self.tracker.channels.get(call_id)

@@ -67,8 +67,8 @@ class FakePbx:
     async def recorded(self, call_id: str) -> RecordedCall | None:
         return self.call if self.live and call_id == self.call.call_id else None
 
-    async def offset_ms(self, path: str) -> int:
-        size = await self.storage.size(written_path(path))
+    async def offset_ms(self, call: RecordedCall) -> int:
+        size = await self.storage.size(written_path(call.path))
         return round((size or 0) * 1000 / BYTES_PER_SECOND)
 
     async def mute(self, call_id: str, muted: bool) -> None:
