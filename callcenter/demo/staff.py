@@ -62,6 +62,9 @@ def demo_users(rng: random.Random) -> tuple[DemoUser, ...]:
                 f"staff.{branch.code.lower()}", _staff_name(rng), Role.BRANCH, branch.code, None
             )
         )
+    # The quality reviewer (issue 17): last, and named without the generator, so that every
+    # other user and every client stays what it was.
+    users.append(DemoUser("quality01", "郑敏", Role.QUALITY, None, None))
     return tuple(users)
 
 

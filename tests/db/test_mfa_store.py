@@ -62,7 +62,7 @@ def test_the_demo_managers_get_a_demo_factor_whose_code_the_cli_prints(
     enrolled = asyncio.run(_enrolled(database_url))
     assert "admin" in enrolled
     assert "supervisor01" in enrolled
-    assert set(enrolled.values()) <= {"supervisor", "admin", "compliance"}
+    assert set(enrolled.values()) <= {"supervisor", "admin", "compliance", "quality"}
     assert not any(name.startswith(("agent", "advisor")) for name in enrolled)
 
     before = time.time()
