@@ -32,6 +32,7 @@ from callcenter.events import (
     FloorSnapshot,
     InvalidEvent,
     QueueChanged,
+    RecordingAlarmChanged,
     UnknownTopic,
     UnknownVersion,
     event_from_data,
@@ -227,6 +228,10 @@ SAMPLES: list[Event] = [
         calls=({"call_id": "c7", "answered_at": "2026-03-02T09:27:55+00:00"},),
     ),
     FloorSnapshot(day=None, queues=(), agents=(), waiting=(), calls=()),
+    RecordingAlarmChanged(
+        active=True, reason="disk-full", since=AT, calls_affected=2, free_bytes=0, cleared_at=AT
+    ),
+    RecordingAlarmChanged(active=False, reason=None, since=None, calls_affected=0, free_bytes=None),
 ]
 
 
