@@ -51,6 +51,7 @@ from callcenter.pbx.adoption import CallAdoption
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.caller_leg import CallerLegs, QueueEntry
 from callcenter.pbx.channels import ChannelTracker
+from callcenter.pbx.consult_recording import ConsultRecorder
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
 from callcenter.pbx.prompt_files import PromptSpeaker
@@ -271,6 +272,9 @@ def create_app(
             if settings.recordings_enabled
             else None
         )
+        # A consult is recorded as a file of its own, linked to the call's recording.
+        consults = ConsultRecorder(ami, tracker, recorder) if recorder is not None else None
+        calls.consults = consults
         legs = CallerLegs(ami, tracker, resyncs, calls, recorder)
         # The agent pauses a call's recording (docs/recording.md, "Pausing a recording").
         pauses = (
@@ -369,6 +373,8 @@ def create_app(
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 if recorder is not None:
                     tasks.start("recordings", _on_the_pbx(runtime, recorder.run))
+                if consults is not None:
+                    tasks.start("recording-consults", _on_the_pbx(runtime, consults.run))
                 if pauses is not None:
                     tasks.start("recording-pauses", pauses.run)
                     pause_ends = functools.partial(end_pauses_on_hangup, ami, tracker, pauses)

@@ -34,7 +34,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from callcenter.acd.model import AgentState
 from callcenter.asterisk.agi import agi_quote
@@ -96,6 +96,16 @@ class _Controlled:
         )
 
 
+class ConsultRecording(Protocol):
+    """What call control tells the recording of consults, before it acts."""
+
+    async def before_consult(
+        self, call_id: str, interaction_id: int | None, agent_leg: Channel
+    ) -> None: ...
+
+    async def before_conference(self, agent_leg: Channel) -> None: ...
+
+
 class CallControl:
     def __init__(
         self,
@@ -120,6 +130,9 @@ class CallControl:
         self._by_agent: dict[int, _Controlled] = {}
         self._by_call: dict[str, _Controlled] = {}
         self._tasks: asyncio.TaskGroup | None = None
+        # Records consults (callcenter/pbx/consult_recording.py); set by the app when calls
+        # are recorded. None: consults are not recorded.
+        self.consults: ConsultRecording | None = None
 
     # --- the service's side: follow hang-ups, own the click-to-dial tasks ------------------------
 
@@ -361,6 +374,8 @@ class CallControl:
                 c.held_since = self._clock()  # the caller holds while the agent consults
             try:
                 if consult:
+                    if self.consults is not None:  # names the file before the dialplan dials
+                        await self.consults.before_consult(c.call.uniqueid, c.interaction_id, leg)
                     await self._redirect(leg, CONSULT_CONTEXT, to)
                 else:
                     c.transfer = f"transfer:blind={to}"
@@ -400,6 +415,10 @@ class CallControl:
         c = self._controlled(agent_id)
         async with c.lock:
             c.state = transition(c.state, ControlAction.CONFERENCE)
+            leg = self._find_leg(c)
+            if self.consults is not None and leg is not None:
+                # The consult's own file ends here; the caller's recording has the conference.
+                await self.consults.before_conference(leg)
             self._stop_hold_clock(c)
             c.transfer = f"transfer:conference={c.target}"
             return self._changed(c)
