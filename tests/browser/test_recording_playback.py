@@ -10,15 +10,18 @@ call's length; this file needs minutes of audio so that a seek is a new range re
 A supervisor opens the call's recordings page, gives a reason and plays: the <audio> element
 loads (readyState >= 2) and plays (currentTime advances), a seek far ahead is answered 206 with
 a Content-Range from the middle of the file, the pause shows on the timeline, and one audit
-entry holds the reason however many range requests there were. agent01, with the setting off
+entry holds the reason however many range requests there were; the download saves the whole
+file, audited as a download. agent01, with the setting off
 (the default), is shown the refusal in the page's language. Screenshots in test-artifacts/.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import math
+import os
 import re
 import struct
 from pathlib import Path
@@ -157,6 +160,13 @@ async def play_and_refuse(
     await page.get_by_test_id("language").select_option("en")
     await expect(page.get_by_test_id("scope")).to_have_text(f"Call {interaction_id}")
     await page.screenshot(path=str(artifacts / "recording-seeked-en.png"))
+    # Downloading (a supervisor may, by default): the whole file, as an attachment.
+    async with page.expect_download() as caught:
+        await page.get_by_test_id("download").click()
+    download = await caught.value
+    assert download.suggested_filename == f"recording-{recording_id}.wav"
+    saved = await download.path()
+    assert await asyncio.to_thread(os.path.getsize, saved) == 44 + 32_000 * 60 * MINUTES
     assert desk.csp_violations() == []
 
     async with desk.line.db.read() as session:
@@ -167,12 +177,19 @@ async def play_and_refuse(
             )
         ]
         supervisor = await session.scalar(select(User.id).where(User.username == "supervisor01"))
+        downloads = [
+            (row.actor_id, row.detail["recording_id"])
+            for row in await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "recording.download")
+            )
+        ]
     assert len(audio_answers) >= 2
     print(f"{len(audio_answers)} audio answers {[r.status for r in audio_answers]}, 1 audit entry")
     assert len(plays) == 1, plays  # one playback, however many range requests
     actor, interaction, detail = plays[0]
     assert (actor, interaction) == (supervisor, interaction_id)
     assert (detail["recording_id"], detail["reason"]) == (recording_id, "quality_review")
+    assert downloads == [(supervisor, recording_id)]
     await context.close()
 
     agent_context = await logged_in(desk, browser, "agent01")
