@@ -225,6 +225,7 @@ async def test_a_paused_span_is_silent_on_both_channels_where_its_row_says(
     wav = recording_storage_for(line.settings).root / row.path
     # Where the file is silent (both channels): one span, the pause, within 0.5 s of its row.
     [(silent_from, silent_to)] = silent_spans(wav)
+    print(f"pause row {pause.start_ms}-{pause.end_ms} ms, silent {silent_from}-{silent_to} ms")
     assert abs(silent_from - pause.start_ms) < 500, (silent_from, pause)
     assert abs(silent_to - pause.end_ms) < 500, (silent_to, pause)
     # sox: nothing in the paused span, both tones clearly before and after it.

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from callcenter.crm.recording_pauses import PauseStatus, RecordingPause
+from callcenter.crm.recording_pauses import PauseStatus
 
 
 class RecordingPauseOut(BaseModel):
@@ -28,21 +28,3 @@ class RecordingPauseOut(BaseModel):
             resumed_by=status.resumed_by.value if status.resumed_by is not None else None,
         )
 
-
-class PauseSpanOut(BaseModel):
-    """One paused span of a recording: offsets into it in milliseconds (``end_ms`` null while
-    still paused), who paused, and who or what resumed."""
-
-    start_ms: int
-    end_ms: int | None
-    paused_by: int | None
-    resumed_by: Literal["agent", "limit", "hangup", "supervisor"] | None
-
-    @classmethod
-    def of(cls, pause: RecordingPause) -> PauseSpanOut:
-        return cls(
-            start_ms=pause.start_ms,
-            end_ms=pause.end_ms,
-            paused_by=pause.paused_by,
-            resumed_by=pause.resumed_by.value if pause.resumed_by is not None else None,
-        )
