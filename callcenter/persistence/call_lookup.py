@@ -30,9 +30,10 @@ _UNIQUEID = re.compile(r"(?:.*-)?(?P<epoch>\d+)\.\d+")
 CANDIDATES = 50  # the newest calls from the number looked at
 
 
-def channel_created_at(uniqueid: str) -> int | None:
-    """The epoch second in which Asterisk created the channel named by ``uniqueid``."""
-    match = _UNIQUEID.fullmatch(uniqueid)
+def channel_created_at(call_id: str) -> int | None:
+    """The epoch second in which Asterisk created the channel whose id (its Asterisk
+    uniqueid) is ``call_id``."""
+    match = _UNIQUEID.fullmatch(call_id)
     return None if match is None else int(match["epoch"])
 
 
