@@ -17,8 +17,9 @@ const ENABLED = {
 const ALL = Object.values(ENABLED).flat();
 
 export class CallPanel {
-  constructor({ toast, clientId, agentState }) {
+  constructor({ toast, clientId, agentState, onStatus }) {
     this.toast = toast;
+    this.onStatus = onStatus; // (status) => void: the call under control changed (or ended)
     this.clientId = clientId; // () => the client on screen, for click-to-dial
     this.agentState = agentState; // () => the agent's state
     this.status = null; // CallControlOut, or null: no controlled call
@@ -133,6 +134,7 @@ export class CallPanel {
     for (const id of ALL) $(id).disabled = !enabled.has(id);
     const status = $("call-status");
     status.dataset.state = state;
+    this.onStatus?.(this.status);
     if (state === "none") replace(status, t("call.none"));
     else if (state === "dialling") replace(status, t("call.dialling"));
     else {

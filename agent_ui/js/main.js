@@ -3,6 +3,7 @@
 import { AgentPanel } from "./agent.js";
 import { ApiError, get, onUnauthenticated, post } from "./api.js";
 import { CallPanel } from "./calls.js";
+import { RecordingPausePanel } from "./recording_pause.js";
 import { ClientView } from "./client_view.js";
 import { $, replace } from "./dom.js";
 import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./i18n.js";
@@ -30,7 +31,13 @@ const wrapUp = new WrapUp({
   onLimit: () => holdForNotes(),
 });
 const agent = new AgentPanel({ toast, onWrapUp: (id) => wrapUp.open(id) });
-const calls = new CallPanel({ toast, clientId: () => clientView.clientId, agentState: () => agent.agent?.state });
+const recording = new RecordingPausePanel({ toast });
+const calls = new CallPanel({
+  toast,
+  clientId: () => clientView.clientId,
+  agentState: () => agent.agent?.state,
+  onStatus: (status) => recording.follow(status),
+});
 const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
 const search = new Search({
   open: (clientId, reason) => clientView.open(clientId, null, reason),
@@ -78,6 +85,9 @@ function dispatch(message) {
       break;
     case "call.control":
       calls.controlled(data);
+      break;
+    case "call.recording": // paused or resumed (by the agent, a supervisor, the limit)
+      recording.changed(data);
       break;
     case "call.wrap_up": // the wrap-up's deadline: begun, or extended (here or in another tab)
       if (wrapUp.interaction?.id === data.interaction_id) wrapUp.clock.set(data);
@@ -176,6 +186,7 @@ async function boot() {
     pop.render();
     clientView.render();
     calls.render();
+    recording.render();
     wrapUp.render();
     search.render();
     $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
