@@ -397,6 +397,10 @@ TESTED_ELSEWHERE = {
     ("GET", "/api/agents/me/wrap-up"),
     ("POST", "/api/agents/me/wrap-up/extend"),
     ("GET", "/api/agents/{agent_id}/wrap-up"),
+    # Pausing a recording needs a recorded call (tests/api/test_recording_pause_api.py, every role).
+    ("GET", "/api/calls/{call_id}/recording"),
+    ("POST", "/api/calls/{call_id}/recording/pause"),
+    ("POST", "/api/calls/{call_id}/recording/resume"),
 }
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]
