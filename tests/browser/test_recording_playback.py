@@ -61,6 +61,19 @@ def _sine(turns: float) -> float:
     return math.sin(2 * math.pi * turns)
 
 
+def made_as_asterisk(folder: Path) -> None:
+    """``folder`` and those above it that are missing, owned as the spool is (Asterisk's
+    user): a folder this test (root) made would keep MixMonitor from making its own in it."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    owner = folder.stat()
+    for new in reversed(missing):
+        new.mkdir()
+        os.chown(new, owner.st_uid, owner.st_gid)
+
+
 async def place_recording(desk: ServedDesk) -> tuple[int, int, str]:
     """A finished recording of a call agent01 took: (interaction id, recording id, path)."""
     line = desk.line
@@ -77,7 +90,7 @@ async def place_recording(desk: ServedDesk) -> tuple[int, int, str]:
     path = service.plan(now, interaction_id, call_id)
     recording_id = await service.opened(interaction_id, call_id, path, now)
     raw = storage.root / written_path(path)
-    raw.parent.mkdir(parents=True, exist_ok=True)
+    made_as_asterisk(raw.parent)
     raw.write_bytes(tones(MINUTES * 60))  # what MixMonitor's D option writes
     assert await service.finish(recording_id, path) is RecordingStatus.COMPLETE
     async with line.db.write() as session:
