@@ -279,7 +279,14 @@ class RecordingPauses:
             async with self._calls.lock(call_id):
                 if self._calls.paused.get(call_id) is paused:
                     paused.timer = None  # this task: not to be cancelled by its own end
-                    await self._end(paused, ResumedBy.LIMIT, None, unmute=True)
+                    try:
+                        await self._end(paused, ResumedBy.LIMIT, None, unmute=True)
+                    except RecordingMuteFailed:
+                        if await self.pbx.recorded(call_id) is not None:
+                            raise
+                        # The call ended unseen (its hang-up lost with the AMI link): the
+                        # pause ended with it.
+                        await self._end(paused, ResumedBy.HANGUP, None, unmute=False)
         except Exception:
             # Logged, never raised: a failing timer would end every other call's timers.
             log.exception("call %s: the recording did not resume at the limit", call_id)

@@ -21,6 +21,7 @@ from callcenter.crm.recording_pauses import (
     PauseOpened,
     RecordedCall,
     RecordingAlreadyPaused,
+    RecordingMuteFailed,
     RecordingNotPaused,
     RecordingPauses,
     ResumedBy,
@@ -240,3 +241,28 @@ async def test_a_pause_the_database_refuses_is_undone_on_the_pbx(setup: Setup) -
     assert not setup.pbx.muted
     assert not pauses.is_paused(CALL)
     assert await setup.kinds() == ["created"]
+
+
+async def test_a_call_gone_unseen_ends_its_pause_at_the_limit_as_a_hang_up(setup: Setup) -> None:
+    class Gone(FakePbx):
+        async def mute(self, call_id: str, muted: bool) -> None:
+            if not self.live:
+                raise RecordingMuteFailed("the call has ended")
+            await super().mute(call_id, muted)
+
+    pbx = Gone(setup.storage, setup.call)
+    pauses = RecordingPauses(pbx, SqlPauseLedger(setup.db), setup.events, limit_seconds=0.2)
+    runner = asyncio.create_task(pauses.run())
+    try:
+        await asyncio.sleep(0)
+        with setup.events.subscribe() as seen:
+            await pauses.pause(CALL, setup.agent)
+            pbx.live = False  # its Hangup never seen: the AMI link was down
+            await asyncio.wait_for(seen.get(), 1)  # paused
+            ended = (await asyncio.wait_for(seen.get(), 3)).payload
+        assert isinstance(ended, CallRecordingChanged)
+        assert (ended.state, ended.resumed_by) == ("ended", "hangup")
+    finally:
+        runner.cancel()
+    [pause] = await pauses_by_recording(setup.db, setup.recording_id)
+    assert pause.resumed_by is ResumedBy.HANGUP
