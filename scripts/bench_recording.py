@@ -262,9 +262,10 @@ async def main() -> None:
     name = "bench"
     folder = instance.dir / "spool" / "recordings" / name
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     owner = (instance.dir / "spool").stat()
-    os.chown(folder, owner.st_uid, owner.st_gid)
+    for made in (folder.parent, folder):  # Asterisk's, as if MixMonitor had made them
+        made.mkdir(exist_ok=True)
+        os.chown(made, owner.st_uid, owner.st_gid)
     storage = LocalRecordingStorage(
         folder, str(instance.dir_in_root / "spool" / "recordings" / name)
     )

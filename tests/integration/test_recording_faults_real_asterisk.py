@@ -79,8 +79,10 @@ def small_disk(asterisk: AsteriskInstance, size: str = "64k") -> Iterator[SmallD
     name = f"faults-{secrets.token_hex(4)}"
     spool = asterisk.dir / "spool"
     folder = spool / "recordings" / name
-    folder.mkdir(parents=True)
     owner = spool.stat()
+    for made in (folder.parent, folder):  # Asterisk's, as if MixMonitor had made them: a
+        made.mkdir(exist_ok=True)  # root-owned spool/recordings would refuse its next file
+        os.chown(made, owner.st_uid, owner.st_gid)
     disk = SmallDisk(
         Path(f"/proc/{pid}/root") / folder.relative_to("/"),
         str(asterisk.dir_in_root / "spool" / "recordings" / name),
