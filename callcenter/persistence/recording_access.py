@@ -55,7 +55,7 @@ class RecordingView:
 class PlaybackTicket:
     playback_id: int
     recording_id: int
-    user_id: int
+    by_user_id: int
     purpose: PlaybackPurpose
     expires_at: dt.datetime
 
@@ -168,7 +168,7 @@ async def audit_view(db: Database, user_id: int, view: RecordingView, at: dt.dat
 
 @dataclass(frozen=True)
 class NewPlayback:
-    user_id: int
+    by_user_id: int
     purpose: PlaybackPurpose
     reason: PlaybackReason
     reason_text: str | None
@@ -183,7 +183,7 @@ async def open_playback(db: Database, view: RecordingView, playback: NewPlayback
     async with db.write() as session:
         row = RecordingPlayback(
             recording_id=view.recording.id,
-            user_id=playback.user_id,
+            by_user_id=playback.by_user_id,
             purpose=playback.purpose.value,
             reason=playback.reason.value,
             reason_text=playback.reason_text,
@@ -196,7 +196,7 @@ async def open_playback(db: Database, view: RecordingView, playback: NewPlayback
         playback_id = row.id
         await record_audit(
             session,
-            playback.user_id,
+            playback.by_user_id,
             f"recording.{playback.purpose.value}",
             client_id=view.client_id,
             interaction_id=view.recording.interaction_id,
@@ -219,5 +219,5 @@ async def find_ticket(db: Database, ticket_sha256: str) -> PlaybackTicket | None
         if row is None:
             return None
         return PlaybackTicket(
-            row.id, row.recording_id, row.user_id, PlaybackPurpose(row.purpose), row.expires_at
+            row.id, row.recording_id, row.by_user_id, PlaybackPurpose(row.purpose), row.expires_at
         )

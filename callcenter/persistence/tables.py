@@ -729,7 +729,7 @@ class RecordingPlayback(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # who played it
     purpose: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(16))
     reason_text: Mapped[str | None] = mapped_column(String(300))

@@ -182,7 +182,7 @@ async def _ticket(
     found = await store.find_ticket(db, access.ticket_hash(ticket))
     if (
         found is None
-        or found.user_id != principal.user_id
+        or found.by_user_id != principal.user_id
         or found.recording_id != recording_id
         or found.expires_at <= now
     ):

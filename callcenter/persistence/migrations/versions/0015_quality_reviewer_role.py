@@ -75,7 +75,7 @@ def upgrade() -> None:
         "recording_playbacks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("recording_id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("by_user_id", sa.Integer(), nullable=False),
         sa.Column("purpose", sa.String(length=8), nullable=False),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("reason_text", sa.String(length=300), nullable=True),
@@ -95,7 +95,9 @@ def upgrade() -> None:
             name=op.f("fk_recording_playbacks_recording_id_recordings"),
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_recording_playbacks_user_id_users")
+            ["by_user_id"],
+            ["users.id"],
+            name=op.f("fk_recording_playbacks_by_user_id_users"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recording_playbacks")),
         sa.UniqueConstraint("ticket_sha256", name=op.f("uq_recording_playbacks_ticket_sha256")),
