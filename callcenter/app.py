@@ -275,6 +275,7 @@ def create_app(
         # A consult is recorded as a file of its own, linked to the call's recording.
         consults = ConsultRecorder(ami, tracker, recorder) if recorder is not None else None
         calls.consults = consults
+        calls.recording = recorder
         legs = CallerLegs(ami, tracker, resyncs, calls, recorder)
         # The agent pauses a call's recording (docs/recording.md, "Pausing a recording").
         pauses = (
@@ -287,6 +288,8 @@ def create_app(
             if recorder is not None and settings.pbx_enabled
             else None
         )
+        if recorder is not None and pauses is not None:
+            recorder.is_paused = pauses.is_paused  # a restarted recording stays paused
         hub = cti_hub(settings, events)
         use_ivr = isinstance(call_handler, _UseIvr)
         # Which phones are registered (issue 16): no "ready" without one. Without a PBX no
@@ -373,14 +376,14 @@ def create_app(
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 if recorder is not None:
                     tasks.start("recordings", _on_the_pbx(runtime, recorder.run))
+                    watch = StorageWatch(recording_alarm, settings.recordings_check_seconds)
+                    tasks.start("recording-storage", watch.run)
                 if consults is not None:
                     tasks.start("recording-consults", _on_the_pbx(runtime, consults.run))
                 if pauses is not None:
                     tasks.start("recording-pauses", pauses.run)
                     pause_ends = functools.partial(end_pauses_on_hangup, ami, tracker, pauses)
                     tasks.start("recording-pause-ends", _on_the_pbx(runtime, pause_ends))
-                    watch = StorageWatch(recording_alarm, settings.recordings_check_seconds)
-                    tasks.start("recording-storage", watch.run)
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
                     # Calls the service never saw (the fallback took them) become records.

@@ -106,6 +106,14 @@ class ConsultRecording(Protocol):
     async def before_conference(self, agent_leg: Channel) -> None: ...
 
 
+class CallerRecording(Protocol):
+    """What call control tells the call's own recording (callcenter/pbx/recording.py)."""
+
+    async def rejoin(self, call: AgiCall) -> None:
+        """The caller's channel is about to join a new bridge from its session."""
+        ...
+
+
 class CallControl:
     def __init__(
         self,
@@ -133,6 +141,9 @@ class CallControl:
         # Records consults (callcenter/pbx/consult_recording.py); set by the app when calls
         # are recorded. None: consults are not recorded.
         self.consults: ConsultRecording | None = None
+        # The call's own recording, restarted before each new bridge; set by the app when
+        # calls are recorded (None: not recorded).
+        self.recording: CallerRecording | None = None
 
     # --- the service's side: follow hang-ups, own the click-to-dial tasks ------------------------
 
@@ -264,7 +275,7 @@ class CallControl:
             if state is ControlState.TALKING:
                 if c.bridged:  # the bridge ended without a command: a side hung up
                     return None
-                await self._music(c, on=False)
+                await self._into_bridge(c)
                 c.bridged = True
                 await call.execute(
                     f"EXEC Bridge {agi_quote(self._leg(c).name)}", timeout=LONGEST_CALL
@@ -290,7 +301,7 @@ class CallControl:
     async def _hand_over(self, c: _Controlled) -> Awaitable[None]:
         """Blind: the caller's session dials the target. Consult: it bridges with the target's
         leg, taking it from the agent (whose leg then hangs up, see extensions.conf)."""
-        await self._music(c, on=False)
+        await self._into_bridge(c)
         assert c.target is not None
         if c.transfer and c.transfer.startswith("transfer:blind"):
             command = f"EXEC Dial {agi_quote(f'PJSIP/{c.target},{TRANSFER_RING_SECONDS}')}"
@@ -303,7 +314,7 @@ class CallControl:
         """The caller joins the agent's bridge with the target. When the agent leaves, the
         caller's part goes on (the returned awaitable). If the join fails (the target never
         answered), the caller is brought back to the agent."""
-        await self._music(c, on=False)
+        await self._into_bridge(c)
         c.bridged = True
         joined = asyncio.ensure_future(
             c.call.execute(f"EXEC BridgeAdd {agi_quote(self._leg(c).name)}", timeout=LONGEST_CALL)
@@ -320,6 +331,13 @@ class CallControl:
         log.info("call %s: conference join failed; back to agent %s", c.call.uniqueid, c.agent_id)
         c.state, c.bridged, c.target, c.transfer = ControlState.TALKING, False, None, None
         return None
+
+    async def _into_bridge(self, c: _Controlled) -> None:
+        """Before the caller's session joins a bridge: the music stops and the call's
+        recording is restarted for it (CallRecorder.rejoin says why)."""
+        await self._music(c, on=False)
+        if self.recording is not None:
+            await self.recording.rejoin(c.call)
 
     async def _music(self, c: _Controlled, *, on: bool) -> None:
         if c.moh == on:

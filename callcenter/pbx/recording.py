@@ -33,6 +33,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcenter.asterisk.agi import agi_quote
@@ -78,6 +79,9 @@ class CallRecorder:
         self.service = service
         self._calls: dict[str, _Recorded] = {}
         self._group: asyncio.TaskGroup | None = None
+        # Whether the agent has the call's recording paused (callcenter/crm/recording_pauses.py;
+        # set by the app): a restarted MixMonitor is muted again at once (see rejoin).
+        self.is_paused: Callable[[str], bool] = lambda _call_id: False
 
     def recording(self, call_id: str) -> bool:
         return call_id in self._calls
@@ -111,6 +115,39 @@ class CallRecorder:
             return
         self._calls[call.uniqueid] = _Recorded(call.uniqueid, interaction_id, path)
         log.info("call %s: recording into %s", call.uniqueid, path)
+
+    async def rejoin(self, call: AgiCall) -> None:
+        """The caller's channel is about to join a new bridge from its AGI session (back to
+        the agent after a hold, a blind transfer's target, a consult's colleague, a
+        conference): its MixMonitor is restarted, appending to the same file.
+
+        Why: a MixMonitor started before the first bridge, left on the channel through music
+        on hold and into a second bridge, recorded digital silence for what the caller was
+        sent in that bridge in about one run in three (the caller's own voice was there, and
+        the far party's audio did reach the caller on the wire), so a transferred call's file
+        lost the colleague. A fresh audiohook attached before the bridge has none of that.
+        Nothing is lost between: the option ``b`` writes only while bridged, and the caller is
+        not bridged here. A paused recording is muted again before the bridge. A failure is
+        logged and the call goes on."""
+        recorded = self._calls.get(call.uniqueid)
+        if recorded is None:
+            return
+        written = self.service.storage.asterisk_name(written_path(recorded.path))
+        target = f"{written},{MIXMONITOR_OPTIONS}a"  # a: append to the call's file
+        try:
+            await call.execute("EXEC StopMixMonitor")
+            result = await self.call_execute(call, f"EXEC MixMonitor {agi_quote(target)}")
+            if result is not None:
+                log.warning("call %s: recording not restarted: %s", call.uniqueid, result)
+                return
+            if self.is_paused(call.uniqueid):
+                await self.ami.action(
+                    "MixMonitorMute", {"Channel": call.channel, "Direction": "both", "State": "1"}
+                )
+        except AmiError as exc:
+            log.warning("call %s: recording not restarted: %s", call.uniqueid, exc)
+            return
+        log.info("call %s: recording restarted for a new bridge", call.uniqueid)
 
     @staticmethod
     async def call_execute(call: AgiCall, command: str) -> str | None:
