@@ -102,6 +102,7 @@ class PhoneRegistrations:
         self._wanted = asyncio.Event()  # a snapshot is needed
         self._during: list[Message] | None = None  # events that came while one was listed
         self._watchers: list[PhoneWatcher] = []
+        self._listing = asyncio.Lock()
         self.snapshots = 0
 
     # --- what the service asks -----------------------------------------------------------
@@ -116,7 +117,14 @@ class PhoneRegistrations:
         if not self._current.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._current.wait(), self.snapshot_wait)
-        return self.registered_now(extension)
+        answer = self.registered_now(extension)
+        if answer is False:
+            # A phone that registered a moment ago (the agent's softphone started as they
+            # press ready) may not have reached us as an event yet: before refusing, ask the
+            # PBX afresh. One list per refusal, only while the picture says "not registered".
+            await self.snapshot()
+            answer = self.registered_now(extension)
+        return answer
 
     def registered_now(self, extension: str) -> bool | None:
         """The same without waiting for a snapshot under way."""
@@ -222,6 +230,10 @@ class PhoneRegistrations:
         Events that arrive while the list is under way are applied again on top of it, in
         order: one the list already reflects changes nothing, a newer one wins.
         """
+        async with self._listing:  # one list at a time: each keeps the events under way
+            return await self._snapshot()
+
+    async def _snapshot(self) -> bool:
         generation = self.client.generation
         self._during = []
         try:
