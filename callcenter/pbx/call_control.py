@@ -113,6 +113,15 @@ class CallerRecording(Protocol):
         """The caller's channel is about to join a new bridge from its session."""
         ...
 
+    def outbound(self, call_id: str, interaction_id: int | None) -> str | None:
+        """A click-to-dial call is about to be originated: the file Asterisk is to record it
+        into, None when it is not recorded."""
+        ...
+
+    def forget(self, call_id: str) -> None:
+        """The call was never made (the PBX refused the Originate)."""
+        ...
+
 
 class CallControl:
     def __init__(
@@ -482,9 +491,16 @@ class CallControl:
         interaction_id = await self.backend.outbound_started(
             agent_id, number, client_id, call_id, self._wallclock()
         )
+        recording = (
+            self.recording.outbound(call_id, interaction_id) if self.recording is not None else None
+        )
         try:
-            waits = await originate(self.ami, extension, number, target, call_id)
+            waits = await originate(
+                self.ami, extension, number, target, call_id, recording=recording
+            )
         except PbxUnavailable:
+            if self.recording is not None:
+                self.recording.forget(call_id)
             await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
             raise
         log.info("agent %s dials %s (call %s)", agent_id, mask_phone(number), call_id)

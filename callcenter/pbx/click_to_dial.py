@@ -30,11 +30,21 @@ Phase = Callable[[int, str, dt.datetime], Awaitable[None]]
 
 
 async def originate(
-    ami: AmiClient, extension: str, number: str, target: str, call_id: str
+    ami: AmiClient,
+    extension: str,
+    number: str,
+    target: str,
+    call_id: str,
+    *,
+    recording: str | None = None,
 ) -> dict[str, asyncio.Future[Message]]:
     """Ring the agent's phone at ``extension``, to dial ``target`` once answered; the waits
     for the call's events, registered before the Originate is sent. PbxUnavailable when the
-    PBX does not take it."""
+    PBX does not take it. ``recording``: the file Asterisk records the call into (the
+    dialplan's ``CC_RECORDING``), None: not recorded."""
+    variables = f"CC_DIAL={target}"
+    if recording is not None:
+        variables += f",CC_RECORDING={recording}"  # AMI splits Variable on commas
     waits = {name: ami.expect_event(name, "Uniqueid", call_id) for name in WAITED_FOR}
     try:
         await ami.action(
@@ -46,7 +56,7 @@ async def originate(
                 "Priority": "1",
                 "Timeout": str(ORIGINATE_RING_MS),
                 "CallerID": f'"{number}" <{number}>',  # what the agent's phone shows
-                "Variable": f"CC_DIAL={target}",
+                "Variable": variables,
                 "ChannelId": call_id,
                 "Async": "true",
             },

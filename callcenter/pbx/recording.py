@@ -149,6 +149,28 @@ class CallRecorder:
             return
         log.info("call %s: recording restarted for a new bridge", call.uniqueid)
 
+    def outbound(self, call_id: str, interaction_id: int | None) -> str | None:
+        """A click-to-dial call about to be originated (callcenter/pbx/click_to_dial.py): the
+        file Asterisk is to write, which the dialplan records the dialled party's channel into
+        (``call-control-outbound``: MixMonitor from the dialplan, no AMI class needed), the
+        client on the left and the agent on the right as on an inbound call. ``call_id`` is
+        the agent's channel's uniqueid: its DialEnd (the client answered) opens the row and
+        its Hangup finishes it, as for an inbound call. None when nothing is recorded."""
+        if call_id in self._calls or self._group is None:
+            return None
+        path = self.service.plan(dt.datetime.now(dt.UTC), interaction_id, call_id)
+        written = self.service.storage.asterisk_name(written_path(path))
+        if any(c in written for c in ",^()"):  # the Originate's and Dial's separators
+            log.warning("call %s: not recorded: the recordings path %r", call_id, written)
+            return None
+        self._calls[call_id] = _Recorded(call_id, interaction_id, path)
+        log.info("call %s: recording the outbound call into %s", call_id, path)
+        return written
+
+    def forget(self, call_id: str) -> None:
+        """The call planned by :meth:`outbound` was never made."""
+        self._calls.pop(call_id, None)
+
     @staticmethod
     async def call_execute(call: AgiCall, command: str) -> str | None:
         """Run the AGI command; None when it worked, else the reply (EXEC answers -2 for an

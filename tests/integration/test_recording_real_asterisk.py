@@ -34,6 +34,7 @@ from callcenter.persistence.recordings import read_ledger, recording_of
 from callcenter.persistence.tables import RecordingChainEntry, RecordingRow
 from callcenter.sandbox.instance import AsteriskInstance
 from tests.integration.test_acd_real_asterisk import log_in, short_queue
+from tests.integration.test_call_control_real_asterisk import bearer
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Talk, Wait
 from tests.support.hotline import GAP, HOTLINE, Hotline
@@ -166,3 +167,53 @@ async def test_an_agent_call_is_recorded_both_parties_on_their_channel_and_the_c
     )
     assert verdict.ok, [str(f) for f in verdict.findings]
     assert verdict.files_hashed == 1
+
+
+async def test_a_click_to_dial_call_is_recorded_the_client_left_and_the_agent_right(
+    hotline_factory: Callable[..., Any], asterisk: AsteriskInstance
+) -> None:
+    """An outbound call (click-to-dial) is recorded as an inbound one is: one file tied to its
+    interaction, the dialled party on the left, the agent on the right, from the answer."""
+    line: Hotline = await hotline_factory(**recordings_folder(asterisk))
+    password = line.settings.agent_phone_password.get_secret_value()
+    port = line.settings.sip_port
+    dialled_hz = 1800
+    async with (
+        AgentPhone(
+            port, "1001", password=password, behaviour=Answer(0.3), audio=tone_packets(AGENT_HZ)
+        ) as agent_phone,
+        AgentPhone(
+            port, "1002", password=password, behaviour=Answer(0.5), audio=tone_packets(dialled_hz)
+        ) as far_end,
+    ):
+        agent, _ = await bearer(line, "agent01")  # logged out: no ACD call can come
+        response = await line.http.post(
+            "/api/calls/me/dial",
+            json={"number": "1002", "client_id": line.client.id},
+            headers=agent,
+        )
+        assert response.status_code == 201, response.text
+        out = response.json()
+        await agent_phone.wait_answered(timeout=15)
+        answered = await far_end.wait_answered(timeout=15)
+        await asyncio.sleep(4.0)
+        ended = await far_end.hang_up()
+        await agent_phone.wait_ended()
+        row = await finished_recording(line)
+    assert row.status is RecordingStatus.COMPLETE, row.failure_reason
+    assert row.interaction_id == out["interaction_id"]
+    assert row.call_id == out["call_id"]
+    storage = recording_storage_for(line.settings)
+    wav = storage.root / row.path
+    data = wav.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == row.sha256
+    assert answered.confirmed_at is not None
+    assert ended.hung_up_at is not None
+    bridged = ended.hung_up_at - answered.confirmed_at
+    seconds = (len(data) - WAV_HEADER_BYTES) / BYTES_PER_SECOND
+    assert abs(seconds - bridged) < 1.0, (seconds, bridged)
+    client_side, agent_side = channel_stat(wav, 1), channel_stat(wav, 2)
+    assert client_side["RMS     amplitude"] > 0.05, client_side
+    assert agent_side["RMS     amplitude"] > 0.05, agent_side
+    assert abs(client_side["Rough   frequency"] - dialled_hz) < 150, client_side
+    assert abs(agent_side["Rough   frequency"] - AGENT_HZ) < 100, agent_side
