@@ -38,6 +38,14 @@ INSTANCE_DIR = Path("/var/lib/callcenter/instances") / INSTANCE
 INSTANCE_SUBDIRS = ("etc", "run", "log", "log/cel-custom", "spool", "spool/messages", "db", "cache")
 # The IVR's prompts volume; the app renders the fallback's prompts into its fallback/ folder.
 PROMPTS_DIR = Path("/var/lib/callcenter/prompts")
+# Call recordings (docs/recording.md): one volume, at the same path in the app's container.
+# Asterisk writes them, the app finishes, hashes and purges them: both are in the group
+# "recordings" (the same gid in both images), the folder is setgid and group-writable, and
+# Asterisk runs with umask 002, so every file and folder MixMonitor makes is the group's.
+RECORDINGS_DIR = Path("/var/lib/callcenter/recordings")
+RECORDINGS_GROUP = "recordings"
+RECORDINGS_MODE = 0o2775
+ASTERISK_UMASK = 0o002
 FALLBACK_MODES = ("apology", "transfer", "queue")
 ASTERISK_USER = "asterisk"
 MODULE_DIR_GLOB = "/usr/lib/*/asterisk/modules"
@@ -206,6 +214,10 @@ def prepare(
     # A restarted container keeps its run folder: a stale control socket must not linger.
     for stale in ("asterisk.ctl", "asterisk.pid"):
         (instance_dir / "run" / stale).unlink(missing_ok=True)
+    if user is not None:
+        RECORDINGS_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.chown(RECORDINGS_DIR, user, RECORDINGS_GROUP)
+        RECORDINGS_DIR.chmod(RECORDINGS_MODE)
     for path in render_tree(source, instance_dir / "etc", context):
         # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
         if user is not None:
@@ -235,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rendered {INSTANCE_DIR / 'etc'}; would run: {' '.join(command)}")
         return 0
     sys.stdout.flush()
+    os.umask(ASTERISK_UMASK)  # recordings writable by the app's group (RECORDINGS_DIR)
     os.execvp(command[0], command)  # noqa: S606 - fixed argv, no shell
     return 1  # not reached
 

@@ -38,6 +38,7 @@ ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 RENDER_SCRIPT = PROJECT_ROOT / "docker" / "asterisk" / "render_conf.py"
 CONF_SOURCE = PROJECT_ROOT / "asterisk_conf"
 IVR_PROMPTS = "/var/lib/callcenter/prompts"
+RECORDINGS = "/var/lib/callcenter/recordings"
 PREFIX = "CALLCENTER_"
 AMI_PORT = 5038
 SIP_PORT = 5060
@@ -404,7 +405,7 @@ def test_volumes(compose: dict[str, Any], render_conf: ModuleType) -> None:
     }
     instance_dir = str(render_conf.INSTANCE_DIR)
     assert {f"{instance_dir}/log", f"{instance_dir}/spool"} <= asterisk_targets
-    for target in asterisk_targets - {IVR_PROMPTS}:
+    for target in asterisk_targets - {IVR_PROMPTS, RECORDINGS}:
         assert Path(target).parent == render_conf.INSTANCE_DIR, target
         assert Path(target).name in render_conf.INSTANCE_SUBDIRS, target
 
@@ -433,6 +434,38 @@ def test_the_ivr_prompts_are_one_volume_at_one_path_in_both_containers(
     assert "callcenter flows render-prompts" in cmd[-1]
     postgres_volumes = compose["services"]["postgres"]["volumes"]
     assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres_volumes)
+
+
+def test_the_recordings_are_one_volume_shared_by_a_group_in_both_containers(
+    compose: dict[str, Any], render_conf: ModuleType
+) -> None:
+    """Asterisk records into the volume, the app finishes, plays and purges the files: the
+    same path in both, both writable, and one group (same gid) whose members may write what
+    the other made (setgid folder, Asterisk's umask 002)."""
+    services = compose["services"]
+    mounts = {
+        name: [v for v in services[name]["volumes"] if ":" + RECORDINGS in v]
+        for name in ("app", "asterisk")
+    }
+    assert mounts == {
+        "app": [f"recordings:{RECORDINGS}"],
+        "asterisk": [f"recordings:{RECORDINGS}"],
+    }
+    env = services["app"]["environment"]
+    assert env["CALLCENTER_RECORDINGS_DIR"] == RECORDINGS
+    assert env["CALLCENTER_RECORDINGS_DIR_IN_ASTERISK"] == RECORDINGS
+    assert str(render_conf.RECORDINGS_DIR) == RECORDINGS
+    assert render_conf.RECORDINGS_MODE == 0o2775
+    assert render_conf.ASTERISK_UMASK == 0o002
+    runs = {name: " ".join(i.args for i in _dockerfile(compose, name) if i.keyword == "RUN")
+            for name in ("app", "asterisk")}  # fmt: skip
+    gids = {name: re.findall(r"groupadd --gid (\d+) recordings", run) for name, run in runs.items()}
+    assert len(gids["app"]) == 1, gids
+    assert gids["app"] == gids["asterisk"], gids
+    assert "--groups recordings callcenter" in runs["app"]
+    assert "usermod --append --groups recordings asterisk" in runs["asterisk"]
+    # Not inside the web root the app serves (docs/recording.md, point 6).
+    assert not RECORDINGS.startswith("/opt/callcenter/agent_ui")
 
 
 def test_port_mappings(compose: dict[str, Any]) -> None:
