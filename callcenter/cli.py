@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +18,30 @@ if TYPE_CHECKING:
     from callcenter.pbx.reconcile import Reconciliation
 
 EXIT_TASK_FAILED = 70  # EX_SOFTWARE: an internal failure the service cannot go on after
+EXIT_NO_SCHEMA = 2
+
+T = TypeVar("T")
+
+
+def _on_the_database(run: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's database work; a database without the tables it reads (a new one,
+    or one the service never upgraded) is named with what to do, not a traceback. The
+    database's own message only: never the URL, which may hold a password."""
+    import asyncio
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        return asyncio.run(run())
+    except (OperationalError, ProgrammingError) as exc:
+        click.echo(
+            f"error [database-not-ready]: the database cannot be read: {exc.orig}. A new "
+            "database gets its tables from `callcenter db upgrade` (scripts/start and the "
+            "service do it at their start); check CALLCENTER_DATABASE_URL names the "
+            "service's database.",
+            err=True,
+        )
+        sys.exit(EXIT_NO_SCHEMA)
 
 
 def _settings() -> Settings:
@@ -661,7 +686,6 @@ def recordings_purge(dry_run: bool, as_of: dt.datetime | None) -> None:
     the file goes, the row stays 'deleted', each deletion a chain entry. A complaint that is
     not closed holds its call's recordings. One line per recording deleted, held or not
     purged (why), then a summary; exit 1 if any could not be purged (docs/recording.md)."""
-    import asyncio
 
     from callcenter.crm.recording_retention import parse_retention
     from callcenter.persistence.db import Database
@@ -691,7 +715,7 @@ def recordings_purge(dry_run: bool, as_of: dt.datetime | None) -> None:
         finally:
             await db.dispose()
 
-    report = asyncio.run(run())
+    report = _on_the_database(run)
     for line in report.lines:
         click.echo(str(line))
     verb = "would delete" if dry_run else "deleted"
@@ -707,7 +731,6 @@ def recordings_purge(dry_run: bool, as_of: dt.datetime | None) -> None:
 def recordings_holds() -> None:
     """List the recordings on legal hold: each one a complaint that is not closed ties to,
     the complaint and its status, and when its retention ends once the complaint closes."""
-    import asyncio
 
     from callcenter.crm.recording_retention import open_complaints, parse_retention
     from callcenter.persistence.db import Database
@@ -732,7 +755,7 @@ def recordings_holds() -> None:
             )
         return lines
 
-    lines = asyncio.run(run())
+    lines = _on_the_database(run)
     for line in lines:
         click.echo(line)
     click.echo(f"{len(lines)} recording(s) on legal hold")
@@ -742,7 +765,6 @@ def recordings_holds() -> None:
 def recordings_verify() -> None:
     """Check the recordings' hash chain, every row against it and every file against both;
     print one line per problem (problem, recording, path, detail) and exit 1 if any."""
-    import asyncio
 
     from callcenter.crm.recording_verify import Verification, verify_recordings
     from callcenter.persistence.db import Database
@@ -765,7 +787,7 @@ def recordings_verify() -> None:
             recording_storage_for(settings),
         )
 
-    result = asyncio.run(run())
+    result = _on_the_database(run)
     for finding in result.findings:
         click.echo(str(finding))
     verdict = "ok" if result.ok else f"{len(result.findings)} problem(s)"
