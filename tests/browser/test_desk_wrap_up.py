@@ -228,5 +228,11 @@ async def test_the_wrap_up_opens_in_sight_extends_while_notes_are_written_and_sh
         )
         after = [(c.to_state.value, c.reason) for c in changes]
     start = after.index(("wrap_up", None))
-    assert after[start:] == [("wrap_up", None), ("not_ready", "after_call_work"), ("ready", None)]
+    tail = after[start:]
+    # The test's phone unregisters as its block ends: by the time the states are read the
+    # system may have put the agent not ready for that (no_phone, the phone rule), after the
+    # wrap-up's own moves, which are what is checked here.
+    if tail[-1:] == [("not_ready", "no_phone")]:
+        tail = tail[:-1]
+    assert tail == [("wrap_up", None), ("not_ready", "after_call_work"), ("ready", None)]
     assert desk.csp_violations() == []
