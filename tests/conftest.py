@@ -45,6 +45,16 @@ def _no_test_touches_the_developers_database(
                 os.environ[key] = value
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the sandbox Asterisk is marked ``asterisk`` even if its module forgot:
+    scripts/test runs the unmarked ones in parallel, and only one test may drive the sandbox."""
+    for item in items:
+        if "asterisk" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "asterisk"
+        ):
+            item.add_marker(pytest.mark.asterisk)
+
+
 def _test_settings() -> Settings:
     return load_settings(
         sandbox_instance=os.environ.get("CALLCENTER_TEST_INSTANCE", "pytest"),
@@ -132,7 +142,7 @@ def postgres_url() -> Iterator[str]:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _truncate_postgres(url: str) -> None:
+async def truncate_postgres(url: str) -> None:
     conn = await asyncpg.connect(_asyncpg_dsn(url))
     try:
         if url not in _MIGRATED_ROWS:  # the first truncation follows the migration
@@ -164,7 +174,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_truncate_postgres(url))
+    asyncio.run(truncate_postgres(url))
     return url
 
 

@@ -3,9 +3,12 @@ holding a live session (its token sent as a bearer header by :meth:`Api.as_`).""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +20,8 @@ from callcenter.crm.vocabulary import Role
 from callcenter.persistence.db import Database
 from callcenter.persistence.sessions import open_session
 from callcenter.persistence.tables import Branch, User
-from callcenter.settings import load_settings
+from callcenter.settings import Settings, load_settings
+from tests.conftest import truncate_postgres
 
 
 @dataclass
@@ -80,6 +84,48 @@ async def open_test_session(db: Database, user_id: int, *, mfa_verified: bool = 
     return token
 
 
+@pytest.fixture(scope="session")
+def _api_sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("api-db") / "callcenter.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, _api_sqlite_path: Path) -> str:
+    """As tests/conftest.py's, but the SQLite file is at one path for the whole session (a
+    fresh copy of the migrated template for every test), so that the app built for it can
+    serve every test (:func:`_app_for`)."""
+    if request.param == "sqlite":
+        for stale in (
+            _api_sqlite_path,
+            _api_sqlite_path.with_name(_api_sqlite_path.name + "-wal"),
+            _api_sqlite_path.with_name(_api_sqlite_path.name + "-shm"),
+        ):
+            # Unlinked, not overwritten: an engine a test left open keeps its own old file.
+            stale.unlink(missing_ok=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), _api_sqlite_path)
+        return f"sqlite+aiosqlite:///{_api_sqlite_path}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(truncate_postgres(url))
+    return url
+
+
+# Building the app (FastAPI resolving every route's dependencies) took about a third of an
+# API test's time. Its routes and middleware hold no state of a test: the lifespan builds the
+# runtime afresh each time it is entered. So one app serves every test with the same settings,
+# reset between tests (overrides cleared). Settings are the key, so a test that changed the
+# environment before asking for `api` gets an app of its own.
+_APPS: dict[str, FastAPI] = {}
+
+
+def _app_for(settings: Settings) -> FastAPI:
+    key = settings.model_dump_json()
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = create_app(settings, call_handler=None)
+    app.dependency_overrides.clear()
+    return app
+
+
 @pytest.fixture
 async def api(database_url: str, database: Database) -> AsyncIterator[Api]:
     async with database.write() as session:
@@ -106,8 +152,14 @@ async def api(database_url: str, database: Database) -> AsyncIterator[Api]:
         database_auto_migrate=False,
         secret_key=TEST_SECRET_KEY,
     )
-    app = create_app(settings, call_handler=None)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield Api(app, http, app.state.runtime.db, users, branch, tokens)
+    app = _app_for(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                yield Api(app, http, app.state.runtime.db, users, branch, tokens)
+    finally:
+        app.dependency_overrides.clear()
+        for name in list(app.state):
+            if name != "secret_box":  # built from the settings, which are the same
+                del app.state[name]
