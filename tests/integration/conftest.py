@@ -18,7 +18,7 @@ from callcenter.asterisk.protocol import Message
 from callcenter.persistence.seed import seed_demo
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings
-from tests.conftest import _truncate_postgres
+from tests.conftest import truncate_postgres
 from tests.support.hotline import AS_OF, DEMO_CLIENTS, Hotline, pick_client
 from tests.support.logins import DEMO_PASSWORD, TEST_SECRET_KEY, secret_box_for_tests
 
@@ -57,7 +57,7 @@ async def hotline_factory(
             await restart.stop()
             url = restart.settings.database_url
         elif on_postgres:
-            await _truncate_postgres(postgres_url)
+            await truncate_postgres(postgres_url)
             await seed_demo(
                 postgres_url,
                 clients=DEMO_CLIENTS,
