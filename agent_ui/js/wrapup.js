@@ -11,7 +11,8 @@ import { describeError } from "./errors.js";
 import { language, t, term } from "./i18n.js";
 
 const FOLLOW_UP_KINDS = [
-  "return_visit", "care_call", "birthday", "ipo_reminder", "investment_report", "market_alert",
+  "callback", "return_visit", "care_call", "birthday", "ipo_reminder", "investment_report",
+  "market_alert",
 ];
 const PHASE_TIMES = [
   "started_at", "ivr_ended_at", "queued_at", "offered_at", "answered_at", "ended_at",

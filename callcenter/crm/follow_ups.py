@@ -49,7 +49,7 @@ class FollowUpClosed(Conflict):
 @dataclass(frozen=True)
 class FollowUpRecord:
     id: int
-    client_id: int
+    client_id: int | None  # None: a callback for an unidentified caller
     kind: FollowUpKind
     status: FollowUpStatus
     due_on: dt.date

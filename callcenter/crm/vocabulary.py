@@ -89,6 +89,7 @@ class FollowUpKind(StrEnum):
     IPO_REMINDER = "ipo_reminder"
     INVESTMENT_REPORT = "investment_report"
     MARKET_ALERT = "market_alert"
+    CALLBACK = "callback"  # a caller asked to be called back (the IVR, wrap-up, the web form)
 
 
 class FollowUpStatus(StrEnum):

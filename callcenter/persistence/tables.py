@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy import Enum as SaEnum
@@ -168,6 +169,11 @@ class Client(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Calling hours are the client's (migration 0016): None, the center's time zone.
+    time_zone: Mapped[str | None] = mapped_column(String(40))
+    care_calls_opt_out: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 # Name search (migration 0003): the start of the case-folded name or Latin spelling. On
@@ -326,9 +332,14 @@ class FollowUp(Base):
     """A task to contact a client: return visits (回访), care calls, reminders."""
 
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_on"),)
+    __table_args__ = (
+        Index("ix_follow_ups_status_due", "status", "due_on"),
+        # The dialler's order among the open items (migration 0016): priority 1 first.
+        Index("ix_follow_ups_dial_order", "status", "priority", "due_on", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    # None: a callback for a caller the IVR could not identify (the number is all there is).
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     kind: Mapped[FollowUpKind] = mapped_column(str_enum(FollowUpKind, "follow_up_kind"))
     status: Mapped[FollowUpStatus] = mapped_column(str_enum(FollowUpStatus, "follow_up_status"))
     due_on: Mapped[dt.date] = mapped_column(Date)
@@ -339,6 +350,45 @@ class FollowUp(Base):
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     outcome: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # --- the dialler's work item (migration 0016, callcenter/outbound/) ---
+    priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")  # 1..9
+    queue: Mapped[str | None] = mapped_column(String(50), index=True)  # owner when no person
+    number: Mapped[str | None] = mapped_column(String(32))  # None: the client's own phone
+    language: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(300))  # what the agent is told
+    not_before: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # the window's start
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(24))
+    reserved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reserved_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    callback_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("callback_requests.id"), unique=True
+    )
+
+
+class FollowUpAttempt(Base):
+    """One dial of a work item, or a skip of it in preview (migration 0016)."""
+
+    __tablename__ = "follow_up_attempts"
+    __table_args__ = (
+        CheckConstraint("mode IN ('preview', 'progressive')", name="mode"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('agent_no_answer', 'answered', 'no_answer', 'busy', "
+            "'wrong_number', 'failed', 'cancelled', 'reached', 'refused', 'completed', "
+            "'skipped')",
+            name="outcome",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(12))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(String(300))
 
 
 class TierChange(Base):

@@ -58,7 +58,7 @@ class FollowUpOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    client_id: int
+    client_id: int | None = Field(description="none: a callback for an unidentified caller")
     kind: FollowUpKind
     status: FollowUpStatus
     due_on: dt.date
