@@ -171,9 +171,7 @@ class Client(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Calling hours are the client's (migration 0016): None, the center's time zone.
     time_zone: Mapped[str | None] = mapped_column(String(40))
-    care_calls_opt_out: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    care_calls_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # Name search (migration 0003): the start of the case-folded name or Latin spelling. On

@@ -27,4 +27,3 @@ class RecordingPauseOut(BaseModel):
             limit_seconds=status.limit_seconds,
             resumed_by=status.resumed_by.value if status.resumed_by is not None else None,
         )
-
