@@ -1,0 +1,2 @@
+"""Outbound work: callbacks, return visits and care calls, dialled within the rules
+(issue 18; docs/outbound.md)."""

@@ -1,0 +1,250 @@
+"""The dialler's use cases: an agent's work, the preview of the next item, dialling it,
+skipping it, and what each attempt's outcome does (docs/outbound.md).
+
+Each use case checks, then acts, then says what it did: the rules (compliance.py) are checked
+when an item is offered and again when it is dialled, by the service, never by the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from callcenter.errors import Conflict, InvalidInput, NotFound
+from callcenter.outbound.compliance import Verdict, may_dial
+from callcenter.outbound.model import (
+    AGENT_OUTCOMES,
+    Attempt,
+    AttemptOutcome,
+    DialMode,
+    DialRules,
+    WorkItem,
+)
+from callcenter.outbound.ports import Dialler, OutboundStore
+from callcenter.outbound.retry import after_attempt
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 50  # items read per look for the next one the rules allow
+DAY = dt.timedelta(days=1)
+
+
+class WorkItemNotFound(NotFound):
+    error_id = "work-item-not-found"
+
+
+class WorkItemTaken(Conflict):
+    """Another agent holds the item (their preview), or it is not the agent's to take."""
+
+    error_id = "work-item-taken"
+
+
+class NotDiallable(Conflict):
+    """The rules forbid dialling the item now; the detail names the rule and, when waiting
+    helps, from when it may be dialled."""
+
+    error_id = "work-item-not-diallable"
+
+
+class NoDialToReport(Conflict):
+    """An outcome for an item the agent has not reached on a call."""
+
+    error_id = "no-dial-to-report"
+
+
+class NotAnAgentOutcome(InvalidInput):
+    error_id = "not-an-agent-outcome"
+
+
+class NoDialler(Conflict):
+    """The service runs without a PBX: nothing can be dialled."""
+
+    error_id = "no-dialler"
+
+
+@dataclass(frozen=True)
+class WorkView:
+    item: WorkItem
+    attempts: list[Attempt]
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class DialedItem:
+    item_id: int
+    attempt_id: int
+    call_id: str
+    interaction_id: int
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class OutboundService:
+    def __init__(
+        self,
+        store: OutboundStore,
+        dialler: Dialler | None,
+        rules: DialRules | None = None,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.dialler = dialler
+        self.rules = rules or DialRules()
+        self.clock = clock
+
+    async def _view(self, item: WorkItem, now: dt.datetime) -> WorkView:
+        attempts = await self.store.attempts(item.id)
+        party = await self.store.party(item, now)
+        return WorkView(item, attempts, may_dial(item, party, attempts, now, self.rules))
+
+    async def my_work(self, agent_id: int, limit: int = 100) -> list[WorkView]:
+        """The agent's own items and their queues', each with whether it may be dialled now."""
+        now = self.clock()
+        queues = await self.store.agent_queues(agent_id)
+        items = await self.store.work_of(agent_id, queues, limit)
+        return [await self._view(item, now) for item in items]
+
+    async def preview_next(self, agent_id: int) -> WorkView | None:
+        """The next item the rules allow, held for the agent (``DialRules.reservation``);
+        None when there is none. Items the rules hold back wait until they may go."""
+        now = self.clock()
+        queues = await self.store.agent_queues(agent_id)
+        for item in await self.store.candidates(agent_id, queues, now, CANDIDATES):
+            view = await self._view(item, now)
+            if not view.verdict.allowed:
+                # Not looked at again before it may go (a do-not-call entry: a day later).
+                await self.store.postpone(item.id, view.verdict.earliest or now + DAY)
+                continue
+            if await self.store.reserve(item.id, agent_id, now + self.rules.reservation, now):
+                log.info("work item %s previewed by agent %s", item.id, agent_id)
+                held = await self.store.get(item.id)
+                return dataclasses.replace(view, item=held or item)
+        return None
+
+    async def _own(self, agent_id: int, item_id: int) -> WorkItem:
+        item = await self.store.get(item_id)
+        if item is None:
+            raise WorkItemNotFound(f"no work item {item_id}")
+        now = self.clock()
+        held_by_other = (
+            item.reserved_by_id not in (None, agent_id)
+            and item.reserved_until is not None
+            and item.reserved_until > now
+        )
+        if held_by_other:
+            raise WorkItemTaken(f"work item {item_id} is held by another agent")
+        if item.assigned_to_id not in (None, agent_id):
+            queues = await self.store.agent_queues(agent_id)
+            if item.queue is None or item.queue not in queues:
+                raise WorkItemTaken(f"work item {item_id} is another agent's")
+        return item
+
+    async def dial(self, agent_id: int, item_id: int) -> DialedItem:
+        """Check the rules again, then ring the agent's phone and dial the client."""
+        if self.dialler is None:
+            raise NoDialler("the service runs without a PBX")
+        item = await self._own(agent_id, item_id)
+        now = self.clock()
+        view = await self._view(item, now)
+        if not view.verdict.allowed:
+            raise NotDiallable(
+                f"work item {item_id} may not be dialled now: {view.verdict.reason}",
+                reason=view.verdict.reason,
+                earliest=view.verdict.earliest.isoformat() if view.verdict.earliest else None,
+            )
+        if not await self.store.reserve(item_id, agent_id, now + self.rules.reservation, now):
+            raise WorkItemTaken(f"work item {item_id} is held by another agent")
+        assert item.number is not None  # may_dial refuses an item without one
+        started = await self.dialler.dial(agent_id, item.number, item.client_id)
+        attempt = await self.store.start_attempt(
+            item_id,
+            agent_id,
+            DialMode.PREVIEW,
+            now,
+            interaction_id=started.interaction_id,
+        )
+        log.info(
+            "work item %s: agent %s dials (attempt %s, call %s)",
+            item_id,
+            agent_id,
+            attempt.id,
+            started.call_id,
+        )
+        return DialedItem(item_id, attempt.id, started.call_id, started.interaction_id)
+
+    async def skip(self, agent_id: int, item_id: int, reason: str) -> WorkItem:
+        """Preview: the agent passes the item on, saying why; it comes back later."""
+        item = await self._own(agent_id, item_id)
+        now = self.clock()
+        outcome = AttemptOutcome.SKIPPED
+        await self.store.start_attempt(
+            item_id, agent_id, DialMode.PREVIEW, now, outcome=outcome, note=reason
+        )
+        await self.store.apply(item_id, after_attempt(item, outcome, now, self.rules), outcome, now)
+        log.info("work item %s skipped by agent %s", item_id, agent_id)
+        return await self._get(item_id)
+
+    async def dial_ended(
+        self, interaction_id: int, outcome: AttemptOutcome, at: dt.datetime
+    ) -> None:
+        """The PBX's end of a dial (OutboundCallEnded). Not answered: the retry rules apply
+        now. Answered: counted, held back a day, until the agent says how it went."""
+        attempt = await self.store.attempt_of_call(interaction_id)
+        if attempt is None or attempt.outcome is not None:
+            return  # not a work item's call, or the agent has told already
+        item = await self.store.get(attempt.follow_up_id)
+        if item is None:
+            return
+        await self.store.end_attempt(attempt.id, outcome, at, None)
+        await self.store.apply(item.id, after_attempt(item, outcome, at, self.rules), outcome, at)
+        log.info("work item %s: attempt %s ended %s", item.id, attempt.id, outcome.value)
+
+    async def report(
+        self,
+        agent_id: int,
+        item_id: int,
+        outcome: AttemptOutcome,
+        note: str | None = None,
+        call_again_at: dt.datetime | None = None,
+    ) -> WorkItem:
+        """After talking: completed, reached (call again, at ``call_again_at`` if given),
+        refused, or wrong number."""
+        if outcome not in AGENT_OUTCOMES:
+            raise NotAnAgentOutcome(
+                f"an agent reports one of {sorted(o.value for o in AGENT_OUTCOMES)}",
+                field="outcome",
+            )
+        item = await self._own(agent_id, item_id)
+        attempts = [a for a in await self.store.attempts(item_id) if a.agent_id == agent_id]
+        last = max(attempts, key=lambda a: a.started_at, default=None)
+        if (
+            last is None
+            or last.interaction_id is None
+            or last.outcome
+            not in (
+                None,
+                AttemptOutcome.ANSWERED,
+            )
+        ):
+            raise NoDialToReport(f"agent {agent_id} has not reached work item {item_id}")
+        now = self.clock()
+        if last.outcome is AttemptOutcome.ANSWERED:
+            # Counted when the call ended answered: not counted twice.
+            item = dataclasses.replace(item, attempts=item.attempts - 1)
+        await self.store.end_attempt(last.id, outcome, now, note)
+        after = after_attempt(item, outcome, now, self.rules, call_again_at=call_again_at)
+        await self.store.apply(item_id, after, outcome, now)
+        log.info("work item %s: agent %s reports %s", item_id, agent_id, outcome.value)
+        return await self._get(item_id)
+
+    async def _get(self, item_id: int) -> WorkItem:
+        item = await self.store.get(item_id)
+        if item is None:
+            raise WorkItemNotFound(f"no work item {item_id}")
+        return item
