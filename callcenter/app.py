@@ -253,6 +253,8 @@ def create_app(
                 *settings.supervisor_extensions,
             ],
             outbound_trunk=settings.outbound_trunk,
+            hotline_number=settings.hotline_number,
+            outbound_ring_seconds=settings.outbound_ring_seconds,
         )
         # Every call put through to an agent is recorded (docs/recording.md); a full or
         # unwritable storage raises the recording alarm ("Faults and alarms" there).

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # Where click-to-dial sends numbers that are not extensions: the carrier's host:port.
     # Empty: agents can dial extensions only.
     outbound_trunk: str = ""
+    # The caller ID every call to a client over that trunk shows (the SIP From user, and
+    # P-Asserted-Identity should the trunk send one): the hotline's own number, digits only.
+    hotline_number: str = Field(default="95888", pattern=r"^[0-9]+$", max_length=32)
+    # How long a client's phone rings on a click-to-dial call before the attempt counts as
+    # no answer (the dialplan's Dial timeout).
+    outbound_ring_seconds: int = Field(default=30, ge=5, le=120)
     # Agent phones that register with a password: extensions and their shared dev password.
     agent_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [f"{n}" for n in range(1001, 1011)]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Self
 
+from callcenter.acd.dial_outcome import DialOutcome
 from callcenter.acd.model import AgentState, ClientSummary
 from callcenter.acd.path_steps import PathStep
 from callcenter.crm.vocabulary import Tier
@@ -274,6 +275,24 @@ class CallRecordingChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundCallEnded(Event):
+    """``call.outbound_ended``: a click-to-dial attempt is over (its record says ended), with
+    how it ended (callcenter/acd/dial_outcome.py): what the dialler (issue 18) counts and
+    retries by. Published once per attempt, after the ``call.control`` ``ended``."""
+
+    TOPIC: ClassVar[str] = "call.outbound_ended"
+    VERSION: ClassVar[int] = 1
+
+    agent_id: int
+    interaction_id: int
+    call_id: str
+    number_masked: str  # callcenter.crm.phones.mask_phone: never the full number
+    outcome: DialOutcome
+    answered_at: dt.datetime | None  # None: the client never answered
+    ended_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FloorSnapshot(Event):
     """``floor.snapshot``: the wallboard's whole picture (callcenter/cti/floor.py), callers'
     numbers masked. Its rows are the floor's view, JSON-ready; their fields are the REST
@@ -321,6 +340,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
             QueueChanged,
             CallControlChanged,
             CallRecordingChanged,
+            OutboundCallEnded,
             FloorSnapshot,
             RecordingAlarmChanged,
         )

@@ -42,7 +42,7 @@ from callcenter.asterisk.client import AmiClient
 from callcenter.asterisk.errors import AgiChannelGone, AmiActionError, AmiError, AmiEventsLost
 from callcenter.asterisk.protocol import Message
 from callcenter.crm.phones import mask_phone
-from callcenter.events import CallControlChanged, EventBus
+from callcenter.events import CallControlChanged, EventBus, OutboundCallEnded
 from callcenter.pbx.call_states import (
     ANNOUNCED,
     AgentNoExtension,
@@ -60,7 +60,7 @@ from callcenter.pbx.call_states import (
     transition,
 )
 from callcenter.pbx.channels import Channel, ChannelTracker
-from callcenter.pbx.click_to_dial import first_of, follow_outbound, originate
+from callcenter.pbx.click_to_dial import OutboundEnd, first_of, follow_outbound, originate
 from callcenter.pbx.link import AgiCall
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,16 @@ class _Controlled:
         return CallStatus(
             self.state, self.call.uniqueid, self.interaction_id, round(held), self.target
         )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A click-to-dial attempt being followed: what its end announces."""
+
+    agent_id: int
+    interaction_id: int
+    call_id: str
+    number_masked: str  # callcenter.crm.phones.mask_phone: never the full number
 
 
 class ConsultRecording(Protocol):
@@ -133,6 +143,8 @@ class CallControl:
         *,
         extensions: Collection[str] = (),
         outbound_trunk: str = "",
+        hotline_number: str = "",
+        outbound_ring_seconds: int = 30,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
@@ -142,6 +154,10 @@ class CallControl:
         self.events = events
         self.extensions = frozenset(extensions)  # transfer targets and internal numbers
         self.outbound_trunk = outbound_trunk
+        # What a client dialled over the trunk is shown as the caller (empty: the agent's
+        # channel's caller ID, as Dial passes it on), and how long their phone rings.
+        self.hotline_number = hotline_number
+        self.outbound_ring_seconds = outbound_ring_seconds
         self._clock = clock
         self._wallclock = wallclock
         self._by_agent: dict[int, _Controlled] = {}
@@ -486,6 +502,10 @@ class CallControl:
         if self._phone_leg(extension) is not None:
             raise AgentNotFreeToDial("the agent's phone is on a call", state=state.value)
         target = dial_target(number, self.extensions, self.outbound_trunk)
+        # A client dialled over the trunk sees the hotline's number; a colleague's phone (an
+        # extension) sees the agent's channel's caller ID, as before.
+        internal = number in self.extensions
+        caller_id = None if internal or not self.hotline_number else self.hotline_number
         # The call id is ours, and Asterisk's uniqueid of the agent's channel (ChannelId).
         call_id = f"out-{secrets.token_hex(10)}"
         interaction_id = await self.backend.outbound_started(
@@ -496,7 +516,14 @@ class CallControl:
         )
         try:
             waits = await originate(
-                self.ami, extension, number, target, call_id, recording=recording
+                self.ami,
+                extension,
+                number,
+                target,
+                call_id,
+                ring_seconds=self.outbound_ring_seconds,
+                caller_id=caller_id,
+                recording=recording,
             )
         except PbxUnavailable:
             if self.recording is not None:
@@ -504,22 +531,47 @@ class CallControl:
             await self.backend.outbound_phase(interaction_id, "ended", self._wallclock())
             raise
         log.info("agent %s dials %s (call %s)", agent_id, mask_phone(number), call_id)
-        self._tasks.create_task(
-            self._follow_outbound(interaction_id, agent_id, waits), name=f"dial-{call_id}"
-        )
+        attempt = _Attempt(agent_id, interaction_id, call_id, mask_phone(number))
+        self._tasks.create_task(self._follow_outbound(attempt, waits), name=f"dial-{call_id}")
         return DialOut(call_id, interaction_id)
 
     async def _follow_outbound(
-        self, interaction_id: int, agent_id: int, waits: dict[str, asyncio.Future[Message]]
+        self, attempt: _Attempt, waits: dict[str, asyncio.Future[Message]]
     ) -> None:
+        end: OutboundEnd | None = None
         try:
-            await follow_outbound(
-                interaction_id, waits, self.backend.outbound_phase, self._wallclock
+            end = await follow_outbound(
+                attempt.interaction_id,
+                attempt.call_id,
+                waits,
+                self.backend.outbound_phase,
+                self._wallclock,
             )
         finally:
             self.events.publish(
-                CallControlChanged(agent_id=agent_id, interaction_id=interaction_id, state="ended")
+                CallControlChanged(
+                    agent_id=attempt.agent_id, interaction_id=attempt.interaction_id, state="ended"
+                )
             )
+        # Announced once the record says ended (outbound_phase above), for the dialler.
+        log.info(
+            "agent %s call %s to %s: %s",
+            attempt.agent_id,
+            attempt.call_id,
+            attempt.number_masked,
+            end.outcome,
+        )
+        self.events.publish(
+            OutboundCallEnded(
+                agent_id=attempt.agent_id,
+                interaction_id=attempt.interaction_id,
+                call_id=attempt.call_id,
+                number_masked=attempt.number_masked,
+                outcome=end.outcome,
+                answered_at=end.answered_at,
+                ended_at=end.ended_at,
+            )
+        )
 
     # --- helpers ---------------------------------------------------------------------------------
 

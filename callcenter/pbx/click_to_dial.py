@@ -5,7 +5,8 @@ waited for before the Originate is even answered.
 
 Which phase the call is in comes from Asterisk's events on that channel:
 ``OriginateResponse`` (did the agent's phone answer), ``DialEnd`` (did the dialled party),
-``Hangup`` (the end).
+``Hangup`` (the end). How the attempt ended (callcenter/acd/dial_outcome.py) also needs the
+dialled channel's ``Hangup`` ``Cause``: see :data:`FIRST_HANGUP`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from callcenter.acd.dial_outcome import DialOutcome, dial_outcome, parse_cause
 from callcenter.asterisk.client import AmiClient
 from callcenter.asterisk.errors import AmiError
 from callcenter.asterisk.protocol import Message
@@ -25,6 +28,16 @@ log = logging.getLogger(__name__)
 OUTBOUND_CONTEXT = "call-control-outbound"
 ORIGINATE_RING_MS = 30_000  # the agent's own phone rings this long
 WAITED_FOR = ("OriginateResponse", "DialEnd", "Hangup")
+# The first Hangup of any channel of the call, matched on Linkedid: the dialled channel
+# inherits the agent's channel's linkedid (our call id) from the Dial that requested it. Its
+# uniqueid is Asterisk's own, known only from DialBegin, and waiting for it from there would
+# race: a 404 ends the dialled channel a millisecond after DialBegin, often in the same read
+# from the AMI socket, before a wait registered on DialBegin could exist. Matched on the
+# linkedid, the wait exists before the Originate is sent. Dial hangs up the dialled channel
+# itself (right after publishing DialEnd) before the agent's channel runs Hangup(), so on a
+# call that was not answered this is the dialled channel's; when it is the agent's channel's
+# (its Uniqueid is the call id), the dialled channel's cause is unknown.
+FIRST_HANGUP = "FirstHangup"
 
 Phase = Callable[[int, str, dt.datetime], Awaitable[None]]
 
@@ -36,16 +49,26 @@ async def originate(
     target: str,
     call_id: str,
     *,
+    ring_seconds: int,
+    caller_id: str | None = None,
     recording: str | None = None,
 ) -> dict[str, asyncio.Future[Message]]:
     """Ring the agent's phone at ``extension``, to dial ``target`` once answered; the waits
     for the call's events, registered before the Originate is sent. PbxUnavailable when the
-    PBX does not take it. ``recording``: the file Asterisk records the call into (the
-    dialplan's ``CC_RECORDING``), None: not recorded."""
-    variables = f"CC_DIAL={target}"
+    PBX does not take it. ``ring_seconds``: how long the dialled phone rings (the dialplan's
+    ``CC_RING_SECONDS``). ``caller_id``: the number the dialled party is shown
+    (``CC_CALLER_ID``), None: the agent's channel's own, as Dial passes it on.
+    ``recording``: the file Asterisk records the call into (the dialplan's
+    ``CC_RECORDING``), None: not recorded."""
+    # AMI splits Variable on commas: no value here may hold one (digits, a dial string, a
+    # path the service named).
+    variables = [f"CC_DIAL={target}", f"CC_RING_SECONDS={ring_seconds}"]
+    if caller_id is not None:
+        variables.append(f"CC_CALLER_ID={caller_id}")
     if recording is not None:
-        variables += f",CC_RECORDING={recording}"  # AMI splits Variable on commas
+        variables.append(f"CC_RECORDING={recording}")
     waits = {name: ami.expect_event(name, "Uniqueid", call_id) for name in WAITED_FOR}
+    waits[FIRST_HANGUP] = ami.expect_event("Hangup", "Linkedid", call_id)
     try:
         await ami.action(
             "Originate",
@@ -56,7 +79,7 @@ async def originate(
                 "Priority": "1",
                 "Timeout": str(ORIGINATE_RING_MS),
                 "CallerID": f'"{number}" <{number}>',  # what the agent's phone shows
-                "Variable": variables,
+                "Variable": ",".join(variables),
                 "ChannelId": call_id,
                 "Async": "true",
             },
@@ -68,28 +91,70 @@ async def originate(
     return waits
 
 
+@dataclass(frozen=True)
+class OutboundEnd:
+    """How a click-to-dial attempt ended, and when it was answered and ended."""
+
+    outcome: DialOutcome
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime
+
+
 async def follow_outbound(
     interaction_id: int,
+    call_id: str,
     waits: dict[str, asyncio.Future[Message]],
     phase: Phase,
     wallclock: Callable[[], dt.datetime],
-) -> None:
+) -> OutboundEnd:
     """Answered when the dialled party answers; ended when the agent's leg hangs up (or the
-    agent's phone never answered)."""
+    agent's phone never answered). The outcome is read from the same events."""
+    originate_answered = False
+    dial_status: str | None = None
+    dialled_cause: int | None = None
+    answered_at: dt.datetime | None = None
+    lost = False
     try:
         response = await waits["OriginateResponse"]
-        if response.get("Response") == "Success":
+        # Response: Success once the agent's phone answered; Failure when it rang out, was
+        # busy or could not be reached (Reason says which; all are the agent's no answer).
+        originate_answered = response.get("Response") == "Success"
+        if originate_answered:
             await first_of(waits["DialEnd"], waits["Hangup"])
             dial_end = waits["DialEnd"]
-            if dial_end.done() and dial_end.result().get("DialStatus") == "ANSWER":
-                await phase(interaction_id, "answered", wallclock())
+            if dial_end.done():
+                dial_status = dial_end.result().get("DialStatus")
+                if dial_status == "ANSWER":
+                    answered_at = wallclock()
+                    await phase(interaction_id, "answered", answered_at)
+                else:
+                    dialled_cause = _cause_of_dialled(await waits[FIRST_HANGUP], call_id)
             await waits["Hangup"]
     except AmiError as exc:
+        lost = True
         log.warning("click-to-dial %s: lost track: %s", interaction_id, exc)
     finally:
         for wait in waits.values():
             wait.cancel()
-        await phase(interaction_id, "ended", wallclock())
+        ended_at = wallclock()
+        await phase(interaction_id, "ended", ended_at)
+    if lost:  # what the PBX did after the link dropped is unknown: only an answer is sure
+        outcome = DialOutcome.ANSWERED if answered_at is not None else DialOutcome.FAILED
+    else:
+        outcome = dial_outcome(
+            originate_answered=originate_answered,
+            dial_status=dial_status,
+            dialled_cause=dialled_cause,
+        )
+    return OutboundEnd(outcome, answered_at, ended_at)
+
+
+def _cause_of_dialled(hangup: Message, call_id: str) -> int | None:
+    """The Q.850 cause the dialled channel ended with (None: the first channel to hang up
+    was the agent's own, see :data:`FIRST_HANGUP`)."""
+    if hangup.get("Uniqueid") == call_id:
+        return None
+    return parse_cause(hangup.get("Cause"))
 
 
 async def first_of(*waits: Awaitable[object]) -> None:

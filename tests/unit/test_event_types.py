@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from callcenter.acd.dial_outcome import DialOutcome
 from callcenter.acd.model import AgentState, ClientSummary
 from callcenter.crm.vocabulary import RiskProfile, Tier, ValueClass
 from callcenter.cti.projections import PROJECTIONS
@@ -31,6 +32,7 @@ from callcenter.events import (
     Event,
     FloorSnapshot,
     InvalidEvent,
+    OutboundCallEnded,
     QueueChanged,
     RecordingAlarmChanged,
     UnknownTopic,
@@ -219,6 +221,24 @@ SAMPLES: list[Event] = [
         state="paused",
         paused_seconds=0.0,
         limit_seconds=120.0,
+    ),
+    OutboundCallEnded(
+        agent_id=12,
+        interaction_id=5320,
+        call_id="out-5be1c0a9e3d27f40a1b2",
+        number_masked="+86139****0001",
+        outcome=DialOutcome.ANSWERED,
+        answered_at=AT,
+        ended_at=AT + dt.timedelta(minutes=3),
+    ),
+    OutboundCallEnded(
+        agent_id=12,
+        interaction_id=5321,
+        call_id="out-0c4d3f8a7b6e5d4c3b2a",
+        number_masked="+86139****0002",
+        outcome=DialOutcome.WRONG_NUMBER,
+        answered_at=None,
+        ended_at=AT,
     ),
     FloorSnapshot(
         day=dt.date(2026, 3, 2),
