@@ -106,11 +106,12 @@ def may_dial(
         if any(a.started_at.astimezone(tz).date() == today for a in dialled):
             tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tz)
             waits.append((tomorrow.astimezone(dt.UTC), REFUSED_TODAY))
-    if waits:
-        until, reason = max(waits)
-        opening = next_opening(until, rules, tz)
-        return Verdict(False, reason, opening)
     opening = next_opening(now, rules, tz)
-    if opening != now.astimezone(dt.UTC):
-        return Verdict(False, OUTSIDE_HOURS, opening)
-    return ALLOWED
+    outside = opening != now.astimezone(dt.UTC)
+    if not waits and not outside:
+        return ALLOWED
+    # The reason named is the one in force now (calling hours first); the time is when every
+    # reason has passed, moved into calling hours.
+    until = max([now, *(when for when, _reason in waits)])
+    reason = OUTSIDE_HOURS if outside else max(waits)[1]
+    return Verdict(False, reason, next_opening(until, rules, tz))

@@ -1,0 +1,288 @@
+"""The dialler's store (callcenter/outbound/ports.py OutboundStore) over the database: work
+items are follow-ups, attempts are follow_up_attempts (migration 0016). Each method is its
+own transaction; a reservation is one conditional UPDATE, so two agents never hold one item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
+from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, Party, WorkItem
+from callcenter.outbound.retry import ItemAfter
+from callcenter.persistence import dnc
+from callcenter.persistence.db import Database
+from callcenter.persistence.tables import (
+    AgentQueue,
+    Client,
+    ClientPhone,
+    FollowUp,
+    FollowUpAttempt,
+)
+
+# The dialler's order (index ix_follow_ups_dial_order): priority 1 first, the due day, age.
+DIAL_ORDER = (FollowUp.priority, FollowUp.due_on, FollowUp.id)
+
+
+def _item(row: FollowUp, number: str | None) -> WorkItem:
+    return WorkItem(
+        id=row.id,
+        kind=FollowUpKind(row.kind),
+        status=FollowUpStatus(row.status),
+        client_id=row.client_id,
+        number=row.number or number,
+        priority=row.priority,
+        due_on=row.due_on,
+        not_before=row.not_before,
+        assigned_to_id=row.assigned_to_id,
+        queue=row.queue,
+        reason=row.reason,
+        language=row.language,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_outcome=AttemptOutcome(row.last_outcome) if row.last_outcome else None,
+        reserved_by_id=row.reserved_by_id,
+        reserved_until=row.reserved_until,
+        version=row.version,
+    )
+
+
+def _attempt(row: FollowUpAttempt) -> Attempt:
+    return Attempt(
+        id=row.id,
+        follow_up_id=row.follow_up_id,
+        mode=DialMode(row.mode),
+        agent_id=row.agent_id,
+        interaction_id=row.interaction_id,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        outcome=AttemptOutcome(row.outcome) if row.outcome else None,
+        note=row.note,
+    )
+
+
+def _owned_by(agent_id: int, queues: Sequence[str]) -> ColumnElement[bool]:
+    """The agent's own items, their queues' items, and items nobody owns."""
+    return or_(
+        FollowUp.assigned_to_id == agent_id,
+        and_(FollowUp.assigned_to_id.is_(None), FollowUp.queue.in_(list(queues))),
+        and_(FollowUp.assigned_to_id.is_(None), FollowUp.queue.is_(None)),
+    )
+
+
+class SqlOutboundStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _items(self, session: AsyncSession, rows: Sequence[FollowUp]) -> list[WorkItem]:
+        """The rows as work items, each with its number to dial: the item's own, else the
+        client's primary phone, else the first on file."""
+        client_ids = {r.client_id for r in rows if r.client_id is not None and not r.number}
+        numbers: dict[int, str] = {}
+        if client_ids:
+            phones = (
+                await session.execute(
+                    select(ClientPhone.client_id, ClientPhone.e164)
+                    .where(ClientPhone.client_id.in_(client_ids))
+                    .order_by(ClientPhone.is_primary.desc(), ClientPhone.id)
+                )
+            ).all()
+            for client_id, e164 in phones:
+                numbers.setdefault(client_id, e164)
+        return [
+            _item(r, numbers.get(r.client_id) if r.client_id is not None else None) for r in rows
+        ]
+
+    async def candidates(
+        self, agent_id: int, queues: Sequence[str], now: dt.datetime, limit: int
+    ) -> list[WorkItem]:
+        async with self.db.read() as session:
+            rows = (
+                await session.scalars(
+                    select(FollowUp)
+                    .where(
+                        FollowUp.status == FollowUpStatus.OPEN,
+                        _owned_by(agent_id, queues),
+                        or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
+                        or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
+                        or_(
+                            FollowUp.reserved_until.is_(None),
+                            FollowUp.reserved_until <= now,
+                            FollowUp.reserved_by_id == agent_id,
+                        ),
+                    )
+                    .order_by(*DIAL_ORDER)
+                    .limit(limit)
+                )
+            ).all()
+            return await self._items(session, rows)
+
+    async def work_of(self, agent_id: int, queues: Sequence[str], limit: int) -> list[WorkItem]:
+        async with self.db.read() as session:
+            rows = (
+                await session.scalars(
+                    select(FollowUp)
+                    .where(
+                        FollowUp.status == FollowUpStatus.OPEN,
+                        or_(
+                            FollowUp.assigned_to_id == agent_id,
+                            and_(
+                                FollowUp.assigned_to_id.is_(None),
+                                FollowUp.queue.in_(list(queues)),
+                            ),
+                        ),
+                    )
+                    .order_by(*DIAL_ORDER)
+                    .limit(limit)
+                )
+            ).all()
+            return await self._items(session, rows)
+
+    async def get(self, item_id: int) -> WorkItem | None:
+        async with self.db.read() as session:
+            row = await session.get(FollowUp, item_id)
+            return None if row is None else (await self._items(session, [row]))[0]
+
+    async def party(self, item: WorkItem, now: dt.datetime) -> Party:
+        async with self.db.read() as session:
+            client = (
+                await session.get(Client, item.client_id) if item.client_id is not None else None
+            )
+            entry = (
+                await dnc.blocks(session, item.number, care_call=item.is_care, now=now)
+                if item.number
+                else None
+            )
+            return Party(
+                time_zone=client.time_zone if client is not None else None,
+                care_calls_opt_out=client.care_calls_opt_out if client is not None else False,
+                do_not_call=entry.scope if entry is not None else None,
+            )
+
+    async def attempts(self, item_id: int) -> list[Attempt]:
+        async with self.db.read() as session:
+            rows = (
+                await session.scalars(
+                    select(FollowUpAttempt)
+                    .where(FollowUpAttempt.follow_up_id == item_id)
+                    .order_by(FollowUpAttempt.started_at, FollowUpAttempt.id)
+                )
+            ).all()
+            return [_attempt(r) for r in rows]
+
+    async def agent_queues(self, agent_id: int) -> list[str]:
+        async with self.db.read() as session:
+            names = await session.scalars(
+                select(AgentQueue.queue_name).where(AgentQueue.agent_id == agent_id)
+            )
+            return sorted(names)
+
+    async def reserve(
+        self, item_id: int, agent_id: int, until: dt.datetime, now: dt.datetime
+    ) -> bool:
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(FollowUp)
+                .where(
+                    FollowUp.id == item_id,
+                    FollowUp.status == FollowUpStatus.OPEN,
+                    or_(
+                        FollowUp.reserved_by_id.is_(None),
+                        FollowUp.reserved_by_id == agent_id,
+                        FollowUp.reserved_until <= now,
+                    ),
+                )
+                .values(reserved_by_id=agent_id, reserved_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, item_id: int, agent_id: int) -> None:
+        async with self.db.write() as session:
+            await session.execute(
+                update(FollowUp)
+                .where(FollowUp.id == item_id, FollowUp.reserved_by_id == agent_id)
+                .values(reserved_by_id=None, reserved_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def postpone(self, item_id: int, until: dt.datetime | None) -> None:
+        async with self.db.write() as session:
+            await session.execute(
+                update(FollowUp)
+                .where(FollowUp.id == item_id)
+                .values(next_attempt_at=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def start_attempt(
+        self,
+        item_id: int,
+        agent_id: int,
+        mode: DialMode,
+        at: dt.datetime,
+        *,
+        interaction_id: int | None = None,
+        outcome: AttemptOutcome | None = None,
+        note: str | None = None,
+    ) -> Attempt:
+        async with self.db.write() as session:
+            row = FollowUpAttempt(
+                follow_up_id=item_id,
+                agent_id=agent_id,
+                interaction_id=interaction_id,
+                mode=mode.value,
+                started_at=at,
+                ended_at=at if outcome is not None else None,
+                outcome=outcome.value if outcome is not None else None,
+                note=note,
+            )
+            session.add(row)
+            await session.flush()
+            return _attempt(row)
+
+    async def attempt_of_call(self, interaction_id: int) -> Attempt | None:
+        async with self.db.read() as session:
+            row = await session.scalar(
+                select(FollowUpAttempt)
+                .where(FollowUpAttempt.interaction_id == interaction_id)
+                .order_by(FollowUpAttempt.id.desc())
+                .limit(1)
+            )
+            return None if row is None else _attempt(row)
+
+    async def end_attempt(
+        self, attempt_id: int, outcome: AttemptOutcome, at: dt.datetime, note: str | None
+    ) -> None:
+        async with self.db.write() as session:
+            values: dict[str, object] = {"outcome": outcome.value, "ended_at": at}
+            if note is not None:
+                values["note"] = note
+            await session.execute(
+                update(FollowUpAttempt)
+                .where(FollowUpAttempt.id == attempt_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def apply(
+        self, item_id: int, after: ItemAfter, outcome: AttemptOutcome, at: dt.datetime
+    ) -> None:
+        async with self.db.write() as session:
+            row = await session.get(FollowUp, item_id, with_for_update=True)
+            if row is None:
+                return
+            row.status = after.status
+            row.attempts = after.attempts
+            row.next_attempt_at = after.next_attempt_at
+            row.last_outcome = outcome.value
+            row.reserved_by_id = None
+            row.reserved_until = None
+            if after.status is not FollowUpStatus.OPEN:
+                row.done_at = at
+                row.outcome = after.closing_outcome
+            row.version += 1

@@ -1,0 +1,257 @@
+"""The dialler's use cases over the real store, on SQLite and PostgreSQL, with the clock given
+and a dialler we own standing in for the PBX (the real one: tests/integration)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callcenter.acd.model import QueueConfig
+from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
+from callcenter.outbound import compliance
+from callcenter.outbound.model import AttemptOutcome, DialRules
+from callcenter.outbound.service import (
+    NoDialToReport,
+    NotDiallable,
+    OutboundService,
+    WorkItemTaken,
+)
+from callcenter.persistence import dnc, queues
+from callcenter.persistence.db import Database
+from callcenter.persistence.outbound import SqlOutboundStore
+from callcenter.persistence.tables import AgentQueue, Client, FollowUp, FollowUpAttempt, User
+from tests.support.crm_data import add_branch, add_client, add_interaction
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY_10 = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+
+
+@dataclass
+class Clock:
+    now: dt.datetime = MONDAY_10
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Dialled:
+    call_id: str
+    interaction_id: int
+
+
+@dataclass
+class FakeDialler:
+    """Click-to-dial as the PBX does it: an outbound interaction per call."""
+
+    db: Database
+    calls: list[tuple[int, str, int | None]] = field(default_factory=list)
+
+    async def dial(self, agent_id: int, number: str, client_id: int | None = None) -> Dialled:
+        self.calls.append((agent_id, number, client_id))
+        interaction_id = await add_interaction(self.db, client_id)
+        return Dialled(f"out-{len(self.calls)}", interaction_id)
+
+
+@dataclass
+class Floor:
+    service: OutboundService
+    dialler: FakeDialler
+    clock: Clock
+    db: Database
+    agent: int
+    other: int
+    client: int
+
+
+async def add_agent(db: Database, username: str, extension: str) -> int:
+    async with db.write() as session:
+        user = User(username=username, display_name=username, role=Role.AGENT, extension=extension)
+        session.add(user)
+        await session.flush()
+        return user.id
+
+
+async def add_item(db: Database, client_id: int | None, **fields: object) -> int:
+    values: dict[str, object] = {
+        "kind": FollowUpKind.RETURN_VISIT,
+        "status": FollowUpStatus.OPEN,
+        "due_on": dt.date(2026, 12, 20),
+        **fields,
+    }
+    async with db.write() as session:
+        row = FollowUp(client_id=client_id, **values)
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+@pytest.fixture
+async def floor(database: Database) -> Floor:
+    branch = await add_branch(database)
+    client = await add_client(database, branch)
+    agent = await add_agent(database, "agent01", "1001")
+    other = await add_agent(database, "agent02", "1002")
+    async with database.write() as session:
+        await queues.put_queue(session, QueueConfig("general"), None)
+        await queues.put_queue(session, QueueConfig("vip"), None)
+        session.add(AgentQueue(agent_id=agent, queue_name="general"))
+    clock = Clock()
+    dialler = FakeDialler(database)
+    service = OutboundService(SqlOutboundStore(database), dialler, DialRules(), clock=clock)
+    return Floor(service, dialler, clock, database, agent, other, client)
+
+
+async def test_the_next_item_is_the_first_by_priority_then_due_day_among_the_agents_own(
+    floor: Floor,
+) -> None:
+    db = floor.db
+    late = await add_item(db, floor.client, due_on=dt.date(2026, 12, 19))
+    first = await add_item(db, floor.client, priority=2, due_on=dt.date(2026, 12, 25))
+    await add_item(db, floor.client, queue="vip", priority=1)  # not a queue of theirs
+    theirs = await add_item(db, floor.client, assigned_to_id=floor.other, priority=1)
+    await add_item(db, floor.client, priority=1, not_before=MONDAY_10 + dt.timedelta(hours=1))
+    view = await floor.service.preview_next(floor.agent)
+    assert view is not None
+    assert view.item.id == first
+    assert (view.item.reserved_by_id, view.item.number) == (floor.agent, "+8613800138000")
+    # The other agent gets their own first, then the next one free, never the one held.
+    other_view = await floor.service.preview_next(floor.other)
+    assert other_view is not None
+    assert other_view.item.id == theirs
+    await floor.service.skip(floor.other, theirs, "later")
+    other_view = await floor.service.preview_next(floor.other)
+    assert other_view is not None
+    assert other_view.item.id == late
+
+
+async def test_a_held_item_cannot_be_dialled_by_another_agent(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    assert (await floor.service.preview_next(floor.agent)) is not None
+    with pytest.raises(WorkItemTaken):
+        await floor.service.dial(floor.other, item)
+    # Once the hold runs out, it may be taken.
+    floor.clock.now += DialRules().reservation + dt.timedelta(seconds=1)
+    dialled = await floor.service.dial(floor.other, item)
+    assert floor.dialler.calls == [(floor.other, "+8613800138000", floor.client)]
+    assert dialled.item_id == item
+
+
+async def test_nothing_is_dialled_outside_calling_hours(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    floor.clock.now = dt.datetime(2026, 12, 7, 21, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    assert await floor.service.preview_next(floor.agent) is None
+    with pytest.raises(NotDiallable) as refused:
+        await floor.service.dial(floor.agent, item)
+    assert refused.value.detail["reason"] == compliance.OUTSIDE_HOURS
+    assert refused.value.detail["earliest"] == "2026-12-08T01:00:00+00:00"  # 09:00 Shanghai
+    assert floor.dialler.calls == []
+    # The item waits for the opening; then it is offered.
+    floor.clock.now = dt.datetime(2026, 12, 8, 9, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    view = await floor.service.preview_next(floor.agent)
+    assert view is not None
+    assert view.item.id == item
+
+
+async def test_a_do_not_call_number_is_never_offered_nor_dialled(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    async with floor.db.write() as session:
+        await dnc.add_entry(
+            session,
+            "+8613800138000",
+            dnc.DncFields(dnc.DncScope.ALL, "asked on 2026-12-01", None),
+            by_user_id=floor.agent,
+        )
+    assert await floor.service.preview_next(floor.agent) is None
+    with pytest.raises(NotDiallable) as refused:
+        await floor.service.dial(floor.agent, item)
+    assert refused.value.detail["reason"] == compliance.DO_NOT_CALL
+    assert floor.dialler.calls == []
+
+
+async def test_a_care_call_to_a_client_who_opted_out_is_not_dialled(floor: Floor) -> None:
+    care = await add_item(floor.db, floor.client, kind=FollowUpKind.BIRTHDAY)
+    async with floor.db.write() as session:
+        client = await session.get(Client, floor.client)
+        assert client is not None
+        client.care_calls_opt_out = True
+    with pytest.raises(NotDiallable) as refused:
+        await floor.service.dial(floor.agent, care)
+    assert refused.value.detail["reason"] == compliance.CARE_OPT_OUT
+
+
+async def test_an_unanswered_dial_is_retried_per_the_rules_until_the_limit(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    service = floor.service
+    for n in range(1, 6):
+        dialled = await service.dial(floor.agent, item)
+        await service.dial_ended(dialled.interaction_id, AttemptOutcome.NO_ANSWER, floor.clock())
+        after = await service.store.get(item)
+        assert after is not None
+        assert after.attempts == n
+        if n < 5:
+            assert after.next_attempt_at == floor.clock() + dt.timedelta(hours=2)
+            with pytest.raises(NotDiallable):  # too soon
+                await service.dial(floor.agent, item)
+            floor.clock.now += dt.timedelta(hours=2)
+            if floor.clock.now.astimezone(SHANGHAI).hour >= 20:
+                floor.clock.now += dt.timedelta(hours=13)
+    assert after.status is FollowUpStatus.CANCELLED
+    async with floor.db.read() as session:
+        row = await session.get(FollowUp, item)
+        assert row is not None
+        assert row.outcome == "not reached after 5 attempts (last: no_answer)"
+    with pytest.raises(NotDiallable) as refused:
+        await service.dial(floor.agent, item)
+    assert refused.value.detail["reason"] == compliance.CLOSED
+    assert len(floor.dialler.calls) == 5
+
+
+async def test_an_answered_dial_is_completed_by_the_agent(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client, kind=FollowUpKind.CALLBACK)
+    service = floor.service
+    with pytest.raises(NoDialToReport):
+        await service.report(floor.agent, item, AttemptOutcome.COMPLETED)
+    dialled = await service.dial(floor.agent, item)
+    await service.dial_ended(dialled.interaction_id, AttemptOutcome.ANSWERED, floor.clock())
+    done = await service.report(floor.agent, item, AttemptOutcome.COMPLETED, "explained the fee")
+    assert (done.status, done.attempts, done.reserved_by_id) == (FollowUpStatus.DONE, 1, None)
+    async with floor.db.read() as session:
+        attempt = await session.get(FollowUpAttempt, dialled.attempt_id)
+        assert attempt is not None
+        assert (attempt.outcome, attempt.note, attempt.interaction_id) == (
+            "completed",
+            "explained the fee",
+            dialled.interaction_id,
+        )
+
+
+async def test_a_skipped_item_comes_back_later_and_counts_no_attempt(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    view = await floor.service.preview_next(floor.agent)
+    assert view is not None
+    skipped = await floor.service.skip(floor.agent, item, "client's advisor calls today")
+    assert (skipped.attempts, skipped.reserved_by_id, skipped.last_outcome) == (
+        0,
+        None,
+        AttemptOutcome.SKIPPED,
+    )
+    assert await floor.service.preview_next(floor.agent) is None
+    floor.clock.now += dt.timedelta(minutes=30)
+    again = await floor.service.preview_next(floor.agent)
+    assert again is not None
+    assert again.item.id == item
+    assert [a.note for a in again.attempts] == ["client's advisor calls today"]
+
+
+async def test_a_callback_for_an_unidentified_caller_dials_its_own_number(floor: Floor) -> None:
+    item = await add_item(floor.db, None, kind=FollowUpKind.CALLBACK, number="+8613911112222")
+    view = await floor.service.preview_next(floor.agent)
+    assert view is not None
+    assert dataclasses.astuple(view.verdict)[0]
+    await floor.service.dial(floor.agent, item)
+    assert floor.dialler.calls == [(floor.agent, "+8613911112222", None)]
