@@ -784,3 +784,25 @@ class RecordingPlayback(Base):
     ticket_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+# --- return visits (issue 18, point 5; migration 0017) ----------------------------------------
+
+
+class ReturnVisitAnswers(Base):
+    """A return visit's answers, one row per follow-up (a follow-up has one visit, ever), with
+    the script version they answer, the problems found and what was opened for them
+    (callcenter/outbound/return_visit_service.py). Kept as the regulated record of the visit."""
+
+    __tablename__ = "return_visit_answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    script_version: Mapped[str] = mapped_column(String(40))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)  # question id -> answer
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # question, answer, opened
+    complaint_ids: Mapped[list[int]] = mapped_column(JSON)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id"))  # the branch's task
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
