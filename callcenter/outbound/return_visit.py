@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -251,8 +251,9 @@ def check_answers(script: ReturnVisitScript, answers: Mapping[str, str]) -> tupl
     )
 
 
-def outcome_of(problems: tuple[Problem, ...]) -> str:
-    """The follow-up's outcome: what the reports count as a completed return visit."""
-    if not problems:
+def outcome_of(question_ids: Sequence[str]) -> str:
+    """The follow-up's outcome, from the questions whose answers showed a problem: what the
+    reports count as a completed return visit."""
+    if not question_ids:
         return "completed"
-    return "problem_found: " + ", ".join(p.question_id for p in problems)
+    return "problem_found: " + ", ".join(question_ids)

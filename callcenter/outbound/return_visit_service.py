@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from callcenter.crm.complaints import Actor
 from callcenter.crm.follow_ups import (
@@ -67,7 +67,7 @@ class ProblemOpened:
 
     question_id: str
     answer: str
-    to: str  # "complaint" or "branch_task"
+    to: Literal["complaint", "branch_task"]
     category: str | None  # the complaint's category
     complaint_id: int | None
     task_id: int | None
@@ -85,6 +85,11 @@ class NewReturnVisit:
     complaint_ids: tuple[int, ...]
     task_id: int | None
     at: dt.datetime
+
+    @property
+    def outcome(self) -> str:
+        """The follow-up's outcome: ``completed``, or ``problem_found: <question ids>``."""
+        return outcome_of([p.question_id for p in self.problems])
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,7 @@ class ReturnVisitService:
                 )
             )
             closing = FollowUpClosing(
-                FollowUpStatus.DONE, now, outcome_of(problems), given.interaction_id
+                FollowUpStatus.DONE, now, record.outcome, given.interaction_id
             )
             await tx.follow_ups.close(follow_up_id, closing)
             await tx.audit.record(

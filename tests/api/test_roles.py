@@ -359,6 +359,27 @@ ROUTES += [
 ]
 
 
+# return visits (issue 18, point 5): whoever calls the client, and supervisors; branch staff
+# do not (the visit checks the branch's own work)
+RETURN_VISITORS = frozenset({Role.AGENT, Role.ADVISOR, Role.SUPERVISOR})
+RETURN_VISIT_ANSWERS = {
+    "opened_by_self": "yes",
+    "risk_disclosure": "understood",
+    "risk_profile_known": "yes",
+    "promised_returns": "no",
+    "satisfied_with_opening": "yes",
+}
+ROUTES += [
+    RouteRule("GET", "/api/return-visits/script?follow_up_id={follow_up_id}", RETURN_VISITORS),
+    RouteRule(
+        "POST",
+        "/api/follow-ups/{follow_up_id}/return-visit",
+        RETURN_VISITORS,
+        {"answers": RETURN_VISIT_ANSWERS},
+    ),
+]
+
+
 class OnACall(FakeCallControl):
     """A call control whose agent always has a call on hold to resume."""
 
@@ -385,6 +406,7 @@ COVERED_PREFIXES = (
     "/api/audit",
     "/api/dnc",
     "/api/admin",
+    "/api/return-visits",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).

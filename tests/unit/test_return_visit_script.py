@@ -191,7 +191,7 @@ def test_problems_are_found_in_the_scripts_order(script: ReturnVisitScript) -> N
         ("satisfied_with_opening", "no"),
     ]
     assert [p.route.to for p in problems] == ["complaint", "complaint", "branch_task"]
-    assert outcome_of(problems) == (
+    assert outcome_of([p.question_id for p in problems]) == (
         "problem_found: opened_by_self, risk_disclosure, satisfied_with_opening"
     )
 
