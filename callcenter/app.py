@@ -47,6 +47,8 @@ from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import INDEX_NAME, SoundCatalog, refresh_prompts
 from callcenter.lifecycle import Policy, ServiceTasks
 from callcenter.logfilters import install_access_log_filter
+from callcenter.outbound.model import CallingHours, DialRules
+from callcenter.outbound.service import OutboundService
 from callcenter.pbx.adoption import CallAdoption
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.caller_leg import CallerLegs, QueueEntry
@@ -66,6 +68,7 @@ from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
+from callcenter.persistence.outbound import SqlOutboundStore
 from callcenter.persistence.recording_files import recording_storage_for
 from callcenter.persistence.recording_pauses import SqlPauseLedger
 from callcenter.persistence.recordings import SqlRecordingLedger
@@ -119,6 +122,20 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
         weekdays=settings.business_weekdays,
         holidays=settings.business_holidays,
         timezone=settings.business_timezone,
+    )
+
+
+def dial_rules(settings: Settings) -> DialRules:
+    return DialRules(
+        center_time_zone=settings.business_timezone,
+        hours=CallingHours(
+            weekday_start=settings.outbound_weekday_start,
+            weekday_end=settings.outbound_weekday_end,
+            weekend_start=settings.outbound_weekend_start,
+            weekend_end=settings.outbound_weekend_end,
+        ),
+        max_attempts=settings.outbound_max_attempts,
+        min_spacing=dt.timedelta(minutes=settings.outbound_min_spacing_minutes),
     )
 
 
@@ -361,6 +378,10 @@ def create_app(
             phones=phones if pbx else None,
             recording_pauses=pauses,
             recording_alarm=recording_alarm if recorder is not None and pbx else None,
+            # The dialler (docs/outbound.md): it dials through click-to-dial, so only with a PBX.
+            outbound=OutboundService(
+                SqlOutboundStore(db), calls if pbx else None, dial_rules(settings)
+            ),
         )
         app.state.runtime = runtime
         tasks = runtime.tasks

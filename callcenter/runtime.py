@@ -17,6 +17,7 @@ from callcenter.events import EventBus
 from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import SoundCatalog
 from callcenter.lifecycle import ServiceTasks
+from callcenter.outbound.service import OutboundService
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PbxLink
@@ -50,3 +51,4 @@ class Runtime:
     phones: PhoneRegistry | None = None  # which phones are registered (None without a PBX)
     recording_pauses: RecordingPauses | None = None  # pausing recordings (PBX, recording on)
     recording_alarm: RecordingAlarm | None = None  # recordings' storage (None: not recording)
+    outbound: OutboundService | None = None  # the dialler (dials only with a PBX)

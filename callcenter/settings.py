@@ -139,6 +139,15 @@ class Settings(BaseSettings):
     # Where Asterisk writes voice messages (its own path). Empty: the instance's spool.
     ivr_recordings_dir: str = ""
 
+    # --- The dialler (docs/outbound.md): calling hours on the client's clock (the center's
+    # zone, business_timezone, when the client has none), attempts and their spacing.
+    outbound_weekday_start: dt.time = dt.time(9, 0)
+    outbound_weekday_end: dt.time = dt.time(20, 0)
+    outbound_weekend_start: dt.time = dt.time(10, 0)
+    outbound_weekend_end: dt.time = dt.time(18, 0)
+    outbound_max_attempts: int = Field(default=5, ge=1, le=20)
+    outbound_min_spacing_minutes: int = Field(default=10, ge=0, le=1440)
+
     # --- Call recording (docs/recording.md) --------------------------------------------------
     # Every call put through to an agent is recorded (MixMonitor on the caller's channel).
     recordings_enabled: bool = True

@@ -59,6 +59,7 @@ class Seeded:
     kind: str = "not_ready_reason"  # a service code the migration seeds
     code: str = "training"
     erasable_client_id: int = 0  # closed long ago, no complaint: its data may be erased
+    item_id: int = 0  # the dialler's work item: the seeded follow-up
 
 
 async def seed(api: Api) -> Seeded:
@@ -84,6 +85,7 @@ async def seed(api: Api) -> Seeded:
         erasable_client_id=await add_erasable_client(api.db, api.branch.id),
         entry_id=entry.entry_id,
         user_id=api.users[Role.AGENT].id,
+        item_id=follow_up_id,
     )
 
 
@@ -358,6 +360,13 @@ ROUTES += [
     RouteRule("GET", "/api/supervision/floor", MANAGERS),
 ]
 
+# the dialler's work (issue 18): agents and advisors
+ROUTES += [
+    RouteRule("GET", "/api/outbound/my-work", AGENTS),
+    RouteRule("POST", "/api/outbound/next", AGENTS),
+    RouteRule("POST", "/api/outbound/items/{item_id}/skip", AGENTS, {"reason": "later"}),
+]
+
 
 # return visits (issue 18, point 5): whoever calls the client, and supervisors; branch staff
 # do not (the visit checks the branch's own work)
@@ -407,6 +416,7 @@ COVERED_PREFIXES = (
     "/api/dnc",
     "/api/admin",
     "/api/return-visits",
+    "/api/outbound",
 )
 
 # Routes anyone may call, without a session (tested on their own: tests/api/test_auth.py).
@@ -423,6 +433,9 @@ TESTED_ELSEWHERE = {
     ("GET", "/api/calls/{call_id}/recording"),
     ("POST", "/api/calls/{call_id}/recording/pause"),
     ("POST", "/api/calls/{call_id}/recording/resume"),
+    # Dialling needs a dialler and an outcome a dial (tests/api/test_outbound_api.py).
+    ("POST", "/api/outbound/items/{item_id}/dial"),
+    ("POST", "/api/outbound/items/{item_id}/outcome"),
 }
 
 ALLOWED = [(rule, role) for rule, role in itertools.product(ROUTES, Role) if role in rule.allowed]

@@ -1,0 +1,146 @@
+"""The dialler over the API: an agent's work items, the preview, dialling, skipping and
+telling how a call went (callcenter/api/routes/outbound.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from callcenter.api.schemas.common import StrictModel
+from callcenter.crm.phones import mask_phone
+from callcenter.crm.vocabulary import FollowUpKind
+from callcenter.outbound.model import Attempt, WorkItem
+from callcenter.outbound.service import DialedItem, WorkView
+
+AgentOutcome = Literal["completed", "reached", "refused", "wrong_number"]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
+
+
+class AttemptOut(BaseModel):
+    id: int
+    mode: str
+    agent_id: int | None
+    interaction_id: int | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    outcome: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptOut:
+        return cls(
+            id=attempt.id,
+            mode=attempt.mode.value,
+            agent_id=attempt.agent_id,
+            interaction_id=attempt.interaction_id,
+            started_at=attempt.started_at,
+            ended_at=attempt.ended_at,
+            outcome=attempt.outcome.value if attempt.outcome else None,
+            note=attempt.note,
+        )
+
+
+class WorkItemOut(BaseModel):
+    id: int
+    kind: FollowUpKind
+    client_id: int | None
+    number_masked: str | None = Field(description="the number, masked: never whole on a desk")
+    priority: int
+    due_on: dt.date
+    not_before: dt.datetime | None
+    assigned_to_id: int | None
+    queue: str | None
+    reason: str | None
+    language: str | None
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_outcome: str | None
+    reserved_by_id: int | None
+    reserved_until: dt.datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, item: WorkItem) -> WorkItemOut:
+        return cls(
+            id=item.id,
+            kind=item.kind,
+            client_id=item.client_id,
+            number_masked=mask_phone(item.number) if item.number else None,
+            priority=item.priority,
+            due_on=item.due_on,
+            not_before=item.not_before,
+            assigned_to_id=item.assigned_to_id,
+            queue=item.queue,
+            reason=item.reason,
+            language=item.language,
+            attempts=item.attempts,
+            next_attempt_at=item.next_attempt_at,
+            last_outcome=item.last_outcome.value if item.last_outcome else None,
+            reserved_by_id=item.reserved_by_id,
+            reserved_until=item.reserved_until,
+            version=item.version,
+        )
+
+
+class VerdictOut(BaseModel):
+    may_dial: bool
+    reason: str | None = Field(description="why not, as a stable id (docs/outbound.md)")
+    earliest: dt.datetime | None = Field(description="when it may be dialled, if waiting helps")
+
+
+class WorkViewOut(BaseModel):
+    item: WorkItemOut
+    attempts: list[AttemptOut]
+    verdict: VerdictOut
+
+    @classmethod
+    def of(cls, view: WorkView) -> WorkViewOut:
+        return cls(
+            item=WorkItemOut.of(view.item),
+            attempts=[AttemptOut.of(a) for a in view.attempts],
+            verdict=VerdictOut(
+                may_dial=view.verdict.allowed,
+                reason=view.verdict.reason,
+                earliest=view.verdict.earliest,
+            ),
+        )
+
+
+class MyWorkOut(BaseModel):
+    items: list[WorkViewOut]
+
+
+class PreviewOut(BaseModel):
+    """The next item, held for the agent; ``item`` null: nothing may be dialled now."""
+
+    item: WorkViewOut | None
+
+
+class DialedOut(BaseModel):
+    item_id: int
+    attempt_id: int
+    call_id: str
+    interaction_id: int
+
+    @classmethod
+    def of(cls, dialed: DialedItem) -> DialedOut:
+        return cls(
+            item_id=dialed.item_id,
+            attempt_id=dialed.attempt_id,
+            call_id=dialed.call_id,
+            interaction_id=dialed.interaction_id,
+        )
+
+
+class SkipIn(StrictModel):
+    reason: Reason
+
+
+class OutcomeIn(StrictModel):
+    outcome: AgentOutcome
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    call_again_at: dt.datetime | None = Field(
+        default=None, description="reached: the time the client asked to be called again"
+    )

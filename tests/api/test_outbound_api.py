@@ -1,0 +1,183 @@
+"""The dialler over HTTP, on both databases: an agent's work, the preview, dialling (a dialler
+we own stands in for the PBX: the real one in tests/integration), skipping, the outcome, and
+every refusal named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
+from callcenter.outbound.model import DialRules
+from callcenter.outbound.service import OutboundService
+from callcenter.persistence.db import Database
+from callcenter.persistence.outbound import SqlOutboundStore
+from callcenter.persistence.tables import FollowUp
+from tests.api.conftest import Api
+from tests.support.crm_data import add_client, add_interaction
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY_10 = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+
+
+@dataclass
+class Dialled:
+    call_id: str
+    interaction_id: int
+
+
+@dataclass
+class FakeDialler:
+    db: Database
+    calls: list[tuple[int, str, int | None]] = field(default_factory=list)
+
+    async def dial(self, agent_id: int, number: str, client_id: int | None = None) -> Dialled:
+        self.calls.append((agent_id, number, client_id))
+        return Dialled(f"out-{len(self.calls)}", await add_interaction(self.db, client_id))
+
+
+@dataclass
+class Clock:
+    now: dt.datetime = MONDAY_10
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Desk:
+    api: Api
+    dialler: FakeDialler
+    clock: Clock
+    client_id: int
+    item_id: int
+
+
+@pytest.fixture
+async def desk(api: Api) -> Desk:
+    client_id = await add_client(api.db, api.branch.id)
+    async with api.db.write() as session:
+        row = FollowUp(
+            client_id=client_id,
+            kind=FollowUpKind.RETURN_VISIT,
+            status=FollowUpStatus.OPEN,
+            due_on=dt.date(2026, 12, 20),
+            reason="account opened on 2026-12-01",
+        )
+        session.add(row)
+        await session.flush()
+        item_id = row.id
+    clock = Clock()
+    dialler = FakeDialler(api.db)
+    api.app.state.runtime.outbound = OutboundService(
+        SqlOutboundStore(api.db), dialler, DialRules(), clock=clock
+    )
+    return Desk(api, dialler, clock, client_id, item_id)
+
+
+async def test_an_agent_previews_dials_and_completes_a_return_visit(desk: Desk) -> None:
+    api, agent = desk.api, api_headers(desk, Role.AGENT)
+    work = (await api.http.get("/api/outbound/my-work", headers=agent)).json()
+    assert work == {"items": []}  # nobody's item: not in anyone's own list, but offered
+    preview = (await api.http.post("/api/outbound/next", headers=agent)).json()["item"]
+    assert preview["item"]["id"] == desk.item_id
+    assert preview["item"]["number_masked"] == "+86138****8000"
+    assert preview["item"]["reason"] == "account opened on 2026-12-01"
+    assert preview["verdict"] == {"may_dial": True, "reason": None, "earliest": None}
+    dialled = await api.http.post(f"/api/outbound/items/{desk.item_id}/dial", headers=agent)
+    assert dialled.status_code == 201, dialled.text
+    assert desk.dialler.calls == [(api.users[Role.AGENT].id, "+8613800138000", desk.client_id)]
+    done = await api.http.post(
+        f"/api/outbound/items/{desk.item_id}/outcome",
+        json={"outcome": "completed", "note": "confirmed the risk disclosure"},
+        headers=agent,
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["attempts"], done.json()["last_outcome"]) == (1, "completed")
+    async with api.db.read() as session:
+        row = await session.get(FollowUp, desk.item_id)
+        assert row is not None
+        assert (row.status, row.outcome) == (FollowUpStatus.DONE, "completed")
+
+
+async def test_a_dial_outside_calling_hours_is_refused_with_the_rule_and_the_opening(
+    desk: Desk,
+) -> None:
+    desk.clock.now = dt.datetime(2026, 12, 7, 22, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    agent = api_headers(desk, Role.AGENT)
+    refused = await desk.api.http.post(f"/api/outbound/items/{desk.item_id}/dial", headers=agent)
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["error"] == "work-item-not-diallable"
+    assert body["detail"]["reason"] == "outside-calling-hours"
+    assert body["detail"]["earliest"] == "2026-12-08T01:00:00+00:00"
+    assert desk.dialler.calls == []
+    assert (await desk.api.http.post("/api/outbound/next", headers=agent)).json() == {"item": None}
+
+
+async def test_an_item_held_by_one_agent_is_refused_to_another(desk: Desk) -> None:
+    api = desk.api
+    assert (
+        await api.http.post("/api/outbound/next", headers=api_headers(desk, Role.AGENT))
+    ).json()["item"]
+    other = await api.http.post(
+        f"/api/outbound/items/{desk.item_id}/dial", headers=api_headers(desk, Role.ADVISOR)
+    )
+    assert (other.status_code, other.json()["error"]) == (409, "work-item-taken")
+
+
+async def test_skipping_needs_a_reason_and_an_outcome_needs_a_dial(desk: Desk) -> None:
+    api, agent = desk.api, api_headers(desk, Role.AGENT)
+    no_reason = await api.http.post(
+        f"/api/outbound/items/{desk.item_id}/skip", json={"reason": ""}, headers=agent
+    )
+    assert no_reason.status_code == 422
+    undialled = await api.http.post(
+        f"/api/outbound/items/{desk.item_id}/outcome", json={"outcome": "completed"}, headers=agent
+    )
+    assert (undialled.status_code, undialled.json()["error"]) == (409, "no-dial-to-report")
+    not_an_outcome = await api.http.post(
+        f"/api/outbound/items/{desk.item_id}/outcome", json={"outcome": "busy"}, headers=agent
+    )
+    assert not_an_outcome.status_code == 422
+    missing = await api.http.post("/api/outbound/items/999999/dial", headers=agent)
+    assert (missing.status_code, missing.json()["error"]) == (404, "work-item-not-found")
+
+
+@pytest.mark.parametrize(
+    "role", [Role.SUPERVISOR, Role.ADMIN, Role.BRANCH, Role.COMPLIANCE, Role.QUALITY]
+)
+async def test_only_agents_and_advisors_dial_or_report(desk: Desk, role: Role) -> None:
+    headers = api_headers(desk, role)
+    for path, body in (
+        (f"/api/outbound/items/{desk.item_id}/dial", None),
+        (f"/api/outbound/items/{desk.item_id}/outcome", {"outcome": "completed"}),
+    ):
+        response = await desk.api.http.post(path, json=body, headers=headers)
+        assert response.status_code == 403, (path, response.text)
+    assert desk.dialler.calls == []
+
+
+async def test_without_a_pbx_the_dial_is_refused_by_name(api: Api) -> None:
+    client_id = await add_client(api.db, api.branch.id)
+    async with api.db.write() as session:
+        row = FollowUp(
+            client_id=client_id,
+            kind=FollowUpKind.CALLBACK,
+            status=FollowUpStatus.OPEN,
+            due_on=dt.date(2026, 12, 20),
+        )
+        session.add(row)
+        await session.flush()
+        item_id = row.id
+    refused = await api.http.post(
+        f"/api/outbound/items/{item_id}/dial", headers=api.as_(Role.AGENT)
+    )
+    assert (refused.status_code, refused.json()["error"]) == (409, "no-dialler")
+
+
+def api_headers(desk: Desk, role: Role) -> dict[str, str]:
+    return desk.api.as_(role)
