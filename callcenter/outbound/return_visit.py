@@ -190,6 +190,9 @@ def _where(data: dict[str, Any], error: Any) -> str:
     id and the field."""
     loc = list(error["loc"])
     message = str(error["msg"])
+    if loc and loc[-1] == "[key]":
+        # YAML reads an unquoted yes or no as a boolean (pydantic then names it 1 or 0).
+        message += ' (answers are strings: quote "yes" and "no")'
     if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
         questions = data.get("questions")
         raw = questions[loc[1]] if isinstance(questions, list) else None

@@ -122,7 +122,7 @@ def refused(path: Path) -> ScriptInvalid:
     ("change", "question", "words"),
     [
         # Unquoted, YAML reads no as false: not an answer.
-        ('      "no":\n        to: complaint\n', "opened_by_self", "valid string"),
+        ('      "no":\n        to: complaint\n', "opened_by_self", 'quote "yes" and "no"'),
         ("category: account.opening", "opened_by_self", "category"),
         ("not_received:\n", "risk_disclosure", "does not allow"),
         ("{risk_profile}”", "risk_profile_known", "placeholder"),
