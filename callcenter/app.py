@@ -353,6 +353,10 @@ def create_app(
         # Adopted calls: controllable; those that ended meanwhile end as Asterisk recorded it.
         adoption = CallAdoption(link, legs, acd, calls, AsteriskEnds(db, cel_file_for(settings)))
         floor = await seeded_floor(settings, db, events)
+        # The dialler (docs/outbound.md): it dials through click-to-dial, so only with a PBX.
+        outbound = OutboundService(
+            SqlOutboundStore(db), calls if settings.pbx_enabled else None, dial_rules(settings)
+        )
         pbx = settings.pbx_enabled
         runtime = Runtime(
             settings,
@@ -378,10 +382,7 @@ def create_app(
             phones=phones if pbx else None,
             recording_pauses=pauses,
             recording_alarm=recording_alarm if recorder is not None and pbx else None,
-            # The dialler (docs/outbound.md): it dials through click-to-dial, so only with a PBX.
-            outbound=OutboundService(
-                SqlOutboundStore(db), calls if pbx else None, dial_rules(settings)
-            ),
+            outbound=outbound,
         )
         app.state.runtime = runtime
         tasks = runtime.tasks
@@ -407,6 +408,7 @@ def create_app(
                     tasks.start("recording-pauses", pauses.run)
                     pause_ends = functools.partial(end_pauses_on_hangup, ami, tracker, pauses)
                     tasks.start("recording-pause-ends", _on_the_pbx(runtime, pause_ends))
+                tasks.start("outbound", functools.partial(outbound.follow, events))
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
                     # Calls the service never saw (the fallback took them) become records.

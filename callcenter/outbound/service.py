@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcenter.errors import Conflict, InvalidInput, NotFound
+from callcenter.events import EventBus, OutboundCallEnded
 from callcenter.outbound.compliance import Verdict, may_dial
 from callcenter.outbound.model import (
     AGENT_OUTCOMES,
@@ -204,6 +205,24 @@ class OutboundService:
         await self.store.end_attempt(attempt.id, outcome, at, None)
         await self.store.apply(item.id, after_attempt(item, outcome, at, self.rules), outcome, at)
         log.info("work item %s: attempt %s ended %s", item.id, attempt.id, outcome.value)
+
+    async def follow(self, events: EventBus) -> None:
+        """Apply each dial's end as the PBX reports it (``call.outbound_ended``), for as long
+        as the service runs."""
+        with events.subscribe(lambda e: isinstance(e.payload, OutboundCallEnded)) as ended:
+            while True:
+                try:
+                    envelope = await ended.get()
+                except StopAsyncIteration:
+                    return
+                event = envelope.payload
+                assert isinstance(event, OutboundCallEnded)
+                try:
+                    await self.dial_ended(
+                        event.interaction_id, AttemptOutcome(event.outcome.value), event.ended_at
+                    )
+                except Exception:  # the database: that item is found again by its reservation
+                    log.exception("work item of call %s: its dial's end not applied", event.call_id)
 
     async def report(
         self,

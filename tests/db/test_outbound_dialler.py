@@ -3,6 +3,7 @@ and a dialler we own standing in for the PBX (the real one: tests/integration)."
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
@@ -10,10 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from callcenter.acd.dial_outcome import DialOutcome
 from callcenter.acd.model import QueueConfig
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
+from callcenter.events import EventBus, OutboundCallEnded
 from callcenter.outbound import compliance
 from callcenter.outbound.model import AttemptOutcome, DialRules
+from callcenter.outbound.retry import ItemAfter
 from callcenter.outbound.service import (
     NoDialToReport,
     NotDiallable,
@@ -255,3 +259,50 @@ async def test_a_callback_for_an_unidentified_caller_dials_its_own_number(floor:
     assert dataclasses.astuple(view.verdict)[0]
     await floor.service.dial(floor.agent, item)
     assert floor.dialler.calls == [(floor.agent, "+8613911112222", None)]
+
+
+class WatchedStore(SqlOutboundStore):
+    """The real store, telling when an attempt's outcome was written."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.applied = asyncio.Event()
+
+    async def apply(
+        self, item_id: int, after: ItemAfter, outcome: AttemptOutcome, at: dt.datetime
+    ) -> None:
+        await super().apply(item_id, after, outcome, at)
+        self.applied.set()
+
+
+async def test_the_pbxs_end_of_a_dial_reaches_the_item_through_the_event_bus(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    store = WatchedStore(floor.db)
+    service = OutboundService(store, floor.dialler, DialRules(), clock=floor.clock)
+    bus = EventBus()
+    follower = asyncio.create_task(service.follow(bus))
+    try:
+        await asyncio.sleep(0)  # subscribed
+        dialled = await service.dial(floor.agent, item)
+        bus.publish(
+            OutboundCallEnded(
+                agent_id=floor.agent,
+                interaction_id=dialled.interaction_id,
+                call_id=dialled.call_id,
+                number_masked="+86138****8000",
+                outcome=DialOutcome.BUSY,
+                answered_at=None,
+                ended_at=floor.clock(),
+            )
+        )
+        async with asyncio.timeout(10):
+            await store.applied.wait()
+    finally:
+        follower.cancel()
+    after = await store.get(item)
+    assert after is not None
+    assert (after.attempts, after.last_outcome, after.next_attempt_at) == (
+        1,
+        AttemptOutcome.BUSY,
+        floor.clock() + dt.timedelta(minutes=15),
+    )
