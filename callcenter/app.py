@@ -68,7 +68,7 @@ from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
-from callcenter.persistence.outbound import SqlOutboundStore
+from callcenter.persistence.outbound import SqlOutboundStore, keep_return_visits
 from callcenter.persistence.recording_files import recording_storage_for
 from callcenter.persistence.recording_pauses import SqlPauseLedger
 from callcenter.persistence.recordings import SqlRecordingLedger
@@ -390,6 +390,12 @@ def create_app(
             tasks.start("journal", journal.run)
             tasks.start("cti-hub", hub.run)
             tasks.start("floor", floor.run)
+            # Every new account gets its return visit (docs/outbound.md).
+            center_zone = ZoneInfo(settings.business_timezone)
+            tasks.start(
+                "return-visits",
+                lambda: keep_return_visits(db, lambda: dt.datetime.now(center_zone).date()),
+            )
             if settings.pbx_enabled:
                 tasks.start("ami", lambda: _run_ami(runtime), Policy.FATAL)
                 tasks.start("pbx-link", _on_the_pbx(runtime, runtime.link.run))

@@ -46,6 +46,7 @@ from callcenter.persistence.adopted_ends import mark_end_source
 from callcenter.persistence.db import Database
 from callcenter.persistence.interactions import SqlInteractionStore
 from callcenter.persistence.ivr import identify_caller
+from callcenter.persistence.outbound import callback_work
 from callcenter.persistence.tables import CallbackRequest, Interaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ async def _create(db: Database, call: UnseenCall) -> ImportReport:
         )
         await store.save(dataclasses.replace(record, **dataclasses.asdict(durations(record))))
         if call.callback_language is not None and call.caller_number is not None:
-            _file_callback(session, added.id, added.client_id, call)
+            await _file_callback(session, added.id, added.client_id, call)
     log.info(
         "call %s (never seen by the service) recorded as interaction %s: %s",
         call.call_id,
@@ -230,29 +231,30 @@ async def _check(db: Database, call: HotlineCall, known: _Known, rules: _Rules) 
                 )
             )
             if filed is None:
-                _file_callback(session, record.id, record.client_id, unseen)
+                await _file_callback(session, record.id, record.client_id, unseen)
                 report += ImportReport(callbacks=1)
     return report
 
 
-def _file_callback(
+async def _file_callback(
     session: AsyncSession, interaction_id: int, client_id: int | None, call: UnseenCall
 ) -> None:
     """The callback request the caller made in the fallback: to the number they called from
     (the dialplan offers it only when there is one), in the language of the key they pressed."""
     assert call.caller_number is not None
     assert call.callback_language is not None
-    session.add(
-        CallbackRequest(
-            requested_at=call.callback_at or call.ended_at,
-            interaction_id=interaction_id,
-            client_id=client_id,
-            number=call.caller_number,
-            language=call.callback_language,
-            status=CallbackStatus.OPEN,
-            version=1,
-        )
+    request = CallbackRequest(
+        requested_at=call.callback_at or call.ended_at,
+        interaction_id=interaction_id,
+        client_id=client_id,
+        number=call.caller_number,
+        language=call.callback_language,
+        status=CallbackStatus.OPEN,
+        version=1,
     )
+    session.add(request)
+    await session.flush()
+    session.add(callback_work(request))  # the promise is kept: the dialler's work item
     log.info("call %s: callback requested in the fallback (%s)", call.call_id, interaction_id)
 
 

@@ -37,6 +37,7 @@ from callcenter.persistence.clients import lookup_clients_by_phone
 from callcenter.persistence.crm import SqlReferences
 from callcenter.persistence.db import Database
 from callcenter.persistence.locking import lock_row
+from callcenter.persistence.outbound import callback_work
 from callcenter.persistence.tables import (
     AccountSummary,
     CallbackRequest,
@@ -361,6 +362,8 @@ async def file_callback(
         session.add(request)
         await session.flush()
         request_id = request.id
+        # The promise is kept: the dialler's work item, in the same transaction.
+        session.add(callback_work(request))
     log.info("callback %s requested (interaction %s)", request_id, interaction_id)
     return request_id
 

@@ -5,12 +5,15 @@ own transaction; a reservation is one conditional UPDATE, so two agents never ho
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.crm.phones import caller_e164
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, Party, WorkItem
 from callcenter.outbound.retry import ItemAfter
@@ -18,11 +21,14 @@ from callcenter.persistence import dnc
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import (
     AgentQueue,
+    CallbackRequest,
     Client,
     ClientPhone,
     FollowUp,
     FollowUpAttempt,
 )
+
+log = logging.getLogger(__name__)
 
 # The dialler's order (index ix_follow_ups_dial_order): priority 1 first, the due day, age.
 DIAL_ORDER = (FollowUp.priority, FollowUp.due_on, FollowUp.id)
@@ -286,3 +292,86 @@ class SqlOutboundStore:
                 row.done_at = at
                 row.outcome = after.closing_outcome
             row.version += 1
+
+
+# --- where work comes from (issue 18, point 1) -----------------------------------------------
+
+# Priorities (1 first): a caller waiting for a promised call, then the regulated return
+# visits, then care calls.
+CALLBACK_PRIORITY = 2
+RETURN_VISIT_PRIORITY = 3
+RETURN_VISIT_DAYS = 14  # the center's rule; regulation allows a month (docs/domain.md)
+RETURN_VISIT_LOOKBACK_DAYS = 31  # accounts opened this recently get one if they have none
+
+
+def callback_work(request: CallbackRequest, queue: str | None = None) -> FollowUp:
+    """The work item that keeps a caller's callback request: the number they confirmed (as
+    E.164 when it is one), due from the request, the day after at the latest."""
+    number = caller_e164(request.number) or request.number
+    return FollowUp(
+        client_id=request.client_id,
+        kind=FollowUpKind.CALLBACK,
+        status=FollowUpStatus.OPEN,
+        due_on=(request.requested_at + dt.timedelta(days=1)).date(),
+        not_before=request.requested_at,
+        priority=CALLBACK_PRIORITY,
+        queue=queue,
+        number=number,
+        language=request.language,
+        reason="callback requested in the IVR",
+        interaction_id=request.interaction_id,
+        callback_request_id=request.id,
+        created_at=request.requested_at,
+        version=1,
+    )
+
+
+async def ensure_return_visits(session: AsyncSession, today: dt.date) -> int:
+    """Give every account opened in the last month that has no return visit one, due 14
+    days after the opening and owned by the client's advisor (else anyone's). Idempotent;
+    the number created."""
+    has_one = (
+        select(FollowUp.id)
+        .where(FollowUp.client_id == Client.id, FollowUp.kind == FollowUpKind.RETURN_VISIT)
+        .exists()
+    )
+    opened = (
+        await session.execute(
+            select(Client.id, Client.opened_on, Client.advisor_id).where(
+                Client.opened_on >= today - dt.timedelta(days=RETURN_VISIT_LOOKBACK_DAYS),
+                Client.opened_on <= today,
+                Client.closed_on.is_(None),
+                ~has_one,
+            )
+        )
+    ).all()
+    for client_id, opened_on, advisor_id in opened:
+        session.add(
+            FollowUp(
+                client_id=client_id,
+                kind=FollowUpKind.RETURN_VISIT,
+                status=FollowUpStatus.OPEN,
+                due_on=opened_on + dt.timedelta(days=RETURN_VISIT_DAYS),
+                priority=RETURN_VISIT_PRIORITY,
+                assigned_to_id=advisor_id,
+                reason=f"account opened on {opened_on.isoformat()}",
+                version=1,
+            )
+        )
+    if opened:
+        log.info("%d return visits created for new accounts", len(opened))
+    return len(opened)
+
+
+async def keep_return_visits(
+    db: Database, today: Callable[[], dt.date], every_seconds: float = 3600.0
+) -> None:
+    """Create the return visits of new accounts now and every ``every_seconds`` (accounts
+    come from the brokerage's back office at any time), for as long as the service runs."""
+    while True:
+        try:
+            async with db.write() as session:
+                await ensure_return_visits(session, today())
+        except Exception:  # the database: the next round creates what this one missed
+            log.exception("return visits of new accounts not created")
+        await asyncio.sleep(every_seconds)
