@@ -55,7 +55,8 @@ from callcenter.pbx.caller_leg import CallerLegs, QueueEntry
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.consult_recording import ConsultRecorder
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
-from callcenter.pbx.link import CallHandler, PbxLink, Resyncs
+from callcenter.pbx.link import CallHandler, PbxLink, Resyncs, by_context
+from callcenter.pbx.progressive import PROGRESSIVE_CONTEXT, ProgressiveCalls
 from callcenter.pbx.prompt_files import PromptSpeaker
 from callcenter.pbx.recording import CallRecorder
 from callcenter.pbx.recording_mute import AmiRecordingMute, end_pauses_on_hangup
@@ -349,6 +350,20 @@ def create_app(
             )
         else:
             handler = call_handler
+        # Progressive dialling (docs/outbound.md): clients dialled first enter the service in
+        # their own context and go to the agent they were dialled for.
+        progressive = ProgressiveCalls(
+            ami,
+            legs,
+            acd,
+            stores.call_control,
+            events,
+            trunk=settings.outbound_trunk,
+            hotline_number=settings.hotline_number,
+            ring_seconds=settings.outbound_ring_seconds,
+        )
+        if handler is not None:
+            handler = by_context({PROGRESSIVE_CONTEXT: progressive}, handler)
         link = PbxLink(ami, tracker, handler, resyncs=resyncs)
         # Adopted calls: controllable; those that ended meanwhile end as Asterisk recorded it.
         adoption = CallAdoption(link, legs, acd, calls, AsteriskEnds(db, cel_file_for(settings)))
@@ -415,6 +430,11 @@ def create_app(
                     pause_ends = functools.partial(end_pauses_on_hangup, ami, tracker, pauses)
                     tasks.start("recording-pause-ends", _on_the_pbx(runtime, pause_ends))
                 tasks.start("outbound", functools.partial(outbound.follow, events))
+                tasks.start("progressive-calls", _on_the_pbx(runtime, progressive.run))
+                tasks.start(
+                    "progressive-dialler",
+                    functools.partial(outbound.run_progressive, events, progressive, acd),
+                )
                 tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
                     # Calls the service never saw (the fallback took them) become records.

@@ -45,7 +45,7 @@ from callcenter.acd.model import (
 )
 from callcenter.acd.notices import Notices
 from callcenter.acd.offer import Offers
-from callcenter.acd.policy import CallNotWaiting, Router
+from callcenter.acd.policy import CallNotWaiting, Router, UnknownAgent
 from callcenter.acd.ports import AcdStore, OpenCall, PopDelivery, Speaker
 from callcenter.acd.waiting import WaitingLoop
 from callcenter.acd.wrap_up import WrapUp, WrapUpRules, WrapUps
@@ -209,6 +209,14 @@ class AcdService:
     def queue_config(self, name: str) -> QueueConfig | None:
         return self._queues.get(name)
 
+    def idle(self, agent_id: int) -> bool:
+        """Ready, with no waiting call meant for them: free for the dialler to dial for."""
+        try:
+            state = self.router.agent_state(agent_id)
+        except UnknownAgent:
+            return False
+        return state is AgentState.READY and self.router.best_call_for(agent_id, self.now()) is None
+
     def serves(self, agent_id: int) -> bool:
         """Whether the agent is logged in as the ACD sees it (routable, in any state)."""
         return agent_id in self._profiles
@@ -261,10 +269,13 @@ class AcdService:
         interaction_id: int | None,
         *,
         resumable: bool = True,
+        for_agent: int | None = None,
     ) -> Resume | None:
         """The IVR queued this call: wait, offer, until answered or gone. A Resume hands the
         call back to its IVR flow (the queue overflowed to a node); a call that has no IVR
-        run to go back to (adopted after a restart) is not ``resumable`` and waits on."""
+        run to go back to (adopted after a restart) is not ``resumable`` and waits on.
+        ``for_agent``: the call is meant for this agent (a client the dialler reached for
+        them), routed as a client's own advisor is: to them at once when ready."""
         await self.started.wait()
         queue = outcome.queue or ""
         config = self._queues.get(queue)
@@ -287,7 +298,9 @@ class AcdService:
             priority=self.priority(config, caller),
             language=outcome.language,
             client_id=caller.client_id if caller else None,
-            advisor_id=caller.advisor_id if caller else None,
+            advisor_id=for_agent
+            if for_agent is not None
+            else (caller.advisor_id if caller else None),
         )
         queued = QueuedCall(leg, interaction_id, waiting, caller, outcome, config, resumable)
         self.enter(queued, config, now)

@@ -34,6 +34,11 @@ CARE_OPT_OUT = "care-calls-opted-out"
 ATTEMPT_LIMIT = "attempt-limit-reached"
 TOO_SOON = "too-soon-after-last-attempt"
 REFUSED_TODAY = "refused-called-today"
+DIAL_UNDER_WAY = "dial-under-way"
+
+# A dial without an outcome this recent is still under way (its end not yet applied); an
+# older one was lost (the service stopped mid-call) and holds nothing back.
+UNDER_WAY_FOR = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,13 @@ def may_dial(
         return Verdict(False, CLOSED)
     if not item.number:
         return Verdict(False, NO_NUMBER)
+    under_way = [
+        a
+        for a in attempts
+        if a.outcome is None and a.ended_at is None and now - a.started_at < UNDER_WAY_FOR
+    ]
+    if under_way:
+        return Verdict(False, DIAL_UNDER_WAY, now + rules.reservation)
     if party.do_not_call == "all" or (party.do_not_call == "care" and item.is_care):
         return Verdict(False, DO_NOT_CALL)
     if item.is_care and party.care_calls_opt_out:

@@ -80,3 +80,24 @@ class Dialler(Protocol):
     async def dial(
         self, agent_id: int, number: str, client_id: int | None = None
     ) -> DialStarted: ...
+
+
+class ProgressiveDialler(Protocol):
+    """Progressive dialling (callcenter/pbx/progressive.py): the client first; once they
+    answer, the call goes to ``agent_id`` as a waiting call meant for them."""
+
+    async def dial(
+        self,
+        agent_id: int,
+        number: str,
+        client_id: int | None,
+        queue: str,
+        language: str = "zh",
+    ) -> DialStarted: ...
+
+
+class Availability(Protocol):
+    """The ACD's view of an agent, for the dialler."""
+
+    def idle(self, agent_id: int) -> bool:
+        """Ready, with no waiting call meant for them."""

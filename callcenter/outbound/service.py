@@ -7,14 +7,16 @@ when an item is offered and again when it is dialled, by the service, never by t
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcenter.acd.model import AgentState
 from callcenter.errors import Conflict, InvalidInput, NotFound
-from callcenter.events import EventBus, OutboundCallEnded
+from callcenter.events import AgentStateChanged, EventBus, OutboundCallEnded
 from callcenter.outbound.compliance import Verdict, may_dial
 from callcenter.outbound.model import (
     AGENT_OUTCOMES,
@@ -24,13 +26,14 @@ from callcenter.outbound.model import (
     DialRules,
     WorkItem,
 )
-from callcenter.outbound.ports import Dialler, OutboundStore
+from callcenter.outbound.ports import Availability, Dialler, OutboundStore, ProgressiveDialler
 from callcenter.outbound.retry import after_attempt
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = 50  # items read per look for the next one the rules allow
 DAY = dt.timedelta(days=1)
+PROGRESSIVE_LOOK_SECONDS = 15.0  # ready agents are looked at again this often (items fall due)
 
 
 class WorkItemNotFound(NotFound):
@@ -93,11 +96,18 @@ class OutboundService:
         rules: DialRules | None = None,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        default_queue: str = "general",
     ) -> None:
         self.store = store
         self.dialler = dialler
         self.rules = rules or DialRules()
         self.clock = clock
+        self.default_queue = default_queue
+        # Progressive mode (docs/outbound.md): the agents who asked for it, and the item the
+        # dialler is dialling for each (one at a time per agent). In memory: after a restart
+        # agents turn it on again.
+        self.progressive_agents: set[int] = set()
+        self._dialling: dict[int, int] = {}
 
     async def _view(self, item: WorkItem, now: dt.datetime) -> WorkView:
         attempts = await self.store.attempts(item.id)
@@ -114,6 +124,13 @@ class OutboundService:
     async def preview_next(self, agent_id: int) -> WorkView | None:
         """The next item the rules allow, held for the agent (``DialRules.reservation``);
         None when there is none. Items the rules hold back wait until they may go."""
+        view = await self._next_allowed(agent_id)
+        if view is not None:
+            log.info("work item %s previewed by agent %s", view.item.id, agent_id)
+        return view
+
+    async def _next_allowed(self, agent_id: int) -> WorkView | None:
+        """The next item the rules allow, held for the agent; items held back are postponed."""
         now = self.clock()
         queues = await self.store.agent_queues(agent_id)
         for item in await self.store.candidates(agent_id, queues, now, CANDIDATES):
@@ -123,10 +140,102 @@ class OutboundService:
                 await self.store.postpone(item.id, view.verdict.earliest or now + DAY)
                 continue
             if await self.store.reserve(item.id, agent_id, now + self.rules.reservation, now):
-                log.info("work item %s previewed by agent %s", item.id, agent_id)
                 held = await self.store.get(item.id)
                 return dataclasses.replace(view, item=held or item)
         return None
+
+    # --- progressive mode ------------------------------------------------------------------
+
+    def set_progressive(self, agent_id: int, on: bool) -> bool:
+        """The agent asks for (or stops) progressive dialling while ready."""
+        if on:
+            self.progressive_agents.add(agent_id)
+        else:
+            self.progressive_agents.discard(agent_id)
+        log.info("agent %s: progressive dialling %s", agent_id, "on" if on else "off")
+        return on
+
+    def dialling_for(self, agent_id: int) -> int | None:
+        """The item the dialler is dialling for the agent now, if any."""
+        return self._dialling.get(agent_id)
+
+    async def dial_for(self, agent_id: int, dialler: ProgressiveDialler) -> DialedItem | None:
+        """Progressive: dial the next item the rules allow for ``agent_id`` (ready and idle),
+        client first. None when there is nothing to dial or a dial for them is under way."""
+        if agent_id in self._dialling:
+            return None
+        self._dialling[agent_id] = 0  # claimed before the first await: one dial per agent
+        try:
+            view = await self._next_allowed(agent_id)
+            if view is None:
+                del self._dialling[agent_id]
+                return None
+            item = view.item
+            assert item.number is not None  # may_dial refuses an item without one
+            self._dialling[agent_id] = item.id
+            now = self.clock()
+            started = await dialler.dial(
+                agent_id,
+                item.number,
+                item.client_id,
+                item.queue or self.default_queue,
+                item.language or "zh",
+            )
+            attempt = await self.store.start_attempt(
+                item.id,
+                agent_id,
+                DialMode.PROGRESSIVE,
+                now,
+                interaction_id=started.interaction_id,
+            )
+        except Exception:
+            self._dialling.pop(agent_id, None)
+            raise
+        log.info(
+            "work item %s: dialled progressively for agent %s (attempt %s, call %s)",
+            item.id,
+            agent_id,
+            attempt.id,
+            started.call_id,
+        )
+        return DialedItem(item.id, attempt.id, started.call_id, started.interaction_id)
+
+    async def run_progressive(
+        self,
+        events: EventBus,
+        dialler: ProgressiveDialler,
+        availability: Availability,
+        every_seconds: float = PROGRESSIVE_LOOK_SECONDS,
+    ) -> None:
+        """Dial for each progressive agent who is ready and idle: when they become ready,
+        when their dial ends, and every ``every_seconds`` (items fall due as time passes)."""
+
+        def wakes(envelope: object) -> bool:
+            payload = getattr(envelope, "payload", None)
+            return isinstance(payload, OutboundCallEnded) or (
+                isinstance(payload, AgentStateChanged) and payload.state is AgentState.READY
+            )
+
+        with events.subscribe(wakes) as woken:
+            while True:
+                for agent_id in sorted(self.progressive_agents):
+                    if agent_id in self._dialling or not availability.idle(agent_id):
+                        continue
+                    try:
+                        await self.dial_for(agent_id, dialler)
+                    except Exception:  # the PBX or the database: tried again next round
+                        log.exception("progressive dial for agent %s failed", agent_id)
+                try:
+                    async with asyncio.timeout(every_seconds):
+                        envelope = await woken.get()
+                except TimeoutError:
+                    continue
+                except StopAsyncIteration:
+                    return
+                if isinstance(envelope.payload, OutboundCallEnded):
+                    # That agent's dial is over (follow() applies its outcome): free them here
+                    # too, whichever of the two reads the event first.
+                    self._dialling.pop(envelope.payload.agent_id, None)
 
     async def _own(self, agent_id: int, item_id: int) -> WorkItem:
         item = await self.store.get(item_id)
@@ -217,6 +326,8 @@ class OutboundService:
                     return
                 event = envelope.payload
                 assert isinstance(event, OutboundCallEnded)
+                if self._dialling.get(event.agent_id) is not None:
+                    self._dialling.pop(event.agent_id, None)  # free for the next dial
                 try:
                     await self.dial_ended(
                         event.interaction_id, AttemptOutcome(event.outcome.value), event.ended_at

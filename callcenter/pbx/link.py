@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from callcenter.asterisk.agi import AgiResult, AsyncAgi, parse_agi_env
@@ -75,6 +75,16 @@ class AgiCall:
 
 
 CallHandler = Callable[[AgiCall], Awaitable[None]]
+
+
+def by_context(handlers: Mapping[str, CallHandler], default: CallHandler) -> CallHandler:
+    """One handler per dialplan context a call entered Async AGI from (``agi_context``), the
+    hotline's IVR for the rest."""
+
+    async def handle(call: AgiCall) -> None:
+        await handlers.get(call.env.get("agi_context", ""), default)(call)
+
+    return handle
 
 
 class Resyncs:

@@ -181,3 +181,18 @@ async def test_without_a_pbx_the_dial_is_refused_by_name(api: Api) -> None:
 
 def api_headers(desk: Desk, role: Role) -> dict[str, str]:
     return desk.api.as_(role)
+
+
+async def test_an_agent_turns_progressive_dialling_on_and_off(desk: Desk) -> None:
+    api, agent = desk.api, api_headers(desk, Role.AGENT)
+    assert (await api.http.get("/api/outbound/progressive", headers=agent)).json() == {
+        "on": False,
+        "dialling_item_id": None,
+    }
+    turned = await api.http.put("/api/outbound/progressive", json={"on": True}, headers=agent)
+    assert turned.json() == {"on": True, "dialling_item_id": None}
+    # Each agent's own: the advisor's is still off.
+    advisor = api_headers(desk, Role.ADVISOR)
+    assert (await api.http.get("/api/outbound/progressive", headers=advisor)).json()["on"] is False
+    off = await api.http.put("/api/outbound/progressive", json={"on": False}, headers=agent)
+    assert off.json()["on"] is False

@@ -365,6 +365,8 @@ ROUTES += [
     RouteRule("GET", "/api/outbound/my-work", AGENTS),
     RouteRule("POST", "/api/outbound/next", AGENTS),
     RouteRule("POST", "/api/outbound/items/{item_id}/skip", AGENTS, {"reason": "later"}),
+    RouteRule("GET", "/api/outbound/progressive", AGENTS),
+    RouteRule("PUT", "/api/outbound/progressive", AGENTS, {"on": True}),
 ]
 
 

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callcenter.acd.dial_outcome import DialOutcome
-from callcenter.acd.model import QueueConfig
+from callcenter.acd.model import AgentState, QueueConfig
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
-from callcenter.events import EventBus, OutboundCallEnded
+from callcenter.events import AgentStateChanged, EventBus, OutboundCallEnded
 from callcenter.outbound import compliance
 from callcenter.outbound.model import AttemptOutcome, DialRules
 from callcenter.outbound.retry import ItemAfter
@@ -306,3 +306,99 @@ async def test_the_pbxs_end_of_a_dial_reaches_the_item_through_the_event_bus(flo
         AttemptOutcome.BUSY,
         floor.clock() + dt.timedelta(minutes=15),
     )
+
+
+@dataclass
+class FakeProgressive:
+    """The PBX's progressive dialling: an outbound interaction per client dialled."""
+
+    db: Database
+    dialled: asyncio.Queue[tuple[int, str, str]] = field(default_factory=asyncio.Queue)
+
+    async def dial(
+        self,
+        agent_id: int,
+        number: str,
+        client_id: int | None,
+        queue: str,
+        language: str = "zh",
+    ) -> Dialled:
+        interaction_id = await add_interaction(self.db, client_id)
+        await self.dialled.put((agent_id, number, queue))
+        return Dialled(f"prog-{interaction_id}", interaction_id)
+
+
+@dataclass
+class Ready:
+    agents: set[int] = field(default_factory=set)
+
+    def idle(self, agent_id: int) -> bool:
+        return agent_id in self.agents
+
+
+async def test_progressive_dials_one_item_at_a_time_for_a_ready_agent(floor: Floor) -> None:
+    first = await add_item(floor.db, floor.client, priority=2)
+    second = await add_item(floor.db, floor.client, number="+8613911112222")
+    bus, pbx, ready = EventBus(), FakeProgressive(floor.db), Ready()
+    service = floor.service
+    service.set_progressive(floor.agent, True)
+    dialler = asyncio.create_task(service.run_progressive(bus, pbx, ready, every_seconds=3600))
+    follower = asyncio.create_task(service.follow(bus))
+    try:
+        await asyncio.sleep(0)
+        # Ready: the first item's client is dialled, for this agent, in its queue.
+        ready.agents.add(floor.agent)
+        bus.publish(
+            AgentStateChanged(
+                agent_id=floor.agent, state=AgentState.READY, reason=None, origin="api"
+            )
+        )
+        async with asyncio.timeout(10):
+            assert await pbx.dialled.get() == (floor.agent, "+8613800138000", "general")
+        assert service.dialling_for(floor.agent) == first
+        attempts = await service.store.attempts(first)
+        assert [(a.mode.value, a.agent_id) for a in attempts] == [("progressive", floor.agent)]
+        # Nothing more while that dial is under way, however often the agent is looked at.
+        bus.publish(
+            AgentStateChanged(
+                agent_id=floor.agent, state=AgentState.READY, reason=None, origin="api"
+            )
+        )
+        await asyncio.sleep(0.05)
+        assert pbx.dialled.empty()
+        # The client did not answer: the next item is dialled.
+        bus.publish(
+            OutboundCallEnded(
+                agent_id=floor.agent,
+                interaction_id=attempts[0].interaction_id or 0,
+                call_id="prog-1",
+                number_masked="+86138****8000",
+                outcome=DialOutcome.NO_ANSWER,
+                answered_at=None,
+                ended_at=floor.clock(),
+            )
+        )
+        async with asyncio.timeout(10):
+            assert await pbx.dialled.get() == (floor.agent, "+8613911112222", "general")
+        assert service.dialling_for(floor.agent) == second
+    finally:
+        dialler.cancel()
+        follower.cancel()
+    after = await service.store.get(first)
+    assert after is not None
+    assert (after.attempts, after.last_outcome) == (1, AttemptOutcome.NO_ANSWER)
+
+
+async def test_progressive_dials_nothing_for_an_agent_who_is_not_idle(floor: Floor) -> None:
+    await add_item(floor.db, floor.client)
+    pbx = FakeProgressive(floor.db)
+    floor.service.set_progressive(floor.agent, True)
+    bus = EventBus()
+    dialler = asyncio.create_task(
+        floor.service.run_progressive(bus, pbx, Ready(), every_seconds=0.01)
+    )
+    try:
+        await asyncio.sleep(0.1)  # several rounds
+    finally:
+        dialler.cancel()
+    assert pbx.dialled.empty()

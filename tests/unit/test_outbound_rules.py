@@ -180,3 +180,14 @@ def test_the_last_allowed_attempt_closes_the_item_as_not_reached() -> None:
     last = after_attempt(item(attempts=4), AttemptOutcome.NO_ANSWER, at(7, 10), RULES)
     assert last.status is FollowUpStatus.CANCELLED
     assert last.closing_outcome == "not reached after 5 attempts (last: no_answer)"
+
+
+def test_an_item_whose_dial_is_under_way_is_not_dialled_again() -> None:
+    under_way = Attempt(1, 1, DialMode.PROGRESSIVE, 3, 10, at(7, 10), None, None, None)
+    verdict = may_dial(item(), Party(), [under_way], at(7, 10, 1), RULES)
+    assert (verdict.reason, verdict.earliest) == (
+        compliance.DIAL_UNDER_WAY,
+        at(7, 10, 1) + RULES.reservation,
+    )
+    # One lost an hour ago (the service stopped mid-call) holds nothing back.
+    assert may_dial(item(), Party(), [under_way], at(7, 11, 1), RULES).allowed

@@ -8,6 +8,8 @@ POST     /api/outbound/next                      agent, advisor
 POST     /api/outbound/items/{item_id}/dial      agent, advisor
 POST     /api/outbound/items/{item_id}/skip      agent, advisor
 POST     /api/outbound/items/{item_id}/outcome   agent, advisor
+GET      /api/outbound/progressive               agent, advisor
+PUT      /api/outbound/progressive               agent, advisor
 =======  ======================================  ==============
 
 404 ``work-item-not-found``; 409 ``work-item-taken``, ``work-item-not-diallable`` (the rule
@@ -29,6 +31,8 @@ from callcenter.api.schemas.outbound import (
     MyWorkOut,
     OutcomeIn,
     PreviewOut,
+    ProgressiveIn,
+    ProgressiveOut,
     SkipIn,
     WorkItemOut,
     WorkViewOut,
@@ -92,3 +96,26 @@ async def outcome(
         body.call_again_at,
     )
     return WorkItemOut.of(item)
+
+
+def _progressive(outbound: OutboundService, agent_id: int) -> ProgressiveOut:
+    return ProgressiveOut(
+        on=agent_id in outbound.progressive_agents,
+        dialling_item_id=outbound.dialling_for(agent_id) or None,
+    )
+
+
+@router.get("/progressive")
+async def progressive(principal: Agent, outbound: Outbound) -> ProgressiveOut:
+    """Whether the dialler dials for the agent whenever they are ready and free."""
+    return _progressive(outbound, principal.user_id)
+
+
+@router.put("/progressive")
+async def set_progressive(
+    body: ProgressiveIn, principal: Agent, outbound: Outbound
+) -> ProgressiveOut:
+    """Progressive mode on or off: while on and ready with no call waiting for them, the
+    dialler dials the next item's client and puts them through, the pop before the ring."""
+    outbound.set_progressive(principal.user_id, body.on)
+    return _progressive(outbound, principal.user_id)

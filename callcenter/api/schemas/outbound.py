@@ -144,3 +144,12 @@ class OutcomeIn(StrictModel):
     call_again_at: dt.datetime | None = Field(
         default=None, description="reached: the time the client asked to be called again"
     )
+
+
+class ProgressiveIn(StrictModel):
+    on: bool
+
+
+class ProgressiveOut(BaseModel):
+    on: bool
+    dialling_item_id: int | None = Field(description="the work item being dialled for the agent")
