@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Request
 
 from callcenter.api.agent_state import AGENT_ROLES
 from callcenter.api.deps import Principal, require_roles
-from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.outbound import (
     DialedOut,
     MyWorkOut,
@@ -71,21 +71,21 @@ async def preview_next(principal: Agent, outbound: Outbound) -> PreviewOut:
 
 
 @router.post("/items/{item_id}/dial", status_code=201, responses=errors(404, 409, 422))
-async def dial(item_id: int, principal: Agent, outbound: Outbound) -> DialedOut:
+async def dial(item_id: Id, principal: Agent, outbound: Outbound) -> DialedOut:
     """The rules are checked again, then the agent's phone rings and the client is dialled
     with the hotline's number as caller ID."""
     return DialedOut.of(await outbound.dial(principal.user_id, item_id))
 
 
 @router.post("/items/{item_id}/skip", responses=errors(404, 409, 422))
-async def skip(item_id: int, body: SkipIn, principal: Agent, outbound: Outbound) -> WorkItemOut:
+async def skip(item_id: Id, body: SkipIn, principal: Agent, outbound: Outbound) -> WorkItemOut:
     """Preview: pass the item on, with why; it comes back later."""
     return WorkItemOut.of(await outbound.skip(principal.user_id, item_id, body.reason))
 
 
 @router.post("/items/{item_id}/outcome", responses=errors(404, 409, 422))
 async def outcome(
-    item_id: int, body: OutcomeIn, principal: Agent, outbound: Outbound
+    item_id: Id, body: OutcomeIn, principal: Agent, outbound: Outbound
 ) -> WorkItemOut:
     """How the call went: completed, reached (call again), refused, wrong number."""
     item = await outbound.report(

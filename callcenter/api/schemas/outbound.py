@@ -6,16 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from callcenter.api.schemas.common import StrictModel
+from callcenter.api.schemas.common import StrictModel, Timestamp, text
 from callcenter.crm.phones import mask_phone
 from callcenter.crm.vocabulary import FollowUpKind
 from callcenter.outbound.model import Attempt, WorkItem
 from callcenter.outbound.service import DialedItem, WorkView
 
 AgentOutcome = Literal["completed", "reached", "refused", "wrong_number"]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
+Reason = Annotated[str, text(300, min_length=2)]
+Note = Annotated[str, text(300)]
 
 
 class AttemptOut(BaseModel):
@@ -140,8 +141,8 @@ class SkipIn(StrictModel):
 
 class OutcomeIn(StrictModel):
     outcome: AgentOutcome
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    call_again_at: dt.datetime | None = Field(
+    note: Note | None = None
+    call_again_at: Timestamp | None = Field(
         default=None, description="reached: the time the client asked to be called again"
     )
 
