@@ -9,6 +9,7 @@ import { $, replace } from "./dom.js";
 import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { Pop } from "./pop.js";
 import { Search } from "./search.js";
+import { MyWork } from "./my_work.js";
 import { CtiSocket } from "./socket.js";
 import { LoginFlow } from "./login.js";
 import { MANAGERS } from "./manager_page.js"; // their home is the wallboard
@@ -39,6 +40,15 @@ const calls = new CallPanel({
   onStatus: (status) => recording.follow(status),
 });
 const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
+// The dialler's work: a dialled item's call is followed by the call panel like any other.
+const myWork = new MyWork({
+  toast,
+  openClient: (clientId, reason) => clientView.open(clientId, null, reason),
+  onDialled: (dialled) => {
+    calls.dialling = dialled;
+    calls.render();
+  },
+});
 const search = new Search({
   open: (clientId, reason) => clientView.open(clientId, null, reason),
   needsReason: () => user?.role === "agent",
@@ -85,6 +95,7 @@ function dispatch(message) {
       break;
     case "call.control":
       calls.controlled(data);
+      myWork.callControl(data); // a dialled work item's call ended: how did it go?
       break;
     case "call.recording": // paused or resumed (by the agent, a supervisor, the limit)
       recording.changed(data);
@@ -123,6 +134,7 @@ document.addEventListener("click", (event) => {
 function showLogin(message = "") {
   socket.stop();
   agent.stop();
+  myWork.stop();
   user = null;
   $("desk-view").hidden = true;
   $("login-view").hidden = false;
@@ -161,6 +173,7 @@ async function showDesk(me) {
   await agent.start(me);
   await calls.refresh().catch(() => calls.render());
   socket.start();
+  myWork.start(me);
 }
 
 async function logOut() {
@@ -189,6 +202,7 @@ async function boot() {
     recording.render();
     wrapUp.render();
     search.render();
+    myWork.render();
     $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
   });
   onUnauthenticated(() => { if (user) showLogin(t("login.expired")); });

@@ -1,0 +1,377 @@
+"""The desk's "My work" panel dialling a preview item from the browser (issue 18, points 3 and
+6), against the running service, the real Asterisk, a registered test agent phone and a sipp
+client behind the carrier trunk (tests/support/sip_client.py):
+
+* a return visit is due for a demo client; the agent clicks Next: the item is held for them,
+  its reason shows, and the client's 360-degree view opens (audited); Dial while ready is
+  refused in words (an ACD call may come at any moment); not ready, Dial rings the
+  agent's phone first (the Originate), then the client is dialled over the trunk with the
+  hotline's number as caller ID; the client answers; the agent hangs up from the desk's call
+  panel (the sipp client's own BYE has no Request-URI yet, which Asterisk drops); the desk asks
+  how it went, the agent reports "completed" with a note: the item is done in the database and
+  its attempt row holds the call's interaction;
+* outside calling hours (the settings' window put away from now): Next offers nothing, the
+  item's verdict names the rule and the time it may go (center time), Dial is refused with
+  the rule and that time on the page, and nothing is dialled.
+
+The browser runs in Los Angeles time: a time shown in the PC's zone would be 16 hours off the
+center's. The panel's layout is checked at 1366x768. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+from sqlalchemy import func, select
+
+from callcenter.api.desk import AGENT_UI_DIR
+from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
+from callcenter.outbound import compliance
+from callcenter.outbound.model import AttemptOutcome, DialMode
+from callcenter.persistence.tables import (
+    AuditEntry,
+    Client,
+    FollowUp,
+    FollowUpAttempt,
+    Interaction,
+    User,
+)
+from tests.browser.conftest import VIEWPORT, ServedDesk, free_port, serve
+from tests.support.agent_phone import AgentPhone, Answer
+from tests.support.hotline import Hotline
+from tests.support.logins import DEMO_PASSWORD
+from tests.support.sip_client import SipClient
+from tests.support.sipp import free_udp_port
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.browser, pytest.mark.timeout(300)]
+
+CENTER = ZoneInfo("Asia/Shanghai")  # the settings' business_timezone
+HOTLINE_NUMBER = "95777"  # not the default, so the client's caller ID is the setting's
+REASON = "开户回访：确认本人开户及风险揭示 (account opened 2026-11-30)"  # noqa: RUF001
+NOTE = "客户确认本人开户, 已理解风险等级。 Confirmed in person."
+ALL_DAY = {  # calling hours that hold now, whatever the hour
+    f"outbound_{days}_{end}": dt.time(0, 0) if end == "start" else dt.time(23, 59, 59)
+    for days in ("weekday", "weekend")
+    for end in ("start", "end")
+}
+
+
+def client_port() -> int:
+    """The sipp client's port: the one this checkout's sandbox was given, else a free one."""
+    given = os.environ.get("CALLCENTER_TEST_CLIENT_PORT")
+    return int(given) if given else free_udp_port()
+
+
+@contextlib.asynccontextmanager
+async def served(
+    hotline_factory: Callable[..., Any], **overrides: Any
+) -> AsyncIterator[ServedDesk]:
+    port = free_port()
+    line: Hotline = await hotline_factory(http_port=port, **overrides)
+    async for base_url in serve(line, port):
+        yield ServedDesk(line, base_url, "sqlite")
+
+
+async def user_id(line: Hotline, username: str) -> int:
+    async with line.db.read() as session:
+        found = await session.scalar(select(User.id).where(User.username == username))
+    assert found is not None
+    return found
+
+
+async def seed_return_visit(line: Hotline, agent: int) -> int:
+    """A return visit of the demo client, the agent's, overdue: first in the dialler's order
+    (priority 1 before the demo's follow-ups and the automatic return visits)."""
+    async with line.db.write() as session:
+        row = FollowUp(
+            client_id=line.client.id,
+            kind=FollowUpKind.RETURN_VISIT,
+            status=FollowUpStatus.OPEN,
+            due_on=dt.datetime.now(CENTER).date() - dt.timedelta(days=1),
+            assigned_to_id=agent,
+            priority=1,
+            reason=REASON,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def open_desk(desk: ServedDesk, browser: Browser) -> Page:
+    context = await browser.new_context(
+        viewport=VIEWPORT,  # type: ignore[arg-type]
+        locale="zh-CN",
+        timezone_id="America/Los_Angeles",
+    )
+    page = desk.watch(await context.new_page())
+    await page.goto(f"{desk.base_url}/")
+    return page
+
+
+async def log_in_ready(page: Page, username: str) -> None:
+    """Logged in and the shift started (the phone registered): ready."""
+    await expect(page.locator("#login-view")).to_be_visible()
+    await page.fill("#login-username", username)
+    await page.fill("#login-password", DEMO_PASSWORD)
+    await page.click("#login-submit")
+    await expect(page.locator("#ws-status")).to_have_attribute("data-status", "open")
+    await page.click("#btn-shift-start")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "ready")
+
+
+async def go_not_ready(page: Page) -> None:
+    """Not ready: no ACD call can come, so the agent is free to dial."""
+    await page.click("#btn-not-ready")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "not_ready")
+
+
+async def attempts_of(line: Hotline, item_id: int) -> list[FollowUpAttempt]:
+    async with line.db.read() as session:
+        rows = list(
+            await session.scalars(
+                select(FollowUpAttempt)
+                .where(FollowUpAttempt.follow_up_id == item_id)
+                .order_by(FollowUpAttempt.id)
+            )
+        )
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+async def in_sight(page: Page, *selectors: str) -> None:
+    for selector in selectors:
+        await expect(page.locator(selector)).to_be_in_viewport(ratio=1)
+
+
+async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_desk(
+    hotline_factory: Callable[..., Any], browser: Browser, artifacts: Path
+) -> None:
+    port = client_port()
+    async with served(
+        hotline_factory,
+        outbound_trunk=f"127.0.0.1:{port}",
+        hotline_number=HOTLINE_NUMBER,
+        **ALL_DAY,
+    ) as desk:
+        line = desk.line
+        agent = await user_id(line, "agent01")
+        item_id = await seed_return_visit(line, agent)
+        password = line.settings.agent_phone_password.get_secret_value()
+        page = await open_desk(desk, browser)
+        async with (
+            SipClient(port, "answer") as client,
+            AgentPhone(
+                line.settings.sip_port, "1001", password=password, behaviour=Answer(0.3)
+            ) as phone,
+        ):
+            await log_in_ready(page, "agent01")
+            row = page.locator(f"[data-testid=work-row][data-item-id='{item_id}']")
+            await expect(row).to_contain_text("回访")
+            await expect(row.locator("[data-testid=work-verdict]")).to_have_text("现在可以拨打")
+
+            # Next: the item held for the agent, its reason, and the client's 360-degree view.
+            await page.click("[data-testid=work-next]")
+            current = page.locator("[data-testid=work-current]")
+            await expect(current.locator(".work-item")).to_have_attribute(
+                "data-item-id", str(item_id)
+            )
+            await expect(current.locator("[data-testid=work-reason]")).to_have_text(REASON)
+            await expect(current.locator("[data-testid=work-kind]")).to_have_text("回访")
+            await expect(current).to_contain_text("已为您保留")
+            async with line.db.read() as session:
+                name = await session.scalar(select(Client.name).where(Client.id == line.client.id))
+            assert name is not None
+            await expect(page.locator("[data-testid=client-name]")).to_contain_text(name)
+            await in_sight(page, "[data-testid=work-dial]", "[data-testid=work-skip]")
+            await page.screenshot(path=str(artifacts / "desk-my-work-preview.png"))
+            async with line.db.read() as session:
+                held = await session.get(FollowUp, item_id)
+                assert held is not None
+                assert held.reserved_by_id == agent
+                viewed = await session.scalar(
+                    select(func.count(AuditEntry.id)).where(
+                        AuditEntry.action == "client.view",
+                        AuditEntry.client_id == line.client.id,
+                        AuditEntry.actor_id == agent,
+                    )
+                )
+            assert viewed, "the 360-degree view opened from the preview is audited"
+
+            # Ready, the agent may get an ACD call at any moment: Dial is refused, and said so.
+            message = page.locator("[data-testid=work-message]")
+            await page.click("[data-testid=work-dial]")
+            await expect(message).to_have_text("外呼前请先设为未就绪或处于话后状态。")
+            assert phone.invites == []
+
+            # Not ready, Dial: the agent's phone rings first and answers; then the client, over
+            # the trunk. Nothing else is taken up until the agent has told how it went.
+            await go_not_ready(page)
+            await page.click("[data-testid=work-dial]")
+            await expect(message).to_contain_text("正在拨打")
+            await expect(page.locator("[data-testid=work-next]")).to_be_disabled()
+            answered = await phone.wait_answered(timeout=15)
+            invite = await client.wait_invite(timeout=15)
+            await client.wait_logged("ANSWERED")
+            await page.screenshot(path=str(artifacts / "desk-my-work-on-the-call.png"))
+            # The agent hangs up from the desk: the call panel follows the dialled call.
+            await expect(page.locator("#call-status")).to_have_attribute("data-state", "dialling")
+            await page.click("#btn-hangup")
+            await client.wait_logged("FAR-END-BYE", timeout=10)
+            await phone.wait_ended(timeout=10)
+
+            # The call is over: how did it go?
+            form = page.locator("[data-testid=work-outcome]")
+            await expect(form).to_be_visible(timeout=15_000)
+            await in_sight(page, "[data-testid=work-outcome-completed]", "#work-note")
+            await in_sight(page, "[data-testid=work-report]")
+            await page.check("[data-testid=work-outcome-completed]")
+            await page.fill("#work-note", NOTE)
+            await page.screenshot(path=str(artifacts / "desk-my-work-outcome.png"))
+            await page.click("[data-testid=work-report]")
+            saved = "已保存：已完成。"  # noqa: RUF001 - the page's Chinese colon
+            await expect(message).to_have_text(saved)
+            await expect(row).to_have_count(0)  # done: no longer in the agent's work
+            await expect(current).to_be_hidden()
+            await page.screenshot(path=str(artifacts / "desk-my-work-done.png"))
+            assert len(client.invites) == 1  # the client's phone was called once
+
+    assert (invite.dialled, invite.caller_id) == (line.client.phone, HOTLINE_NUMBER)
+    assert answered.invite.from_user == line.client.phone  # the agent's phone shows the client
+    async with line.db.read() as session:
+        item = await session.get(FollowUp, item_id)
+        assert item is not None
+        assert (item.status, item.outcome, item.attempts) == (
+            FollowUpStatus.DONE,
+            AttemptOutcome.COMPLETED.value,
+            1,
+        )
+    [attempt] = await attempts_of(line, item_id)
+    assert (attempt.agent_id, attempt.mode, attempt.outcome, attempt.note) == (
+        agent,
+        DialMode.PREVIEW.value,
+        AttemptOutcome.COMPLETED.value,
+        NOTE,
+    )
+    assert attempt.interaction_id is not None
+    async with line.db.read() as session:
+        call = await session.get(Interaction, attempt.interaction_id)
+        assert call is not None
+        assert (call.direction, call.agent_id, call.client_id, call.called_number) == (
+            "outbound",
+            agent,
+            line.client.id,
+            line.client.phone,
+        )
+        assert call.answered_at is not None
+        assert call.ended_at is not None
+    assert desk.csp_violations() == []
+
+
+def away_from_now(zone: ZoneInfo) -> tuple[dt.time, dt.time]:
+    """An hour's window that does not hold now in ``zone`` and does not cross midnight."""
+    now = dt.datetime.now(zone)
+    for start in (now + dt.timedelta(hours=2), now - dt.timedelta(hours=3)):
+        end = start + dt.timedelta(hours=1)
+        if start.date() == end.date():
+            return start.time().replace(second=0, microsecond=0), end.time().replace(
+                second=0, microsecond=0
+            )
+    raise AssertionError("unreachable: one of the two windows stays within its day")
+
+
+def next_opening(start: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """When a window starting at ``start`` every day next opens, after now."""
+    now = dt.datetime.now(zone)
+    opens = dt.datetime.combine(now.date(), start, zone)
+    return opens if opens > now else opens + dt.timedelta(days=1)
+
+
+async def test_outside_calling_hours_dial_is_refused_with_the_rule_and_nothing_is_dialled(
+    hotline_factory: Callable[..., Any], browser: Browser, artifacts: Path
+) -> None:
+    start, end = away_from_now(CENTER)  # the demo client has no zone of their own: the center's
+    hours = {
+        f"outbound_{days}_{edge}": value
+        for days in ("weekday", "weekend")
+        for edge, value in (("start", start), ("end", end))
+    }
+    async with served(hotline_factory, **hours) as desk:
+        line = desk.line
+        async with line.db.read() as session:
+            assert await session.scalar(
+                select(Client.time_zone).where(Client.id == line.client.id)
+            ) in (None, str(CENTER))
+        agent = await user_id(line, "agent01")
+        item_id = await seed_return_visit(line, agent)
+        opens = f"{next_opening(start, CENTER):%H:%M}"
+        password = line.settings.agent_phone_password.get_secret_value()
+        page = await open_desk(desk, browser)
+        async with AgentPhone(
+            line.settings.sip_port, "1001", password=password, behaviour=Answer(0.3)
+        ) as phone:
+            await log_in_ready(page, "agent01")
+            await go_not_ready(page)
+            row = page.locator(f"[data-testid=work-row][data-item-id='{item_id}']")
+            verdict = row.locator("[data-testid=work-verdict]")
+            await expect(verdict).to_have_attribute("data-reason", compliance.OUTSIDE_HOURS)
+            await expect(verdict).to_contain_text("不在可外呼时段")
+            await expect(verdict).to_contain_text(f"{opens} 起可拨打")
+
+            # Next: nothing may be dialled now.
+            await page.click("[data-testid=work-next]")
+            message = page.locator("[data-testid=work-message]")
+            await expect(message).to_have_text("现在没有可拨打的任务。")
+
+            # The agent opens the item and dials anyway: the dialler refuses, the rule named.
+            await row.locator("[data-testid=work-open]").click()
+            await expect(page.locator("[data-testid=work-reason]")).to_have_text(REASON)
+            await page.click("[data-testid=work-dial]")
+            await expect(message).to_have_attribute("data-kind", "error")
+            await expect(message).to_contain_text("未拨打。不在可外呼时段")
+            await expect(message).to_contain_text(f"{opens} 起可拨打")
+            await page.screenshot(path=str(artifacts / "desk-my-work-outside-hours.png"))
+
+            # In English too.
+            await page.select_option("[data-testid=lang-select]", "en")
+            await expect(message).to_contain_text("Not dialled. Outside calling hours")
+            await expect(message).to_contain_text(opens)
+            await expect(verdict).to_contain_text("Outside calling hours: may be dialled from")
+            await page.screenshot(path=str(artifacts / "desk-my-work-outside-hours-en.png"))
+            assert phone.invites == []  # the agent's phone never rang
+
+    # Nothing was dialled: no attempt, and no outbound call record (click-to-dial writes one
+    # before its Originate).
+    assert await attempts_of(line, item_id) == []
+    async with line.db.read() as session:
+        outbound = await session.scalar(
+            select(func.count(Interaction.id)).where(
+                Interaction.direction == "outbound", Interaction.agent_id == agent
+            )
+        )
+        assert outbound == 0
+    assert desk.csp_violations() == []
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_every_rule_the_dialler_names_is_worded_in_both_languages(language: str) -> None:
+    """A verdict's reason shows as words on the desk, never as its id."""
+    words = json.loads((AGENT_UI_DIR / "i18n" / f"{language}.json").read_text(encoding="utf-8"))
+    reasons = {
+        value
+        for name, value in vars(compliance).items()
+        if name.isupper() and isinstance(value, str)
+    }
+    assert compliance.OUTSIDE_HOURS in reasons
+    assert sorted(r for r in reasons if f"verdict.{r}" not in words) == []
+    outcomes = [o.value for o in AttemptOutcome]
+    assert sorted(o for o in outcomes if f"attempt_outcome.{o}" not in words) == []
