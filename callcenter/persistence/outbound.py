@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.phones import caller_e164
@@ -71,13 +71,15 @@ def _attempt(row: FollowUpAttempt) -> Attempt:
     )
 
 
-def _owned_by(agent_id: int, queues: Sequence[str]) -> ColumnElement[bool]:
-    """The agent's own items, their queues' items, and items nobody owns."""
-    return or_(
+def _owners(agent_id: int, queues: Sequence[str]) -> list[ColumnElement[bool]]:
+    """What the agent may take, one condition per owner (each an index's leading columns):
+    their own items, each of their queues' items nobody owns, and items nobody owns."""
+    nobody = FollowUp.assigned_to_id.is_(None)
+    return [
         FollowUp.assigned_to_id == agent_id,
-        and_(FollowUp.assigned_to_id.is_(None), FollowUp.queue.in_(list(queues))),
-        and_(FollowUp.assigned_to_id.is_(None), FollowUp.queue.is_(None)),
-    )
+        *(and_(FollowUp.queue == queue, nobody) for queue in sorted(set(queues))),
+        and_(FollowUp.queue.is_(None), nobody),
+    ]
 
 
 class SqlOutboundStore:
@@ -106,23 +108,31 @@ class SqlOutboundStore:
     async def candidates(
         self, agent_id: int, queues: Sequence[str], now: dt.datetime, limit: int
     ) -> list[WorkItem]:
+        # One ordered, limited read per owner the agent may take from (their own items, each
+        # of their queues', nobody's), each along its own index (migration 0018), merged in
+        # the dialler's order. One scan of all open items in that order read past everyone
+        # else's, tens of thousands at a million clients (docs/benchmarks.md, "Outbound: next
+        # due work item").
+        due = (
+            FollowUp.status == FollowUpStatus.OPEN,
+            or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
+            or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
+            or_(
+                FollowUp.reserved_until.is_(None),
+                FollowUp.reserved_until <= now,
+                FollowUp.reserved_by_id == agent_id,
+            ),
+        )
+        owners = _owners(agent_id, queues)
+        firsts = [
+            select(FollowUp.id).where(owner, *due).order_by(*DIAL_ORDER).limit(limit).subquery()
+            for owner in owners
+        ]
+        ids = union_all(*(select(first.c.id) for first in firsts))
         async with self.db.read() as session:
             rows = (
                 await session.scalars(
-                    select(FollowUp)
-                    .where(
-                        FollowUp.status == FollowUpStatus.OPEN,
-                        _owned_by(agent_id, queues),
-                        or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
-                        or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
-                        or_(
-                            FollowUp.reserved_until.is_(None),
-                            FollowUp.reserved_until <= now,
-                            FollowUp.reserved_by_id == agent_id,
-                        ),
-                    )
-                    .order_by(*DIAL_ORDER)
-                    .limit(limit)
+                    select(FollowUp).where(FollowUp.id.in_(ids)).order_by(*DIAL_ORDER).limit(limit)
                 )
             ).all()
             return await self._items(session, rows)

@@ -334,6 +334,18 @@ class FollowUp(Base):
         Index("ix_follow_ups_status_due", "status", "due_on"),
         # The dialler's order among the open items (migration 0016): priority 1 first.
         Index("ix_follow_ups_dial_order", "status", "priority", "due_on", "id"),
+        # The next due item per owner, in the dialler's order; done today (migration 0018).
+        Index("ix_follow_ups_owner_dial", "assigned_to_id", "status", "priority", "due_on", "id"),
+        Index(
+            "ix_follow_ups_queue_dial",
+            "queue",
+            "assigned_to_id",
+            "status",
+            "priority",
+            "due_on",
+            "id",
+        ),
+        Index("ix_follow_ups_done_at", "done_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # None: a callback for a caller the IVR could not identify (the number is all there is).
@@ -383,7 +395,7 @@ class FollowUpAttempt(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), index=True)
     mode: Mapped[str] = mapped_column(String(12))
-    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)  # 0018
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,47 @@
+"""The dialler's reads at a million clients' work (issue 18, "Measure"; docs/benchmarks.md,
+"Outbound: next due work item").
+
+* ``ix_follow_ups_owner_dial`` (assigned_to_id, status, priority, due_on, id) and
+  ``ix_follow_ups_queue_dial`` (queue, assigned_to_id, status, priority, due_on, id): the
+  next due item is read per owner the agent may take from (their own items, each of their
+  queues', nobody's), each in the dialler's order along its own index. One scan of every
+  open item in that order (``ix_follow_ups_dial_order``) read past everyone else's items,
+  tens of thousands at a million clients.
+* ``ix_follow_ups_done_at`` and ``ix_follow_up_attempts_started_at``: the wallboard's "done
+  today" and "attempts today", read every few seconds, and the outbound report's range.
+
+Revision ID: 0018_outbound_index
+Revises: 0017_return_visit_answers
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0018_outbound_index"
+down_revision = "0017_return_visit_answers"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_follow_ups_owner_dial",
+        "follow_ups",
+        ["assigned_to_id", "status", "priority", "due_on", "id"],
+    )
+    op.create_index(
+        "ix_follow_ups_queue_dial",
+        "follow_ups",
+        ["queue", "assigned_to_id", "status", "priority", "due_on", "id"],
+    )
+    op.create_index("ix_follow_ups_done_at", "follow_ups", ["done_at"])
+    op.create_index(op.f("ix_follow_up_attempts_started_at"), "follow_up_attempts", ["started_at"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_follow_up_attempts_started_at"), table_name="follow_up_attempts")
+    op.drop_index("ix_follow_ups_done_at", table_name="follow_ups")
+    op.drop_index("ix_follow_ups_queue_dial", table_name="follow_ups")
+    op.drop_index("ix_follow_ups_owner_dial", table_name="follow_ups")
