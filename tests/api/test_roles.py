@@ -348,6 +348,7 @@ ROUTES += [
     RouteRule("GET", f"/api/reports/calls?{DAY_RANGE}&interval=15&by=agent", MANAGERS),
     RouteRule("GET", f"/api/reports/complaints?{DAY_RANGE}", MANAGERS),
     RouteRule("GET", f"/api/reports/follow-ups?{DAY_RANGE}", MANAGERS),
+    RouteRule("GET", f"/api/reports/outbound?{DAY_RANGE}&by=advisor", MANAGERS),  # issue 18
     RouteRule("GET", "/api/reports/today", MANAGERS),  # the center's day (issue 16)
     RouteRule("GET", "/api/staffing/erlang-c?volume=100&aht_seconds=180", MANAGERS),
     RouteRule(

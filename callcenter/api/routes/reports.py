@@ -12,6 +12,8 @@ POST     /api/reports/segmentation/{period}  supervisor, admin
 GET      /api/reports/calls                  supervisor, admin (JSON, or format=csv)
 GET      /api/reports/complaints             supervisor, admin (JSON, or format=csv)
 GET      /api/reports/follow-ups             supervisor, admin (JSON, or format=csv)
+GET      /api/reports/outbound               supervisor, admin (JSON, or format=csv: the
+                                             return visits by branch or advisor)
 GET      /api/reports/today                  supervisor, admin
 =======  ==================================  ============================================
 
@@ -38,6 +40,12 @@ from callcenter.api.schemas.callstats import (
 )
 from callcenter.api.schemas.center_day import CenterDayOut
 from callcenter.api.schemas.common import errors
+from callcenter.api.schemas.outbound_reports import (
+    OutboundReportBy,
+    OutboundReportOut,
+    outbound_csv_filename,
+    outbound_report_csv,
+)
 from callcenter.api.schemas.report_csv import (
     complaint_csv_filename,
     complaint_report_csv,
@@ -59,7 +67,7 @@ from callcenter.api.schemas.reports import (
 from callcenter.crm.kpi import KpiScope, visible_owner
 from callcenter.crm.periods import MONTH_PATTERN, InvalidPeriod, MonthRange
 from callcenter.crm.report_intervals import IntervalKind, InvalidReportRange, ReportRange
-from callcenter.persistence import callstats, reports
+from callcenter.persistence import callstats, outbound_reports, reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -237,3 +245,26 @@ async def follow_up_figures(
     if format == "json":
         return body
     return csv_response(follow_up_report_csv(body), follow_up_csv_filename(body))
+
+
+@router.get(
+    "/outbound", response_model=OutboundReportOut, responses={**errors(403), **CSV_RESPONSE}
+)
+async def outbound_figures(
+    db: DbDep,
+    _principal: Managers,
+    days: ReportDays,
+    by: Annotated[OutboundReportBy, Query()] = OutboundReportBy.BRANCH,
+    format: FormatQuery = "json",
+) -> OutboundReportOut | Response:
+    """The dialler's figures for the range: return visits completed within 14 days and
+    within a month of the opening (by branch or advisor), callback delay, attempts per
+    reached client, outcomes by kind."""
+    async with db.read() as session:
+        report = await outbound_reports.load_outbound_report(
+            session, days, by_advisor=by is OutboundReportBy.ADVISOR
+        )
+    body = OutboundReportOut.of(report, by)
+    if format == "json":
+        return body
+    return csv_response(outbound_report_csv(body), outbound_csv_filename(body))
