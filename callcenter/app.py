@@ -70,6 +70,7 @@ from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
 from callcenter.persistence.outbound import SqlOutboundStore, keep_return_visits
+from callcenter.persistence.outbound_reports import campaign_reader
 from callcenter.persistence.recording_files import recording_storage_for
 from callcenter.persistence.recording_pauses import SqlPauseLedger
 from callcenter.persistence.recordings import SqlRecordingLedger
@@ -166,7 +167,12 @@ async def seeded_floor(settings: Settings, db: Database, events: EventBus) -> Fl
         agents=seed.agents,
         queues=seed.queues,
     )
-    return FloorPublisher(events, state, interval=settings.ws_floor_snapshot_seconds)
+    return FloorPublisher(
+        events,
+        state,
+        interval=settings.ws_floor_snapshot_seconds,
+        campaigns=campaign_reader(db, settings.business_timezone),  # outbound progress
+    )
 
 
 def reload_flows(runtime: Runtime) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,8 @@ class FloorState:
     _tallies: dict[str, QueueTally] = field(default_factory=dict)
     # Calls an overflow sent back to the IVR: queued again, they are the same call.
     _parked: dict[str, WaitingCall] = field(default_factory=dict)
+    # The outbound campaigns' progress as last read (set_campaigns), JSON-ready rows.
+    campaigns: list[dict[str, Any]] = field(default_factory=list)
     _changed: bool = True
 
     # -- seeding -----------------------------------------------------------------------
@@ -330,6 +332,17 @@ class FloorState:
     def _queue_changed(self, event: Envelope[QueueChanged]) -> None:
         self._waiting(event.payload.queue)
 
+    def set_campaigns(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The outbound campaigns' progress per kind (callcenter/outbound/stats.py
+        ``campaign_progress``, its rows), as the publisher last read it from the database.
+        Read, not folded from events: an item is opened, dialled and closed in many places
+        (the dialler, the return-visit script, the follow-ups API, the hourly return visits),
+        and the reports count the same rows. Marks the floor changed only if they moved."""
+        fresh = [dict(row) for row in rows]
+        if fresh != self.campaigns:
+            self.campaigns = fresh
+            self._changed = True
+
     # -- the wallboard -----------------------------------------------------------------
 
     @property
@@ -389,6 +402,7 @@ class FloorState:
                 }
                 for c in sorted(self.live.values(), key=lambda c: c.answered_at)
             ],
+            "campaigns": [dict(row) for row in self.campaigns],
         }
 
     def _queue_row(self, name: str, now: dt.datetime) -> dict[str, Any]:

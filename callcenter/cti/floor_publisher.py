@@ -1,5 +1,6 @@
 """The wallboard's driver: folds the bus's events into a :class:`~callcenter.cti.floor.
-FloorState` and publishes ``floor.snapshot`` on the bus, at most once a second."""
+FloorState` and publishes ``floor.snapshot`` on the bus, at most once a second; reads the
+outbound campaigns' progress into it every few seconds."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from callcenter.cti.floor import FOLDED_TOPICS, FloorState
 from callcenter.events import Envelope, EventBus, FloorSnapshot
+from callcenter.outbound.stats import CampaignProgress
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,12 @@ SNAPSHOT_SECONDS = 1.0  # changes show within a second; no more than one snapsho
 # A quiet floor is sent again this often all the same: a wallboard opened during a lull has
 # its first picture within this time (until a REST route gives it one at once).
 REFRESH_SECONDS = 5.0
+# The campaigns' progress is read from the database this often: three grouped reads along
+# indexes (callcenter/persistence/outbound_reports.py), whatever the number of wallboards.
+CAMPAIGN_SECONDS = 10.0
+
+# The campaigns' progress at a time (callcenter/persistence/outbound_reports.py).
+CampaignReader = Callable[[dt.datetime], Awaitable[Sequence[CampaignProgress]]]
 
 
 class FloorPublisher:
@@ -37,8 +45,12 @@ class FloorPublisher:
         refresh: float = REFRESH_SECONDS,
         wallclock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         bus_buffer: int = 10_000,
+        campaigns: CampaignReader | None = None,
+        campaign_seconds: float = CAMPAIGN_SECONDS,
     ) -> None:
         self.state = state
+        self._campaigns = campaigns
+        self._campaign_seconds = campaign_seconds
         self.interval = interval
         self._bus = bus
         self._wallclock = wallclock
@@ -59,6 +71,8 @@ class FloorPublisher:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.fold(), name="floor-fold")
             tg.create_task(self._tick(), name="floor-tick")
+            if self._campaigns is not None:
+                tg.create_task(self._read_campaigns(), name="floor-campaigns")
 
     async def fold(self) -> None:
         """Apply every event of the subscription until it is closed and drained."""
@@ -85,6 +99,21 @@ class FloorPublisher:
                 self.tick()
             except Exception:  # the wallboard stops moving; the calls go on
                 log.exception("floor: no snapshot this tick")
+
+    async def read_campaigns(self) -> None:
+        """Read the campaigns' progress into the floor now; the next tick shows it."""
+        if self._campaigns is not None:
+            rows = await self._campaigns(self._wallclock())
+            self.state.set_campaigns([row.as_row() for row in rows])
+
+    async def _read_campaigns(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                await self.read_campaigns()
+            except Exception:  # the database: the board keeps the last figures until the next
+                log.exception("floor: campaign progress not read")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self._campaign_seconds)
 
     def tick(self) -> Envelope[FloorSnapshot] | None:
         """One interval passed: publish if anything moved, or if the floor was quiet for

@@ -112,7 +112,7 @@ PROJECTIONS: Mapping[type[Event], Projection] = MappingProxyType(
                 "resumed_by",
             )
         ),
-        FloorSnapshot: Projection(("day", "queues", "agents", "waiting", "calls")),
+        FloorSnapshot: Projection(("day", "queues", "agents", "waiting", "calls", "campaigns")),
         RecordingAlarmChanged: Projection(
             ("active", "reason", "since", "calls_affected", "free_bytes", "cleared_at")
         ),

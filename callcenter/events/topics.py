@@ -306,6 +306,8 @@ class FloorSnapshot(Event):
     agents: tuple[JsonObject, ...]
     waiting: tuple[JsonObject, ...]
     calls: tuple[JsonObject, ...]
+    # The outbound campaigns' progress per kind (issue 18; callcenter/outbound/stats.py).
+    campaigns: tuple[JsonObject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

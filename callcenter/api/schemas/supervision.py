@@ -11,6 +11,7 @@ from pydantic import BaseModel, model_validator
 from callcenter.acd.model import WaitingCall
 from callcenter.api.schemas.agents import ReasonCode, Slug
 from callcenter.api.schemas.common import Id, StrictModel
+from callcenter.crm.vocabulary import FollowUpKind
 from callcenter.pbx.supervision import Monitoring, MonitorMode
 
 
@@ -106,6 +107,16 @@ class FloorCallOut(BaseModel):
     duration_seconds: int
 
 
+class FloorCampaignOut(BaseModel):
+    """One kind of outbound work (issue 18): read every 10 s, not with each snapshot."""
+
+    kind: FollowUpKind
+    open: int
+    due_now: int  # open, its window open and its retry time passed
+    done_today: int  # since the center's midnight
+    attempts_today: int  # dials, as the outbound report counts them
+
+
 class FloorOut(BaseModel):
     at: dt.datetime  # the server's now: the page counts waits on from here
     day: dt.date | None
@@ -113,3 +124,4 @@ class FloorOut(BaseModel):
     agents: list[FloorAgentOut]
     waiting: list[FloorWaitingOut]  # the calls waiting now, longest first
     calls: list[FloorCallOut]
+    campaigns: list[FloorCampaignOut] = []  # callbacks, return visits, then care calls
