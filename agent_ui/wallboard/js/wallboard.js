@@ -12,6 +12,7 @@ import { openManagerPage } from "../../js/manager_page.js";
 import { CtiSocket } from "../../js/socket.js";
 import { clearError, describe, showError } from "./actions.js";
 import { AgentsTable, STATE_ORDER } from "./agents.js";
+import { campaignRows } from "./campaigns.js";
 import { MonitorBar } from "./monitor.js";
 import { loadQueueLabels, queueLabel } from "./queue_names.js";
 import { RecordingAlarmBar } from "./recording_alarm.js";
@@ -107,6 +108,8 @@ function render() {
   replace($("day"), snapshot.day ? t("wb.day", { day: snapshot.day }) : "");
   replace($("updated"), receivedAt ? t("wb.updated", { time: new Date(receivedAt).toLocaleTimeString() }) : "");
   replace($("queues"), snapshot.queues.map(queueRow));
+  replace($("campaigns"), campaignRows(snapshot.campaigns ?? []));
+  $("no-campaigns").hidden = (snapshot.campaigns ?? []).length > 0;
   replace($("state-counts"), stateCounts(snapshot.agents));
   agentsTable.render(snapshot.agents);
   waitingTable.render(snapshot.waiting ?? [], snapshot.agents);
