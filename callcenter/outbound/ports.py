@@ -37,8 +37,9 @@ class OutboundStore(Protocol):
 
     async def release(self, item_id: int, agent_id: int) -> None: ...
 
-    async def postpone(self, item_id: int, until: dt.datetime | None) -> None:
-        """Not to be considered again before ``until`` (None: not by waiting; a day later)."""
+    async def postpone(self, item_id: int, until: dt.datetime) -> None:
+        """Not to be considered again before ``until``; a later retry time set meanwhile
+        stays."""
 
     async def start_attempt(
         self,

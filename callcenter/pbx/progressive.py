@@ -39,7 +39,7 @@ from callcenter.events import EventBus, OutboundCallEnded
 from callcenter.ivr.commands import OutcomeKind
 from callcenter.ivr.engine import Outcome
 from callcenter.pbx.call_states import CallControlBackend, PbxUnavailable, dial_target
-from callcenter.pbx.caller_leg import CallerLegs
+from callcenter.pbx.caller_leg import AgiCallerLeg, CallerLegs
 from callcenter.pbx.link import AgiCall
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,19 @@ def progressive_outcome(*, answered: bool, reason: str | None, cause: int | None
     if reason == "3" or cause in NO_ANSWER_CAUSES:
         return DialOutcome.NO_ANSWER
     return DialOutcome.FAILED
+
+
+class DialledLeg(AgiCallerLeg):
+    """The client's answered channel as the ACD's caller leg: the number is the client's
+    (the channel's own caller ID is the hotline's, which the client was shown)."""
+
+    def __init__(self, legs: CallerLegs, call: AgiCall, number: str) -> None:
+        super().__init__(legs, call)
+        self._number = number
+
+    @property
+    def caller_number(self) -> str:
+        return self._number
 
 
 @dataclass(frozen=True)
@@ -228,8 +241,20 @@ class ProgressiveCalls:
             queue=dial.queue,
         )
         log.info("progressive call %s answered: to agent %s", call.uniqueid, dial.agent_id)
+        # The agent's phone shows the client's number: Dial passes the channel's caller ID on,
+        # which was the hotline's for the client to see. Changing it now updates nothing on
+        # the client's side (they are shown the connected line, set when they were dialled).
+        try:
+            await self.ami.action(
+                "Setvar",
+                {"Channel": call.channel, "Variable": "CALLERID(num)", "Value": dial.number},
+            )
+        except AmiError as exc:
+            log.warning(
+                "call %s: the client's number not set for the agent: %s", call.uniqueid, exc
+            )
         await self.acd.take(
-            self.legs.of(call),
+            DialledLeg(self.legs, call, dial.number),
             outcome,
             dial.interaction_id,
             resumable=False,

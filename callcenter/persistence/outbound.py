@@ -226,11 +226,15 @@ class SqlOutboundStore:
                 .execution_options(synchronize_session=False)
             )
 
-    async def postpone(self, item_id: int, until: dt.datetime | None) -> None:
+    async def postpone(self, item_id: int, until: dt.datetime) -> None:
         async with self.db.write() as session:
+            # Never earlier than it is: an outcome applied meanwhile set its own retry time.
             await session.execute(
                 update(FollowUp)
-                .where(FollowUp.id == item_id)
+                .where(
+                    FollowUp.id == item_id,
+                    or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at < until),
+                )
                 .values(next_attempt_at=until)
                 .execution_options(synchronize_session=False)
             )

@@ -402,3 +402,14 @@ async def test_progressive_dials_nothing_for_an_agent_who_is_not_idle(floor: Flo
     finally:
         dialler.cancel()
     assert pbx.dialled.empty()
+
+
+async def test_a_postponement_never_brings_an_items_retry_time_forward(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    store = floor.service.store
+    later = floor.clock() + dt.timedelta(hours=2)
+    await store.postpone(item, later)
+    await store.postpone(item, floor.clock() + dt.timedelta(minutes=3))  # read before the outcome
+    after = await store.get(item)
+    assert after is not None
+    assert after.next_attempt_at == later
