@@ -124,9 +124,9 @@ export class MyWork {
     this.render();
   }
 
-  /** Take up an item: shown with its client, to be dialled or skipped. */
-  show(view, held) {
-    this.current = { view, held, phase: "preview", dial: null, skipping: false };
+  /** Take up an item: shown with its client, to be dialled or skipped (or told about). */
+  show(view, held, phase = "preview") {
+    this.current = { view, held, phase, dial: null, skipping: false };
     const item = view.item;
     if (item.client_id) {
       // An agent's own task opens its client; anyone else's (a queue's, nobody's) is opened
@@ -280,9 +280,24 @@ export class MyWork {
       v.may_dial ? t("work.may_dial") : this.whyNot(v.reason, v.earliest));
   }
 
+  /** An item whose call the agent answered and has not told about (the page was reloaded
+   * meanwhile, or they went on to something else): its outcome can still be told. */
+  untold(view) {
+    const mine = view.attempts.filter((a) => a.agent_id === this.user.id);
+    const last = mine.reduce((a, b) => (Date.parse(b.started_at) > Date.parse(a.started_at) ? b : a), mine[0]);
+    return last?.outcome === "answered" && last.interaction_id !== null;
+  }
+
   row(view) {
     const item = view.item;
-    const open = el("button", { type: "button", class: "link", "data-testid": "work-open", onclick: () => { this.notice = null; this.show(view, false); } }, t("work.open"));
+    const untold = this.untold(view);
+    const open = el("button", {
+      type: "button", class: "link", "data-testid": untold ? "work-tell" : "work-open",
+      onclick: () => {
+        this.notice = null;
+        this.show(view, false, untold ? "report" : "preview");
+      },
+    }, t(untold ? "work.tell" : "work.open"));
     return el("li", { class: "work-row", "data-testid": "work-row", dataset: { itemId: String(item.id) } },
       el("div", { class: "work-row-head" }, el("strong", {}, term("follow_up_kind", item.kind)),
         el("span", { class: "muted" }, t("work.due", { date: fmt.date(item.due_on) })), open),

@@ -8,11 +8,13 @@ client behind the carrier trunk (tests/support/sip_client.py):
   agent's phone first (the Originate), then the client is dialled over the trunk with the
   hotline's number as caller ID; the client answers; the agent hangs up from the desk's call
   panel (the sipp client's own BYE has no Request-URI yet, which Asterisk drops); the desk asks
-  how it went, the agent reports "completed" with a note: the item is done in the database and
-  its attempt row holds the call's interaction;
+  how it went (and still does on the item's row after a reload), the agent reports
+  "completed" with a note: the item is done in the database and its attempt row holds the
+  call's interaction;
 * outside calling hours (the settings' window put away from now): Next offers nothing, the
   item's verdict names the rule and the time it may go (center time), Dial is refused with
-  the rule and that time on the page, and nothing is dialled.
+  the rule and that time on the page, and nothing is dialled; the agent skips it, with a
+  reason.
 
 The browser runs in Los Angeles time: a time shown in the PC's zone would be 16 hours off the
 center's. The panel's layout is checked at 1366x768. Screenshots go to test-artifacts/.
@@ -20,6 +22,7 @@ center's. The panel's layout is checked at 1366x768. Screenshots go to test-arti
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -58,6 +61,7 @@ CENTER = ZoneInfo("Asia/Shanghai")  # the settings' business_timezone
 HOTLINE_NUMBER = "95777"  # not the default, so the client's caller ID is the setting's
 REASON = "开户回访：确认本人开户及风险揭示 (account opened 2026-11-30)"  # noqa: RUF001
 NOTE = "客户确认本人开户, 已理解风险等级。 Confirmed in person."
+SKIP_REASON = "客户今天开会 in a meeting today"
 ALL_DAY = {  # calling hours that hold now, whatever the hour
     f"outbound_{days}_{end}": dt.time(0, 0) if end == "start" else dt.time(23, 59, 59)
     for days in ("weekday", "weekend")
@@ -148,6 +152,21 @@ async def attempts_of(line: Hotline, item_id: int) -> list[FollowUpAttempt]:
         return rows
 
 
+async def until_answered(line: Hotline, item_id: int, timeout: float = 10.0) -> None:
+    """The dialler has applied the dialled call's end to the item's attempt: answered."""
+
+    async def answered() -> bool:
+        attempts = await attempts_of(line, item_id)
+        return any(a.outcome == AttemptOutcome.ANSWERED for a in attempts)
+
+    async def poll() -> None:
+        # The database, which announces nothing to wait on; wait_for bounds it.
+        while not await answered():  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
 async def in_sight(page: Page, *selectors: str) -> None:
     for selector in selectors:
         await expect(page.locator(selector)).to_be_in_viewport(ratio=1)
@@ -232,6 +251,15 @@ async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_des
             # The call is over: how did it go?
             form = page.locator("[data-testid=work-outcome]")
             await expect(form).to_be_visible(timeout=15_000)
+            await expect(page.locator("[data-testid=work-next]")).to_be_disabled()
+
+            # A page reloaded before telling keeps the answered call to tell about, on its row
+            # (once the dialler has applied the call's end: answered, counted).
+            await until_answered(line, item_id)
+            await page.reload()
+            await expect(row.locator("[data-testid=work-tell]")).to_have_text("填写结果")
+            await row.locator("[data-testid=work-tell]").click()
+            await expect(form).to_be_visible()
             await in_sight(page, "[data-testid=work-outcome-completed]", "#work-note")
             await in_sight(page, "[data-testid=work-report]")
             await page.check("[data-testid=work-outcome-completed]")
@@ -349,9 +377,25 @@ async def test_outside_calling_hours_dial_is_refused_with_the_rule_and_nothing_i
             await page.screenshot(path=str(artifacts / "desk-my-work-outside-hours-en.png"))
             assert phone.invites == []  # the agent's phone never rang
 
-    # Nothing was dialled: no attempt, and no outbound call record (click-to-dial writes one
-    # before its Originate).
-    assert await attempts_of(line, item_id) == []
+            # Skipped instead, with a reason (none: the page asks for one): it comes back later.
+            await page.click("[data-testid=work-skip]")
+            await page.click("[data-testid=work-skip-confirm]")
+            reason = page.locator("[data-testid=work-skip-reason]")
+            assert await reason.evaluate("(input) => !input.validity.valid")
+            await reason.fill(SKIP_REASON)
+            await page.click("[data-testid=work-skip-confirm]")
+            await expect(message).to_have_text("Skipped: the Return visit comes back later.")
+            await expect(page.locator("[data-testid=work-current]")).to_be_hidden()
+            await expect(row).to_contain_text("Dialled 0 time(s) · Skipped")  # a skip counts none
+
+    # Nothing was dialled: the skip is the one attempt, with no call, and there is no outbound
+    # call record (click-to-dial writes one before its Originate).
+    [skipped] = await attempts_of(line, item_id)
+    assert (skipped.outcome, skipped.note, skipped.interaction_id) == (
+        AttemptOutcome.SKIPPED.value,
+        SKIP_REASON,
+        None,
+    )
     async with line.db.read() as session:
         outbound = await session.scalar(
             select(func.count(Interaction.id)).where(
