@@ -71,7 +71,7 @@ def test_there_is_a_section_for_each_report() -> None:
         for tag, attrs in _markup().elements
         if tag == "section" and attrs.get("class") == "page"
     }
-    assert pages == {"calls", "cases", "kpis", "deciles", "staffing"}
+    assert pages == {"calls", "cases", "outbound", "kpis", "deciles", "staffing"}
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)

@@ -12,10 +12,11 @@ import { calls } from "./calls.js";
 import { cases } from "./cases.js";
 import { deciles } from "./deciles.js";
 import { kpis } from "./kpis.js";
+import { outbound } from "./outbound.js";
 import { setCenterDay, showUpdated } from "./section.js";
 import { staffing } from "./staffing.js";
 
-const SECTIONS = new Map([calls, cases, kpis, deciles, staffing].map((s) => [s.page, s]));
+const SECTIONS = new Map([calls, cases, outbound, kpis, deciles, staffing].map((s) => [s.page, s]));
 
 let shown = null;
 
