@@ -304,6 +304,10 @@ class AcdService:
         )
         queued = QueuedCall(leg, interaction_id, waiting, caller, outcome, config, resumable)
         self.enter(queued, config, now)
+        if for_agent is not None:
+            # A client the dialler reached is not sent away because the queue keeps shorter
+            # hours (the calling hours are the dialler's rule): the longest wait still holds.
+            queued.overflow_at = now + config.max_wait_seconds
         self._queued[leg.call_id] = queued
         self.router.add_call(waiting)
         log.info("call %s waits in %s (priority %d)", leg.call_id, queue, waiting.priority)

@@ -20,7 +20,7 @@ import pytest
 
 from callcenter.acd.agent_states import AgentStates, OwnState
 from callcenter.acd.agents import AgentStatus
-from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig
+from callcenter.acd.model import AgentProfile, AgentState, ClientSummary, QueueConfig, QueueHours
 from callcenter.acd.ports import OpenCall
 from callcenter.acd.service import AcdService, CallNotWaitingHere
 from callcenter.crm.vocabulary import RiskProfile, Tier, ValueClass
@@ -614,3 +614,20 @@ async def test_an_adopted_record_named_impossible_is_closed_as_an_anomaly() -> N
         await c.acd.finish_adopted(open_call)
         assert c.store.anomalies == [(55, "found at a restart: answered, never offered")]
         assert c.store.phases_of(55) == []
+
+
+async def test_a_client_the_dialler_reached_goes_to_their_agent_even_when_the_queue_is_closed() -> (
+    None
+):
+    closed = QueueHours(opens=dt.time(3, 0), closes=dt.time(3, 1), weekdays=frozenset({7}))
+    queue = QueueConfig("general", hours=closed, overflow_queue="backup", advisor_wait_seconds=20)
+    async with center([queue, QueueConfig("backup")], [agent(1), agent(2)]) as c:
+        await c.agent_says(1, "ready")
+        await c.agent_says(2, "ready")
+        leg = FakeLeg("out-1")
+        c.pops.legs["out-1"] = leg
+        outcome = Outcome(kind=OutcomeKind.QUEUED, path=(), client_id=None, queue="general")
+        c.calls["out-1"] = asyncio.create_task(c.acd.take(leg, outcome, 200, for_agent=2))
+        await settle()
+        assert leg.dialled() == [2], "the agent it was dialled for, not the first ready"
+        assert c.of("call.overflowed") == []
