@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from callcenter.crm.scopes import HANDLING_WINDOW, DataScope, Reach
-from callcenter.crm.vocabulary import FollowUpStatus
+from callcenter.crm.vocabulary import Direction, FollowUpStatus
 from callcenter.persistence.tables import (
     AgentStatusRow,
     Client,
@@ -27,8 +27,9 @@ from callcenter.persistence.tables import (
 def _handled_clients(scope: DataScope, now: dt.datetime) -> Select[tuple[int | None]]:
     """The clients whose call or task is in the user's hands: the call the ACD reserved them
     for (their status names it from the moment of the offer, before the pop and the ring),
-    a call offered to them whose wrap-up has not ended (within the handling window), or an
-    open follow-up assigned to them."""
+    a call offered to them or dialled by them whose wrap-up has not ended (within the
+    handling window), or an open follow-up assigned to them or held for them (the dialler's
+    preview)."""
     reserved = select(Interaction.client_id).where(
         Interaction.id.in_(
             select(AgentStatusRow.interaction_id).where(AgentStatusRow.agent_id == scope.user_id)
@@ -38,13 +39,19 @@ def _handled_clients(scope: DataScope, now: dt.datetime) -> Select[tuple[int | N
     calls = select(Interaction.client_id).where(
         Interaction.agent_id == scope.user_id,
         Interaction.client_id.is_not(None),
-        Interaction.offered_at.is_not(None),
+        # An outbound call (the agent dialled the client) is theirs from the dial.
+        or_(Interaction.offered_at.is_not(None), Interaction.direction == Direction.OUTBOUND),
         Interaction.wrapup_ended_at.is_(None),
         Interaction.anomaly.is_(None),
         Interaction.started_at >= now - HANDLING_WINDOW,
     )
     tasks = select(FollowUp.client_id).where(
-        FollowUp.assigned_to_id == scope.user_id, FollowUp.status == FollowUpStatus.OPEN
+        FollowUp.status == FollowUpStatus.OPEN,
+        or_(
+            FollowUp.assigned_to_id == scope.user_id,
+            # The dialler's work item held for them (a preview): the 360° view comes with it.
+            and_(FollowUp.reserved_by_id == scope.user_id, FollowUp.reserved_until > now),
+        ),
     )
     return select(union(reserved, calls, tasks).subquery().c[0])
 

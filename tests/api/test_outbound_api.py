@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
-from callcenter.outbound.model import DialRules
+from callcenter.outbound.model import CallingHours, DialRules
 from callcenter.outbound.service import OutboundService
 from callcenter.persistence.db import Database
 from callcenter.persistence.outbound import SqlOutboundStore
@@ -196,3 +196,23 @@ async def test_an_agent_turns_progressive_dialling_on_and_off(desk: Desk) -> Non
     assert (await api.http.get("/api/outbound/progressive", headers=advisor)).json()["on"] is False
     off = await api.http.put("/api/outbound/progressive", json={"on": False}, headers=agent)
     assert off.json()["on"] is False
+
+
+async def test_the_previewed_items_client_is_in_the_agents_hands(desk: Desk) -> None:
+    api, agent = desk.api, api_headers(desk, Role.AGENT)
+    # The hold is judged by the real clock here (the client view's scope): calls all day.
+    all_day = CallingHours(
+        dt.time(0), dt.time(23, 59, 59, 999999), dt.time(0), dt.time(23, 59, 59, 999999)
+    )
+    api.app.state.runtime.outbound = OutboundService(
+        SqlOutboundStore(api.db), desk.dialler, DialRules(hours=all_day)
+    )
+    path = f"/api/clients/{desk.client_id}"
+    before = await api.http.get(path, headers=agent)
+    assert before.status_code in (403, 404), before.text  # nobody's item: not theirs yet
+    assert (await api.http.post("/api/outbound/next", headers=agent)).json()["item"]
+    held = await api.http.get(path, headers=agent)
+    assert held.status_code == 200, held.text  # the 360° view comes with the preview
+    # The advisor, who holds nothing, still does not reach the client (not in their book).
+    other = await api.http.get(path, headers=api_headers(desk, Role.ADVISOR))
+    assert other.status_code in (403, 404)

@@ -16,11 +16,14 @@ from sqlalchemy import select
 
 from callcenter.acd.dial_outcome import DialOutcome
 from callcenter.acd.model import AgentState
+from callcenter.crm.recordings import RecordingStatus
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.events import CallOffered, EventSubscription, OutboundCallEnded
 from callcenter.persistence.tables import FollowUp, FollowUpAttempt, Interaction
+from callcenter.sandbox.instance import AsteriskInstance
 from tests.integration.test_acd_real_asterisk import log_in, short_queue
 from tests.integration.test_outbound_trunk_real_asterisk import client_port
+from tests.integration.test_recording_real_asterisk import finished_recording, recordings_folder
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.hotline import Hotline
 from tests.support.logins import log_in as log_in_as
@@ -37,12 +40,13 @@ ALL_DAY = {  # calling hours that hold whenever the suite runs
 }
 
 
-async def start_line(hotline_factory: Callable[..., Any], port: int) -> Hotline:
+async def start_line(hotline_factory: Callable[..., Any], port: int, **overrides: Any) -> Hotline:
     line: Hotline = await hotline_factory(
         outbound_trunk=f"127.0.0.1:{port}",
         hotline_number=HOTLINE_NUMBER,
         outbound_ring_seconds=RING_SECONDS,
         **ALL_DAY,
+        **overrides,
     )
     await short_queue(line, ring_seconds=10)
     return line
@@ -119,10 +123,10 @@ async def item_row(line: Hotline, item_id: int) -> FollowUp:
 
 
 async def test_an_answered_client_is_put_through_to_the_agent_with_the_pop_before_the_ring(
-    hotline_factory: Callable[..., Any],
+    hotline_factory: Callable[..., Any], asterisk: AsteriskInstance
 ) -> None:
     port = client_port()
-    line = await start_line(hotline_factory, port)
+    line = await start_line(hotline_factory, port, **recordings_folder(asterisk))
     _headers, agent_id = await progressive_on(line, "agent01")
     item_id = await due_return_visit(line, agent_id)
     password = line.settings.agent_phone_password.get_secret_value()
@@ -145,6 +149,7 @@ async def test_an_answered_client_is_put_through_to_the_agent_with_the_pop_befor
             pop = (await asyncio.wait_for(pops.get(), 5)).narrow(CallOffered)
             ended = await dial_ended(ends)
             await client.wait_ended(timeout=20)
+            recording = await finished_recording(line)
     # The client's phone: their number dialled on the trunk, the hotline's shown.
     assert (invite.dialled, invite.caller_id) == (line.client.phone, HOTLINE_NUMBER)
     # The pop for this client reached the desk's channel before the agent's phone rang.
@@ -174,6 +179,9 @@ async def test_an_answered_client_is_put_through_to_the_agent_with_the_pop_befor
         assert call.answered_at is not None
     item = await item_row(line, item_id)
     assert (item.attempts, item.last_outcome, item.status) == (1, "answered", "open")
+    # Recorded as an inbound call is: the call's file, tied to the attempt's interaction.
+    assert recording.status is RecordingStatus.COMPLETE, recording.failure_reason
+    assert recording.interaction_id == ended.interaction_id
 
 
 async def test_a_client_who_does_not_answer_is_never_put_through_and_waits_for_the_retry(
