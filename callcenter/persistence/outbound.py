@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import ColumnElement, and_, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.phones import caller_e164
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
+from callcenter.outbound.care_lists import CareList, CareListResult
 from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, Party, WorkItem
 from callcenter.outbound.retry import ItemAfter
 from callcenter.persistence import dnc
+from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
 from callcenter.persistence.tables import (
+    AccountSummary,
     AgentQueue,
     CallbackRequest,
     Client,
@@ -389,3 +393,93 @@ async def keep_return_visits(
         except Exception:  # the database: the next round creates what this one missed
             log.exception("return visits of new accounts not created")
         await asyncio.sleep(every_seconds)
+
+
+# --- a supervisor's care-call list --------------------------------------------------------------
+
+
+def _holders(session: AsyncSession, symbol: str) -> Select[int]:
+    """The clients whose latest account summary holds ``symbol`` (positions are JSON: read
+    with each database's own JSON functions, in the query)."""
+    latest = (
+        select(AccountSummary.client_id, func.max(AccountSummary.period).label("period"))
+        .group_by(AccountSummary.client_id)
+        .subquery()
+    )
+    held = select(AccountSummary.client_id).join(
+        latest,
+        and_(
+            AccountSummary.client_id == latest.c.client_id,
+            AccountSummary.period == latest.c.period,
+        ),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        contains = text("CAST(account_summaries.positions AS JSONB) @> CAST(:held AS JSONB)")
+        return held.where(contains.bindparams(held=json.dumps([{"symbol": symbol}])))
+    each = text(
+        "EXISTS (SELECT 1 FROM json_each(account_summaries.positions) "
+        "WHERE json_extract(json_each.value, '$.symbol') = :symbol)"
+    )
+    return held.where(each.bindparams(symbol=symbol))
+
+
+async def add_care_list(
+    session: AsyncSession, care: CareList, by_user_id: int, now: dt.datetime
+) -> CareListResult:
+    """One care-call item per client named (see callcenter/outbound/care_lists.py)."""
+    named = (
+        _holders(session, care.holding_symbol)
+        if care.holding_symbol is not None
+        else select(Client.id).where(Client.id.in_(care.client_ids))
+    )
+    rows = (
+        await session.execute(select(Client.id, Client.closed_on).where(Client.id.in_(named)))
+    ).all()
+    open_already = set(
+        await session.scalars(
+            select(FollowUp.client_id).where(
+                FollowUp.client_id.in_([client_id for client_id, _closed in rows]),
+                FollowUp.kind == care.kind,
+                FollowUp.reason == care.reason,
+                FollowUp.status == FollowUpStatus.OPEN,
+            )
+        )
+    )
+    created = skipped_closed = 0
+    for client_id, closed_on in rows:
+        if closed_on is not None:
+            skipped_closed += 1
+            continue
+        if client_id in open_already:
+            continue
+        session.add(
+            FollowUp(
+                client_id=client_id,
+                kind=care.kind,
+                status=FollowUpStatus.OPEN,
+                due_on=care.due_on,
+                priority=care.priority,
+                reason=care.reason,
+                created_by_id=by_user_id,
+                created_at=now,
+                version=1,
+            )
+        )
+        created += 1
+    result = CareListResult(created, len(open_already), skipped_closed)
+    await record_audit(
+        session,
+        by_user_id,
+        "care_list.created",
+        detail={
+            "kind": care.kind.value,
+            "reason": care.reason,
+            "holding_symbol": care.holding_symbol,
+            "client_ids": len(care.client_ids),
+            "created": created,
+            "already_open": result.already_open,
+        },
+        at=now,
+    )
+    log.info("care list %r: %d care calls created by user %s", care.reason, created, by_user_id)
+    return result

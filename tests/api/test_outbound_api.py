@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
 from callcenter.outbound.model import CallingHours, DialRules
 from callcenter.outbound.service import OutboundService
 from callcenter.persistence.db import Database
 from callcenter.persistence.outbound import SqlOutboundStore
-from callcenter.persistence.tables import FollowUp
+from callcenter.persistence.tables import AccountSummary, FollowUp
 from tests.api.conftest import Api
-from tests.support.crm_data import add_client, add_interaction
+from tests.support.crm_data import add_account_months, add_client, add_interaction
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
@@ -216,3 +217,68 @@ async def test_the_previewed_items_client_is_in_the_agents_hands(desk: Desk) -> 
     # The advisor, who holds nothing, still does not reach the client (not in their book).
     other = await api.http.get(path, headers=api_headers(desk, Role.ADVISOR))
     assert other.status_code in (403, 404)
+
+
+async def test_a_supervisor_lists_care_calls_for_the_holders_of_a_security(api: Api) -> None:
+    holder = await add_client(
+        api.db, api.branch.id, account_no="1001000010", phones=("+8613800000010",)
+    )
+    sold = await add_client(
+        api.db, api.branch.id, account_no="1001000011", phones=("+8613800000011",)
+    )
+    other = await add_client(
+        api.db, api.branch.id, account_no="1001000012", phones=("+8613800000012",)
+    )
+    await add_account_months(api.db, holder, dt.date(2026, 10, 1), [1_000_000, 1_100_000])
+    await add_account_months(api.db, sold, dt.date(2026, 10, 1), [1_000_000, 1_100_000])
+    async with api.db.write() as session:  # sold it in November: the latest month holds none
+        november = await session.scalar(
+            select(AccountSummary).where(
+                AccountSummary.client_id == sold, AccountSummary.period == dt.date(2026, 11, 1)
+            )
+        )
+        assert november is not None
+        november.positions = [{"symbol": "000001", "name": "平安银行", "quantity": 10}]
+    body = {
+        "kind": "market_alert",
+        "reason": "limit-down of 600519 on 2026-12-07",
+        "due_on": "2026-12-08",
+        "holding_symbol": "600519",
+    }
+    supervisor = api.as_(Role.SUPERVISOR)
+    made = await api.http.post("/api/outbound/care-lists", json=body, headers=supervisor)
+    assert made.status_code == 201, made.text
+    assert made.json() == {"created": 1, "already_open": 0, "skipped_closed": 0}
+    again = await api.http.post("/api/outbound/care-lists", json=body, headers=supervisor)
+    assert again.json() == {"created": 0, "already_open": 1, "skipped_closed": 0}
+    async with api.db.read() as session:
+        rows = (
+            await session.execute(
+                select(FollowUp.client_id, FollowUp.kind, FollowUp.reason, FollowUp.priority)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (holder, FollowUpKind.MARKET_ALERT, "limit-down of 600519 on 2026-12-07", 4)
+    ]
+    assert other not in [r[0] for r in rows]
+
+
+async def test_a_care_list_names_its_clients_one_way_and_makes_only_care_calls(api: Api) -> None:
+    supervisor = api.as_(Role.SUPERVISOR)
+    base = {"reason": "new-share listing reminder", "due_on": "2026-12-08"}
+    both = await api.http.post(
+        "/api/outbound/care-lists",
+        json={**base, "holding_symbol": "600519", "client_ids": [1]},
+        headers=supervisor,
+    )
+    assert (both.status_code, both.json()["error"]) == (422, "care-list-invalid")
+    not_care = await api.http.post(
+        "/api/outbound/care-lists",
+        json={**base, "kind": "return_visit", "client_ids": [1]},
+        headers=supervisor,
+    )
+    assert not_care.status_code == 422
+    agent = await api.http.post(
+        "/api/outbound/care-lists", json={**base, "client_ids": [1]}, headers=api.as_(Role.AGENT)
+    )
+    assert agent.status_code == 403

@@ -368,6 +368,12 @@ ROUTES += [
     RouteRule("POST", "/api/outbound/items/{item_id}/skip", AGENTS, {"reason": "later"}),
     RouteRule("GET", "/api/outbound/progressive", AGENTS),
     RouteRule("PUT", "/api/outbound/progressive", AGENTS, {"on": True}),
+    RouteRule(
+        "POST",
+        "/api/outbound/care-lists",
+        SUPERVISOR,
+        lambda s: {"reason": "listing day", "due_on": "2026-12-08", "client_ids": [s.client_id]},
+    ),
 ]
 
 

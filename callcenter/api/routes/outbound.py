@@ -10,15 +10,18 @@ POST     /api/outbound/items/{item_id}/skip      agent, advisor
 POST     /api/outbound/items/{item_id}/outcome   agent, advisor
 GET      /api/outbound/progressive               agent, advisor
 PUT      /api/outbound/progressive               agent, advisor
+POST     /api/outbound/care-lists                supervisor
 =======  ======================================  ==============
 
 404 ``work-item-not-found``; 409 ``work-item-taken``, ``work-item-not-diallable`` (the rule
 in ``detail.reason``, and ``detail.earliest``), ``no-dial-to-report``, ``no-dialler``,
-``agent-not-free-to-dial``, ``pbx-unavailable``; 422 ``not-an-agent-outcome``.
+``agent-not-free-to-dial``, ``pbx-unavailable``; 422 ``not-an-agent-outcome``,
+``care-list-invalid``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -27,6 +30,8 @@ from callcenter.api.agent_state import AGENT_ROLES
 from callcenter.api.deps import Principal, require_roles
 from callcenter.api.schemas.common import Id, errors
 from callcenter.api.schemas.outbound import (
+    CareListIn,
+    CareListOut,
     DialedOut,
     MyWorkOut,
     OutcomeIn,
@@ -37,8 +42,11 @@ from callcenter.api.schemas.outbound import (
     WorkItemOut,
     WorkViewOut,
 )
+from callcenter.crm.vocabulary import FollowUpKind, Role
+from callcenter.outbound.care_lists import CareList
 from callcenter.outbound.model import AttemptOutcome
 from callcenter.outbound.service import NoDialler, OutboundService
+from callcenter.persistence.outbound import add_care_list
 
 router = APIRouter(prefix="/outbound", tags=["outbound"])
 
@@ -119,3 +127,29 @@ async def set_progressive(
     dialler dials the next item's client and puts them through, the pop before the ring."""
     outbound.set_progressive(principal.user_id, body.on)
     return _progressive(outbound, principal.user_id)
+
+
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+
+
+@router.post("/care-lists", status_code=201, responses=errors(422))
+async def care_list(body: CareListIn, principal: Supervisor, request: Request) -> CareListOut:
+    """Care calls for many clients at once (e.g. the holders of a security after a
+    limit-down): one work item each, none for a client who has such an item open already or
+    whose account is closed. Audited."""
+    care = CareList(
+        kind=FollowUpKind(body.kind),
+        reason=body.reason,
+        due_on=body.due_on,
+        priority=body.priority,
+        holding_symbol=body.holding_symbol,
+        client_ids=tuple(body.client_ids),
+    )
+    db = request.app.state.runtime.db
+    async with db.write() as session:
+        result = await add_care_list(session, care, principal.user_id, dt.datetime.now(dt.UTC))
+    return CareListOut(
+        created=result.created,
+        already_open=result.already_open,
+        skipped_closed=result.skipped_closed,
+    )

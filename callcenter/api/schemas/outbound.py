@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from callcenter.api.schemas.common import StrictModel, Timestamp, text
+from callcenter.api.schemas.common import Id, StrictModel, Timestamp, text
 from callcenter.crm.phones import mask_phone
 from callcenter.crm.vocabulary import FollowUpKind
 from callcenter.outbound.model import Attempt, WorkItem
@@ -154,3 +154,25 @@ class ProgressiveIn(StrictModel):
 class ProgressiveOut(BaseModel):
     on: bool
     dialling_item_id: int | None = Field(description="the work item being dialled for the agent")
+
+
+CareKind = Literal["care_call", "birthday", "ipo_reminder", "investment_report", "market_alert"]
+
+
+class CareListIn(StrictModel):
+    """Care calls for many clients: those holding a security, or a list of ids."""
+
+    kind: CareKind = "care_call"
+    reason: Annotated[str, text(300, min_length=4)] = Field(
+        description="what the agent is told, e.g. 'limit-down of 600519 on 2026-12-07'"
+    )
+    due_on: dt.date
+    priority: int = Field(default=4, ge=1, le=9)
+    holding_symbol: Annotated[str, text(12)] | None = None
+    client_ids: list[Id] = Field(default_factory=list, max_length=10_000)
+
+
+class CareListOut(BaseModel):
+    created: int
+    already_open: int
+    skipped_closed: int
