@@ -50,12 +50,12 @@ def client_port() -> int:
 
 
 async def start_line(hotline_factory: Callable[..., Any], port: int, **overrides: Any) -> Hotline:
-    line: Hotline = await hotline_factory(
-        outbound_trunk=f"127.0.0.1:{port}",
-        hotline_number=HOTLINE_NUMBER,
-        outbound_ring_seconds=RING_SECONDS,
-        **overrides,
-    )
+    settings: dict[str, Any] = {
+        "outbound_trunk": f"127.0.0.1:{port}",
+        "hotline_number": HOTLINE_NUMBER,
+        "outbound_ring_seconds": RING_SECONDS,
+    }
+    line: Hotline = await hotline_factory(**(settings | overrides))
     return line
 
 
@@ -298,3 +298,58 @@ async def test_an_agent_phone_that_never_answers_is_the_agents_no_answer(
     assert phone.cancelled  # the agent's phone stopped ringing
     call = await ended_record(line, out["interaction_id"])
     assert call.answered_at is None
+
+
+async def test_the_agent_hanging_up_while_the_client_rings_is_cancelled(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    port = client_port()
+    line = await start_line(hotline_factory, port, outbound_ring_seconds=30)
+    password = line.settings.agent_phone_password.get_secret_value()
+    async with (
+        SipClient(port, "ring_no_answer") as client,
+        AgentPhone(
+            line.settings.sip_port, "1001", password=password, behaviour=Answer(0.3)
+        ) as phone,
+    ):
+        agent, _ = await bearer(line, "agent01")  # logged out: no ACD call can come
+        with outbound_events(line) as events:
+            out = await dial(line, agent)
+            await phone.wait_answered(timeout=15)
+            await client.wait_invite()
+            await phone.hang_up()  # the agent gives up before the client answers
+            ended = await attempt_ended(events, out["call_id"])
+            await client.wait_logged("CANCELLED")
+    assert ended.outcome is DialOutcome.CANCELLED
+    assert ended.answered_at is None
+
+
+async def test_a_colleague_dialled_at_their_extension_is_not_shown_the_hotline_number(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    port = client_port()
+    line = await start_line(hotline_factory, port)
+    password = line.settings.agent_phone_password.get_secret_value()
+    sip_port = line.settings.sip_port
+    async with (
+        SipClient(port, "answer") as client,
+        AgentPhone(sip_port, "1001", password=password, behaviour=Answer(0.3)) as phone,
+        AgentPhone(sip_port, "1002", password=password, behaviour=Answer(0.3)) as colleague,
+    ):
+        agent, _ = await bearer(line, "agent01")  # logged out: no ACD call can come
+        with outbound_events(line) as events:
+            response = await line.http.post(
+                "/api/calls/me/dial", json={"number": "1002"}, headers=agent
+            )
+            assert response.status_code == 201, response.text
+            out = response.json()
+            await phone.wait_answered(timeout=15)
+            rung = await colleague.wait_answered(timeout=15)
+            await colleague.hang_up()
+            ended = await attempt_ended(events, out["call_id"])
+    # As before this change: the agent's channel's caller ID (what its Originate set).
+    assert rung.invite.from_user == "1002"
+    assert rung.invite.from_user != HOTLINE_NUMBER
+    assert client.invites == []  # nothing went to the trunk
+    assert ended.outcome is DialOutcome.ANSWERED
+    assert ended.number_masked == mask_phone("1002")
