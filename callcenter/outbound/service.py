@@ -28,6 +28,7 @@ from callcenter.outbound.model import (
 )
 from callcenter.outbound.ports import Availability, Dialler, OutboundStore, ProgressiveDialler
 from callcenter.outbound.retry import after_attempt
+from callcenter.outbound.web_callbacks import WebCallbackLimits
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class OutboundService:
         # agents turn it on again.
         self.progressive_agents: set[int] = set()
         self._dialling: dict[int, int] = {}
+        self.web_limits = WebCallbackLimits(clock=clock)  # the public callback form's
 
     async def _view(self, item: WorkItem, now: dt.datetime) -> WorkView:
         attempts = await self.store.attempts(item.id)

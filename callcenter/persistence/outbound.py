@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.crm.phones import caller_e164
-from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
+from callcenter.crm.phones import caller_e164, mask_phone
+from callcenter.crm.vocabulary import CallbackStatus, FollowUpKind, FollowUpStatus
 from callcenter.outbound.care_lists import CareList, CareListResult
 from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, Party, WorkItem
 from callcenter.outbound.retry import ItemAfter
@@ -483,3 +483,61 @@ async def add_care_list(
     )
     log.info("care list %r: %d care calls created by user %s", care.reason, created, by_user_id)
     return result
+
+
+# --- the web site's callback form ---------------------------------------------------------------
+
+
+async def file_web_callback(
+    session: AsyncSession,
+    *,
+    number: str,
+    language: str,
+    not_before: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[int, bool]:
+    """Book a callback to ``number`` (E.164) asked for on the web site: the request and its
+    work item, the client identified when exactly one has this number. ``(work item id,
+    created)``; an open callback to the same number is answered instead of a second one."""
+    booked = await session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.kind == FollowUpKind.CALLBACK,
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.number == number,
+        )
+    )
+    if booked is not None:
+        return booked, False
+    owners = list(
+        await session.scalars(
+            select(ClientPhone.client_id).where(ClientPhone.e164 == number).distinct()
+        )
+    )
+    request = CallbackRequest(
+        requested_at=now,
+        interaction_id=None,
+        client_id=owners[0] if len(owners) == 1 else None,
+        number=number,
+        language=language,
+        status=CallbackStatus.OPEN,
+        version=1,
+    )
+    session.add(request)
+    await session.flush()
+    work = callback_work(request)
+    work.reason = "callback requested on the web site"
+    if not_before is not None and not_before > now:
+        work.not_before = not_before
+        work.due_on = (not_before + dt.timedelta(days=1)).date()
+    session.add(work)
+    await session.flush()
+    await record_audit(
+        session,
+        None,
+        "callback.web",
+        client_id=request.client_id,
+        detail={"number": mask_phone(number), "follow_up_id": work.id},
+        at=now,
+    )
+    log.info("web callback %s booked for %s", work.id, mask_phone(number))
+    return work.id, True

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from callcenter.api.schemas.common import Id, StrictModel, Timestamp, text
-from callcenter.crm.phones import mask_phone
+from callcenter.crm.phones import mask_phone, to_e164
 from callcenter.crm.vocabulary import FollowUpKind
 from callcenter.outbound.model import Attempt, WorkItem
 from callcenter.outbound.service import DialedItem, WorkView
@@ -176,3 +176,23 @@ class CareListOut(BaseModel):
     created: int
     already_open: int
     skipped_closed: int
+
+
+class WebCallbackIn(StrictModel):
+    """The public site's callback form."""
+
+    number: Annotated[str, text(32, min_length=5)] = Field(
+        description="the number to call back, e.g. 13800138000 or +8613800138000"
+    )
+    language: Literal["zh", "en"] = "zh"
+    not_before: Timestamp | None = Field(default=None, description="not before this time")
+
+    @field_validator("number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        return to_e164(value)  # InvalidPhoneNumber is a ValueError: 422 naming the field
+
+
+class WebCallbackOut(BaseModel):
+    reference: int
+    already_booked: bool = Field(description="this number had a callback booked already")
