@@ -5,8 +5,7 @@ every refusal named."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
@@ -14,38 +13,11 @@ from sqlalchemy import select
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
 from callcenter.outbound.model import CallingHours, DialRules
 from callcenter.outbound.service import OutboundService
-from callcenter.persistence.db import Database
 from callcenter.persistence.outbound import SqlOutboundStore
 from callcenter.persistence.tables import AccountSummary, FollowUp
 from tests.api.conftest import Api
-from tests.support.crm_data import add_account_months, add_client, add_interaction
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-MONDAY_10 = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
-
-
-@dataclass
-class Dialled:
-    call_id: str
-    interaction_id: int
-
-
-@dataclass
-class FakeDialler:
-    db: Database
-    calls: list[tuple[int, str, int | None]] = field(default_factory=list)
-
-    async def dial(self, agent_id: int, number: str, client_id: int | None = None) -> Dialled:
-        self.calls.append((agent_id, number, client_id))
-        return Dialled(f"out-{len(self.calls)}", await add_interaction(self.db, client_id))
-
-
-@dataclass
-class Clock:
-    now: dt.datetime = MONDAY_10
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+from tests.support.crm_data import add_account_months, add_client
+from tests.support.outbound import SHANGHAI, Clock, FakeDialler
 
 
 @dataclass

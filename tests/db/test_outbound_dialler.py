@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,36 +28,7 @@ from callcenter.persistence.db import Database
 from callcenter.persistence.outbound import SqlOutboundStore
 from callcenter.persistence.tables import AgentQueue, Client, FollowUp, FollowUpAttempt, User
 from tests.support.crm_data import add_branch, add_client, add_interaction
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-MONDAY_10 = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)
-
-
-@dataclass
-class Clock:
-    now: dt.datetime = MONDAY_10
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
-class Dialled:
-    call_id: str
-    interaction_id: int
-
-
-@dataclass
-class FakeDialler:
-    """Click-to-dial as the PBX does it: an outbound interaction per call."""
-
-    db: Database
-    calls: list[tuple[int, str, int | None]] = field(default_factory=list)
-
-    async def dial(self, agent_id: int, number: str, client_id: int | None = None) -> Dialled:
-        self.calls.append((agent_id, number, client_id))
-        interaction_id = await add_interaction(self.db, client_id)
-        return Dialled(f"out-{len(self.calls)}", interaction_id)
+from tests.support.outbound import MONDAY_10, SHANGHAI, Clock, Dialled, FakeDialler
 
 
 @dataclass
