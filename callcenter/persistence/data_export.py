@@ -35,9 +35,11 @@ from callcenter.persistence.tables import (
     Complaint,
     ComplaintEvent,
     FollowUp,
+    FollowUpAttempt,
     Interaction,
     InteractionAmendment,
     PinAttempt,
+    ReturnVisitAnswers,
     TierChange,
     User,
     VoiceMessage,
@@ -57,6 +59,7 @@ EXPORTED_TABLES = {
     "interactions": "interactions",
     "complaints": "complaints",
     "follow_ups": "follow_ups",
+    "return_visit_answers": "return_visits",
     "callback_requests": "callback_requests",
     "pin_attempts": "pin_attempts",
     "voice_messages": "voice_messages",
@@ -134,6 +137,10 @@ async def _document(session: AsyncSession, client: Client, at: dt.datetime) -> d
         session, ComplaintEvent, ComplaintEvent.complaint_id.in_([c.id for c in complaints])
     )
     voice_messages = await rows_of(session, VoiceMessage, VoiceMessage.client_id == of_client)
+    follow_ups = await rows_of(session, FollowUp, FollowUp.client_id == of_client)
+    attempts = await rows_of(
+        session, FollowUpAttempt, FollowUpAttempt.follow_up_id.in_([f.id for f in follow_ups])
+    )
     erasure = await session.scalar(
         select(ClientErasure).where(ClientErasure.client_id == of_client)
     )
@@ -182,8 +189,17 @@ async def _document(session: AsyncSession, client: Client, at: dt.datetime) -> d
             for c in complaints
         ],
         "follow_ups": [
-            row_dict(f, without=frozenset({"client_id"}))
-            for f in await rows_of(session, FollowUp, FollowUp.client_id == of_client)
+            {
+                **row_dict(f, without=frozenset({"client_id"})),
+                "attempts": [row_dict(a) for a in attempts if a.follow_up_id == f.id],
+            }
+            for f in follow_ups
+        ],
+        "return_visits": [
+            row_dict(r, without=frozenset({"client_id"}))
+            for r in await rows_of(
+                session, ReturnVisitAnswers, ReturnVisitAnswers.client_id == of_client
+            )
         ],
         "callback_requests": [
             row_dict(r, without=frozenset({"client_id"}))

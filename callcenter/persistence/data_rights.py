@@ -49,6 +49,7 @@ from callcenter.persistence.tables import (
     Complaint,
     ComplaintEvent,
     FollowUp,
+    FollowUpAttempt,
     Interaction,
     InteractionAmendment,
     PinAttempt,
@@ -250,11 +251,22 @@ async def _erase_rows(
         session, of_client, old_account_no
     )
     summary["complaints_redacted"] = await _redact_complaints(session, of_client)
+    # A work item's number, reason and its attempts' notes are the client's too (issue 18).
+    summary["follow_up_attempts_redacted"] = await _count(
+        session,
+        update(FollowUpAttempt)
+        .where(
+            FollowUpAttempt.follow_up_id.in_(
+                select(FollowUp.id).where(FollowUp.client_id == of_client)
+            )
+        )
+        .values(note=None),
+    )
     summary["follow_ups_redacted"] = await _count(
         session,
         update(FollowUp)
         .where(FollowUp.client_id == of_client)
-        .values(outcome=None, version=FollowUp.version + 1),
+        .values(outcome=None, number=None, reason=None, version=FollowUp.version + 1),
     )
     summary["follow_ups_cancelled"] = await _count(
         session,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from callcenter.crm.data_rights import ERASED_TEXT, ClientErasureBlocked
-from callcenter.crm.vocabulary import ComplaintStatus, FollowUpStatus, Role
+from callcenter.crm.vocabulary import ComplaintStatus, FollowUpKind, FollowUpStatus, Role
 from callcenter.persistence.clients import lookup_clients_by_phone
 from callcenter.persistence.data_export import EXPORTED_TABLES, export_client
 from callcenter.persistence.data_rights import erase_client, recordings_resolver
@@ -29,6 +29,7 @@ from callcenter.persistence.tables import (
     Complaint,
     ComplaintEvent,
     FollowUp,
+    FollowUpAttempt,
     Interaction,
     InteractionAmendment,
     PinAttempt,
@@ -363,3 +364,51 @@ def test_a_recording_reference_never_reaches_outside_the_recordings_folder(tmp_p
     assert resolve("/spool/messages/../../etc/passwd") is None
     assert resolve("/etc/passwd") is None
     assert resolve("/spool/messages/") is None
+
+
+async def test_the_dialler_s_work_of_a_client_is_exported_and_erased_with_them(
+    database: Database, recordings: Path
+) -> None:
+    officer, one, _two = await _two_clients(database, recordings)
+    async with database.write() as session:
+        item = FollowUp(
+            client_id=one.client_id,
+            kind=FollowUpKind.CALLBACK,
+            status=FollowUpStatus.OPEN,
+            due_on=dt.date(2026, 12, 8),
+            number="+8613911112222",
+            reason="asked to be called about the margin call",
+            version=1,
+        )
+        session.add(item)
+        await session.flush()
+        session.add(
+            FollowUpAttempt(
+                follow_up_id=item.id,
+                mode="preview",
+                started_at=NOW,
+                outcome="skipped",
+                note="client's wife answered: call after six",
+            )
+        )
+        item_id = item.id
+    export = await export_client(database, officer, one.client_id, "subject access SAR-2")
+    [exported] = [f for f in export.document["follow_ups"] if f["id"] == item_id]
+    assert exported["number"] == "+8613911112222"
+    assert [a["note"] for a in exported["attempts"]] == ["client's wife answered: call after six"]
+    assert export.document["return_visits"] == []
+    await erase_client(
+        database,
+        officer,
+        one.client_id,
+        "erasure request received by letter",
+        "ER-2026-002",
+        audio_path=recordings_resolver(recordings, RECORDINGS_IN_ASTERISK),
+        now=NOW,
+    )
+    async with database.read() as session:
+        row = await session.get(FollowUp, item_id)
+        assert row is not None
+        assert (row.number, row.reason, row.status) == (None, None, FollowUpStatus.CANCELLED)
+        notes = (await session.scalars(select(FollowUpAttempt.note))).all()
+        assert notes == [None]
