@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy import Enum as SaEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -339,11 +340,21 @@ class FollowUp(Base):
         Index(
             "ix_follow_ups_queue_dial",
             "queue",
-            "assigned_to_id",
             "status",
             "priority",
             "due_on",
             "id",
+            postgresql_where=text("assigned_to_id IS NULL"),
+            sqlite_where=text("assigned_to_id IS NULL"),
+        ),
+        Index(
+            "ix_follow_ups_unowned_dial",
+            "status",
+            "priority",
+            "due_on",
+            "id",
+            postgresql_where=text("assigned_to_id IS NULL AND queue IS NULL"),
+            sqlite_where=text("assigned_to_id IS NULL AND queue IS NULL"),
         ),
         Index("ix_follow_ups_done_at", "done_at"),
     )

@@ -1,12 +1,15 @@
 """The dialler's reads at a million clients' work (issue 18, "Measure"; docs/benchmarks.md,
 "Outbound: next due work item").
 
-* ``ix_follow_ups_owner_dial`` (assigned_to_id, status, priority, due_on, id) and
-  ``ix_follow_ups_queue_dial`` (queue, assigned_to_id, status, priority, due_on, id): the
-  next due item is read per owner the agent may take from (their own items, each of their
-  queues', nobody's), each in the dialler's order along its own index. One scan of every
-  open item in that order (``ix_follow_ups_dial_order``) read past everyone else's items,
-  tens of thousands at a million clients.
+* ``ix_follow_ups_owner_dial`` (assigned_to_id, status, priority, due_on, id),
+  ``ix_follow_ups_queue_dial`` (queue, status, priority, due_on, id; of the items no person
+  owns) and ``ix_follow_ups_unowned_dial`` (status, priority, due_on, id; of the items nobody
+  owns): the next due item is read per owner the agent may take from (their own items, each
+  of their queues', nobody's), each in the dialler's order along its own index. One scan of
+  every open item in that order (``ix_follow_ups_dial_order``) read past everyone else's
+  items, tens of thousands at a million clients. The "nobody" conditions are the partial
+  indexes' own: PostgreSQL does not read a column tested IS NULL as fixed for the order of
+  an index scan, so (queue, assigned_to_id, ...) with both NULL would not give the order.
 * ``ix_follow_ups_done_at`` and ``ix_follow_up_attempts_started_at``: the wallboard's "done
   today" and "attempts today", read every few seconds, and the outbound report's range.
 
@@ -17,6 +20,7 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_outbound_index"
@@ -31,10 +35,21 @@ def upgrade() -> None:
         "follow_ups",
         ["assigned_to_id", "status", "priority", "due_on", "id"],
     )
+    no_person = sa.text("assigned_to_id IS NULL")
     op.create_index(
         "ix_follow_ups_queue_dial",
         "follow_ups",
-        ["queue", "assigned_to_id", "status", "priority", "due_on", "id"],
+        ["queue", "status", "priority", "due_on", "id"],
+        postgresql_where=no_person,
+        sqlite_where=no_person,
+    )
+    nobody = sa.text("assigned_to_id IS NULL AND queue IS NULL")
+    op.create_index(
+        "ix_follow_ups_unowned_dial",
+        "follow_ups",
+        ["status", "priority", "due_on", "id"],
+        postgresql_where=nobody,
+        sqlite_where=nobody,
     )
     op.create_index("ix_follow_ups_done_at", "follow_ups", ["done_at"])
     op.create_index(op.f("ix_follow_up_attempts_started_at"), "follow_up_attempts", ["started_at"])
@@ -43,5 +58,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_follow_up_attempts_started_at"), table_name="follow_up_attempts")
     op.drop_index("ix_follow_ups_done_at", table_name="follow_ups")
+    op.drop_index("ix_follow_ups_unowned_dial", table_name="follow_ups")
     op.drop_index("ix_follow_ups_queue_dial", table_name="follow_ups")
     op.drop_index("ix_follow_ups_owner_dial", table_name="follow_ups")
