@@ -6,12 +6,24 @@ own transaction; a reservation is one conditional UPDATE, so two agents never ho
 from __future__ import annotations
 
 import asyncio
+import calendar
 import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    extract,
+    func,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.crm.phones import caller_e164, mask_phone
@@ -381,17 +393,68 @@ async def ensure_return_visits(session: AsyncSession, today: dt.date) -> int:
     return len(opened)
 
 
+BIRTHDAY_PRIORITY = 6
+
+
+async def ensure_birthday_calls(session: AsyncSession, today: dt.date) -> int:
+    """A birthday greeting for every client with an open account whose birthday is today
+    (29 February: on the 28th in other years), once a year, owned by their advisor (else
+    anyone's). The care-call rules (opt-out, do-not-call) apply when it is dialled. The
+    number created."""
+    days = [today.day]
+    if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
+        days.append(29)
+    this_year = dt.date(today.year, 1, 1)
+    greeted = (
+        select(FollowUp.id)
+        .where(
+            FollowUp.client_id == Client.id,
+            FollowUp.kind == FollowUpKind.BIRTHDAY,
+            FollowUp.due_on >= this_year,
+        )
+        .exists()
+    )
+    born = (
+        await session.execute(
+            select(Client.id, Client.advisor_id).where(
+                extract("month", Client.birthday) == today.month,
+                extract("day", Client.birthday).in_(days),
+                Client.closed_on.is_(None),
+                ~greeted,
+            )
+        )
+    ).all()
+    for client_id, advisor_id in born:
+        session.add(
+            FollowUp(
+                client_id=client_id,
+                kind=FollowUpKind.BIRTHDAY,
+                status=FollowUpStatus.OPEN,
+                due_on=today,
+                priority=BIRTHDAY_PRIORITY,
+                assigned_to_id=advisor_id,
+                reason="birthday greeting",
+                version=1,
+            )
+        )
+    if born:
+        log.info("%d birthday greetings created", len(born))
+    return len(born)
+
+
 async def keep_return_visits(
     db: Database, today: Callable[[], dt.date], every_seconds: float = 3600.0
 ) -> None:
-    """Create the return visits of new accounts now and every ``every_seconds`` (accounts
-    come from the brokerage's back office at any time), for as long as the service runs."""
+    """Create the return visits of new accounts and today's birthday greetings now and every
+    ``every_seconds`` (accounts come from the brokerage's back office at any time), for as
+    long as the service runs."""
     while True:
         try:
             async with db.write() as session:
                 await ensure_return_visits(session, today())
+                await ensure_birthday_calls(session, today())
         except Exception:  # the database: the next round creates what this one missed
-            log.exception("return visits of new accounts not created")
+            log.exception("return visits and birthday greetings not created")
         await asyncio.sleep(every_seconds)
 
 

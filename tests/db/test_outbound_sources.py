@@ -12,7 +12,7 @@ from sqlalchemy import select
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
 from callcenter.persistence import ivr
 from callcenter.persistence.db import Database
-from callcenter.persistence.outbound import ensure_return_visits
+from callcenter.persistence.outbound import ensure_birthday_calls, ensure_return_visits
 from callcenter.persistence.tables import CallbackRequest, Client, FollowUp, User
 from tests.support.crm_data import add_branch, add_client, add_interaction
 
@@ -99,3 +99,39 @@ async def test_every_new_account_gets_one_return_visit_owned_by_its_advisor(
         dt.date(2026, 12, 15), advisor_id, 3, "account opened on 2026-12-01"
     )
     assert visits[unadvised].owner is None  # anyone's
+
+
+async def test_a_client_gets_one_birthday_greeting_a_year_on_their_birthday(
+    database: Database,
+) -> None:
+    branch = await add_branch(database)
+    born_today = await add_client(database, branch, account_no="1001000020")
+    leap = await add_client(database, branch, account_no="1001000021")
+    other_day = await add_client(database, branch, account_no="1001000022")
+    async with database.write() as session:
+        for client_id, birthday in (
+            (born_today, dt.date(1980, 12, 7)),
+            (leap, dt.date(1992, 2, 29)),
+            (other_day, dt.date(1980, 12, 8)),
+        ):
+            client = await session.get(Client, client_id)
+            assert client is not None
+            client.birthday = birthday
+    async with database.write() as session:
+        assert await ensure_birthday_calls(session, dt.date(2026, 12, 7)) == 1
+    async with database.write() as session:
+        assert await ensure_birthday_calls(session, dt.date(2026, 12, 7)) == 0  # once a year
+    async with database.write() as session:  # 2027 is no leap year: the 28th
+        assert await ensure_birthday_calls(session, dt.date(2027, 2, 28)) == 1
+    async with database.read() as session:
+        rows = (
+            await session.execute(
+                select(FollowUp.client_id, FollowUp.due_on, FollowUp.reason).where(
+                    FollowUp.kind == FollowUpKind.BIRTHDAY
+                )
+            )
+        ).all()
+    assert sorted(tuple(r) for r in rows) == [
+        (born_today, dt.date(2026, 12, 7), "birthday greeting"),
+        (leap, dt.date(2027, 2, 28), "birthday greeting"),
+    ]
