@@ -12,7 +12,9 @@ interleave the paths and the agents so that drift on a noisy machine hits them a
   (sqlite3 in process, asyncpg), without the session, the ORM or the numbers' read;
 * ``candidates``: the store's query alone (limit 50), the number of each item included;
 * ``preview (no hold)``: the whole preview_next but the reservation's UPDATE (a store that
-  says "held" without writing, so that every run sees the same items).
+  says "held" without writing, so that every run sees the same items);
+* ``wallboard campaigns read``: what the floor reads every 10 s (open, due now, done today,
+  dials today per kind; callcenter/persistence/outbound_reports.py), not per agent.
 
 Each database is seeded twice: with the work of ``--clients`` clients (default 1,000,000)
 and, as the baseline of the same run, of 10,000. The mix is a brokerage's after a year of
@@ -58,6 +60,7 @@ from callcenter.outbound.service import OutboundService
 from callcenter.persistence.db import Database
 from callcenter.persistence.migrate import upgrade
 from callcenter.persistence.outbound import SqlOutboundStore
+from callcenter.persistence.outbound_reports import campaign_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/{name}"
@@ -116,7 +119,9 @@ def _item(
     rng: random.Random, fid: int, client: int, advisor: int, kind: str, opened: dt.date
 ) -> tuple[Any, ...]:
     """One work item: closed long ago, or open with the spread a live center has."""
-    open_share = {"return_visit": 0.05, "callback": 0.03}.get(kind, 0.02)
+    open_share = {"return_visit": 0.0, "callback": 0.03}.get(kind, 0.02)
+    if kind == "return_visit" and opened >= TODAY - dt.timedelta(days=31):
+        open_share = 0.6  # accounts opened this month; the older ones' visits are closed
     if kind == "return_visit":
         due = opened + dt.timedelta(days=14)
         priority, owner, queue = 3, advisor, None
@@ -131,6 +136,7 @@ def _item(
     if rng.random() >= open_share:
         done = rng.random() < 0.85
         at = created + dt.timedelta(days=rng.randint(0, 13), minutes=rng.randint(0, 600))
+        at = min(at, NAIVE_NOW - dt.timedelta(minutes=rng.randint(1, 6000)))  # done: in the past
         return (
             fid, client, kind, "done" if done else "cancelled", due, owner, created, at,
             "completed" if done else "not reached after 5 attempts (last: no_answer)", 2,
@@ -428,6 +434,8 @@ async def measure(
     cand = Sample(f"{label} candidates (limit 50)")
     preview = Sample(f"{label} preview (no hold)")
     sql = Sample(f"{label} candidates SQL (driver)")
+    campaigns = Sample(f"{label} wallboard campaigns read")
+    read_campaigns = campaign_reader(db, "Asia/Shanghai")
     by_driver, close_driver = await driver_path(db, store, queues)
 
     async def by_candidates(agent: int) -> int:
@@ -436,10 +444,14 @@ async def measure(
     async def by_preview(agent: int) -> int:
         return 0 if await service.preview_next(agent) is None else 1
 
+    async def by_campaigns(_agent: int) -> int:
+        return len(await read_campaigns(NOW))
+
     paths: list[tuple[Sample, Callable[[int], Awaitable[int]]]] = [
         (sql, by_driver),
         (cand, by_candidates),
         (preview, by_preview),
+        (campaigns, by_campaigns),
     ]
     for _ in range(50):  # warm the caches and the pool
         for _sample, run in paths:
@@ -457,7 +469,7 @@ async def measure(
         gc.enable()
     await close_driver()
     await db.engine.dispose()
-    return [sql, cand, preview], plan
+    return [sql, cand, preview, campaigns], plan
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -335,7 +335,7 @@ class FollowUp(Base):
         Index("ix_follow_ups_status_due", "status", "due_on"),
         # The dialler's order among the open items (migration 0016): priority 1 first.
         Index("ix_follow_ups_dial_order", "status", "priority", "due_on", "id"),
-        # The next due item per owner, in the dialler's order; done today (migration 0018).
+        # The next due item per owner, in the dialler's order; the wallboard's counts (0018).
         Index("ix_follow_ups_owner_dial", "assigned_to_id", "status", "priority", "due_on", "id"),
         Index(
             "ix_follow_ups_queue_dial",
@@ -356,6 +356,7 @@ class FollowUp(Base):
             postgresql_where=text("assigned_to_id IS NULL AND queue IS NULL"),
             sqlite_where=text("assigned_to_id IS NULL AND queue IS NULL"),
         ),
+        Index("ix_follow_ups_open_counts", "status", "kind", "not_before", "next_attempt_at"),
         Index("ix_follow_ups_done_at", "done_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

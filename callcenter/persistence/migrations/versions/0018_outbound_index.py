@@ -10,8 +10,11 @@
   items, tens of thousands at a million clients. The "nobody" conditions are the partial
   indexes' own: PostgreSQL does not read a column tested IS NULL as fixed for the order of
   an index scan, so (queue, assigned_to_id, ...) with both NULL would not give the order.
+* ``ix_follow_ups_open_counts`` (status, kind, not_before, next_attempt_at): the wallboard's
+  open and due-now counts per kind, read every 10 seconds, from the index alone (tens of
+  thousands of open items at a million clients: 400 ms through the table on SQLite).
 * ``ix_follow_ups_done_at`` and ``ix_follow_up_attempts_started_at``: the wallboard's "done
-  today" and "attempts today", read every few seconds, and the outbound report's range.
+  today" and "attempts today", and the outbound report's range.
 
 Revision ID: 0018_outbound_index
 Revises: 0017_return_visit_answers
@@ -51,6 +54,11 @@ def upgrade() -> None:
         postgresql_where=nobody,
         sqlite_where=nobody,
     )
+    op.create_index(
+        "ix_follow_ups_open_counts",
+        "follow_ups",
+        ["status", "kind", "not_before", "next_attempt_at"],
+    )
     op.create_index("ix_follow_ups_done_at", "follow_ups", ["done_at"])
     op.create_index(op.f("ix_follow_up_attempts_started_at"), "follow_up_attempts", ["started_at"])
 
@@ -58,6 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_follow_up_attempts_started_at"), table_name="follow_up_attempts")
     op.drop_index("ix_follow_ups_done_at", table_name="follow_ups")
+    op.drop_index("ix_follow_ups_open_counts", table_name="follow_ups")
     op.drop_index("ix_follow_ups_unowned_dial", table_name="follow_ups")
     op.drop_index("ix_follow_ups_queue_dial", table_name="follow_ups")
     op.drop_index("ix_follow_ups_owner_dial", table_name="follow_ups")
