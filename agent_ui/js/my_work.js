@@ -5,16 +5,25 @@
 // caller ID), skipping it with a reason, and, once the client was reached, how the call went
 // (POST .../outcome). Whether an item may be dialled is the server's to say, when it offers
 // the item and again when it dials (docs/outbound.md); the page only words its verdicts and
-// refusals, with times in the center's zone like the rest of the desk.
+// refusals, with times in the center's zone like the rest of the desk. A return visit's
+// answered call is told about with the script's answers (js/return_visit_script.js) rather
+// than "completed"; progressive mode is a switch above the list (js/progressive_switch.js).
 
 import { ApiError, get, post } from "./api.js";
 import { $, el, facts, replace } from "./dom.js";
 import { describeError } from "./errors.js";
 import * as fmt from "./format.js";
 import { language, t, term } from "./i18n.js";
+import { ProgressiveSwitch } from "./progressive_switch.js";
+import { loadScript, recordVisit, scriptForm, visitResult } from "./return_visit_script.js";
 
 const REFRESH_MS = 30_000; // the list is read again this often while the page is in sight
 const AGENT_OUTCOMES = ["completed", "reached", "refused", "wrong_number"];
+// A return visit is completed by recording its script's answers, never by "completed" alone.
+const VISIT_OUTCOMES = ["reached", "refused", "wrong_number"];
+const RETURN_VISIT = "return_visit";
+const TELL_LOOKS = 10; // after a progressive call: looks for its applied end, this often
+const TELL_LOOK_MS = 1_000;
 const ROLES = new Set(["agent", "advisor"]);
 
 /** The UTC offset of ``zone`` at ``utcMs``, in ms (Intl knows zones; Date does not). */
@@ -52,6 +61,15 @@ export class MyWork {
     this.notice = null; // {text: () => words (re-worded on a language change), kind}
     this.zone = null; // the center's time zone (GET /api/agents/center)
     this.timer = null;
+    this.toTell = null; // the item whose progressive call just ended: told about once applied
+    this.progressive = new ProgressiveSwitch({
+      describe: (id) => this.describe(id),
+      dialEnded: (id) => {
+        this.toTell = { id, looks: 0 };
+        this.refresh();
+      },
+      failed: (error) => this.failed(error),
+    });
     $("work-next").addEventListener("click", () => this.next());
     document.addEventListener("visibilitychange", () => {
       if (this.visible()) this.refresh();
@@ -69,6 +87,7 @@ export class MyWork {
     $("my-work").hidden = false;
     this.timer = setInterval(() => { if (this.visible()) this.refresh(); }, REFRESH_MS);
     get("/agents/center").then((center) => { this.zone = center.timezone; this.render(); }).catch(() => null);
+    this.progressive.start();
     await this.refresh();
   }
 
@@ -80,7 +99,17 @@ export class MyWork {
     this.loaded = false;
     this.current = null;
     this.notice = null;
+    this.toTell = null;
+    this.progressive.stop();
     $("my-work").hidden = true;
+  }
+
+  /** An item in words, for the progressive switch: "Return visit #12 · its reason". */
+  describe(id) {
+    const item = this.items.find((v) => v.item.id === id)?.item;
+    if (!item) return `#${id}`;
+    const words = t("work.progressive_item", { kind: term("follow_up_kind", item.kind), id });
+    return item.reason ? `${words} · ${item.reason}` : words;
   }
 
   /** A time of the dialler in the center's zone, to the minute. */
@@ -117,6 +146,7 @@ export class MyWork {
       this.loaded = true;
       const fresh = this.items.find((v) => v.item.id === this.current?.view.item.id);
       if (fresh) this.current.view = fresh; // its attempts as they are now
+      this.tellProgressive();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
       this.failed(error);
@@ -125,10 +155,11 @@ export class MyWork {
   }
 
   /** Take up an item: shown with its client, to be dialled or skipped (or told about). */
-  show(view, held, phase = "preview") {
-    this.current = { view, held, phase, dial: null, skipping: false };
+  show(view, held, phase = "preview", { open = true } = {}) {
+    this.current = { view, held, phase, dial: null, skipping: false, visit: null };
     const item = view.item;
-    if (item.client_id) {
+    if (phase === "report") this.prepareVisit(this.current);
+    if (item.client_id && open) {
       // An agent's own task opens its client; anyone else's (a queue's, nobody's) is opened
       // with the work item as the reason, kept in the audit log.
       const own = item.assigned_to_id === this.user.id || this.user.role !== "agent";
@@ -182,6 +213,74 @@ export class MyWork {
     await this.refresh();
   }
 
+  /** The item whose progressive call ended, once the dialler has applied the end: answered,
+   * it is taken up to be told about (the script, for a return visit) unless the agent is on
+   * another item; not answered, there is nothing to tell (the dialler tries again). The call
+   * itself came as an ACD call: its pop already opened the client. */
+  tellProgressive() {
+    if (this.toTell === null) return;
+    const view = this.items.find((v) => v.item.id === this.toTell.id);
+    const last = view ? this.lastMine(view) : null;
+    if (!view || !last) {
+      this.toTell = null; // told already, or no longer this agent's
+    } else if (this.untold(view)) {
+      this.toTell = null;
+      if (!this.current || (this.current.view.item.id === view.item.id && this.current.phase !== "report")) {
+        this.notice = null;
+        this.show(view, false, "report", { open: false });
+      }
+    } else if (last.outcome !== null) {
+      this.toTell = null; // not reached
+    } else if (this.toTell.looks < TELL_LOOKS) {
+      // The dialler applies the dial's end in its own task, a moment after it says the dial
+      // is over: look again shortly rather than at the next 30-s read.
+      this.toTell.looks += 1;
+      setTimeout(() => this.refresh(), TELL_LOOK_MS);
+    } else {
+      this.toTell = null; // the row's "Tell how it went" still shows once it is applied
+    }
+  }
+
+  /** A return visit to be told about: its script, with the client's risk profile. */
+  async prepareVisit(current) {
+    if (current.view.item.kind !== RETURN_VISIT || current.visit) return;
+    current.visit = { script: null, answers: {}, saving: false };
+    try {
+      current.visit.script = await loadScript(current.view.item.id);
+    } catch (error) {
+      current.visit = null; // the outcomes without the script still show
+      this.failed(error);
+      return;
+    }
+    if (this.current !== current) return;
+    this.render();
+    $("work-visit")?.scrollIntoView({ block: "nearest" });
+  }
+
+  /** The call the visit was made in: the dial's, else the agent's last answered attempt's. */
+  callOf(current) {
+    return current.dial?.interaction_id ?? this.lastMine(current.view)?.interaction_id ?? null;
+  }
+
+  async saveVisit(current) {
+    const visit = current.visit;
+    if (!visit?.script || visit.saving) return;
+    visit.saving = true;
+    $("work-visit-save").disabled = true;
+    try {
+      const record = await recordVisit(current.view.item.id, this.callOf(current), { ...visit.answers });
+      if (this.current === current) this.current = null;
+      const ok = record.problems.length ? "warn" : "ok";
+      this.say(ok, () => visitResult(visit.script, record));
+      // The 360-degree view read again: the complaint opened, the visit no longer due.
+      this.openClient(record.client_id, null);
+    } catch (error) {
+      visit.saving = false;
+      this.failed(error);
+    }
+    await this.refresh();
+  }
+
   /** A ``call.control`` event: the end of the dialled item's call asks how it went, if the
    * client answered; else the dialler tries again by its rules (nothing to report). */
   async callControl(data) {
@@ -199,6 +298,7 @@ export class MyWork {
     if (answered) {
       current.phase = "report";
       this.notice = null;
+      this.prepareVisit(current);
       this.render();
       $("work-outcome-completed")?.focus();
     } else {
@@ -213,7 +313,7 @@ export class MyWork {
     if (!item) return;
     const outcome = form.querySelector("input[name=work-outcome]:checked")?.value;
     if (!outcome) {
-      const first = $("work-outcome-completed");
+      const first = form.querySelector("input[name=work-outcome]");
       first.setCustomValidity(t("work.choose_outcome"));
       first.reportValidity();
       first.setCustomValidity("");
@@ -236,6 +336,7 @@ export class MyWork {
 
   render() {
     if (!this.user) return;
+    this.progressive.render(); // its words, in the page's language
     const notice = $("work-message");
     notice.hidden = !this.notice;
     notice.className = `work-message ${this.notice?.kind ?? ""}`;
@@ -283,9 +384,14 @@ export class MyWork {
   /** An item whose call the agent answered and has not told about (the page was reloaded
    * meanwhile, or they went on to something else): its outcome can still be told. */
   untold(view) {
-    const mine = view.attempts.filter((a) => a.agent_id === this.user.id);
-    const last = mine.reduce((a, b) => (Date.parse(b.started_at) > Date.parse(a.started_at) ? b : a), mine[0]);
+    const last = this.lastMine(view);
     return last?.outcome === "answered" && last.interaction_id !== null;
+  }
+
+  /** This agent's latest attempt at the item, if any. */
+  lastMine(view) {
+    const mine = view.attempts.filter((a) => a.agent_id === this.user.id);
+    return mine.reduce((a, b) => (Date.parse(b.started_at) > Date.parse(a.started_at) ? b : a), mine[0]) ?? null;
   }
 
   row(view) {
@@ -330,7 +436,18 @@ export class MyWork {
       el("h3", {}, t("work.history")),
       history,
       current.phase === "preview" ? this.previewButtons(current) : null,
-      current.phase === "report" ? this.outcomeForm() : null);
+      current.phase === "report" ? this.reportForms(current) : null);
+  }
+
+  /** How the call went: a return visit's script (which completes it), and the outcomes of a
+   * visit that could not be made; any other item's outcomes. */
+  reportForms(current) {
+    if (current.view.item.kind !== RETURN_VISIT) return this.outcomeForm(AGENT_OUTCOMES);
+    const visit = current.visit;
+    const script = visit?.script
+      ? scriptForm(visit.script, visit.answers, () => this.saveVisit(current))
+      : el("p", { class: "muted", "data-testid": "work-visit-loading" }, visit ? t("work.visit_loading") : "");
+    return [script, this.outcomeForm(VISIT_OUTCOMES, t("work.visit_not_done"))];
   }
 
   previewButtons(current) {
@@ -358,15 +475,15 @@ export class MyWork {
     return [buttons, form];
   }
 
-  outcomeForm() {
+  outcomeForm(outcomes, heading = t("work.how_it_went")) {
     const choice = (outcome) => el("label", { class: "check" },
       el("input", { type: "radio", name: "work-outcome", value: outcome, id: `work-outcome-${outcome}`, "data-testid": `work-outcome-${outcome}` }),
       el("span", {}, term("attempt_outcome", outcome)));
     const again = el("label", { id: "work-call-again-label", hidden: true },
       el("span", {}, t("work.call_again_at")), el("input", { type: "datetime-local", id: "work-call-again" }));
     const form = el("form", { class: "work-outcome", "data-testid": "work-outcome" },
-      el("h3", {}, t("work.how_it_went")),
-      el("div", { class: "work-choices" }, AGENT_OUTCOMES.map(choice)),
+      el("h3", {}, heading),
+      el("div", { class: "work-choices" }, outcomes.map(choice)),
       again,
       el("label", {}, el("span", {}, t("work.note")), el("textarea", { id: "work-note", rows: 2, maxlength: 300 })),
       el("div", { class: "buttons" }, el("button", { type: "submit", class: "primary", "data-testid": "work-report" }, t("work.report"))));

@@ -40,12 +40,15 @@ from callcenter.api.desk import AGENT_UI_DIR
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.outbound import compliance
 from callcenter.outbound.model import AttemptOutcome, DialMode
+from callcenter.outbound.return_visit import load_script
 from callcenter.persistence.tables import (
     AuditEntry,
     Client,
+    Complaint,
     FollowUp,
     FollowUpAttempt,
     Interaction,
+    ReturnVisitAnswers,
     User,
 )
 from tests.browser.conftest import VIEWPORT, ServedDesk, free_port, serve
@@ -62,10 +65,31 @@ HOTLINE_NUMBER = "95777"  # not the default, so the client's caller ID is the se
 REASON = "开户回访：确认本人开户及风险揭示 (account opened 2026-11-30)"  # noqa: RUF001
 NOTE = "客户确认本人开户, 已理解风险等级。 Confirmed in person."
 SKIP_REASON = "客户今天开会 in a meeting today"
+CALLBACK_REASON = "客户在语音导航中预约回电 (asked in the IVR at 10:02)"
 ALL_DAY = {  # calling hours that hold now, whatever the hour
     f"outbound_{days}_{end}": dt.time(0, 0) if end == "start" else dt.time(23, 59, 59)
     for days in ("weekday", "weekend")
     for end in ("start", "end")
+}
+
+
+# Runs in the page before its scripts (Playwright injects it, the page's CSP does not apply):
+# when the pop became visible, on the clock of the phone's ``Invite.at`` (epoch seconds).
+POP_CLOCK = """
+new MutationObserver(() => {
+  const pop = document.getElementById("pop");
+  if (pop && !pop.hidden && window.__popShown === undefined) {
+    window.__popShown = (performance.timeOrigin + performance.now()) / 1000;
+  }
+}).observe(document, {subtree: true, attributes: true, childList: true});
+"""
+# The script's answers (callcenter/outbound/return_visit_script.yaml): none shows a problem.
+GOOD_ANSWERS = {
+    "opened_by_self": "yes",
+    "risk_disclosure": "understood",
+    "risk_profile_known": "yes",
+    "promised_returns": "no",
+    "satisfied_with_opening": "yes",
 }
 
 
@@ -92,18 +116,24 @@ async def user_id(line: Hotline, username: str) -> int:
     return found
 
 
-async def seed_return_visit(line: Hotline, agent: int) -> int:
-    """A return visit of the demo client, the agent's, overdue: first in the dialler's order
-    (priority 1 before the demo's follow-ups and the automatic return visits)."""
+async def seed_return_visit(
+    line: Hotline,
+    agent: int,
+    kind: FollowUpKind = FollowUpKind.RETURN_VISIT,
+    reason: str = REASON,
+) -> int:
+    """A return visit (or another kind of item) of the demo client, the agent's, overdue:
+    first in the dialler's order (priority 1 before the demo's follow-ups and the automatic
+    return visits)."""
     async with line.db.write() as session:
         row = FollowUp(
             client_id=line.client.id,
-            kind=FollowUpKind.RETURN_VISIT,
+            kind=kind,
             status=FollowUpStatus.OPEN,
             due_on=dt.datetime.now(CENTER).date() - dt.timedelta(days=1),
             assigned_to_id=agent,
             priority=1,
-            reason=REASON,
+            reason=reason,
         )
         session.add(row)
         await session.flush()
@@ -117,17 +147,23 @@ async def open_desk(desk: ServedDesk, browser: Browser) -> Page:
         timezone_id="America/Los_Angeles",
     )
     page = desk.watch(await context.new_page())
+    await page.add_init_script(POP_CLOCK)
     await page.goto(f"{desk.base_url}/")
     return page
 
 
-async def log_in_ready(page: Page, username: str) -> None:
-    """Logged in and the shift started (the phone registered): ready."""
+async def log_in(page: Page, username: str) -> None:
+    """Logged in, the shift not started."""
     await expect(page.locator("#login-view")).to_be_visible()
     await page.fill("#login-username", username)
     await page.fill("#login-password", DEMO_PASSWORD)
     await page.click("#login-submit")
     await expect(page.locator("#ws-status")).to_have_attribute("data-status", "open")
+
+
+async def log_in_ready(page: Page, username: str) -> None:
+    """Logged in and the shift started (the phone registered): ready."""
+    await log_in(page, username)
     await page.click("#btn-shift-start")
     await expect(page.locator("#state-badge")).to_have_attribute("data-state", "ready")
 
@@ -172,7 +208,7 @@ async def in_sight(page: Page, *selectors: str) -> None:
         await expect(page.locator(selector)).to_be_in_viewport(ratio=1)
 
 
-async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_desk(
+async def test_an_agent_previews_dials_and_completes_a_callback_from_the_desk(
     hotline_factory: Callable[..., Any], browser: Browser, artifacts: Path
 ) -> None:
     port = client_port()
@@ -184,7 +220,8 @@ async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_des
     ) as desk:
         line = desk.line
         agent = await user_id(line, "agent01")
-        item_id = await seed_return_visit(line, agent)
+        # A callback: a return visit is completed by its script instead (the test below).
+        item_id = await seed_return_visit(line, agent, FollowUpKind.CALLBACK, CALLBACK_REASON)
         password = line.settings.agent_phone_password.get_secret_value()
         page = await open_desk(desk, browser)
         async with (
@@ -195,7 +232,7 @@ async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_des
         ):
             await log_in_ready(page, "agent01")
             row = page.locator(f"[data-testid=work-row][data-item-id='{item_id}']")
-            await expect(row).to_contain_text("回访")
+            await expect(row).to_contain_text("回电")
             await expect(row.locator("[data-testid=work-verdict]")).to_have_text("现在可以拨打")
 
             # Next: the item held for the agent, its reason, and the client's 360-degree view.
@@ -204,8 +241,8 @@ async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_des
             await expect(current.locator(".work-item")).to_have_attribute(
                 "data-item-id", str(item_id)
             )
-            await expect(current.locator("[data-testid=work-reason]")).to_have_text(REASON)
-            await expect(current.locator("[data-testid=work-kind]")).to_have_text("回访")
+            await expect(current.locator("[data-testid=work-reason]")).to_have_text(CALLBACK_REASON)
+            await expect(current.locator("[data-testid=work-kind]")).to_have_text("回电")
             await expect(current).to_contain_text("已为您保留")
             async with line.db.read() as session:
                 name = await session.scalar(select(Client.name).where(Client.id == line.client.id))
@@ -302,6 +339,249 @@ async def test_an_agent_previews_dials_and_completes_a_return_visit_from_the_des
         )
         assert call.answered_at is not None
         assert call.ended_at is not None
+    assert desk.csp_violations() == []
+
+
+async def client_facts(line: Hotline) -> tuple[str, str]:
+    """The demo client's name, and their risk profile as the script says it in Mandarin."""
+    async with line.db.read() as session:
+        row = await session.get(Client, line.client.id)
+        assert row is not None
+        name, profile = row.name, row.risk_profile
+    return name, load_script().risk_profiles[profile].zh
+
+
+async def answer_script(page: Page, answers: dict[str, str]) -> None:
+    for question, answer in answers.items():
+        await page.check(f"[data-testid=work-q-{question}-{answer}]")
+
+
+async def test_progressive_switch_dials_a_due_return_visit_once_the_agent_is_ready(
+    hotline_factory: Callable[..., Any], browser: Browser, artifacts: Path
+) -> None:
+    """Progressive on from the desk: nothing is dialled until the agent is ready; then the
+    dialler dials the return visit's client, the answered client comes as an ACD call (the
+    pop before the phone rings, the call panel following it), and "My work" says what it
+    dials. Hung up from the desk, the item is taken up for its script; saved, it is done."""
+    port = client_port()
+    async with served(
+        hotline_factory,
+        outbound_trunk=f"127.0.0.1:{port}",
+        hotline_number=HOTLINE_NUMBER,
+        **ALL_DAY,
+    ) as desk:
+        line = desk.line
+        agent = await user_id(line, "agent01")
+        item_id = await seed_return_visit(line, agent)
+        name, risk = await client_facts(line)
+        password = line.settings.agent_phone_password.get_secret_value()
+        page = await open_desk(desk, browser)
+        async with (
+            SipClient(port, "answer") as client,
+            AgentPhone(
+                line.settings.sip_port, "1001", password=password, behaviour=Answer(1.0)
+            ) as phone,
+        ):
+            await log_in(page, "agent01")  # the shift not started: not ready
+            switch = page.locator("[data-testid=work-progressive-on]")
+            status = page.locator("[data-testid=work-progressive-status]")
+            await expect(status).to_have_attribute("data-state", "off")
+            await expect(status).to_contain_text("您就绪时")
+            await expect(switch).not_to_be_checked()
+            await in_sight(page, "[data-testid=work-progressive-on]")
+            await switch.check()
+            await expect(status).to_have_attribute("data-state", "paused")
+            await expect(status).to_have_text("已开启，但您未就绪：就绪后才会拨打。")  # noqa: RUF001
+            await page.screenshot(path=str(artifacts / "desk-progressive-on.png"))
+            assert client.invites == []  # not ready: nothing dialled
+            assert await attempts_of(line, item_id) == []
+
+            # Ready: the dialler dials the item's client; the desk says so, naming the item.
+            await page.click("#btn-shift-start")
+            await expect(page.locator("#state-badge")).to_have_attribute("data-state", "ready")
+            invite = await client.wait_invite(timeout=20)
+            await expect(status).to_contain_text(f"回访 #{item_id} · {REASON}")
+            # The answered client reaches the agent as an ACD call: the pop, then the ring.
+            ring = await phone.wait_invite(timeout=20)
+            await expect(page.locator("#pop-name")).to_contain_text(name)
+            await phone.wait_answered(timeout=10)
+            await expect(page.locator("#call-status")).to_have_attribute("data-state", "talking")
+            await expect(status).to_have_attribute("data-state", "connected")
+            await expect(status).to_have_text(f"通话中：回访 #{item_id} · {REASON}")  # noqa: RUF001
+            await expect(page.locator("[data-testid=client-name]")).to_contain_text(name)
+            await page.screenshot(path=str(artifacts / "desk-progressive-call.png"))
+            pop_shown = await page.evaluate("window.__popShown")
+
+            # The agent hangs up from the desk, and turns progressive off.
+            await page.click("#btn-hangup")
+            await client.wait_logged("FAR-END-BYE", timeout=10)
+            await phone.wait_ended(timeout=10)
+            await switch.uncheck()
+            await expect(status).to_have_attribute("data-state", "off", timeout=10_000)
+
+            # The ended call's item is taken up for its script, the client's profile in it.
+            visit = page.locator("[data-testid=work-visit]")
+            await expect(visit).to_be_visible(timeout=15_000)
+            await expect(page.locator("[data-testid=work-current] .work-item")).to_have_attribute(
+                "data-item-id", str(item_id)
+            )
+            await expect(page.locator("[data-testid=work-visit-profile]")).to_contain_text(risk)
+            await expect(visit.locator("[data-testid=work-question]").nth(2)).to_contain_text(risk)
+            await expect(page.locator("[data-testid=work-outcome-completed]")).to_have_count(0)
+            await answer_script(page, GOOD_ANSWERS)
+            await in_sight(page, "[data-testid=work-visit-save]")
+            await page.click("[data-testid=work-visit-save]")
+            message = page.locator("[data-testid=work-message]")
+            await expect(message).to_have_text("回访已保存，任务已完成。")  # noqa: RUF001
+            await expect(message).to_have_attribute("data-kind", "ok")
+            row = page.locator(f"[data-testid=work-row][data-item-id='{item_id}']")
+            await expect(row).to_have_count(0)
+            await page.screenshot(path=str(artifacts / "desk-progressive-visit-saved.png"))
+            await page.select_option("[data-testid=lang-select]", "en")
+            await expect(status).to_have_text(
+                "Off. When on, the dialler calls your next due client whenever you are ready"
+                " and puts them through to you."
+            )
+            await expect(page.locator("#work-progressive")).to_contain_text("Progressive dialling")
+            assert len(client.invites) == 1  # off: the client was called once, nobody else
+
+    assert (invite.dialled, invite.caller_id) == (line.client.phone, HOTLINE_NUMBER)
+    assert ring.from_user == line.client.phone
+    assert pop_shown is not None
+    assert pop_shown < ring.at, "the desk showed the pop before the agent's phone rang"
+    [attempt] = await attempts_of(line, item_id)
+    assert (attempt.agent_id, attempt.mode, attempt.outcome) == (
+        agent,
+        DialMode.PROGRESSIVE.value,
+        AttemptOutcome.ANSWERED.value,
+    )
+    async with line.db.read() as session:
+        item = await session.get(FollowUp, item_id)
+        assert item is not None
+        assert (item.status, item.outcome) == (FollowUpStatus.DONE, "completed")
+        visit_row = await session.scalar(
+            select(ReturnVisitAnswers).where(ReturnVisitAnswers.follow_up_id == item_id)
+        )
+        assert visit_row is not None
+        assert (visit_row.interaction_id, visit_row.answers, visit_row.problems) == (
+            attempt.interaction_id,
+            GOOD_ANSWERS,
+            [],
+        )
+    assert desk.csp_violations() == []
+
+
+async def test_a_return_visit_answered_not_opened_by_the_client_opens_a_complaint(
+    hotline_factory: Callable[..., Any], browser: Browser, artifacts: Path
+) -> None:
+    """After an answered preview call of a return visit the agent answers the script: "did
+    not open the account myself" opens a complaint in the call, the page names it, and the
+    follow-up is done (problem found) without an outcome of its own."""
+    port = client_port()
+    async with served(
+        hotline_factory,
+        outbound_trunk=f"127.0.0.1:{port}",
+        hotline_number=HOTLINE_NUMBER,
+        **ALL_DAY,
+    ) as desk:
+        line = desk.line
+        agent = await user_id(line, "agent01")
+        item_id = await seed_return_visit(line, agent)
+        _name, risk = await client_facts(line)
+        password = line.settings.agent_phone_password.get_secret_value()
+        page = await open_desk(desk, browser)
+        async with (
+            SipClient(port, "answer") as client,
+            AgentPhone(
+                line.settings.sip_port, "1001", password=password, behaviour=Answer(0.3)
+            ) as phone,
+        ):
+            await log_in_ready(page, "agent01")
+            await go_not_ready(page)
+            await page.click("[data-testid=work-next]")
+            current = page.locator("[data-testid=work-current] .work-item")
+            await expect(current).to_have_attribute("data-item-id", str(item_id))
+            await page.click("[data-testid=work-dial]")
+            await phone.wait_answered(timeout=15)
+            await client.wait_logged("ANSWERED")
+            await expect(page.locator("#call-status")).to_have_attribute("data-state", "dialling")
+            await page.click("#btn-hangup")
+            await client.wait_logged("FAR-END-BYE", timeout=10)
+
+            # The call is over: the script, in the page's language, the client's profile in it;
+            # "completed" is not offered (the script completes a visit), the rest are.
+            visit = page.locator("[data-testid=work-visit]")
+            await expect(visit).to_be_visible(timeout=15_000)
+            questions = visit.locator("[data-testid=work-question]")
+            await expect(questions).to_have_count(5)
+            await expect(questions.first).to_contain_text("是否由您本人亲自办理开立")
+            await expect(questions.nth(2)).to_contain_text(f"“{risk}”")
+            await expect(page.locator("[data-testid=work-outcome-completed]")).to_have_count(0)
+            await expect(page.locator("[data-testid=work-outcome-refused]")).to_have_count(1)
+
+            # Not every question answered: nothing is sent, the page points at the first one.
+            await page.check("[data-testid=work-q-opened_by_self-no]")
+            await page.click("[data-testid=work-visit-save]")
+            await expect(visit).to_be_visible()
+            async with line.db.read() as session:
+                none_yet = select(func.count(ReturnVisitAnswers.id))
+                assert await session.scalar(none_yet) == 0
+
+            # The answers stay through a change of language; the questions follow it.
+            await page.select_option("[data-testid=lang-select]", "en")
+            await expect(questions.first).to_contain_text(
+                "Did you open your securities account with us yourself?"
+            )
+            await expect(page.locator("[data-testid=work-q-opened_by_self-no]")).to_be_checked()
+            await page.screenshot(path=str(artifacts / "desk-return-visit-script-en.png"))
+            await page.select_option("[data-testid=lang-select]", "zh-CN")
+            answers = {**GOOD_ANSWERS, "opened_by_self": "no"}
+            await answer_script(page, answers)
+            await in_sight(page, "[data-testid=work-visit-save]")
+            await page.screenshot(path=str(artifacts / "desk-return-visit-script.png"))
+            await page.click("[data-testid=work-visit-save]")
+
+            # Saved: the complaint opened is named; the item is done and leaves the list.
+            message = page.locator("[data-testid=work-message]")
+            opened = message.locator("[data-testid=work-visit-complaint]")
+            await expect(message).to_contain_text("回访已保存，发现问题")  # noqa: RUF001
+            await expect(opened).to_contain_text("问题 1：已开立投诉 #")  # noqa: RUF001
+            await expect(message).to_have_attribute("data-kind", "warn")
+            complaint_id = int(await opened.get_attribute("data-complaint-id") or 0)
+            await expect(page.locator("[data-testid=work-current]")).to_be_hidden()
+            row = page.locator(f"[data-testid=work-row][data-item-id='{item_id}']")
+            await expect(row).to_have_count(0)
+            # The client's 360-degree view is read again: the complaint is among the open ones.
+            complaints = page.locator("[data-testid=client-complaints]")
+            await expect(complaints).to_contain_text("未结投诉（1）")  # noqa: RUF001
+            await page.screenshot(path=str(artifacts / "desk-return-visit-complaint.png"))
+            await phone.wait_ended(timeout=10)
+
+    [attempt] = await attempts_of(line, item_id)
+    assert attempt.interaction_id is not None
+    async with line.db.read() as session:
+        complaint = await session.get(Complaint, complaint_id)
+        assert complaint is not None, "the complaint the page names is in the database"
+        assert (
+            complaint.client_id,
+            complaint.category_code,
+            complaint.interaction_id,
+            complaint.created_by_id,
+        ) == (line.client.id, "account.opening", attempt.interaction_id, agent)
+        item = await session.get(FollowUp, item_id)
+        assert item is not None
+        assert (item.status, item.outcome) == (FollowUpStatus.DONE, "problem_found: opened_by_self")
+        visit_row = await session.scalar(
+            select(ReturnVisitAnswers).where(ReturnVisitAnswers.follow_up_id == item_id)
+        )
+        assert visit_row is not None
+        assert (visit_row.answers, visit_row.complaint_ids, visit_row.interaction_id) == (
+            answers,
+            [complaint_id],
+            attempt.interaction_id,
+        )
+    # Told by the script alone: no outcome of the agent's on the attempt (POST /outcome).
+    assert attempt.outcome == AttemptOutcome.ANSWERED.value
     assert desk.csp_violations() == []
 
 
