@@ -19,13 +19,14 @@ from callcenter.acd.model import AgentState
 from callcenter.crm.recordings import RecordingStatus
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.events import CallOffered, EventSubscription, OutboundCallEnded
-from callcenter.persistence.tables import FollowUp, FollowUpAttempt, Interaction
+from callcenter.persistence.tables import CallbackRequest, FollowUp, FollowUpAttempt, Interaction
 from callcenter.sandbox.instance import AsteriskInstance
 from tests.integration.test_acd_real_asterisk import log_in, short_queue
 from tests.integration.test_outbound_trunk_real_asterisk import client_port
 from tests.integration.test_recording_real_asterisk import finished_recording, recordings_folder
 from tests.support.agent_phone import AgentPhone, Answer
-from tests.support.hotline import Hotline
+from tests.support.dtmf import ExpectHangup, Keys, Wait
+from tests.support.hotline import GAP, Hotline
 from tests.support.logins import log_in as log_in_as
 from tests.support.sip_client import SipClient
 
@@ -213,3 +214,59 @@ async def test_a_client_who_does_not_answer_is_never_put_through_and_waits_for_t
     assert (item.attempts, item.last_outcome, item.status) == (1, "no_answer", "open")
     assert item.next_attempt_at is not None
     assert item.next_attempt_at - ended.ended_at >= dt.timedelta(hours=1, minutes=59)
+
+
+async def test_a_callback_booked_in_the_ivr_is_dialled_and_put_through_to_a_ready_agent(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    port = client_port()
+    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    line = await start_line(hotline_factory, port, business_holidays=[today])  # closed: IVR
+    after = line.play_seconds("callback_booked", "zh") + 6.0
+    script = [
+        Wait(1.0),
+        Keys("1"),
+        Wait(GAP),
+        Keys("1"),  # after-hours menu: a call back
+        Wait(GAP),
+        Keys("1"),  # on this number
+        ExpectHangup(within=after + 10),
+    ]
+    result, call = await line.call(script, caller=line.client.phone)
+    assert result.succeeded, result.output
+    assert call.ivr_outcome == "callback"
+    async with line.db.read() as session:
+        request_id = await session.scalar(select(CallbackRequest.id))
+        item_id = await session.scalar(
+            select(FollowUp.id).where(FollowUp.callback_request_id == request_id)
+        )
+    assert item_id is not None  # the promise is a work item
+    password = line.settings.agent_phone_password.get_secret_value()
+    _headers, agent_id = await progressive_on(line, "agent01")
+    with (
+        line.runtime.events.subscribe(lambda e: e.topic == "call.offered") as pops,
+        line.runtime.events.subscribe(lambda e: e.topic == "call.outbound_ended") as ends,
+    ):
+        async with (
+            SipClient(port, "answer") as client,
+            AgentPhone(
+                line.settings.sip_port,
+                "1001",
+                password=password,
+                behaviour=Answer(after=0.5, hang_up_after=2.0),
+            ) as phone,
+        ):
+            await log_in(line, "agent01")
+            invite = await client.wait_invite(timeout=20)
+            ring = await phone.wait_invite(timeout=20)
+            pop = (await asyncio.wait_for(pops.get(), 5)).narrow(CallOffered)
+            ended = await dial_ended(ends)
+    # The caller's own number, called back from the hotline's; put through to agent01, the
+    # pop first.
+    assert (invite.dialled, invite.caller_id) == (line.client.phone, HOTLINE_NUMBER)
+    assert pop is not None
+    assert pop.payload.agent_id == agent_id
+    assert pop.at.timestamp() < ring.at
+    assert ended.outcome is DialOutcome.ANSWERED
+    attempt = await applied(line, item_id)
+    assert (attempt.interaction_id, attempt.mode) == (ended.interaction_id, "progressive")
