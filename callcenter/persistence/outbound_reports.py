@@ -6,6 +6,7 @@ PostgreSQL. The figures themselves are computed in Python, where their rules are
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -222,12 +223,13 @@ async def load_campaign_counts(
         .group_by(FollowUp.kind)
     )
     open_counts = {kind: (n, int(due_now or 0)) for kind, n, due_now in open_rows}
-    done_rows = await session.execute(
-        select(FollowUp.kind, func.count())
-        .where(FollowUp.done_at >= midnight, FollowUp.status == FollowUpStatus.DONE)
-        .group_by(FollowUp.kind)
+    # Today's closed items by their completion time alone, counted here: with the status in
+    # the WHERE or a GROUP BY, SQLite reads every done item along another index (2 s at a
+    # million clients); a day's closed items are a few thousand at most.
+    closed = await session.execute(
+        select(FollowUp.kind, FollowUp.status).where(FollowUp.done_at >= midnight)
     )
-    done = {kind: n for kind, n in done_rows}
+    done = Counter(kind for kind, status in closed if status == FollowUpStatus.DONE)
     attempt_rows = await session.execute(
         select(FollowUp.kind, FollowUpAttempt.outcome, func.count())
         .join(FollowUp, FollowUp.id == FollowUpAttempt.follow_up_id)
