@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcenter.acd.model import AgentState
+from callcenter.crm.vocabulary import FollowUpStatus
 from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.events import AgentStateChanged, EventBus, OutboundCallEnded
 from callcenter.outbound.compliance import Verdict, may_dial
@@ -314,6 +315,11 @@ class OutboundService:
         if item is None:
             return
         await self.store.end_attempt(attempt.id, outcome, at, None)
+        if item.status is not FollowUpStatus.OPEN:
+            # Closed while the call was up (a return visit's answers recorded during it): the
+            # attempt keeps its outcome; the item is not reopened.
+            log.info("work item %s: closed during attempt %s", item.id, attempt.id)
+            return
         await self.store.apply(item.id, after_attempt(item, outcome, at, self.rules), outcome, at)
         log.info("work item %s: attempt %s ended %s", item.id, attempt.id, outcome.value)
 

@@ -383,3 +383,21 @@ async def test_a_postponement_never_brings_an_items_retry_time_forward(floor: Fl
     after = await store.get(item)
     assert after is not None
     assert after.next_attempt_at == later
+
+
+async def test_an_item_closed_while_its_call_was_up_is_not_reopened_when_the_call_ends(
+    floor: Floor,
+) -> None:
+    item = await add_item(floor.db, floor.client)
+    dialled = await floor.service.dial(floor.agent, item)
+    async with floor.db.write() as session:  # the return visit's answers, recorded mid-call
+        row = await session.get(FollowUp, item)
+        assert row is not None
+        row.status = FollowUpStatus.DONE
+        row.outcome = "completed"
+    await floor.service.dial_ended(dialled.interaction_id, AttemptOutcome.ANSWERED, floor.clock())
+    after = await floor.service.store.get(item)
+    assert after is not None
+    assert after.status is FollowUpStatus.DONE
+    attempts = await floor.service.store.attempts(item)
+    assert [a.outcome for a in attempts] == [AttemptOutcome.ANSWERED]
