@@ -68,7 +68,7 @@ from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus
 from callcenter.events import AgentStateChanged, Envelope, Event, OutboundCallEnded
 from callcenter.outbound.service import OutboundService
 from callcenter.pbx.call_states import dial_target
-from callcenter.pbx.progressive import PROGRESSIVE_CONTEXT
+from callcenter.pbx.progressive import PROGRESSIVE_CONTEXT, ProgressiveCalls
 from callcenter.persistence.db import Database
 from callcenter.persistence.seed import seed_demo
 from callcenter.persistence.tables import CallQueue, Client, ClientPhone, FollowUp, User
@@ -200,6 +200,8 @@ class Probe:
     states: list[AgentState] = field(default_factory=list)
     ended: dict[str, float] = field(default_factory=dict)  # call id -> call.outbound_ended
     outcomes: dict[str, str] = field(default_factory=dict)  # call id -> its outcome
+    looks: list[float] = field(default_factory=list)  # OutboundService.dial_for entered
+    chosen: list[float] = field(default_factory=list)  # ProgressiveCalls.dial entered
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def install(self) -> Callable[[], None]:
@@ -219,11 +221,40 @@ class Probe:
             return await action(client, name, fields, **kw)
 
         AmiClient.action = timed  # type: ignore[method-assign,assignment]
+        # Inside the service: when the dialler starts looking for the agent's next item, and
+        # when it has chosen and held one (the progressive dial begins: the call's record).
+        dial_for, dial = OutboundService.dial_for, ProgressiveCalls.dial
+
+        async def looking(service: OutboundService, *args: Any, **kw: Any) -> Any:
+            probe.looks.append(time.time())
+            return await dial_for(service, *args, **kw)
+
+        async def chosen(calls: ProgressiveCalls, *args: Any, **kw: Any) -> Any:
+            probe.chosen.append(time.time())
+            return await dial(calls, *args, **kw)
+
+        OutboundService.dial_for = looking  # type: ignore[method-assign,assignment]
+        ProgressiveCalls.dial = chosen  # type: ignore[method-assign,assignment]
 
         def undo() -> None:
             AmiClient.action = action  # type: ignore[method-assign]
+            OutboundService.dial_for = dial_for  # type: ignore[method-assign]
+            ProgressiveCalls.dial = dial  # type: ignore[method-assign]
 
         return undo
+
+    def service_split(
+        self, phase: str, trigger: str, triggers: list[float], dials: list[Originate]
+    ) -> list[tuple[str, str, list[float]]]:
+        """The service's share of each dial, from its trigger: until the dialler looks,
+        until it has chosen and held an item, until the Originate is sent."""
+        looks = [max(t for t in self.looks if t <= d.at) for d in dials]
+        chosen = [max(t for t in self.chosen if t <= d.at) for d in dials]
+        return [
+            (phase, f"    {trigger} -> the dialler looks", _minus(looks, triggers)),
+            (phase, "    looks -> item chosen and held", _minus(chosen, looks)),
+            (phase, "    held -> Originate sent", _minus([d.at for d in dials], chosen)),
+        ]
 
     def take(self, envelope: Envelope[Event]) -> None:
         payload = envelope.payload
@@ -250,6 +281,10 @@ class Probe:
 
     def dials(self) -> list[Originate]:
         return [o for o in self.originates if o.call_id.startswith("prog-")]
+
+
+def _minus(later: list[float], earlier: list[float]) -> list[float]:
+    return [b - a for b, a in zip(later, earlier, strict=True)]
 
 
 def sipp_lines(client: SipClient, word: str) -> list[float]:
@@ -349,6 +384,8 @@ async def phase_ready(
         "  ready (event) -> Originate sent",
         [d.at - e for d, e in zip(dials, events, strict=True)],
     )
+    for row in probe.service_split(READY, "ready", events, dials):
+        results.add(*row)
     results.add(
         READY, "  Originate sent -> INVITE", [i - d.at for i, d in zip(invites, dials, strict=True)]
     )
@@ -410,6 +447,8 @@ async def phase_chain(
         "  dial's end -> next Originate sent",
         [d.at - e for e, d in zip(ended[:-1], dials[1:], strict=True)],
     )
+    for row in probe.service_split(CHAIN, "end", ended[:-1], dials[1:]):
+        results.add(*row)
     results.add(
         CHAIN,
         "  Originate sent -> INVITE",
