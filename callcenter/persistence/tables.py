@@ -336,7 +336,16 @@ class FollowUp(Base):
         # The dialler's order among the open items (migration 0016): priority 1 first.
         Index("ix_follow_ups_dial_order", "status", "priority", "due_on", "id"),
         # The next due item per owner, in the dialler's order; the wallboard's counts (0018).
-        Index("ix_follow_ups_owner_dial", "assigned_to_id", "status", "priority", "due_on", "id"),
+        Index(
+            "ix_follow_ups_owner_dial",
+            "assigned_to_id",
+            "status",
+            "priority",
+            "due_on",
+            "id",
+            postgresql_where=text("assigned_to_id IS NOT NULL"),
+            sqlite_where=text("assigned_to_id IS NOT NULL"),
+        ),
         Index(
             "ix_follow_ups_queue_dial",
             "queue",

@@ -1,7 +1,9 @@
 """The dialler's reads at a million clients' work (issue 18, "Measure"; docs/benchmarks.md,
 "Outbound: next due work item").
 
-* ``ix_follow_ups_owner_dial`` (assigned_to_id, status, priority, due_on, id),
+* ``ix_follow_ups_owner_dial`` (assigned_to_id, status, priority, due_on, id; of the items
+  a person owns: SQLite, which knows only the average rows per owner, would take it for
+  the items nobody owns, all under the one NULL),
   ``ix_follow_ups_queue_dial`` (queue, status, priority, due_on, id; of the items no person
   owns) and ``ix_follow_ups_unowned_dial`` (status, priority, due_on, id; of the items nobody
   owns): the next due item is read per owner the agent may take from (their own items, each
@@ -33,10 +35,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    a_person = sa.text("assigned_to_id IS NOT NULL")
     op.create_index(
         "ix_follow_ups_owner_dial",
         "follow_ups",
         ["assigned_to_id", "status", "priority", "due_on", "id"],
+        postgresql_where=a_person,
+        sqlite_where=a_person,
     )
     no_person = sa.text("assigned_to_id IS NULL")
     op.create_index(
