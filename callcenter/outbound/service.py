@@ -174,6 +174,11 @@ class OutboundService:
                 del self._dialling[agent_id]
                 return None
             item = view.item
+            if agent_id not in self.progressive_agents:
+                # Turned off while the item was picked: nothing goes out.
+                await self.store.release(item.id, agent_id)
+                del self._dialling[agent_id]
+                return None
             assert item.number is not None  # may_dial refuses an item without one
             self._dialling[agent_id] = item.id
             now = self.clock()

@@ -401,3 +401,25 @@ async def test_an_item_closed_while_its_call_was_up_is_not_reopened_when_the_cal
     assert after.status is FollowUpStatus.DONE
     attempts = await floor.service.store.attempts(item)
     assert [a.outcome for a in attempts] == [AttemptOutcome.ANSWERED]
+
+
+async def test_progressive_turned_off_while_an_item_is_picked_dials_nothing(floor: Floor) -> None:
+    item = await add_item(floor.db, floor.client)
+    pbx = FakeProgressive(floor.db)
+    service = floor.service
+
+    class TurnedOffMeanwhile(SqlOutboundStore):
+        async def reserve(
+            self, item_id: int, agent_id: int, until: dt.datetime, now: dt.datetime
+        ) -> bool:
+            service.set_progressive(agent_id, False)  # the agent clicks "off" just now
+            return await super().reserve(item_id, agent_id, until, now)
+
+    service.store = TurnedOffMeanwhile(floor.db)
+    service.set_progressive(floor.agent, True)
+    assert await service.dial_for(floor.agent, pbx) is None
+    assert pbx.dialled.empty()
+    assert service.dialling_for(floor.agent) is None
+    held = await service.store.get(item)
+    assert held is not None
+    assert held.reserved_by_id is None  # released for the others
