@@ -11,6 +11,7 @@ import pytest
 from callcenter.crm.vocabulary import FollowUpKind
 from callcenter.outbound.model import AttemptOutcome
 from callcenter.outbound.stats import (
+    CAMPAIGN_KINDS,
     AccountFact,
     AttemptFact,
     CallbackFact,
@@ -160,3 +161,9 @@ def test_campaign_progress_counts_todays_dials_as_the_report_does() -> None:
     ]
     _, total = attempt_report(facts, at(0), at(24))
     assert total.dials == sum(r.attempts_today for r in rows)
+
+
+def test_every_kind_of_work_has_its_place_on_the_board() -> None:
+    # A kind added to the vocabulary must not drop off the wallboard unnoticed.
+    assert sorted(CAMPAIGN_KINDS) == sorted(FollowUpKind)
+    assert CAMPAIGN_KINDS[:2] == (CB, RV)
