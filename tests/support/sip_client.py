@@ -78,6 +78,7 @@ RINGING = """  <send>
       Contact: <sip:client@[local_ip]:[local_port]>
       Content-Length: 0
     ]]>
+    <action><log message="RINGING [timestamp]"/></action>
   </send>
 """
 
@@ -388,7 +389,8 @@ class SipClient:
 
     def logged(self, word: str) -> bool:
         """Whether the scenario logged ``word`` (``ANSWERED``, ``CALLER-BYE`` (sent),
-        ``BYE-OK`` (answered), ``FAR-END-BYE``, ``CANCELLED``, ``REFUSED``) for some call."""
+        ``BYE-OK`` (answered), ``FAR-END-BYE``, ``RINGING`` (180 sent), ``CANCELLED``,
+        ``REFUSED``) for some call."""
         return any(line.split()[:1] == [word] for line in self._read(self._log).splitlines())
 
     async def wait_invite(self, count: int = 1, timeout: float = 15.0) -> InviteSeen:
