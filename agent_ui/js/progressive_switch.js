@@ -27,6 +27,10 @@ export class ProgressiveSwitch {
     this.state = null; // {on, dialling_item_id}
     this.available = false;
     this.timer = null;
+    // The agent's own click wins: while it is on its way, and over any read begun before it,
+    // nothing puts the switch back (a state change or a poll answered meanwhile did).
+    this.setting = false;
+    this.changes = 0;
     this.input = $("work-progressive-on");
     this.input.addEventListener("change", () => this.set(this.input.checked));
     // The agent's state as the desk shows it (the top bar's badge follows agent.state events):
@@ -72,9 +76,12 @@ export class ProgressiveSwitch {
   }
 
   async read() {
-    if (!this.available) return;
+    if (!this.available || this.setting) return;
+    const changes = this.changes;
     try {
-      this.follow(await get("/outbound/progressive"));
+      const state = await get("/outbound/progressive");
+      if (this.setting || changes !== this.changes) return; // the agent's click came since
+      this.follow(state);
     } catch (error) {
       if (error?.status === 401) return;
       if (error?.error === "no-dialler") this.stop(); // no PBX: no switch to offer
@@ -84,11 +91,16 @@ export class ProgressiveSwitch {
 
   async set(on) {
     this.input.disabled = true;
+    this.setting = true;
+    this.changes += 1;
     try {
-      this.follow(await put("/outbound/progressive", { on }));
+      const state = await put("/outbound/progressive", { on });
+      this.setting = false;
+      this.follow(state);
     } catch (error) {
       this.failed(error);
     }
+    this.setting = false;
     this.input.disabled = false;
     this.render();
   }
@@ -113,7 +125,7 @@ export class ProgressiveSwitch {
     const box = $("work-progressive");
     box.hidden = !this.available;
     if (!this.available) return;
-    this.input.checked = Boolean(this.state?.on);
+    if (!this.setting) this.input.checked = Boolean(this.state?.on);
     const [kind, words] = this.status();
     const status = $("work-progressive-status");
     status.dataset.state = kind;
