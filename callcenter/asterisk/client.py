@@ -129,6 +129,8 @@ class AmiClient:
         self._state_subs: list[Subscription[ConnectionChange]] = []
         # event name (lower) -> header (lower) -> value -> futures waiting for that event
         self._waiters: dict[str, dict[str, dict[str, list[asyncio.Future[Message]]]]] = {}
+        # a waiter's further condition (expect_event's ``where``), by future
+        self._conditions: dict[asyncio.Future[Message], Callable[[Message], bool]] = {}
         self._closing = asyncio.Event()
         self._connected = asyncio.Event()
         self._fatal: AmiError | None = None
@@ -228,8 +230,18 @@ class AmiClient:
         await self.action("Ping", timeout=timeout or self.config.ping_timeout)
         return time.perf_counter() - start
 
-    def expect_event(self, event: str, header: str, value: str) -> asyncio.Future[Message]:
-        """A future for the next event ``event`` whose ``header`` equals ``value``.
+    def expect_event(
+        self,
+        event: str,
+        header: str,
+        value: str,
+        *,
+        where: Callable[[Message], bool] | None = None,
+    ) -> asyncio.Future[Message]:
+        """A future for the next event ``event`` whose ``header`` equals ``value`` (and, given
+        ``where``, for which ``where`` holds: the events that match the header but not the
+        condition pass by, and the wait goes on). The condition runs as the event is read,
+        so no matching event can slip past between two waits.
 
         Register it *before* sending the action that causes the event: the event may arrive
         before the action's own response. Cancel the future to stop waiting; it fails with
@@ -239,6 +251,8 @@ class AmiClient:
         by_header = self._waiters.setdefault(event.lower(), {})
         futures = by_header.setdefault(header.lower(), {}).setdefault(value, [])
         futures.append(future)
+        if where is not None:
+            self._conditions[future] = where
         future.add_done_callback(lambda f: self._forget_waiter(event, header, value, f))
         return future
 
@@ -493,13 +507,33 @@ class AmiClient:
             value = message.get(header)
             if value is None:
                 continue
-            for future in by_value.pop(value, []):
-                if not future.done():
+            futures = by_value.get(value)
+            if not futures:
+                continue
+            waiting = [f for f in futures if self._still_waits(f, message)]
+            if waiting:
+                by_value[value] = waiting
+            else:
+                del by_value[value]
+            for future in futures:
+                if future not in waiting and not future.done():
                     future.set_result(message)
+
+    def _still_waits(self, future: asyncio.Future[Message], message: Message) -> bool:
+        """True when ``future`` waits on past ``message``: its condition does not hold."""
+        condition = self._conditions.get(future)
+        if condition is None or future.done():
+            return False
+        try:
+            return not condition(message)
+        except Exception as exc:  # a broken condition fails its own wait, not the reader
+            future.set_exception(exc)
+            return False
 
     def _forget_waiter(
         self, event: str, header: str, value: str, future: asyncio.Future[Message]
     ) -> None:
+        self._conditions.pop(future, None)
         by_header = self._waiters.get(event.lower())
         if by_header is None:
             return

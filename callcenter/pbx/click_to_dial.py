@@ -6,12 +6,13 @@ waited for before the Originate is even answered.
 Which phase the call is in comes from Asterisk's events on that channel:
 ``OriginateResponse`` (did the agent's phone answer), ``DialEnd`` (did the dialled party),
 ``Hangup`` (the end). How the attempt ended (callcenter/acd/dial_outcome.py) also needs the
-dialled channel's ``Hangup`` ``Cause``: see :data:`FIRST_HANGUP`.
+dialled channel's ``Hangup`` ``Cause``: see :data:`DIALLED_HANGUP`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,16 +29,19 @@ log = logging.getLogger(__name__)
 OUTBOUND_CONTEXT = "call-control-outbound"
 ORIGINATE_RING_MS = 30_000  # the agent's own phone rings this long
 WAITED_FOR = ("OriginateResponse", "DialEnd", "Hangup")
-# The first Hangup of any channel of the call, matched on Linkedid: the dialled channel
-# inherits the agent's channel's linkedid (our call id) from the Dial that requested it. Its
-# uniqueid is Asterisk's own, known only from DialBegin, and waiting for it from there would
-# race: a 404 ends the dialled channel a millisecond after DialBegin, often in the same read
-# from the AMI socket, before a wait registered on DialBegin could exist. Matched on the
-# linkedid, the wait exists before the Originate is sent. Dial hangs up the dialled channel
-# itself (right after publishing DialEnd) before the agent's channel runs Hangup(), so on a
-# call that was not answered this is the dialled channel's; when it is the agent's channel's
-# (its Uniqueid is the call id), the dialled channel's cause is unknown.
-FIRST_HANGUP = "FirstHangup"
+# The Hangup of the dialled channel: a channel of the call (matched on Linkedid: the dialled
+# channel inherits the agent's channel's linkedid, our call id, from the Dial that requested
+# it) that is not the agent's own (whose Uniqueid is the call id). Its uniqueid is Asterisk's
+# own, known only from DialBegin, and waiting for it from there would race: a 404 ends the
+# dialled channel a millisecond after DialBegin, often in the same read from the AMI socket,
+# before a wait registered on DialBegin could exist. Matched on the linkedid, the wait exists
+# before the Originate is sent. Dial hangs up the dialled channel itself right after
+# publishing DialEnd, but under load Asterisk may report the agent's channel's Hangup first:
+# the condition lets that one pass by (a fresh-clone run once read "no cause" from it).
+DIALLED_HANGUP = "DialledHangup"
+# How long the dialled channel's Hangup may trail the agent's own before its cause is
+# given up as unknown (it normally comes within milliseconds; the AMI link never drops it).
+DIALLED_HANGUP_GRACE_SECONDS = 5.0
 
 Phase = Callable[[int, str, dt.datetime], Awaitable[None]]
 
@@ -68,7 +72,9 @@ async def originate(
     if recording is not None:
         variables.append(f"CC_RECORDING={recording}")
     waits = {name: ami.expect_event(name, "Uniqueid", call_id) for name in WAITED_FOR}
-    waits[FIRST_HANGUP] = ami.expect_event("Hangup", "Linkedid", call_id)
+    waits[DIALLED_HANGUP] = ami.expect_event(
+        "Hangup", "Linkedid", call_id, where=lambda hangup: hangup.get("Uniqueid") != call_id
+    )
     try:
         await ami.action(
             "Originate",
@@ -128,7 +134,7 @@ async def follow_outbound(
                     answered_at = wallclock()
                     await phase(interaction_id, "answered", answered_at)
                 else:
-                    dialled_cause = _cause_of_dialled(await waits[FIRST_HANGUP], call_id)
+                    dialled_cause = await _cause_of_dialled(waits)
             await waits["Hangup"]
     except AmiError as exc:
         lost = True
@@ -149,12 +155,18 @@ async def follow_outbound(
     return OutboundEnd(outcome, answered_at, ended_at)
 
 
-def _cause_of_dialled(hangup: Message, call_id: str) -> int | None:
-    """The Q.850 cause the dialled channel ended with (None: the first channel to hang up
-    was the agent's own, see :data:`FIRST_HANGUP`)."""
-    if hangup.get("Uniqueid") == call_id:
+async def _cause_of_dialled(waits: dict[str, asyncio.Future[Message]]) -> int | None:
+    """The Q.850 cause the dialled channel ended with; None when its Hangup did not come
+    within :data:`DIALLED_HANGUP_GRACE_SECONDS` of the agent's own (see
+    :data:`DIALLED_HANGUP`)."""
+    dialled = waits[DIALLED_HANGUP]
+    await first_of(dialled, waits["Hangup"])
+    if not dialled.done():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(dialled), DIALLED_HANGUP_GRACE_SECONDS)
+    if not dialled.done() or dialled.cancelled():
         return None
-    return parse_cause(hangup.get("Cause"))
+    return parse_cause(dialled.result().get("Cause"))
 
 
 async def first_of(*waits: Awaitable[object]) -> None:

@@ -567,6 +567,45 @@ async def test_expect_event_registered_before_the_action_catches_an_early_event(
         assert ready.result()["UserEvent"] == "ScreenPop"
 
 
+async def test_expect_event_with_a_condition_lets_other_matches_pass_by(
+    server: FakeAmiServer,
+) -> None:
+    async with open_ami(make_config(server)) as client:
+        other = client.expect_event(
+            "Hangup", "Linkedid", "c-1", where=lambda m: m.get("Uniqueid") != "c-1"
+        )
+        first = client.expect_event("Hangup", "Linkedid", "c-1")
+        connection = await server.connection(0)
+
+        await connection.send_events(
+            [
+                {"Event": "Hangup", "Linkedid": "c-1", "Uniqueid": "c-1", "Cause": "16"},
+                {"Event": "Hangup", "Linkedid": "c-1", "Uniqueid": "1765.4", "Cause": "21"},
+            ]
+        )
+        async with asyncio.timeout(SAFETY):
+            dialled = await other
+
+        assert first.result()["Uniqueid"] == "c-1"  # the plain wait took the first one
+        assert dialled["Cause"] == "21"
+        assert client._waiters == {}
+        assert client._conditions == {}
+
+
+async def test_a_condition_that_raises_fails_its_own_wait_only(server: FakeAmiServer) -> None:
+    async with open_ami(make_config(server)) as client:
+        broken = client.expect_event("Hangup", "Linkedid", "c-1", where=lambda m: 1 / 0 > 0)
+        plain = client.expect_event("Hangup", "Linkedid", "c-1")
+        connection = await server.connection(0)
+
+        await connection.send_events([{"Event": "Hangup", "Linkedid": "c-1", "Uniqueid": "c-1"}])
+        async with asyncio.timeout(SAFETY):
+            assert (await plain)["Uniqueid"] == "c-1"
+        with pytest.raises(ZeroDivisionError):
+            await broken
+        assert await client.ping(timeout=SAFETY) >= 0  # the reader goes on
+
+
 async def test_expect_event_fails_with_connection_lost_on_disconnect(
     server: FakeAmiServer,
 ) -> None:

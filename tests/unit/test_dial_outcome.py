@@ -11,7 +11,8 @@ import pytest
 
 from callcenter.acd.dial_outcome import DialOutcome, dial_outcome, parse_cause
 from callcenter.asterisk.protocol import AmiParser, Message
-from callcenter.pbx.click_to_dial import FIRST_HANGUP, WAITED_FOR, follow_outbound
+from callcenter.pbx import click_to_dial
+from callcenter.pbx.click_to_dial import DIALLED_HANGUP, WAITED_FOR, follow_outbound
 
 Out = DialOutcome
 
@@ -119,10 +120,10 @@ class Waits:
     def __init__(self) -> None:
         loop = asyncio.get_running_loop()
         self.futures: dict[str, asyncio.Future[Message]] = {
-            name: loop.create_future() for name in (*WAITED_FOR, FIRST_HANGUP)
+            name: loop.create_future() for name in (*WAITED_FOR, DIALLED_HANGUP)
         }
         self.keys = {name: (name, "Uniqueid") for name in WAITED_FOR}
-        self.keys[FIRST_HANGUP] = ("Hangup", "Linkedid")
+        self.keys[DIALLED_HANGUP] = ("Hangup", "Linkedid")
 
     def read(self, *events: str) -> None:
         parser = AmiParser(expect_banner=False)
@@ -133,6 +134,8 @@ class Waits:
                     message.name == event_name
                     and message.get(header) == CALL_ID
                     and not future.done()
+                    # originate's condition: the dialled channel's, not the agent's own
+                    and (name != DIALLED_HANGUP or message.get("Uniqueid") != CALL_ID)
                 ):
                     future.set_result(message)
 
@@ -208,10 +211,29 @@ async def test_an_agent_phone_that_never_answered_is_the_agents_no_answer() -> N
     assert (outcome, phases) == (Out.AGENT_NO_ANSWER, ["ended"])
 
 
-async def test_when_the_agents_channel_hangs_up_first_the_dialled_cause_is_unknown() -> None:
-    # The first Hangup on the call's linkedid is the agent's own: its cause is not the
-    # dialled party's, so a NOANSWER stays no answer even with cause 1 on the agent's leg.
+async def test_when_the_agents_channel_hangs_up_first_the_dialled_cause_still_counts() -> None:
+    # Under load Asterisk may report the agent's Hangup before the dialled channel's: the
+    # agent's cause is not the client's, and the client's, read after it, says wrong number.
     outcome, _, _ = await follow(
-        (ORIGINATED, DIAL_BEGIN, dial_end("NOANSWER"), hangup(AGENT, 1), hangup(DIALLED, 1))
+        (ORIGINATED, DIAL_BEGIN, dial_end("NOANSWER"), hangup(AGENT, 16)),
+        (hangup(DIALLED, 1),),
     )
-    assert outcome is Out.NO_ANSWER
+    assert outcome is Out.WRONG_NUMBER
+
+
+async def test_a_refusal_whose_hangup_trails_the_agents_is_a_failed_call() -> None:
+    # The fresh-clone failure: a 603 (cause 21) whose Hangup came after the agent's.
+    outcome, _, _ = await follow(
+        (ORIGINATED, DIAL_BEGIN, dial_end("NOANSWER"), hangup(AGENT, 21), hangup(DIALLED, 21))
+    )
+    assert outcome is Out.FAILED
+
+
+async def test_a_dialled_hangup_that_never_comes_leaves_the_cause_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(click_to_dial, "DIALLED_HANGUP_GRACE_SECONDS", 0.05)
+    outcome, phases, _ = await follow(
+        (ORIGINATED, DIAL_BEGIN, dial_end("NOANSWER"), hangup(AGENT, 1))
+    )
+    assert (outcome, phases) == (Out.NO_ANSWER, ["ended"])
