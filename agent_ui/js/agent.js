@@ -11,9 +11,10 @@ import { t, term } from "./i18n.js";
 const AGENT_ROLES = new Set(["agent", "advisor"]);
 
 export class AgentPanel {
-  constructor({ toast, onWrapUp }) {
+  constructor({ toast, onWrapUp, phoneWhy }) {
     this.toast = toast;
     this.onWrapUp = onWrapUp;
+    this.phoneWhy = phoneWhy; // () => why the browser phone is not registered (null: it is, or none)
     this.agent = null; // GET /api/agents/me
     this.phone = null; // GET /api/agents/me/phone: {extension, registered (null: cannot tell)}
     this.reasons = [];
@@ -70,8 +71,11 @@ export class AgentPanel {
       this.set(await call());
     } catch (error) {
       if (error instanceof ApiError && error.error === "phone-not-registered") {
-        // Say which phone: the one the agent must start (or scripts/phone.py <extension>).
-        this.toast(t("agent.phone_refused", { extension: error.detail.extension ?? "-" }));
+        // Say which phone: the one the agent must start (or scripts/phone.py <extension>),
+        // and why the browser phone is not registered when the page knows.
+        const why = this.phoneWhy?.();
+        const refused = t("agent.phone_refused", { extension: error.detail.extension ?? "-" });
+        this.toast(why ? `${refused} ${t("agent.phone_why", { why })}` : refused);
         this.checkPhone();
         return;
       }

@@ -9,6 +9,7 @@ import { $, replace } from "./dom.js";
 import { applyStatic, loadLanguages, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { Pop } from "./pop.js";
 import { Search } from "./search.js";
+import { Softphone } from "./softphone.js";
 import { MyWork } from "./my_work.js";
 import { CtiSocket } from "./socket.js";
 import { LoginFlow } from "./login.js";
@@ -31,13 +32,27 @@ const wrapUp = new WrapUp({
   onSaved: () => clientView.refresh(), // the new call, its outcome and notes, without a reload
   onLimit: () => holdForNotes(),
 });
-const agent = new AgentPanel({ toast, onWrapUp: (id) => wrapUp.open(id) });
+const agent = new AgentPanel({
+  toast,
+  onWrapUp: (id) => wrapUp.open(id),
+  phoneWhy: () => softphone.whyNot(), // a refused "ready" says why the browser phone is not registered
+});
 const recording = new RecordingPausePanel({ toast });
 const calls = new CallPanel({
   toast,
   clientId: () => clientView.clientId,
   agentState: () => agent.agent?.state,
-  onStatus: (status) => recording.follow(status),
+  onStatus: (status) => {
+    recording.follow(status);
+    softphone.render(); // its own hang-up shows only for a call the call control does not have
+  },
+});
+// The browser phone: registered while the agent is logged in on this page; its registration
+// is what lets the agent go ready (the top bar asks the server again when it changes).
+const softphone = new Softphone({
+  toast,
+  onRegistration: () => agent.checkPhone(),
+  callPanelState: () => calls.status?.state ?? (calls.dialling ? "dialling" : "none"),
 });
 const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
 // The dialler's work: a dialled item's call is followed by the call panel like any other.
@@ -132,6 +147,7 @@ document.addEventListener("click", (event) => {
 }, true);
 
 function showLogin(message = "") {
+  softphone.stop(); // unregistered: no call rings a page that shows the login
   socket.stop();
   agent.stop();
   myWork.stop();
@@ -173,6 +189,7 @@ async function showDesk(me) {
   await agent.start(me);
   await calls.refresh().catch(() => calls.render());
   socket.start();
+  softphone.start(me); // not awaited: the microphone's question may wait for the agent
   myWork.start(me);
 }
 
@@ -199,6 +216,7 @@ async function boot() {
     pop.render();
     clientView.render();
     calls.render();
+    softphone.render();
     recording.render();
     wrapUp.render();
     search.render();
@@ -214,5 +232,11 @@ async function boot() {
     showLogin(error instanceof ApiError && error.status === 401 ? "" : describe(error));
   }
 }
+
+// Closing or leaving the page unregisters the browser phone (REGISTER with Expires: 0; the
+// socket's close makes Asterisk drop the contact too), and the service then takes a ready
+// agent whose last phone went out of ready ("no phone"). pagehide also fires when the page
+// goes into the back-forward cache, which would otherwise keep it registered while gone.
+window.addEventListener("pagehide", () => softphone.stop());
 
 boot();
