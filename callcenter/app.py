@@ -56,6 +56,8 @@ from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.consult_recording import ConsultRecorder
 from callcenter.pbx.ivr_runner import IvrConfig, IvrRunner
 from callcenter.pbx.link import CallHandler, PbxLink, Resyncs, by_context
+from callcenter.pbx.phone_config import PhoneConfig
+from callcenter.pbx.phone_credentials import PhoneCredentials
 from callcenter.pbx.progressive import PROGRESSIVE_CONTEXT, ProgressiveCalls
 from callcenter.pbx.prompt_files import PromptSpeaker
 from callcenter.pbx.recording import CallRecorder
@@ -71,12 +73,14 @@ from callcenter.persistence.floor import load_floor_seed
 from callcenter.persistence.journal import WriteJournal, journaled_sql_stores
 from callcenter.persistence.outbound import SqlOutboundStore, keep_return_visits
 from callcenter.persistence.outbound_reports import campaign_reader
+from callcenter.persistence.phone_secrets import SqlPhoneSecrets
 from callcenter.persistence.recording_files import recording_storage_for
 from callcenter.persistence.recording_pauses import SqlPauseLedger
 from callcenter.persistence.recordings import SqlRecordingLedger
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.runtime import Runtime
-from callcenter.sandbox.instance import AsteriskInstance, cel_file_for
+from callcenter.sandbox.instance import AsteriskInstance, cel_file_for, phones_conf_for
+from callcenter.secretbox import box_for
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -322,6 +326,14 @@ def create_app(
         # phone rings anyway, and nothing is checked (callcenter/acd/phones.py).
         phones = PhoneRegistrations(ami)
         phone_check = PhoneCheck(phones, SqlAgentPhones(db)) if settings.pbx_enabled else None
+        # Each person's own SIP secret (issue 19): pjsip_phones.conf, reloaded over the AMI.
+        phone_credentials = PhoneCredentials(
+            SqlPhoneSecrets(db),
+            box_for(settings),
+            PhoneConfig(phones_conf_for(settings), settings.sip_realm, ami)
+            if settings.pbx_enabled
+            else None,
+        )
         agent_states = AgentStates(
             stores.agent_states,
             events,
@@ -404,6 +416,7 @@ def create_app(
             recording_pauses=pauses,
             recording_alarm=recording_alarm if recorder is not None and pbx else None,
             outbound=outbound,
+            phone_credentials=phone_credentials,
         )
         app.state.runtime = runtime
         tasks = runtime.tasks
@@ -421,6 +434,10 @@ def create_app(
                 tasks.start("ami", lambda: _run_ami(runtime), Policy.FATAL)
                 tasks.start("pbx-link", _on_the_pbx(runtime, runtime.link.run))
                 tasks.start("phones", _on_the_pbx(runtime, phones.run))
+                # The people's secrets written for Asterisk before the first AMI login
+                # reloads them (callcenter/pbx/phone_credentials.py).
+                await phone_credentials.prepare()
+                tasks.start("phone-lines", functools.partial(phone_credentials.run, ami))
                 if phone_check is not None:
                     tasks.start("phone-watch", PhoneWatch(phone_check, agent_states, events).run)
                 tasks.start("acd", acd.run)

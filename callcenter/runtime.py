@@ -21,6 +21,7 @@ from callcenter.outbound.service import OutboundService
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PbxLink
+from callcenter.pbx.phone_credentials import PhoneCredentials
 from callcenter.pbx.supervision import Supervision
 from callcenter.persistence.db import Database
 from callcenter.persistence.journal import WriteJournal
@@ -52,3 +53,5 @@ class Runtime:
     recording_pauses: RecordingPauses | None = None  # pausing recordings (PBX, recording on)
     recording_alarm: RecordingAlarm | None = None  # recordings' storage (None: not recording)
     outbound: OutboundService | None = None  # the dialler (dials only with a PBX)
+    # Each person's own SIP credentials (issue 19); without a PBX they are made, not applied.
+    phone_credentials: PhoneCredentials | None = None

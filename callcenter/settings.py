@@ -60,11 +60,25 @@ class Settings(BaseSettings):
     # How long a client's phone rings on a click-to-dial call before the attempt counts as
     # no answer (the dialplan's Dial timeout).
     outbound_ring_seconds: int = Field(default=30, ge=5, le=120)
-    # Agent phones that register with a password: extensions and their shared dev password.
+    # Agent phones: the extensions the PBX treats as internal numbers. Each person with an
+    # extension registers with their own secret (docs/agent-desktop.md, "The softphone's
+    # contract"); there is no shared phone password.
     agent_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [f"{n}" for n in range(1001, 1011)]
     )
-    agent_phone_password: SecretStr = SecretStr("phone-dev-secret")
+    # WebSocket SIP over TLS for the browser softphone: the port Asterisk's TLS HTTP server
+    # listens on, and the host the browser reaches it at (also the domain of its SIP URI).
+    sip_wss_port: int = Field(default=8089, ge=1, le=65535)
+    sip_wss_host: str = "127.0.0.1"
+    # Its certificate and key (PEM). Empty: the self-signed pair scripts/setup makes for local
+    # use, var/tls/asterisk.crt and var/tls/asterisk.key.
+    sip_tls_cert_file: Path | None = None
+    sip_tls_key_file: Path | None = None
+    # The digest realm the phones' credentials are hashed with (pjsip_phones.conf md5_cred).
+    sip_realm: str = Field(default="callcenter", pattern=r"^[A-Za-z0-9_.-]+$")
+    # Where the service writes the phones' endpoints and credentials (pjsip_phones.conf) for
+    # Asterisk to include. Empty: the sandbox instance's etc folder.
+    phones_conf_file: Path | None = None
     supervisor_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["1901", "1902"]
     )
@@ -257,6 +271,15 @@ class Settings(BaseSettings):
             if path and path != ":memory:":
                 return Path(path).parent / "secret.key"
         return PROJECT_ROOT / "var" / "secret.key"
+
+    @property
+    def effective_sip_tls_files(self) -> tuple[Path, Path]:
+        """The WSS certificate and key: the configured pair, else scripts/setup's own."""
+        folder = PROJECT_ROOT / "var" / "tls"
+        return (
+            self.sip_tls_cert_file or folder / "asterisk.crt",
+            self.sip_tls_key_file or folder / "asterisk.key",
+        )
 
     @property
     def effective_allowed_origins(self) -> list[str]:

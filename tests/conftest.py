@@ -60,6 +60,13 @@ def _test_settings() -> Settings:
         sandbox_instance=os.environ.get("CALLCENTER_TEST_INSTANCE", "pytest"),
         ami_port=int(os.environ.get("CALLCENTER_TEST_AMI_PORT", "15038")),
         sip_port=int(os.environ.get("CALLCENTER_TEST_SIP_PORT", "15060")),
+        # WebSocket SIP over TLS: beside the SIP port, so that parallel instances never share it.
+        sip_wss_port=int(
+            os.environ.get(
+                "CALLCENTER_TEST_WSS_PORT",
+                str(int(os.environ.get("CALLCENTER_TEST_SIP_PORT", "15060")) + 29),
+            )
+        ),
         # A second checkout (or a helper) runs its own instance with its own ports.
         rtp_start=int(os.environ.get("CALLCENTER_TEST_RTP_START", "12000")),
         rtp_end=int(os.environ.get("CALLCENTER_TEST_RTP_START", "12000")) + 999,

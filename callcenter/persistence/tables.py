@@ -132,6 +132,17 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class PhoneSecret(Base):
+    """A person's own SIP secret (issue 19): both their phone lines (``<ext>``, ``<ext>-web``)
+    authenticate with it. Sealed with the service's key, bound to the user's id
+    (callcenter/secretbox.py), never stored or logged in the clear."""
+
+    __tablename__ = "phone_secrets"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    sealed: Mapped[str] = mapped_column(String(255))
+    rotated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Client(Base):
     __tablename__ = "clients"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -29,6 +29,7 @@ from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.fallback import CEL_FILE_IN_LOG, fallback_context
 from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
+from callcenter.sandbox.tls import ensure_self_signed
 from callcenter.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ FLOWS_DIR = PROJECT_ROOT / "ivr_flows"
 INSTANCES_IN_ROOT = Path("/var/lib/callcenter/instances")
 MODULE_DIR = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
 ASTERISK_UID_NAME = "asterisk"
+# The phones' endpoints and credentials, written by the service (callcenter/pbx/phone_config.py)
+# into the instance's etc folder, and included by pjsip.conf.
+PHONES_CONF = "pjsip_phones.conf"
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,14 @@ class AsteriskInstance:
             "rtp_start": s.rtp_start,
             "rtp_end": s.rtp_end,
             "trunk_address": s.trunk_address,
-            "phone_extensions": [
-                *s.agent_extensions,
-                *s.advisor_extensions,
-                *s.supervisor_extensions,
-            ],
-            "phone_password": s.agent_phone_password.get_secret_value(),
+            "sip_realm": s.sip_realm,
+            "sip_wss_bind": s.sip_bind,
+            "sip_wss_port": s.sip_wss_port,
+            "http_port": plain_http_port(s),
+            # Copies inside the root (up() puts them there): Asterisk cannot see the host's.
+            "tls_cert_file": str(self.dir_in_root / "etc" / "tls" / "asterisk.crt"),
+            "tls_key_file": str(self.dir_in_root / "etc" / "tls" / "asterisk.key"),
+            "phones_conf": str(self.dir_in_root / "etc" / PHONES_CONF),
             **fallback_context(s, str(self.dir_in_root / "prompts" / FALLBACK_FOLDER)),
         }
         return render_tree(self.conf_source, self.dir / "etc", context)
@@ -131,12 +137,14 @@ class AsteriskInstance:
         for path in self.render_config():
             # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
             os.chown(path, 0, gid)
+        self._install_tls(gid)
         self.render_prompts()
         self._start()
         self._wait_booted()
         return (
             f"{rootfs.asterisk_version} is up (instance {self.settings.sandbox_instance!r}): "
             f"SIP udp {self.settings.sip_bind}:{self.settings.sip_port}, "
+            f"WSS {self.settings.sip_bind}:{self.settings.sip_wss_port}, "
             f"AMI {self.settings.ami_host}:{self.settings.ami_port}"
         )
 
@@ -223,7 +231,29 @@ class AsteriskInstance:
                 parts.append(f"--- {path.name} ---\n" + "\n".join(text))
         return "\n".join(parts) or "(no log written)"
 
+    @property
+    def phones_conf(self) -> Path:
+        """Where the service writes the phones' endpoints (pjsip_phones.conf), as the host
+        sees it."""
+        return self.dir / "etc" / PHONES_CONF
+
     # -- internals --------------------------------------------------------------------------
+
+    def _install_tls(self, gid: int) -> None:
+        """Copy the WSS certificate and key into the instance (made first when they are
+        scripts/setup's own and missing), readable by Asterisk's group only."""
+        cert, key = self.settings.effective_sip_tls_files
+        if self.settings.sip_tls_cert_file is None or self.settings.sip_tls_key_file is None:
+            ensure_self_signed(cert, key)
+        folder = self.dir / "etc" / "tls"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, 0, gid)
+        folder.chmod(0o750)
+        for source, name in ((cert, "asterisk.crt"), (key, "asterisk.key")):
+            target = folder / name
+            shutil.copyfile(source, target)
+            os.chown(target, 0, gid)
+            target.chmod(0o640)
 
     def _prepare_dirs(self, rootfs: Rootfs) -> tuple[int, int]:
         uid, gid = _lookup_user(rootfs.path, ASTERISK_UID_NAME)
@@ -296,10 +326,13 @@ class AsteriskInstance:
     def _check_ports_free(self) -> None:
         s = self.settings
         checks = [
-            (socket.SOCK_STREAM, s.ami_host, s.ami_port, "AMI", "tcp"),
-            (socket.SOCK_DGRAM, s.sip_bind, s.sip_port, "SIP", "udp"),
+            (socket.SOCK_STREAM, s.ami_host, s.ami_port, "AMI", "tcp", "AMI_PORT"),
+            (socket.SOCK_DGRAM, s.sip_bind, s.sip_port, "SIP", "udp", "SIP_PORT"),
+            (socket.SOCK_STREAM, s.sip_bind, s.sip_wss_port, "WSS", "tcp", "SIP_WSS_PORT"),
+            # Asterisk's plain HTTP listener, the port after the WSS one (http.conf).
+            (socket.SOCK_STREAM, "127.0.0.1", plain_http_port(s), "HTTP", "tcp", "SIP_WSS_PORT"),
         ]
-        for kind, host, port, what, proto in checks:
+        for kind, host, port, what, proto, setting in checks:
             with socket.socket(socket.AF_INET, kind) as sock:
                 if kind == socket.SOCK_STREAM:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -311,7 +344,7 @@ class AsteriskInstance:
                             "port-in-use",
                             f"{what} port {host}:{port}/{proto} is already in use by another "
                             f"program; stop it, or choose another port "
-                            f"(CALLCENTER_{what}_PORT)",
+                            f"(CALLCENTER_{setting})",
                         ) from exc
                     raise
 
@@ -345,6 +378,18 @@ class AsteriskInstance:
         deadline = time.monotonic() + 5
         while self._instance_pids() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def plain_http_port(settings: Settings) -> int:
+    """The port of Asterisk's plain HTTP listener (loopback; http.conf says why it exists):
+    the one after the WSS port, so that instances apart in WSS ports are apart here too."""
+    return settings.sip_wss_port + 1
+
+
+def phones_conf_for(settings: Settings) -> Path:
+    """Where the service writes pjsip_phones.conf: CALLCENTER_PHONES_CONF_FILE, else the
+    sandbox instance's etc folder."""
+    return settings.phones_conf_file or AsteriskInstance(settings).phones_conf
 
 
 def cel_file_for(settings: Settings) -> Path:
