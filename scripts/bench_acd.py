@@ -51,6 +51,7 @@ from scripts.bench_ivr_dtmf import AS_OF, bench_settings, demo_phones, percentil
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Wait
 from tests.support.logins import DEMO_PASSWORD, log_in
+from tests.support.phone_secrets import service_phone_secrets
 
 
 async def short_queue(url: str) -> None:
@@ -138,12 +139,12 @@ async def run(calls: int, agents: int, clients: int, spacing: float, patience: f
     instance.down()
     print(instance.up(), flush=True)
     probe = Probe()
-    password = settings.agent_phone_password.get_secret_value()
     try:
         app = create_app(settings)
         async with app.router.lifespan_context(app), contextlib.AsyncExitStack() as stack:
             runtime: Runtime = app.state.runtime
             await asyncio.wait_for(runtime.link.resynced.wait(), 15)
+            password = await service_phone_secrets(runtime)  # each person's own
             probe.install(runtime)
             pings = [await _ping_ms(runtime) for _ in range(200)]
             http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b")

@@ -45,6 +45,7 @@ from scripts.bench_pop import free_port, served
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Wait
 from tests.support.logins import DEMO_PASSWORD, log_in
+from tests.support.phone_secrets import stored_phone_secrets
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 
@@ -153,7 +154,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             config = {
                 "http_port": settings.http_port,
                 "sip_port": settings.sip_port,
-                "password": settings.agent_phone_password.get_secret_value(),
+                "password": await stored_phone_secrets(settings),  # each person's own
                 "watcher": watcher,
             }
             watchers = await start_desks(

@@ -79,6 +79,7 @@ from scripts.bench_ivr_dtmf import AS_OF, percentile
 from scripts.bench_pop import free_port, served
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.logins import DEMO_PASSWORD, log_in
+from tests.support.phone_secrets import service_phone_secrets
 from tests.support.sip_client import SipClient, invites_in_trace
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
@@ -536,7 +537,7 @@ async def run(args: argparse.Namespace) -> Results:
                 async with AgentPhone(
                     settings.sip_port,
                     EXTENSION,
-                    password=settings.agent_phone_password.get_secret_value(),
+                    password=await service_phone_secrets(runtime),
                     behaviour=Answer(after=0.2, hang_up_after=1.0),
                 ):
                     await phases(args, http, headers, probe, runtime, results)

@@ -60,6 +60,7 @@ from callcenter.persistence.recording_files import LocalRecordingStorage
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings, load_settings
 from tests.support.agent_phone import AgentPhone, Answer, PhoneCall
+from tests.support.phone_secrets import sandbox_phone_secrets
 
 RATE = 8000
 PACKET = 160
@@ -270,7 +271,7 @@ async def main() -> None:
         folder, str(instance.dir_in_root / "spool" / "recordings" / name)
     )
     set_up_dialplan(instance, storage.root_in_asterisk)
-    password = settings.agent_phone_password.get_secret_value()
+    password = await sandbox_phone_secrets(instance, settings)  # each phone's own
     phones = [
         MeasuringPhone(
             settings.sip_port,

@@ -4,10 +4,13 @@ a tone, and hang up, so that a call put through to an agent rings something.
     sudo .venv/bin/python scripts/phone.py 1001              # agent01's phone
     sudo .venv/bin/python scripts/phone.py 1001 --talk 20    # hang up 20 s after answering
 
-It registers as the extension with the phones' password from the settings
-(``CALLCENTER_AGENT_PHONE_PASSWORD``; the sandbox's SIP port ``CALLCENTER_SIP_PORT``) and says
-so; then for each call it prints the caller as the phone's screen shows it (the service sets
-the client's name before it dials), answers after ``--answer-after`` seconds, sends a 440 Hz
+It registers as the extension with that person's own secret (issue 19): the one the desk
+shows (``GET /api/me/phone``, ``desk.password``) given in ``CALLCENTER_PHONE_PASSWORD``, or,
+when that is not set, read from the service's own database with its key (the settings'
+database and secret key: this machine's service; the script runs as root beside it). The
+sandbox's SIP port is ``CALLCENTER_SIP_PORT``. It says when it registered; then for each
+call it prints the caller as the phone's screen shows it (the service sets the client's name
+before it dials), answers after ``--answer-after`` seconds, sends a 440 Hz
 tone (a real phone streams audio all the time; you hear it on a monitoring supervisor's
 phone), and when the call ends prints who hung up and the RTP it sent and received. It hangs
 up ``--talk`` seconds after answering, or stays until the caller hangs up. Then the agent
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -98,6 +102,22 @@ async def one_call(phone: AgentPhone, call: PhoneCall) -> None:
         print("now wrap up the call on the desk", flush=True)
 
 
+async def own_secret(extension: str) -> str | None:
+    """The person's own secret for ``extension``, from the service's database (None: none)."""
+    from callcenter.pbx.phone_credentials import PhoneCredentials
+    from callcenter.persistence.db import Database
+    from callcenter.persistence.phone_secrets import SqlPhoneSecrets
+    from callcenter.secretbox import box_for
+
+    settings = load_settings()
+    db = Database(settings.effective_database_url)
+    try:
+        lines = await PhoneCredentials(SqlPhoneSecrets(db), box_for(settings), None).lines()
+    finally:
+        await db.dispose()
+    return next((line.secret for line in lines if line.extension == extension), None)
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("extension", help="the phone to be, e.g. 1001 (agent01)")
@@ -111,11 +131,19 @@ async def main() -> int:
     parser.add_argument("--host", default=None, help="the PBX's SIP address (settings)")
     args = parser.parse_args()
     settings = load_settings()
+    password = os.environ.get("CALLCENTER_PHONE_PASSWORD") or await own_secret(args.extension)
+    if not password:
+        print(
+            f"no secret for {args.extension}: start the service once (it makes everyone's), "
+            "or set CALLCENTER_PHONE_PASSWORD to the one the desk shows",
+            file=sys.stderr,
+        )
+        return 1
     packets = tone()
     phone = AgentPhone(
         settings.sip_port,
         args.extension,
-        password=settings.agent_phone_password.get_secret_value(),
+        password=password,
         behaviour=Answer(after=args.answer_after, hang_up_after=args.talk),
         host=args.host or settings.sip_bind,
         audio=lambda n: packets[n % len(packets)],

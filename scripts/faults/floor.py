@@ -35,6 +35,7 @@ from tests.support.agent_phone import AgentPhone, Answer, Behaviour, PhoneCall
 from tests.support.dtmf import Hangup, KeypadCaller, KeypadCallResult, Keys, Step, Wait
 from tests.support.hotline import HOTLINE
 from tests.support.logins import log_in
+from tests.support.phone_secrets import stored_phone_secrets
 
 RING_SECONDS = 20.0
 WRAP_UP_SECONDS = 10.0
@@ -219,7 +220,7 @@ class Floor:
         # silence, so that a caller hearing their agent is told apart from one hearing nothing
         # (Asterisk itself sends silence while nothing plays: scripts/faults/rtp_sniff.py).
         agent_phone.SILENCE = agent_voice()
-        password = self.lab.settings.agent_phone_password.get_secret_value()
+        password = await stored_phone_secrets(self.lab.settings)  # each person's own
         for name, (extension, behaviour) in FLOOR_AGENTS.items():
             phone = AgentPhone(SIP_PORT, extension, password=password, behaviour=behaviour)
             await phone.start()

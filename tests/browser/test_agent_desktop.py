@@ -142,7 +142,7 @@ async def test_the_pop_names_the_caller_before_the_phone_rings_and_the_wrap_up_i
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=1.0),
     ) as phone:
         await log_in_on_page(page, "agent01")

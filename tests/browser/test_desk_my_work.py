@@ -222,7 +222,7 @@ async def test_an_agent_previews_dials_and_completes_a_callback_from_the_desk(
         agent = await user_id(line, "agent01")
         # A callback: a return visit is completed by its script instead (the test below).
         item_id = await seed_return_visit(line, agent, FollowUpKind.CALLBACK, CALLBACK_REASON)
-        password = line.settings.agent_phone_password.get_secret_value()
+        password = line.phone_secrets
         page = await open_desk(desk, browser)
         async with (
             SipClient(port, "answer") as client,
@@ -374,7 +374,7 @@ async def test_progressive_switch_dials_a_due_return_visit_once_the_agent_is_rea
         agent = await user_id(line, "agent01")
         item_id = await seed_return_visit(line, agent)
         name, risk = await client_facts(line)
-        password = line.settings.agent_phone_password.get_secret_value()
+        password = line.phone_secrets
         page = await open_desk(desk, browser)
         async with (
             SipClient(port, "answer") as client,
@@ -488,7 +488,7 @@ async def test_a_return_visit_answered_not_opened_by_the_client_opens_a_complain
         agent = await user_id(line, "agent01")
         item_id = await seed_return_visit(line, agent)
         _name, risk = await client_facts(line)
-        password = line.settings.agent_phone_password.get_secret_value()
+        password = line.phone_secrets
         page = await open_desk(desk, browser)
         async with (
             SipClient(port, "answer") as client,
@@ -622,7 +622,7 @@ async def test_outside_calling_hours_dial_is_refused_with_the_rule_and_nothing_i
         agent = await user_id(line, "agent01")
         item_id = await seed_return_visit(line, agent)
         opens = f"{next_opening(start, CENTER):%H:%M}"
-        password = line.settings.agent_phone_password.get_secret_value()
+        password = line.phone_secrets
         page = await open_desk(desk, browser)
         async with AgentPhone(
             line.settings.sip_port, "1001", password=password, behaviour=Answer(0.3)

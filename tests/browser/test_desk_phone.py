@@ -57,7 +57,7 @@ async def test_no_shift_without_a_phone_and_none_left_ready_after_logging_out(
     await page.screenshot(path=str(artifacts / "desk-ready-refused-no-phone.png"))
     assert await state_of(desk, "agent01") == ("logged_out", None)
 
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     phone = AgentPhone(line.settings.sip_port, "1001", password=password, behaviour=Answer())
     await phone.start()
     try:

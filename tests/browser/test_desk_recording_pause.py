@@ -69,7 +69,7 @@ async def test_the_desk_pauses_the_recording_and_shows_for_how_long_and_until_wh
     context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")  # type: ignore[arg-type]
     page = desk.watch(await context.new_page())
     await page.goto(f"{desk.base_url}/")
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(
         line.settings.sip_port,
         "1001",

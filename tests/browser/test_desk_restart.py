@@ -165,7 +165,7 @@ async def test_a_pop_after_a_restart_shows_though_its_seq_repeats_one_the_desk_s
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=1.0),
     ) as phone:
         await log_in_on_page(page, "agent01")

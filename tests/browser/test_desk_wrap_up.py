@@ -109,7 +109,7 @@ async def test_the_wrap_up_opens_in_sight_extends_while_notes_are_written_and_sh
     )
     page = desk.watch(await context.new_page())
     await page.goto(f"{desk.base_url}/")
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(line.settings.sip_port, "1001", password=password, behaviour=Answer(1.0)):
         await log_in(page, "agent01")
         await page.click("#btn-shift-start")

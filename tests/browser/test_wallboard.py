@@ -88,7 +88,7 @@ async def test_the_wallboard_shows_a_live_call_the_supervisor_listens_to(
     line = served_desk.line
     tier = await tier_of(line)
     page = await open_wallboard(served_desk, browser, "supervisor01")
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     supervisor, _ = await bearer(line, "supervisor01")
     with line.runtime.ami.subscribe({"chanspystart", "chanspystop"}) as spying:
         async with (
@@ -180,7 +180,7 @@ async def test_a_supervisor_sets_an_agents_state_and_moves_a_waiting_call_from_t
     supervisor, _ = await bearer(line, "supervisor01")
     _, agent_id = await bearer(line, "agent01")
     await serve_only_complaints(line, agent_id)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(
         line.settings.sip_port, "1001", password=password, behaviour=Answer(0.2)
     ) as phone:

@@ -21,6 +21,15 @@ from callcenter.settings import Settings
 from tests.conftest import truncate_postgres
 from tests.support.hotline import AS_OF, DEMO_CLIENTS, Hotline, pick_client
 from tests.support.logins import DEMO_PASSWORD, TEST_SECRET_KEY, secret_box_for_tests
+from tests.support.phone_secrets import sandbox_phone_secrets, service_phone_secrets
+
+
+@pytest.fixture
+async def sandbox_phones(asterisk: AsteriskInstance, asterisk_settings: Settings) -> dict[str, str]:
+    """Each sandbox phone's own secret, for tests of the bare sandbox (no service): written
+    into pjsip_phones.conf and reloaded the way the service does (callcenter/pbx/
+    phone_config.py), with fresh secrets; by extension (``AgentPhone(password=...)``)."""
+    return await sandbox_phone_secrets(asterisk, asterisk_settings)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +101,8 @@ async def hotline_factory(
         stack.append(lifespan)
         runtime: Runtime = app.state.runtime
         await asyncio.wait_for(runtime.link.resynced.wait(), 15)
+        # Asterisk has everyone's own phone secret (issue 19) once the first reload is done.
+        secrets = await service_phone_secrets(runtime)
         assert runtime.sounds.error is None, runtime.sounds.error
         commands: list[Message] = []
         events = runtime.ami.subscribe({"agiexecstart"})
@@ -123,7 +134,17 @@ async def hotline_factory(
         client = await pick_client(runtime.db)
         flow = runtime.flows.current.flows["hotline"]
         line = Hotline(
-            runtime, runtime.db, settings, asterisk, flow, client, http, commands, stop, app=app
+            runtime,
+            runtime.db,
+            settings,
+            asterisk,
+            flow,
+            client,
+            http,
+            commands,
+            stop,
+            app=app,
+            phone_secrets=secrets,
         )
         lines.append(line)
         return line

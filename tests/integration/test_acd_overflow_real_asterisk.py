@@ -49,7 +49,7 @@ async def test_a_caller_past_the_longest_wait_overflows_into_the_next_queue(
     line: Hotline = await hotline_factory()
     await short_queue(line)
     await short_queue(line, "trading_support", max_wait_seconds=2)  # then into general
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     with line.runtime.events.subscribe(lambda e: e.topic == "call.overflowed") as overflows:
         # agent07 serves general only: the caller waits in trading support until it overflows.
         async with AgentPhone(
@@ -143,7 +143,7 @@ async def test_a_waiting_caller_hears_their_place_until_an_agent_is_free(
     with wave.open(next_file + ".wav") as audio:
         full_length = audio.getnframes()
     file_name = Path(next_file).name  # Asterisk sees it under the sandbox root
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     ends: list[str] = []
     with line.runtime.ami.subscribe({"agiexecstart", "asyncagiexec"}) as agi_events:
         async with AgentPhone(

@@ -89,7 +89,7 @@ async def test_a_queued_caller_reaches_the_ready_agent_who_then_wraps_up(
         async with AgentPhone(
             line.settings.sip_port,
             "1001",
-            password=line.settings.agent_phone_password.get_secret_value(),
+            password=line.phone_secrets,
             behaviour=Answer(after=0.5, hang_up_after=2.0),
         ) as phone:
             agent = await log_in(line, "agent01")
@@ -138,7 +138,7 @@ async def test_ring_no_answer_makes_the_agent_not_ready_and_the_next_agent_answe
 ) -> None:
     line: Hotline = await hotline_factory()
     await short_queue(line, ring_seconds=2)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     port = line.settings.sip_port
     async with (
         AgentPhone(port, "1001", password=password, behaviour=NeverAnswer()) as deaf,
@@ -197,7 +197,7 @@ async def test_a_vip_caller_reaches_their_own_advisor_before_a_longer_idle_agent
         client.tier, client.advisor_id = Tier.VIP, advisor.id
         advisor_name, advisor_id, extension = advisor.username, advisor.id, advisor.extension
     assert extension in line.settings.advisor_extensions  # the demo advisor's own phone
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     port = line.settings.sip_port
     async with (
         AgentPhone(port, "1001", password=password, behaviour=Answer(0.3, 1.0)) as agent_phone,
@@ -254,7 +254,7 @@ async def test_one_agent_serves_waiting_callers_by_priority_then_waiting_time(
         )
     agent_headers = await log_in_as(line.http, "agent01")
     port = line.settings.sip_port
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(port, "1001", password=password, behaviour=Answer(0.3, 1.0)) as phone:
         await log_in(line, "agent01")
         busy = {"state": "not_ready", "reason": "break"}
@@ -306,7 +306,7 @@ async def restarted_mid_call(hotline_factory: Callable[..., Any]) -> AsyncIterat
     line: Hotline = await hotline_factory()
     await short_queue(line)
     port = line.settings.sip_port
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(port, "1001", password=password, behaviour=Answer(0.3)) as phone:
         agent = await log_in(line, "agent01")
         caller = KeypadCaller(port, HOTLINE, to_an_agent(40.0), caller=line.client.phone)
@@ -410,7 +410,7 @@ async def test_a_call_ringing_at_a_restart_and_answered_after_it_is_recorded_ans
     line: Hotline = await hotline_factory()
     await short_queue(line, ring_seconds=20)
     port = line.settings.sip_port
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(port, "1001", password=password, behaviour=Answer(6.0)) as phone:
         agent = await log_in(line, "agent01")
         caller = KeypadCaller(port, HOTLINE, to_an_agent(40.0), caller=line.client.phone)

@@ -31,10 +31,6 @@ CALLER_NAME = "Li Wei 李伟"  # a Chinese name must reach the phone's screen in
 CALLER_NUMBER = "+8613800138000"
 
 
-def _password(settings: Settings) -> str:
-    return settings.agent_phone_password.get_secret_value()
-
-
 def _contacts(asterisk: AsteriskInstance) -> str:
     return asterisk.cli("pjsip show contacts")
 
@@ -77,9 +73,11 @@ async def _phone_channel_event(
 
 
 async def test_phone_registers_its_own_port_and_unregisters_on_stop(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    sandbox_phones: dict[str, str],
 ) -> None:
-    phone = AgentPhone(asterisk_settings.sip_port, "1001", password=_password(asterisk_settings))
+    phone = AgentPhone(asterisk_settings.sip_port, "1001", password=sandbox_phones)
     await phone.start()
     try:
         registered = _contacts(asterisk)
@@ -91,8 +89,9 @@ async def test_phone_registers_its_own_port_and_unregisters_on_stop(
 
 
 async def test_wrong_password_fails_registration_with_a_clear_error(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance, asterisk_settings: Settings, sandbox_phones: dict[str, str]
 ) -> None:
+    assert sandbox_phones["1005"] != "not-the-password"  # 1005 has its own secret
     phone = AgentPhone(asterisk_settings.sip_port, "1005", password="not-the-password")
     with pytest.raises(PhoneRegistrationFailed, match=r"1005 .* 401 Unauthorized") as caught:
         await phone.start()
@@ -101,12 +100,14 @@ async def test_wrong_password_fails_registration_with_a_clear_error(
 
 
 async def test_answered_call_shows_the_caller_id_and_ends_when_the_agent_hangs_up(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    sandbox_phones: dict[str, str],
 ) -> None:
     phone = AgentPhone(
         asterisk_settings.sip_port,
         "1006",
-        password=_password(asterisk_settings),
+        password=sandbox_phones,
         behaviour=Answer(after=0.3),
     )
     async with open_ami(config_for(asterisk_settings)) as ami, phone:
@@ -140,12 +141,14 @@ async def test_answered_call_shows_the_caller_id_and_ends_when_the_agent_hangs_u
 
 
 async def test_far_end_hangup_reaches_the_phone_as_a_bye(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    sandbox_phones: dict[str, str],
 ) -> None:
     phone = AgentPhone(
         asterisk_settings.sip_port,
         "1007",
-        password=_password(asterisk_settings),
+        password=sandbox_phones,
         behaviour=Answer(after=0.1),
     )
     async with open_ami(config_for(asterisk_settings)) as ami, phone:
@@ -159,12 +162,14 @@ async def test_far_end_hangup_reaches_the_phone_as_a_bye(
 
 
 async def test_answer_hangs_up_by_itself_after_the_configured_time(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    sandbox_phones: dict[str, str],
 ) -> None:
     phone = AgentPhone(
         asterisk_settings.sip_port,
         "1008",
-        password=_password(asterisk_settings),
+        password=sandbox_phones,
         behaviour=Answer(after=0.1, hang_up_after=0.5),
     )
     async with open_ami(config_for(asterisk_settings)) as ami, phone:
@@ -179,12 +184,14 @@ async def test_answer_hangs_up_by_itself_after_the_configured_time(
 
 
 async def test_never_answering_phone_rings_until_the_originate_timeout(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    sandbox_phones: dict[str, str],
 ) -> None:
     phone = AgentPhone(
         asterisk_settings.sip_port,
         "1009",
-        password=_password(asterisk_settings),
+        password=sandbox_phones,
         behaviour=NeverAnswer(),
     )
     async with open_ami(config_for(asterisk_settings)) as ami, phone:
@@ -202,12 +209,14 @@ async def test_never_answering_phone_rings_until_the_originate_timeout(
 
 
 async def test_busy_phone_refuses_the_call_with_486(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+    sandbox_phones: dict[str, str],
 ) -> None:
     phone = AgentPhone(
         asterisk_settings.sip_port,
         "1010",
-        password=_password(asterisk_settings),
+        password=sandbox_phones,
         behaviour=Busy(),
     )
     async with open_ami(config_for(asterisk_settings)) as ami, phone:

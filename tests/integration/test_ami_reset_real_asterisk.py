@@ -63,7 +63,7 @@ async def test_callers_in_the_menu_and_in_the_queue_go_on_after_ami_resets(
             .values(tier=Tier.STANDARD, value_class="ordinary", advisor_id=None)
         )
     port = line.settings.sip_port
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     agent_headers = await log_in_as(line.http, "agent01")
     behaviour = Answer(0.3, hang_up_after=1.0)
     async with AgentPhone(port, "1001", password=password, behaviour=behaviour) as phone:

@@ -175,7 +175,7 @@ async def answered_call(line: Hotline) -> AsyncIterator[Desk]:
     body = {k: v for k, v in current.items() if k not in {"name", "updated_at", "updated_by_id"}}
     body.update({"ring_seconds": 5, "wrap_up_seconds": 1})
     assert (await line.http.put("/api/queues/general", json=body, headers=admin)).status_code == 200
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     port = line.settings.sip_port
     async with (
         AgentPhone(port, "1001", password=password, behaviour=Answer(0.3)) as agent_phone,
@@ -384,7 +384,7 @@ async def test_click_to_dial_rings_the_agent_then_the_number_and_records_an_outb
     hotline_factory: Callable[..., Any],
 ) -> None:
     line: Hotline = await hotline_factory()
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     port = line.settings.sip_port
     async with (
         AgentPhone(port, "1001", password=password, behaviour=Answer(0.3)) as agent_phone,
@@ -422,7 +422,7 @@ async def test_click_to_dial_is_refused_while_the_agent_is_ready(
     hotline_factory: Callable[..., Any],
 ) -> None:
     line: Hotline = await hotline_factory()
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(line.settings.sip_port, "1001", password=password) as phone:
         agent, _ = await bearer(line, "agent01")
         assert (await line.http.post("/api/agents/me/login", headers=agent)).status_code == 200

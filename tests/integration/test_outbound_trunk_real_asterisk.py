@@ -129,7 +129,7 @@ async def test_an_answered_call_shows_the_hotline_number_to_the_client_and_ends_
 ) -> None:
     port = client_port()
     line = await start_line(hotline_factory, port, **recordings_folder(asterisk))
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     agent_audio = tone_packets(AGENT_HZ)
     async with (
         SipClient(port, "answer", hang_up_after=4.0) as client,
@@ -217,7 +217,7 @@ async def test_a_client_who_refuses_the_call_ends_it_with_that_outcome(
 ) -> None:
     port = client_port()
     line = await start_line(hotline_factory, port)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with (
         SipClient(port, mode) as client,
         AgentPhone(
@@ -250,7 +250,7 @@ async def test_a_client_who_never_answers_is_no_answer_after_the_ring_time(
 ) -> None:
     port = client_port()
     line = await start_line(hotline_factory, port)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with (
         SipClient(port, "ring_no_answer") as client,
         AgentPhone(
@@ -279,7 +279,7 @@ async def test_an_agent_phone_that_never_answers_is_the_agents_no_answer(
 ) -> None:
     port = client_port()
     line = await start_line(hotline_factory, port)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with (
         SipClient(port, "answer") as client,
         AgentPhone(
@@ -305,7 +305,7 @@ async def test_the_agent_hanging_up_while_the_client_rings_is_cancelled(
 ) -> None:
     port = client_port()
     line = await start_line(hotline_factory, port, outbound_ring_seconds=30)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with (
         SipClient(port, "ring_no_answer") as client,
         AgentPhone(
@@ -332,7 +332,7 @@ async def test_a_colleague_dialled_at_their_extension_is_not_shown_the_hotline_n
 ) -> None:
     port = client_port()
     line = await start_line(hotline_factory, port)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     sip_port = line.settings.sip_port
     async with (
         SipClient(port, "answer") as client,

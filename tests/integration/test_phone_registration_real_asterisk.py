@@ -40,7 +40,7 @@ async def test_ready_waits_for_the_phone_and_ends_when_it_unregisters(
     seen = await line.http.get("/api/agents/me/phone", headers=agent)
     assert seen.json() == {"extension": "1001", "registered": False}
 
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     phone = AgentPhone(line.settings.sip_port, "1001", password=password, behaviour=Answer())
     await phone.start()
     try:

@@ -34,15 +34,15 @@ async def device_state(settings: Settings, extension: str) -> str:
 
 
 async def test_the_phone_script_registers_answers_with_audio_and_unregisters(
-    asterisk: AsteriskInstance, asterisk_settings: Settings
+    asterisk: AsteriskInstance, asterisk_settings: Settings, sandbox_phones: dict[str, str]
 ) -> None:
     env = {
         **os.environ,
         "CALLCENTER_SIP_PORT": str(asterisk_settings.sip_port),
         "CALLCENTER_SIP_BIND": asterisk_settings.sip_bind,
     }
-    password = asterisk_settings.agent_phone_password.get_secret_value()
-    env["CALLCENTER_AGENT_PHONE_PASSWORD"] = password
+    # The person's own secret, as the desk shows it (GET /api/me/phone).
+    env["CALLCENTER_PHONE_PASSWORD"] = sandbox_phones[EXTENSION]
     script = ROOT / "scripts" / "phone.py"
     args = ["--answer-after", "0.5", "--talk", "2", "--calls", "1"]
     process = await asyncio.create_subprocess_exec(

@@ -130,7 +130,7 @@ async def test_an_answered_client_is_put_through_to_the_agent_with_the_pop_befor
     line = await start_line(hotline_factory, port, **recordings_folder(asterisk))
     _headers, agent_id = await progressive_on(line, "agent01")
     item_id = await due_return_visit(line, agent_id)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     with (
         line.runtime.events.subscribe(lambda e: e.topic == "call.offered") as pops,
         line.runtime.events.subscribe(lambda e: e.topic == "call.outbound_ended") as ends,
@@ -192,7 +192,7 @@ async def test_a_client_who_does_not_answer_is_never_put_through_and_waits_for_t
     line = await start_line(hotline_factory, port)
     _headers, agent_id = await progressive_on(line, "agent01")
     item_id = await due_return_visit(line, agent_id)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     with line.runtime.events.subscribe(lambda e: e.topic == "call.outbound_ended") as ends:
         async with (
             SipClient(port, "ring_no_answer") as client,
@@ -241,7 +241,7 @@ async def test_a_callback_booked_in_the_ivr_is_dialled_and_put_through_to_a_read
             select(FollowUp.id).where(FollowUp.callback_request_id == request_id)
         )
     assert item_id is not None  # the promise is a work item
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     _headers, agent_id = await progressive_on(line, "agent01")
     with (
         line.runtime.events.subscribe(lambda e: e.topic == "call.offered") as pops,

@@ -197,7 +197,7 @@ async def test_the_readme_calls_reach_self_service_and_agent01_or_say_after_hour
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=0.5),
     ) as phone:
         # agent01 goes ready only once the service knows 1001 is registered (issue 16).

@@ -114,7 +114,7 @@ async def talk_to_agent(line: Hotline) -> tuple[bool, str, PhoneCall]:
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=0.5),
         audio=tone_packets(1000),
     ) as phone:

@@ -133,7 +133,7 @@ async def call_through(
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=0.5),
         audio=tone_packets(AGENT_HZ),
     ) as phone:

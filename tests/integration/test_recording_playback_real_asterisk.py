@@ -40,7 +40,7 @@ async def test_a_supervisor_plays_a_real_calls_recording_in_ranges_and_is_audite
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=0.5),
         audio=tone_packets(1000),
     ) as phone:

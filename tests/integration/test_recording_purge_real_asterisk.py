@@ -78,7 +78,7 @@ async def test_a_real_recording_is_held_by_its_complaint_then_purged_once_it_clo
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=0.5),
         audio=tone_packets(1000),
     ) as phone:

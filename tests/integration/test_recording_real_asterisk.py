@@ -94,7 +94,7 @@ async def test_an_agent_call_is_recorded_both_parties_on_their_channel_and_the_c
     async with AgentPhone(
         line.settings.sip_port,
         "1001",
-        password=line.settings.agent_phone_password.get_secret_value(),
+        password=line.phone_secrets,
         behaviour=Answer(after=0.5),
         audio=tone_packets(AGENT_HZ),
     ) as phone:
@@ -175,7 +175,7 @@ async def test_a_click_to_dial_call_is_recorded_the_client_left_and_the_agent_ri
     """An outbound call (click-to-dial) is recorded as an inbound one is: one file tied to its
     interaction, the dialled party on the left, the agent on the right, from the answer."""
     line: Hotline = await hotline_factory(**recordings_folder(asterisk))
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     port = line.settings.sip_port
     dialled_hz = 1800
     async with (

@@ -147,7 +147,7 @@ class Talking:
 async def recorded_call(line: Hotline) -> AsyncIterator[Talking]:
     """agent01 talking to a caller, each saying their tone; 1002 registered, saying its own."""
     await short_queue(line)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     port = line.settings.sip_port
     async with (
         AgentPhone(

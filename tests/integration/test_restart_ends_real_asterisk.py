@@ -64,7 +64,7 @@ async def test_a_bridged_call_hung_up_while_the_service_is_down_ends_at_the_hang
     line: Hotline = await hotline_factory()
     await short_queue(line)
     port = line.settings.sip_port
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     async with AgentPhone(port, "1001", password=password, behaviour=Answer(0.3)) as phone:
         agent = await log_in(line, "agent01")
         caller = KeypadCaller(port, HOTLINE, to_an_agent(60.0), caller=line.client.phone)

@@ -39,7 +39,7 @@ async def test_the_supervisors_phone_spies_on_the_agents_live_call(
     hotline_factory: Callable[..., Any], mode: str
 ) -> None:
     line: Hotline = await hotline_factory()
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     with line.runtime.ami.subscribe({"chanspystart", "chanspystop"}) as spying:
         async with (
             AgentPhone(
@@ -94,7 +94,7 @@ async def test_hanging_up_a_monitoring_while_it_rings_stops_the_supervisors_phon
     ringing and never spies. (The narrower race, a stop before the Originate's channel even
     exists, is in tests/unit/test_supervision.py: here Asterisk is faster than the request.)"""
     line: Hotline = await hotline_factory()
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     with line.runtime.ami.subscribe({"chanspystart"}) as spying:
         async with (
             AgentPhone(
@@ -158,7 +158,7 @@ async def test_a_waiting_call_moved_by_a_supervisor_is_answered_by_the_agent_the
     line: Hotline = await hotline_factory()
     await short_queue(line, "general", ring_seconds=10)
     await short_queue(line, "complaints", ring_seconds=10)
-    password = line.settings.agent_phone_password.get_secret_value()
+    password = line.phone_secrets
     _, agent_id = await bearer(line, "agent01")
     await serve_only_complaints(line, agent_id)
     async with AgentPhone(

@@ -7,6 +7,10 @@ Why Python rather than sipp: the ACD tests need the phone to hang up *when the t
 before the call starts. Everything here speaks SIP to the real Asterisk PJSIP; nothing is faked.
 
     phone = AgentPhone(sip_port, "1001", password=..., behaviour=Answer(after=0.5))
+
+``password`` is the person's own secret, or a mapping of extensions to secrets (a running
+service's, :attr:`tests.support.hotline.Hotline.phone_secrets`), from which the phone takes
+its extension's.
     await phone.start()                    # returns once registered
     invite = await phone.wait_invite()     # who is calling, as the phone's screen shows it
     call = await phone.wait_answered()     # the 200 OK was acknowledged: the call is up
@@ -36,7 +40,7 @@ import re
 import secrets
 import struct
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -267,6 +271,12 @@ def sdp_answer(user: str, host: str, rtp_port: int, session: int, version: int) 
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
+def secret_for(password: str | Mapping[str, str], extension: str) -> str:
+    """The secret a phone registers with: ``password`` itself, or the extension's in a
+    mapping (KeyError: no such person's phone)."""
+    return password if isinstance(password, str) else password[extension.removesuffix("-web")]
+
+
 def new_branch() -> str:
     return "z9hG4bK" + secrets.token_hex(8)  # the RFC 3261 magic cookie, then unique
 
@@ -366,7 +376,7 @@ class AgentPhone:
         sip_port: int,
         extension: str,
         *,
-        password: str,
+        password: str | Mapping[str, str],
         behaviour: Behaviour | None = None,
         host: str = "127.0.0.1",
         expires: int = 300,
@@ -379,7 +389,7 @@ class AgentPhone:
         self.behaviour: Behaviour = behaviour if behaviour is not None else Answer()
         self.host = host
         self.expires = expires
-        self._password = password
+        self._password = secret_for(password, extension)
         self.invites: list[Invite] = []
         self.calls: list[PhoneCall] = []
         self.errors: list[BaseException] = []

@@ -9,7 +9,7 @@ import asyncio
 import datetime as dt
 import wave
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from fastapi import FastAPI
@@ -55,6 +55,9 @@ class Hotline:
     commands: list[Message]  # AGIExecStart events: what Asterisk was asked to run
     stop: Callable[[], Awaitable[None]]  # stops the service (idempotent)
     app: FastAPI | None = None  # the ASGI app, for a test that serves it on a TCP port
+    # Each person's own phone secret by extension, as the service made them (issue 19):
+    # what a test phone registers with (tests/support/agent_phone.py ``password``).
+    phone_secrets: dict[str, str] = field(default_factory=dict)
 
     def seconds(self, text: str, language: Language) -> float:
         """How long a rendered text prompt plays."""

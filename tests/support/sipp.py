@@ -12,9 +12,11 @@ import asyncio
 import math
 import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.agent_phone import secret_for
 
 PCMU_PT = 0
 # The payload type of the RFC 4733 events in sip-tester's captures (tests/support/dtmf.py).
@@ -355,7 +357,7 @@ async def register_phone(
     sip_port: int,
     aor: str,
     *,
-    password: str | None,
+    password: str | Mapping[str, str] | None,
     from_user: str | None = None,
     expect: int = 200,
     host: str = "127.0.0.1",
@@ -368,7 +370,7 @@ async def register_phone(
         after_first = f'<recv response="{expect}"/>'
     else:
         after_first = AUTHENTICATED_RETRY.format(
-            from_user=user, aor=aor, password=password, final=expect
+            from_user=user, aor=aor, password=secret_for(password, aor), final=expect
         )
     with tempfile.TemporaryDirectory(prefix="sipp-reg-") as tmp:
         scenario = Path(tmp) / "register.xml"
