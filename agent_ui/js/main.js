@@ -51,9 +51,21 @@ const calls = new CallPanel({
 // is what lets the agent go ready (the top bar asks the server again when it changes).
 const softphone = new Softphone({
   toast,
-  onRegistration: () => agent.checkPhone(),
+  onRegistration: () => phoneChanged(),
   callPanelState: () => calls.status?.state ?? (calls.dialling ? "dialling" : "none"),
 });
+/** The browser phone's registration changed: the top bar asks the server again. The server
+ * learns of a registration from Asterisk's own event, which may reach it a moment after the
+ * phone's 200 OK reached the page: asked again a few times until the two agree. */
+async function phoneChanged(attempts = 5) {
+  for (let i = 0; i < attempts; i += 1) {
+    await agent.checkPhone();
+    const registered = softphone.state === "registered";
+    if (!agent.phone || agent.phone.registered === null || agent.phone.registered === registered) return;
+    if (!registered) return; // the desk phone may still be registered: the server says so
+    await new Promise((resolve) => setTimeout(resolve, 300 * (i + 1)));
+  }
+}
 const pop = new Pop({ onClient: (clientId, interactionId) => clientView.open(clientId, interactionId) });
 // The dialler's work: a dialled item's call is followed by the call panel like any other.
 const myWork = new MyWork({

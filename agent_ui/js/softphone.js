@@ -45,7 +45,7 @@ export class Softphone {
     this.web = null; // GET /api/me/phone's "web": uri, ws_url, authorization_user, password, realm
     this.extension = null;
     this.state = "off"; // see render(): the words are softphone.state.<state>
-    this.problem = null; // a microphone problem, or a connection problem, in the page's words
+    this.problem = null; // () => a microphone or connection problem in words (the page's language then)
     this.connectedOnce = false;
     this.session = null; // the JsSIP RTCSession of the call in the page
     this.call = null; // null | "ringing" | "answering" | "talking"
@@ -84,7 +84,7 @@ export class Softphone {
       phone = await get("/me/phone");
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return this.set("no_phone");
-      this.set("failed", t("softphone.no_credentials"));
+      this.set("failed", () => t("softphone.no_credentials"));
       return this.toast(error);
     }
     if (this.user !== user) return; // logged out meanwhile
@@ -94,14 +94,14 @@ export class Softphone {
     try {
       this.JsSIP ??= (await import("../vendor/jssip.js")).default;
     } catch {
-      return this.set("failed", t("softphone.not_installed"));
+      return this.set("failed", () => t("softphone.not_installed"));
     }
     // The microphone first: a phone that cannot send sound must not take calls (it would
     // make the agent ready for calls they cannot answer). The browser may ask the person now.
     this.set("microphone");
     const problem = await checkMicrophone(this.choice.microphone);
     if (this.user !== user) return;
-    if (problem) return this.set("no_microphone", t(`softphone.mic_${problem}`));
+    if (problem) return this.set("no_microphone", () => t(`softphone.mic_${problem}`));
     this.listDevices();
     this.register();
   }
@@ -133,7 +133,7 @@ export class Softphone {
     ua.on("disconnected", mine(() => {
       // Never connected: most often a certificate the browser does not trust yet.
       if (this.connectedOnce) this.set("reconnecting");
-      else this.set("unreachable", t("softphone.unreachable", { origin: this.wssOrigin() }));
+      else this.set("unreachable", () => t("softphone.unreachable"));
       this.onRegistration();
     }));
     ua.on("registered", mine(() => { this.retriedAuth = false; this.set("registered"); this.onRegistration(); }));
@@ -156,7 +156,7 @@ export class Softphone {
       return;
     }
     const status = event.response?.status_code;
-    this.set("not_registered", auth ? t("softphone.auth_failed") : t("softphone.refused", { status: status ?? "-" }));
+    this.set("not_registered", auth ? () => t("softphone.auth_failed") : () => t("softphone.refused", { status: status ?? "-" }));
   }
 
   /** Unregister and let go of the socket: logging out, or the page going away. */
@@ -182,7 +182,8 @@ export class Softphone {
     session.on("peerconnection", ({ peerconnection }) => this.hear(peerconnection));
     session.on("accepted", () => { this.call = "talking"; this.ring.stop(); this.render(); });
     session.on("getusermediafailed", (error) => {
-      this.problem = t(`softphone.mic_${microphoneProblem(error)}`);
+      const problem = microphoneProblem(error);
+      this.problem = () => t(`softphone.mic_${problem}`);
       this.render();
     });
     session.on("muted", () => { this.muted = true; this.render(); });
@@ -275,7 +276,8 @@ export class Softphone {
       await sender.replaceTrack(stream.getAudioTracks()[0]);
       old?.stop();
     } catch (error) {
-      this.problem = t(`softphone.mic_${microphoneProblem(error)}`);
+      const problem = microphoneProblem(error);
+      this.problem = () => t(`softphone.mic_${problem}`);
       this.render();
     }
   }
@@ -299,7 +301,7 @@ export class Softphone {
   /** Why the browser phone cannot take calls now, in words (null: it can, or it is off). */
   whyNot() {
     if (["off", "registered"].includes(this.state)) return null;
-    return [t(`softphone.state.${this.state}`), this.problem].filter(Boolean).join(": ");
+    return [t(`softphone.state.${this.state}`), this.problem?.()].filter(Boolean).join(": ");
   }
 
   set(state, problem = null) {
@@ -322,7 +324,7 @@ export class Softphone {
     replace(status, parts.join(" · "));
     const message = $("softphone-message");
     message.hidden = !this.problem;
-    replace(message, this.problem ?? "");
+    replace(message, this.problem?.() ?? "");
     if (this.state === "unreachable" && this.problem) {
       const origin = this.wssOrigin();
       message.append(" ", el("a", { href: origin, target: "_blank", rel: "noopener" }, origin));
