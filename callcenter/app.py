@@ -326,6 +326,10 @@ def create_app(
         # phone rings anyway, and nothing is checked (callcenter/acd/phones.py).
         phones = PhoneRegistrations(ami)
         phone_check = PhoneCheck(phones, SqlAgentPhones(db)) if settings.pbx_enabled else None
+        # The ACD's ring and click-to-dial ring the line that is registered, the browser's
+        # first (issue 19; PhoneRegistrations.line_for); so does monitoring, below.
+        legs.lines = phones
+        calls.lines = phones
         # Each person's own SIP secret (issue 19): pjsip_phones.conf, reloaded over the AMI.
         phone_credentials = PhoneCredentials(
             SqlPhoneSecrets(db),
@@ -408,7 +412,14 @@ def create_app(
             floor=floor,
             calls=calls if pbx else None,
             supervision=(
-                Supervision(ami, tracker, SqlSupervisionBackend(db), calls=calls, phones=phones)
+                Supervision(
+                    ami,
+                    tracker,
+                    SqlSupervisionBackend(db),
+                    calls=calls,
+                    phones=phones,
+                    lines=phones,
+                )
                 if pbx
                 else None
             ),

@@ -62,6 +62,7 @@ from callcenter.pbx.call_states import (
 from callcenter.pbx.channels import Channel, ChannelTracker
 from callcenter.pbx.click_to_dial import OutboundEnd, first_of, follow_outbound, originate
 from callcenter.pbx.link import AgiCall
+from callcenter.pbx.registrations import LineChooser, endpoint_to_ring
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,9 @@ class CallControl:
         # The call's own recording, restarted before each new bridge; set by the app when
         # calls are recorded (None: not recorded).
         self.recording: CallerRecording | None = None
+        # Which of the agent's lines click-to-dial rings (callcenter/pbx/registrations.py);
+        # set by the app. None: the desk phone's.
+        self.lines: LineChooser | None = None
 
     # --- the service's side: follow hang-ups, own the click-to-dial tasks ------------------------
 
@@ -524,6 +528,7 @@ class CallControl:
                 ring_seconds=self.outbound_ring_seconds,
                 caller_id=caller_id,
                 recording=recording,
+                endpoint=endpoint_to_ring(self.lines, extension),
             )
         except PbxUnavailable:
             if self.recording is not None:

@@ -48,6 +48,7 @@ from callcenter.ivr.engine import Outcome, Resume
 from callcenter.pbx.channels import Channel, ChannelTracker
 from callcenter.pbx.link import AgiCall, Resyncs, view_current
 from callcenter.pbx.recording import CallRecorder
+from callcenter.pbx.registrations import LineChooser, endpoint_to_ring
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class CallerLegs:
         self.resyncs = resyncs
         self.conversations = conversations
         self.recorder = recorder  # records each call an agent is dialled for (issue 17)
+        # Which of the agent's lines rings (the browser's first; callcenter/pbx/registrations.py).
+        self.lines: LineChooser | None = None
 
     def of(self, call: AgiCall) -> AgiCallerLeg:
         return AgiCallerLeg(self, call)
@@ -211,7 +214,8 @@ class AgiCallerLeg:
         if self._legs.recorder is not None:  # MixMonitor on this channel, once per call
             await self._legs.recorder.start(call, line.interaction_id)
         dial_end = ami.expect_event("DialEnd", "Channel", call.channel)
-        target = f"PJSIP/{line.extension},{round(ring_seconds)}"
+        endpoint = endpoint_to_ring(self._legs.lines, line.extension)
+        target = f"PJSIP/{endpoint},{round(ring_seconds)}"
         dial = asyncio.ensure_future(
             call.execute(
                 f"EXEC Dial {agi_quote(target)}", timeout=LONGEST_CALL, ride_out=RIDE_OUT_SECONDS

@@ -56,6 +56,7 @@ async def originate(
     ring_seconds: int,
     caller_id: str | None = None,
     recording: str | None = None,
+    endpoint: str | None = None,
 ) -> dict[str, asyncio.Future[Message]]:
     """Ring the agent's phone at ``extension``, to dial ``target`` once answered; the waits
     for the call's events, registered before the Originate is sent. PbxUnavailable when the
@@ -63,7 +64,8 @@ async def originate(
     ``CC_RING_SECONDS``). ``caller_id``: the number the dialled party is shown
     (``CC_CALLER_ID``), None: the agent's channel's own, as Dial passes it on.
     ``recording``: the file Asterisk records the call into (the dialplan's
-    ``CC_RECORDING``), None: not recorded."""
+    ``CC_RECORDING``), None: not recorded. ``endpoint``: which of the agent's lines rings
+    (``<ext>`` or ``<ext>-web``: PhoneRegistrations.line_for), None: the desk phone's."""
     # AMI splits Variable on commas: no value here may hold one (digits, a dial string, a
     # path the service named).
     variables = [f"CC_DIAL={target}", f"CC_RING_SECONDS={ring_seconds}"]
@@ -79,7 +81,7 @@ async def originate(
         await ami.action(
             "Originate",
             {
-                "Channel": f"PJSIP/{extension}",
+                "Channel": f"PJSIP/{endpoint or extension}",
                 "Context": OUTBOUND_CONTEXT,
                 "Exten": "dial",
                 "Priority": "1",

@@ -26,6 +26,14 @@ runs it for real):
 The picture is rebuilt from a snapshot on every AMI login and whenever events were lost; until
 then, and while the link is down, :meth:`PhoneRegistrations.registered` answers None (cannot
 tell), and the callers decide what that means (callcenter/acd/phones.py refuses "ready").
+
+Two lines per extension (issue 19; docs/agent-desktop.md, "The softphone's contract"): the
+desk phone's endpoint ``<ext>`` and the browser's ``<ext>-web``, each with its own device
+state. An extension is registered when EITHER line is, and :meth:`PhoneRegistrations.line_for`
+is the one place that says which to ring: the browser's when it is registered (the person
+is at the desk's page), else the desk phone's. The ACD's ring (callcenter/pbx/caller_leg.py),
+click-to-dial (callcenter/pbx/click_to_dial.py) and monitoring (callcenter/pbx/supervision.py)
+all ask it, so a call never rings a line that is not there while the other is.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from callcenter.asterisk.client import ActionListResult, ConnectionChange, Conne
 from callcenter.asterisk.errors import AmiError, AmiEventsLost
 from callcenter.asterisk.protocol import HeaderValue, Message
 from callcenter.asterisk.subscription import Subscription
+from callcenter.pbx.phone_config import web_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +100,18 @@ def is_registered(state: str | None) -> bool:
     return state is not None and state.upper() not in NOT_REGISTERED
 
 
+class LineChooser(Protocol):
+    """Which of an extension's lines to ring (:meth:`PhoneRegistrations.line_for`)."""
+
+    def line_for(self, extension: str) -> str: ...
+
+
+def endpoint_to_ring(lines: LineChooser | None, extension: str) -> str:
+    """The endpoint to ring for ``extension``: the chooser's answer, or the extension itself
+    (the desk phone) where no chooser is wired (tests of one part, tools)."""
+    return lines.line_for(extension) if lines is not None else extension
+
+
 class PhoneRegistrations:
     """The registered phones, kept from a snapshot per AMI session and the events after it."""
 
@@ -127,10 +148,21 @@ class PhoneRegistrations:
         return answer
 
     def registered_now(self, extension: str) -> bool | None:
-        """The same without waiting for a snapshot under way."""
+        """The same without waiting for a snapshot under way: either of the extension's
+        lines (the desk phone ``<ext>``, the browser ``<ext>-web``)."""
         if not self._current.is_set():
             return None
-        return is_registered(self._states.get(extension))
+        return self._line_registered(extension) or self._line_registered(web_endpoint(extension))
+
+    def line_for(self, extension: str) -> str:
+        """The endpoint to ring for ``extension`` now: the browser's (``<ext>-web``) when it
+        is registered, else the desk phone's (``<ext>``), which is also the answer when
+        nothing is registered or the picture is unknown (the ring then fails as before)."""
+        web = web_endpoint(extension)
+        return web if self._line_registered(web) else extension
+
+    def _line_registered(self, endpoint: str) -> bool:
+        return is_registered(self._states.get(endpoint))
 
     @property
     def current(self) -> bool:

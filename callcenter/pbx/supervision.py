@@ -44,6 +44,7 @@ from callcenter.asterisk.protocol import HeaderValue, Message
 from callcenter.errors import Conflict, NotFound
 from callcenter.pbx.call_states import CallStatus, NoLiveCall, PbxUnavailable, is_leg_of
 from callcenter.pbx.channels import Channel, ChannelTracker
+from callcenter.pbx.registrations import LineChooser, endpoint_to_ring
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +137,16 @@ class Supervision:
         *,
         clock: Callable[[], float] = time.monotonic,
         phones: PhoneRegistry | None = None,
+        lines: LineChooser | None = None,
     ) -> None:
         self.ami = ami
         self.tracker = tracker
         self.backend = backend
         self.calls = calls
         self.phones = phones  # None: the supervisor's phone is not checked before it rings
+        # Which of the supervisor's lines rings (the browser's first; registrations.py).
+        # None: the desk phone's.
+        self.lines = lines
         self._clock = clock
         self._by_supervisor: dict[int, Monitoring] = {}
         self._started: dict[str, float] = {}  # call id -> when, until the tracker sees it
@@ -193,7 +198,7 @@ class Supervision:
             await self.ami.action(
                 "Originate",
                 {
-                    "Channel": f"PJSIP/{own}",
+                    "Channel": f"PJSIP/{endpoint_to_ring(self.lines, own)}",
                     "Context": SUPERVISE_CONTEXT,
                     "Exten": mode.value,
                     "Priority": "1",

@@ -229,3 +229,32 @@ async def test_events_lost_make_the_picture_unknown_until_it_is_listed_again() -
         assert await reg.phones.registered("1002") is None  # may have missed a change
         await reg.listed(2, AT_REST)
         assert reg.phones.registered_now("1002") is False
+
+
+async def test_either_line_of_an_extension_registers_it_and_the_browser_rings_first(
+    reg: Harness,
+) -> None:
+    # Issue 19: <ext> is the desk phone, <ext>-web the browser; both are endpoints of their own.
+    reg.ami.connect()
+    await reg.listed(
+        1,
+        [
+            *AT_REST,
+            listed("PJSIP/1001-web", "UNAVAILABLE"),
+            listed("PJSIP/1002-web", "NOT_INUSE"),  # only the browser
+        ],
+    )
+    assert await reg.phones.registered("1002") is True
+    assert reg.phones.line_for("1002") == "1002-web"
+    assert reg.phones.line_for("1001") == "1001"  # the desk phone alone
+    assert reg.phones.line_for("1003") == "1003"  # nothing: the desk line, as before
+
+    await reg.seen(live("PJSIP/1001-web", "NOT_INUSE"))  # the browser too: it rings first
+    assert reg.phones.line_for("1001") == "1001-web"
+    told = reg.watcher.told
+    await reg.seen(live("PJSIP/1001", "UNAVAILABLE"))  # the desk phone goes; the browser stays
+    assert reg.phones.registered_now("1001") is True
+    await reg.seen(live("PJSIP/1001-web", "UNAVAILABLE"))  # and the browser: none is left
+    assert reg.phones.registered_now("1001") is False
+    assert reg.phones.line_for("1001") == "1001"
+    assert reg.watcher.told == told + 2  # ready agents are checked at each loss
