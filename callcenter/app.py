@@ -26,7 +26,7 @@ from callcenter.acd.phones import PhoneCheck, PhoneWatch
 from callcenter.acd.service import AcdService
 from callcenter.acd.wrap_up import WrapUpRules
 from callcenter.api import api_router
-from callcenter.api.desk import mount_agent_desktop
+from callcenter.api.desk import mount_agent_desktop, phone_socket_origin
 from callcenter.api.errors import install_error_handlers
 from callcenter.api.no_store import NoStoreForApi
 from callcenter.api.routes.health import health_router
@@ -494,6 +494,9 @@ def create_app(
     app.include_router(api_router())
     app.include_router(health_router)
     app.include_router(ws_router)
-    mount_agent_desktop(app, settings.agent_ui_dir)  # at /desk/, under a strict CSP
+    # At /desk/, under a strict CSP that lets the page reach Asterisk's WebSocket SIP (the
+    # browser phone) and nothing else; an app without a PBX has no phone to reach.
+    phone_socket = [phone_socket_origin(settings)] if settings.pbx_enabled else []
+    mount_agent_desktop(app, settings.agent_ui_dir, connect_to=phone_socket)
 
     return app

@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import re
 
-from callcenter.api.desk import AGENT_UI_DIR
+import httpx
+
+from callcenter.api.desk import AGENT_UI_DIR, CONTENT_SECURITY_POLICY, phone_socket_origin
+from callcenter.app import create_app
+from callcenter.settings import load_settings
 from tests.support import ui_files
 from tests.support.ui_files import LANGUAGES
 
@@ -98,3 +102,22 @@ def test_every_element_the_phone_looks_up_is_in_the_page() -> None:
     assert {"softphone-answer", "softphone-keypad", "softphone-mic", "softphone-speaker"} <= ids
     page = {named.get("id") for _, named in ui_files.markup(AGENT_UI_DIR / "index.html").elements}
     assert sorted(ids - page) == []
+
+
+async def test_the_desk_may_connect_to_asterisks_websocket_sip_and_nowhere_else() -> None:
+    settings = load_settings(sip_wss_host="pbx.example.test", sip_wss_port=8443)
+    app = create_app(settings)  # static files: no lifespan needed
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as http:
+        page = await http.get("/desk/")
+    directives = dict(d.split(" ", 1) for d in page.headers["content-security-policy"].split("; "))
+    assert directives["connect-src"] == "'self' wss://pbx.example.test:8443"
+    assert phone_socket_origin(settings) == "wss://pbx.example.test:8443"
+    assert directives["script-src"] == "'self'"
+    # Without a PBX there is no phone to reach: the policy is the plain one.
+    quiet = create_app(load_settings(pbx_enabled=False))
+    transport = httpx.ASGITransport(app=quiet)
+    async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as http:
+        plain = await http.get("/desk/")
+    assert plain.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "connect-src 'self';" in CONTENT_SECURITY_POLICY
