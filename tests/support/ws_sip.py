@@ -5,16 +5,20 @@ of the contract (docs/agent-desktop.md, "The softphone's contract") is tested on
 open ``wss://<host>:<sip_wss_port>/ws`` with the subprotocol ``sip`` (checked against the
 certificate Asterisk serves), send REGISTER with a ``.invalid`` Via host and Contact (RFC
 7118 section 5: the socket is the route back), answer the 401 with the MD5 digest of the
-person's secret, and read the final answer. One SIP message per WebSocket text frame.
+person's secret, and read the final answer. One SIP message per WebSocket text frame. An
+INVITE that Asterisk sends down the socket (a call ringing this line) is kept for the test
+and answered only as the test says (no media: the browser tests do WebRTC).
 
     async with WsSipClient(ws_url, "1001-web", cafile=cert) as client:
         first, final = await client.register(password)   # 401, then 200 (or 401/403)
-        await client.unregister(password)
+        invite = await client.wait_invite()
+        await client.reply(invite, 486, "Busy Here")
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import ssl
 from pathlib import Path
@@ -41,7 +45,10 @@ class WsSipClient:
         self.domain = domain
         self.cafile = cafile
         self.subprotocol: str | None = None
+        self.invites: asyncio.Queue[SipMessage] = asyncio.Queue()
         self._ws: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._responses: asyncio.Queue[SipMessage] = asyncio.Queue()
         self._host = f"{secrets.token_hex(6)}.invalid"
         self._call_id = secrets.token_hex(10)
         self._tag = secrets.token_hex(5)
@@ -53,9 +60,14 @@ class WsSipClient:
             self.ws_url, subprotocols=[websockets.Subprotocol("sip")], ssl=context
         )
         self.subprotocol = self._ws.subprotocol
+        self._reader = asyncio.create_task(self._read())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
         await self._ws.close()
 
     async def register(self, password: str, expires: int = 300) -> tuple[SipMessage, SipMessage]:
@@ -77,6 +89,33 @@ class WsSipClient:
     async def unregister(self, password: str) -> SipMessage:
         return (await self.register(password, expires=0))[1]
 
+    async def wait_invite(self, timeout: float = RECEIVE_TIMEOUT) -> SipMessage:
+        return await asyncio.wait_for(self.invites.get(), timeout)
+
+    async def reply(self, request: SipMessage, status: int, reason: str) -> None:
+        """A final response to ``request`` (an INVITE gets a To tag), sent down the socket."""
+        headers = [(name.title(), value) for name, value in request.headers if name == "via"]
+        to = request.get("to")
+        if ";tag=" not in to:
+            to = f"{to};tag={secrets.token_hex(5)}"
+        headers += [
+            ("From", request.get("from")),
+            ("To", to),
+            ("Call-ID", request.call_id),
+            ("CSeq", request.get("cseq")),
+        ]
+        await self._ws.send(format_sip(f"SIP/2.0 {status} {reason}", headers).decode())
+
+    async def _read(self) -> None:
+        async for frame in self._ws:
+            message = parse_sip(frame.encode() if isinstance(frame, str) else frame)
+            if not message.is_request:
+                await self._responses.put(message)
+            elif message.method == "INVITE":
+                await self.invites.put(message)
+            elif message.method in ("CANCEL", "BYE", "OPTIONS"):  # an ACK needs no answer
+                await self.reply(message, 200, "OK")
+
     async def _request(self, uri: str, expires: int, *, authorization: str | None) -> SipMessage:
         self._cseq += 1
         aor = f"sip:{self.username}@{self.domain}"
@@ -95,10 +134,7 @@ class WsSipClient:
             headers.append(("Authorization", authorization))
         await self._ws.send(format_sip(f"REGISTER {uri} SIP/2.0", headers).decode())
         while True:
-            frame = await asyncio.wait_for(self._ws.recv(), RECEIVE_TIMEOUT)
-            data = frame.encode() if isinstance(frame, str) else frame
-            message = parse_sip(data)
-            # Provisional answers (100 Trying) and anything not ours are skipped.
-            final = not message.is_request and message.status >= 200
-            if final and message.cseq == (self._cseq, "REGISTER"):
+            message = await asyncio.wait_for(self._responses.get(), RECEIVE_TIMEOUT)
+            # Provisional answers (100 Trying) and answers to earlier requests are skipped.
+            if message.status >= 200 and message.cseq == (self._cseq, "REGISTER"):
                 return message
