@@ -47,6 +47,12 @@ RECORDINGS_GROUP = "recordings"
 RECORDINGS_MODE = 0o2775
 ASTERISK_UMASK = 0o002
 FALLBACK_MODES = ("apology", "transfer", "queue")
+# The phones' endpoints and secrets (pjsip_phones.conf): a volume the app writes and Asterisk
+# reads, both in the group "recordings" (the same gid in both images), setgid, 2770.
+PHONES_DIR = Path("/var/lib/callcenter/phones")
+PHONES_MODE = 0o2770
+# The WSS certificate and key (a bind mount: docker-compose.yml, CALLCENTER_TLS_DIR).
+TLS_DIR = Path("/var/lib/callcenter/tls")
 ASTERISK_USER = "asterisk"
 MODULE_DIR_GLOB = "/usr/lib/*/asterisk/modules"
 
@@ -56,6 +62,8 @@ DEFAULTS = {
     "CALLCENTER_AMI_USERNAME": "callcenter",
     "CALLCENTER_SIP_BIND": "0.0.0.0",  # noqa: S104 - the container's own interfaces
     "CALLCENTER_SIP_PORT": "5060",
+    "CALLCENTER_SIP_WSS_PORT": "8089",
+    "CALLCENTER_SIP_REALM": "callcenter",
     "CALLCENTER_RTP_START": "10000",
     "CALLCENTER_RTP_END": "10999",
     "CALLCENTER_AGENT_EXTENSIONS": ",".join(str(n) for n in range(1001, 1011)),
@@ -76,7 +84,6 @@ REQUIRED = (
     "CALLCENTER_AMI_SECRET",
     "CALLCENTER_AMI_PERMIT",
     "CALLCENTER_TRUNK_ADDRESS",
-    "CALLCENTER_AGENT_PHONE_PASSWORD",
     # The host's address as phones and the carrier see it: without it Asterisk would put the
     # container's wildcard bind address in its SDP, and calls would have no audio.
     "CALLCENTER_SIP_EXTERNAL_ADDRESS",
@@ -107,10 +114,7 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
     rtp_end = _port("CALLCENTER_RTP_END", value["CALLCENTER_RTP_END"], low=1024)
     if rtp_end <= rtp_start:
         raise ConfigError("CALLCENTER_RTP_END must be above CALLCENTER_RTP_START")
-    extensions = [
-        *_csv(value["CALLCENTER_AGENT_EXTENSIONS"]),
-        *_csv(value["CALLCENTER_SUPERVISOR_EXTENSIONS"]),
-    ]
+    wss_port = _port("CALLCENTER_SIP_WSS_PORT", value["CALLCENTER_SIP_WSS_PORT"])
     return {
         "instance": INSTANCE,
         "instance_dir": str(INSTANCE_DIR),
@@ -141,12 +145,18 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
         "trunk_address": _checked(
             "CALLCENTER_TRUNK_ADDRESS", value["CALLCENTER_TRUNK_ADDRESS"], _ADDRESS
         ),
-        "phone_extensions": [
-            _checked("CALLCENTER_*_EXTENSIONS", ext, _TOKEN) for ext in extensions
-        ],
-        "phone_password": _secret(
-            "CALLCENTER_AGENT_PHONE_PASSWORD", env["CALLCENTER_AGENT_PHONE_PASSWORD"]
-        ),
+        # The phones' endpoints and each person's own secret (issue 19): written by the app
+        # into the shared phones volume, included by pjsip.conf, reloaded by the app.
+        "sip_realm": _checked("CALLCENTER_SIP_REALM", value["CALLCENTER_SIP_REALM"], _TOKEN),
+        "phones_conf": str(PHONES_DIR / "pjsip_phones.conf"),
+        # WebSocket SIP over TLS for the browser softphone, with the certificate mounted at
+        # TLS_DIR (docker-compose.yml); the plain HTTP listener stays on the container's own
+        # loopback, on the port after it (asterisk_conf/http.conf).
+        "sip_wss_bind": _checked("CALLCENTER_SIP_BIND", value["CALLCENTER_SIP_BIND"], _ADDRESS),
+        "sip_wss_port": wss_port,
+        "http_port": wss_port + 1,
+        "tls_cert_file": str(TLS_DIR / "asterisk.crt"),
+        "tls_key_file": str(TLS_DIR / "asterisk.key"),
         **_fallback(value),
     }
 
@@ -218,6 +228,9 @@ def prepare(
         RECORDINGS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.chown(RECORDINGS_DIR, user, RECORDINGS_GROUP)
         RECORDINGS_DIR.chmod(RECORDINGS_MODE)
+        PHONES_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.chown(PHONES_DIR, user, RECORDINGS_GROUP)
+        PHONES_DIR.chmod(PHONES_MODE)
     for path in render_tree(source, instance_dir / "etc", context):
         # Readable by Asterisk's group only: manager.conf and pjsip.conf hold secrets.
         if user is not None:

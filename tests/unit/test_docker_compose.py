@@ -39,6 +39,8 @@ RENDER_SCRIPT = PROJECT_ROOT / "docker" / "asterisk" / "render_conf.py"
 CONF_SOURCE = PROJECT_ROOT / "asterisk_conf"
 IVR_PROMPTS = "/var/lib/callcenter/prompts"
 RECORDINGS = "/var/lib/callcenter/recordings"
+PHONES = "/var/lib/callcenter/phones"  # pjsip_phones.conf: the app writes, Asterisk reads
+TLS = "/var/lib/callcenter/tls"  # the WSS certificate (a bind mount)
 PREFIX = "CALLCENTER_"
 AMI_PORT = 5038
 SIP_PORT = 5060
@@ -49,11 +51,11 @@ SAMPLE_ENV = {
     "CALLCENTER_AMI_USERNAME": "ops-ami",
     "CALLCENTER_AMI_SECRET": "sample-ami-secret",
     "CALLCENTER_TRUNK_ADDRESS": "203.0.113.7",
-    "CALLCENTER_AGENT_PHONE_PASSWORD": "sample-phone-password",
     "CALLCENTER_SIP_EXTERNAL_ADDRESS": "198.51.100.20",
     "POSTGRES_PASSWORD": "sample-pg-password",
 }
-SECRETS = ("CALLCENTER_AMI_SECRET", "CALLCENTER_AGENT_PHONE_PASSWORD", "POSTGRES_PASSWORD")
+# The phones' secrets are each person's own, made by the app (issue 19): none in .env.
+SECRETS = ("CALLCENTER_AMI_SECRET", "POSTGRES_PASSWORD")
 
 
 @pytest.fixture(autouse=True)
@@ -405,9 +407,28 @@ def test_volumes(compose: dict[str, Any], render_conf: ModuleType) -> None:
     }
     instance_dir = str(render_conf.INSTANCE_DIR)
     assert {f"{instance_dir}/log", f"{instance_dir}/spool"} <= asterisk_targets
-    for target in asterisk_targets - {IVR_PROMPTS, RECORDINGS}:
+    for target in asterisk_targets - {IVR_PROMPTS, RECORDINGS, PHONES, TLS}:
         assert Path(target).parent == render_conf.INSTANCE_DIR, target
         assert Path(target).name in render_conf.INSTANCE_SUBDIRS, target
+
+
+def test_the_phones_are_one_volume_the_app_writes_and_asterisk_reads(
+    compose: dict[str, Any], render_conf: ModuleType
+) -> None:
+    """Each person's own phone secret (issue 19): the app writes pjsip_phones.conf where
+    Asterisk's pjsip.conf includes it."""
+    services = compose["services"]
+    mounts = {
+        name: [v for v in services[name]["volumes"] if ":" + PHONES in v]
+        for name in ("app", "asterisk")
+    }
+    assert mounts == {"app": [f"phones:{PHONES}"], "asterisk": [f"phones:{PHONES}"]}
+    written = services["app"]["environment"]["CALLCENTER_PHONES_CONF_FILE"]
+    assert (
+        written
+        == f"{PHONES}/pjsip_phones.conf"
+        == str(render_conf.PHONES_DIR / written.split("/")[-1])
+    )
 
 
 def test_the_ivr_prompts_are_one_volume_at_one_path_in_both_containers(
@@ -755,7 +776,13 @@ def test_render_script_renders_every_template(
     pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
     assert f"\nbind = 0.0.0.0:{SIP_PORT}\n" in pjsip
     assert f"\nmatch = {SAMPLE_ENV['CALLCENTER_TRUNK_ADDRESS']}\n" in pjsip
-    assert f"password = {SAMPLE_ENV['CALLCENTER_AGENT_PHONE_PASSWORD']}\n" in pjsip
+    # No phone password in the rendered config: each person's own is in the app's file.
+    assert f"\n#tryinclude {PHONES}/pjsip_phones.conf\n" in pjsip
+    assert not re.search(r"^password\s*=", pjsip, re.M)
+    http = (tmp_path / "etc" / "http.conf").read_text()
+    assert "\ntlsbindaddr = 0.0.0.0:8089\n" in http
+    assert f"\ntlscertfile = {TLS}/asterisk.crt\n" in http
+    assert "\nbindaddr = 127.0.0.1\nbindport = 8090\n" in http
     # Behind NAT the SDP must carry the host's address, never the wildcard bind address.
     external = SAMPLE_ENV["CALLCENTER_SIP_EXTERNAL_ADDRESS"]
     assert f"\nexternal_media_address = {external}\n" in pjsip
@@ -771,7 +798,8 @@ def test_render_script_renders_every_template(
     [
         ({"CALLCENTER_AMI_SECRET": ""}, "CALLCENTER_AMI_SECRET"),
         ({"CALLCENTER_AMI_SECRET": "abc;def"}, "CALLCENTER_AMI_SECRET"),
-        ({"CALLCENTER_AGENT_PHONE_PASSWORD": "pw\n[evil]"}, "CALLCENTER_AGENT_PHONE_PASSWORD"),
+        ({"CALLCENTER_SIP_REALM": "realm\n[evil]"}, "CALLCENTER_SIP_REALM"),
+        ({"CALLCENTER_SIP_WSS_PORT": "0"}, "CALLCENTER_SIP_WSS_PORT"),
         ({"CALLCENTER_AMI_USERNAME": "user]\n[x"}, "CALLCENTER_AMI_USERNAME"),
         ({"CALLCENTER_AMI_PERMIT": "0.0.0.0/0 ;x"}, "CALLCENTER_AMI_PERMIT"),
         ({"CALLCENTER_RTP_END": "9000"}, "CALLCENTER_RTP_END"),
