@@ -28,7 +28,7 @@ from callcenter.asterisk.errors import AmiEventsLost
 from callcenter.asterisk.subscription import Subscription
 from callcenter.errors import NotFound
 from callcenter.pbx.phone_config import PhoneConfig, PhoneLine, new_secret
-from callcenter.secretbox import SecretBox
+from callcenter.secretbox import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,9 @@ class PhoneCredentials:
         """The user's extension and secret (made and applied first if they have none),
         audited as handed out. NoExtension for a user without a phone."""
         line = await self.store.line_of(user_id)
-        if line.extension is not None and line.sealed is None:
+        if line.extension is not None and not self._opens(line):
             async with self._lock:  # a first secret: made once, however many ask at once
-                if (await self.store.line_of(user_id)).sealed is None:
+                if not self._opens(await self.store.line_of(user_id)):
                     await self._make(user_id, actor_id=None, rotated=False)
                     await self._apply()
             line = await self.store.line_of(user_id)
@@ -133,10 +133,12 @@ class PhoneCredentials:
         async with self._lock:
             made = 0
             for line in await self.store.lines():
-                if line.sealed is None:
+                if not self._opens(line):
                     await self._make(line.user_id, actor_id=None, rotated=False)
                     made += 1
             if made:
+                # Also after the service's key changed: a secret sealed with the old key no
+                # longer opens, and its person gets a new one (the desk fetches it again).
                 log.info("phone secrets made for %d people", made)
             if self.config is not None:
                 await self.config.write(await self.lines())
@@ -166,6 +168,17 @@ class PhoneCredentials:
         else:
             self.applied.set()
 
+    def _opens(self, line: StoredLine) -> bool:
+        """Whether the line has a secret this service's key opens."""
+        if line.sealed is None:
+            return False
+        try:
+            self.box.open(line.sealed, context=_context(line.user_id))
+        except SecretKeyError:
+            log.warning("the phone secret of user %s does not open with this key", line.user_id)
+            return False
+        return True
+
     async def _make(self, user_id: int, *, actor_id: int | None, rotated: bool) -> None:
         sealed = self.box.seal(new_secret(), context=_context(user_id))
         await self.store.save(user_id, sealed, actor_id=actor_id, rotated=rotated)
@@ -176,7 +189,9 @@ class PhoneCredentials:
         return [
             PhoneLine(line.extension, self.box.open(line.sealed, context=_context(line.user_id)))
             for line in await self.store.lines()
-            if line.extension is not None and line.sealed is not None
+            # One that does not open (the key changed since) has no line until prepare()
+            # or the person's next request makes it a new secret.
+            if line.extension is not None and line.sealed is not None and self._opens(line)
         ]
 
     async def _apply(self) -> None:

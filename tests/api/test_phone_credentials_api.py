@@ -117,3 +117,23 @@ async def test_supervisors_and_admins_rotate_someone_elses_secret_agents_do_not(
     ]
     unknown = await api.http.post("/api/users/999999/phone/rotate", headers=api.as_(Role.ADMIN))
     assert (unknown.status_code, unknown.json()["error"]) == (404, "user-not-found")
+
+
+async def test_a_secret_sealed_with_another_key_is_replaced_not_handed_out(api: Api) -> None:
+    # The service's key changed (or the sealed value was copied from another user's row):
+    # the old secret cannot be opened, so the person gets a new one, never an error.
+    agent, other = api.users[Role.AGENT], api.users[Role.ADVISOR]
+    await credentials(api, Role.ADVISOR)
+    async with api.db.write() as session:
+        theirs = (
+            await session.execute(select(PhoneSecret.sealed).where(PhoneSecret.user_id == other.id))
+        ).scalar_one()
+        session.add(PhoneSecret(user_id=agent.id, sealed=theirs))
+    body = await credentials(api)
+    assert body["extension"] == agent.extension
+    assert body["web"]["password"] != (await credentials(api, Role.ADVISOR))["web"]["password"]
+    async with api.db.read() as session:
+        mine = (
+            await session.execute(select(PhoneSecret.sealed).where(PhoneSecret.user_id == agent.id))
+        ).scalar_one()
+    assert mine != theirs
