@@ -64,6 +64,7 @@ from callcenter.pbx.recording import CallRecorder
 from callcenter.pbx.recording_mute import AmiRecordingMute, end_pauses_on_hangup
 from callcenter.pbx.registrations import PhoneRegistrations
 from callcenter.pbx.supervision import Supervision
+from callcenter.pbx.virtual_hold import VirtualHoldCallBacks
 from callcenter.persistence import migrate
 from callcenter.persistence.adopted_ends import AsteriskEnds
 from callcenter.persistence.agent_phones import SqlAgentPhones
@@ -369,6 +370,7 @@ def create_app(
                 ),
                 on_queued=QueueEntry(legs, acd),
                 link=legs,  # a prompt cut by a lost link plays again once it is back
+                places=acd.places,  # a callback asked for while waiting keeps the place
             )
         else:
             handler = call_handler
@@ -394,6 +396,9 @@ def create_app(
         outbound = OutboundService(
             SqlOutboundStore(db), calls if settings.pbx_enabled else None, dial_rules(settings)
         )
+        if settings.pbx_enabled:
+            # Virtual hold: a kept place's turn dials the caller back for that agent.
+            acd.places.call_backs = VirtualHoldCallBacks(outbound, progressive)
         pbx = settings.pbx_enabled
         runtime = Runtime(
             settings,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from callcenter.acd.agents import AgentStatus
@@ -93,3 +94,22 @@ class PhoneRegistry(Protocol):
 
     def watch(self, watcher: PhoneWatcher) -> None:
         """``watcher`` hears of every change that may have taken a phone away."""
+
+
+class CallBackResult(Enum):
+    """How calling back a caller who kept their place went (virtual hold)."""
+
+    REACHED = "reached"  # the client answered: their call joins the ACD for the agent
+    NOT_REACHED = "not_reached"  # dialled, not answered: the work item's retry rules apply
+    NOT_DIALLED = "not_dialled"  # the rules, the item or the PBX refused: nothing went out
+    AGENT_BUSY = "agent_busy"  # a dial for the agent is under way already: another agent
+
+
+class CallBacks(Protocol):
+    """Dials a kept place's callback for the agent whose turn it is (client first, as a
+    progressive dial): callcenter/pbx/virtual_hold.py over the dialler."""
+
+    async def call_back(self, agent_id: int, item_id: int) -> CallBackResult:
+        """Dial the work item for ``agent_id`` and return once the client answered or the
+        dial ended (or never started)."""
+        ...

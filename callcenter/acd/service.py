@@ -34,6 +34,7 @@ from collections.abc import Callable
 from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.agents import AgentEvent, AgentRecord, AgentStatus, profile_of
 from callcenter.acd.calls import NEVER, QueuedCall
+from callcenter.acd.kept_places import KeptPlaces
 from callcenter.acd.leg import CallerLeg, LinkLost
 from callcenter.acd.model import (
     AgentProfile,
@@ -46,7 +47,7 @@ from callcenter.acd.model import (
 from callcenter.acd.notices import Notices
 from callcenter.acd.offer import Offers
 from callcenter.acd.policy import CallNotWaiting, Router, UnknownAgent
-from callcenter.acd.ports import AcdStore, OpenCall, PopDelivery, Speaker
+from callcenter.acd.ports import AcdStore, CallBacks, OpenCall, PopDelivery, Speaker
 from callcenter.acd.waiting import WaitingLoop
 from callcenter.acd.wrap_up import WrapUp, WrapUpRules, WrapUps
 from callcenter.errors import Conflict, InvalidInput, NotFound
@@ -91,6 +92,7 @@ class AcdService:
         clock: Callable[[], float] | None = None,
         wallclock: Callable[[], dt.datetime] = utcnow,
         wrap_up: WrapUpRules | None = None,
+        call_backs: CallBacks | None = None,
     ) -> None:
         self.store = store
         self.events = events
@@ -109,6 +111,8 @@ class AcdService:
         self.offers = Offers(self, pops)
         self.waiting = WaitingLoop(self, self.offers, speaker)
         self.wrap_ups = WrapUps(self, wrap_up or WrapUpRules())
+        # Callers who asked to be called back keeping their place (virtual hold).
+        self.places = KeptPlaces(self, call_backs)
         self.started = asyncio.Event()
         agent_states.watch(self)  # the agents' own changes, told in process
 
@@ -142,7 +146,11 @@ class AcdService:
                     except Exception:  # the database: the queues in use stay in use
                         log.exception("queues not reloaded; the ones in use stay")
             except asyncio.CancelledError:  # the service stops: no timer outlives it
-                for task in [*self.wrap_ups.cancel_all(), *self._followed.values()]:
+                for task in [
+                    *self.wrap_ups.cancel_all(),
+                    *self.places.cancel_all(),
+                    *self._followed.values(),
+                ]:
                     task.cancel()
                 raise
 
@@ -196,8 +204,12 @@ class AcdService:
             self.assign(call_id, agent_id)
 
     def assign(self, call_id: str, agent_id: int) -> None:
-        """A decision: ``call_id`` goes to ``agent_id``; the call's task makes the offer."""
+        """A decision: ``call_id`` goes to ``agent_id``; the call's task makes the offer (a
+        kept place's task dials the caller back for them)."""
         self.router.assign(call_id, agent_id)
+        if self.places.is_kept(call_id):
+            self.places.assigned(call_id, agent_id)
+            return
         queued = self._queued[call_id]
         queued.agent = agent_id
         queued.wake.set()
@@ -277,6 +289,7 @@ class AcdService:
         ``for_agent``: the call is meant for this agent (a client the dialler reached for
         them), routed as a client's own advisor is: to them at once when ready."""
         await self.started.wait()
+        self.places.forget(leg.call_id)  # queued again: the wait it left is not kept
         queue = outcome.queue or ""
         config = self._queues.get(queue)
         if config is None:
@@ -309,6 +322,8 @@ class AcdService:
             # hours (the calling hours are the dialler's rule): the longest wait still holds.
             queued.overflow_at = now + config.max_wait_seconds
         self._queued[leg.call_id] = queued
+        if for_agent is not None:
+            self.places.joined(for_agent)  # held for this client's dial: free for the call
         self.router.add_call(waiting)
         log.info("call %s waits in %s (priority %d)", leg.call_id, queue, waiting.priority)
         self.notices.queued(queued)

@@ -140,6 +140,7 @@ class WaitingLoop:
         if config.overflow_node is not None and queued.resumable:
             self.hush(queued)  # the flow's own prompt comes next
             acd.router.remove_call(queued.call_id)
+            acd.places.left(queued)  # a callback asked for there may keep this wait
             queued.steps.append(Step(f"overflow:{config.name}", (reason,)))
             log.info(
                 "call %s overflows (%s) from %s to IVR node %s",

@@ -51,6 +51,8 @@ from callcenter.events import (
     CallEnded,
     CallOffered,
     CallOverflowed,
+    CallPlaceKept,
+    CallPlaceLeft,
     CallQueued,
     Envelope,
     Event,
@@ -72,6 +74,8 @@ FOLDED = (
     CallEnded,
     CallAbandoned,
     CallOverflowed,
+    CallPlaceKept,
+    CallPlaceLeft,
     QueueChanged,
 )
 FOLDED_TOPICS = frozenset(kind.TOPIC for kind in FOLDED)
@@ -91,6 +95,10 @@ class FloorState:
     _tallies: dict[str, QueueTally] = field(default_factory=dict)
     # Calls an overflow sent back to the IVR: queued again, they are the same call.
     _parked: dict[str, WaitingCall] = field(default_factory=dict)
+    # Places kept for callers who hung up asking to be called back (virtual hold), by call:
+    # waiting on the board, from when they first queued, but not in today's counters again
+    # (their call counts as its record says).
+    kept: dict[str, WaitingCall] = field(default_factory=dict)
     # The outbound campaigns' progress as last read (set_campaigns), JSON-ready rows.
     campaigns: list[dict[str, Any]] = field(default_factory=list)
     _changed: bool = True
@@ -329,6 +337,22 @@ class FloorState:
             self._waiting(call.queue)[call_id] = call
         self._recount(call)
 
+    def _place_kept(self, event: Envelope[CallPlaceKept]) -> None:
+        kept = event.payload
+        self._waiting(kept.queue)  # its queue is on the board
+        self.kept[kept.call_id] = WaitingCall(
+            kept.call_id,
+            kept.queue,
+            kept.waiting_since,
+            None,
+            priority=kept.priority,
+            caller=mask_number(kept.caller_number),
+            tier=_opt_str(kept.tier),
+        )
+
+    def _place_left(self, event: Envelope[CallPlaceLeft]) -> None:
+        self.kept.pop(event.payload.call_id, None)
+
     def _queue_changed(self, event: Envelope[QueueChanged]) -> None:
         self._waiting(event.payload.queue)
 
@@ -384,9 +408,13 @@ class FloorState:
                     "priority": w.priority,
                     "waiting_since": w.enqueued_at.isoformat(),
                     "wait_seconds": _elapsed(w.enqueued_at, now),
+                    "kept_place": w.call_id in self.kept,
                 }
                 for w in sorted(
-                    (w for calls in self.queues.values() for w in calls.values()),
+                    (
+                        *(w for calls in self.queues.values() for w in calls.values()),
+                        *self.kept.values(),
+                    ),
                     key=lambda w: w.enqueued_at,
                 )
             ],
@@ -406,12 +434,14 @@ class FloorState:
         }
 
     def _queue_row(self, name: str, now: dt.datetime) -> dict[str, Any]:
-        waiting = self.queues.get(name, {})
-        oldest = min((c.enqueued_at for c in waiting.values()), default=None)
+        kept = [c for c in self.kept.values() if c.queue == name]
+        waiting = [*self.queues.get(name, {}).values(), *kept]
+        oldest = min((c.enqueued_at for c in waiting), default=None)
         figures = self.figures(name)
         return {
             "queue": name,
-            "waiting": len(waiting),
+            "waiting": len(waiting),  # kept places too: they wait for their turn
+            "kept_places": len(kept),
             "longest_wait_seconds": None if oldest is None else _elapsed(oldest, now),
             # The page counts the wait on by itself between two snapshots.
             "longest_waiting_since": None if oldest is None else oldest.isoformat(),
@@ -444,5 +474,7 @@ _HANDLERS: Mapping[type[Event], Callable[[FloorState, Envelope[Any]], None]] = {
     CallEnded: FloorState._ended,
     CallAbandoned: FloorState._abandoned,
     CallOverflowed: FloorState._overflowed,
+    CallPlaceKept: FloorState._place_kept,
+    CallPlaceLeft: FloorState._place_left,
     QueueChanged: FloorState._queue_changed,
 }

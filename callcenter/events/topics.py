@@ -33,6 +33,7 @@ AgentStateOrigin = Literal["api", "acd"]  # the agent's own change (REST, websoc
 OfferEndReason = Literal["no_answer", "caller_gone", "not_dialled"]
 OverflowAction = Literal["queue", "ivr"]  # on into another queue; back to the caller's IVR flow
 OverflowReason = Literal["max_wait", "closed", "moved"]  # moved: by a supervisor
+PlaceOutcome = Literal["reached", "not_reached", "not_dialled"]
 RecordingAlarmReason = Literal["disk-full", "unwritable"]  # callcenter/crm/recording_alarm.py
 ControlStateName = Literal["talking", "held", "consulting", "conference", "transferred", "ended"]
 RecordingStateName = Literal["paused", "recording", "ended"]  # a call's recording, paused or not
@@ -229,6 +230,43 @@ class CallOverflowed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallPlaceKept(Event):
+    """``call.place_kept``: a waiting caller asked to be called back and keeps their place
+    (virtual hold, docs/outbound.md): the queue counts them as waiting, from when they first
+    queued, until their turn comes and they are dialled (``call.place_left``)."""
+
+    TOPIC: ClassVar[str] = "call.place_kept"
+    VERSION: ClassVar[int] = 1
+
+    call_id: str  # the call they waited on, which has ended or is ending
+    interaction_id: int | None
+    item_id: int  # the callback work item that keeps the promise
+    queue: str
+    priority: int
+    waiting_since: dt.datetime  # when they first queued: their place
+    # For the wallboard, which masks it: no socket gets this event.
+    caller_number: str | None
+    tier: Tier | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallPlaceLeft(Event):
+    """``call.place_left``: a kept place's turn came, or it ended: the client was dialled
+    for ``agent_id`` and answered (``reached``) or did not (``not_reached``: the work item's
+    retry rules go on), or nothing could be dialled (``not_dialled``: the item stays a
+    callback for the dialler)."""
+
+    TOPIC: ClassVar[str] = "call.place_left"
+    VERSION: ClassVar[int] = 1
+
+    call_id: str
+    item_id: int
+    queue: str
+    agent_id: int | None
+    outcome: PlaceOutcome
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueChanged(Event):
     """``queue.changed``: a queue's configuration changed (read it again)."""
 
@@ -339,6 +377,8 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
             CallWrapUp,
             CallAbandoned,
             CallOverflowed,
+            CallPlaceKept,
+            CallPlaceLeft,
             QueueChanged,
             CallControlChanged,
             CallRecordingChanged,

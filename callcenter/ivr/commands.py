@@ -90,6 +90,7 @@ class RequestCallback:
     number: str
     client_id: int | None
     language: Language
+    keep_place: bool = False  # the caller keeps their place in the queue they waited in
 
 
 @dataclass(frozen=True)

@@ -551,7 +551,9 @@ def _callback(node: CallbackNode, key: str, state: _RunState) -> Generator[Comma
         if number:
             state.attempts.pop(key, None)
             client_id = state.client.client_id if state.client else None
-            yield from _ask(RequestCallback(number, client_id, state.language))
+            yield from _ask(
+                RequestCallback(number, client_id, state.language, keep_place=node.keep_place)
+            )
             state.callback_requested = True
             return node.next
         if state.count_attempt(key) > node.retries:

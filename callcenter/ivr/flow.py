@@ -254,10 +254,13 @@ class EnqueueNode(_Node):
 
 class CallbackNode(_Node):
     """Asks the caller to confirm (key 1) the number they call from, or type another one
-    ending with the terminator; then files a callback request."""
+    ending with the terminator; then files a callback request. ``keep_place``: a caller a
+    queue sent here (its overflow node) keeps their place in that queue, and is called back
+    when their turn comes (virtual hold, docs/outbound.md); elsewhere it changes nothing."""
 
     type: Literal["callback"]
     prompt: Prompt | None = None
+    keep_place: bool = False
     min_length: int = Field(default=7, ge=3, le=20)
     timeout: Seconds = 10
     retries: int = Field(default=2, ge=0, le=9)

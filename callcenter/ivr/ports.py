@@ -45,8 +45,17 @@ class IvrBackend(Protocol):
     async def account_snapshot(self, client_id: int) -> AccountSnapshot | None: ...
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
-    ) -> None: ...
+        self,
+        *,
+        number: str,
+        language: str,
+        client_id: int | None,
+        interaction_id: int | None,
+        queue: str | None = None,
+    ) -> int:
+        """File the callback and its work item (owned by ``queue``, None: anyone's); the work
+        item's id."""
+        ...
 
     async def file_voice_message(
         self,

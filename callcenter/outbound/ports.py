@@ -16,7 +16,8 @@ class OutboundStore(Protocol):
     ) -> list[WorkItem]:
         """Open items the agent may take (theirs, their queues', or nobody's), due by their
         window and retry time, not reserved for someone else, in the dialler's order:
-        priority (1 first), then due day, then age."""
+        priority (1 first), then due day, then age; the first ``limit`` of them. Runs for
+        every look for an agent's next item: kept to one statement."""
 
     async def work_of(self, agent_id: int, queues: Sequence[str], limit: int) -> list[WorkItem]:
         """The open items that are the agent's own or their queues', in the dialler's order,
@@ -24,9 +25,15 @@ class OutboundStore(Protocol):
 
     async def get(self, item_id: int) -> WorkItem | None: ...
 
-    async def party(self, item: WorkItem, now: dt.datetime) -> Party: ...
+    async def parties(self, items: Sequence[WorkItem], now: dt.datetime) -> dict[int, Party]:
+        """What the rules need to know of each item's party (by item id), read for all the
+        items at once: the same few statements for one item or a hundred."""
 
     async def attempts(self, item_id: int) -> list[Attempt]: ...
+
+    async def attempts_of(self, item_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        """Each item's attempts, oldest first (an empty list for an item without any), read
+        for all the items at once."""
 
     async def agent_queues(self, agent_id: int) -> list[str]: ...
 

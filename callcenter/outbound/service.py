@@ -33,7 +33,11 @@ from callcenter.outbound.web_callbacks import WebCallbackLimits
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 50  # items read per look for the next one the rules allow
+# Items read per look for the next one the rules allow: a few first (in calling hours the
+# first is nearly always allowed, and those held back are postponed, so the next look does
+# not read them again); more only when the rules held all of those back. Each look is one
+# statement whose rows are built into work items: 50 at every look cost milliseconds.
+LOOKS = (8, 50)
 DAY = dt.timedelta(days=1)
 PROGRESSIVE_LOOK_SECONDS = 15.0  # ready agents are looked at again this often (items fall due)
 
@@ -46,6 +50,12 @@ class WorkItemTaken(Conflict):
     """Another agent holds the item (their preview), or it is not the agent's to take."""
 
     error_id = "work-item-taken"
+
+
+class DialUnderWay(Conflict):
+    """A dial for the agent is under way already: one at a time per agent."""
+
+    error_id = "dial-under-way"
 
 
 class NotDiallable(Conflict):
@@ -112,17 +122,28 @@ class OutboundService:
         self._dialling: dict[int, int] = {}
         self.web_limits = WebCallbackLimits(clock=clock)  # the public callback form's
 
+    async def _views(self, items: list[WorkItem], now: dt.datetime) -> list[WorkView]:
+        """Each item with its attempts and the rules' verdict: the attempts and the parties
+        read for all the items at once, never per item."""
+        if not items:
+            return []
+        attempts = await self.store.attempts_of([item.id for item in items])
+        parties = await self.store.parties(items, now)
+        views = []
+        for item in items:
+            tried = attempts.get(item.id, [])
+            verdict = may_dial(item, parties[item.id], tried, now, self.rules)
+            views.append(WorkView(item, tried, verdict))
+        return views
+
     async def _view(self, item: WorkItem, now: dt.datetime) -> WorkView:
-        attempts = await self.store.attempts(item.id)
-        party = await self.store.party(item, now)
-        return WorkView(item, attempts, may_dial(item, party, attempts, now, self.rules))
+        return (await self._views([item], now))[0]
 
     async def my_work(self, agent_id: int, limit: int = 100) -> list[WorkView]:
         """The agent's own items and their queues', each with whether it may be dialled now."""
         now = self.clock()
         queues = await self.store.agent_queues(agent_id)
-        items = await self.store.work_of(agent_id, queues, limit)
-        return [await self._view(item, now) for item in items]
+        return await self._views(await self.store.work_of(agent_id, queues, limit), now)
 
     async def preview_next(self, agent_id: int) -> WorkView | None:
         """The next item the rules allow, held for the agent (``DialRules.reservation``);
@@ -136,15 +157,23 @@ class OutboundService:
         """The next item the rules allow, held for the agent; items held back are postponed."""
         now = self.clock()
         queues = await self.store.agent_queues(agent_id)
-        for item in await self.store.candidates(agent_id, queues, now, CANDIDATES):
-            view = await self._view(item, now)
-            if not view.verdict.allowed:
-                # Not looked at again before it may go (a do-not-call entry: a day later).
-                await self.store.postpone(item.id, view.verdict.earliest or now + DAY)
-                continue
-            if await self.store.reserve(item.id, agent_id, now + self.rules.reservation, now):
-                held = await self.store.get(item.id)
-                return dataclasses.replace(view, item=held or item)
+        seen: set[int] = set()  # judged in an earlier look (a store may not postpone them)
+        for limit in LOOKS:
+            items = await self.store.candidates(agent_id, queues, now, limit)
+            for item in items:
+                if item.id in seen:
+                    continue
+                seen.add(item.id)
+                view = await self._view(item, now)
+                if not view.verdict.allowed:
+                    # Not looked at again before it may go (a do-not-call entry: a day later).
+                    await self.store.postpone(item.id, view.verdict.earliest or now + DAY)
+                    continue
+                if await self.store.reserve(item.id, agent_id, now + self.rules.reservation, now):
+                    held = await self.store.get(item.id)
+                    return dataclasses.replace(view, item=held or item)
+            if len(items) < limit:
+                return None  # read them all
         return None
 
     # --- progressive mode ------------------------------------------------------------------
@@ -181,21 +210,7 @@ class OutboundService:
                 return None
             assert item.number is not None  # may_dial refuses an item without one
             self._dialling[agent_id] = item.id
-            now = self.clock()
-            started = await dialler.dial(
-                agent_id,
-                item.number,
-                item.client_id,
-                item.queue or self.default_queue,
-                item.language or "zh",
-            )
-            attempt = await self.store.start_attempt(
-                item.id,
-                agent_id,
-                DialMode.PROGRESSIVE,
-                now,
-                interaction_id=started.interaction_id,
-            )
+            dialled = await self._dial_progressively(agent_id, item, self.clock(), dialler)
         except Exception:
             self._dialling.pop(agent_id, None)
             raise
@@ -203,10 +218,69 @@ class OutboundService:
             "work item %s: dialled progressively for agent %s (attempt %s, call %s)",
             item.id,
             agent_id,
-            attempt.id,
-            started.call_id,
+            dialled.attempt_id,
+            dialled.call_id,
+        )
+        return dialled
+
+    async def call_back_for(
+        self, agent_id: int, item_id: int, dialler: ProgressiveDialler
+    ) -> DialedItem:
+        """Virtual hold: a caller who kept their place has their turn, with ``agent_id``: dial
+        their callback item for that agent now, client first (as a progressive dial, whether
+        or not the agent dials progressively). The rules are checked as for any dial:
+        NotDiallable (calling hours, do-not-call...), WorkItemTaken (held by another's preview,
+        or a dial for the agent is under way), WorkItemNotFound, or the dialler's own errors."""
+        if agent_id in self._dialling:
+            raise DialUnderWay(f"a dial for agent {agent_id} is under way")
+        self._dialling[agent_id] = item_id  # claimed before the first await
+        try:
+            item = await self._get(item_id)
+            now = self.clock()
+            await self._clear(item, agent_id, now)
+            dialled = await self._dial_progressively(agent_id, item, now, dialler)
+        except Exception:
+            self._dialling.pop(agent_id, None)
+            raise
+        log.info(
+            "work item %s: called back at its kept place, for agent %s (attempt %s, call %s)",
+            item_id,
+            agent_id,
+            dialled.attempt_id,
+            dialled.call_id,
+        )
+        return dialled
+
+    async def _dial_progressively(
+        self, agent_id: int, item: WorkItem, now: dt.datetime, dialler: ProgressiveDialler
+    ) -> DialedItem:
+        """Dial ``item`` (cleared by the rules, held for the agent) client first, and record
+        the attempt."""
+        assert item.number is not None  # may_dial refuses an item without one
+        started = await dialler.dial(
+            agent_id,
+            item.number,
+            item.client_id,
+            item.queue or self.default_queue,
+            item.language or "zh",
+        )
+        attempt = await self.store.start_attempt(
+            item.id, agent_id, DialMode.PROGRESSIVE, now, interaction_id=started.interaction_id
         )
         return DialedItem(item.id, attempt.id, started.call_id, started.interaction_id)
+
+    async def _clear(self, item: WorkItem, agent_id: int, now: dt.datetime) -> None:
+        """Check the rules for dialling ``item`` now, then hold it for the agent:
+        NotDiallable (with the rule and when it may go) or WorkItemTaken otherwise."""
+        view = await self._view(item, now)
+        if not view.verdict.allowed:
+            raise NotDiallable(
+                f"work item {item.id} may not be dialled now: {view.verdict.reason}",
+                reason=view.verdict.reason,
+                earliest=view.verdict.earliest.isoformat() if view.verdict.earliest else None,
+            )
+        if not await self.store.reserve(item.id, agent_id, now + self.rules.reservation, now):
+            raise WorkItemTaken(f"work item {item.id} is held by another agent")
 
     async def run_progressive(
         self,
@@ -269,15 +343,7 @@ class OutboundService:
             raise NoDialler("the service runs without a PBX")
         item = await self._own(agent_id, item_id)
         now = self.clock()
-        view = await self._view(item, now)
-        if not view.verdict.allowed:
-            raise NotDiallable(
-                f"work item {item_id} may not be dialled now: {view.verdict.reason}",
-                reason=view.verdict.reason,
-                earliest=view.verdict.earliest.isoformat() if view.verdict.earliest else None,
-            )
-        if not await self.store.reserve(item_id, agent_id, now + self.rules.reservation, now):
-            raise WorkItemTaken(f"work item {item_id} is held by another agent")
+        await self._clear(item, agent_id, now)
         assert item.number is not None  # may_dial refuses an item without one
         started = await self.dialler.dial(agent_id, item.number, item.client_id)
         attempt = await self.store.start_attempt(

@@ -116,6 +116,18 @@ class LinkSessions(Protocol):
         (a call that hung up meanwhile is then ended)."""
 
 
+class KeptPlaces(Protocol):
+    """The ACD's kept places (callcenter/acd/kept_places.py): a callback asked for at a node
+    with ``keep_place`` keeps the wait the call left in its queue (virtual hold)."""
+
+    def waited_in(self, call_id: str) -> str | None:
+        """The queue the call waited in before the flow took it back, if a place may be
+        kept."""
+
+    def keep(self, call_id: str, item_id: int) -> bool:
+        """Keep the call's place for callback work item ``item_id``."""
+
+
 RIDE_OUT_SECONDS = 30.0  # how long a call waits for the AMI link to come back
 
 # What the IVR says again after a lost link: commands that are only prompts and keys. An
@@ -137,8 +149,10 @@ class IvrRunner:
         on_queued: QueuedHandler | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         link: LinkSessions | None = None,
+        places: KeptPlaces | None = None,
     ) -> None:
         self.link = link  # None: a lost link ends the run (a runner built on its own)
+        self.places = places  # None: no place is kept (a runner without the ACD)
         self.registry = registry
         self.backend = backend
         self.sounds = sounds  # a getter: a flow reload brings a new index
@@ -345,12 +359,7 @@ class _CallRun:
             case Enqueue():
                 return Done()  # the queue takes the call once the run has ended
             case RequestCallback():
-                await self.backend.file_callback(
-                    number=command.number,
-                    language=command.language,
-                    client_id=command.client_id,
-                    interaction_id=self.interaction_id,
-                )
+                await self._file_callback(command)
                 return Done()
             case RecordMessage():
                 return await self._record(command)
@@ -361,6 +370,21 @@ class _CallRun:
                 self.gone = True
                 return Done()
         raise AssertionError(f"no AGI mapping for {command!r}")
+
+    async def _file_callback(self, command: RequestCallback) -> None:
+        """File the callback; at a ``keep_place`` node, a caller the queue sent here keeps
+        their place in it (the work item is that queue's)."""
+        places, call_id = self.runner.places, self.call.uniqueid
+        queue = places.waited_in(call_id) if places is not None and command.keep_place else None
+        item_id = await self.backend.file_callback(
+            number=command.number,
+            language=command.language,
+            client_id=command.client_id,
+            interaction_id=self.interaction_id,
+            queue=queue,
+        )
+        if queue is not None and places is not None:
+            places.keep(call_id, item_id)
 
     async def _play(self, command: Play) -> Result:
         escape = ALL_KEYS if command.interruptible else ""

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from callcenter.acd.dial_outcome import (
     BUSY_CAUSE,
@@ -87,6 +87,11 @@ class ProgressiveDial:
     number: str
     queue: str
     language: str
+    # True once the client answered (their channel is on its way into the ACD), False when
+    # the dial ended without an answer: for a caller called back at their kept place.
+    answered: asyncio.Future[bool] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future(), compare=False
+    )
 
 
 class ProgressiveCalls:
@@ -190,6 +195,7 @@ class ProgressiveCalls:
             if response.get("Response") == "Success":
                 answered_at = self.clock()
                 outcome = DialOutcome.ANSWERED
+                _settle(dial.answered, True)
                 await waits["Hangup"]  # the ACD records the call's own phases meanwhile
             else:
                 self._pending.pop(dial.call_id, None)
@@ -208,6 +214,7 @@ class ProgressiveCalls:
             for wait in waits.values():
                 wait.cancel()
             self._pending.pop(dial.call_id, None)
+            _settle(dial.answered, answered_at is not None)
         log.info("progressive call %s ended: %s", dial.call_id, outcome.value)
         self.events.publish(
             OutboundCallEnded(
@@ -260,3 +267,8 @@ class ProgressiveCalls:
             resumable=False,
             for_agent=dial.agent_id,
         )
+
+
+def _settle(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)

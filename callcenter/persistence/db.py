@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Executable, event, text
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -160,6 +160,12 @@ class Database:
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.sqlite else self.engine
         )
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
+        # read_rows on PostgreSQL: the same pool, no transaction around the one statement.
+        self._autocommit = (
+            self.engine
+            if self.sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._sync_sessions: sessionmaker[Session] | None = None
         self._turns: WriteTurns | None = None
         self._writers = async_sessionmaker(writer_engine, expire_on_commit=False)
@@ -210,6 +216,29 @@ class Database:
             rows = list(session.execute(statement, params).scalars().all())
             session.expunge_all()  # hand back loaded objects, not expired ones
             return rows
+
+    async def read_rows(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> list[Row[*tuple[Any, ...]]]:
+        """The rows (tuples of columns) of one Core SELECT, on the hot path: no session, no
+        ORM objects. On SQLite as :meth:`read_one_statement` (the plain sqlite3 driver, one
+        worker-thread hop). On PostgreSQL a connection in autocommit: one statement is its
+        own snapshot, so it goes alone, without the BEGIN and ROLLBACK round trips around it.
+        """
+        if not self.sqlite:
+            async with self._autocommit.connect() as connection:
+                return list((await connection.execute(statement, params)).all())
+        return await asyncio.to_thread(self._sqlite_rows, statement, params)
+
+    def _sqlite_rows(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> list[Row[*tuple[Any, ...]]]:
+        if self._sync_sessions is None:
+            self._sync_sessions = sessionmaker(_sync_sqlite_engine(self.url))
+        bind = self._sync_sessions.kw["bind"]
+        assert isinstance(bind, Engine)
+        with bind.connect() as connection:
+            return list(connection.execute(statement, params).all())
 
     @contextlib.asynccontextmanager
     async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:

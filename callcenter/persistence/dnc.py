@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +115,20 @@ async def blocks(
         )
     )
     return None if row is None else _record(row)
+
+
+def stops(scope: DncScope, *, care_call: bool) -> bool:
+    """Whether a live entry of ``scope`` forbids the call: a ``care`` entry stops care calls
+    only (as :func:`blocks` decides)."""
+    return scope is DncScope.ALL or care_call
+
+
+def live_entries(numbers: Collection[str], now: dt.datetime) -> Select[str, str]:
+    """The live entries of ``numbers`` as (number, scope): :func:`blocks` for many numbers
+    in one statement (the dialler's "My work" checks each item's number)."""
+    return select(DoNotCallEntry.e164, DoNotCallEntry.scope).where(
+        DoNotCallEntry.e164.in_(list(numbers)), _live(now)
+    )
 
 
 async def get_entry(session: AsyncSession, entry_id: int) -> DncRecord:

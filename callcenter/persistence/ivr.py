@@ -347,6 +347,28 @@ async def file_callback(
     db: Database, *, number: str, language: str, client_id: int | None, interaction_id: int | None
 ) -> int:
     """File a callback request (the number was confirmed by the caller); its id."""
+    filed = await file_callback_item(
+        db, number=number, language=language, client_id=client_id, interaction_id=interaction_id
+    )
+    return filed.request_id
+
+
+@dataclass(frozen=True)
+class FiledCallback:
+    request_id: int
+    item_id: int  # the dialler's work item that keeps it
+
+
+async def file_callback_item(
+    db: Database,
+    *,
+    number: str,
+    language: str,
+    client_id: int | None,
+    interaction_id: int | None,
+    queue: str | None = None,
+) -> FiledCallback:
+    """File a callback request and its work item (owned by ``queue``, None: anyone's)."""
     if not number or len(number) > NUMBER_LENGTH:
         raise InvalidInput(f"a callback number has 1 to {NUMBER_LENGTH} characters")
     async with db.write() as session:
@@ -363,9 +385,12 @@ async def file_callback(
         await session.flush()
         request_id = request.id
         # The promise is kept: the dialler's work item, in the same transaction.
-        session.add(callback_work(request))
+        item = callback_work(request, queue)
+        session.add(item)
+        await session.flush()
+        item_id = item.id
     log.info("callback %s requested (interaction %s)", request_id, interaction_id)
-    return request_id
+    return FiledCallback(request_id, item_id)
 
 
 async def file_voice_message(

@@ -93,15 +93,23 @@ class SqlIvrBackend:
         return await ivr.account_snapshot(self.db, client_id)
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
-    ) -> None:
-        await ivr.file_callback(
+        self,
+        *,
+        number: str,
+        language: str,
+        client_id: int | None,
+        interaction_id: int | None,
+        queue: str | None = None,
+    ) -> int:
+        filed = await ivr.file_callback_item(
             self.db,
             number=number,
             language=language,
             client_id=client_id,
             interaction_id=interaction_id,
+            queue=queue,
         )
+        return filed.item_id
 
     async def file_voice_message(
         self,

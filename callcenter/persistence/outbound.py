@@ -1,6 +1,7 @@
 """The dialler's store (callcenter/outbound/ports.py OutboundStore) over the database: work
-items are follow-ups, attempts are follow_up_attempts (migration 0016). Each method is its
-own transaction; a reservation is one conditional UPDATE, so two agents never hold one item.
+items are follow-ups, attempts are follow_up_attempts (migration 0016). Each read is one
+statement (its own snapshot), each write its own transaction; a reservation is one
+conditional UPDATE, so two agents never hold one item.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    Row,
     Select,
+    String,
     and_,
+    bindparam,
     extract,
     func,
     or_,
@@ -25,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from callcenter.crm.phones import caller_e164, mask_phone
 from callcenter.crm.vocabulary import CallbackStatus, FollowUpKind, FollowUpStatus
@@ -42,21 +49,65 @@ from callcenter.persistence.tables import (
     ClientPhone,
     FollowUp,
     FollowUpAttempt,
+    UtcDateTime,
 )
 
 log = logging.getLogger(__name__)
+
+AnyRow = Row[*tuple[Any, ...]]
+AnySelect = Select[*tuple[Any, ...]]
 
 # The dialler's order (index ix_follow_ups_dial_order): priority 1 first, the due day, age.
 DIAL_ORDER = (FollowUp.priority, FollowUp.due_on, FollowUp.id)
 
 
-def _item(row: FollowUp, number: str | None) -> WorkItem:
+def _dial_number() -> ColumnElement[str | None]:
+    """The number to dial: the item's own, else its client's primary phone, else the first
+    on file. A correlated subquery, so that the items and their numbers are one statement
+    (one round trip, one thread hop on SQLite) along client_phones' (client_id, e164) index.
+    """
+    phone = (
+        select(ClientPhone.e164)
+        .where(ClientPhone.client_id == FollowUp.client_id)
+        .order_by(ClientPhone.is_primary.desc(), ClientPhone.id)
+        .limit(1)
+        .correlate(FollowUp)
+        .scalar_subquery()
+    )
+    return func.coalesce(func.nullif(FollowUp.number, ""), phone).label("dial_number")
+
+
+def _item_columns() -> tuple[ColumnElement[Any] | QueryableAttribute[Any], ...]:
+    """What a WorkItem is made of, read as plain columns: no ORM rows to build and track."""
+    return (
+        FollowUp.id,
+        FollowUp.kind,
+        FollowUp.status,
+        FollowUp.client_id,
+        FollowUp.priority,
+        FollowUp.due_on,
+        FollowUp.not_before,
+        FollowUp.assigned_to_id,
+        FollowUp.queue,
+        FollowUp.reason,
+        FollowUp.language,
+        FollowUp.attempts,
+        FollowUp.next_attempt_at,
+        FollowUp.last_outcome,
+        FollowUp.reserved_by_id,
+        FollowUp.reserved_until,
+        FollowUp.version,
+        _dial_number(),
+    )
+
+
+def _item(row: AnyRow) -> WorkItem:
     return WorkItem(
         id=row.id,
         kind=FollowUpKind(row.kind),
         status=FollowUpStatus(row.status),
         client_id=row.client_id,
-        number=row.number or number,
+        number=row.dial_number,
         priority=row.priority,
         due_on=row.due_on,
         not_before=row.not_before,
@@ -73,7 +124,7 @@ def _item(row: FollowUp, number: str | None) -> WorkItem:
     )
 
 
-def _attempt(row: FollowUpAttempt) -> Attempt:
+def _attempt(row: FollowUpAttempt | AnyRow) -> Attempt:
     return Attempt(
         id=row.id,
         follow_up_id=row.follow_up_id,
@@ -87,131 +138,173 @@ def _attempt(row: FollowUpAttempt) -> Attempt:
     )
 
 
-def _owners(agent_id: int, queues: Sequence[str]) -> list[ColumnElement[bool]]:
-    """What the agent may take, one condition per owner (each an index's leading columns):
-    their own items, each of their queues' items nobody owns, and items nobody owns."""
+def _candidates_sql(queue_count: int) -> AnySelect:
+    """The next due items an agent with ``queue_count`` queues may take, as one statement
+    with bound parameters (agent_id, queue_0.., now, limit), built once per queue count.
+
+    One ordered, limited read per owner the agent may take from (their own items, each of
+    their queues' items nobody owns, nobody's items), each along its own partial index
+    (migration 0018), merged in the dialler's order; the numbers joined in. One scan of all
+    open items in that order read past everyone else's, tens of thousands at a million
+    clients (docs/benchmarks.md, "Outbound: next due work item"). The "nobody" conditions are
+    the partial indexes' own literal IS NULL tests, so that a prepared statement's generic
+    plan can use those indexes too.
+    """
+    agent = bindparam("agent_id", type_=Integer)
+    now = bindparam("now", type_=UtcDateTime)
+    limit = bindparam("limit", type_=Integer)
+    due = (
+        FollowUp.status == FollowUpStatus.OPEN,
+        or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
+        or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
+        or_(
+            FollowUp.reserved_until.is_(None),
+            FollowUp.reserved_until <= now,
+            FollowUp.reserved_by_id == agent,
+        ),
+    )
     nobody = FollowUp.assigned_to_id.is_(None)
-    return [
-        FollowUp.assigned_to_id == agent_id,
-        *(and_(FollowUp.queue == queue, nobody) for queue in sorted(set(queues))),
+    owners = [
+        FollowUp.assigned_to_id == agent,
+        *(
+            and_(FollowUp.queue == bindparam(f"queue_{n}", type_=String), nobody)
+            for n in range(queue_count)
+        ),
         and_(FollowUp.queue.is_(None), nobody),
     ]
+    firsts = [
+        select(FollowUp.id).where(owner, *due).order_by(*DIAL_ORDER).limit(limit).subquery()
+        for owner in owners
+    ]
+    ids = union_all(*(select(first.c.id) for first in firsts))
+    return select(*_item_columns()).where(FollowUp.id.in_(ids)).order_by(*DIAL_ORDER).limit(limit)
+
+
+def _work_of_sql() -> AnySelect:
+    """The agent's own open items and their queues' (bound: agent_id, queues, limit)."""
+    return (
+        select(*_item_columns())
+        .where(
+            FollowUp.status == FollowUpStatus.OPEN,
+            or_(
+                FollowUp.assigned_to_id == bindparam("agent_id", type_=Integer),
+                and_(
+                    FollowUp.assigned_to_id.is_(None),
+                    FollowUp.queue.in_(bindparam("queues", expanding=True)),
+                ),
+            ),
+        )
+        .order_by(*DIAL_ORDER)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _attempts_sql() -> AnySelect:
+    """The attempts of the items ``item_ids`` (bound, expanding), each item's oldest first."""
+    return (
+        select(
+            FollowUpAttempt.id,
+            FollowUpAttempt.follow_up_id,
+            FollowUpAttempt.mode,
+            FollowUpAttempt.agent_id,
+            FollowUpAttempt.interaction_id,
+            FollowUpAttempt.started_at,
+            FollowUpAttempt.ended_at,
+            FollowUpAttempt.outcome,
+            FollowUpAttempt.note,
+        )
+        .where(FollowUpAttempt.follow_up_id.in_(bindparam("item_ids", expanding=True)))
+        .order_by(FollowUpAttempt.follow_up_id, FollowUpAttempt.started_at, FollowUpAttempt.id)
+    )
 
 
 class SqlOutboundStore:
+    """The reads are single Core statements through ``Database.read_rows`` (one thread hop on
+    SQLite, no transaction around them on PostgreSQL), built once with bound parameters:
+    ``candidates`` runs for every look for an agent's next item (the 5 ms target)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    async def _items(self, session: AsyncSession, rows: Sequence[FollowUp]) -> list[WorkItem]:
-        """The rows as work items, each with its number to dial: the item's own, else the
-        client's primary phone, else the first on file."""
-        client_ids = {r.client_id for r in rows if r.client_id is not None and not r.number}
-        numbers: dict[int, str] = {}
-        if client_ids:
-            phones = (
-                await session.execute(
-                    select(ClientPhone.client_id, ClientPhone.e164)
-                    .where(ClientPhone.client_id.in_(client_ids))
-                    .order_by(ClientPhone.is_primary.desc(), ClientPhone.id)
-                )
-            ).all()
-            for client_id, e164 in phones:
-                numbers.setdefault(client_id, e164)
-        return [
-            _item(r, numbers.get(r.client_id) if r.client_id is not None else None) for r in rows
-        ]
+        self._candidates_sql: dict[int, AnySelect] = {}  # by the agent's number of queues
+        self._work_of_sql = _work_of_sql()
+        self._item_sql = select(*_item_columns()).where(
+            FollowUp.id == bindparam("item_id", type_=Integer)
+        )
+        self._attempts_sql = _attempts_sql()
+        self._clients_sql = select(Client.id, Client.time_zone, Client.care_calls_opt_out).where(
+            Client.id.in_(bindparam("client_ids", expanding=True))
+        )
+        self._queues_sql = select(AgentQueue.queue_name).where(
+            AgentQueue.agent_id == bindparam("agent_id", type_=Integer)
+        )
 
     async def candidates(
         self, agent_id: int, queues: Sequence[str], now: dt.datetime, limit: int
     ) -> list[WorkItem]:
-        # One ordered, limited read per owner the agent may take from (their own items, each
-        # of their queues', nobody's), each along its own index (migration 0018), merged in
-        # the dialler's order. One scan of all open items in that order read past everyone
-        # else's, tens of thousands at a million clients (docs/benchmarks.md, "Outbound: next
-        # due work item").
-        due = (
-            FollowUp.status == FollowUpStatus.OPEN,
-            or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
-            or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
-            or_(
-                FollowUp.reserved_until.is_(None),
-                FollowUp.reserved_until <= now,
-                FollowUp.reserved_by_id == agent_id,
-            ),
-        )
-        owners = _owners(agent_id, queues)
-        firsts = [
-            select(FollowUp.id).where(owner, *due).order_by(*DIAL_ORDER).limit(limit).subquery()
-            for owner in owners
-        ]
-        ids = union_all(*(select(first.c.id) for first in firsts))
-        async with self.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(FollowUp).where(FollowUp.id.in_(ids)).order_by(*DIAL_ORDER).limit(limit)
-                )
-            ).all()
-            return await self._items(session, rows)
+        names = sorted(set(queues))
+        statement = self._candidates_sql.get(len(names))
+        if statement is None:
+            statement = self._candidates_sql[len(names)] = _candidates_sql(len(names))
+        params: dict[str, Any] = {"agent_id": agent_id, "now": now, "limit": limit}
+        params.update((f"queue_{n}", name) for n, name in enumerate(names))
+        return [_item(row) for row in await self.db.read_rows(statement, params)]
 
     async def work_of(self, agent_id: int, queues: Sequence[str], limit: int) -> list[WorkItem]:
-        async with self.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(FollowUp)
-                    .where(
-                        FollowUp.status == FollowUpStatus.OPEN,
-                        or_(
-                            FollowUp.assigned_to_id == agent_id,
-                            and_(
-                                FollowUp.assigned_to_id.is_(None),
-                                FollowUp.queue.in_(list(queues)),
-                            ),
-                        ),
-                    )
-                    .order_by(*DIAL_ORDER)
-                    .limit(limit)
-                )
-            ).all()
-            return await self._items(session, rows)
+        params = {"agent_id": agent_id, "queues": list(queues), "limit": limit}
+        return [_item(row) for row in await self.db.read_rows(self._work_of_sql, params)]
 
     async def get(self, item_id: int) -> WorkItem | None:
-        async with self.db.read() as session:
-            row = await session.get(FollowUp, item_id)
-            return None if row is None else (await self._items(session, [row]))[0]
+        rows = await self.db.read_rows(self._item_sql, {"item_id": item_id})
+        return _item(rows[0]) if rows else None
 
-    async def party(self, item: WorkItem, now: dt.datetime) -> Party:
-        async with self.db.read() as session:
-            client = (
-                await session.get(Client, item.client_id) if item.client_id is not None else None
-            )
-            entry = (
-                await dnc.blocks(session, item.number, care_call=item.is_care, now=now)
-                if item.number
-                else None
-            )
-            return Party(
+    async def parties(self, items: Sequence[WorkItem], now: dt.datetime) -> dict[int, Party]:
+        # Two statements whatever the number of items: the clients', the numbers' entries.
+        client_ids = sorted({item.client_id for item in items if item.client_id is not None})
+        numbers = sorted({item.number for item in items if item.number})
+        clients = (
+            {
+                row.id: row
+                for row in await self.db.read_rows(self._clients_sql, {"client_ids": client_ids})
+            }
+            if client_ids
+            else {}
+        )
+        entries = (
+            {
+                e164: dnc.DncScope(scope)
+                for e164, scope in await self.db.read_rows(dnc.live_entries(numbers, now), {})
+            }
+            if numbers
+            else {}
+        )
+        parties: dict[int, Party] = {}
+        for item in items:
+            client = clients.get(item.client_id) if item.client_id is not None else None
+            scope = entries.get(item.number) if item.number else None
+            parties[item.id] = Party(
                 time_zone=client.time_zone if client is not None else None,
                 care_calls_opt_out=client.care_calls_opt_out if client is not None else False,
-                do_not_call=entry.scope if entry is not None else None,
+                do_not_call=scope
+                if scope is not None and dnc.stops(scope, care_call=item.is_care)
+                else None,
             )
+        return parties
 
     async def attempts(self, item_id: int) -> list[Attempt]:
-        async with self.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(FollowUpAttempt)
-                    .where(FollowUpAttempt.follow_up_id == item_id)
-                    .order_by(FollowUpAttempt.started_at, FollowUpAttempt.id)
-                )
-            ).all()
-            return [_attempt(r) for r in rows]
+        return (await self.attempts_of([item_id])).get(item_id, [])
+
+    async def attempts_of(self, item_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        if not item_ids:
+            return {}
+        rows = await self.db.read_rows(self._attempts_sql, {"item_ids": list(item_ids)})
+        found: dict[int, list[Attempt]] = {item_id: [] for item_id in item_ids}
+        for row in rows:
+            found[row.follow_up_id].append(_attempt(row))
+        return found
 
     async def agent_queues(self, agent_id: int) -> list[str]:
-        async with self.db.read() as session:
-            names = await session.scalars(
-                select(AgentQueue.queue_name).where(AgentQueue.agent_id == agent_id)
-            )
-            return sorted(names)
+        rows = await self.db.read_rows(self._queues_sql, {"agent_id": agent_id})
+        return sorted(name for (name,) in rows)
 
     async def reserve(
         self, item_id: int, agent_id: int, until: dt.datetime, now: dt.datetime

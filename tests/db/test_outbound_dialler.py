@@ -15,7 +15,7 @@ from callcenter.acd.model import AgentState, QueueConfig
 from callcenter.crm.vocabulary import FollowUpKind, FollowUpStatus, Role
 from callcenter.events import AgentStateChanged, EventBus, OutboundCallEnded
 from callcenter.outbound import compliance
-from callcenter.outbound.model import AttemptOutcome, DialRules
+from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, DialRules
 from callcenter.outbound.retry import ItemAfter
 from callcenter.outbound.service import (
     NoDialToReport,
@@ -306,11 +306,39 @@ class Ready:
         return agent_id in self.agents
 
 
+class AttemptWatchedStore(WatchedStore):
+    """The real store, telling when an attempt was written (the service writes it after the
+    PBX took the dial) and when an outcome was: a test that saw the dial waits for them
+    before reading them."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.started = asyncio.Event()
+
+    async def start_attempt(
+        self,
+        item_id: int,
+        agent_id: int,
+        mode: DialMode,
+        at: dt.datetime,
+        *,
+        interaction_id: int | None = None,
+        outcome: AttemptOutcome | None = None,
+        note: str | None = None,
+    ) -> Attempt:
+        attempt = await super().start_attempt(
+            item_id, agent_id, mode, at, interaction_id=interaction_id, outcome=outcome, note=note
+        )
+        self.started.set()
+        return attempt
+
+
 async def test_progressive_dials_one_item_at_a_time_for_a_ready_agent(floor: Floor) -> None:
     first = await add_item(floor.db, floor.client, priority=2)
     second = await add_item(floor.db, floor.client, number="+8613911112222")
     bus, pbx, ready = EventBus(), FakeProgressive(floor.db), Ready()
     service = floor.service
+    store = service.store = AttemptWatchedStore(floor.db)
     service.set_progressive(floor.agent, True)
     dialler = asyncio.create_task(service.run_progressive(bus, pbx, ready, every_seconds=3600))
     follower = asyncio.create_task(service.follow(bus))
@@ -325,6 +353,7 @@ async def test_progressive_dials_one_item_at_a_time_for_a_ready_agent(floor: Flo
         )
         async with asyncio.timeout(10):
             assert await pbx.dialled.get() == (floor.agent, "+8613800138000", "general")
+            await store.started.wait()
         assert service.dialling_for(floor.agent) == first
         attempts = await service.store.attempts(first)
         assert [(a.mode.value, a.agent_id) for a in attempts] == [("progressive", floor.agent)]
@@ -350,6 +379,7 @@ async def test_progressive_dials_one_item_at_a_time_for_a_ready_agent(floor: Flo
         )
         async with asyncio.timeout(10):
             assert await pbx.dialled.get() == (floor.agent, "+8613911112222", "general")
+            await store.applied.wait()  # the first one's outcome, by the follower
         assert service.dialling_for(floor.agent) == second
     finally:
         dialler.cancel()

@@ -52,9 +52,19 @@ class MemoryIvrBackend:
         return self.snapshots.get(client_id)
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
-    ) -> None:
-        self.requests.append(("callback", {"number": number, "client_id": client_id}))
+        self,
+        *,
+        number: str,
+        language: str,
+        client_id: int | None,
+        interaction_id: int | None,
+        queue: str | None = None,
+    ) -> int:
+        filed: dict[str, object] = {"number": number, "client_id": client_id}
+        if queue is not None:
+            filed["queue"] = queue
+        self.requests.append(("callback", filed))
+        return 9000 + len(self.requests)  # a work item id
 
     async def file_voice_message(
         self,

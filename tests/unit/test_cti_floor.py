@@ -78,6 +78,7 @@ def test_the_waiting_calls_are_listed_longest_first_with_masked_caller_and_tier(
             "priority": 9,
             "waiting_since": t(0).isoformat(),
             "wait_seconds": 10,
+            "kept_place": False,
         },
         {
             "call_id": "c2",
@@ -87,6 +88,7 @@ def test_the_waiting_calls_are_listed_longest_first_with_masked_caller_and_tier(
             "priority": 3,
             "waiting_since": t(2).isoformat(),
             "wait_seconds": 8,
+            "kept_place": False,
         },
     ]
     s.at(11, "call.answered", call_id="c1", agent_id=13, queue="general")
@@ -336,6 +338,30 @@ def test_a_malformed_event_is_ignored_and_the_picture_stays() -> None:
     assert snap["calls"] == []
 
 
+def test_a_kept_place_waits_on_the_board_from_its_first_queueing_and_counts_once() -> None:
+    s = Script(FloorState())
+    s.at(0, "call.queued", call_id="c1", caller_number="+8613800138000", tier="gold")
+    s.at(30, "call.overflowed", call_id="c1", to_queue=None)  # to the callback offer
+    s.at(3, "call.queued", call_id="c2")
+    s.at(36, "call.place_kept", call_id="c1", item_id=77, waiting_since=t(0).isoformat(),
+         caller_number="+8613800138000", tier="gold")  # fmt: skip
+
+    snap = s.floor.snapshot(t(40))
+
+    row = queue_row(snap, "general")
+    assert (row["waiting"], row["kept_places"], row["longest_wait_seconds"]) == (2, 1, 40)
+    assert row["offered"] == 2, "the kept call is counted once, as its record says"
+    assert [(w["call_id"], w["kept_place"], w["caller"]) for w in snap["waiting"]] == [
+        ("c1", True, "**********8000"),
+        ("c2", False, None),
+    ]
+
+    s.at(50, "call.place_left", call_id="c1", item_id=77, agent_id=12, outcome="reached")
+    after = s.floor.snapshot(t(51))
+    assert [w["call_id"] for w in after["waiting"]] == ["c2"]
+    assert queue_row(after, "general")["kept_places"] == 0
+
+
 def test_no_queue_shows_figures_before_a_call() -> None:
     s = Script(FloorState())
     s.at(0, "queue.changed", queue="general")
@@ -345,6 +371,7 @@ def test_no_queue_shows_figures_before_a_call() -> None:
     assert row == {
         "queue": "general",
         "waiting": 0,
+        "kept_places": 0,
         "longest_wait_seconds": None,
         "longest_waiting_since": None,
         "offered": 0,

@@ -65,6 +65,54 @@ async def test_an_overflowed_caller_books_a_callback_in_their_own_flow() -> None
     assert f'GET DATA "{index.sound_for(menu_text.en, "en")}"' in " ".join(agi.sent)
 
 
+class Places:
+    """The ACD's kept places: the caller waited in "general" before their IVR node."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[str, int]] = []
+
+    def waited_in(self, call_id: str) -> str | None:
+        return "general"
+
+    def keep(self, call_id: str, item_id: int) -> bool:
+        self.kept.append((call_id, item_id))
+        return True
+
+
+async def test_a_callback_at_a_keep_place_node_keeps_the_callers_place_in_their_queue() -> None:
+    backend = MemoryIvrBackend(clients_by_phone={CALLER: CLIENT})
+    agi = ScriptedAgi(
+        [
+            ("ANSWER", ok()),
+            ("STREAM FILE", ok(str(ord("1")))),
+            ("GET DATA", ok("0")),  # an agent: queued
+            ("GET DATA", ok("1")),  # back at queue_full: a call back
+            ("GET DATA", ok("1")),  # this number
+            ("STREAM FILE", ok()),  # booked: your place is kept
+            ("STREAM FILE", ok()),  # goodbye
+            ("HANGUP", ok("1")),
+        ]
+    )
+    handed: list[Outcome] = []
+
+    async def overflowing_queue(call: AgiCall, outcome: Outcome, _: int | None) -> Resume | None:
+        handed.append(outcome)
+        return Resume("queue_full", outcome, (OVERFLOW,))
+
+    places = Places()
+    runner = _runner(backend)
+    runner.on_queued = overflowing_queue
+    runner.places = places
+    call = _call(agi)
+    await runner(call)
+
+    [(_, request)] = [r for r in backend.requests if r[0] == "callback"]
+    # The work item is the queue's, and the place is kept for it.
+    assert request == {"number": CALLER, "client_id": CLIENT.client_id, "queue": "general"}
+    filed_as = backend.requests.index(("callback", request)) + 1  # the fake's item id: 9000 + it
+    assert places.kept == [(call.uniqueid, 9000 + filed_as)]
+
+
 async def test_a_caller_who_keeps_waiting_goes_back_into_the_queue() -> None:
     backend = MemoryIvrBackend(clients_by_phone={CALLER: CLIENT})
     agi = ScriptedAgi(

@@ -49,7 +49,11 @@ export class WaitingTable {
   update(row, call, ready) {
     row.dataset.call = call.call_id;
     const [caller, tier, queue, priority, wait, actions] = row.cells;
-    setText(caller, call.caller ?? "–");
+    // A kept place (virtual hold): the caller hung up and is called back at their turn; it
+    // cannot be moved (it is not a call on the line).
+    const who = call.caller ?? "–";
+    setText(caller, call.kept_place ? `${who} · ${t("wb.kept_place")}` : who);
+    row.classList.toggle("kept-place", Boolean(call.kept_place));
     setText(tier, term("tier", call.tier) || "–");
     setText(queue, queueLabel(call.queue));
     setText(priority, call.priority ?? "–");
@@ -64,6 +68,7 @@ export class WaitingTable {
     }
     setOptions(select, JSON.stringify(entries), entries);
     setText(apply, t("wb.move"));
+    move.hidden = Boolean(call.kept_place);
     if (!busy(move)) apply.disabled = select.value === "";
   }
 

@@ -122,6 +122,7 @@ async def live_queue(
                 language=call.language,
                 client_id=call.client_id,
                 advisor_id=call.advisor_id,
+                kept_place=acd is not None and acd.places.is_kept(call.call_id),
             )
             for call in waiting
         ],

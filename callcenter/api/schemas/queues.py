@@ -138,6 +138,10 @@ class WaitingCallOut(BaseModel):
     language: str
     client_id: int | None
     advisor_id: int | None = Field(description="held for this advisor first, if any")
+    kept_place: bool = Field(
+        default=False,
+        description="a caller who hung up keeping their place: called back at their turn",
+    )
 
 
 class LiveQueueOut(BaseModel):

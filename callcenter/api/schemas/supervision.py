@@ -69,7 +69,8 @@ class MovedOut(BaseModel):
 
 class FloorQueueOut(BaseModel):
     queue: str
-    waiting: int
+    waiting: int  # kept places included (virtual hold: callers to call back at their turn)
+    kept_places: int = 0
     longest_wait_seconds: int | None
     longest_waiting_since: dt.datetime | None
     offered: int
@@ -95,6 +96,7 @@ class FloorWaitingOut(BaseModel):
     priority: int | None
     waiting_since: dt.datetime  # an overflowed call keeps the time it first queued
     wait_seconds: int
+    kept_place: bool = False  # hung up asking to be called back at their turn
 
 
 class FloorCallOut(BaseModel):

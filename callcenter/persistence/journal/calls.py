@@ -96,10 +96,20 @@ class JournaledIvrBackend:
         return await self._inner.account_snapshot(client_id)
 
     async def file_callback(
-        self, *, number: str, language: str, client_id: int | None, interaction_id: int | None
-    ) -> None:
-        await self._inner.file_callback(
-            number=number, language=language, client_id=client_id, interaction_id=interaction_id
+        self,
+        *,
+        number: str,
+        language: str,
+        client_id: int | None,
+        interaction_id: int | None,
+        queue: str | None = None,
+    ) -> int:
+        return await self._inner.file_callback(
+            number=number,
+            language=language,
+            client_id=client_id,
+            interaction_id=interaction_id,
+            queue=queue,
         )
 
     async def file_voice_message(
