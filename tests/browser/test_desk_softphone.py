@@ -307,3 +307,42 @@ async def test_closing_the_page_takes_the_ready_agent_out_of_ready(
     await until(out_of_ready, heartbeat, "agent01 out of ready after the page closed")
     assert "1001-web/" not in desk.line.asterisk.cli("pjsip show contacts")
     assert time.monotonic() - closed_at < heartbeat
+
+
+async def test_after_a_network_drop_the_phone_reconnects_and_registers_again(
+    served_desk: ServedDesk, phone_browser: Browser, artifacts: Path
+) -> None:
+    desk = served_desk
+    wss_port = desk.line.settings.sip_wss_port
+    page = await open_desk(desk, phone_browser, locale="en")
+    await log_in_on_page(page, "agent01")
+    status = page.locator("[data-testid=softphone-status]")
+    await expect(status).to_have_attribute("data-state", "registered", timeout=15_000)
+    await page.click("#btn-shift-start")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "ready")
+
+    # The drop: the browser's TCP connections to Asterisk's WSS port are killed under it
+    # (ss -K, as a dead link or a restarted router would), with no WebSocket close.
+    ss = await asyncio.create_subprocess_exec(
+        *("ss", "-K", "state", "established", "dst", "127.0.0.1", "dport", "=", str(wss_port)),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    killed = (await ss.communicate())[0].decode()
+    assert ss.returncode == 0
+    assert f":{wss_port}" in killed, killed
+    await expect(status).to_have_attribute("data-state", "reconnecting", timeout=10_000)
+    await expect(status).to_contain_text("connection lost: reconnecting")
+    await page.screenshot(path=str(artifacts / "desk-softphone-reconnecting.png"))
+    # JsSIP reconnects by itself (from 2 s) and registers again; the page says so.
+    await expect(status).to_have_attribute("data-state", "registered", timeout=20_000)
+    await expect(page.locator("[data-testid=agent-phone]")).to_have_attribute(
+        "data-registered", "true"
+    )
+    assert "1001-web/" in desk.line.asterisk.cli("pjsip show contacts")
+    # Whatever the drop did to the agent's state (a phone that went takes them out of
+    # ready), they can be ready again on the phone that came back.
+    if await state_of(desk, "agent01") != ("ready", None):
+        await page.click("#btn-ready")
+    await expect(page.locator("#state-badge")).to_have_attribute("data-state", "ready")
+    assert await state_of(desk, "agent01") == ("ready", None)
+    assert desk.csp_violations() == []
