@@ -250,5 +250,9 @@ async function boot() {
 // agent whose last phone went out of ready ("no phone"). pagehide also fires when the page
 // goes into the back-forward cache, which would otherwise keep it registered while gone.
 window.addEventListener("pagehide", () => softphone.stop());
+// Back from that cache (the agent pressed Back): the page is live again, so is its phone.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && user) softphone.start(user);
+});
 
 boot();

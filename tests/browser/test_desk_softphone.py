@@ -86,6 +86,12 @@ MICROPHONE_ENABLED = """
 () => window.__pcs.at(-1).getSenders().find((s) => s.track?.kind === "audio").track.enabled
 """
 
+SENDING_FROM = """
+(label) => window.__pcs.at(-1).getSenders().find((s) => s.track?.kind === "audio").track.label
+  === label
+"""
+PLAYING_ON = """(id) => document.getElementById("softphone-audio").sinkId === id"""
+
 
 def spki_pin(certificate: Path) -> str:
     """The certificate's public key as Chromium pins it: base64 of its SPKI's SHA-256."""
@@ -222,6 +228,19 @@ async def test_a_call_through_the_ivr_is_answered_and_hung_up_in_the_browser(
             await expect(status).not_to_contain_text("已静音")
             assert await page.evaluate(MICROPHONE_ENABLED) is True
             await page.screenshot(path=str(artifacts / "desk-softphone-talking.png"))
+
+            # Another microphone mid-call: its track replaces the one the call sends; the
+            # speaker: the call's sound goes to the chosen output. Both kept for next time.
+            await page.click("[data-testid=softphone-devices-toggle]")
+            await page.select_option("[data-testid=softphone-mic]", label="Fake Audio Input 2")
+            await page.wait_for_function(SENDING_FROM, arg="Fake Audio Input 2", timeout=10_000)
+            speaker = page.locator("[data-testid=softphone-speaker] option", has_text="Output 1")
+            speaker_id = await speaker.get_attribute("value")
+            await page.select_option("[data-testid=softphone-speaker]", speaker_id)
+            await page.wait_for_function(PLAYING_ON, arg=speaker_id, timeout=10_000)
+            kept = await page.evaluate("JSON.parse(localStorage.getItem('cc.desk.audio'))")
+            assert kept["speaker"] == speaker_id
+            assert kept["microphone"] not in ("", "default")
 
             # The agent hangs up from the page (the call control): the browser's call ends.
             await page.click("#btn-hangup")
