@@ -7,6 +7,7 @@ ready, and the ACD rings that line."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -136,3 +137,34 @@ async def test_ready_with_only_the_browser_line_and_the_acd_rings_it(
         finally:
             await caller.wait(timeout=caller.longest + 30)
         await client.unregister(body["web"]["password"])
+
+
+async def test_a_browser_line_whose_socket_drops_takes_the_agent_out_of_ready(
+    hotline_factory: Callable[..., Any],
+) -> None:
+    # A closed or crashed page never unregisters: Asterisk drops the contact with its
+    # WebSocket, and the service hears the line go (callcenter/acd/phones.py).
+    line: Hotline = await hotline_factory()
+    phones = line.runtime.phones
+    assert isinstance(phones, PhoneRegistrations)
+    agent = await log_in(line.http, "agent01")
+    body = await credentials(line, agent)
+    client = ws_client(line, body)
+    await client.__aenter__()
+    try:
+        assert (await client.register(body["web"]["password"]))[1].status == 200
+        await until(lambda: phones.registered_now("1001") is True)
+        login = await line.http.post("/api/agents/me/login", headers=agent)
+        assert (login.status_code, login.json()["state"]) == (200, "ready")
+    finally:
+        await client.drop()
+    started = time.monotonic()
+
+    async def taken_out() -> bool:
+        me = (await line.http.get("/api/agents/me", headers=agent)).json()
+        return bool((me["state"], me["reason"]) == ("not_ready", "no_phone"))
+
+    while not await taken_out():
+        assert time.monotonic() - started < 10, "still ready 10 s after the socket dropped"
+        await asyncio.sleep(0.05)
+    print(f"out of ready {(time.monotonic() - started) * 1000:.0f} ms after the socket dropped")

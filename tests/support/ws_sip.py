@@ -70,6 +70,16 @@ class WsSipClient:
                 await self._reader
         await self._ws.close()
 
+    async def drop(self) -> None:
+        """Lose the connection as a closed or crashed page does: no unregistering, no
+        closing handshake."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        self._ws.transport.abort()
+
     async def register(self, password: str, expires: int = 300) -> tuple[SipMessage, SipMessage]:
         """REGISTER, then (on a 401) again with the digest: (the first answer, the last)."""
         uri = f"sip:{self.domain}"
