@@ -328,7 +328,7 @@ async def test_closing_the_page_takes_the_ready_agent_out_of_ready(
     assert time.monotonic() - closed_at < heartbeat
 
 
-async def test_after_a_network_drop_the_phone_reconnects_and_registers_again(
+async def test_after_a_network_drop_the_phone_registers_again_and_log_out_unregisters_it(
     served_desk: ServedDesk, phone_browser: Browser, artifacts: Path
 ) -> None:
     desk = served_desk
@@ -364,4 +364,11 @@ async def test_after_a_network_drop_the_phone_reconnects_and_registers_again(
         await page.click("#btn-ready")
     await expect(page.locator("#state-badge")).to_have_attribute("data-state", "ready")
     assert await state_of(desk, "agent01") == ("ready", None)
+
+    # Logging out of the page unregisters the phone (and ends the shift).
+    await page.click("#btn-logout")
+    await expect(page.locator("#login-view")).to_be_visible()
+    contacts = desk.line.asterisk.cli
+    await until(lambda: "1001-web/" not in contacts("pjsip show contacts"), 10, "unregistered")
+    assert (await state_of(desk, "agent01"))[0] == "logged_out"
     assert desk.csp_violations() == []
