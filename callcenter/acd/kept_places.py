@@ -76,6 +76,7 @@ class KeptPlace:
     interaction_id: int | None
     agent: int | None = None  # set by a decision: whose turn it is
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
 
     @property
     def call_id(self) -> str:
@@ -111,8 +112,17 @@ class KeptPlaces:
         )
 
     def forget(self, call_id: str) -> None:
-        """The call queues again (its caller chose to wait on): its old wait is not kept."""
+        """The call queues again (its caller chose to wait on): its old wait is not kept, and
+        a place already kept for it (a flow that queues a caller after booking their call
+        back) gives way to the caller in person."""
         self._left.pop(call_id, None)
+        place = self._kept.get(call_id)
+        if place is not None and place.task is not None:
+            log.info("call %s queues again in person: its kept place ends", call_id)
+            place.task.cancel()
+            self._kept.pop(call_id, None)
+            with contextlib.suppress(CallNotWaiting):
+                self._acd.router.remove_call(call_id)
 
     def waited_in(self, call_id: str) -> str | None:
         """The queue ``call_id`` waited in before its IVR node, if a place may be kept."""
@@ -157,6 +167,7 @@ class KeptPlaces:
             waited,
         )
         task = asyncio.get_running_loop().create_task(self._serve(place), name=f"kept-{call_id}")
+        place.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -222,9 +233,10 @@ class KeptPlaces:
                 outcome = _OUTCOMES[result]
                 return
         finally:
-            self._kept.pop(place.call_id, None)
-            with contextlib.suppress(CallNotWaiting):
-                acd.router.remove_call(place.call_id)
+            if self._kept.get(place.call_id) is place:
+                del self._kept[place.call_id]
+                with contextlib.suppress(CallNotWaiting):
+                    acd.router.remove_call(place.call_id)
             acd.events.publish(
                 CallPlaceLeft(
                     call_id=place.call_id,

@@ -184,3 +184,27 @@ async def test_without_a_dialler_no_place_is_kept() -> None:
         await waiting_then_back_to_the_ivr(c)
         assert c.acd.places.waited_in("c1") is None
         assert not c.acd.places.keep("c1", 77)
+
+
+async def test_a_caller_queued_again_after_keeping_their_place_waits_in_person() -> None:
+    # A flow that books the call back and then queues the caller anyway: the caller on the
+    # line takes their place; the kept one ends, and nothing is dialled.
+    dialler = CallBacks()
+    async with center([QUEUE], [agent(1)]) as c:
+        c.acd.places.call_backs = dialler
+        await waiting_then_back_to_the_ivr(c)
+        assert c.acd.places.keep("c1", 77)
+        await settle()
+        again = await c.call("c1")
+
+        assert not c.acd.places.is_kept("c1")
+        assert [left["outcome"] for left in c.of("call.place_left")] == ["not_dialled"]
+        # In person, waiting from now (behind c2), as any caller who queues again.
+        assert [(w.call_id, w.enqueued_at) for w in c.acd.live("general")] == [
+            ("c2", 1010.0),
+            ("c1", 1035.0),
+        ]
+        await c.agent_says(1, "ready")
+        assert again.dials == []  # c2 first
+        assert [w.call_id for w in c.acd.live("general")] == ["c1"]
+        assert dialler.calls == []
