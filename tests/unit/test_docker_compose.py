@@ -634,7 +634,13 @@ def test_asterisk_image_matches_the_sandbox(
 
 def test_app_image_serves_on_the_published_port(compose: dict[str, Any]) -> None:
     instructions = _dockerfile(compose, "app")
-    assert instructions[0] == Instruction("FROM", "python:3.11-slim")
+    # The image the service runs in is the last stage's; an earlier one builds the desk's
+    # browser phone (JsSIP, npm) and only its output is copied over.
+    stages = [i for i in instructions if i.keyword == "FROM"]
+    assert stages[-1] == Instruction("FROM", "python:3.11-slim")
+    assert stages[:-1] == [Instruction("FROM", "python:3.11-slim AS browser-phone")]
+    copied = [i.args for i in instructions if i.keyword == "COPY" and "--from=" in i.args]
+    assert copied == ["--from=browser-phone /build/agent_ui/vendor/ ./agent_ui/vendor/"]
     cmd = json.loads(next(i.args for i in reversed(instructions) if i.keyword == "CMD"))
     assert cmd[:2] == ["sh", "-c"]
     serve = cmd[2].split("exec ", 1)[1].split()
