@@ -138,31 +138,34 @@ def _attempt(row: FollowUpAttempt | AnyRow) -> Attempt:
     )
 
 
-def _candidates_sql(queue_count: int) -> AnySelect:
-    """The next due items an agent with ``queue_count`` queues may take, as one statement
-    with bound parameters (agent_id, queue_0.., now, limit), built once per queue count.
+def _per_owner_sql(queue_count: int, *, due: bool) -> AnySelect:
+    """The open items of each owner an agent with ``queue_count`` queues has, as one statement
+    with bound parameters (agent_id, queue_0.., limit; now when ``due``), built once per
+    queue count. ``due``: the dialler's candidates (the items the agent may take now: also
+    nobody's, due by their window and retry time, not held by another); else the desk's "My
+    work" (their own and their queues', due or not).
 
-    One ordered, limited read per owner the agent may take from (their own items, each of
-    their queues' items nobody owns, nobody's items), each along its own partial index
-    (migration 0018), merged in the dialler's order; the numbers joined in. One scan of all
-    open items in that order read past everyone else's, tens of thousands at a million
-    clients (docs/benchmarks.md, "Outbound: next due work item"). The "nobody" conditions are
-    the partial indexes' own literal IS NULL tests, so that a prepared statement's generic
-    plan can use those indexes too.
+    One ordered, limited read per owner (their own items, each of their queues' items nobody
+    owns, nobody's items), each along its own partial index (migration 0018), merged in the
+    dialler's order; the numbers joined in. One scan of all open items in that order read past
+    everyone else's, tens of thousands at a million clients (docs/benchmarks.md, "Outbound:
+    next due work item"). The "nobody" conditions are the partial indexes' own literal IS
+    NULL tests, so that a prepared statement's generic plan can use those indexes too.
     """
     agent = bindparam("agent_id", type_=Integer)
-    now = bindparam("now", type_=UtcDateTime)
     limit = bindparam("limit", type_=Integer)
-    due = (
-        FollowUp.status == FollowUpStatus.OPEN,
-        or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
-        or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
-        or_(
-            FollowUp.reserved_until.is_(None),
-            FollowUp.reserved_until <= now,
-            FollowUp.reserved_by_id == agent,
-        ),
-    )
+    conditions: list[ColumnElement[bool]] = [FollowUp.status == FollowUpStatus.OPEN]
+    if due:
+        now = bindparam("now", type_=UtcDateTime)
+        conditions += [
+            or_(FollowUp.not_before.is_(None), FollowUp.not_before <= now),
+            or_(FollowUp.next_attempt_at.is_(None), FollowUp.next_attempt_at <= now),
+            or_(
+                FollowUp.reserved_until.is_(None),
+                FollowUp.reserved_until <= now,
+                FollowUp.reserved_by_id == agent,
+            ),
+        ]
     nobody = FollowUp.assigned_to_id.is_(None)
     owners = [
         FollowUp.assigned_to_id == agent,
@@ -170,33 +173,15 @@ def _candidates_sql(queue_count: int) -> AnySelect:
             and_(FollowUp.queue == bindparam(f"queue_{n}", type_=String), nobody)
             for n in range(queue_count)
         ),
-        and_(FollowUp.queue.is_(None), nobody),
     ]
+    if due:
+        owners.append(and_(FollowUp.queue.is_(None), nobody))
     firsts = [
-        select(FollowUp.id).where(owner, *due).order_by(*DIAL_ORDER).limit(limit).subquery()
+        select(FollowUp.id).where(owner, *conditions).order_by(*DIAL_ORDER).limit(limit).subquery()
         for owner in owners
     ]
     ids = union_all(*(select(first.c.id) for first in firsts))
     return select(*_item_columns()).where(FollowUp.id.in_(ids)).order_by(*DIAL_ORDER).limit(limit)
-
-
-def _work_of_sql() -> AnySelect:
-    """The agent's own open items and their queues' (bound: agent_id, queues, limit)."""
-    return (
-        select(*_item_columns())
-        .where(
-            FollowUp.status == FollowUpStatus.OPEN,
-            or_(
-                FollowUp.assigned_to_id == bindparam("agent_id", type_=Integer),
-                and_(
-                    FollowUp.assigned_to_id.is_(None),
-                    FollowUp.queue.in_(bindparam("queues", expanding=True)),
-                ),
-            ),
-        )
-        .order_by(*DIAL_ORDER)
-        .limit(bindparam("limit", type_=Integer))
-    )
 
 
 def _attempts_sql() -> AnySelect:
@@ -225,8 +210,8 @@ class SqlOutboundStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._candidates_sql: dict[int, AnySelect] = {}  # by the agent's number of queues
-        self._work_of_sql = _work_of_sql()
+        # By (the agent's number of queues, due): the candidates' and My work's statements.
+        self._per_owner_sql: dict[tuple[int, bool], AnySelect] = {}
         self._item_sql = select(*_item_columns()).where(
             FollowUp.id == bindparam("item_id", type_=Integer)
         )
@@ -241,17 +226,24 @@ class SqlOutboundStore:
     async def candidates(
         self, agent_id: int, queues: Sequence[str], now: dt.datetime, limit: int
     ) -> list[WorkItem]:
-        names = sorted(set(queues))
-        statement = self._candidates_sql.get(len(names))
-        if statement is None:
-            statement = self._candidates_sql[len(names)] = _candidates_sql(len(names))
-        params: dict[str, Any] = {"agent_id": agent_id, "now": now, "limit": limit}
-        params.update((f"queue_{n}", name) for n, name in enumerate(names))
-        return [_item(row) for row in await self.db.read_rows(statement, params)]
+        return await self._per_owner(agent_id, queues, limit, now)
 
     async def work_of(self, agent_id: int, queues: Sequence[str], limit: int) -> list[WorkItem]:
-        params = {"agent_id": agent_id, "queues": list(queues), "limit": limit}
-        return [_item(row) for row in await self.db.read_rows(self._work_of_sql, params)]
+        return await self._per_owner(agent_id, queues, limit, None)
+
+    async def _per_owner(
+        self, agent_id: int, queues: Sequence[str], limit: int, now: dt.datetime | None
+    ) -> list[WorkItem]:
+        names = sorted(set(queues))
+        key = (len(names), now is not None)
+        statement = self._per_owner_sql.get(key)
+        if statement is None:
+            statement = self._per_owner_sql[key] = _per_owner_sql(len(names), due=key[1])
+        params: dict[str, Any] = {"agent_id": agent_id, "limit": limit}
+        if now is not None:
+            params["now"] = now
+        params.update((f"queue_{n}", name) for n, name in enumerate(names))
+        return [_item(row) for row in await self.db.read_rows(statement, params)]
 
     async def get(self, item_id: int) -> WorkItem | None:
         rows = await self.db.read_rows(self._item_sql, {"item_id": item_id})

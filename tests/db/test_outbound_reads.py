@@ -168,6 +168,19 @@ async def test_the_candidates_are_the_agents_own_their_queues_and_nobodys_in_dia
     # The statements are kept per number of queues: read again, in another order of agents.
     assert await ids(none) == [nobodys_early, nobodys]
     assert await ids(both) == [general, vip, mine, nobodys_early, nobodys]
+    # My work: their own and their queues' open items, due or not, never nobody's.
+    later = await add_item(
+        database, client, assigned_to_id=both, next_attempt_at=MONDAY_10 + dt.timedelta(hours=2)
+    )
+
+    async def work(agent: int, limit: int = 100) -> list[int]:
+        names = await store.agent_queues(agent)
+        return [item.id for item in await store.work_of(agent, names, limit)]
+
+    assert await work(both) == [general, vip, mine, later]
+    assert await work(one) == [ones, care]
+    assert await work(none) == []
+    assert await work(both, 3) == [general, vip, mine]
 
 
 async def test_the_next_item_is_read_a_few_at_a_time_and_more_only_when_the_rules_hold_back(
