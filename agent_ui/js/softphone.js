@@ -56,7 +56,7 @@ export class Softphone {
     this.ring = new Ring();
     $("softphone-answer").addEventListener("click", () => this.answer());
     $("softphone-mute").addEventListener("click", () => this.toggleMute());
-    $("softphone-hangup").addEventListener("click", () => this.session?.terminate());
+    $("softphone-hangup").addEventListener("click", () => this.hangUp());
     $("softphone-retry").addEventListener("click", () => this.start(this.user));
     for (const digit of DIGITS) {
       $("softphone-keypad").append(
@@ -162,7 +162,7 @@ export class Softphone {
   /** Unregister and let go of the socket: logging out, or the page going away. */
   stop() {
     this.ring.stop();
-    this.session?.terminate();
+    this.hangUp();
     this.endCall();
     const ua = this.ua;
     this.ua = null; // its events no longer touch the page
@@ -211,10 +211,23 @@ export class Softphone {
     this.call = "answering";
     this.problem = null;
     this.render();
-    this.session.answer({
-      mediaConstraints: { audio: microphoneConstraint(this.choice.microphone), video: false },
-      pcConfig: { iceServers: [] }, // host candidates: Asterisk is on this machine or its network
-    });
+    try {
+      this.session.answer({
+        mediaConstraints: { audio: microphoneConstraint(this.choice.microphone), video: false },
+        pcConfig: { iceServers: [] }, // host candidates: Asterisk is on this machine or its network
+      });
+    } catch {
+      this.endCall(); // the caller hung up (or the ring ended) at the moment of the click
+    }
+  }
+
+  /** End the page's call whatever its state (JsSIP refuses to end one that is over). */
+  hangUp() {
+    try {
+      this.session?.terminate();
+    } catch {
+      // already ended: its "ended" or "failed" event clears it
+    }
   }
 
   endCall() {
@@ -242,7 +255,11 @@ export class Softphone {
     const sender = this.session.connection?.getSenders().find((s) => s.track?.kind === "audio");
     const rtp = sender?.dtmf?.canInsertDTMF;
     const transportType = rtp ? this.JsSIP.C.DTMF_TRANSPORT.RFC2833 : this.JsSIP.C.DTMF_TRANSPORT.INFO;
-    this.session.sendDTMF(digit, { transportType, duration: 160, interToneGap: 80 });
+    try {
+      this.session.sendDTMF(digit, { transportType, duration: 160, interToneGap: 80 });
+    } catch {
+      return; // the call ended under the click
+    }
     $("softphone-dtmf-sent").textContent = `${$("softphone-dtmf-sent").textContent}${digit}`.slice(-24);
   }
 
