@@ -37,6 +37,7 @@ from callcenter.asterisk.errors import AmiAuthenticationError
 from callcenter.crm.recording_alarm import RecordingAlarm, StorageWatch, alarm_event
 from callcenter.crm.recording_pauses import RecordingPauses
 from callcenter.crm.recordings import RecordingService
+from callcenter.cti.desk_watch import DeskWatch
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.pop_delivery import HubPopDelivery
@@ -456,6 +457,18 @@ def create_app(
                 tasks.start("phone-lines", functools.partial(phone_credentials.run, ami))
                 if phone_check is not None:
                     tasks.start("phone-watch", PhoneWatch(phone_check, agent_states, events).run)
+                if settings.agent_desk_grace_seconds > 0:
+                    # No "ready" without a desk open (docs/agent-desktop.md).
+                    desks = DeskWatch(
+                        agent_states,
+                        events,
+                        grace_seconds=settings.agent_desk_grace_seconds,
+                        # After a restart the desks reconnect: the heartbeat window.
+                        start_grace_seconds=settings.ws_heartbeat_seconds * 3,
+                        ready_agents=SqlAgentPhones(db).ready_agent_ids,
+                    )
+                    hub.presence = desks
+                    tasks.start("desk-watch", desks.run)
                 tasks.start("acd", acd.run)
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
                 if recorder is not None:

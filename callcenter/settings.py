@@ -226,6 +226,9 @@ class Settings(BaseSettings):
     ws_send_queue: int = Field(default=256, ge=1, le=100_000)
     # The server pings this often; a client silent for three intervals is closed (4410).
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    # A ready agent whose every desk page has been closed (or silent) this long is set not
+    # ready, reason desk_closed (callcenter/cti/desk_watch.py); 0: never. Only with a PBX.
+    agent_desk_grace_seconds: float = Field(default=15.0, ge=0, le=3600)
     # The largest frame a client may send (larger: closed with 1009).
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # How often an open connection re-checks its session (logout, expiry: closed with 4401).

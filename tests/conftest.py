@@ -75,6 +75,9 @@ def _test_settings() -> Settings:
         ami_ping_interval=5.0,
         # The shared sandbox's CEL holds the whole session's calls: a test imports its own.
         cel_import_seconds=0,
+        # Agents go ready over REST with no desk open: the desk watch is tested on its own
+        # (tests/unit/test_desk_watch.py, tests/integration/test_desk_watch_real_asterisk.py).
+        agent_desk_grace_seconds=0,
     )
 
 

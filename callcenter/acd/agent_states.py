@@ -44,6 +44,8 @@ from callcenter.events import AgentStateChanged, AgentStateOrigin, Event
 
 log = logging.getLogger(__name__)
 
+DESK_CLOSED = "desk_closed"  # the not-ready reason the system sets when the desk is gone
+
 OwnState = Literal["ready", "not_ready"]
 ForcedState = Literal["ready", "not_ready", "logged_out"]
 
@@ -161,6 +163,14 @@ class AgentStates:
         gone on a break) and nothing changed. Stored as the supervisors' ``force_not_ready``
         event with no one named as its author, as the ACD's changes are, and announced as
         any other change (callcenter/acd/phones.py)."""
+        return await self._taken_out(agent_id, NO_PHONE)
+
+    async def desk_closed(self, agent_id: int) -> bool:
+        """The system takes a ready agent whose desk is closed out of ready (not ready, reason
+        ``desk_closed``; callcenter/cti/desk_watch.py), as :meth:`phone_lost` does."""
+        return await self._taken_out(agent_id, DESK_CLOSED)
+
+    async def _taken_out(self, agent_id: int, reason: str) -> bool:
 
         def only_from_ready(state: AgentState) -> AgentEvent:
             if state is not AgentState.READY:
@@ -171,8 +181,8 @@ class AgentStates:
             agent_id,
             only_from_ready,
             self._clock(),
-            reason=NO_PHONE,
-            reasons=self.reasons | {NO_PHONE},
+            reason=reason,
+            reasons=self.reasons | {reason},
         )
         try:
             record = await self._store.apply_and_read(change)

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from callcenter.cti.messages import encode, event_message
 from callcenter.cti.pops import POP_TOPIC, PendingPops
@@ -153,6 +154,14 @@ class HubConfig:
     bus_buffer: int = 10_000  # the hub's own subscription on the bus
 
 
+class Presence(Protocol):
+    """Who has a desk open (callcenter/cti/desk_watch.py DeskWatch)."""
+
+    def opened(self, user_id: int) -> None: ...
+
+    def closed(self, user_id: int) -> None: ...
+
+
 class CtiHub:
     def __init__(
         self,
@@ -185,6 +194,9 @@ class CtiHub:
         self._dropped_seen = 0
         # Screen pops written onto a socket, by call: the ACD dials once its pop is out.
         self._pops_out: dict[str, asyncio.Event] = {}
+        # Told of every connection opened and closed, by user (cti/desk_watch.py): None, no
+        # one is (no desk watch).
+        self.presence: Presence | None = None
 
     # --- connections -------------------------------------------------------------------
 
@@ -196,6 +208,8 @@ class CtiHub:
         self._by_user.setdefault(viewer.user_id, {})[conn.id] = conn
         if viewer.role in MANAGER_ROLES:
             self._managers[conn.id] = conn
+        if self.presence is not None:
+            self.presence.opened(viewer.user_id)
         log.info("cti: connection %d opened by user %d (%s)", conn.id, viewer.user_id, viewer.role)
         return conn
 
@@ -224,6 +238,8 @@ class CtiHub:
         mine.pop(conn.id, None)
         if not mine:
             self._by_user.pop(conn.viewer.user_id, None)
+        if self.presence is not None:
+            self.presence.closed(conn.viewer.user_id)
         return True
 
     @property

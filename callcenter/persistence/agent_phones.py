@@ -36,3 +36,7 @@ class SqlAgentPhones:
         async with self.db.read() as session:
             rows = (await session.execute(stmt)).all()
         return [(agent_id, extension or None) for agent_id, extension in rows]
+
+    async def ready_agent_ids(self) -> list[int]:
+        """Every agent ready now (the desk watch's start, callcenter/cti/desk_watch.py)."""
+        return [agent_id for agent_id, _ in await self.ready_agents()]
