@@ -8,15 +8,17 @@ loopback, which Asterisk reaches through ``CALLCENTER_OUTBOUND_TRUNK`` (``127.0.
 
 Modes (what every INVITE gets, after 100 Trying):
 
-* ``answer``: 180 Ringing, then 200 OK with a PCMU answer; once the ACK came it streams a
-  400 Hz tone (sipp's ``rtp_stream``, looped) and stays until the far end's BYE, or sends
-  its own BYE after ``hang_up_after`` seconds.
+* ``answer``: 180 Ringing, then 200 OK with a PCMU answer ``answer_after`` seconds later
+  (0.3 by default); once the ACK came it streams a 400 Hz tone (sipp's ``rtp_stream``,
+  looped) and stays until the far end's BYE, or sends its own BYE after ``hang_up_after``
+  seconds.
 * ``ring_no_answer``: 180 Ringing until the far end gives up (CANCEL: 200, then 487).
 * ``busy`` (486 Busy Here), ``not_found`` (404 Not Found), ``reject`` (603 Decline).
 
 Every INVITE received is recorded from sipp's message trace (``-trace_msg``): the Request-URI
 user (the number dialled), the From user (the caller ID the client's phone shows) and the
-P-Asserted-Identity user if one came. The scenario is ours, sipp is Debian's sip-tester, as
+P-Asserted-Identity user if one came; and from the same trace, how each call went
+(``calls``: answered, and who ended it). The scenario is ours, sipp is Debian's sip-tester, as
 for the callers of tests/support/sipp.py; SIP parsing is tests/support/agent_phone.py's.
 """
 
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tests.support.agent_phone import parse_name_addr, parse_sip
+from tests.support.agent_phone import SipMessage, parse_name_addr, parse_sip
 from tests.support.sipp import PCMU_PT, free_udp_port
 from tests.support.tones import tone_packets
 
@@ -85,7 +87,7 @@ RINGING = """  <send>
 # The far end's BYE is taken wherever it lands (sipp fails a call on an unexpected message).
 ANSWER = (
     RINGING
-    + """  <pause milliseconds="300"/>
+    + """  <pause milliseconds="{answer_ms}"/>
   <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK
@@ -203,7 +205,9 @@ REFUSE = """  <send retrans="500">
 """
 
 
-def client_scenario(mode: ClientMode, *, tone: Path, hang_up_after: float | None) -> str:
+def client_scenario(
+    mode: ClientMode, *, tone: Path, hang_up_after: float | None, answer_after: float = 0.3
+) -> str:
     """The UAS scenario of ``mode``: one call per INVITE, sipp keeps taking new ones."""
     # The INVITE's headers a later message needs (sipp refuses a variable never read).
     # The BYE goes to the INVITE's Contact (Asterisk's ACK carries none, so sipp's
@@ -232,7 +236,8 @@ def client_scenario(mode: ClientMode, *, tone: Path, hang_up_after: float | None
             wait = f'  <recv request="BYE" timeout="{ms}" ontimeout="client_hangs_up"\n' + (
                 '        next="far_end_hangs_up"/>'
             )
-        return head + ANSWER.format(pcmu=PCMU_PT, tone=tone, wait=wait)
+        answer_ms = max(0, round(answer_after * 1000))
+        return head + ANSWER.format(pcmu=PCMU_PT, tone=tone, wait=wait, answer_ms=answer_ms)
     if mode == "ring_no_answer":
         return head + RING_NO_ANSWER
     status, reason = REFUSALS[mode]
@@ -255,18 +260,46 @@ class InviteSeen:
     call_id: str
 
 
+# How a call ended, as the client's phone saw it.
+Ending = Literal["far_end_hung_up", "client_hung_up", "far_end_gave_up", "refused"]
+
+
+@dataclass(frozen=True)
+class ClientCall:
+    """One call as the client's phone saw it: its INVITE, whether it was answered (our 200
+    OK to the INVITE), and how it ended (None while it rings or is up): the far end's BYE,
+    our own BYE, the far end's CANCEL while it rang, or our refusal (``refused_with``, the
+    status sent: 486, 404, 603)."""
+
+    invite: InviteSeen
+    answered: bool
+    ending: Ending | None
+    refused_with: int | None = None
+
+
 _TRACE_BLOCK = re.compile(r"^-{10,}.*$", re.MULTILINE)
+
+
+def _messages_in_trace(text: str) -> list[tuple[bool, SipMessage]]:
+    """Every SIP message of a sipp ``-trace_msg`` file, in order: (received, message)."""
+    found: list[tuple[bool, SipMessage]] = []
+    for block in _TRACE_BLOCK.split(text):
+        head, _, message = block.partition("\n\n")
+        received = "message received" in head
+        if not (received or "message sent" in head) or not message.strip():
+            continue
+        raw = message.strip("\n").replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        found.append((received, parse_sip(raw)))
+    return found
 
 
 def invites_in_trace(text: str) -> list[InviteSeen]:
     """The INVITEs received in a sipp ``-trace_msg`` file, each Call-ID once (resends and
     re-INVITEs are not new calls)."""
     seen: list[InviteSeen] = []
-    for block in _TRACE_BLOCK.split(text):
-        head, _, message = block.partition("\n\n")
-        if "message received" not in head or not message.startswith("INVITE "):
+    for received, sip in _messages_in_trace(text):
+        if not received or not sip.first_line.startswith("INVITE "):
             continue
-        sip = parse_sip(message.strip("\n").replace("\r\n", "\n").replace("\n", "\r\n").encode())
         if any(invite.call_id == sip.call_id for invite in seen):
             continue
         uri = sip.first_line.split(" ")[1]
@@ -285,6 +318,30 @@ def invites_in_trace(text: str) -> list[InviteSeen]:
     return seen
 
 
+def calls_in_trace(text: str) -> list[ClientCall]:
+    """Each call of a sipp ``-trace_msg`` file, in the order its INVITE came, with whether
+    it was answered and how it ended so far."""
+    messages = _messages_in_trace(text)
+    calls = []
+    for invite in invites_in_trace(text):
+        answered, ending, refused_with = False, None, None
+        for received, sip in messages:
+            if sip.call_id != invite.call_id or ending is not None:
+                continue
+            if not received and not sip.is_request and sip.method == "INVITE":
+                answered = answered or sip.status == 200
+                if sip.status >= 400 and sip.status != 487:  # 487: the answer to a CANCEL
+                    ending, refused_with = "refused", sip.status
+            elif received and sip.first_line.startswith("CANCEL "):
+                ending = "far_end_gave_up"
+            elif received and sip.first_line.startswith("BYE "):
+                ending = "far_end_hung_up"
+            elif not received and sip.first_line.startswith("BYE "):
+                ending = "client_hung_up"
+        calls.append(ClientCall(invite, answered, ending, refused_with))
+    return calls
+
+
 class SipClient:
     """The client's phone: one sipp UAS process for as long as the context lasts."""
 
@@ -294,6 +351,7 @@ class SipClient:
         mode: ClientMode,
         *,
         hang_up_after: float | None = None,
+        answer_after: float = 0.3,
         host: str = "127.0.0.1",
     ) -> None:
         self.port = port
@@ -308,7 +366,9 @@ class SipClient:
         packets = tone_packets(TONE_HZ)
         tone.write_bytes(b"".join(packets(n) for n in range(50)))  # one second, looped
         self.scenario = self.folder / "client.xml"
-        self.scenario.write_text(client_scenario(mode, tone=tone, hang_up_after=hang_up_after))
+        self.scenario.write_text(
+            client_scenario(mode, tone=tone, hang_up_after=hang_up_after, answer_after=answer_after)
+        )
         self._proc: asyncio.subprocess.Process | None = None
         self._kept: dict[Path, str] = {}
 
@@ -386,6 +446,11 @@ class SipClient:
     def invites(self) -> list[InviteSeen]:
         """Every INVITE received so far, in order."""
         return invites_in_trace(self._read(self._trace))
+
+    @property
+    def calls(self) -> list[ClientCall]:
+        """Every call so far, in order, with whether it was answered and how it ended."""
+        return calls_in_trace(self._read(self._trace))
 
     def logged(self, word: str) -> bool:
         """Whether the scenario logged ``word`` (``ANSWERED``, ``CALLER-BYE`` (sent),
