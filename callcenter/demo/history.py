@@ -37,6 +37,15 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 HOTLINE = "95555"
 COMPLAINT_RESPONSE_TIME = dt.timedelta(days=2)  # DOMAIN.md: written answers within 2 days
 RETURN_VISIT_WITHIN_DAYS = 14
+# The README's outbound try-out: agent01's first item in "My work", whatever the number of
+# clients and the hour (scripts/start lets the demo call clients around the clock): a care
+# call to client 1 (李凯亮, a mobile dialled on the trunk) from a supervisor's list, so
+# priority 4 (docs/outbound.md), before the demo's other items (5) and after callbacks (2).
+TRY_IT_CLIENT_ID = 1
+TRY_IT_PRIORITY = 4
+TRY_IT_REASON = (
+    "关怀电话：近期市场波动较大，了解客户持仓与风险承受情况 (care call after the market's swings)"
+)
 
 TIER_RANK = {tier: rank for rank, tier in enumerate(Tier)}  # Tier.rank, without its list
 
@@ -130,6 +139,8 @@ class History:
                 self._complaint(facts, start, end)
         self._return_visit(facts)
         self._care(facts)
+        if facts.id == TRY_IT_CLIENT_ID:
+            self._try_it_care_call(facts)
         self._tier_changes(facts, year)
 
     # --- contacts ---------------------------------------------------------------------------
@@ -419,6 +430,17 @@ class History:
             created = _morning(as_of - dt.timedelta(days=1))
             self._follow_up(facts, FollowUpKind.IPO_REMINDER, due, owner, created)
 
+    def _try_it_care_call(self, facts: ClientFacts) -> None:
+        """agent01's care call to the README's client, due on the demo's present, put on a
+        supervisor's list the morning before (so it is open, and history still ends at
+        ``now``). The roster lists agent01 first, supervisor01 first."""
+        yesterday = self.clock.as_of - dt.timedelta(days=1)
+        agent01, supervisor01 = self.staff.agents[0], self.staff.center_supervisors[0]
+        row = self._follow_up(
+            facts, FollowUpKind.CARE_CALL, self.clock.as_of, agent01, _morning(yesterday)
+        )
+        row.update(priority=TRY_IT_PRIORITY, reason=TRY_IT_REASON, created_by_id=supervisor01)
+
     def _quarterly_reports(self, facts: ClientFacts, owner: int) -> None:
         """A report mid-January, April, July and October: sent this year, the next one due."""
         start = max(self.clock.window_start, facts.opened_on)
@@ -459,6 +481,8 @@ class History:
             "interaction_id": None,
             "outcome": None,
             "version": 1,
+            "priority": 5,  # the column's default: every row names the same columns
+            "reason": None,
         }
         self.rows["follow_ups"].append(row)
         return row

@@ -73,11 +73,11 @@ def try_it_calls() -> list[list[str]]:
 
 
 def demo_hours() -> dict[str, Any]:
-    """The opening hours scripts/start gives the demo, as settings (read from the script,
-    parsed as the service parses its environment)."""
-    start = (PROJECT_ROOT / "scripts" / "start").read_text()
+    """The opening hours scripts/start gives the demo, as settings (read from the file it
+    sources, scripts/demo-settings, parsed as the service parses its environment)."""
+    start = (PROJECT_ROOT / "scripts" / "demo-settings").read_text()
     found = re.findall(r"^\s*export CALLCENTER_(BUSINESS_\w+)=(\S+)$", start, flags=re.M)
-    assert found, "scripts/start sets no demo hours"
+    assert found, "scripts/demo-settings sets no demo hours"
     given = {name.lower(): value for name, value in found}
     parsed = load_settings(**given)
     return {name: getattr(parsed, name) for name in given}
