@@ -52,7 +52,7 @@ class OutboundReport:
     by_advisor: bool
     return_visits: list[ReturnVisitFigures]
     return_visits_total: ReturnVisitFigures
-    names: dict[int, str]  # the groups' names (branch or advisor), by id
+    names: dict[int, tuple[str, str]]  # the groups' names (Chinese, English), by id
     callbacks: CallbackDelay
     kinds: list[KindFigures]
     kinds_total: KindFigures
@@ -107,16 +107,19 @@ def _local_day(at: dt.datetime | None, zone: ZoneInfo) -> dt.date | None:
 
 async def group_names(
     session: AsyncSession, by_advisor: bool, ids: Sequence[int]
-) -> dict[int, str]:
+) -> dict[int, tuple[str, str]]:
+    """The groups' names by id, in Chinese and in English (an advisor's name is one)."""
     if not ids:
         return {}
     if by_advisor:
         rows = await session.execute(
-            select(User.id, User.display_name).where(User.id.in_(list(ids)))
+            select(User.id, User.display_name, User.display_name).where(User.id.in_(list(ids)))
         )
     else:
-        rows = await session.execute(select(Branch.id, Branch.name).where(Branch.id.in_(list(ids))))
-    return {gid: name for gid, name in rows}
+        rows = await session.execute(
+            select(Branch.id, Branch.name, Branch.name_en).where(Branch.id.in_(list(ids)))
+        )
+    return {gid: (name, name_en) for gid, name, name_en in rows}
 
 
 async def callback_facts(

@@ -134,6 +134,7 @@ async def test_return_visits_by_branch_against_both_deadlines(
     rows = {r["group_id"]: r for r in body["return_visits"]}
     mine = rows[api.branch.id]
     assert mine["group_name"] == api.branch.name
+    assert mine["group_name_en"] == api.branch.name_en  # the English page's
     assert (mine["due_14_days"], mine["done_14_days"], mine["rate_14_days"]) == (2, 1, 0.5)
     assert (mine["due_month"], mine["done_month"], mine["rate_month"]) == (2, 2, 1.0)
     other = rows[outbound["other_branch"]]
@@ -147,7 +148,11 @@ async def test_return_visits_by_advisor_put_accounts_without_one_last(
 ) -> None:
     body = (await get(api, **MARCH, by="advisor")).json()
     assert [r["group_id"] for r in body["return_visits"]] == [outbound["advisor"], None]
-    assert body["return_visits"][0]["group_name"] == api.users[Role.ADVISOR].display_name
+    advisor = api.users[Role.ADVISOR].display_name
+    assert (body["return_visits"][0]["group_name"], body["return_visits"][0]["group_name_en"]) == (
+        advisor,
+        advisor,
+    )
 
 
 async def test_callback_delay_and_attempts_per_reached_client(

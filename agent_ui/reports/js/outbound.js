@@ -5,7 +5,7 @@
 
 import { get, query } from "../../js/api.js";
 import { $ } from "../../js/dom.js";
-import { t, term } from "../../js/i18n.js";
+import { language, t, term } from "../../js/i18n.js";
 import { DASH, count, duration, percent } from "./figures.js";
 import { Loader, csvLink, daysAgo, today } from "./section.js";
 import { fillTable, tiles } from "./table.js";
@@ -36,7 +36,8 @@ function drawTiles() {
 function groupName(row) {
   if (row.__key === "total") return t("rep.total");
   if (row.group_id === null) return t("rep.ob.no_advisor");
-  return row.group_name ?? `#${row.group_id}`;
+  const name = language().startsWith("zh") ? row.group_name : row.group_name_en ?? row.group_name;
+  return name ?? `#${row.group_id}`;
 }
 
 function drawReturnVisits() {

@@ -25,6 +25,7 @@ class ReturnVisitRowOut(BaseModel):
     by: OutboundReportBy
     group_id: int | None  # the branch or advisor; null: no advisor, or the total
     group_name: str | None
+    group_name_en: str | None  # a branch's English name; an advisor's is their one name
     due_14_days: int  # accounts whose 14-day deadline falls in the range
     done_14_days: int  # of those, visited by it
     rate_14_days: float | None
@@ -33,11 +34,14 @@ class ReturnVisitRowOut(BaseModel):
     rate_month: float | None
 
     @classmethod
-    def of(cls, f: ReturnVisitFigures, by: OutboundReportBy, name: str | None) -> ReturnVisitRowOut:
+    def of(
+        cls, f: ReturnVisitFigures, by: OutboundReportBy, names: tuple[str, str] | None
+    ) -> ReturnVisitRowOut:
         return cls(
             by=by,
             group_id=f.group_id,
-            group_name=name,
+            group_name=None if names is None else names[0],
+            group_name_en=None if names is None else names[1],
             due_14_days=f.due_14_days,
             done_14_days=f.done_14_days,
             rate_14_days=f.rate_14_days,
