@@ -341,6 +341,10 @@ async def test_ctrl_c_on_scripts_start_leaves_asterisk_up_for_the_next_start(
         await _healthy(port, first)
         output = await _ctrl_c(first, tmp_path / "first.log")
         assert "open around the clock for the demo" in output, output
+        # The dialler's demo settings (scripts/demo-settings), said as they apply.
+        trunk = "Dialler: outbound calls go to sip:<number>@127.0.0.1:5070 showing 95555;"
+        assert trunk in output, output
+        assert "clients may be called around the clock for the demo" in output, output
         assert "Asterisk is still up with its calls" in output, output
         up = instance.status()
         assert up.running, output  # Ctrl-C left Asterisk running
