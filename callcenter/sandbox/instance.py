@@ -25,6 +25,7 @@ from pathlib import Path
 from callcenter.ivr.fallback_prompts import FALLBACK_FOLDER, render_fallback_prompts
 from callcenter.ivr.prompts import RenderReport
 from callcenter.ivr.sounds import render_flow_prompts
+from callcenter.sandbox.addresses import this_hosts_ipv4
 from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.fallback import CEL_FILE_IN_LOG, fallback_context
 from callcenter.sandbox.render import render_tree
@@ -93,6 +94,12 @@ class AsteriskInstance:
             "tls_cert_file": str(self.dir_in_root / "etc" / "tls" / "asterisk.crt"),
             "tls_key_file": str(self.dir_in_root / "etc" / "tls" / "asterisk.key"),
             "phones_conf": str(self.dir_in_root / "etc" / PHONES_CONF),
+            # RTP listens on sip_bind only: the browser must be told that address (rtp.conf).
+            "ice_host_candidates": (
+                []
+                if s.sip_external_address
+                else [(address, s.sip_bind) for address in this_hosts_ipv4()]
+            ),
             **fallback_context(s, str(self.dir_in_root / "prompts" / FALLBACK_FOLDER)),
         }
         return render_tree(self.conf_source, self.dir / "etc", context)

@@ -28,6 +28,7 @@ from pathlib import Path
 # next to this script; from a source checkout it is found in the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "callcenter" / "sandbox"))
+from addresses import this_hosts_ipv4
 from render import render_tree
 
 CONF_SOURCE = Path("/usr/local/share/callcenter/asterisk_conf")
@@ -115,6 +116,9 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
     if rtp_end <= rtp_start:
         raise ConfigError("CALLCENTER_RTP_END must be above CALLCENTER_RTP_START")
     wss_port = _port("CALLCENTER_SIP_WSS_PORT", value["CALLCENTER_SIP_WSS_PORT"])
+    external = _checked(
+        "CALLCENTER_SIP_EXTERNAL_ADDRESS", value["CALLCENTER_SIP_EXTERNAL_ADDRESS"], _ADDRESS
+    )
     return {
         "instance": INSTANCE,
         "instance_dir": str(INSTANCE_DIR),
@@ -157,6 +161,9 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
         "http_port": wss_port + 1,
         "tls_cert_file": str(TLS_DIR / "asterisk.crt"),
         "tls_key_file": str(TLS_DIR / "asterisk.key"),
+        # ICE host candidates: the container's own addresses, announced as the host's
+        # external one, where the browsers' media arrives (asterisk_conf/rtp.conf).
+        "ice_host_candidates": [(address, external) for address in this_hosts_ipv4()],
         **_fallback(value),
     }
 

@@ -133,6 +133,11 @@ async def test_ready_with_only_the_browser_line_and_the_acd_rings_it(
             assert "UDP/TLS/RTP/SAVPF" in sdp
             assert "a=fingerprint:" in sdp
             assert "a=ice-ufrag:" in sdp
+            # Its ICE candidates name the address RTP listens on (loopback), never the LAN
+            # address Asterisk would gather by itself (asterisk_conf/rtp.conf).
+            candidates = [c.split()[4] for c in sdp.splitlines() if c.startswith("a=candidate:")]
+            assert candidates, sdp
+            assert set(candidates) == {line.settings.sip_bind}, sdp
             await client.reply(invite, 486, "Busy Here")
         finally:
             await caller.wait(timeout=caller.longest + 30)

@@ -685,14 +685,17 @@ def _top_level_imports(path: Path) -> set[str]:
 
 
 SHARED_RENDERER = PROJECT_ROOT / "callcenter" / "sandbox" / "render.py"
+SHARED_ADDRESSES = PROJECT_ROOT / "callcenter" / "sandbox" / "addresses.py"
 
 
 def test_render_script_is_standalone(compose: dict[str, Any]) -> None:
     # The image has Debian's python3 and python3-jinja2, and the one renderer the sandbox
     # also uses, copied next to the script; nothing else of the project.
+    # So is the reader of the host's addresses (ICE host candidates, rtp.conf).
     allowed = set(sys.stdlib_module_names) | {"jinja2"}
-    assert sorted(_top_level_imports(RENDER_SCRIPT) - allowed - {"render"}) == []
+    assert sorted(_top_level_imports(RENDER_SCRIPT) - allowed - {"render", "addresses"}) == []
     assert sorted(_top_level_imports(SHARED_RENDERER) - allowed) == []
+    assert sorted(_top_level_imports(SHARED_ADDRESSES) - set(sys.stdlib_module_names)) == []
     copies = {
         i.args.split()[-1]: i.args.split()[-2]
         for i in _dockerfile(compose, "asterisk")
@@ -700,6 +703,7 @@ def test_render_script_is_standalone(compose: dict[str, Any]) -> None:
     }
     script_dir = str(Path(copies_key(copies, RENDER_SCRIPT)).parent)
     assert copies.get(f"{script_dir}/render.py") == "callcenter/sandbox/render.py"
+    assert copies.get(f"{script_dir}/addresses.py") == "callcenter/sandbox/addresses.py"
 
 
 def copies_key(copies: Mapping[str, str], source: Path) -> str:
