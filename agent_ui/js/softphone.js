@@ -34,12 +34,17 @@ export class Softphone {
   /**
    * @param {object} deps toast(error), onRegistration() (the registration changed: the top
    *   bar asks the server again), callPanelState() (the call control's state: "none" when the
-   *   server has no call of this agent's to control)
+   *   server has no call of this agent's to control); roles: who gets a phone on this page
+   *   (the desk: agents and advisors; the wallboard: supervisors); answersItself(caller): true
+   *   for a call the person asked for by a click on the page (the wallboard's listen), which is
+   *   then answered without ringing
    */
-  constructor({ toast, onRegistration, callPanelState }) {
+  constructor({ toast, onRegistration, callPanelState, roles = AGENT_ROLES, answersItself = () => false }) {
     this.toast = toast;
     this.onRegistration = onRegistration;
     this.callPanelState = callPanelState;
+    this.roles = roles;
+    this.answersItself = answersItself;
     this.JsSIP = null;
     this.ua = null;
     this.web = null; // GET /api/me/phone's "web": uri, ws_url, authorization_user, password, realm
@@ -73,11 +78,11 @@ export class Softphone {
     return this.session !== null;
   }
 
-  /** Register the browser phone of ``user`` (agents and advisors take calls; others do not). */
+  /** Register the browser phone of ``user`` (on the desk agents and advisors take calls). */
   async start(user) {
     this.stop();
     this.user = user;
-    if (!user || !AGENT_ROLES.has(user.role)) return;
+    if (!user || !this.roles.has(user.role)) return;
     this.set("starting");
     let phone;
     try {
@@ -191,6 +196,7 @@ export class Softphone {
     const over = () => { if (this.session === session) this.endCall(); };
     session.on("ended", over);
     session.on("failed", over);
+    if (this.answersItself(this.caller)) return this.answer(); // asked for by a click: no ring
     this.ring.start(this.choice.speaker);
     this.render();
   }

@@ -93,10 +93,12 @@ export class Ring {
     this.context = null;
     this.timer = null;
     this.nodes = [];
+    this.starts = 0; // a stop() while start() awaits the speaker must win over that start
   }
 
   async start(speaker) {
     this.stop();
+    const run = this.starts;
     const Context = window.AudioContext ?? window.webkitAudioContext;
     if (!Context) return;
     this.context ??= new Context();
@@ -104,6 +106,7 @@ export class Ring {
       await this.context.setSinkId(speaker).catch(() => null); // the default speaker then
     }
     await this.context.resume().catch(() => null);
+    if (run !== this.starts) return; // answered, or hung up, meanwhile: no ring after all
     const burst = () => {
       const gain = this.context.createGain();
       gain.gain.value = 0.1;
@@ -123,6 +126,7 @@ export class Ring {
   }
 
   stop() {
+    this.starts += 1;
     clearInterval(this.timer);
     this.timer = null;
     for (const tone of this.nodes) {

@@ -131,3 +131,24 @@ def test_queues_are_labelled_once_by_the_desks_dictionary_which_the_board_reads(
     module = (WALLBOARD / "js" / "queue_names.js").read_text()
     assert "`../../i18n/${lang}.json`" in module  # the desk's folder, from wallboard/js/
     assert "queueLabel(q.queue)" in sources()  # the queues card
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_boards_browser_phone_has_its_elements_and_every_word_of_the_desks(
+    language: str,
+) -> None:
+    """The board runs the desk's phone (../../js/softphone.js, imported, not copied): every
+    element it looks up is in the board's page, and every ``softphone.*`` word the desk has
+    is in the board's dictionaries (the phone's words come from the page's own)."""
+    softphone = (AGENT_UI_DIR / "js" / "softphone.js").read_text()
+    ids = set(re.findall(r"""\$\("(softphone-[\w-]+)"\)""", softphone)) | {"softphone"}
+    page = {named.get("id") for _, named in _markup().elements}
+    assert sorted(ids - page) == []
+    desk = {k for k in ui_files.dictionary(AGENT_UI_DIR, language) if k.startswith("softphone.")}
+    assert desk, "the desk's dictionary has no phone words: the prefix changed"
+    assert sorted(desk - set(dictionary(language))) == []
+    phone = (WALLBOARD / "js" / "phone.js").read_text()
+    assert 'from "../../js/softphone.js"' in phone
+    assert not (WALLBOARD / "js" / "softphone.js").exists()
+    board = (WALLBOARD / "js" / "wallboard.js").read_text()
+    assert re.search(r"""addEventListener\("pagehide", \(\) => phone\.stop\(\)\)""", board)

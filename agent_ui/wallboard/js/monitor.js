@@ -1,5 +1,6 @@
 // The supervisor's monitoring call: started from an agent's row (listen, whisper, barge ring
-// the supervisor's own phone, which then spies through ChanSpy), shown in a bar while it
+// the supervisor's own phone, which then spies through ChanSpy: this page's browser phone when
+// it is registered, phone.js, else their desk phone), shown in a bar while it
 // lasts, also after a reload, and hung up from the bar. No event tells the page when the
 // phone hangs up by itself (monitoring must not show on the agent's side either), so while a
 // monitoring is shown the page asks the server now and then whether it still runs.
@@ -13,9 +14,10 @@ export const MODES = ["listen", "whisper", "barge"];
 const CHECK_MS = 5_000;
 
 export class MonitorBar {
-  constructor({ agentName, redraw }) {
+  constructor({ agentName, redraw, phone }) {
     this.agentName = agentName;
     this.redraw = redraw;
+    this.phone = phone; // the page's browser phone: the call this click asks for answers itself
     this.monitoring = null; // GET /api/supervision/monitor, or null
     this.timer = null;
     $("monitor-stop").addEventListener("click", () => this.stop());
@@ -33,10 +35,12 @@ export class MonitorBar {
 
   /** Ring the supervisor's phone to ``mode`` on the agent's call (buttons in ``holder``). */
   async start(holder, agentId, mode) {
+    this.phone?.expect(mode); // before the request: the INVITE may reach the page before its answer
     const started = await act(holder, t(`wb.mode.${mode}`), () =>
       post("/supervision/monitor", { agent_id: agentId, mode }),
     );
     if (started) this.set(started);
+    else this.phone?.forget();
     this.redraw();
   }
 

@@ -1,7 +1,8 @@
 // The supervisors' wallboard: draws the server's `floor.snapshot` (at most one a second,
 // callcenter/cti/floor.py) and counts waits and durations on by itself between two of them.
 // Shares the desk's modules (../../js/): the session cookie, the websocket, text-only DOM.
-// The supervisor's actions on agents and waiting calls: agents.js, waiting.js, monitor.js.
+// The supervisor's actions on agents and waiting calls: agents.js, waiting.js, monitor.js; the
+// browser phone that listens, whispers and barges: phone.js.
 
 import { ApiError, get, serverClock } from "../../js/api.js";
 import { loadReasons } from "../../js/codes.js";
@@ -14,6 +15,7 @@ import { clearError, describe, showError } from "./actions.js";
 import { AgentsTable, STATE_ORDER } from "./agents.js";
 import { campaignRows } from "./campaigns.js";
 import { MonitorBar } from "./monitor.js";
+import { SupervisorPhone } from "./phone.js";
 import { loadQueueLabels, queueLabel } from "./queue_names.js";
 import { RecordingAlarmBar } from "./recording_alarm.js";
 import { WaitingTable } from "./waiting.js";
@@ -26,7 +28,11 @@ let receivedAt = null;
 const names = new Map(); // agent_id -> display name (GET /api/agents)
 let namesAt = 0;
 
-const monitor = new MonitorBar({ agentName, redraw: () => render() });
+const phone = new SupervisorPhone({
+  toast: (error) => showError(t("softphone.title"), error),
+  monitoring: () => monitor.monitoring,
+});
+const monitor = new MonitorBar({ agentName, redraw: () => render(), phone });
 const recordingAlarm = new RecordingAlarmBar();
 const agentsTable = new AgentsTable({ tbody: $("agents"), agentName, since, monitor, redraw: () => render() });
 const waitingTable = new WaitingTable({ tbody: $("waiting"), agentName, since, redraw: () => render() });
@@ -116,6 +122,7 @@ function render() {
   $("no-waiting").hidden = (snapshot.waiting ?? []).length > 0;
   replace($("calls"), callRows(snapshot.calls));
   monitor.render();
+  phone.render(); // its own hang-up shows only for a call that is not the monitoring
   recordingAlarm.render();
 }
 
@@ -181,6 +188,7 @@ async function boot() {
     managersOnly: "wb.managers_only",
     onLanguage: () => {
       render();
+      phone.render();
       $("ws-status").textContent = t(`ws.${$("ws-status").dataset.status || "closed"}`);
     },
   });
@@ -188,6 +196,15 @@ async function boot() {
   $("gate").hidden = true;
   $("board").hidden = false;
   $("error-close").addEventListener("click", clearError);
+  // The supervisor's browser phone, registered while the board is open: not awaited, the
+  // microphone's question may wait for the supervisor.
+  phone.start(me);
+  // Closing or leaving the page unregisters it (the desk's rule: js/main.js); back from the
+  // back-forward cache it registers again.
+  window.addEventListener("pagehide", () => phone.stop());
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) phone.start(me);
+  });
   // The desk's queue labels; the board still shows the queues' names without them.
   await loadQueueLabels().catch((error) => showError(t("wb.load_queue_labels"), error));
   render();
