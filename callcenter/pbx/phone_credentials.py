@@ -112,13 +112,22 @@ class PhoneCredentials:
         await self.store.handed_out(user_id, line.extension)
         return Credentials(user_id, line.extension, secret)
 
-    async def rotate(self, user_id: int, *, actor_id: int) -> str:
+    async def rotate(self, user_id: int, *, actor_id: int) -> str | None:
         """A new secret for the user, in force when this returns (the old one is refused
         from then); the extension. Audited. PhonesNotApplied when Asterisk did not reload
-        (the new secret is stored and taken at the next apply)."""
+        (the new secret is stored and taken at the next apply).
+
+        Someone else's rotation of a person who has no line any more (deactivated, or their
+        extension taken away since the file was written) writes the file again without
+        them, which cuts off a phone of theirs still registered: None, nothing to rotate."""
         line = await self.store.line_of(user_id)
         if line.extension is None:
-            raise NoExtension(f"user {user_id} has no phone extension", user_id=user_id)
+            if actor_id == user_id:
+                raise NoExtension(f"user {user_id} has no phone extension", user_id=user_id)
+            async with self._lock:
+                await self._apply()
+            log.info("phone lines written again without user %s (no extension)", user_id)
+            return None
         async with self._lock:
             await self._make(user_id, actor_id=actor_id, rotated=True)
             await self._apply()

@@ -137,3 +137,14 @@ async def test_a_secret_sealed_with_another_key_is_replaced_not_handed_out(api: 
             await session.execute(select(PhoneSecret.sealed).where(PhoneSecret.user_id == agent.id))
         ).scalar_one()
     assert mine != theirs
+
+
+async def test_a_manager_may_rotate_someone_who_has_no_line_any_more(api: Api) -> None:
+    # Deactivated, or their extension taken away: the phones' file is written again without
+    # them (no PBX here: nothing to write), which is what cuts off a phone still registered.
+    advisor = api.users[Role.ADVISOR]
+    async with api.db.write() as session:
+        await session.execute(update(User).where(User.id == advisor.id).values(active=False))
+    path = f"/api/users/{advisor.id}/phone/rotate"
+    assert (await api.http.post(path, headers=api.as_(Role.SUPERVISOR))).status_code == 204
+    assert await audit(api, "phone.credentials_rotated") == []  # nothing was rotated
