@@ -12,7 +12,8 @@ The credentials travel only to the logged-in person themselves, over their sessi
 ``Cache-Control: no-store`` (as every API answer), and each handing out is audited
 (``phone.credentials_issued``, naming the extension, never the secret). A rotation answers
 once Asterisk has the new secret (the old one is refused from then; audited
-``phone.credentials_rotated``): 404 ``no-extension`` for a user without a phone, 404
+``phone.credentials_rotated``): 404 ``no-extension`` for your own without a phone (someone
+else's without one any more: the phones' file is written again without them, 204), 404
 ``user-not-found``, 409 ``phones-not-applied`` when Asterisk could not be reloaded (the new
 secret is stored and taken at the service's next AMI login).
 """
