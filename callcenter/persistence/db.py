@@ -160,11 +160,22 @@ class Database:
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.sqlite else self.engine
         )
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
-        # read_rows on PostgreSQL: the same pool, no transaction around the one statement.
+        # read_rows on PostgreSQL: a small pool of its own, in autocommit (one statement is its
+        # own snapshot: no BEGIN and ROLLBACK round trips) and with generic plans for its
+        # prepared statements: with "auto", PostgreSQL planned the dialler's candidates again
+        # at every run (1.1 ms of a 1.6 ms read; docs/benchmarks.md, "Outbound: next due work
+        # item"). Only the single-statement hot-path reads go through it.
         self._autocommit = (
             self.engine
             if self.sqlite
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            else create_async_engine(
+                url,
+                echo=echo,
+                pool_size=5,
+                max_overflow=5,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"server_settings": {"plan_cache_mode": "force_generic_plan"}},
+            )
         )
         self._sync_sessions: sessionmaker[Session] | None = None
         self._turns: WriteTurns | None = None
@@ -268,6 +279,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._autocommit is not self.engine:
+            await self._autocommit.dispose()
         if self._sync_sessions is not None:
             bind = self._sync_sessions.kw.get("bind")
             if isinstance(bind, Engine):

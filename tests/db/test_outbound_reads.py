@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 
 from callcenter.acd.model import QueueConfig
@@ -364,3 +364,17 @@ async def test_parties_and_attempts_of_no_items_or_unknown_ones_read_nothing_wro
     parties = await store.parties(found, MONDAY_10)
     assert set(parties) == set(ids)
     assert all(p.do_not_call is None and not p.care_calls_opt_out for p in parties.values())
+
+
+async def test_hot_path_reads_on_postgresql_keep_generic_plans_and_units_of_work_do_not(
+    database: Database,
+) -> None:
+    mode = text("SELECT current_setting('plan_cache_mode')")
+    if database.sqlite:
+        rows = await database.read_rows(text("SELECT 1, 'one'"), {})
+        assert [tuple(row) for row in rows] == [(1, "one")]
+        return
+    # PostgreSQL re-planned the candidates at every run under "auto" (docs/benchmarks.md).
+    assert [tuple(row) for row in await database.read_rows(mode, {})] == [("force_generic_plan",)]
+    async with database.read() as session:
+        assert await session.scalar(mode) == "auto"
