@@ -159,7 +159,8 @@ def test_the_pages_use_one_name_per_concept() -> None:
     assert not found, _report(found)
 
 
-LOGIN_TABLES = frozenset({"user_sessions", "user_mfa", "mfa_recovery_codes"})
+# phone_secrets: a person's own SIP secret (issue 19), any role's, as user_mfa's is.
+LOGIN_TABLES = frozenset({"user_sessions", "user_mfa", "mfa_recovery_codes", "phone_secrets"})
 
 
 def test_the_tables_name_a_call_call_id_and_an_agent_agent_id() -> None:
@@ -168,8 +169,9 @@ def test_the_tables_name_a_call_call_id_and_an_agent_agent_id() -> None:
         for column in table.columns:
             if column.name in {"asterisk_uniqueid", "uniqueid"}:
                 wrong.append(f"{table.name}.{column.name}: call_id")
-            # user_id: a logged-in person of any role, which only a session and the login's
-            # second factor (its secret, its recovery codes) are about.
+            # user_id: a logged-in person of any role, which only a session, the login's
+            # second factor (its secret, its recovery codes) and their own phone secret are
+            # about.
             if column.name == "user_id" and table.name not in LOGIN_TABLES:
                 wrong.append(f"{table.name}.{column.name}: agent_id, or who acted: by_user_id")
     assert wrong == []
