@@ -420,7 +420,10 @@ async def driver_path(
             lite.close()
 
         return run_sqlite, close_sqlite
-    pg = await asyncpg.connect(db.url.replace("+asyncpg", ""))
+    # As Database.read_rows' pool: generic plans (PostgreSQL otherwise plans it at each run).
+    pg = await asyncpg.connect(
+        db.url.replace("+asyncpg", ""), server_settings={"plan_cache_mode": "force_generic_plan"}
+    )
 
     async def run_pg(agent: int) -> int:
         sql, params = statements[agent]

@@ -153,7 +153,10 @@ def _per_owner_sql(queue_count: int, *, due: bool) -> AnySelect:
     NULL tests, so that a prepared statement's generic plan can use those indexes too.
     """
     agent = bindparam("agent_id", type_=Integer)
-    limit = bindparam("limit", type_=Integer)
+    # The limit written into the statement (one statement per limit: 8, 50, 100), so that
+    # PostgreSQL's generic plan (Database.read_rows) knows each branch yields a few rows:
+    # with it a parameter, that plan hash-joined the ids with a scan of the whole table.
+    limit = bindparam("limit", type_=Integer, literal_execute=True)
     conditions: list[ColumnElement[bool]] = [FollowUp.status == FollowUpStatus.OPEN]
     if due:
         now = bindparam("now", type_=UtcDateTime)
