@@ -138,7 +138,7 @@ def _attempt(row: FollowUpAttempt | AnyRow) -> Attempt:
     )
 
 
-def _per_owner_sql(queue_count: int, *, due: bool) -> AnySelect:
+def _per_owner_sql(queue_count: int, *, due: bool, written_limit: bool) -> AnySelect:
     """The open items of each owner an agent with ``queue_count`` queues has, as one statement
     with bound parameters (agent_id, queue_0.., limit; now when ``due``), built once per
     queue count. ``due``: the dialler's candidates (the items the agent may take now: also
@@ -153,10 +153,12 @@ def _per_owner_sql(queue_count: int, *, due: bool) -> AnySelect:
     NULL tests, so that a prepared statement's generic plan can use those indexes too.
     """
     agent = bindparam("agent_id", type_=Integer)
-    # The limit written into the statement (one statement per limit: 8, 50, 100), so that
-    # PostgreSQL's generic plan (Database.read_rows) knows each branch yields a few rows:
-    # with it a parameter, that plan hash-joined the ids with a scan of the whole table.
-    limit = bindparam("limit", type_=Integer, literal_execute=True)
+    # ``written_limit`` (PostgreSQL): the limit written into the statement (one statement per
+    # limit: 8, 50, 100), so that the generic plan (Database.read_rows) knows each branch
+    # yields a few rows: with a parameter, it hash-joined the ids with a scan of the whole
+    # table. Not on SQLite: with a small limit written in, it read nobody's items along
+    # ix_follow_ups_assigned_to_id, all of them under the one NULL, and sorted them.
+    limit = bindparam("limit", type_=Integer, literal_execute=written_limit)
     conditions: list[ColumnElement[bool]] = [FollowUp.status == FollowUpStatus.OPEN]
     if due:
         now = bindparam("now", type_=UtcDateTime)
@@ -241,7 +243,9 @@ class SqlOutboundStore:
         key = (len(names), now is not None)
         statement = self._per_owner_sql.get(key)
         if statement is None:
-            statement = self._per_owner_sql[key] = _per_owner_sql(len(names), due=key[1])
+            statement = self._per_owner_sql[key] = _per_owner_sql(
+                len(names), due=key[1], written_limit=not self.db.sqlite
+            )
         params: dict[str, Any] = {"agent_id": agent_id, "limit": limit}
         if now is not None:
             params["now"] = now
