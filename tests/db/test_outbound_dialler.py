@@ -269,6 +269,7 @@ async def test_the_pbxs_end_of_a_dial_reaches_the_item_through_the_event_bus(flo
             await store.applied.wait()
     finally:
         follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)  # unwound before teardown
     after = await store.get(item)
     assert after is not None
     assert (after.attempts, after.last_outcome, after.next_attempt_at) == (
@@ -384,6 +385,8 @@ async def test_progressive_dials_one_item_at_a_time_for_a_ready_agent(floor: Flo
     finally:
         dialler.cancel()
         follower.cancel()
+        # Unwound (their database work too) before the database is disposed.
+        await asyncio.gather(dialler, follower, return_exceptions=True)
     after = await service.store.get(first)
     assert after is not None
     assert (after.attempts, after.last_outcome) == (1, AttemptOutcome.NO_ANSWER)
@@ -401,6 +404,7 @@ async def test_progressive_dials_nothing_for_an_agent_who_is_not_idle(floor: Flo
         await asyncio.sleep(0.1)  # several rounds
     finally:
         dialler.cancel()
+        await asyncio.gather(dialler, return_exceptions=True)  # unwound before teardown
     assert pbx.dialled.empty()
 
 
