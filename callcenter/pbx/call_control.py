@@ -333,7 +333,9 @@ class CallControl:
         await self._into_bridge(c)
         assert c.target is not None
         if c.transfer and c.transfer.startswith("transfer:blind"):
-            command = f"EXEC Dial {agi_quote(f'PJSIP/{c.target},{TRANSFER_RING_SECONDS}')}"
+            # The colleague's browser line when it is registered, else their desk phone.
+            line = endpoint_to_ring(self.lines, c.target)
+            command = f"EXEC Dial {agi_quote(f'PJSIP/{line},{TRANSFER_RING_SECONDS}')}"
         else:
             target_leg = self._target_leg(c)
             command = f"EXEC Bridge {agi_quote(target_leg.name)}"
@@ -423,6 +425,9 @@ class CallControl:
                 if consult:
                     if self.consults is not None:  # names the file before the dialplan dials
                         await self.consults.before_consult(c.call.uniqueid, c.interaction_id, leg)
+                    # The line the consult rings (the colleague's browser line when it is
+                    # registered): the dialplan's CC_CONSULT_LINE, the extension by default.
+                    await self._set_var(leg, "CC_CONSULT_LINE", endpoint_to_ring(self.lines, to))
                     await self._redirect(leg, CONSULT_CONTEXT, to)
                 else:
                     c.transfer = f"transfer:blind={to}"
@@ -505,7 +510,7 @@ class CallControl:
             )
         if self._phone_leg(extension) is not None:
             raise AgentNotFreeToDial("the agent's phone is on a call", state=state.value)
-        target = dial_target(number, self.extensions, self.outbound_trunk)
+        target = dial_target(number, self.extensions, self.outbound_trunk, self.lines)
         # A client dialled over the trunk sees the hotline's number; a colleague's phone (an
         # extension) sees the agent's channel's caller ID, as before.
         internal = number in self.extensions
@@ -636,6 +641,14 @@ class CallControl:
                 "Redirect",
                 {"Channel": leg.name, "Context": context, "Exten": exten, "Priority": "1"},
             )
+        except AmiActionError as exc:
+            raise NoLiveCall("the agent's leg of the call is gone") from exc
+        except AmiError as exc:
+            raise PbxUnavailable(f"the PBX did not answer: {exc}") from exc
+
+    async def _set_var(self, leg: Channel, name: str, value: str) -> None:
+        try:
+            await self.ami.action("Setvar", {"Channel": leg.name, "Variable": name, "Value": value})
         except AmiActionError as exc:
             raise NoLiveCall("the agent's leg of the call is gone") from exc
         except AmiError as exc:

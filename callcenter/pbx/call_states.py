@@ -16,6 +16,7 @@ from callcenter.acd.model import AgentState
 from callcenter.errors import Conflict, InvalidInput, NotFound
 from callcenter.events import ControlStateName
 from callcenter.pbx.channels import Channel
+from callcenter.pbx.registrations import LineChooser, endpoint_to_ring
 
 # --- errors: stable ids, the edge picks the status -----------------------------------------------
 
@@ -134,10 +135,13 @@ def transition(state: ControlState, action: ControlAction) -> ControlState:
     raise CallControlNotAllowed(f"cannot {action} while {state}", state=state.value)
 
 
-def dial_target(number: str, extensions: Collection[str], trunk: str) -> str:
-    """The Dial string for a number: an extension's phone, else the carrier trunk."""
+def dial_target(
+    number: str, extensions: Collection[str], trunk: str, lines: LineChooser | None = None
+) -> str:
+    """The Dial string for a number: an extension's phone (the line ``lines`` says to ring:
+    the browser's when registered), else the carrier trunk."""
     if number in extensions:
-        return f"PJSIP/{number}"
+        return f"PJSIP/{endpoint_to_ring(lines, number)}"
     if not trunk:
         raise NoOutboundTrunk(
             "no outbound trunk is configured (CALLCENTER_OUTBOUND_TRUNK): only extensions",

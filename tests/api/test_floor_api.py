@@ -120,6 +120,7 @@ async def test_a_service_started_mid_day_starts_from_the_records(
 
 ZERO_FIGURES = {
     "waiting": 0,
+    "kept_places": 0,
     "longest_wait_seconds": None,
     "longest_waiting_since": None,
     "offered": 0,

@@ -82,6 +82,21 @@ def test_an_extension_is_dialled_on_its_phone_and_a_number_on_the_trunk() -> Non
     )
 
 
+class Lines:
+    """The registrations' choice of line: 1002's browser line is registered."""
+
+    def line_for(self, extension: str) -> str:
+        return f"{extension}-web" if extension == "1002" else extension
+
+
+def test_an_extension_rings_the_line_the_registrations_choose() -> None:
+    extensions = {"1001", "1002"}
+    assert dial_target("1002", extensions, "", Lines()) == "PJSIP/1002-web"
+    assert dial_target("1001", extensions, "", Lines()) == "PJSIP/1001"
+    trunk = dial_target("+8613900000001", extensions, "10.0.0.5:5060", Lines())
+    assert trunk == "PJSIP/carrier/sip:+8613900000001@10.0.0.5:5060"
+
+
 def test_a_number_without_an_outbound_trunk_is_refused() -> None:
     with pytest.raises(NoOutboundTrunk) as raised:
         dial_target("+8613900000001", {"1001"}, "")
