@@ -482,6 +482,8 @@ def create_app(
                     pause_ends = functools.partial(end_pauses_on_hangup, ami, tracker, pauses)
                     tasks.start("recording-pause-ends", _on_the_pbx(runtime, pause_ends))
                 tasks.start("outbound", functools.partial(outbound.follow, events))
+                # Dials whose end was not heard (a restart mid-call) get it from the record.
+                tasks.start("outbound-settle", outbound.keep_settled)
                 tasks.start("progressive-calls", _on_the_pbx(runtime, progressive.run))
                 tasks.start(
                     "progressive-dialler",

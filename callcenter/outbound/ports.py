@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, Party, WorkItem
 from callcenter.outbound.retry import ItemAfter
+
+
+@dataclass(frozen=True)
+class EndedDial:
+    """A dial's call as its record tells it: answered by the client or not, and its end."""
+
+    interaction_id: int
+    answered: bool
+    ended_at: dt.datetime
 
 
 class OutboundStore(Protocol):
@@ -61,6 +71,10 @@ class OutboundStore(Protocol):
     ) -> Attempt: ...
 
     async def attempt_of_call(self, interaction_id: int) -> Attempt | None: ...
+
+    async def unsettled_dials(self, ended_before: dt.datetime) -> list[EndedDial]:
+        """Dials whose call ended (before ``ended_before``) with no outcome for the attempt."""
+        ...
 
     async def end_attempt(
         self, attempt_id: int, outcome: AttemptOutcome, at: dt.datetime, note: str | None

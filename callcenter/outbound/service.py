@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 LOOKS = (8, 50)
 DAY = dt.timedelta(days=1)
 PROGRESSIVE_LOOK_SECONDS = 15.0  # ready agents are looked at again this often (items fall due)
+# A dial whose call ended this long ago with no outcome heard is settled from its record.
+UNHEARD_GRACE = dt.timedelta(minutes=1)
+SETTLE_EVERY_SECONDS = 300.0
 
 
 class WorkItemNotFound(NotFound):
@@ -393,6 +396,30 @@ class OutboundService:
             return
         await self.store.apply(item.id, after_attempt(item, outcome, at, self.rules), outcome, at)
         log.info("work item %s: attempt %s ended %s", item.id, attempt.id, outcome.value)
+
+    async def settle_unheard(self, grace: dt.timedelta = UNHEARD_GRACE) -> int:
+        """Give an outcome to the dials whose call ended without its end being heard (the
+        service stopped, or lost the PBX link, during the call; a restart adopted and ended
+        the call's record): answered if the record says the client answered, else failed,
+        with the retry rules as for any end. Only calls that ended ``grace`` ago: the live
+        end of a call is applied by :meth:`follow`. The number settled."""
+        settled = 0
+        for dial in await self.store.unsettled_dials(self.clock() - grace):
+            outcome = AttemptOutcome.ANSWERED if dial.answered else AttemptOutcome.FAILED
+            await self.dial_ended(dial.interaction_id, outcome, dial.ended_at)
+            settled += 1
+        if settled:
+            log.info("dials settled from their calls' records: %d", settled)
+        return settled
+
+    async def keep_settled(self, every_seconds: float = SETTLE_EVERY_SECONDS) -> None:
+        """Settle unheard dials at the start and then every ``every_seconds``."""
+        while True:
+            try:
+                await self.settle_unheard()
+            except Exception:  # the database: tried again next round
+                log.exception("unheard dials not settled")
+            await asyncio.sleep(every_seconds)
 
     async def follow(self, events: EventBus) -> None:
         """Apply each dial's end as the PBX reports it (``call.outbound_ended``), for as long

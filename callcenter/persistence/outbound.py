@@ -37,6 +37,7 @@ from callcenter.crm.phones import caller_e164, mask_phone
 from callcenter.crm.vocabulary import CallbackStatus, FollowUpKind, FollowUpStatus
 from callcenter.outbound.care_lists import CareList, CareListResult
 from callcenter.outbound.model import Attempt, AttemptOutcome, DialMode, Party, WorkItem
+from callcenter.outbound.ports import EndedDial
 from callcenter.outbound.retry import ItemAfter
 from callcenter.persistence import dnc
 from callcenter.persistence.audit import record_audit
@@ -49,6 +50,7 @@ from callcenter.persistence.tables import (
     ClientPhone,
     FollowUp,
     FollowUpAttempt,
+    Interaction,
     UtcDateTime,
 )
 
@@ -382,6 +384,28 @@ class SqlOutboundStore:
                 .limit(1)
             )
             return None if row is None else _attempt(row)
+
+    async def unsettled_dials(self, ended_before: dt.datetime) -> list[EndedDial]:
+        """Dials whose call's record has ended (before ``ended_before``) while the attempt has
+        no outcome: the end the PBX would have told was never heard (the service stopped or
+        lost the PBX link during the call)."""
+        stmt = (
+            select(Interaction.id, Interaction.answered_at, Interaction.ended_at)
+            .join(FollowUpAttempt, FollowUpAttempt.interaction_id == Interaction.id)
+            .where(
+                FollowUpAttempt.outcome.is_(None),
+                Interaction.ended_at.is_not(None),
+                Interaction.ended_at < ended_before,
+            )
+            .order_by(Interaction.id)
+        )
+        async with self.db.read() as session:
+            rows = (await session.execute(stmt)).all()
+        return [
+            EndedDial(interaction_id, answered is not None, ended)
+            for interaction_id, answered, ended in rows
+            if ended is not None  # the WHERE's, said to the type checker
+        ]
 
     async def end_attempt(
         self, attempt_id: int, outcome: AttemptOutcome, at: dt.datetime, note: str | None

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
 
 from callcenter.acd.dial_outcome import DialOutcome
 from callcenter.acd.model import AgentState, QueueConfig
@@ -26,7 +27,14 @@ from callcenter.outbound.service import (
 from callcenter.persistence import dnc, queues
 from callcenter.persistence.db import Database
 from callcenter.persistence.outbound import SqlOutboundStore
-from callcenter.persistence.tables import AgentQueue, Client, FollowUp, FollowUpAttempt, User
+from callcenter.persistence.tables import (
+    AgentQueue,
+    Client,
+    FollowUp,
+    FollowUpAttempt,
+    Interaction,
+    User,
+)
 from tests.support.crm_data import add_branch, add_client, add_interaction
 from tests.support.outbound import MONDAY_10, SHANGHAI, Clock, Dialled, FakeDialler
 
@@ -457,3 +465,53 @@ async def test_progressive_turned_off_while_an_item_is_picked_dials_nothing(floo
     held = await service.store.get(item)
     assert held is not None
     assert held.reserved_by_id is None  # released for the others
+
+
+async def end_call(db: Database, interaction_id: int, *, answered: bool, at: dt.datetime) -> None:
+    """The call's record ended (as a restart's adoption ends it), the end never told."""
+    async with db.write() as session:
+        row = await session.get(Interaction, interaction_id)
+        assert row is not None
+        row.answered_at = at - dt.timedelta(seconds=30) if answered else None
+        row.ended_at = at
+
+
+async def test_a_dial_whose_end_was_not_heard_is_settled_from_its_calls_record(
+    floor: Floor,
+) -> None:
+    unanswered = await add_item(floor.db, floor.client)
+    answered = await add_item(floor.db, floor.client, due_on=dt.date(2026, 12, 21))
+    still_up = await add_item(floor.db, floor.client, due_on=dt.date(2026, 12, 22))
+    calls = {}
+    for item in (unanswered, answered, still_up):
+        calls[item] = (await floor.service.dial(floor.agent, item)).interaction_id
+        floor.clock.now += dt.timedelta(seconds=1)
+    # The service stopped mid-call; a restart adopted the calls and ended two records.
+    ended_at = floor.clock.now + dt.timedelta(minutes=2)
+    await end_call(floor.db, calls[unanswered], answered=False, at=ended_at)
+    await end_call(floor.db, calls[answered], answered=True, at=ended_at)
+    floor.clock.now = ended_at + dt.timedelta(seconds=30)
+    assert await floor.service.settle_unheard() == 0, "a live end may still be told"
+
+    floor.clock.now = ended_at + dt.timedelta(minutes=2)
+    assert await floor.service.settle_unheard() == 2
+    assert await floor.service.settle_unheard() == 0, "settled once"
+
+    async with floor.db.read() as session:
+        outcomes = {
+            row.follow_up_id: (row.outcome, row.ended_at)
+            for row in await session.scalars(select(FollowUpAttempt))
+        }
+        items = {
+            row.id: (row.last_outcome, row.next_attempt_at)
+            for row in await session.scalars(select(FollowUp))
+        }
+    assert outcomes[unanswered] == ("failed", ended_at)
+    assert outcomes[answered] == ("answered", ended_at)
+    assert outcomes[still_up] == (None, None), "its call is still up"
+    # The retry rules applied as for a told end: the failed one comes again later.
+    last, again_at = items[unanswered]
+    assert last == "failed"
+    assert again_at is not None
+    assert again_at > ended_at
+    assert items[answered][0] == "answered"
