@@ -108,7 +108,26 @@ export class Softphone {
     if (this.user !== user) return;
     if (problem) return this.set("no_microphone", () => t(`softphone.mic_${problem}`));
     this.listDevices();
-    this.register();
+    this.registerAlone(user);
+  }
+
+  /** One tab of this browser holds the phone: two tabs registering the same line would take
+   * the registration from each other at every renewal. A second tab waits (and says so), and
+   * registers when the first one closes or logs out. */
+  registerAlone(user) {
+    if (!navigator.locks) return this.register();
+    this.set("other_tab");
+    const waiting = new AbortController();
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    this.letGo = () => { waiting.abort(); release(); };
+    navigator.locks
+      .request(`callcenter-softphone-${this.extension}`, { signal: waiting.signal }, () => {
+        if (this.user !== user || waiting.signal.aborted) return undefined;
+        this.register();
+        return held; // kept until stop()
+      })
+      .catch(() => {}); // aborted by stop() while waiting: nothing to do
   }
 
   register() {
@@ -166,6 +185,8 @@ export class Softphone {
 
   /** Unregister and let go of the socket: logging out, or the page going away. */
   stop() {
+    this.letGo?.(); // the tab lock, held or waited for
+    this.letGo = null;
     this.ring.stop();
     this.hangUp();
     this.endCall();
