@@ -176,7 +176,9 @@ async def seeded_floor(settings: Settings, db: Database, events: EventBus) -> Fl
     return FloorPublisher(
         events,
         state,
-        interval=settings.ws_floor_snapshot_seconds,
+        batch=settings.ws_floor_batch_seconds,
+        gap=settings.ws_floor_snapshot_seconds,
+        refresh=settings.ws_floor_refresh_seconds,
         campaigns=campaign_reader(db, settings.business_timezone),  # outbound progress
     )
 

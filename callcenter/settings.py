@@ -233,8 +233,13 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # How often an open connection re-checks its session (logout, expiry: closed with 4401).
     ws_session_check_seconds: float = Field(default=60.0, gt=0)
-    # The wallboard's floor.snapshot goes out at most this often (and only on a change).
-    ws_floor_snapshot_seconds: float = Field(default=1.0, gt=0, le=3600)
+    # The wallboard's floor.snapshot is pushed on a change (callcenter/cti/floor_publisher.py):
+    # it waits ws_floor_batch_seconds after the first change for the rest of a burst, goes out
+    # at most once per ws_floor_snapshot_seconds (the gap; before issue 20, a fixed tick), and
+    # every ws_floor_refresh_seconds all the same when nothing changed.
+    ws_floor_snapshot_seconds: float = Field(default=0.2, gt=0, le=3600)
+    ws_floor_batch_seconds: float = Field(default=0.05, ge=0, le=3600)
+    ws_floor_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
     # A pop still pending this long after its offer is forgotten (an ending was missed).
     ws_pending_pop_seconds: float = Field(default=120.0, gt=0)
 

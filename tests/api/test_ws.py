@@ -223,7 +223,7 @@ async def test_a_bad_frame_closes_that_socket_while_the_others_keep_receiving(
         assert closed_with == code
         assert reason
         assert [c.viewer.username for c in desk.hub.connections] == ["admin"]
-        desk.app.state.runtime.floor.tick()  # a wallboard snapshot, for managers
+        desk.app.state.runtime.floor.publish()  # a wallboard snapshot, for managers
         message = await good.receive_json()
         assert message["type"] == "floor.snapshot"
 

@@ -84,7 +84,7 @@ async def test_every_tab_of_the_agent_shows_the_pop_and_no_one_else_gets_it(desk
         for tab in (tab1, tab2):
             assert (await tab.receive_type("call.offered"))["data"]["client"]["name"] == "张伟"
         floor = desk.app.state.runtime.floor
-        floor.tick()  # the wallboard's snapshot: what a supervisor gets after the pop
+        floor.publish()  # the wallboard's snapshot: what a supervisor gets after the pop
         seen_by_supervisor = await sup.messages_until("floor.snapshot")
         desk.events.publish(bus_event("agent.state", agent_id=desk.ids["agent_b"], state="ready"))
         seen_by_other = await other.messages_until("agent.state")

@@ -398,36 +398,52 @@ def test_the_callers_number_is_masked_to_its_last_four_digits(
     assert mask_number(number) == masked
 
 
-async def test_the_publisher_folds_bus_events_and_publishes_one_snapshot_per_change() -> None:
+async def test_the_publisher_folds_bus_events_and_a_burst_makes_one_snapshot() -> None:
+    now = [0.0]
     bus = EventBus(clock=lambda: t(0))
-    publisher = FloorPublisher(bus, FloorState(), refresh=5.0, wallclock=lambda: t(12))
+    publisher = FloorPublisher(
+        bus,
+        FloorState(),
+        batch=0.05,
+        gap=0.2,
+        refresh=5.0,
+        wallclock=lambda: t(12),
+        clock=lambda: now[0],
+    )
     seen = bus.subscribe(lambda e: e.topic == FLOOR_TOPIC)
-    publisher.tick()  # the first picture, empty
+    # The seeded picture is pending from the start, and waits for the gap like any other.
+    assert publisher.pacing.due == pytest.approx(0.2)
+    now[0] = 0.2
+    publisher.publish()  # the first picture, empty
     await seen.get()
-    for n in range(50):  # a burst between two ticks
+    assert publisher.pacing.due == pytest.approx(5.2)  # nothing moved: the quiet refresh
+    now[0] = 1.0
+    for n in range(50):  # a burst
         bus.publish(bus_event("call.queued", call_id=f"c{n}", queue="general"))
     bus.publish(bus_event("agent.state", agent_id=12, state="ready", reason=None))
     publisher.close()
     await publisher.fold()  # drains what was published, then stops
+    # The burst's first change armed the snapshot; the 50 others ride in it.
+    assert publisher.pacing.due == pytest.approx(1.05)
 
-    snapshot = publisher.tick()
+    snapshot = publisher.publish()
 
-    assert snapshot is not None
     assert snapshot.topic == FLOOR_TOPIC
     assert queue_row(snapshot.payload.to_data(), "general")["waiting"] == 50
     assert snapshot.payload.agents[0]["seconds_in_state"] == 12
     assert await seen.get() is snapshot
-    # Nothing moved since: nothing sent for 4 ticks, then the quiet floor once again.
-    assert [publisher.tick() is None for _ in range(5)] == [True, True, True, True, False]
+    assert bus.published == 1 + 51 + 1
+    assert publisher.pacing.due == pytest.approx(6.0)  # quiet again: the refresh
 
 
 async def test_the_publisher_does_not_fold_its_own_snapshots() -> None:
     bus = EventBus()
     publisher = FloorPublisher(bus, FloorState())
-    publisher.tick()
+    publisher.publish()
     publisher.close()
     await publisher.fold()
     assert not publisher.state.changed
+    assert publisher.pacing.pending_since is None
 
 
 @pytest.mark.parametrize(
@@ -447,7 +463,7 @@ def test_a_call_answered_exactly_at_the_threshold_is_within_the_service_level() 
     assert queue_row(s.floor.snapshot(t(11)), "general")["service_level"] == 1.0
 
 
-async def test_a_tick_after_a_quiet_midnight_starts_the_new_day() -> None:
+async def test_a_snapshot_after_a_quiet_midnight_starts_the_new_day() -> None:
     now = [t(0)]
     bus = EventBus(clock=lambda: now[0])
     publisher = FloorPublisher(bus, FloorState(), wallclock=lambda: now[0])
@@ -458,9 +474,8 @@ async def test_a_tick_after_a_quiet_midnight_starts_the_new_day() -> None:
     assert publisher.state.figures("general").answered == 1
 
     now[0] = t(15 * 3600)  # 00:00 UTC next day, and no event since
-    snapshot = publisher.tick()
+    snapshot = publisher.publish()  # the quiet refresh (test_floor_push.py runs it)
 
-    assert snapshot is not None
     assert snapshot.payload.day == dt.date(2026, 3, 3)
     assert queue_row(snapshot.payload.to_data(), "general")["answered"] == 0
 

@@ -45,14 +45,14 @@ def publisher_with(reader: Reader, **kwargs: float) -> tuple[EventBus, FloorPubl
 async def test_the_next_snapshot_carries_the_campaigns_read() -> None:
     reader = Reader([CALLBACKS, RETURN_VISITS])
     _bus, publisher = publisher_with(reader)
-    publisher.tick()  # the first picture: nothing read yet
-    assert publisher.tick() is None  # quiet
+    publisher.publish()  # the first picture: nothing read yet
+    assert publisher.pacing.pending_since is None  # quiet
 
     await publisher.read_campaigns()
-    snapshot = publisher.tick()
+    assert publisher.pacing.pending_since is not None  # the read moved the floor: pushed
+    snapshot = publisher.publish()
 
     assert reader.asked == [T0]
-    assert snapshot is not None
     assert snapshot.topic == FLOOR_TOPIC
     assert [dict(row) for row in snapshot.payload.campaigns] == [
         {"kind": "callback", "open": 6, "due_now": 4, "done_today": 31, "attempts_today": 52},
@@ -75,14 +75,15 @@ async def test_the_next_snapshot_carries_the_campaigns_read() -> None:
 async def test_the_same_figures_again_publish_nothing_new() -> None:
     _bus, publisher = publisher_with(Reader([CALLBACKS]))
     await publisher.read_campaigns()
-    assert publisher.tick() is not None
+    publisher.publish()
     await publisher.read_campaigns()
-    assert publisher.tick() is None  # unchanged: the floor stays quiet
+    assert publisher.pacing.pending_since is None  # unchanged: nothing is pushed
 
 
 async def test_the_running_publisher_reads_them_every_interval_and_survives_a_failure() -> None:
     reader = Reader(OSError("database gone"), [CALLBACKS])
-    bus, publisher = publisher_with(reader, interval=0.01, campaign_seconds=0.01)
+    # No quiet refresh within the test (60 s): the campaigns' snapshot is pushed by the read.
+    bus, publisher = publisher_with(reader, batch=0.0, gap=0.01, campaign_seconds=0.01)
     seen = bus.subscribe(lambda e: e.topic == FLOOR_TOPIC)
 
     async with asyncio.TaskGroup() as tg:
