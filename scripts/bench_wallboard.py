@@ -1,40 +1,40 @@
-"""Benchmark: do 100 supervisors' wallboards slow the agents' screen pops? (issue 7, point 1)
+"""Benchmark: the pushed wallboard, end to end, and what 100 open wallboards cost the agents'
+screen pops (issue 20, points 2 and 3; issue 7 before it).
 
 The app from ``create_app`` (no call handler) served by uvicorn on a free loopback port, on a
 SQLite database seeded here (``var/bench/wallboard.db``): 100 agents and 100 service-center
-supervisors, each with a session token. A busy floor: for each of ``--calls`` calls, one every
-``--interval-ms`` on a fixed schedule (the ACD does not slow down because someone watches),
-the benchmark publishes on ``runtime.events``, in one go, what the ACD publishes for a call:
-``call.queued``, ``call.offered`` (the pop, to one agent in rotation), ``agent.state``
-reserved, ``call.answered``, ``agent.state`` on_call,
-``call.ended``, ``agent.state`` wrap_up (fields as in callcenter/acd/notices.py). The call
-id ends with the time its events start to be published, ``wallboard-<n>@<ns>``
-(``time.perf_counter_ns``, CLOCK_MONOTONIC, the same clock in every process on Linux): a
-typed event has no field to spare.
+supervisors, each with a session token; the wallboard's settings as configured (batch, gap and
+refresh: ``--batch-ms``, ``--gap-ms`` override them). A floor with calls that last: one call
+every ``--interval-ms`` on a fixed schedule (the ACD does not slow down because someone
+watches), each published on ``runtime.events`` as the ACD publishes it, step by step:
 
-The 100 agents' desks are always connected, in a second process; the supervisors' sockets are
-held by a third one, so that reading a flood of floor events does not delay the measured
-desks' own reading (bench_pop_ring.py does the same with its watchers). Each socket reads
-everything it gets, answers pings, and reconnects after about a second when the server
-closes it (as the desk's page does, agent_ui/js/socket.js). Three rounds on the same server:
+* t: ``call.queued``;
+* t + ``--ring-ms``: ``call.offered`` (the screen pop, to one agent in rotation) and
+  ``agent.state`` reserved;
+* 300 ms later: ``call.answered`` and ``agent.state`` on_call;
+* ``--talk-ms`` later: ``call.ended`` and ``agent.state`` wrap_up.
 
-* **A**: no supervisor socket: the baseline;
-* **B**: 100 supervisor sockets with the routing of this change: managers get
-  ``floor.snapshot`` (the whole wallboard, at most once a second) and no raw floor event;
-* **C**: the same 100 supervisor sockets with the routing *before* this change, for
-  comparison: ``callcenter.cti.routing.FLOOR_TOPICS`` and ``callcenter.cti.hub.FLOOR_TOPICS``
-  patched in this (the server's) process to the old set, so managers get every raw
-  ``agent.state``, ``queue.changed``, ``call.queued``/``abandoned``/``overflowed``/
-  ``answered``/``ended`` and ``floor.snapshot``.
+The server notes when it published each step (``time.perf_counter_ns``, CLOCK_MONOTONIC: the
+same clock in every process on Linux). The 100 agents' desks are connected in a second process;
+the supervisors' 100 sockets in a third, so that reading the snapshots does not delay the
+measured desks. Each socket reads everything it gets, answers pings, and reconnects after about a
+second when the server closes it (as the pages do).
 
-Measured: per pop, publish -> ``call.offered`` read by its agent's client (ms); per supervisor
-socket, the messages received per second while calls were published, and how often the
-server closed it as too slow (4408); in B and C, each ``floor.snapshot``'s age on arrival
-(the client's ``time.time()`` against the message's ``at``: wall clocks of one machine).
+Measured:
 
-Usage: .venv/bin/python scripts/bench_wallboard.py [--calls 2000] [--interval-ms 5]
-Report the printed table in docs/benchmarks.md ("Wallboard: 100 supervisors and the screen
-pop").
+* **the wallboard, event -> supervisor**: for each call and each supervisor socket, the first
+  ``floor.snapshot`` read that shows the call (waiting, or talking) minus when its
+  ``call.queued`` was published, and the first one that shows it talking minus when its
+  ``call.answered`` was published: from the event's publication, through the floor, the
+  batching, the hub and the socket, to the message in the supervisor's client;
+* **the pop**: ``call.offered`` published -> read by its agent's client, in round A (no
+  supervisor socket: the baseline) and round B (100 wallboards open), in the same run;
+* per supervisor socket: snapshots per second while the calls flowed, and closes for being too
+  slow (4408).
+
+Usage: .venv/bin/python scripts/bench_wallboard.py [--calls 600] [--interval-ms 50]
+Report the printed table in docs/benchmarks.md ("Wallboard: pushed, and 100 supervisors
+beside the screen pop").
 """
 
 from __future__ import annotations
@@ -44,18 +44,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import logging
 import random
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -65,39 +63,27 @@ from websockets.typing import Subprotocol
 
 from callcenter.acd.model import AgentState, ClientSummary
 from callcenter.app import Runtime
-from callcenter.crm.vocabulary import RiskProfile, Tier, ValueClass
-from callcenter.cti import routing as cti_routing
-from callcenter.cti.hub import CtiHub
-from callcenter.cti.projections import Projection, projection_of
+from callcenter.crm.vocabulary import RiskProfile, Role, Tier, ValueClass
 from callcenter.events import (
     AgentStateChanged,
     CallAnswered,
     CallEnded,
     CallOffered,
     CallQueued,
-    Event,
     EventBus,
 )
+from callcenter.persistence.db import Database
+from callcenter.persistence.sessions import open_session
+from callcenter.persistence.tables import User
 from callcenter.settings import load_settings
 from scripts.bench_ivr_dtmf import percentile
-from scripts.bench_pop import BENCH_DIR, free_port, published_at, seed, served, write_tokens
+from scripts.bench_pop import BENCH_DIR, free_port, seed, served, write_tokens
 
-# The managers' topics before this change (git: callcenter/cti/routing.py), for round C.
-OLD_FLOOR_TOPICS = frozenset(
-    {
-        "agent.state",
-        "queue.changed",
-        "call.queued",
-        "call.abandoned",
-        "call.overflowed",
-        "call.answered",
-        "call.ended",
-        "floor.snapshot",
-    }
-)
 QUEUES = ("general", "vip", "trading")
-BUCKET_NS = 10_000_000  # supervisors count messages in 10 ms buckets of the monotonic clock
+ANSWER_NS = 300_000_000  # from the pop to the answer
+SETTLE_SECONDS = 1.0  # after the last step: the last snapshots go out (batch + gap < 1 s)
 IDLE_SECONDS = 5.0  # the desks stop waiting for pops this long after the last one came
+STEPS = ("queued", "offered", "answered", "ended")
 
 
 @dataclass(frozen=True)
@@ -105,66 +91,47 @@ class Round:
     name: str
     label: str
     supervisors: bool
-    old_routing: bool
 
 
 ROUNDS = (
-    Round("A", "no supervisor (baseline)", supervisors=False, old_routing=False),
-    Round("B", "supervisors, floor.snapshot", supervisors=True, old_routing=False),
-    Round("C", "supervisors, old routing", supervisors=True, old_routing=True),
+    Round("A", "no wallboard (baseline)", supervisors=False),
+    Round("B", "100 wallboards open", supervisors=True),
 )
 
 
 # --- the server's process -------------------------------------------------------------------
 
 
-class HubTroubles(logging.Filter):
-    """Counts the hub's overload warning (events lost), per round, and keeps it off the
-    terminal (thousands of lines in round C; the table gives their totals)."""
-
-    LOST = "cti: %d events lost: the hub fell behind the bus"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dropped = 0  # the hub's own count: since it started, all rounds together
-        self._mark = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == self.LOST:
-            if isinstance(record.args, tuple) and isinstance(record.args[0], int):
-                self.dropped = record.args[0]
-            return False
-        return True
-
-    def new_round(self) -> None:
-        self._mark = self.dropped
-
-    def of_round(self) -> dict[str, int]:
-        return {"events_lost": self.dropped - self._mark}
+def call_id(n: int) -> str:
+    return f"wallboard-{n}"
 
 
-@contextlib.contextmanager
-def floor_topics(topics: frozenset[str]) -> Iterator[None]:
-    """The managers' topics in both places that read them (routing.delivers, hub._candidates);
-    and every event on a socket with all its fields, as before events had projections."""
-    with (
-        mock.patch("callcenter.cti.routing.FLOOR_TOPICS", topics),
-        mock.patch("callcenter.cti.hub.FLOOR_TOPICS", topics),
-        mock.patch("callcenter.cti.messages.projection_of", every_field),
-    ):
-        yield
-
-
-def every_field(event: Event) -> Projection:
-    return projection_of(event) or Projection(tuple(event.to_data()))
-
-
-def publish_call(events: EventBus, n: int, agent: tuple[int, str], client_id: int) -> None:
-    """What the ACD publishes for call ``n``, in its order, all at once, to ``agent`` (id,
-    extension)."""
-    call, queue = f"wallboard-{n}@{time.perf_counter_ns()}", QUEUES[n % len(QUEUES)]
+def publish_step(events: EventBus, step: str, n: int, agent: tuple[int, str], client: int) -> None:
+    """What the ACD publishes at ``step`` of call ``n`` to ``agent`` (id, extension)."""
     agent_id, extension = agent
-    the_call = {"call_id": call, "interaction_id": None, "queue": queue, "client_id": client_id}
+    the_call = {"call_id": call_id(n), "interaction_id": None, "queue": QUEUES[n % 3]}
+
+    def state(value: AgentState) -> AgentStateChanged:
+        return AgentStateChanged(agent_id=agent_id, state=value, reason=None, origin="acd")
+
+    if step == "queued":
+        extra = {"caller_number": "+8613800138000", "tier": "gold", "client_id": client}
+        events.publish(CallQueued.from_data({**the_call, **extra, "priority": 3, "language": "zh"}))
+    elif step == "offered":
+        events.publish(CallOffered.from_data({**the_call, **offer(agent_id, extension, client)}))
+        events.publish(state(AgentState.RESERVED))
+    elif step == "answered":
+        events.publish(
+            CallAnswered.from_data({**the_call, "agent_id": agent_id, "client_id": client})
+        )
+        events.publish(state(AgentState.ON_CALL))
+    else:
+        the_end = {"agent_id": agent_id, "client_id": client, "transferred": False}
+        events.publish(CallEnded.from_data({**the_call, **the_end}))
+        events.publish(state(AgentState.WRAP_UP))
+
+
+def offer(agent_id: int, extension: str, client_id: int) -> dict[str, Any]:
     client = ClientSummary(
         client_id=client_id,
         name="李凯亮",
@@ -175,48 +142,44 @@ def publish_call(events: EventBus, n: int, agent: tuple[int, str], client_id: in
         advisor_id=None,
         advisor_name=None,
     )
-    extra = {"caller_number": None, "tier": None}
-    events.publish(CallQueued.from_data({**the_call, **extra, "priority": 3, "language": "zh"}))
-    events.publish(
-        CallOffered.from_data(
-            {
-                **{k: v for k, v in the_call.items() if k != "client_id"},  # in the summary
-                "agent_id": agent_id,
-                "extension": extension,
-                "client": client,
-                "caller_number": "+8613800138000",
-                "language": "zh",
-                "priority": 3,
-                "authenticated": True,
-                "ivr_path": ("welcome", "menu", "agent"),
-            }
-        )
-    )
-
-    def state(value: AgentState) -> AgentStateChanged:
-        return AgentStateChanged(agent_id=agent_id, state=value, reason=None, origin="acd")
-
-    events.publish(state(AgentState.RESERVED))
-    events.publish(CallAnswered.from_data({**the_call, "agent_id": agent_id}))
-    events.publish(state(AgentState.ON_CALL))
-    events.publish(CallEnded.from_data({**the_call, "agent_id": agent_id, "transferred": False}))
-    events.publish(state(AgentState.WRAP_UP))
+    return {
+        "agent_id": agent_id,
+        "extension": extension,
+        "client": client,
+        "caller_number": "+8613800138000",
+        "language": "zh",
+        "priority": 3,
+        "authenticated": True,
+        "ivr_path": ("welcome", "menu", "agent"),
+    }
 
 
 async def publish_calls(
     args: argparse.Namespace, runtime: Runtime, first: int, agents: list[int], client_id: int
-) -> tuple[int, int]:
-    """Calls ``first`` on, each on its schedule; the monotonic times of the first and last.
-    Agent ``i`` is the seed's ``i``-th, extension 3000 + i (bench_pop.seed)."""
-    interval = round(args.interval_ms * 1e6)
+) -> tuple[int, int, dict[str, dict[int, int]]]:
+    """Calls ``first`` on, every step on its schedule: the monotonic times of the first and
+    last, and when each step of each call was published."""
+    interval, ring, talk = (
+        round(ms * 1e6) for ms in (args.interval_ms, args.ring_ms, args.talk_ms)
+    )
+    offsets = {"queued": 0, "offered": ring, "answered": ring + ANSWER_NS}
+    offsets["ended"] = offsets["answered"] + talk
+    plan = sorted(
+        (n * interval + offsets[step], STEPS.index(step), step, n)
+        for n in range(args.calls)
+        for step in STEPS
+    )
+    published: dict[str, dict[int, int]] = {step: {} for step in STEPS}
     start = time.perf_counter_ns()
-    for n in range(args.calls):
-        late = time.perf_counter_ns() - (start + n * interval)
+    for due, _order, step, n in plan:
         # Behind schedule (a busy loop): publish at once, but let the hub run in between.
-        await asyncio.sleep(max(0.0, -late / 1e9))
+        await asyncio.sleep(max(0.0, (start + due - time.perf_counter_ns()) / 1e9))
         i = n % len(agents)
-        publish_call(runtime.events, first + n, (agents[i], f"{3000 + i}"), client_id)
-    return start, time.perf_counter_ns()
+        published[step][first + n] = time.perf_counter_ns()
+        publish_step(runtime.events, step, first + n, (agents[i], f"{3000 + i}"), client_id)
+    end = time.perf_counter_ns()
+    await asyncio.sleep(SETTLE_SECONDS)
+    return start, end, published
 
 
 async def start_clients(
@@ -231,6 +194,7 @@ async def start_clients(
         f"--calls={args.calls}",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
+        limit=1 << 26,  # the supervisors' answer is one long line
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 120)
@@ -246,6 +210,11 @@ async def finish(proc: asyncio.subprocess.Process, start: int, end: int) -> dict
     return result
 
 
+def latencies(received: dict[str, int], published: dict[int, int]) -> list[float]:
+    """Milliseconds from each publication to its receipt (call numbers as JSON keys)."""
+    return [(ns - published[int(n)]) / 1e6 for n, ns in received.items() if int(n) in published]
+
+
 async def one_round(
     args: argparse.Namespace,
     runtime: Runtime,
@@ -254,19 +223,63 @@ async def one_round(
     client_id: int,
     files: tuple[Path, Path],
     rnd: Round,
-    troubles: HubTroubles,
 ) -> dict[str, Any]:
     desks = await start_clients("agents", args, port, files[0])
     boards = await start_clients("supervisors", args, port, files[1]) if rnd.supervisors else None
-    await asyncio.sleep(2.0)  # let the connections settle (hellos, the first snapshot)
-    troubles.new_round()
-    with floor_topics(OLD_FLOOR_TOPICS if rnd.old_routing else cti_routing.FLOOR_TOPICS):
-        first = ROUNDS.index(rnd) * args.calls  # call ids unique across rounds
-        start, end = await publish_calls(args, runtime, first, agents, client_id)
-        result = {"seconds": (end - start) / 1e9, **await finish(desks, start, end)}
-        if boards is not None:
-            result["boards"] = await finish(boards, start, end)
-    return {**result, **troubles.of_round()}
+    await asyncio.sleep(2.0)  # let the connections settle (hellos, a first snapshot)
+    first = ROUNDS.index(rnd) * args.calls  # call numbers unique across rounds
+    start, end, published = await publish_calls(args, runtime, first, agents, client_id)
+    desk_result = await finish(desks, start, end)
+    result: dict[str, Any] = {
+        "seconds": (end - start) / 1e9,
+        "pops": latencies(desk_result["pops"], published["offered"]),
+        "closed": desk_result["closed"],
+    }
+    if boards is not None:
+        got = await finish(boards, start, end)
+        result["shown"] = [ms for b in got["shown"] for ms in latencies(b, published["queued"])]
+        result["talking"] = [
+            ms for b in got["talking"] for ms in latencies(b, published["answered"])
+        ]
+        result["never_shown"] = sum(len(published["queued"]) - len(b) for b in got["shown"])
+        result["boards"] = got
+    return result
+
+
+async def seed_supervisors(url: str, count: int) -> list[str]:
+    """``count`` supervisors, each with a session that proved its second factor (a
+    supervisor's socket needs one)."""
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            users = [
+                User(
+                    username=f"benchsup{n:03d}",
+                    display_name=f"Supervisor {n}",
+                    role=Role.SUPERVISOR,
+                )
+                for n in range(count)
+            ]
+            session.add_all(users)
+        async with db.write() as session:
+            now = dt.datetime.now(dt.UTC)
+            hours = dt.timedelta(hours=2)
+            return [
+                (
+                    await open_session(
+                        session,
+                        u.id,
+                        now=now,
+                        lifetime=hours,
+                        idle=hours,
+                        address="127.0.0.1",
+                        mfa_verified=True,
+                    )
+                )[0]
+                for u in users
+            ]
+    finally:
+        await db.dispose()
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -274,97 +287,77 @@ async def run(args: argparse.Namespace) -> None:
     for leftover in BENCH_DIR.glob("wallboard.db*"):
         leftover.unlink()
     url = f"sqlite+aiosqlite:///{BENCH_DIR / 'wallboard.db'}"
-    ids, tokens, client_id = await seed(url, args.agents, supervisors=args.supervisors)
-    settings = load_settings(database_url=url, pbx_enabled=False, database_auto_migrate=False)
+    ids, tokens, client_id = await seed(url, args.agents)
+    tokens += await seed_supervisors(url, args.supervisors)
+    floor: dict[str, float] = {}
+    if args.batch_ms is not None:
+        floor["ws_floor_batch_seconds"] = args.batch_ms / 1000
+    if args.gap_ms is not None:
+        floor["ws_floor_snapshot_seconds"] = args.gap_ms / 1000
+    settings = load_settings(
+        database_url=url, pbx_enabled=False, database_auto_migrate=False, **floor
+    )
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-wallboard-"))
     results = []
-    troubles = HubTroubles()
-    hub_log = logging.getLogger(CtiHub.__module__)
     try:
         files = (
             write_tokens(tmp / "agents.json", tokens[: args.agents]),
             write_tokens(tmp / "supervisors.json", tokens[args.agents :]),
         )
         async with served(settings, port) as runtime:
-            hub_log.addFilter(troubles)
             for rnd in ROUNDS:
                 results.append(
-                    await one_round(
-                        args, runtime, port, ids[: args.agents], client_id, files, rnd, troubles
-                    )
+                    await one_round(args, runtime, port, ids[: args.agents], client_id, files, rnd)
                 )
     finally:
-        hub_log.removeFilter(troubles)
         shutil.rmtree(tmp, ignore_errors=True)
-    report(args, results)
+    report(args, settings.ws_floor_batch_seconds, settings.ws_floor_snapshot_seconds, results)
 
 
-def _ms(values: list[float]) -> str:
+def _row(label: str, values: list[float]) -> str:
     if not values:
-        return f"{'-':>9}{'-':>9}{'-':>9}"
-    return f"{percentile(values, 50):>9.1f}{percentile(values, 99):>9.1f}{max(values):>9.1f}"
+        return f"{label:<40}{0:>8}"
+    cols = "".join(f"{percentile(values, p):>9.1f}" for p in (50, 95, 99))
+    return f"{label:<40}{len(values):>8}{cols}{max(values):>9.1f}"
 
 
-def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+def report(
+    args: argparse.Namespace, batch: float, gap: float, results: list[dict[str, Any]]
+) -> None:
+    rate = 1000 / args.interval_ms
     print(
-        f"\n{args.calls} calls per round (7 events each), one every {args.interval_ms} ms; "
-        f"{args.agents} agents' desks connected\n"
+        f"\n{args.calls} calls per round, one every {args.interval_ms:g} ms ({rate:g}/s), "
+        f"ring {args.ring_ms:g} ms, talk {args.talk_ms:g} ms; {args.agents} agents' desks; "
+        f"wallboard batch {batch * 1000:g} ms, gap {gap * 1000:g} ms\n"
     )
-    print(
-        f"{'round':<34}{'sups':>5}{'calls/s':>8}{'pops':>6}"
-        f"{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-    )
+    print(f"{'':<40}{'n':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for rnd, res in zip(ROUNDS, results, strict=True):
-        pops: list[float] = res["pops"]
-        sups = args.supervisors if rnd.supervisors else 0
-        print(
-            f"{rnd.name + '  ' + rnd.label:<34}{sups:>5}{args.calls / res['seconds']:>8.0f}"
-            f"{len(pops):>6}{percentile(pops, 50):>9.2f}{percentile(pops, 90):>9.2f}"
-            f"{percentile(pops, 99):>9.2f}{max(pops):>9.2f}"
-        )
-    for rnd, res in zip(ROUNDS, results, strict=True):
-        if res["events_lost"]:
-            print(f"{rnd.name}: the hub fell behind the bus and lost {res['events_lost']} events")
-    base = results[0]["pops"]
-    for rnd, res in zip(ROUNDS[1:], results[1:], strict=True):
-        print(
-            f"{rnd.name} / A: p50 {percentile(res['pops'], 50) / percentile(base, 50):.2f}x, "
-            f"p99 {percentile(res['pops'], 99) / percentile(base, 99):.2f}x"
-        )
-    report_boards(results)
-
-
-def report_boards(results: list[dict[str, Any]]) -> None:
-    sizes = []
+        print(_row(f"pop, {rnd.name} {rnd.label}", res["pops"]))
+    b = results[1]
+    print(_row("wallboard: call.queued -> shown", b["shown"]))
+    print(_row("wallboard: call.answered -> talking", b["talking"]))
+    print(_row("wallboard: both", b["shown"] + b["talking"]))
+    base, busy = results[0]["pops"], b["pops"]
     print(
-        f"\n{'supervisor sockets':<34}{'msgs/s per socket':>18}{'msgs':>7}{'closed':>7}"
-        f"{'snapshot age ms':>17}"
+        f"\npop B / A: p50 {percentile(busy, 50) / percentile(base, 50):.2f}x, "
+        f"p95 {percentile(busy, 95) / percentile(base, 95):.2f}x, "
+        f"p99 {percentile(busy, 99) / percentile(base, 99):.2f}x"
     )
+    boards = b["boards"]
+    rates = [n / b["seconds"] for n in boards["in_window"]]
     print(
-        f"{'':<34}{'mean':>6}{'min':>6}{'max':>6}{'total':>7}{'4408':>7}"
-        f"{'p50':>9}{'p99':>9}{'max':>9}"
+        f"snapshots per wallboard per second: mean {sum(rates) / len(rates):.2f}, "
+        f"min {min(rates):.2f}, max {max(rates):.2f}; largest {boards['largest']} characters; "
+        f"calls never shown (per wallboard, summed): {b['never_shown']}"
     )
     for rnd, res in zip(ROUNDS, results, strict=True):
-        boards = res.get("boards")
-        if boards is None:
-            continue
-        rates = [n / res["seconds"] for n in boards["in_window"]]
-        total = sum(boards["in_round"]) / len(boards["in_round"])
-        print(
-            f"{rnd.name + '  ' + rnd.label:<34}{sum(rates) / len(rates):>6.1f}"
-            f"{min(rates):>6.1f}{max(rates):>6.1f}{total:>7.0f}"
-            f"{boards['closed'].get('4408', 0):>7}{_ms(boards['snapshot_ages'])}"
-        )
-        sizes.append(boards["snapshot_chars"])
-    print(f"largest floor.snapshot: {max(sizes)} characters")
-    for rnd, res in zip(ROUNDS, results, strict=True):
-        boards = res.get("boards", {})
-        if res["closed"] or boards.get("closed"):
-            print(
-                f"{rnd.name}: sockets closed by the server (close code: times): desks "
-                f"{res['closed']}, supervisors {boards.get('closed', {})}"
-            )
+        closed = {
+            **res["closed"],
+            **{f"board {k}": v for k, v in res.get("boards", {}).get("closed", {}).items()},
+        }
+        if closed:
+            print(f"{rnd.name}: sockets closed by the server (close code: times): {closed}")
 
 
 # --- the clients' processes -----------------------------------------------------------------
@@ -375,6 +368,7 @@ async def open_socket(url: str, token: str) -> ClientConnection:
         url,
         subprotocols=[Subprotocol("cti.v1"), Subprotocol(f"bearer.{token}")],
         ping_interval=None,
+        max_size=None,
     )
     hello = json.loads(await ws.recv())
     if hello["type"] != "hello":
@@ -428,19 +422,23 @@ async def read_end() -> tuple[int, int]:
     return int(start), int(end)
 
 
+def number(call: str) -> int | None:
+    return int(call.rsplit("-", 1)[1]) if call.startswith("wallboard-") else None
+
+
 async def desks_main(args: argparse.Namespace, tokens: list[str]) -> None:
-    """The agents' desks: each pop's latency, until every call's pop came (or none for 5 s)."""
+    """The agents' desks: when each pop came, until every call's pop came (or none for 5 s)."""
     closed: Counter[str] = Counter()
     readers = await connect_all(args.port, tokens, closed)
-    pops: dict[str, float] = {}
+    pops: dict[int, int] = {}
     came = asyncio.Event()
 
     def handle(text: str, now: int) -> None:
-        if not text.startswith('{"type":"call.offered"'):
-            return
-        data = json.loads(text)["data"]
-        pops.setdefault(data["call_id"], (now - published_at(data["call_id"])) / 1e6)
-        came.set()
+        if text.startswith('{"type":"call.offered"'):
+            n = number(json.loads(text)["data"]["call_id"])
+            if n is not None:
+                pops.setdefault(n, now)
+                came.set()
 
     print("READY", flush=True)
     async with asyncio.TaskGroup() as tg:
@@ -455,22 +453,33 @@ async def desks_main(args: argparse.Namespace, tokens: list[str]) -> None:
         await asyncio.gather(*(reader.stop() for reader in readers))
         for task in tasks:
             task.cancel()
-    print(json.dumps({"pops": list(pops.values()), "closed": closed}), flush=True)
+    print(json.dumps({"pops": pops, "closed": closed}), flush=True)
 
 
 async def boards_main(args: argparse.Namespace, tokens: list[str]) -> None:
-    """The supervisors' sockets: messages per 10 ms bucket each, and the snapshots' ages."""
+    """The supervisors' sockets: per socket, when each call was first shown (waiting or
+    talking) and first shown talking; snapshots received per socket."""
     closed: Counter[str] = Counter()
     readers = await connect_all(args.port, tokens, closed)
-    buckets: list[Counter[int]] = [Counter() for _ in readers]
-    snapshots: list[tuple[int, float, int]] = []  # (received, age ms, characters)
+    shown: list[dict[int, int]] = [{} for _ in readers]
+    talking: list[dict[int, int]] = [{} for _ in readers]
+    received: list[list[int]] = [[] for _ in readers]
+    largest = [0]
 
     def handler(i: int) -> Callable[[str, int], None]:
         def handle(text: str, now: int) -> None:
-            buckets[i][now // BUCKET_NS] += 1
-            if text.startswith('{"type":"floor.snapshot"'):
-                at = dt.datetime.fromisoformat(json.loads(text)["at"])
-                snapshots.append((now, (time.time() - at.timestamp()) * 1000, len(text)))
+            if not text.startswith('{"type":"floor.snapshot"'):
+                return
+            received[i].append(now)
+            largest[0] = max(largest[0], len(text))
+            data = json.loads(text)["data"]
+            for row in data["waiting"]:
+                if (n := number(row["call_id"])) is not None:
+                    shown[i].setdefault(n, now)
+            for row in data["calls"]:
+                if (n := number(row["call_id"])) is not None:
+                    shown[i].setdefault(n, now)
+                    talking[i].setdefault(n, now)
 
         return handle
 
@@ -481,12 +490,11 @@ async def boards_main(args: argparse.Namespace, tokens: list[str]) -> None:
         await asyncio.gather(*(reader.stop() for reader in readers))
         for task in tasks:
             task.cancel()
-    first, last = start // BUCKET_NS, end // BUCKET_NS
     result = {
-        "in_window": [sum(n for b, n in c.items() if first <= b <= last) for c in buckets],
-        "in_round": [sum(n for b, n in c.items() if first <= b) for c in buckets],
-        "snapshot_ages": [age for at, age, _ in snapshots if at >= start],
-        "snapshot_chars": max((size for at, _, size in snapshots if at >= start), default=0),
+        "shown": shown,
+        "talking": talking,
+        "in_window": [sum(1 for at in r if start <= at <= end) for r in received],
+        "largest": largest[0],
         "closed": closed,
     }
     print(json.dumps(result), flush=True)
@@ -494,10 +502,14 @@ async def boards_main(args: argparse.Namespace, tokens: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--interval-ms", type=float, default=5.0)
+    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument("--interval-ms", type=float, default=50.0)
+    parser.add_argument("--ring-ms", type=float, default=500.0)
+    parser.add_argument("--talk-ms", type=float, default=3000.0)
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--supervisors", type=int, default=100)
+    parser.add_argument("--batch-ms", type=float, help="the wallboard's batching delay")
+    parser.add_argument("--gap-ms", type=float, help="the least time between two snapshots")
     parser.add_argument("--client-mode", choices=["agents", "supervisors"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tokens", help=argparse.SUPPRESS)

@@ -14,9 +14,10 @@ call counts in, its outcome and wait, short abandons, service level, overflows):
 old count is taken out of the counters and its new one put in. The floor reads events; what
 a call counts as is never decided here.
 
-The wallboard is built at most once a second (cti/floor_publisher.py; :attr:`FloorState.
-changed` says whether anything moved since the last snapshot), so 100 supervisors cost one
-snapshot a second, not one message per event each. The caller's number is masked: a
+The wallboard is pushed when the floor changes, at most 5 times a second
+(cti/floor_publisher.py; :attr:`FloorState.changed` says whether anything moved since the
+last snapshot), so 100 supervisors cost a few snapshots a second, not one message per event
+each. The caller's number is masked: a
 supervisor follows the floor, and opens a client record through the audited REST view.
 """
 

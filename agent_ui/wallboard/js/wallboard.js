@@ -1,4 +1,4 @@
-// The supervisors' wallboard: draws the server's `floor.snapshot` (at most one a second,
+// The supervisors' wallboard: draws the server's `floor.snapshot` (pushed on a change,
 // callcenter/cti/floor.py) and counts waits and durations on by itself between two of them.
 // Shares the desk's modules (../../js/): the session cookie, the websocket, text-only DOM.
 // The supervisor's actions on agents and waiting calls: agents.js, waiting.js, monitor.js; the
