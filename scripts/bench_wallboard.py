@@ -63,7 +63,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from callcenter.acd.model import AgentState, ClientSummary
-from callcenter.app import Runtime
 from callcenter.crm.vocabulary import RiskProfile, Role, Tier, ValueClass
 from callcenter.events import (
     AgentStateChanged,
@@ -76,6 +75,7 @@ from callcenter.events import (
 from callcenter.persistence.db import Database
 from callcenter.persistence.sessions import open_session
 from callcenter.persistence.tables import User
+from callcenter.runtime import Runtime
 from callcenter.settings import load_settings
 from scripts.bench_ivr_dtmf import percentile
 from scripts.bench_pop import BENCH_DIR, free_port, seed, served, write_tokens
@@ -194,6 +194,7 @@ async def start_clients(
         f"--port={port}",
         f"--tokens={tokens_file}",
         f"--calls={args.calls}",
+        *(["--no-deflate"] if args.no_deflate else []),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         limit=1 << 26,  # the supervisors' answer is one long line
@@ -331,7 +332,8 @@ def report(
     print(
         f"\n{args.calls} calls per round, one every {args.interval_ms:g} ms ({rate:g}/s), "
         f"ring {args.ring_ms:g} ms, talk {args.talk_ms:g} ms; {args.agents} agents' desks; "
-        f"wallboard batch {batch * 1000:g} ms, gap {gap * 1000:g} ms\n"
+        f"wallboard batch {batch * 1000:g} ms, gap {gap * 1000:g} ms; "
+        f"permessage-deflate {'off' if args.no_deflate else 'on'}\n"
     )
     print(f"{'':<40}{'n':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for rnd, res in zip(ROUNDS, results, strict=True):
@@ -365,12 +367,16 @@ def report(
 # --- the clients' processes -----------------------------------------------------------------
 
 
-async def open_socket(url: str, token: str) -> ClientConnection:
+async def open_socket(url: str, token: str, *, deflate: bool = True) -> ClientConnection:
+    """A socket as a browser opens it: offering permessage-deflate, unless ``deflate`` is
+    False (``--no-deflate``: what the server's compressing each snapshot for each socket
+    costs)."""
     ws = await connect(
         url,
         subprotocols=[Subprotocol("cti.v1"), Subprotocol(f"bearer.{token}")],
         ping_interval=None,
         max_size=None,
+        compression="deflate" if deflate else None,
     )
     hello = json.loads(await ws.recv())
     if hello["type"] != "hello":
@@ -381,8 +387,11 @@ async def open_socket(url: str, token: str) -> ClientConnection:
 class Reader:
     """One desk or wallboard: reads everything, answers pings, reconnects when closed."""
 
-    def __init__(self, url: str, token: str, ws: ClientConnection, closed: Counter[str]) -> None:
+    def __init__(
+        self, url: str, token: str, ws: ClientConnection, closed: Counter[str], deflate: bool
+    ) -> None:
         self.url = url
+        self.deflate = deflate
         self.token = token
         self.ws = ws
         self.closed = closed
@@ -404,16 +413,22 @@ class Reader:
             await asyncio.sleep(random.uniform(0.5, 1.5))  # the page's jittered backoff
             if self.stopping:
                 return
-            self.ws = await open_socket(self.url, self.token)
+            self.ws = await open_socket(self.url, self.token, deflate=self.deflate)
 
     async def stop(self) -> None:
         self.stopping = True
         await self.ws.close()
 
 
-async def connect_all(port: int, tokens: list[str], closed: Counter[str]) -> list[Reader]:
-    url = f"ws://127.0.0.1:{port}/ws"
-    return [Reader(url, token, await open_socket(url, token), closed) for token in tokens]
+async def connect_all(
+    args: argparse.Namespace, tokens: list[str], closed: Counter[str]
+) -> list[Reader]:
+    url = f"ws://127.0.0.1:{args.port}/ws"
+    deflate = not args.no_deflate
+    return [
+        Reader(url, token, await open_socket(url, token, deflate=deflate), closed, deflate)
+        for token in tokens
+    ]
 
 
 async def read_end() -> tuple[int, int]:
@@ -431,7 +446,7 @@ def number(call: str) -> int | None:
 async def desks_main(args: argparse.Namespace, tokens: list[str]) -> None:
     """The agents' desks: when each pop came, until every call's pop came (or none for 5 s)."""
     closed: Counter[str] = Counter()
-    readers = await connect_all(args.port, tokens, closed)
+    readers = await connect_all(args, tokens, closed)
     pops: dict[int, int] = {}
     came = asyncio.Event()
 
@@ -462,7 +477,7 @@ async def boards_main(args: argparse.Namespace, tokens: list[str]) -> None:
     """The supervisors' sockets: per socket, when each call was first shown (waiting or
     talking) and first shown talking; snapshots received per socket."""
     closed: Counter[str] = Counter()
-    readers = await connect_all(args.port, tokens, closed)
+    readers = await connect_all(args, tokens, closed)
     shown: list[dict[int, int]] = [{} for _ in readers]
     talking: list[dict[int, int]] = [{} for _ in readers]
     received: list[list[int]] = [[] for _ in readers]
@@ -515,6 +530,9 @@ def main() -> None:
     parser.add_argument("--supervisors", type=int, default=100)
     parser.add_argument("--batch-ms", type=float, help="the wallboard's batching delay")
     parser.add_argument("--gap-ms", type=float, help="the least time between two snapshots")
+    parser.add_argument(
+        "--no-deflate", action="store_true", help="the clients do not offer permessage-deflate"
+    )
     parser.add_argument("--client-mode", choices=["agents", "supervisors"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tokens", help=argparse.SUPPRESS)
