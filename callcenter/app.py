@@ -456,7 +456,10 @@ def create_app(
                 # The people's secrets written for Asterisk before the first AMI login
                 # reloads them (callcenter/pbx/phone_credentials.py).
                 await phone_credentials.prepare()
-                tasks.start("phone-lines", functools.partial(phone_credentials.run, ami))
+                tasks.start(
+                    "phone-lines",
+                    _on_the_pbx(runtime, functools.partial(phone_credentials.run, ami)),
+                )
                 if phone_check is not None:
                     tasks.start("phone-watch", PhoneWatch(phone_check, agent_states, events).run)
                 if settings.agent_desk_grace_seconds > 0:

@@ -43,8 +43,10 @@ README_SERVICE = "127.0.0.1:8080"  # where the README's curl lines find the serv
 
 
 def try_it() -> list[str]:
+    """The lines of the README's "Try it" commands (its ```sh block, not the prose after)."""
     readme = (PROJECT_ROOT / "README.md").read_text()
-    return readme.split("\n## Try it\n", 1)[1].split("\n## ", 1)[0].splitlines()
+    section = readme.split("\n## Try it\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```sh\n", 1)[1].split("\n```", 1)[0].splitlines()
 
 
 def client_argv() -> list[str]:
