@@ -182,10 +182,6 @@ class KeptPlaces:
         place.agent = agent_id
         place.wake.set()
 
-    def held(self, agent_id: int) -> bool:
-        """Whether the agent is held for a kept place's dial."""
-        return agent_id in self._holds
-
     def joined(self, agent_id: int) -> None:
         """A client dialled for ``agent_id`` joins the ACD (``take`` with ``for_agent``): if
         the agent is held for a kept place's dial, the hold ends here, so that the call goes
@@ -202,9 +198,6 @@ class KeptPlaces:
         for task in tasks:
             task.cancel()
         return tasks
-
-    def kept(self) -> list[KeptPlace]:
-        return list(self._kept.values())
 
     # --- a kept place's task --------------------------------------------------------------
 
