@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -247,6 +248,21 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
 
+    # --- Several instances (docs/operations.md, "Two instances"; docs/scaling.md) ------------
+    # On: one call owner at a time by a PostgreSQL advisory lock, the others standbys that
+    # serve /ws and forward /api to it. PostgreSQL only. Off (the default): this process is
+    # the only one and drives the calls, as on one machine.
+    cluster: bool = False
+    # This instance's name in the instances table (unique among the cluster's). Empty: the
+    # host's name and the HTTP port.
+    instance_id: str = Field(default="", max_length=64)
+    # Where the other instances reach this one's HTTP (they forward /api here while it owns
+    # the calls). Empty: http://<http_host>:<http_port>.
+    internal_url: str = ""
+    # How often an instance writes its heartbeat (and its open desks) and a standby tries the
+    # lease; a standby takes over at most this long after the owner's lock is freed.
+    cluster_beat_seconds: float = Field(default=0.5, gt=0, le=10)
+
     # --- Logins --------------------------------------------------------------------------------
     # A session ends this long after login (one shift), or after this long without a request.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
@@ -290,6 +306,14 @@ class Settings(BaseSettings):
         )
 
     @property
+    def effective_instance_id(self) -> str:
+        return self.instance_id or f"{socket.gethostname()}:{self.http_port}"[:64]
+
+    @property
+    def effective_internal_url(self) -> str:
+        return (self.internal_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @property
     def effective_allowed_origins(self) -> list[str]:
         if self.allowed_origins:
             return [origin.rstrip("/").lower() for origin in self.allowed_origins]
@@ -328,6 +352,13 @@ class Settings(BaseSettings):
         if not value or not all(ch.isalnum() or ch in "-_" for ch in value):
             raise ValueError("instance name may hold only letters, digits, '-' and '_'")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_on_postgres(self) -> Settings:
+        # The call-owner lease is a PostgreSQL advisory lock; SQLite is one machine's file.
+        if self.cluster and not self.effective_database_url.startswith("postgresql"):
+            raise ValueError("cluster needs a PostgreSQL database_url")
+        return self
 
     @model_validator(mode="after")
     def _transfer_has_a_number(self) -> Settings:

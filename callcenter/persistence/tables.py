@@ -850,3 +850,20 @@ class ReturnVisitAnswers(Base):
     complaint_ids: Mapped[list[int]] = mapped_column(JSON)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id"))  # the branch's task
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# --- several instances (issue 21; migration 0020) ---------------------------------------------
+
+
+class ServiceInstance(Base):
+    """One running service instance of a cluster (docs/scaling.md), written by its own
+    heartbeat: where the others reach it, whether it holds the call-owner lease, and the users
+    who have a desk open on it (the owner's desk watch counts them with its own)."""
+
+    __tablename__ = "service_instances"
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    internal_url: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # owner, standby
+    desks: Mapped[list[int]] = mapped_column(JSON)  # user ids with a desk open here
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    beat_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
