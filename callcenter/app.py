@@ -82,6 +82,7 @@ from callcenter.persistence.recordings import SqlRecordingLedger
 from callcenter.persistence.supervision import SqlSupervisionBackend
 from callcenter.runtime import Runtime
 from callcenter.sandbox.instance import AsteriskInstance, cel_file_for, phones_conf_for
+from callcenter.sandbox.router import router_db_for
 from callcenter.secretbox import box_for
 from callcenter.settings import Settings
 
@@ -338,7 +339,13 @@ def create_app(
         phone_credentials = PhoneCredentials(
             SqlPhoneSecrets(db),
             box_for(settings),
-            PhoneConfig(phones_conf_for(settings), settings.sip_realm, ami)
+            PhoneConfig(
+                phones_conf_for(settings),
+                settings.sip_realm,
+                ami,
+                router=settings.sip_router,
+                router_db=router_db_for(settings),
+            )
             if settings.pbx_enabled
             else None,
         )

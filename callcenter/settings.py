@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     # Where the service writes the phones' endpoints and credentials (pjsip_phones.conf) for
     # Asterisk to include. Empty: the sandbox instance's etc folder.
     phones_conf_file: Path | None = None
+    # Several Asterisk nodes behind Kamailio (docs/operations.md, "Several Asterisk nodes
+    # behind Kamailio"): the router's host:port. Empty (one Asterisk): the desk phones
+    # register at Asterisk. Set: they register at the router, and every node reaches them
+    # through it (pjsip_phones.conf gives each desk phone's AOR the router as its contact).
+    sip_router: str = Field(default="", pattern=r"^([A-Za-z0-9_.-]+:[0-9]{1,5})?$")
+    # Where the service writes the router's table of the phones' HA1 (Kamailio's db_text
+    # "subscriber" file). Empty: the sandbox router's folder (callcenter/sandbox/router.py).
+    sip_router_db_dir: Path | None = None
     supervisor_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["1901", "1902"]
     )

@@ -55,6 +55,15 @@ RELOAD_FIELDS = {
     "CallerID": '"phones reload" <0>',
 }
 RELOAD_TIMEOUT = 15.0
+# Behind a router (render_phones): how often each node asks the router whether a desk phone
+# is registered, and how long it waits for the answer that does not come when it is not. A
+# phone that registers or goes away is seen within about the sum.
+ROUTER_QUALIFY_SECONDS = 2
+ROUTER_QUALIFY_TIMEOUT = 1.0
+# The router's HA1 table (render_router_subscribers): its file name and column line, as
+# Kamailio's db_text reads them (callcenter/sandbox/router.py writes the same header).
+ROUTER_SUBSCRIBER_TABLE = "subscriber"
+ROUTER_SUBSCRIBER_HEADER = "username(string) domain(string) ha1(string)"
 # An extension goes into section names and usernames: digits only, as users.extension holds.
 _EXTENSION = re.compile(r"[0-9]{2,16}")
 
@@ -90,8 +99,18 @@ def ha1(username: str, realm: str, secret: str) -> str:
     return hashlib.md5(f"{username}:{realm}:{secret}".encode(), usedforsecurity=False).hexdigest()
 
 
-def render_phones(lines: Sequence[PhoneLine], realm: str) -> str:
-    """The text of pjsip_phones.conf for these lines, in extension order."""
+def render_phones(lines: Sequence[PhoneLine], realm: str, *, router: str = "") -> str:
+    """The text of pjsip_phones.conf for these lines, in extension order.
+
+    With a ``router`` (``host:port`` of the Kamailio in front of several nodes), the desk
+    phone registers there, not here: its AOR gets the router as a static contact
+    (``sip:<ext>@router``), so ``PJSIP/<ext>`` still names the phone in every dial string and
+    channel name, and the INVITE goes to the router, which sends it on to where the phone
+    registered. The contact is qualified every ROUTER_QUALIFY_SECONDS: the router answers
+    only while the extension is registered there (asterisk_conf/kamailio/kamailio.cfg,
+    route[FROM_NODE]), so the endpoint's device state, which the ACD asks before "ready"
+    (callcenter/pbx/registrations.py), follows the registration at the router. The browser's
+    line (``<ext>-web``, WSS) still registers at a node directly."""
     out = [
         "; Written by the contact-center service (callcenter/pbx/phone_config.py): do not edit,",
         "; it is replaced at every start of the service and every rotation of a secret.",
@@ -113,9 +132,32 @@ def render_phones(lines: Sequence[PhoneLine], realm: str) -> str:
                 f"password_digest = md5:{ha1(endpoint, realm, line.secret)}",
                 "",
                 f"[{endpoint}](phone-aor)",
+                *(_router_contact(ext, router) if router and endpoint == ext else []),
                 "",
             ]
     return "\n".join(out)
+
+
+def _router_contact(extension: str, router: str) -> list[str]:
+    return [
+        f"contact = sip:{extension}@{router}",
+        f"qualify_frequency = {ROUTER_QUALIFY_SECONDS}",
+        f"qualify_timeout = {ROUTER_QUALIFY_TIMEOUT}",
+    ]
+
+
+def render_router_subscribers(lines: Sequence[PhoneLine], realm: str) -> str:
+    """The router's table of the desk phones' HA1 (Kamailio's db_text ``subscriber``: the
+    column line, then ``username:domain:ha1`` rows): the same HA1 as pjsip_phones.conf's, so
+    a phone registers at the router with the person's own secret. Values are digits and hex:
+    db_text's ``:`` separator never needs escaping."""
+    out = [ROUTER_SUBSCRIBER_HEADER]
+    for line in sorted(lines, key=lambda item: item.extension):
+        ext = line.extension
+        if not _EXTENSION.fullmatch(ext):
+            raise ValueError(f"not an extension: {ext!r}")
+        out.append(f"{ext}:{realm}:{ha1(ext, realm, line.secret)}")
+    return "\n".join(out) + "\n"
 
 
 def write_phones(path: Path, text: str, *, group: int | None = None) -> None:
@@ -134,6 +176,10 @@ def write_phones(path: Path, text: str, *, group: int | None = None) -> None:
         draft.unlink(missing_ok=True)
 
 
+def _group_of(path: Path) -> int | None:
+    return path.parent.stat().st_gid if path.parent.exists() else None
+
+
 class Reloader(Protocol):
     """What the reload needs of the AMI client."""
 
@@ -150,17 +196,38 @@ class Reloader(Protocol):
 class PhoneConfig:
     """Writes pjsip_phones.conf and makes Asterisk read it again."""
 
-    def __init__(self, path: Path, realm: str, ami: Reloader | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        realm: str,
+        ami: Reloader | None,
+        *,
+        router: str = "",
+        router_db: Path | None = None,
+    ) -> None:
         self.path = path
         self.realm = realm
         self.ami = ami
+        # Several nodes behind a router (CALLCENTER_SIP_ROUTER): the desk phones' AORs point
+        # at it, and its HA1 table is written into router_db (render_phones,
+        # render_router_subscribers).
+        self.router = router
+        self.router_db = router_db
         self.applied = 0
 
     async def write(self, lines: Sequence[PhoneLine]) -> None:
         """Write the file only (Asterisk reads it at its next boot or reload), in the group
-        of its folder (the sandbox's etc folder is Asterisk's)."""
-        group = self.path.parent.stat().st_gid if self.path.parent.exists() else None
-        write_phones(self.path, render_phones(lines, self.realm), group=group)
+        of its folder (the sandbox's etc folder is Asterisk's); and the router's table.
+
+        The router needs no reload: Kamailio's db_text reads the table again at the next
+        REGISTER after the file changed (its modification time, to the second)."""
+        if self.router_db is not None:
+            table = self.router_db / ROUTER_SUBSCRIBER_TABLE
+            write_phones(
+                table, render_router_subscribers(lines, self.realm), group=_group_of(table)
+            )
+        text = render_phones(lines, self.realm, router=self.router)
+        write_phones(self.path, text, group=_group_of(self.path))
 
     async def apply(self, lines: Sequence[PhoneLine]) -> None:
         """Write the file, then reload res_pjsip: from the reload's answer on, Asterisk
