@@ -199,6 +199,11 @@ async def test_callers_at_the_router_are_spread_over_both_nodes(cluster: Cluster
     taken = [a - b for a, b in zip(after, before, strict=True)]
     # Round robin: two each.
     assert taken == [2, 2], taken
+    # Each node names its channels' uniqueids after itself (asterisk.conf systemname), so a
+    # uniqueid names one channel across the nodes.
+    for node in cluster.nodes:
+        settings = node.cli("core show settings")
+        assert re.search(rf"System name:\s+{node.settings.sandbox_instance}\n", settings)
 
 
 async def test_a_phone_registered_at_the_router_is_reached_from_either_node(
