@@ -60,8 +60,9 @@ class RouterConfig:
     reply_ms: int = 2000
     children: int = 2
     log_level: int = 1
-    # The address the router puts in Record-Route and Via when it binds a wildcard (a
-    # container): where the nodes and the phones reach it.
+    # A container's second side (kamailio.cfg): the port the carrier and the phones reach,
+    # and the address they reach it at. 0: one side only (the sandbox, all on loopback).
+    public_port: int = 0
     advertise: str = ""
     aliases: tuple[str, ...] = ()
 
@@ -106,6 +107,7 @@ def render_router(config: RouterConfig, target: Path, *, db_dir: Path, run_dir: 
             "reply_ms": config.reply_ms,
             "children": config.children,
             "log_level": config.log_level,
+            "public_port": config.public_port,
             "advertise": config.advertise,
             "aliases": list(config.aliases),
             "module_dir": MODULE_DIR,

@@ -120,7 +120,13 @@ def build_context(env: Mapping[str, str], module_dir: str) -> dict[str, object]:
         "CALLCENTER_SIP_EXTERNAL_ADDRESS", value["CALLCENTER_SIP_EXTERNAL_ADDRESS"], _ADDRESS
     )
     return {
-        "instance": INSTANCE,
+        # asterisk.conf's systemname, the prefix of every channel's uniqueid: each node of
+        # several behind the router needs its own (docker-compose.yml, profile "cluster").
+        "instance": _checked(
+            "CALLCENTER_SANDBOX_INSTANCE",
+            env.get("CALLCENTER_SANDBOX_INSTANCE", "").strip() or INSTANCE,
+            _TOKEN,
+        ),
         "instance_dir": str(INSTANCE_DIR),
         "module_dir": module_dir,
         # Reachable on the compose network only: docker-compose.yml does not publish it.

@@ -5,9 +5,13 @@ tests/integration/test_cluster_real_kamailio.py."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+import yaml
 
 from callcenter.pbx.phone_config import (
     ROUTER_SUBSCRIBER_HEADER,
@@ -19,7 +23,7 @@ from callcenter.pbx.phone_config import (
     render_router_subscribers,
 )
 from callcenter.sandbox import router
-from callcenter.settings import load_settings
+from callcenter.settings import PROJECT_ROOT, load_settings
 
 LINES = [PhoneLine("1002", "s3cret-b"), PhoneLine("1001", "s3cret-a")]
 
@@ -118,3 +122,91 @@ def test_dispatcher_list_answer_is_read_per_node() -> None:
         "sip:127.0.0.1:25960": "IP",
         "sip:127.0.0.1:25860": "AP",
     }
+
+
+# --- the containers (docker-compose.yml, profile "cluster") -----------------------------------
+
+ROUTER_SCRIPT = PROJECT_ROOT / "docker" / "kamailio" / "render_router.py"
+ASTERISK_SCRIPT = PROJECT_ROOT / "docker" / "asterisk" / "render_conf.py"
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_router_image_renders_with_the_sandbox_context_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    captured: dict[str, object] = {}
+
+    def capture(source: Path, target: Path, context: dict[str, object]) -> list[Path]:
+        captured.update(context)
+        return []
+
+    monkeypatch.setattr(router, "render_tree", capture)
+    config = router.RouterConfig("127.0.0.1", 25800, ("127.0.0.1:25860",))
+    router.render_router(config, tmp_path, db_dir=tmp_path, run_dir=tmp_path)
+    script = _load(ROUTER_SCRIPT, "callcenter_docker_render_router")
+    context = script.build_context(
+        {"CALLCENTER_SIP_EXTERNAL_ADDRESS": "198.51.100.20"}, "172.28.0.9"
+    )
+    assert set(context) == set(captured)
+    assert context["nodes"] == ["asterisk:5060"]
+    assert (context["public_port"], context["advertise"]) == (5080, "198.51.100.20")
+    with pytest.raises(script.ConfigError, match="CALLCENTER_SIP_EXTERNAL_ADDRESS"):
+        script.build_context({}, "172.28.0.9")
+    with pytest.raises(script.ConfigError, match="CALLCENTER_ROUTER_NODES"):
+        script.build_context(
+            {
+                "CALLCENTER_SIP_EXTERNAL_ADDRESS": "198.51.100.20",
+                "CALLCENTER_ROUTER_NODES": "asterisk;5060",
+            },
+            "172.28.0.9",
+        )
+
+
+def test_the_container_router_has_two_sides(tmp_path: Path) -> None:
+    config = router.RouterConfig(
+        "172.28.0.9", 5060, ("asterisk:5060",), public_port=5080, advertise="198.51.100.20"
+    )
+    router.render_router(config, tmp_path, db_dir=tmp_path, run_dir=tmp_path)
+    cfg = (tmp_path / "kamailio.cfg").read_text()
+    assert "listen=udp:172.28.0.9:5080 advertise 198.51.100.20:5080" in cfg
+    # Calls to the nodes leave from the compose network's side.
+    assert cfg.count("force_send_socket(udp:172.28.0.9:5060);") == 2
+
+
+def test_the_cluster_profile_adds_a_router_and_a_second_node_with_its_own_name() -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    default = {name for name, service in services.items() if "profiles" not in service}
+    assert default == {"asterisk", "postgres", "app"}
+    assert services["kamailio"]["profiles"] == ["cluster"]
+    assert services["asterisk-2"]["profiles"] == ["cluster"]
+    second = services["asterisk-2"]["environment"]
+    assert (
+        second["CALLCENTER_AMI_SECRET"]
+        == services["asterisk"]["environment"]["CALLCENTER_AMI_SECRET"]
+    )
+    script = _load(ASTERISK_SCRIPT, "callcenter_docker_render_conf_for_router")
+    env = {
+        "CALLCENTER_AMI_SECRET": "s",
+        "CALLCENTER_AMI_PERMIT": "172.28.0.0/24",
+        "CALLCENTER_TRUNK_ADDRESS": "kamailio",
+        "CALLCENTER_SIP_EXTERNAL_ADDRESS": "198.51.100.20",
+    }
+    first = script.build_context(env, "/modules")
+    named = script.build_context(
+        {**env, "CALLCENTER_SANDBOX_INSTANCE": second["CALLCENTER_SANDBOX_INSTANCE"]}, "/modules"
+    )
+    assert (first["instance"], named["instance"]) == ("docker", "asterisk-2")
+    # The app tells the router's HA1 table where the router reads it.
+    app_env = services["app"]["environment"]
+    assert app_env["CALLCENTER_SIP_ROUTER_DB_DIR"] == "/var/lib/callcenter/phones"
+    assert "phones:/var/lib/callcenter/phones:ro" in services["kamailio"]["volumes"]
