@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Where the service writes the router's table of the phones' HA1 (Kamailio's db_text
     # "subscriber" file). Empty: the sandbox router's folder (callcenter/sandbox/router.py).
     sip_router_db_dir: Path | None = None
+    # Where the desk phones reach the router (host:port), when that is not sip_router (a
+    # container: the host's published port); handed to each person with their secret.
+    sip_router_public_address: str = Field(default="", pattern=r"^([A-Za-z0-9_.-]+:[0-9]{1,5})?$")
     supervisor_extensions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["1901", "1902"]
     )
@@ -303,6 +306,14 @@ class Settings(BaseSettings):
             if path and path != ":memory:":
                 return Path(path).parent / "secret.key"
         return PROJECT_ROOT / "var" / "secret.key"
+
+    @property
+    def desk_phone_server(self) -> str:
+        """Where a desk phone registers, as the phone reaches it: the router when there is
+        one (docs/operations.md, "Several Asterisk nodes behind Kamailio"), else Asterisk."""
+        if self.sip_router:
+            return self.sip_router_public_address or self.sip_router
+        return f"{self.sip_external_address or self.sip_bind}:{self.sip_port}"
 
     @property
     def effective_sip_tls_files(self) -> tuple[Path, Path]:

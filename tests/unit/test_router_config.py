@@ -80,6 +80,15 @@ def test_the_router_db_is_the_sandbox_routers_unless_set(tmp_path: Path) -> None
     assert router.router_db_for(chosen) == tmp_path
 
 
+def test_desk_phones_are_told_to_register_at_the_router_when_there_is_one() -> None:
+    assert load_settings(sip_port=5060).desk_phone_server == "127.0.0.1:5060"
+    assert load_settings(sip_router="127.0.0.1:5090").desk_phone_server == "127.0.0.1:5090"
+    container = load_settings(
+        sip_router="kamailio:5060", sip_router_public_address="198.51.100.20:5080"
+    )
+    assert container.desk_phone_server == "198.51.100.20:5080"
+
+
 def test_rendered_config_names_the_nodes_ports_and_realm(tmp_path: Path) -> None:
     config = router.RouterConfig("127.0.0.1", 25800, ("127.0.0.1:25860", "127.0.0.1:25960"))
     router.render_router(config, tmp_path, db_dir=tmp_path / "db", run_dir=tmp_path / "run")
@@ -209,4 +218,7 @@ def test_the_cluster_profile_adds_a_router_and_a_second_node_with_its_own_name()
     # The app tells the router's HA1 table where the router reads it.
     app_env = services["app"]["environment"]
     assert app_env["CALLCENTER_SIP_ROUTER_DB_DIR"] == "/var/lib/callcenter/phones"
+    public = "${CALLCENTER_ROUTER_PUBLIC_PORT:-5080}"
+    assert app_env["CALLCENTER_SIP_ROUTER_PUBLIC_ADDRESS"].endswith(f":{public}")
+    assert services["kamailio"]["ports"][0].startswith(f"{public}:")
     assert "phones:/var/lib/callcenter/phones:ro" in services["kamailio"]["volumes"]

@@ -61,7 +61,7 @@ async def my_phone_credentials(
         desk=DeskPhoneOut(
             username=ext,
             password=found.secret,
-            server=f"{settings.sip_external_address or settings.sip_bind}:{settings.sip_port}",
+            server=settings.desk_phone_server,
         ),
     )
 
