@@ -59,13 +59,13 @@ from callcenter.crm.recordings import (
 from callcenter.persistence.recording_files import LocalRecordingStorage
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings, load_settings
+from scripts.proc_stats import CLK_TCK, machine_ticks, process_ticks
 from tests.support.agent_phone import AgentPhone, Answer, PhoneCall
 from tests.support.phone_secrets import sandbox_phone_secrets
 
 RATE = 8000
 PACKET = 160
 PACKET_SECONDS = 0.020
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 EXTENSIONS = (
     [str(n) for n in range(1001, 1011)] + [str(n) for n in range(2001, 2061)] + ["1901", "1902"]
 )
@@ -130,18 +130,7 @@ def settings_from_env() -> Settings:
 
 
 def asterisk_ticks(instance: AsteriskInstance) -> int:
-    total = 0
-    for pid in instance._instance_pids():
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total
-
-
-def machine_ticks() -> int:
-    """Busy ticks of the whole machine (/proc/stat: all but idle and iowait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields) - fields[3] - fields[4]
+    return process_ticks(instance._instance_pids())
 
 
 def jitter_ms(arrivals: list[float]) -> float:
