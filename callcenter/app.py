@@ -12,6 +12,7 @@ import functools
 import logging
 import signal
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +29,22 @@ from callcenter.acd.wrap_up import WrapUpRules
 from callcenter.api import api_router
 from callcenter.api.desk import mount_agent_desktop, phone_socket_origin
 from callcenter.api.errors import install_error_handlers
+from callcenter.api.forwarding import ForwardToOwner, OwnerForwarder
 from callcenter.api.no_store import NoStoreForApi
 from callcenter.api.routes.health import health_router
 from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.cluster.desks import ClusterDesks
+from callcenter.cluster.ownership import CallOwnership
 from callcenter.crm.recording_alarm import RecordingAlarm, StorageWatch, alarm_event
 from callcenter.crm.recording_pauses import RecordingPauses
 from callcenter.crm.recordings import RecordingService
 from callcenter.cti.desk_watch import DeskWatch
 from callcenter.cti.floor import FloorState
 from callcenter.cti.floor_publisher import FloorPublisher
+from callcenter.cti.hub import CtiHub
 from callcenter.cti.pop_delivery import HubPopDelivery
 from callcenter.events import EventBus
 from callcenter.ivr.calendar import BusinessCalendar
@@ -69,6 +74,7 @@ from callcenter.pbx.virtual_hold import VirtualHoldCallBacks
 from callcenter.persistence import migrate
 from callcenter.persistence.adopted_ends import AsteriskEnds
 from callcenter.persistence.agent_phones import SqlAgentPhones
+from callcenter.persistence.call_owner import PgCoordination
 from callcenter.persistence.cel_import import CelImporter
 from callcenter.persistence.db import Database, ensure_sqlite_folder
 from callcenter.persistence.floor import load_floor_seed
@@ -233,6 +239,57 @@ def _on_the_pbx(
             await asyncio.Event().wait()
 
     return follow
+
+
+def _call_ownership(
+    runtime: Runtime,
+    hub: CtiHub,
+    start_call_owner: Callable[[dt.datetime], Awaitable[None]],
+) -> CallOwnership:
+    """A cluster's instance (docs/scaling.md): a standby until it takes the call-owner lease,
+    then the owner; its hub's desks counted with the other instances'."""
+    settings = runtime.settings
+    desks = ClusterDesks()
+    hub.presence = desks
+    beat = settings.cluster_beat_seconds
+
+    async def take_over(at: dt.datetime) -> None:
+        began = time.monotonic()
+        await start_call_owner(at)
+        runtime.tasks.start(
+            "takeover-report", lambda: _report_takeover(runtime, began), Policy.UNTIL_DONE
+        )
+
+    async def step_down() -> None:
+        await runtime.ami.close()  # nothing more reaches Asterisk from here
+
+    return CallOwnership(
+        PgCoordination(
+            settings.effective_database_url,
+            settings.effective_instance_id,
+            settings.effective_internal_url,
+            # Four beats missed (and never under two seconds): that instance is gone.
+            fresh_seconds=max(4 * beat, 2.0),
+        ),
+        desks,
+        instance_id=settings.effective_instance_id,
+        internal_url=settings.effective_internal_url,
+        beat=beat,
+        take_over=take_over,
+        step_down=step_down,
+    )
+
+
+async def _report_takeover(runtime: Runtime, began: float) -> None:
+    """Log how long the new owner took to be ready to drive calls: the PBX link resynced
+    (every channel known again) and the ACD's agents and queues loaded from the database."""
+    await runtime.link.resynced.wait()
+    if runtime.acd is not None:
+        await runtime.acd.started.wait()
+    seconds = time.monotonic() - began
+    if runtime.cluster is not None:
+        runtime.cluster.ready_seconds = seconds
+    log.warning("call owner ready %.0f ms after taking the lease", seconds * 1000)
 
 
 class _UseIvr:
@@ -446,10 +503,11 @@ def create_app(
         )
         app.state.runtime = runtime
         tasks = runtime.tasks
-        try:
-            tasks.start("journal", journal.run)
-            tasks.start("cti-hub", hub.run)
-            tasks.start("floor", floor.run)
+
+        async def start_call_owner(owner_since: dt.datetime) -> None:
+            """The part of the service that drives calls: at the start on one machine, at
+            the takeover of the call-owner lease in a cluster (``owner_since``: calls a
+            previous owner left open before then are adopted)."""
             # Every new account gets its return visit (docs/outbound.md).
             center_zone = ZoneInfo(settings.business_timezone)
             tasks.start(
@@ -479,7 +537,10 @@ def create_app(
                         start_grace_seconds=settings.ws_heartbeat_seconds * 3,
                         ready_agents=SqlAgentPhones(db).ready_agent_ids,
                     )
-                    hub.presence = desks
+                    if isinstance(hub.presence, ClusterDesks):
+                        hub.presence.attach(desks)  # desks open on any instance count
+                    else:
+                        hub.presence = desks
                     tasks.start("desk-watch", desks.run)
                 tasks.start("acd", acd.run)
                 tasks.start("call-control", _on_the_pbx(runtime, calls.run))
@@ -501,13 +562,27 @@ def create_app(
                     "progressive-dialler",
                     functools.partial(outbound.run_progressive, events, progressive, acd),
                 )
-                tasks.start("acd-adopt", lambda: adoption.run(started_at), Policy.UNTIL_DONE)
+                tasks.start("acd-adopt", lambda: adoption.run(owner_since), Policy.UNTIL_DONE)
                 if settings.cel_import_seconds > 0:
                     # Calls the service never saw (the fallback took them) become records.
                     importer = CelImporter(
-                        db, cel_file_for(settings), service_started_at=started_at
+                        db, cel_file_for(settings), service_started_at=owner_since
                     )
                     tasks.start("cel-import", lambda: importer.run(settings.cel_import_seconds))
+
+        cluster = _call_ownership(runtime, hub, start_call_owner) if settings.cluster else None
+        runtime.cluster = cluster
+        if cluster is not None:
+            app.state.forwarder = OwnerForwarder()
+        try:
+            tasks.start("journal", journal.run)
+            tasks.start("cti-hub", hub.run)
+            tasks.start("floor", floor.run)
+            if cluster is None:
+                await start_call_owner(started_at)
+            else:
+                # Standby until the lease is taken (callcenter/cluster/ownership.py).
+                tasks.start("call-owner", cluster.run, Policy.FATAL)
             with _reload_on_sighup(runtime):
                 yield
         finally:
@@ -517,12 +592,17 @@ def create_app(
             await ami.close()
             await tasks.finish("ami", timeout=5.0)
             await tasks.stop()
+            if cluster is not None:
+                await app.state.forwarder.close()
             await db.dispose()
 
     install_access_log_filter()  # phone and ID numbers travel in search query strings
     app = FastAPI(title="callcenter", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(NoStoreForApi)  # personal data is never cached anywhere
+    if settings.cluster:
+        # Outermost: a standby's /api goes to the call owner, whose answer is kept as it is.
+        app.add_middleware(ForwardToOwner)
     app.include_router(api_router())
     app.include_router(health_router)
     app.include_router(ws_router)

@@ -9,6 +9,7 @@ from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.ports import PhoneRegistry
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.client import AmiClient
+from callcenter.cluster.ownership import CallOwnership
 from callcenter.crm.recording_alarm import RecordingAlarm
 from callcenter.crm.recording_pauses import RecordingPauses
 from callcenter.cti.floor_publisher import FloorPublisher
@@ -55,3 +56,5 @@ class Runtime:
     outbound: OutboundService | None = None  # the dialler (dials only with a PBX)
     # Each person's own SIP credentials (issue 19); without a PBX they are made, not applied.
     phone_credentials: PhoneCredentials | None = None
+    # One of several instances (docs/scaling.md): owner or standby. None: the only one.
+    cluster: CallOwnership | None = None

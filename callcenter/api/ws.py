@@ -46,7 +46,9 @@ from callcenter.api.auth import (
     principal_for_token,
 )
 from callcenter.api.deps import Clock, ClockDep
+from callcenter.api.forwarding import OWNER_UNREACHABLE, OwnerForwarder
 from callcenter.api.schemas.agents import AgentOut, AgentStateIn
+from callcenter.cluster.ownership import CallOwnership
 from callcenter.cti.hub import CloseKind, Connection, ConnectionClosed, CtiHub, HubConfig
 from callcenter.cti.messages import (
     ClientMessage,
@@ -176,10 +178,20 @@ async def cti_socket(websocket: WebSocket, clock: ClockDep) -> None:
     await websocket.accept(subprotocol=creds.subprotocol)
     conn = hub.connect(Viewer(principal.user_id, principal.username, principal.role))
     session = CtiSession(websocket, runtime.db, runtime.agent_states, hub, conn, creds.token, clock)
+    if runtime.cluster is not None:  # a standby hands state changes to the call owner
+        session.owner = OwnerStates(runtime.cluster, websocket.app.state.forwarder)
     try:
         await session.serve(settings)
     finally:
         hub.disconnect(conn)
+
+
+@dataclass(frozen=True)
+class OwnerStates:
+    """Where a standby's desks change their agent's state: the call owner."""
+
+    cluster: CallOwnership
+    forwarder: OwnerForwarder
 
 
 # --- one connection -------------------------------------------------------------------------
@@ -206,6 +218,7 @@ class CtiSession:
         self.conn = conn
         self._token = token
         self._clock = clock
+        self.owner: OwnerStates | None = None  # in a cluster: where agents' states live
 
     async def serve(self, settings: Settings) -> None:
         viewer = self.conn.viewer
@@ -368,6 +381,9 @@ class CtiSession:
             fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors()]
             self._error("invalid-message", "invalid state change", {**ref, "fields": fields})
             return
+        if self.owner is not None and not self.owner.cluster.is_owner:
+            await self._change_state_at_owner(self.owner, change, ref)
+            return
         try:
             record = await self.states.set_own(principal.user_id, change.state, change.reason)
         except DomainError as exc:
@@ -375,6 +391,26 @@ class CtiSession:
             return
         out = AgentOut.of(record)
         self.conn.push(self.hub.message("state.ok", {"agent": out.model_dump(mode="json"), **ref}))
+
+    async def _change_state_at_owner(
+        self, owner: OwnerStates, change: AgentStateIn, ref: dict[str, Any]
+    ) -> None:
+        """On a standby: the same use case, run by the call owner (one owner per state)."""
+        url = owner.cluster.owner_url
+        if url is None:
+            status, body = 503, {"error": OWNER_UNREACHABLE, "message": "no call owner is known"}
+        else:
+            body_in = change.model_dump(mode="json")
+            status, body = await owner.forwarder.change_state(url, self._token, body_in)
+        if status == 200:
+            self.conn.push(self.hub.message("state.ok", {"agent": body, **ref}))
+            return
+        detail = body.get("detail")
+        self._error(
+            str(body.get("error", OWNER_UNREACHABLE)),
+            str(body.get("message", "the call owner refused the change")),
+            {**(detail if isinstance(detail, dict) else {}), **ref},
+        )
 
     async def _watch_session(self, every: float) -> None:
         """Logout, expiry or a changed role end the connection, not only the next request."""

@@ -30,9 +30,14 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     load balancers and supervisors) while calls cannot be
     handled: the PBX link is down, the database does not answer, or a task of the service is
     not running. ``problems`` says which, one sentence each."""
-    pbx = runtime.settings.pbx_enabled
+    cluster = runtime.cluster
+    standby = cluster is not None and not cluster.is_owner
+    # A standby drives no calls: its PBX link is down by design, not a fault.
+    pbx = runtime.settings.pbx_enabled and not standby
     connected = runtime.ami.state is ConnectionState.CONNECTED
     problems: list[str] = []
+    if standby and cluster is not None and cluster.owner_url is None:
+        problems.append("no call owner is known: the API cannot be forwarded")
     if pbx and runtime.ami_error:
         problems.append(f"the PBX refused the service's login: {runtime.ami_error}")
     elif pbx and not connected:
@@ -58,6 +63,9 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         status=status,
         problems=problems,
         version=__version__,
+        role=cluster.role.value if cluster is not None else "single",
+        instance_id=cluster.instance_id if cluster is not None else None,
+        owner_url=cluster.owner_url if cluster is not None else None,
         ami=runtime.ami.state.value if pbx else "disabled",
         ami_generation=runtime.ami.generation,
         ami_error=runtime.ami_error,

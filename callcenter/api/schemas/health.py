@@ -35,6 +35,10 @@ class HealthOut(BaseModel):
     status: str  # ok, degraded (calls handled), unavailable (503: calls cannot be handled)
     problems: list[str]  # why the service is unavailable, one sentence each
     version: str
+    # single (the only instance), owner (drives the calls) or standby (docs/scaling.md).
+    role: str = "single"
+    instance_id: str | None = None
+    owner_url: str | None = None  # where this instance forwards the API (cluster only)
     ami: str
     ami_generation: int
     ami_error: str | None
