@@ -7,9 +7,12 @@ agents' phones as ``PJSIP/<ext>``, the same dial string the service's ACD uses. 
 that reaches the phone has crossed the whole path: carrier -> router -> a node -> the router
 (the AOR's contact, pjsip_phones.conf) -> where the phone registered.
 
+The last test runs the service itself (the session's sandbox node, behind a router of its
+own) with CALLCENTER_SIP_ROUTER: its ACD rings an agent registered at the router.
+
 Ports: node i is ``CALLCENTER_TEST_NODE<i>`` ("instance,ami,sip,rtp"), by default the test
 instance's ports plus 100 * i (RTP plus 1000 * i); the router CALLCENTER_TEST_ROUTER_PORT,
-by default the test SIP port minus 10.
+by default the test SIP port minus 10, and the service test's router the port after it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -30,9 +34,14 @@ from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.sandbox.router import KamailioRouter, RouterConfig, kamailio_binary
 from callcenter.settings import Settings, load_settings
+from tests.integration.test_acd_real_asterisk import log_in, short_queue, to_an_agent
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.ami import config_for
-from tests.support.sipp import CallerResult, SippCaller, register_phone
+from tests.support.dtmf import KeypadCaller
+from tests.support.hotline import HOTLINE as HOTLINE_NUMBER
+from tests.support.hotline import Hotline
+from tests.support.phone_secrets import sandbox_phone_secrets
+from tests.support.sipp import CallerResult, SippCaller, TrunkCaller, register_phone
 
 pytestmark = pytest.mark.asterisk
 
@@ -92,11 +101,12 @@ class Cluster:
         """Each node's count of calls that ran its dialplan since it started."""
         return [_processed(node.cli("core show calls")) for node in self.nodes]
 
-    def contact_status(self, node: AsteriskInstance, extension: str) -> str:
-        """The node's status of the phone's contact at the router: Avail or Unavail."""
-        text = node.cli(f"pjsip show aor {extension}")
-        match = re.search(rf"Contact:\s+{extension}/\S+\s+\S+\s+(\w+)", text)
-        return match.group(1) if match else "none"
+
+def _contact_status(node: AsteriskInstance, extension: str) -> str:
+    """The node's status of the phone's contact at the router: Avail or Unavail."""
+    text = node.cli(f"pjsip show aor {extension}")
+    match = re.search(rf"Contact:\s+{extension}/\S+\s+\S+\s+(\w+)", text)
+    return match.group(1) if match else "none"
 
 
 def _processed(text: str) -> int:
@@ -170,16 +180,7 @@ def _routed_caller(port: int, hold_ms: int) -> SippCaller:
     """A trunk caller that follows the router's Record-Route, as a carrier does: its ACK and
     BYE go to the node's Contact with the route set (sipp's [next_url] and [routes])."""
     caller = SippCaller(port, HOTLINE, hold_ms=hold_ms)
-    text = caller.scenario.read_text()
-    text = text.replace(
-        '<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>'
-    )
-    for method in ("ACK", "BYE"):
-        text = text.replace(
-            f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-            f"{method} [next_url] SIP/2.0\n      [routes]",
-        )
-    caller.scenario.write_text(text)
+    _routed(caller)
     return caller
 
 
@@ -221,11 +222,11 @@ async def test_a_phone_registered_at_the_router_is_reached_from_either_node(
         # Each node's device state of PJSIP/1001 follows the registration at the router.
         for node in cluster.nodes:
             await _until(
-                lambda node=node: cluster.contact_status(node, "1001") == "Avail",
+                lambda node=node: _contact_status(node, "1001") == "Avail",
                 QUALIFY_WAIT,
                 f"{node.settings.sandbox_instance} sees 1001 registered",
             )
-        assert cluster.contact_status(cluster.nodes[0], "1002") == "Unavail"
+        assert _contact_status(cluster.nodes[0], "1002") == "Unavail"
         reached_from = []
         for count in (1, 2):
             before = cluster.calls_processed()
@@ -244,7 +245,7 @@ async def test_a_phone_registered_at_the_router_is_reached_from_either_node(
         await phone.stop()
     for node in cluster.nodes:
         await _until(
-            lambda node=node: cluster.contact_status(node, "1001") == "Unavail",
+            lambda node=node: _contact_status(node, "1001") == "Unavail",
             QUALIFY_WAIT,
             f"{node.settings.sandbox_instance} sees 1001 gone",
         )
@@ -280,3 +281,65 @@ async def test_calls_go_to_the_other_node_when_one_stops(cluster: Cluster) -> No
     results = await _calls(cluster.router_port, 4)
     assert all(result.succeeded for result in results), [r.output for r in results]
     assert _processed(first.cli("core show calls")) - before == 6
+
+
+# --- the service behind the router ------------------------------------------------------------
+
+
+def _routed(caller: TrunkCaller) -> TrunkCaller:
+    """The caller's scenario, made to follow the router's Record-Route (see _routed_caller)."""
+    text = caller.scenario.read_text()
+    text = text.replace(
+        '<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>'
+    )
+    for method in ("ACK", "BYE"):
+        text = text.replace(
+            f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+            f"{method} [next_url] SIP/2.0\n      [routes]",
+        )
+    caller.scenario.write_text(text)
+    return caller
+
+
+async def test_the_service_rings_an_agent_registered_at_the_router(
+    hotline_factory: Callable[..., Any],
+    asterisk: AsteriskInstance,
+    asterisk_settings: Settings,
+) -> None:
+    """The service with CALLCENTER_SIP_ROUTER on the session's own sandbox node, behind a
+    router of its own: the service writes the router's HA1 table and the AORs' contacts, the
+    agent's phone registers at the router, the ACD lets the agent go ready (the node's device
+    state follows the router) and rings PJSIP/1001, which the router puts through."""
+    port = _router_port() + 1
+    router = KamailioRouter(RouterConfig(HOST, port, (f"{HOST}:{asterisk_settings.sip_port}",)))
+    router.down()
+    router.up()
+    try:
+        line: Hotline = await hotline_factory(
+            sip_router=router.config.address, sip_router_db_dir=router.db
+        )
+        assert "contact = sip:1001@" in asterisk.phones_conf.read_text()
+        await short_queue(line)
+        async with AgentPhone(
+            port, "1001", password=line.phone_secrets, behaviour=Answer(0.5, 2.0)
+        ) as phone:
+            await _until(
+                lambda: _contact_status(asterisk, "1001") == "Avail",
+                QUALIFY_WAIT,
+                "the node sees 1001 registered at the router",
+            )
+            agent = await log_in(line, "agent01")
+            caller = _routed(
+                KeypadCaller(port, HOTLINE_NUMBER, to_an_agent(8.0), caller=line.client.phone)
+            )
+            await caller.start()
+            await phone.wait_answered(timeout=30)
+            result = await caller.wait()
+            call = await line.ended_interaction()
+        assert result.succeeded, result.output
+        assert call.agent_id == agent
+        assert call.answered_at is not None
+    finally:
+        router.down()
+        # The session's sandbox goes back to phones that register at it.
+        await sandbox_phone_secrets(asterisk, asterisk_settings)
