@@ -261,6 +261,8 @@ def _call_ownership(
         )
 
     async def step_down() -> None:
+        # The PBX tasks end with the AMI client: the service is stopping, not failing.
+        runtime.tasks.begin_stop()
         await runtime.ami.close()  # nothing more reaches Asterisk from here
 
     return CallOwnership(

@@ -71,6 +71,7 @@ class CallOwnership:
                         exc,
                     )
                     await self._step_down()
+                    self.role, self.owner_url = Role.STANDBY, None
                     raise
                 log.warning("instance %s (standby): %s; trying again", self.instance_id, exc)
             finally:

@@ -6,7 +6,8 @@ serves websockets and forwards the API to it. Every request of these tests goes 
 (so through the forwarding), and:
 
 1. a call through the IVR to an agent is driven by the owner alone (the standby never logs in
-   to the AMI) and has one interaction record;
+   to the AMI) and has one interaction record; an owner whose lease session the database
+   ends exits (fencing) and the standby takes over;
 2. a desk open on the standby changes its agent's state there (handed to the owner), and its
    presence reaches the owner's desk watch: closed, the agent is taken out of ready;
 3. kill -9 of the owner with one call bridged to an agent and one waiting in the queue: the
@@ -30,12 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import websockets
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from callcenter.cli import EXIT_TASK_FAILED
+from callcenter.persistence.call_owner import CALL_OWNER_KEY, asyncpg_dsn
 from callcenter.persistence.db import Database
 from callcenter.persistence.seed import seed_demo
 from callcenter.persistence.tables import AgentStateChange, Interaction
@@ -337,6 +341,27 @@ async def test_only_the_owner_drives_a_call_and_the_standby_forwards_the_api(
     assert rows[0].anomaly is None
     _standby_never_drove_calls(standby)
     assert (await standby.health())["role"] == "standby"
+
+    # Fencing: the database ends the owner's lease session (a failover of PostgreSQL, say).
+    # The owner stops driving calls and exits for its supervisor; the standby takes over.
+    await end_lease_session(line.url)
+    assert await asyncio.wait_for(owner.process.wait(), 15) == EXIT_TASK_FAILED
+    assert "the call-owner lease is lost" in owner.output()
+    await until_health(standby, "owner", timeout=15)
+
+
+async def end_lease_session(url: str) -> None:
+    admin = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND granted "
+            "AND ((classid::bigint << 32) | objid::bigint) = $1",
+            CALL_OWNER_KEY,
+        )
+    finally:
+        await admin.close()
+    assert ended == 1
 
 
 @pytest.mark.parametrize("cluster", [DESK_GRACE], indirect=True)

@@ -168,6 +168,7 @@ async def test_an_owner_whose_connection_is_ended_steps_down_and_raises(pg: str)
         with pytest.raises(LeaseLost):
             await asyncio.wait_for(a.task, 5)
         assert a.stepped_down == 1
+        assert a.ownership.role is Role.STANDBY
     finally:
         await a.stop()
 
