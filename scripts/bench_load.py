@@ -272,12 +272,19 @@ class Levels:
     """Steps the crowds up and measures each level's window."""
 
     def __init__(
-        self, settings: Settings, args: argparse.Namespace, numbers: list[str], rss: RssSampler
+        self,
+        settings: Settings,
+        args: argparse.Namespace,
+        numbers: list[str],
+        rss: RssSampler,
+        staff: Sequence[tuple[str, str]],
     ) -> None:
         self.settings, self.args, self.numbers, self.pid = settings, args, numbers, rss.pid
         self.crowds: list[Crowd] = []
         self.instance = AsteriskInstance(settings)
         self.rss = rss
+        self.staff = staff
+        self.bursts: list[LevelFigures] = []
 
     def add_callers(self, count: int) -> list[Crowd]:
         """Half IVR-only, half to an agent. The rate lets a crowd reach its limit within one
@@ -309,8 +316,10 @@ class Levels:
             total = total + crowd.counters()
         return total
 
-    async def measure(self, target: int, observer: LoadObserver) -> LevelFigures:
-        hold = self.args.hold
+    async def measure(
+        self, target: int, observer: LoadObserver, hold: float | None = None
+    ) -> LevelFigures:
+        hold = hold or self.args.hold
         ast_pids = self.instance._instance_pids()
         observer.cut()
         counters0, events0 = self.counters(), observer.events
@@ -352,6 +361,22 @@ class Levels:
             loadavg=loadavg(),
         )
 
+    async def login_burst(self, target: int, observer: LoadObserver) -> list[LevelFigures]:
+        """Point 5's experiment: while the top level's calls go on, a short window as it is,
+        then one in which ``--login-burst`` staff log in at once (each login's password
+        check is argon2id: 64 MiB and tens of ms of CPU, in a worker thread)."""
+        window = self.args.burst_window
+        self.rss.mark(f"{target} callers: {window:.0f} s before the logins")
+        quiet = await self.measure(target, observer, window)
+        names = [name for name, _ in self.staff[: self.args.login_burst]]
+        self.rss.mark(f"{target} callers: {len(names)} logins at once")
+        url = f"http://127.0.0.1:{self.settings.http_port}"
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            logins = asyncio.gather(*(log_in(http, name) for name in names))
+            burst = await self.measure(target, observer, window)
+            await logins
+        return [quiet, burst]
+
     async def run(self, targets: Sequence[int], observer: LoadObserver) -> list[LevelFigures]:
         results: list[LevelFigures] = []
         try:
@@ -369,6 +394,8 @@ class Levels:
                 level = await self.measure(target, observer)
                 results.append(level)
                 print(table([level]).splitlines()[-1], flush=True)
+            if self.args.login_burst and targets:
+                self.bursts = await self.login_burst(targets[-1], observer)
             self.rss.mark("callers end (no new calls)")
             await asyncio.gather(*(c.stop(self.args.patience + 60) for c in self.crowds))
             self.rss.mark("idle after the calls")
@@ -424,15 +451,17 @@ async def run(
             observer = LoadObserver()
             with ami.subscribe(maxsize=1_000_000) as events:
                 follower = asyncio.create_task(observer.follow(events))
+                levels = Levels(settings, args, numbers, rss, staff)
                 try:
-                    results = await Levels(settings, args, numbers, rss).run(
-                        parse_levels(args.levels), observer
-                    )
+                    results = await levels.run(parse_levels(args.levels), observer)
                 finally:
                     follower.cancel()
     finally:
         instance.down()
     knee = find_knee(results, os.cpu_count() or 1)
+    if levels.bursts:
+        print("\nlogins at once during the top level: before, then during\n")
+        print(table(levels.bursts))
     return results, knee, ready, rss
 
 
@@ -458,6 +487,8 @@ def main() -> None:
         "--agents", type=int, default=150, help="agents with phones (demo's 70, then extra)"
     )
     parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--login-burst", type=int, default=0, help="staff logging in at once")
+    parser.add_argument("--burst-window", type=float, default=15.0, help="seconds, each")
     parser.add_argument("--http-port", type=int, default=25470)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "load")
     args = parser.parse_args()

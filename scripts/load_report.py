@@ -172,6 +172,7 @@ def chart_svg(levels: Sequence[LevelFigures], knee: Knee, cores: int, title: str
     out.append(
         f'<line x1="{PAD}" y1="{goal:.1f}" x2="{WIDTH - PAD}" y2="{goal:.1f}" '
         'stroke="#d62728" stroke-dasharray="2,4"/>'
+        f'<text x="{PAD + 4}" y="{goal - 4:.1f}" fill="#d62728">key->prompt goal</text>'
     )
     for ys, colour in series_ms.values():
         out += _line(xs, ys, px, lambda y: py(y, ms_max), colour, dashed=False)
@@ -187,11 +188,11 @@ def chart_svg(levels: Sequence[LevelFigures], knee: Knee, cores: int, title: str
     names = [(n, c, False) for n, (_, c) in series_ms.items()]
     names += [(n, c, True) for n, (_, c) in series_cpu.items()]
     for i, (name, colour, dashed) in enumerate(names):
-        y = 40 + i * 16
+        x, y = WIDTH - PAD - 150, PAD + 10 + i * 16
         dash = ' stroke-dasharray="6,3"' if dashed else ""
         out.append(
-            f'<line x1="{PAD + 10}" y1="{y}" x2="{PAD + 40}" y2="{y}" stroke="{colour}" '
-            f'stroke-width="2"{dash}/><text x="{PAD + 46}" y="{y + 4}">{name}</text>'
+            f'<line x1="{x}" y1="{y}" x2="{x + 30}" y2="{y}" stroke="{colour}" '
+            f'stroke-width="2"{dash}/><text x="{x + 36}" y="{y + 4}">{name}</text>'
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
