@@ -102,7 +102,10 @@ class CallOwnership:
     def _seen(self, peers: list[Peer]) -> None:
         self.peers = peers
         if self.is_owner:
-            self.desks.peers(peers)
+            # Another row still saying "owner" is the previous owner's, dead or fenced: its
+            # desks are reconnecting elsewhere, and counting them until its row goes stale
+            # would give their agents the short grace instead of the desk watch's first one.
+            self.desks.peers(peer for peer in peers if peer.role is Role.STANDBY)
             return
         # Newest heartbeat first: a killed owner's row stays until it goes stale, and the
         # instance that took over from it beats after it.

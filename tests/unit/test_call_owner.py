@@ -205,3 +205,30 @@ async def test_desks_open_on_a_standby_reach_the_owner_s_desk_watch(pg: str) -> 
             await until(lambda: watch.open == {1}, "2's last desk closed")
         # b stopped (its row left the table): its desks are gone with it.
         await until(lambda: watch.open == {1}, "only a's")
+
+
+async def test_a_new_owner_does_not_count_the_desks_of_the_previous_owner_s_row(pg: str) -> None:
+    class Watch:
+        def __init__(self) -> None:
+            self.open: set[int] = set()
+
+        def opened(self, user_id: int) -> None:
+            self.open.add(user_id)
+
+        def closed(self, user_id: int) -> None:
+            self.open.discard(user_id)
+
+    dead = coordination(pg, "dead")  # killed while owner: its row stays fresh for a while
+    await dead.connect()
+    try:
+        await dead.beat(Role.OWNER, {8})
+        b = Instance(pg, "b")
+        b.desks.opened(9)
+        async with running(b):
+            await until(lambda: bool(b.took_over), "b owns")
+            watch = Watch()
+            b.desks.attach(watch)
+            await asyncio.sleep(5 * BEAT)  # beats that see the dead owner's fresh row
+            assert watch.open == {9}
+    finally:
+        await dead.close()
