@@ -48,14 +48,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.asterisk.client import open_ami
+from callcenter.crm.pins import PIN_ITERATIONS, hash_pin
 from callcenter.crm.vocabulary import Role
 from callcenter.persistence.db import Database
 from callcenter.persistence.seed import seed_demo
-from callcenter.persistence.tables import AgentLanguage, AgentQueue, User
+from callcenter.persistence.tables import AgentLanguage, AgentQueue, Client, User
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import Settings, load_settings
 from scripts.bench_acd import short_queue
@@ -147,17 +148,24 @@ def extra_extensions(count: int) -> list[str]:
     return [str(EXTRA_EXTENSIONS + n) for n in range(count)]
 
 
-async def prepare_database(settings: Settings, clients: int, agents: int) -> list[tuple[str, str]]:
+async def prepare_database(
+    settings: Settings, clients: int, agents: int, *, production_pins: bool
+) -> list[tuple[str, str]]:
     """Seed the demo; short ring and wrap-up; every agent and advisor in the general queue,
     and, past the demo's 70, agents of the benchmark's own (``loadagentNNN``, extensions
     3001.., as agent01 but for their name) up to ``agents``. Returns (username, extension)
-    of everyone who takes calls."""
+    of everyone who takes calls. With ``production_pins`` every client's PIN is hashed with
+    the work factor real PINs get (callcenter/crm/pins.py PIN_ITERATIONS), not the demo's
+    token one: the PIN check is then what it costs in a deployment."""
     url = settings.effective_database_url
     await seed_demo(url, clients=clients, as_of=AS_OF, demo_password=DEMO_PASSWORD)
     await short_queue(url)
     db = Database(url)
     try:
         async with db.write() as session:
+            if production_pins:
+                pin_hash = await asyncio.to_thread(hash_pin, DEMO_PIN, iterations=PIN_ITERATIONS)
+                await session.execute(update(Client).values(pin_hash=pin_hash))
             staff = await _staff(session)
             model = await session.scalar(select(User).where(User.username == "agent01"))
             assert model is not None
@@ -429,7 +437,9 @@ async def run(
         leftover.unlink()
     settings = load_settings_from_env(db_file, args.http_port, args.agents)
     print(f"seeding {args.clients} demo clients ...", flush=True)
-    staff = await prepare_database(settings, args.clients, args.agents)
+    staff = await prepare_database(
+        settings, args.clients, args.agents, production_pins=args.production_pins
+    )
     numbers = await demo_phones(settings.effective_database_url, args.clients)
     instance = AsteriskInstance(settings)
     instance.down()
@@ -487,6 +497,9 @@ def main() -> None:
         "--agents", type=int, default=150, help="agents with phones (demo's 70, then extra)"
     )
     parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument(
+        "--production-pins", action="store_true", help="PINs at the real work factor"
+    )
     parser.add_argument("--login-burst", type=int, default=0, help="staff logging in at once")
     parser.add_argument("--burst-window", type=float, default=15.0, help="seconds, each")
     parser.add_argument("--http-port", type=int, default=25470)
