@@ -342,7 +342,7 @@ class Levels:
         t1 = time.monotonic()
         seconds = t1 - t0
         done = self.counters() - counters0
-        prompt, dial = observer.cut()
+        prompt, dial, by_key = observer.cut()
         rss = self.rss.between(t0, t1) or [0]
 
         def cores(ticks: int) -> float:
@@ -366,6 +366,7 @@ class Levels:
             ami_events_per_second=(observer.events - events0) / seconds,
             key_to_prompt_ms=prompt,
             key_to_dial_ms=dial,
+            key_to_prompt_by_key=by_key,
             loadavg=loadavg(),
         )
 

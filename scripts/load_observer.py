@@ -37,6 +37,8 @@ class LoadObserver:
     live: set[str] = field(default_factory=set)  # callers' channels up
     with_agent: set[str] = field(default_factory=set)  # of them, dialled to an agent
     key_to_prompt_ms: list[float] = field(default_factory=list)
+    # The same samples by the key that ended the prompt: "1" (a menu), "#" (the PIN's end).
+    by_key: dict[str, list[float]] = field(default_factory=dict)
     key_to_dial_ms: list[float] = field(default_factory=list)
     queued: int = 0  # "0" pressed, Dial later than DIAL_WITHIN (agents busy)
     _key: dict[str, tuple[str, float]] = field(default_factory=dict)  # channel -> (digit, ts)
@@ -67,6 +69,7 @@ class LoadObserver:
         if key is not None and key[0] != AGENT_KEY:
             del self._key[channel]
             self.key_to_prompt_ms.append((at - key[1]) * 1000)
+            self.by_key.setdefault(key[0], []).append((at - key[1]) * 1000)
 
     def _dial(self, channel: str, at: float) -> None:
         key = self._key.pop(channel, None)
@@ -77,10 +80,10 @@ class LoadObserver:
         else:
             self.queued += 1
 
-    def cut(self) -> tuple[list[float], list[float]]:
+    def cut(self) -> tuple[list[float], list[float], dict[str, list[float]]]:
         """The samples so far, and start afresh (one window's worth each time)."""
-        taken = self.key_to_prompt_ms, self.key_to_dial_ms
-        self.key_to_prompt_ms, self.key_to_dial_ms = [], []
+        taken = self.key_to_prompt_ms, self.key_to_dial_ms, self.by_key
+        self.key_to_prompt_ms, self.key_to_dial_ms, self.by_key = [], [], {}
         return taken
 
     async def follow(self, events: Subscription[Message]) -> None:

@@ -38,6 +38,7 @@ class LevelFigures:
     ami_events_per_second: float
     key_to_prompt_ms: list[float] = field(default_factory=list)
     key_to_dial_ms: list[float] = field(default_factory=list)
+    key_to_prompt_by_key: dict[str, list[float]] = field(default_factory=dict)
     loadavg: str = ""
 
     def summary(self) -> dict[str, Any]:
@@ -50,6 +51,10 @@ class LevelFigures:
                 "p99_ms": percentile(values, 99),
                 "max_ms": max(values, default=None),
             }
+        data["key_to_prompt_by_key"] = {
+            key: {"n": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
+            for key, v in data.pop("key_to_prompt_by_key").items()
+        }
         return data
 
 
