@@ -9,6 +9,8 @@ Each operation is one AGI command or AMI action on the caller's channel:
 * the caller's name: an AMI ``Setvar`` of ``CALLERID(name)``, not an AGI command: no wait for
   the channel's next frame. Asterisk runs one session's actions in order, so it is set before
   the Dial that follows it is queued, without waiting here for its answer.
+* the recording: ``EXEC MixMonitor`` (callcenter/pbx/recording.py), queued on the session
+  together with the Dial so that both run at the channel's next frame.
 * the dial: ``EXEC Dial PJSIP/<extension>,<ring seconds>``. The AGI command returns only when
   the Dial does, that is after the whole conversation; ``DialEnd`` on the caller's channel
   (registered before the Dial is sent) says at once how the ringing ended (``ANSWER``, or
@@ -211,8 +213,16 @@ class AgiCallerLeg:
     async def dial(self, line: AgentLine, ring_seconds: float) -> AgiRinging:
         ami, call = self._legs.ami, self.call
         await self._link_ready()
+        recording: asyncio.Future[None] | None = None
         if self._legs.recorder is not None:  # MixMonitor on this channel, once per call
-            await self._legs.recorder.start(call, line.interaction_id)
+            # Queued with the Dial, not before it: Async AGI runs a queued command as soon as
+            # the one before it returns, so MixMonitor and the Dial run at the channel's next
+            # frame together. Awaiting MixMonitor's result first made the Dial wait for one
+            # frame more (up to 20 ms with RTP; docs/benchmarks.md, "ACD: from the caller's
+            # key to the Dial"). Both actions are written in the order their tasks start, and
+            # each task writes before it first waits.
+            recording = asyncio.ensure_future(self._legs.recorder.start(call, line.interaction_id))
+            recording.add_done_callback(_read_outcome)
         dial_end = ami.expect_event("DialEnd", "Channel", call.channel)
         endpoint = endpoint_to_ring(self._legs.lines, line.extension)
         target = f"PJSIP/{endpoint},{round(ring_seconds)}"
@@ -226,7 +236,7 @@ class AgiCallerLeg:
         dial.add_done_callback(_read_outcome)
         named, self._named = self._named, None
         await asyncio.sleep(0)  # the name and the dial go out before anything else is done
-        return AgiRinging(self, line, dial, dial_end, named)
+        return AgiRinging(self, line, dial, dial_end, named, recording)
 
     async def outlive_link_loss(self) -> None:
         legs = self._legs
@@ -249,12 +259,14 @@ class AgiRinging:
         dial: asyncio.Future[AgiResult],
         dial_end: asyncio.Future[Any],
         named: asyncio.Future[Any] | None,
+        recording: asyncio.Future[None] | None = None,
     ) -> None:
         self._leg = leg
         self._line = line
         self._dial = dial
         self._dial_end = dial_end
         self._named = named
+        self._recording = recording  # MixMonitor sent with the Dial; it logs its own failure
 
     async def outcome(self) -> DialOutcome:
         leg, dial = self._leg, self._dial
@@ -263,6 +275,9 @@ class AgiRinging:
                 # Refused only for a channel already gone, which the Dial then reports.
                 with contextlib.suppress(AmiActionError, AmiConnectionLost):
                     await self._named
+            if self._recording is not None:
+                # Started before the answer can come: its AsyncAGIExec precedes the Dial's.
+                await asyncio.wait({self._recording})
             while not dial.done():
                 either: set[asyncio.Future[Any]] = {dial, self._dial_end}
                 await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)

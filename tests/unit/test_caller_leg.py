@@ -34,6 +34,7 @@ from callcenter.ivr.engine import Outcome, Resume
 from callcenter.pbx.caller_leg import LONGEST_CALL, AgiCallerLeg, CallerLegs, QueueEntry
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import AgiCall, Resyncs
+from callcenter.pbx.recording import CallRecorder
 from tests.fakes.fake_agi import AgiCommand, FakeAgi
 from tests.fakes.fake_ami_client import FakeAmiClient, event
 
@@ -186,6 +187,39 @@ async def test_a_refused_name_does_not_fail_the_outcome(pbx: Pbx) -> None:
     outcome = pbx.start(ringing.outcome())
 
     pbx.ami.actions[0].refuse("Channel not found")
+    pbx.ami.emit(event("DialEnd", Channel=CALLER, DialStatus="ANSWER"))
+
+    assert await done(outcome) is DialOutcome.ANSWERED
+
+
+class StartsRecording:
+    """The recorder as the leg sees it: MixMonitor through the caller's own session."""
+
+    async def start(self, call: AgiCall, interaction_id: int | None) -> None:
+        await call.execute('EXEC MixMonitor "call.raw,bD"')
+
+
+async def test_the_recording_and_the_dial_are_queued_together(pbx: Pbx) -> None:
+    pbx.legs.recorder = cast(CallRecorder, StartsRecording())
+
+    await done(pbx.start(pbx.leg.dial(LINE, 15)))  # nobody answered MixMonitor
+
+    # Both queued on the caller's session, MixMonitor first, before either ran: Async AGI
+    # runs them at the same frame. The Dial did not wait for MixMonitor's result.
+    assert pbx.ami.wire == [
+        ("AGI", {"Channel": CALLER, "Command": 'EXEC MixMonitor "call.raw,bD"'}),
+        ("AGI", {"Channel": CALLER, "Command": 'EXEC Dial "PJSIP/1001,15"'}),
+    ]
+    assert [c.command.split()[1] for c in pbx.agi.waiting()] == ["MixMonitor", "Dial"]
+
+
+async def test_the_outcome_follows_a_recording_that_ran_with_the_dial(pbx: Pbx) -> None:
+    pbx.legs.recorder = cast(CallRecorder, StartsRecording())
+    ringing = await done(pbx.start(pbx.leg.dial(LINE, 15)))
+    outcome = pbx.start(ringing.outcome())
+
+    mixmonitor, _dial = pbx.agi.waiting()
+    mixmonitor.answer()
     pbx.ami.emit(event("DialEnd", Channel=CALLER, DialStatus="ANSWER"))
 
     assert await done(outcome) is DialOutcome.ANSWERED
