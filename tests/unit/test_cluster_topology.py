@@ -4,6 +4,7 @@ runs in tests/integration/test_cluster_real_kamailio.py."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ from callcenter.sandbox import topology
 from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read CALLCENTER_* from the environment: a developer's or another test's must
+    not change the defaults these tests check."""
+    for name in list(os.environ):
+        if name.startswith("CALLCENTER_"):
+            monkeypatch.delenv(name)
 
 
 def test_defaults_keep_clear_of_the_single_node_ports() -> None:

@@ -6,6 +6,7 @@ tests/integration/test_cluster_real_kamailio.py."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +27,15 @@ from callcenter.sandbox import router
 from callcenter.settings import PROJECT_ROOT, load_settings
 
 LINES = [PhoneLine("1002", "s3cret-b"), PhoneLine("1001", "s3cret-a")]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read CALLCENTER_* from the environment: a developer's or another test's must
+    not change the defaults these tests check."""
+    for name in list(os.environ):
+        if name.startswith("CALLCENTER_"):
+            monkeypatch.delenv(name)
 
 
 def test_without_a_router_the_phones_register_at_asterisk() -> None:
