@@ -14,13 +14,16 @@ from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import load_settings
 
+KEPT = {"CALLCENTER_DATABASE_URL", "CALLCENTER_JOURNAL_DIR"}
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings read CALLCENTER_* from the environment: a developer's or another test's must
     not change the defaults these tests check."""
     for name in list(os.environ):
-        if name.startswith("CALLCENTER_"):
+        # The session's throwaway database stays (tests/conftest.py).
+        if name.startswith("CALLCENTER_") and name not in KEPT:
             monkeypatch.delenv(name)
 
 

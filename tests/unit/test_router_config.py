@@ -28,13 +28,16 @@ from callcenter.settings import PROJECT_ROOT, load_settings
 
 LINES = [PhoneLine("1002", "s3cret-b"), PhoneLine("1001", "s3cret-a")]
 
+KEPT = {"CALLCENTER_DATABASE_URL", "CALLCENTER_JOURNAL_DIR"}
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings read CALLCENTER_* from the environment: a developer's or another test's must
     not change the defaults these tests check."""
     for name in list(os.environ):
-        if name.startswith("CALLCENTER_"):
+        # The session's throwaway database stays (tests/conftest.py).
+        if name.startswith("CALLCENTER_") and name not in KEPT:
             monkeypatch.delenv(name)
 
 
