@@ -274,6 +274,21 @@ class Settings(BaseSettings):
     # lease; a standby takes over at most this long after the owner's lock is freed.
     cluster_beat_seconds: float = Field(default=0.5, gt=0, le=10)
 
+    # --- Events between instances (issue 21; docs/events.md, "Across instances") ----------
+    # The NATS server whose JetStream carries the events between service instances, e.g.
+    # nats://127.0.0.1:4222. Empty (the default): one process, the in-process bus alone.
+    broker_url: str = ""
+    # The stream (memory storage) and its subjects' prefix (callcenter.events.<topic>): one
+    # per center sharing a NATS server.
+    broker_stream: str = Field(default="CALLCENTER_EVENTS", pattern=r"^[A-Za-z0-9_-]+$")
+    broker_subject_prefix: str = Field(default="callcenter", pattern=r"^[A-Za-z0-9_-]+$")
+    # How long the stream keeps an event: an instance that lost the broker for less catches
+    # up on reconnect; older ones are gone (they no longer matter to a ringing phone).
+    broker_max_age_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    # Events waiting to be published while the broker is away; past that the oldest are
+    # dropped and counted (/health): publishing never holds up a call.
+    broker_buffer: int = Field(default=10_000, ge=16, le=1_000_000)
+
     # --- Logins --------------------------------------------------------------------------------
     # A session ends this long after login (one shift), or after this long without a request.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)

@@ -29,7 +29,14 @@ from typing import Protocol
 from callcenter.cti.messages import encode, event_message
 from callcenter.cti.pops import POP_TOPIC, PendingPops
 from callcenter.cti.routing import FLOOR_TOPICS, MANAGER_ROLES, Viewer, delivers
-from callcenter.events import CallOffered, Envelope, Event, EventBus, EventSubscription
+from callcenter.events import (
+    CallOffered,
+    Envelope,
+    Event,
+    EventBus,
+    EventSubscription,
+    FloorSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +172,17 @@ class Presence(Protocol):
     def closed(self, user_id: int) -> None: ...
 
 
+class DesksElsewhere(Protocol):
+    """The desks open on other service instances, and the way back to a pop's origin (the
+    broker link, callcenter/broker/): a pop published here for an agent whose desk is open
+    elsewhere waits for that desk, as it waits for one here, before the phone rings."""
+
+    def open_elsewhere(self, user_id: int) -> bool: ...
+
+    def pop_written(self, offer: Envelope[CallOffered]) -> None:
+        """A pop another instance published was written onto a desk's socket here."""
+
+
 class CtiHub:
     def __init__(
         self,
@@ -196,7 +214,12 @@ class CtiHub:
         self.pending = PendingPops(self.config.pending_pop_seconds, clock)
         # The run the bus's seqs count in, on every message: after a restart the seqs start
         # at 1 again, and a desk that saw seq 7 of the last run must still show seq 7 of this.
+        # With several instances (issue 21) a standby's desks follow the call owner's events,
+        # delivered from the broker with the owner's epoch: the hub's epoch is that of the
+        # last event it dispatched (but the floor's snapshots, which every instance makes of
+        # its own), so a desk sees one run at a time (docs/events.md).
         self.epoch = bus.epoch
+        self._bus = bus
         self.last_seq = 0  # the newest event seen
         self._dropped_seen = 0
         # Screen pops written onto a socket, by call: the ACD dials once its pop is out.
@@ -204,6 +227,8 @@ class CtiHub:
         # Told of every connection opened and closed, by user (cti/desk_watch.py): None, no
         # one is (no desk watch).
         self.presence: Presence | None = None
+        # Desks on other instances (the broker link); None: this instance is the only one.
+        self.elsewhere: DesksElsewhere | None = None
 
     # --- connections -------------------------------------------------------------------
 
@@ -258,6 +283,11 @@ class CtiHub:
     def connections(self) -> list[Connection]:
         return list(self._conns.values())
 
+    @property
+    def desk_users(self) -> frozenset[int]:
+        """The users with a connection open here (their desks, or wallboards)."""
+        return frozenset(self._by_user)
+
     def message(self, kind: str, data: dict[str, object] | None = None) -> str:
         """A message made for one connection (seq null)."""
         return encode(kind, None, self._wallclock(), data or {}, epoch=self.epoch)
@@ -267,6 +297,8 @@ class CtiHub:
     def dispatch(self, event: Envelope[Event]) -> None:
         """Hand ``event`` to every connection allowed to see it. Never waits."""
         self.last_seq = event.seq
+        if event.topic != FloorSnapshot.TOPIC:  # each instance's own (callcenter/broker/)
+            self.epoch = event.epoch or self.epoch
         try:
             text = event_message(event, self.epoch)
         except (TypeError, ValueError) as exc:  # a publisher's bug must not stop the hub
@@ -281,12 +313,42 @@ class CtiHub:
         offer = event.narrow(CallOffered)
         pop = self.pending.offered(offer, text) if offer is not None else None
         out = self._pops_out.get(pop.call_id) if pop is not None else None
+        on_sent = out.set if out else None
+        if offer is not None and self.elsewhere is not None and not self._bus.is_local(offer):
+            on_sent = self._tell_origin(offer)  # the origin's ACD waits for this desk
         reached = False
         for conn in self._candidates(event):
-            if delivers(conn.viewer, event) and conn.push(text, out.set if out else None):
+            if delivers(conn.viewer, event) and conn.push(text, on_sent):
                 reached = True
-        if out is not None and not reached:
+        if out is not None and not reached and not self._open_elsewhere(event):
             out.set()  # no desk open for this agent: nothing to wait for
+
+    def _open_elsewhere(self, event: Envelope[Event]) -> bool:
+        agent_id = event.payload.about_agent
+        return (
+            self.elsewhere is not None
+            and agent_id is not None
+            and self.elsewhere.open_elsewhere(agent_id)
+        )
+
+    def _tell_origin(self, offer: Envelope[CallOffered]) -> Callable[[], None]:
+        """Once, when the first of the agent's desks here has the pop on its socket."""
+        told = False
+
+        def written() -> None:
+            nonlocal told
+            if not told and self.elsewhere is not None:
+                told = True
+                self.elsewhere.pop_written(offer)
+
+        return written
+
+    def pop_reached(self, call_id: str) -> None:
+        """A desk on another instance has the pop of ``call_id`` published here on its
+        socket (DesksElsewhere.pop_written, back over the broker): the ring may go."""
+        out = self._pops_out.get(call_id)
+        if out is not None:
+            out.set()
 
     def _candidates(self, event: Envelope[Event]) -> list[Connection]:
         """Every connection that may receive ``event`` (not a floor topic), and maybe a few
@@ -331,7 +393,8 @@ class CtiHub:
     async def pop_out(self, call_id: str, publish: Callable[[], object], within: float) -> bool:
         """Publish a screen pop (``publish``) and return once it is written onto the socket
         of (one of) its agent's desks, or at once if the agent has none open; at most
-        ``within`` seconds. False when that time ran out (a desk too slow to wait for)."""
+        ``within`` seconds. False when that time ran out (a desk too slow to wait for). A
+        desk on another instance counts as one here (:class:`DesksElsewhere`)."""
         out = self._pops_out[call_id] = asyncio.Event()
         try:
             publish()
