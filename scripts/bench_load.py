@@ -63,7 +63,7 @@ from scripts.bench_acd import short_queue
 from scripts.bench_ivr_dtmf import AS_OF, demo_phones
 from scripts.load_crowd import Crowd, CrowdCounters
 from scripts.load_observer import LoadObserver
-from scripts.load_report import Knee, LevelFigures, chart_svg, find_knee, table
+from scripts.load_report import Knee, LevelFigures, chart_points, chart_svg, find_knee, table
 from scripts.proc_stats import CLK_TCK, RssSampler, loadavg, machine_ticks, process_ticks
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.ami import config_for
@@ -231,7 +231,7 @@ async def service_process(settings: Settings, log: Path) -> AsyncIterator[int]:
                     await proc.wait()
 
 
-async def _healthy(port: int, proc: asyncio.subprocess.Process, timeout: float = 60) -> None:
+async def _healthy(port: int, proc: asyncio.subprocess.Process, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         while time.monotonic() < deadline:
@@ -517,7 +517,7 @@ def main() -> None:
     print(memory_table(rss), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     title = f"Load on {cores} cores: p99 latency and CPU against callers up at once"
-    args.out.with_suffix(".svg").write_text(chart_svg(results, knee, cores, title))
+    args.out.with_suffix(".svg").write_text(chart_svg(chart_points(results), knee, cores, title))
     summary = {
         "command": " ".join(sys.argv),
         "cores": cores,

@@ -4,6 +4,7 @@ written here: no plotting library in the project). Pure: scripts/bench_load.py m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -140,70 +141,128 @@ def _pair(values: Sequence[float]) -> str:
 # --- the chart -------------------------------------------------------------------------------
 
 WIDTH, HEIGHT, PAD = 760, 400, 60
+MS_LOW = 10.0  # the latency axis is logarithmic, from 10 ms
+MS_TICKS = (10, 30, 100, 300, 1000, 3000, 10000, 30000)
 
 
-def chart_svg(levels: Sequence[LevelFigures], knee: Knee, cores: int, title: str) -> str:
-    """Key-to-prompt and key-to-Dial p99 (left axis, ms) and the service's, Asterisk's and
-    the machine's CPU (right axis, cores) against the callers up at once; the knee marked."""
-    if not levels:
+@dataclass(frozen=True)
+class ChartPoint:
+    target: int
+    prompt_p99: float | None
+    dial_p99: float | None
+    service_cpu: float
+    asterisk_cpu: float
+    machine_cpu: float
+
+
+def chart_points(levels: Sequence[LevelFigures]) -> list[ChartPoint]:
+    return [
+        ChartPoint(
+            v.target,
+            percentile(v.key_to_prompt_ms, 99),
+            percentile(v.key_to_dial_ms, 99),
+            v.service_cpu,
+            v.asterisk_cpu,
+            v.machine_cpu,
+        )
+        for v in levels
+    ]
+
+
+def chart_points_of_summary(summary: dict[str, Any]) -> list[ChartPoint]:
+    """The points again from a run's JSON (``LevelFigures.summary`` per level)."""
+    return [
+        ChartPoint(
+            v["target"],
+            v["key_to_prompt"]["p99_ms"],
+            v["key_to_dial"]["p99_ms"],
+            v["service_cpu"],
+            v["asterisk_cpu"],
+            v["machine_cpu"],
+        )
+        for v in summary["levels"]
+    ]
+
+
+def chart_svg(points: Sequence[ChartPoint], knee: Knee, cores: int, title: str) -> str:
+    """Key-to-prompt and key-to-Dial p99 (left axis, ms, logarithmic) and the service's,
+    Asterisk's and the machine's CPU (right axis, cores) against the callers up at once;
+    the goal and the knee marked."""
+    if not points:
         return ""
-    xs = [v.target for v in levels]
+    xs = [p.target for p in points]
     x_max = max(xs) * 1.05
     series_ms = {
-        "key->prompt p99": ([percentile(v.key_to_prompt_ms, 99) for v in levels], "#d62728"),
-        "key->Dial p99": ([percentile(v.key_to_dial_ms, 99) for v in levels], "#ff7f0e"),
+        "key->prompt p99": ([p.prompt_p99 for p in points], "#d62728"),
+        "key->Dial p99": ([p.dial_p99 for p in points], "#ff7f0e"),
     }
-    ms_max = max([KEY_TO_PROMPT_GOAL_MS * 1.2] + [y or 0 for s, _ in series_ms.values() for y in s])
+    highest = max([KEY_TO_PROMPT_GOAL_MS * 2] + [y or 0 for s, _ in series_ms.values() for y in s])
+    ms_top = next(t for t in (*MS_TICKS, highest) if t >= highest)
     series_cpu = {
-        "service CPU": ([v.service_cpu for v in levels], "#1f77b4"),
-        "Asterisk CPU": ([v.asterisk_cpu for v in levels], "#2ca02c"),
-        "machine CPU": ([v.machine_cpu for v in levels], "#7f7f7f"),
+        "service CPU": ([p.service_cpu for p in points], "#1f77b4"),
+        "Asterisk CPU": ([p.asterisk_cpu for p in points], "#2ca02c"),
+        "machine CPU": ([p.machine_cpu for p in points], "#7f7f7f"),
     }
 
     def px(x: float) -> float:
         return PAD + x / x_max * (WIDTH - 2 * PAD)
 
-    def py(y: float, top: float) -> float:
-        return HEIGHT - PAD - y / top * (HEIGHT - 2 * PAD)
+    def py_ms(y: float) -> float:
+        share = math.log(max(y, MS_LOW) / MS_LOW) / math.log(ms_top / MS_LOW)
+        return HEIGHT - PAD - share * (HEIGHT - 2 * PAD)
+
+    def py_cpu(y: float) -> float:
+        return HEIGHT - PAD - y / cores * (HEIGHT - 2 * PAD)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         'font-family="sans-serif" font-size="12">',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
         f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>',
-        *_axes(xs, px, py, ms_max, cores),
+        *_axes(xs, px, py_ms, py_cpu, ms_top, cores),
     ]
-    goal = py(KEY_TO_PROMPT_GOAL_MS, ms_max)
+    goal = py_ms(KEY_TO_PROMPT_GOAL_MS)
     out.append(
         f'<line x1="{PAD}" y1="{goal:.1f}" x2="{WIDTH - PAD}" y2="{goal:.1f}" '
         'stroke="#d62728" stroke-dasharray="2,4"/>'
         f'<text x="{PAD + 4}" y="{goal - 4:.1f}" fill="#d62728">key->prompt goal</text>'
     )
     for ys, colour in series_ms.values():
-        out += _line(xs, ys, px, lambda y: py(y, ms_max), colour, dashed=False)
+        out += _line(xs, ys, px, py_ms, colour, dashed=False)
     for cpu, colour in series_cpu.values():
-        out += _line(xs, cpu, px, lambda y: py(y, cores), colour, dashed=True)
+        out += _line(xs, cpu, px, py_cpu, colour, dashed=True)
     if knee.level is not None:
         kx = px(knee.level)
         out.append(
             f'<line x1="{kx:.1f}" y1="{PAD}" x2="{kx:.1f}" y2="{HEIGHT - PAD}" '
             'stroke="black" stroke-width="2"/>'
-            f'<text x="{kx + 4:.1f}" y="{PAD + 12}">knee</text>'
+            f'<text x="{kx + 4:.1f}" y="{HEIGHT - PAD - 6}">knee</text>'
         )
-    names = [(n, c, False) for n, (_, c) in series_ms.items()]
-    names += [(n, c, True) for n, (_, c) in series_cpu.items()]
+    out += _legend([*series_ms.items()], [*series_cpu.items()])
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _legend(ms: list[Any], cpu: list[Any]) -> list[str]:
+    names = [(n, c, False) for n, (_, c) in ms] + [(n, c, True) for n, (_, c) in cpu]
+    height = 16 * len(names) + 8
+    out = [
+        f'<rect x="{PAD + 4}" y="{PAD}" width="150" height="{height}" fill="white" '
+        'fill-opacity="0.85" stroke="#cccccc"/>'
+    ]
     for i, (name, colour, dashed) in enumerate(names):
-        x, y = WIDTH - PAD - 150, PAD + 10 + i * 16
+        x, y = PAD + 10, PAD + 10 + i * 16
         dash = ' stroke-dasharray="6,3"' if dashed else ""
         out.append(
             f'<line x1="{x}" y1="{y}" x2="{x + 30}" y2="{y}" stroke="{colour}" '
             f'stroke-width="2"{dash}/><text x="{x + 36}" y="{y + 4}">{name}</text>'
         )
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return out
 
 
-def _axes(xs: Sequence[int], px: Any, py: Any, ms_max: float, cores: int) -> list[str]:
+def _axes(
+    xs: Sequence[int], px: Any, py_ms: Any, py_cpu: Any, ms_top: float, cores: int
+) -> list[str]:
     base = HEIGHT - PAD
     out = [
         f'<line x1="{PAD}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" stroke="black"/>',
@@ -211,19 +270,18 @@ def _axes(xs: Sequence[int], px: Any, py: Any, ms_max: float, cores: int) -> lis
         f'<line x1="{WIDTH - PAD}" y1="{PAD}" x2="{WIDTH - PAD}" y2="{base}" stroke="black"/>',
         f'<text x="{WIDTH / 2}" y="{HEIGHT - 15}" text-anchor="middle">callers up at once</text>',
         f'<text x="15" y="{HEIGHT / 2}" transform="rotate(-90 15 {HEIGHT / 2})" '
-        'text-anchor="middle">p99 latency (ms)</text>',
+        'text-anchor="middle">p99 latency (ms, log scale)</text>',
         f'<text x="{WIDTH - 15}" y="{HEIGHT / 2}" transform="rotate(90 {WIDTH - 15} '
         f'{HEIGHT / 2})" text-anchor="middle">CPU (cores, dashed)</text>',
     ]
     for x in xs:
         out.append(f'<text x="{px(x):.1f}" y="{base + 16}" text-anchor="middle">{x}</text>')
+    for ms in (t for t in MS_TICKS if t <= ms_top):
+        y = py_ms(ms) + 4
+        out.append(f'<text x="{PAD - 6}" y="{y:.1f}" text-anchor="end">{ms}</text>')
     for i in range(5):
-        ms = ms_max * i / 4
-        out.append(
-            f'<text x="{PAD - 6}" y="{py(ms, ms_max) + 4:.1f}" text-anchor="end">{ms:.0f}</text>'
-        )
         cpu = cores * i / 4
-        out.append(f'<text x="{WIDTH - PAD + 6}" y="{py(cpu, cores) + 4:.1f}">{cpu:.1f}</text>')
+        out.append(f'<text x="{WIDTH - PAD + 6}" y="{py_cpu(cpu) + 4:.1f}">{cpu:.1f}</text>')
     return out
 
 
@@ -240,3 +298,23 @@ def _line(
         f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>',
         *dots,
     ]
+
+
+def main() -> None:
+    """Draw the chart again from a run's JSON: ``python scripts/load_report.py run.json``
+    writes ``run.svg`` beside it."""
+    import json
+    import sys
+    from pathlib import Path
+
+    source = Path(sys.argv[1])
+    summary = json.loads(source.read_text())
+    knee = Knee(summary["knee"]["level"], summary["knee"]["reason"])
+    cores = summary["cores"]
+    title = f"Load on {cores} cores: p99 latency and CPU against callers up at once"
+    svg = chart_svg(chart_points_of_summary(summary), knee, cores, title)
+    source.with_suffix(".svg").write_text(svg)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scripts.load_crowd import read_counters
-from scripts.load_report import LevelFigures, chart_svg, find_knee
+from scripts.load_report import LevelFigures, chart_points, chart_svg, find_knee
 
 
 def level(target: int, *, p99: float = 20.0, failed: int = 0, service: float = 0.1) -> LevelFigures:
@@ -66,7 +66,7 @@ def test_latency_growing_much_faster_than_the_calls_is_the_knee() -> None:
 
 def test_the_chart_marks_the_knee() -> None:
     levels = [level(25), level(50, failed=1)]
-    svg = chart_svg(levels, find_knee(levels, cores=2), 2, "load")
+    svg = chart_svg(chart_points(levels), find_knee(levels, cores=2), 2, "load")
     assert svg.startswith("<svg")
     assert ">knee</text>" in svg
 
