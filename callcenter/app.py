@@ -36,6 +36,8 @@ from callcenter.api.ws import cti_hub
 from callcenter.api.ws import router as ws_router
 from callcenter.asterisk.client import AmiClient, AmiConfig
 from callcenter.asterisk.errors import AmiAuthenticationError
+from callcenter.broker import broker_config
+from callcenter.broker.nats_link import NatsBrokerLink
 from callcenter.cluster.desks import ClusterDesks
 from callcenter.cluster.ownership import CallOwnership
 from callcenter.crm.recording_alarm import RecordingAlarm, StorageWatch, alarm_event
@@ -385,6 +387,11 @@ def create_app(
         if recorder is not None and pauses is not None:
             recorder.is_paused = pauses.is_paused  # a restarted recording stays paused
         hub = cti_hub(settings, events)
+        # Events to and from the other instances (issue 21; callcenter/broker/): built before
+        # anything publishes, so that no event of this instance misses the broker.
+        broker = (
+            NatsBrokerLink(events, hub, broker_config(settings)) if settings.broker_url else None
+        )
         use_ivr = isinstance(call_handler, _UseIvr)
         # Which phones are registered (issue 16): no "ready" without one. Without a PBX no
         # phone rings anyway, and nothing is checked (callcenter/acd/phones.py).
@@ -503,6 +510,7 @@ def create_app(
             outbound=outbound,
             phone_credentials=phone_credentials,
         )
+        runtime.broker = broker
         app.state.runtime = runtime
         tasks = runtime.tasks
 
@@ -579,6 +587,8 @@ def create_app(
         try:
             tasks.start("journal", journal.run)
             tasks.start("cti-hub", hub.run)
+            if broker is not None:
+                tasks.start("broker", broker.run)
             tasks.start("floor", floor.run)
             if cluster is None:
                 await start_call_owner(started_at)

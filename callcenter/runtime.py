@@ -9,6 +9,7 @@ from callcenter.acd.agent_states import AgentStates
 from callcenter.acd.ports import PhoneRegistry
 from callcenter.acd.service import AcdService
 from callcenter.asterisk.client import AmiClient
+from callcenter.broker import BrokerLink
 from callcenter.cluster.ownership import CallOwnership
 from callcenter.crm.recording_alarm import RecordingAlarm
 from callcenter.crm.recording_pauses import RecordingPauses
@@ -58,3 +59,5 @@ class Runtime:
     phone_credentials: PhoneCredentials | None = None
     # One of several instances (docs/scaling.md): owner or standby. None: the only one.
     cluster: CallOwnership | None = None
+    # Events to and from the other instances (callcenter/broker/). None: no broker set.
+    broker: BrokerLink | None = None

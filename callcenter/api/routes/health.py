@@ -10,8 +10,15 @@ from fastapi.responses import JSONResponse
 
 from callcenter import __version__
 from callcenter.api.deps import Managers, RuntimeDep
-from callcenter.api.schemas.health import ChannelOut, HealthOut, JournalOut, RecordingAlarmOut
+from callcenter.api.schemas.health import (
+    BrokerOut,
+    ChannelOut,
+    HealthOut,
+    JournalOut,
+    RecordingAlarmOut,
+)
 from callcenter.asterisk.client import ConnectionState
+from callcenter.broker import BrokerLink
 from callcenter.crm.phones import mask_phone
 from callcenter.crm.privacy import MASK
 from callcenter.crm.vocabulary import Role
@@ -49,12 +56,14 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     prompts_error = runtime.sounds.error if pbx else None
     journal = runtime.journal.status() if runtime.journal is not None else None
     alarm = runtime.recording_alarm.view if runtime.recording_alarm is not None else None
+    broker = runtime.broker
     if problems:
         status = "unavailable"
     elif (
         prompts_error is not None
         or (journal is not None and (journal.pending or not journal.durable))
         or (alarm is not None and alarm.active)
+        or (broker is not None and not broker.status.up)
     ):
         status = "degraded"  # calls are handled; their writes wait for the database
     else:
@@ -79,8 +88,22 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         recording_alarm=(
             RecordingAlarmOut(**dataclasses.asdict(alarm)) if alarm is not None else None
         ),
+        broker=broker_out(broker) if broker is not None else None,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=503 if problems else 200)
+
+
+def broker_out(broker: BrokerLink) -> BrokerOut:
+    status = broker.status
+    return BrokerOut(
+        state=status.state.value,
+        error=status.last_error if not status.up else None,
+        published=status.published,
+        received=status.received,
+        rejected=status.rejected,
+        dropped=broker.dropped,
+        reconnects=status.reconnects,
+    )
 
 
 @router.get("/channels")

@@ -54,6 +54,21 @@ class HealthOut(BaseModel):
     journal: JournalOut | None = None
     # Calls go on, their recordings fail: "degraded" while active (None: not recording).
     recording_alarm: RecordingAlarmOut | None = None
+    # The events between instances (callcenter/broker/); None: no broker set (one process).
+    broker: BrokerOut | None = None
+
+
+class BrokerOut(BaseModel):
+    """The broker link: "degraded" while it is not connected (the other instances' events
+    do not reach this one's desks, nor this one's theirs)."""
+
+    state: str  # connecting, connected, disconnected, closed
+    error: str | None  # why it is not connected
+    published: int  # this instance's events the broker stored
+    received: int  # other instances' events handed to this one's bus
+    rejected: int  # events from the broker that could not be read (logged, skipped)
+    dropped: int  # this instance's events dropped unpublished (its buffer was full)
+    reconnects: int
 
 
 class ChannelOut(BaseModel):
