@@ -9,8 +9,11 @@ heartbeat instead of parking a query that a dead server could leave hanging.
 The same connection writes the heartbeat row (``service_instances``) with the server's clock,
 so that instances on hosts whose clocks disagree still agree on which rows are fresh. Every
 statement is bounded by a timeout: an owner whose connection does not answer is told
-(:class:`~callcenter.cluster.model.LeaseLost`) and steps down; whether PostgreSQL freed the
-lock yet or not, no two owners drive calls at once for longer than one timeout.
+(:class:`~callcenter.cluster.model.LeaseLost`) and steps down. The server frees the lock of a
+session whose client went silent only after its TCP keepalives went unanswered (about 11 s,
+asked for at connect), later than the owner's own timeout: the owner has stepped down before
+a standby can take the lock. A session the server ends itself (a restart, an administrator)
+closes the connection, and the owner's next beat, at most a beat later, fails at once.
 """
 
 from __future__ import annotations
@@ -70,7 +73,11 @@ class PgCoordination:
         internal_url: str,
         *,
         fresh_seconds: float,
-        timeout: float = 2.0,
+        # A statement not answered within this long counts as a lost lease. Under the server's
+        # keepalive detection (about 11 s, below) with a beat to spare, so an owner cut off
+        # from the database steps down before anyone else can take the lock; not shorter, as
+        # a busy database (or host) must not make the owner quit while it holds the lock.
+        timeout: float = 5.0,
     ) -> None:
         self._dsn = asyncpg_dsn(url)
         self.instance_id = instance_id

@@ -124,7 +124,7 @@ async def standby(url: str, until_owner: bool) -> AsyncIterator[tuple[FastAPI, h
     app = create_app(standby_settings(url))
     async with app.router.lifespan_context(app):
         cluster = app.state.runtime.cluster
-        for _ in range(200):
+        for _ in range(750):  # up to 15 s: a busy machine's first beats are slow
             if not until_owner or cluster.owner_url is not None:
                 break
             await asyncio.sleep(0.02)
