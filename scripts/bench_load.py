@@ -451,7 +451,7 @@ async def run(
             contextlib.AsyncExitStack() as stack,
             open_ami(config_for(settings)) as ami,
         ):
-            rss = RssSampler(pid)
+            rss = RssSampler(pid, BENCH_DIR / "load-rss.txt")
             rss.start()
             stack.callback(rss.stop)
             rss.mark("agents register and log in")
@@ -529,9 +529,10 @@ def main() -> None:
     }
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
     rss_file = BENCH_DIR / "load-rss.json"
-    start = rss.samples[0][0] if rss.samples else 0.0
+    taken = rss.samples
+    start = taken[0][0] if taken else 0.0
     marks = [(round(at - start, 3), name) for at, name in rss.marks]
-    samples = [(round(at - start, 3), kib // 1024) for at, kib in rss.samples]
+    samples = [(round(at - start, 3), kib // 1024) for at, kib in taken]
     rss_file.write_text(json.dumps({"marks": marks, "rss_kib": samples}))
     print(f"wrote {args.out.with_suffix('.json')}, {args.out.with_suffix('.svg')}, {rss_file}")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,36 +44,60 @@ def rss_bytes(pid: int) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
 
 
+# The sampler's own process: a thread of the benchmark would wait for the GIL behind the
+# agents' phones (a run of 150 saw gaps of seconds); a process of its own only waits for a
+# core. It writes "<CLOCK_MONOTONIC seconds> <RSS bytes>" lines; the clock is the machine's,
+# the same as time.monotonic() here.
+_SAMPLER = """
+import os, sys, time
+pid, interval, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+page = os.sysconf("SC_PAGE_SIZE")
+fd = os.open(f"/proc/{pid}/statm", os.O_RDONLY)
+with open(out, "w", buffering=1) as f:
+    while True:
+        try:
+            rss = int(os.pread(fd, 200, 0).split()[1]) * page
+        except (OSError, IndexError):
+            break
+        f.write(f"{time.monotonic():.4f} {rss}\\n")
+        time.sleep(interval)
+"""
+
+
 @dataclass
 class RssSampler:
-    """Samples ``pid``'s RSS every ``interval`` seconds in a thread: an asyncio task would be
-    late exactly when the machine is busiest, which is when the spikes happen."""
+    """Samples ``pid``'s RSS every ``interval`` seconds from a process of its own (see
+    _SAMPLER), into ``file``."""
 
     pid: int
+    file: Path
     interval: float = 0.020
-    samples: list[tuple[float, int]] = field(default_factory=list)  # (monotonic, bytes)
     marks: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, phase begun)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-        self._thread.start()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _SAMPLER, str(self.pid), str(self.interval), str(self.file)]
+        )
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.samples.append((time.monotonic(), rss_bytes(self.pid)))
-            except OSError:
-                return  # the process ended
+    @property
+    def samples(self) -> list[tuple[float, int]]:
+        """(monotonic seconds, bytes), in order."""
+        out = []
+        with contextlib.suppress(OSError):
+            for line in self.file.read_text().splitlines():
+                words = line.split()
+                if len(words) == 2:
+                    out.append((float(words[0]), int(words[1])))
+        return out
 
     def between(self, start: float, end: float) -> list[int]:
-        return [rss for at, rss in list(self.samples) if start <= at <= end]
+        return [rss for at, rss in self.samples if start <= at <= end]
 
     def mark(self, phase: str) -> None:
         """A phase begins now (it lasts until the next mark)."""
