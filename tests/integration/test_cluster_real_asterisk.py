@@ -8,7 +8,8 @@ serves websockets and forwards the API to it. Every request of these tests goes 
 1. a call through the IVR to an agent is driven by the owner alone (the standby never logs in
    to the AMI) and has one interaction record; an owner whose lease session the database
    ends exits (fencing) and the standby takes over;
-2. a desk open on the standby changes its agent's state there (handed to the owner), and its
+2. a desk open on the standby changes its agent's state there (handed to the owner), gets the
+   pop of a call for its agent (over the broker) before the agent's phone rings, and its
    presence reaches the owner's desk watch: closed, the agent is taken out of ready;
 3. kill -9 of the owner with one call bridged to an agent and one waiting in the queue: the
    standby becomes the owner within 5 s, the bridged call goes on, the waiting one reaches the
@@ -38,6 +39,7 @@ import websockets
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from callcenter.broker import BrokerConfig
 from callcenter.cli import EXIT_TASK_FAILED
 from callcenter.persistence.call_owner import CALL_OWNER_KEY, asyncpg_dsn
 from callcenter.persistence.db import Database
@@ -52,6 +54,7 @@ from tests.support.dtmf import KeypadCaller
 from tests.support.hotline import AS_OF, DEMO_CLIENTS, HOTLINE, pick_client
 from tests.support.logins import DEMO_PASSWORD, TEST_SECRET_KEY, secret_box_for_tests
 from tests.support.logins import log_in as log_in_as
+from tests.support.nats import drop_stream, own_config
 from tests.support.phone_secrets import stored_phone_secrets
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(240)]
@@ -143,6 +146,7 @@ class Cluster:
     url: str
     instances: list[Instance]
     desk_grace: float
+    broker: BrokerConfig
 
     async def start(self, name: str) -> Instance:
         port = _free_port()
@@ -157,6 +161,9 @@ class Cluster:
                 env={
                     **service_env(self.settings, self.url, name, port, self.folder),
                     "CALLCENTER_AGENT_DESK_GRACE_SECONDS": str(self.desk_grace),
+                    "CALLCENTER_BROKER_URL": self.broker.url,
+                    "CALLCENTER_BROKER_STREAM": self.broker.stream,
+                    "CALLCENTER_BROKER_SUBJECT_PREFIX": self.broker.prefix,
                 },
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
@@ -201,7 +208,7 @@ async def cluster(
         demo_mfa=secret_box_for_tests(),
     )
     db = Database(postgres_url)
-    both = Cluster(asterisk_settings, db, tmp_path, postgres_url, [], grace)
+    both = Cluster(asterisk_settings, db, tmp_path, postgres_url, [], grace, own_config())
     try:
         a = await both.start("a")
         await until_health(a, "owner")
@@ -211,6 +218,7 @@ async def cluster(
     finally:
         await both.stop()
         await db.dispose()
+        await drop_stream(both.broker)
 
 
 async def phone_secrets(line: Cluster) -> dict[str, str]:
@@ -365,45 +373,110 @@ async def end_lease_session(url: str) -> None:
 
 
 @pytest.mark.parametrize("cluster", [DESK_GRACE], indirect=True)
-async def test_a_desk_on_the_standby_changes_state_there_and_its_closing_reaches_the_owner(
+async def test_a_desk_on_the_standby_changes_state_gets_its_pop_and_its_closing_reaches_the_owner(
     cluster: tuple[Cluster, Instance, Instance],
 ) -> None:
     line, _, standby = cluster
-    async with httpx.AsyncClient(base_url=standby.url, timeout=10.0) as http, phone(line, "1002"):
+    async with (
+        httpx.AsyncClient(base_url=standby.url, timeout=10.0) as http,
+        phone(line, "1002") as agent_phone,
+    ):
+        await short_queue(http)
         agent_id, headers = await agent_ready(http, "agent02")
         token = headers["Authorization"].removeprefix("Bearer ")
         socket_url = standby.url.replace("http://", "ws://") + "/ws"
-        async with websockets.connect(
-            socket_url,
-            subprotocols=["cti.v1", f"bearer.{token}"],  # type: ignore[list-item]
-        ) as desk:
-            hello = json.loads(await desk.recv())
-            assert hello["type"] == "hello"
-            await desk.send(
-                json.dumps({"type": "state", "state": "not_ready", "reason": "break", "ref": "r1"})
-            )
-            answer = await _next_of(desk, {"state.ok", "error"})
+        async with (
+            websockets.connect(
+                socket_url,
+                subprotocols=["cti.v1", f"bearer.{token}"],  # type: ignore[list-item]
+            ) as socket_,
+            DeskReader(socket_) as desk,
+        ):
+            assert (await desk.next_of({"hello"}))["type"] == "hello"
+            await desk.send({"type": "state", "state": "not_ready", "reason": "break", "ref": "r1"})
+            answer = await desk.next_of({"state.ok", "error"})
             assert answer["type"] == "state.ok", answer
             assert answer["data"]["agent"]["state"] == "not_ready"
-            await desk.send(json.dumps({"type": "state", "state": "ready", "ref": "r2"}))
-            answer = await _next_of(desk, {"state.ok", "error"})
+            await desk.send({"type": "state", "state": "ready", "ref": "r2"})
+            answer = await desk.next_of({"state.ok", "error"})
             assert answer["type"] == "state.ok", answer
             assert answer["data"]["ref"] == "r2"
+
+            # A call for agent02: the owner's pop reaches the desk on the standby (over the
+            # broker) before the owner rings the agent's phone.
+            client = await pick_client(line.db)
+            caller = KeypadCaller(
+                line.settings.sip_port, HOTLINE, to_an_agent(4.0), caller=client.phone
+            )
+            await caller.start()
+            pop = await desk.next_of({"call.offered"}, timeout=30)
+            invite = await agent_phone.wait_invite(timeout=30)
+            assert pop["data"]["agent_id"] == agent_id
+            lead = invite.at - desk.arrived[id(pop)]
+            assert lead >= 0, f"the ring came {-lead * 1000:.0f} ms before the pop"
+            print(f"pop on the standby's desk {lead * 1000:.0f} ms before the ring")
+            await caller.wait(60)
+            await until_state(line.db, agent_id, ("ready", None), 20)
+
             # Open past the grace: the owner counts the desk on the standby as open.
             await asyncio.sleep(DESK_GRACE * 2)
             assert (await states_of(line.db, agent_id))[-1] == ("ready", None)
         # Closed: the owner takes the agent out of ready once the grace has run out.
-        deadline = time.monotonic() + 10 + DESK_GRACE
-        while (await states_of(line.db, agent_id))[-1] != ("not_ready", "desk_closed"):
-            assert time.monotonic() < deadline, await states_of(line.db, agent_id)
-            await asyncio.sleep(0.1)
+        await until_state(line.db, agent_id, ("not_ready", "desk_closed"), 10 + DESK_GRACE)
 
 
-async def _next_of(desk: websockets.ClientConnection, kinds: set[str]) -> dict[str, Any]:
-    while True:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(desk.recv(), 10))
-        if message["type"] in kinds:
-            return message
+async def until_state(
+    db: Database, agent_id: int, state: tuple[str, str | None], timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while (await states_of(db, agent_id))[-1] != state:
+        assert time.monotonic() < deadline, await states_of(db, agent_id)
+        await asyncio.sleep(0.1)
+
+
+class DeskReader:
+    """Reads a desk's socket all along; each message with the time it arrived (epoch
+    seconds, the clock of the test phone's ``Invite.at``)."""
+
+    def __init__(self, socket_: websockets.ClientConnection) -> None:
+        self.socket = socket_
+        self.messages: list[dict[str, Any]] = []
+        self.arrived: dict[int, float] = {}
+        self._seen = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> DeskReader:
+        self._task = asyncio.get_running_loop().create_task(self._read())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                await self._task
+
+    async def _read(self) -> None:
+        async for text in self.socket:
+            message: dict[str, Any] = json.loads(text)
+            self.arrived[id(message)] = time.time()
+            self.messages.append(message)
+            self._changed.set()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(message))
+
+    async def next_of(self, kinds: set[str], timeout: float = 10.0) -> dict[str, Any]:
+        """The next message of these kinds after the last one returned."""
+        async with asyncio.timeout(timeout):
+            while True:
+                while self._seen < len(self.messages):
+                    message = self.messages[self._seen]
+                    self._seen += 1
+                    if message["type"] in kinds:
+                        return message
+                self._changed.clear()
+                await self._changed.wait()
 
 
 async def test_kill_9_of_the_owner_the_standby_takes_over_within_5_s_and_no_call_is_lost(
