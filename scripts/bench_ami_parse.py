@@ -1,36 +1,51 @@
-"""Benchmark: AMI events per second through a loopback socket, on one core.
+"""Benchmark: AMI events per second through a loopback socket, ours beside the Python peers.
 
-A sender process streams a recorded-style mix of realistic Asterisk 22 events (channel life
+One sender process streams a deterministic mix of realistic Asterisk 22 events (channel life
 cycle, Async AGI, DTMF, bridges, VarSet with repeated ChanVariable headers, Chinese caller
-names) over TCP on 127.0.0.1. The receiver (this process, one core) measures, in the same run:
+names) over TCP on 127.0.0.1: the banner, the Login's reply, then the same bytes to every
+receiver, one connection after the other. Each receiver is a fresh process pinned to one core
+(the sender has the other); it times from before its connect to its consumer's last event:
 
-* ``baseline``: the plainest correct-enough parse, split on the blank line, decode, split
-  lines into a dict (no incremental buffering, no repeated headers, no garbage handling);
-* ``parser``: our incremental AmiParser (what the reader task runs);
-* ``client``: the full path of a real AmiClient: reader task, parser, dispatch, a bounded
-  subscription, and a consumer task reading every event.
+* ``baseline``: the plainest parse that still yields headers: split on the blank line,
+  decode, split lines into a dict (not correct AMI; the floor of any Python parser);
+* ``parser``: our incremental AmiParser on the socket's reads (what the reader task runs);
+* ``client``: a real AmiClient: reader task, parser, dispatch, a bounded subscription, and a
+  consumer task reading every event;
+* ``asterisk-ami``: that package's threaded client, a listener callback counting events;
+* ``panoramisk``: that package's asyncio Manager, an event callback counting events.
 
-Usage: .venv/bin/python scripts/bench_ami_parse.py [--events 300000] [--rounds 3]
-Report the printed table in docs/benchmarks.md.
+The peers run in their own venv (``var/bench-ami-peers``, created here on first use, see
+``scripts/ami_peers.py``), never in the service's. The rounds interleave the paths, so a busy
+neighbour on the machine slows all of them alike. Then every client is handed the same
+correctness cases (repeated headers, U+2028, a UTF-8 character split across reads, bare LF)
+and the table says which gets what right.
+
+Usage: .venv/bin/python scripts/bench_ami_parse.py [--events 300000] [--rounds 5]
+       [--paths baseline,parser,client,asterisk-ami,panoramisk] [--no-probe]
+Report the printed tables in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
 import multiprocessing
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from callcenter.asterisk.client import AmiClient, AmiConfig
-from callcenter.asterisk.protocol import AmiParser
+import ami_peers
 
 NAMES = ["张伟", "王芳", "李娜", "Chen Jie", "刘洋", "Wang Lei"]
 
@@ -85,62 +100,81 @@ def make_stream(count: int) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _sender(port: int, payload: bytes, ready: object, login: bool) -> None:
-    server = socket.create_server(("127.0.0.1", port))
-    ready.set()  # type: ignore[attr-defined]
-    conn, _ = server.accept()
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-    if login:
-        conn.sendall(b"Asterisk Call Manager/11.0.0\r\n")
-        request = b""
-        while b"\r\n\r\n" not in request:
-            request += conn.recv(4096)
-        action_id = request.split(b"ActionID: ")[1].split(b"\r\n")[0]
-        conn.sendall(
-            b"Response: Success\r\nActionID: "
-            + action_id
-            + b"\r\nMessage: Authentication accepted\r\n\r\n"
-        )
+LOGIN_ID = b"bench-1"
+REPLY = b"Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n"
+OURS = ("baseline", "parser", "client")
+PATHS = (*OURS, *ami_peers.PEERS)
+RECEIVER_CORE = 0
+SENDER_CORE = 1
+
+
+def _serve(server: socket.socket, payload: bytes) -> None:
+    """The sender: for each connection, the banner, the Login's reply, the payload, EOF."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {SENDER_CORE})
     view = memoryview(payload)
-    for offset in range(0, len(payload), 65536):
-        conn.sendall(view[offset : offset + 65536])
-    conn.shutdown(socket.SHUT_WR)
-    conn.recv(1)
-    conn.close()
-    server.close()
+    while True:
+        conn, _ = server.accept()
+        with conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            conn.sendall(ami_peers.BANNER)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                more = conn.recv(4096)
+                if not more:
+                    break
+                request += more
+            action_id = LOGIN_ID
+            for line in request.split(b"\r\n"):
+                if line.lower().startswith(b"actionid:"):
+                    action_id = line.split(b":", 1)[1].strip()
+            conn.sendall(REPLY % action_id)
+            for offset in range(0, len(payload), 65536):
+                conn.sendall(view[offset : offset + 65536])
+            conn.shutdown(socket.SHUT_WR)
+            conn.recv(1)  # until the receiver closes
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_sender(payload: bytes, login: bool) -> tuple[multiprocessing.Process, int]:
-    port = _free_port()
-    ready = multiprocessing.Event()
-    proc = multiprocessing.Process(target=_sender, args=(port, payload, ready, login))
+def _start_sender(payload: bytes) -> tuple[multiprocessing.Process, int]:
+    server = socket.create_server(("127.0.0.1", 0))
+    port: int = server.getsockname()[1]
+    proc = multiprocessing.Process(target=_serve, args=(server, payload), daemon=True)
     proc.start()
-    ready.wait(10)
+    server.close()  # the sender's copy stays open
     return proc, port
 
 
-def _recv_all(port: int, consume: Callable[[bytes], int]) -> tuple[int, float]:
+# -- our receivers (run in a child process: python bench_ami_parse.py --receive NAME) -------
+
+
+def _raw_connect(port: int) -> socket.socket:
+    """Log in the way any client does, and leave the socket right after the Login's reply."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    count = 0
+    sock.sendall(b"Action: Login\r\nActionID: " + LOGIN_ID + b"\r\n\r\n")
+    return sock
+
+
+def _recv_all(
+    port: int, consume: Callable[[bytes], int], events: int, messages: int | None = None
+) -> float:
+    """Read and ``consume`` until it counted ``messages`` (default: ``events``)."""
+    expected = events if messages is None else messages
     start = time.perf_counter()
-    while data := sock.recv(65536):
+    sock = _raw_connect(port)
+    count = 0
+    while count < expected and (data := sock.recv(65536)):
         count += consume(data)
     elapsed = time.perf_counter() - start
     sock.close()
-    return count, elapsed
+    if count != expected:
+        raise RuntimeError(f"saw {count} of {expected} messages")
+    return events / elapsed
 
 
-def run_baseline(payload: bytes, expected: int) -> float:
-    proc, port = _start_sender(payload, login=False)
-    pending = b""
+def receive_baseline(port: int, events: int) -> float:
+    pending = ami_peers.BANNER  # the banner has one EOL: glue it to the Login's reply
+    handshake = [True]
 
     def consume(data: bytes) -> int:
         nonlocal pending
@@ -150,77 +184,233 @@ def run_baseline(payload: bytes, expected: int) -> float:
             dict(
                 line.split(": ", 1) for line in block.decode("utf-8").split("\r\n") if ": " in line
             )
+        if blocks and handshake[0]:
+            handshake[0] = False
+            return len(blocks) - 1
         return len(blocks)
 
-    count, elapsed = _recv_all(port, consume)
-    proc.join()
-    assert count == expected, (count, expected)
-    return count / elapsed
+    return _recv_all(port, consume, events)
 
 
-def run_parser(payload: bytes, expected: int) -> float:
-    proc, port = _start_sender(payload, login=False)
-    parser = AmiParser(expect_banner=False)
-    count, elapsed = _recv_all(port, lambda data: len(parser.feed(data)))
-    proc.join()
-    assert count == expected, (count, expected)
-    return count / elapsed
+def receive_parser(port: int, events: int) -> float:
+    from callcenter.asterisk.protocol import AmiParser
+
+    parser = AmiParser()
+    # The banner and the Login's reply are two messages more.
+    return _recv_all(port, lambda data: len(parser.feed(data)), events, events + 2)
 
 
-async def _client_path(port: int, expected: int) -> float:
+async def _client_path(port: int, events: int) -> float:
+    from callcenter.asterisk.client import AmiClient, AmiConfig
+
+    start = time.perf_counter()
     client = AmiClient(
         AmiConfig(
             port=port,
             username="bench",
             secret="bench",
             ping_interval=3600,
-            event_queue_size=expected + 10,
+            event_queue_size=events + 10,
         )
     )
-    runner = asyncio.create_task(client.run())
     sub = client.subscribe()
+    runner = asyncio.create_task(client.run())
     received = 0
-    await client.wait_connected(10)
-    start = time.perf_counter()
     async for _ in sub:
         received += 1
-        if received == expected:
+        if received == events:
             break
     elapsed = time.perf_counter() - start
     await client.close()
     await asyncio.gather(runner, return_exceptions=True)
-    return received / elapsed
+    if received != events:
+        raise RuntimeError(f"saw {received} of {events} events")
+    return events / elapsed
 
 
-def run_client(payload: bytes, expected: int) -> float:
-    proc, port = _start_sender(payload, login=True)
-    rate = asyncio.run(_client_path(port, expected))
-    proc.join()
-    return rate
+OUR_RECEIVERS: dict[str, Callable[[int, int], float]] = {
+    "baseline": receive_baseline,
+    "parser": receive_parser,
+    "client": lambda port, events: asyncio.run(_client_path(port, events)),
+}
+
+
+def _receive(name: str, port: int, events: int, peer_python: Path | None) -> tuple[float, float]:
+    """One receiver in a fresh process pinned to the receiver's core."""
+    if name in OURS:
+        command = [sys.executable, __file__, "--receive", name]
+    else:
+        assert peer_python is not None
+        command = [str(peer_python), ami_peers.__file__, "receive", name]
+    command += ["--port", str(port), "--events", str(events), "--core", str(RECEIVER_CORE)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.splitlines()[-1])
+    return result["rate"], result["cpu_rate"]
+
+
+# -- correctness: every client on the same cases --------------------------------------------
+
+
+class _ScriptedStream:
+    """Our client's connection for a probe: read() hands out one chunk per read, as a
+    socket would; the Login is answered with its own ActionID before the case's chunks."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._reads: asyncio.Queue[bytes] = asyncio.Queue()
+        self._reads.put_nowait(ami_peers.BANNER)
+        self._chunks = chunks
+        self.transport = self
+
+    async def read(self, size: int) -> bytes:
+        return await self._reads.get()
+
+    def write(self, data: bytes) -> None:
+        for line in data.split(b"\r\n"):
+            if line.startswith(b"ActionID: "):
+                self._reads.put_nowait(REPLY % line[10:])
+        for chunk in self._chunks:
+            self._reads.put_nowait(chunk)
+        self._chunks = []
+        self._reads.put_nowait(b"")  # then the end of the stream
+
+    async def drain(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        self._reads.put_nowait(b"")
+
+
+async def _probe_client(chunks: list[bytes], header: str) -> list[tuple[str, list[str]]]:
+    from callcenter.asterisk.client import AmiClient, AmiConfig, ConnectionState
+
+    stream = _ScriptedStream(chunks)
+
+    async def connector() -> Any:
+        return stream, stream
+
+    client = AmiClient(AmiConfig(username="bench", ping_interval=3600), connector=connector)
+    sub = client.subscribe()
+    changes = client.connection_changes()
+    runner = asyncio.create_task(client.run())
+    seen: list[tuple[str, list[str]]] = []
+    async for change in changes:
+        if change.state is ConnectionState.DISCONNECTED:  # the case's stream has ended
+            break
+    await client.close()
+    await asyncio.gather(runner, return_exceptions=True)
+    async for message in sub:
+        seen.append((message.name, message.get_all(header)))
+    return seen
+
+
+def probe_ours() -> dict[str, str]:
+    # Each case's stream ends, and the client says so at WARNING: expected here.
+    logging.getLogger("callcenter.asterisk").setLevel(logging.ERROR)
+    results = {}
+    for case, (chunks, event, header, expected) in ami_peers.CASES.items():
+        seen = asyncio.run(_probe_client(chunks, header))
+        results[case] = ami_peers.verdict(seen, event, expected)
+    return results
+
+
+def probe_peer(peer_python: Path, peer: str) -> dict[str, str]:
+    command = [str(peer_python), ami_peers.__file__, "probe", peer]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    results: dict[str, str] = json.loads(out.splitlines()[-1])
+    return results
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def _print_rates(title: str, results: dict[str, list[float]]) -> None:
+    base = statistics.median(results["baseline"]) if results.get("baseline") else None
+    peers = [statistics.median(results[p]) for p in ami_peers.PEERS if results.get(p)]
+    fastest_peer = max(peers) if peers else None
+    print(title)
+    print(
+        f"{'path':<14} {'events/s':>10} {'min':>10} {'max':>10} {'vs baseline':>12} "
+        f"{'vs fastest peer':>16}"
+    )
+    for name, rates in results.items():
+        rate = statistics.median(rates)
+        vs_base = f"{rate / base:.2f}x" if base else "-"
+        vs_peer = f"{rate / fastest_peer:.2f}x" if fastest_peer else "-"
+        print(
+            f"{name:<14} {rate:>10,.0f} {min(rates):>10,.0f} {max(rates):>10,.0f} "
+            f"{vs_base:>12} {vs_peer:>16}"
+        )
+
+
+def _print_probes(probes: dict[str, dict[str, str]]) -> None:
+    names = list(probes)
+    width = max(len(v) for n in names for v in [n, *probes[n].values()]) + 2
+    print(f"{'case':<28}" + "".join(f"{n:>{width}}" for n in names))
+    for case in ami_peers.CASES:
+        print(f"{case:<28}" + "".join(f"{probes[n][case]:>{width}}" for n in names))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--no-probe", action="store_true")
+    parser.add_argument("--receive", choices=OURS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--core", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})  # the receiver on one core; the sender may use the other
+    if args.receive:  # a child: one receiver, one line of JSON
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {args.core})
+        cpu = time.process_time()
+        rate = OUR_RECEIVERS[args.receive](args.port, args.events)
+        # The process's CPU seconds, all threads: a figure that waiting does not change.
+        cpu = time.process_time() - cpu
+        print(json.dumps({"rate": rate, "cpu_rate": args.events / cpu}))
+        return
+    paths = [p for p in args.paths.split(",") if p]
+    unknown = set(paths) - set(PATHS)
+    if unknown:
+        parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    wants_peers = not args.no_probe or any(p in ami_peers.PEERS for p in paths)
+    peer_python = ami_peers.ensure_peer_venv() if wants_peers else None
     payload = make_stream(args.events)
     print(
         f"{args.events} events, {len(payload) / 1e6:.1f} MB, "
-        f"{len(payload) / args.events:.0f} bytes/event, {args.rounds} rounds (median)"
+        f"{len(payload) / args.events:.0f} bytes/event, {args.rounds} rounds (median), "
+        f"Python {sys.version.split()[0]}; load before: {_loadavg()}"
     )
-    results: dict[str, list[float]] = {"baseline": [], "parser": [], "client": []}
-    for _ in range(args.rounds):
-        results["baseline"].append(run_baseline(payload, args.events))
-        results["parser"].append(run_parser(payload, args.events))
-        results["client"].append(run_client(payload, args.events))
-    base = statistics.median(results["baseline"])
-    print(f"{'path':<10} {'events/s':>12} {'vs baseline':>12}")
-    for name, rates in results.items():
-        rate = statistics.median(rates)
-        print(f"{name:<10} {rate:>12,.0f} {rate / base:>11.2f}x")
+    sender, port = _start_sender(payload)
+    results: dict[str, list[float]] = {name: [] for name in paths}
+    cpu_results: dict[str, list[float]] = {name: [] for name in paths}
+    try:
+        for _ in range(args.rounds):
+            for name in paths:
+                rate, cpu_rate = _receive(name, port, args.events, peer_python)
+                results[name].append(rate)
+                cpu_results[name].append(cpu_rate)
+    finally:
+        sender.terminate()
+        sender.join()
+    print(f"load after: {_loadavg()}")
+    _print_rates("events per second, from the connect to the consumer's last event:", results)
+    print()
+    _print_rates("events per CPU second of the receiving process (all its threads):", cpu_results)
+    if not args.no_probe:
+        assert peer_python is not None
+        probes = {"ours (client)": probe_ours()}
+        for peer in ami_peers.PEERS:
+            probes[peer] = probe_peer(peer_python, peer)
+        print()
+        _print_probes(probes)
 
 
 if __name__ == "__main__":

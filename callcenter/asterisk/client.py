@@ -447,14 +447,37 @@ class AmiClient:
             data = await reader.read(1 << 16)
             if not data:
                 return
-            for message in parser.feed(data):
-                self._dispatch(message)
+            self._dispatch_read(parser.feed(data))
 
     # -- dispatch (runs inside the reader: synchronous, never awaits) ---------------------
 
+    def _dispatch_read(self, messages: list[Message]) -> None:
+        """Dispatch one read's messages in wire order.
+
+        A run of plain events (no event list or waiter to look at) is handed to each
+        subscription in one ``offer_many()``; anything else first hands over the run before
+        it, so that no consumer can see the order change.
+        """
+        run: list[Message] = []
+        for message in messages:
+            # Asterisk always spells it "Event"; _dispatch handles any other spelling.
+            if message.names[0] == "Event" and not self._list_pending and not self._waiters:
+                run.append(message)
+                continue
+            if run:
+                self._offer_events(run)
+                run = []
+            self._dispatch(message)
+        if run:
+            self._offer_events(run)
+
+    def _offer_events(self, events: list[Message]) -> None:
+        for sub in self._event_subs:
+            sub.offer_many(events)
+
     def _dispatch(self, message: Message) -> None:
         # Asterisk always spells it "Event"; the property handles any other spelling.
-        kind = "event" if message.headers[0][0] == "Event" else message.kind
+        kind = "event" if message.names[0] == "Event" else message.kind
         if kind == "event":
             if self._list_pending and self._route_list_event(message):
                 return

@@ -46,6 +46,32 @@ class Subscription(Generic[T]):
         """Called by the reader, synchronously. Never blocks, never raises."""
         if self._closed or (self._accept is not None and not self._accept(item)):
             return
+        self._put(item)
+        self._wake()
+
+    def offer_many(self, items: list[T]) -> None:
+        """``offer()`` each of ``items`` in order, with one wake-up for them all.
+
+        The reader hands over a whole read's events at once: a read holds hundreds of events
+        under load, and one append and one wake-up each were a tenth of the client's time.
+        What the consumer sees is the same as after one ``offer()`` per item, drops included.
+        """
+        if self._closed:
+            return
+        accept = self._accept
+        if accept is not None:
+            items = [item for item in items if accept(item)]
+        if not items:
+            return
+        queue = self._items
+        if len(queue) + len(items) <= self._maxsize:
+            queue.extend(items)
+        else:
+            for item in items:
+                self._put(item)
+        self._wake()
+
+    def _put(self, item: T) -> None:
         items = self._items
         if len(items) >= self._maxsize:
             dropped = len(items) + 1
@@ -54,7 +80,6 @@ class Subscription(Generic[T]):
             items.clear()
         else:
             items.append(item)
-        self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -36,7 +36,7 @@ from callcenter.asterisk.errors import (
 )
 from callcenter.asterisk.protocol import Message
 from callcenter.asterisk.subscription import Subscription
-from tests.fakes.fake_ami import FakeAmiServer, FakeConnection, agi_replier
+from tests.fakes.fake_ami import FakeAmiServer, FakeConnection, agi_replier, frame
 
 SAFETY = 5.0  # seconds; a safety net for waits that end on events
 
@@ -531,6 +531,70 @@ async def test_subscriptions_end_when_the_client_closes(server: FakeAmiServer) -
         async for _ in events:
             pass
     assert remaining_changes[-1] is ConnectionState.CLOSED
+
+
+async def test_one_read_mixing_events_a_reply_and_an_event_list_keeps_every_order(
+    server: FakeAmiServer,
+) -> None:
+    # The reader hands a read's run of plain events to the subscriptions at once; a reply or
+    # a list's event in the middle of the read must still come between the runs around it.
+    async with open_ami(make_config(server)) as client:
+        events = client.subscribe()
+        connection = await server.connection(0)
+        connection.hold("Getvar", "CoreShowChannels")
+        getvar = asyncio.create_task(client.action("Getvar", {"Variable": "CC_CALL_ID"}))
+        channels = asyncio.create_task(client.action_list("CoreShowChannels"))
+        held = {action.name: action for action in await server.held(0, count=2)}
+        getvar_id = held["Getvar"].action_id or ""
+        list_id = held["CoreShowChannels"].action_id or ""
+
+        await connection.send(
+            b"".join(
+                [
+                    *(frame(event) for event in user_events(1, 3)),
+                    frame({"Response": "Success", "ActionID": list_id, "EventList": "start"}),
+                    frame({"Event": "CoreShowChannel", "ActionID": list_id, "Channel": "a"}),
+                    *(frame(event) for event in user_events(4, 5)),
+                    frame({"Response": "Success", "ActionID": getvar_id, "Value": "c-1"}),
+                    frame(
+                        {
+                            "Event": "CoreShowChannelsComplete",
+                            "ActionID": list_id,
+                            "EventList": "Complete",
+                        }
+                    ),
+                    *(frame(event) for event in user_events(6, 8)),
+                ]
+            )
+        )
+        received = await take(events, 8)
+        async with asyncio.timeout(SAFETY):
+            reply = await getvar
+            listed = await channels
+
+    assert [e["Seq"] for e in received] == [str(n) for n in range(1, 9)]
+    assert reply["Value"] == "c-1"
+    assert [e["Channel"] for e in listed.events] == ["a"]
+    assert listed.complete is not None
+
+
+async def test_a_wait_registered_mid_stream_takes_its_event_out_of_a_burst(
+    server: FakeAmiServer,
+) -> None:
+    async with open_ami(make_config(server)) as client:
+        events = client.subscribe()
+        hangup = client.expect_event("Hangup", "Uniqueid", "c-2")
+        connection = await server.connection(0)
+
+        await connection.send_events(
+            [*user_events(1, 2), {"Event": "Hangup", "Uniqueid": "c-2"}, *user_events(3, 4)]
+        )
+        received = await take(events, 5)
+        async with asyncio.timeout(SAFETY):
+            ended = await hangup
+
+    assert [e.name for e in received] == ["UserEvent"] * 2 + ["Hangup"] + ["UserEvent"] * 2
+    assert ended is received[2]
 
 
 # -- expect_event -----------------------------------------------------------------------------
