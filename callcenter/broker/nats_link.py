@@ -185,7 +185,11 @@ class NatsBrokerLink:
         self._lost.set()
 
     async def _on_error(self, exc: Exception) -> None:
-        log.debug("broker: %s", exc)  # every lost connection says so: disconnected_cb logs
+        if self.status.state is BrokerState.CONNECTING:
+            # nats-py tries again by itself (max_reconnect_attempts -1), telling us each time.
+            self._down(f"the broker at {self.config.url} does not answer: {exc!r}")
+        else:
+            log.debug("broker: %s", exc)  # a lost connection says so: disconnected_cb logs
 
     # --- the stream ------------------------------------------------------------------------
 

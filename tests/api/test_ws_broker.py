@@ -16,7 +16,7 @@ from callcenter.persistence.db import Database
 from tests.support import cti_desk
 from tests.support.cti_desk import Desk, offered, open_desk
 from tests.support.events import bus_event
-from tests.support.nats import drop_stream, own_config, until
+from tests.support.nats import drop_stream, free_port, own_config, until
 
 
 @contextlib.asynccontextmanager
@@ -87,3 +87,27 @@ async def test_without_a_broker_health_says_none(desk_without_broker: Desk) -> N
 async def desk_without_broker(database_url: str, database: Database) -> AsyncIterator[Desk]:
     async with open_desk(database_url, database) as desk:
         yield desk
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_health_says_degraded_while_the_broker_does_not_answer(
+    database_url: str, database: Database
+) -> None:
+    nowhere = f"nats://127.0.0.1:{free_port()}"  # nothing listens there
+    async with open_desk(database_url, database, broker_url=nowhere) as desk:
+        link = link_of(desk)
+        await until(lambda: link.status.last_error is not None)
+        response = await desk.http.get("/health")
+        # The desk's own events still reach its sockets: publishing never waits on the broker.
+        async with desk.socket("agent_a") as socket:
+            await socket.receive_type("hello")
+            desk.events.publish(
+                bus_event("agent.state", agent_id=desk.ids["agent_a"], state="ready")
+            )
+            state = await socket.receive_type("agent.state")
+    health = response.json()
+    assert response.status_code == 200  # calls are handled; only the other instances miss out
+    assert health["status"] == "degraded"
+    assert health["broker"]["state"] == BrokerState.CONNECTING.value
+    assert "does not answer" in health["broker"]["error"]
+    assert state["data"]["state"] == "ready"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from callcenter.cti.routing import Viewer
 from callcenter.events import Envelope, Event, EventBus, EventSubscription, FloorSnapshot
 from tests.support.cti_desk import offered
 from tests.support.events import bus_event
-from tests.support.nats import drop_stream, own_config, own_nats, until
+from tests.support.nats import CutProxy, drop_stream, own_config, own_nats, until
 
 AGENT = 7
 
@@ -40,12 +41,17 @@ class Instance:
 
 
 @contextlib.asynccontextmanager
-async def instances(config: BrokerConfig, count: int = 2) -> AsyncIterator[list[Instance]]:
+async def instances(
+    config: BrokerConfig, count: int = 2, *, urls: list[str] | None = None
+) -> AsyncIterator[list[Instance]]:
+    """``count`` instances on ``config``'s stream, each reaching NATS at its URL of ``urls``
+    (by default the config's)."""
     made = []
-    for _ in range(count):
+    for n in range(count):
         bus = EventBus()
         hub = CtiHub(bus, HubConfig(heartbeat_seconds=3600))
-        made.append(Instance(bus, hub, NatsBrokerLink(bus, hub, config), bus.subscribe()))
+        mine = dataclasses.replace(config, url=urls[n]) if urls else config
+        made.append(Instance(bus, hub, NatsBrokerLink(bus, hub, mine), bus.subscribe()))
     try:
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(i.link.run()) for i in made]
@@ -193,3 +199,28 @@ async def test_after_the_broker_restarts_the_link_resumes_and_loses_nothing_publ
     assert [e.seq for e in got] == [during.seq, after.seq]
     assert first.seq < during.seq
     assert reconnects >= 1
+
+
+async def test_an_instance_that_lost_its_link_catches_up_on_what_was_published_meanwhile(
+    config: BrokerConfig,
+) -> None:
+    port = int(config.url.rsplit(":", 1)[1])
+    async with CutProxy(port) as proxy:
+        config = dataclasses.replace(config, reconnect_seconds=0.1)
+        async with instances(config, urls=[config.url, proxy.url]) as (a, b):
+            first = a.bus.publish(bus_event("agent.state", agent_id=AGENT, state="ready"))
+            await next_events(b.seen, 1)
+            proxy.cut()  # B alone loses the broker; A and the stream go on
+            await until(lambda: not b.link.status.up)
+            meanwhile = [
+                a.bus.publish(bus_event("agent.state", agent_id=AGENT, state=state))
+                for state in ("reserved", "on_call", "wrap_up")
+            ]
+            await until(lambda: a.link.status.published == 4)  # stored while B was away
+            proxy.mend()
+            got = await next_events(b.seen, 3)
+            after = a.bus.publish(bus_event("agent.state", agent_id=AGENT, state="ready"))
+            (last,) = await next_events(b.seen, 1)
+    assert [e.seq for e in got] == [e.seq for e in meanwhile]  # from the stream, in order
+    assert last.seq == after.seq  # and nothing twice
+    assert first.seq == 1
