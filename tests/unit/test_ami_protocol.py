@@ -318,6 +318,33 @@ def test_a_message_parses_the_same_whether_or_not_its_read_holds_invalid_utf8(
     assert beside[:-1] == alone
 
 
+# Lines made of the characters the fast paths decide on: separators, spaces, line ends, NUL.
+_TRICKY_LINES = st.lists(
+    st.lists(st.sampled_from(["Ab", ":", " ", ": ", "\r", "\x00", "李", "\u2028"]), max_size=6).map(
+        "".join
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    blocks=st.lists(_TRICKY_LINES, min_size=1, max_size=4),
+    eol=st.sampled_from(["\r\n", "\n"]),
+)
+def test_the_fast_paths_parse_every_block_as_the_careful_path_does(
+    blocks: list[list[str]], eol: str
+) -> None:
+    # A read of valid UTF-8 goes down the fast paths (columns in C, the NUL-marked split);
+    # the byte path decodes block by block and parses every line carefully. Same result.
+    data = "".join(eol.join(lines) + eol + eol for lines in blocks).encode()
+    careful: list[Message] = []
+    AmiParser(expect_banner=False)._parse_region_bytes(data, careful)
+
+    assert AmiParser(expect_banner=False).feed(data) == careful
+
+
 def test_a_block_of_only_garbage_yields_no_message() -> None:
     parser = AmiParser(expect_banner=False)
 
