@@ -2,7 +2,9 @@
 
 Hashing costs about 64 MiB and tens of milliseconds of CPU on purpose, so the async callers
 run it in a worker thread (:func:`hash_password_async`, :func:`check_password_async`): the
-event loop keeps serving calls meanwhile.
+event loop keeps serving calls meanwhile. Logins check on threads of their own, a few at a
+time (:class:`PasswordWork`), so that many at once neither take the threads the calls' reads
+use nor 64 MiB each.
 
 Neither a password nor a hash is ever logged.
 """
@@ -10,6 +12,7 @@ Neither a password nor a hash is ever logged.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -74,3 +77,29 @@ async def hash_password_async(password: str) -> str:
 
 async def check_password_async(stored_hash: str | None, password: str) -> Verdict:
     return await asyncio.to_thread(check_password, stored_hash, password)
+
+
+# Two at once: 128 MiB at most, and one core's worth of argon2 on a small box.
+LOGIN_CHECKS_AT_ONCE = 2
+
+
+class PasswordWork:
+    """The logins' password checks, on worker threads of their own, at most ``at_once``.
+
+    Not on asyncio.to_thread's shared pool: that pool (min(32, cores + 4) threads, 6 on two
+    cores) also runs the hot path's SQLite reads and the IVR's PIN checks, and each argon2
+    check holds 64 MiB. A shift's logins at once (30 with 50 calls up, docs/benchmarks.md
+    "Load") took every thread of it: the service's RSS went from 148 to 534 MB and the
+    callers' key-to-prompt p99 from 60 ms to 2.2 s. Here they wait their turn instead. The
+    service's Runtime holds one; its threads start with the first login and end with it
+    (an executor's idle workers exit once it is collected) or at :meth:`close`."""
+
+    def __init__(self, at_once: int = LOGIN_CHECKS_AT_ONCE) -> None:
+        self._threads = ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="password")
+
+    async def check(self, stored_hash: str | None, password: str) -> Verdict:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, check_password, stored_hash, password)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)

@@ -20,6 +20,7 @@ from callcenter.ivr.registry import FlowRegistry
 from callcenter.ivr.sounds import SoundCatalog
 from callcenter.lifecycle import ServiceTasks
 from callcenter.outbound.service import OutboundService
+from callcenter.passwords import PasswordWork
 from callcenter.pbx.call_control import CallControl
 from callcenter.pbx.channels import ChannelTracker
 from callcenter.pbx.link import PbxLink
@@ -61,3 +62,5 @@ class Runtime:
     cluster: CallOwnership | None = None
     # Events to and from the other instances (callcenter/broker/). None: no broker set.
     broker: BrokerLink | None = None
+    # The logins' password checks (callcenter/passwords.py): threads of their own.
+    passwords: PasswordWork = field(default_factory=PasswordWork)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from callcenter.crm.vocabulary import Role
 from callcenter.errors import Forbidden, NotAuthenticated, RateLimited
-from callcenter.passwords import check_password_async
+from callcenter.passwords import PasswordWork
 from callcenter.persistence import mfa, sessions
 from callcenter.persistence.audit import record_audit
 from callcenter.persistence.db import Database
@@ -223,6 +223,7 @@ async def log_in(
     *,
     context: LoginContext,
     now: dt.datetime,
+    passwords: PasswordWork,
 ) -> LoggedIn | MfaStep:
     """Check the throttle, then the password. A user with a second factor gets the MFA
     step; anyone else a session (a role that requires MFA: one that may only enrol).
@@ -230,7 +231,7 @@ async def log_in(
     attempt_id, user = await _admit(db, username, context, box, now)
     # Unknown and inactive users are checked against a dummy hash: same time, same answer.
     stored_hash = user.password_hash if user is not None and user.active else None
-    verdict = await check_password_async(stored_hash, password)
+    verdict = await passwords.check(stored_hash, password)
     if user is None or not verdict.ok:
         async with db.write() as session:
             await record_audit(session, None, "auth.login_failed", detail={"username": username})

@@ -3,6 +3,7 @@ and the dummy hash that makes unknown users cost as much time as known ones."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -14,6 +15,7 @@ from callcenter.passwords import (
     DUMMY_HASH,
     HASHER,
     MAX_LENGTH,
+    PasswordWork,
     WeakPassword,
     check_password,
     check_password_async,
@@ -93,3 +95,43 @@ async def test_checking_runs_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch)
     await check_password_async(None, "a long passphrase")
     assert threads
     assert threads[0] != main  # the event loop's thread is never blocked by argon2
+
+
+async def test_logins_check_on_threads_of_their_own_a_few_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each argon2 check holds 64 MiB: many logins at once must neither take the shared
+    # worker threads (the calls' reads use them) nor run more than two checks together.
+    lock = threading.Lock()
+    inside, most, names = 0, 0, set()
+    gate = threading.Event()
+
+    class Spy(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            nonlocal inside, most
+            with lock:
+                inside += 1
+                most = max(most, inside)
+                names.add(threading.current_thread().name)
+            gate.wait(5)
+            with lock:
+                inside -= 1
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(passwords, "HASHER", Spy())
+    work = PasswordWork(at_once=2)
+    try:
+        checks = asyncio.gather(*(work.check(None, "a long passphrase") for _ in range(6)))
+
+        async def two_inside() -> None:
+            while most < 2:  # noqa: ASYNC110 - polls an outcome, bounded by wait_for
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(two_inside(), 10)
+        gate.set()
+        verdicts = await checks
+    finally:
+        work.close()
+    assert [v.ok for v in verdicts] == [False] * 6
+    assert most == 2
+    assert all(name.startswith("password") for name in names)

@@ -161,6 +161,7 @@ async def login(
         body.password.get_secret_value(),
         context=_context(request, settings),
         now=now,
+        passwords=request.app.state.runtime.passwords,
     )
     if isinstance(result, auth.MfaStep):
         return MfaStepOut(mfa_token=result.token, expires_at=result.expires_at)
