@@ -379,12 +379,23 @@ class Levels:
         quiet = await self.measure(target, observer, window)
         names = [name for name, _ in self.staff[: self.args.login_burst]]
         self.rss.mark(f"{target} callers: {len(names)} logins at once")
-        url = f"http://127.0.0.1:{self.settings.http_port}"
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            logins = asyncio.gather(*(log_in(http, name) for name in names))
-            burst = await self.measure(target, observer, window)
-            await logins
+        logins = asyncio.gather(
+            *(self._log_in_from(f"127.0.0.{10 + n}", name) for n, name in enumerate(names)),
+            return_exceptions=True,
+        )
+        burst = await self.measure(target, observer, window)
+        failed = [str(e) for e in await logins if isinstance(e, BaseException)]
+        print(f"{len(names) - len(failed)} of {len(names)} logins succeeded {failed[:2]}")
         return [quiet, burst]
+
+    async def _log_in_from(self, address: str, username: str) -> None:
+        """A login from a desk of its own: the service throttles many logins from one address
+        (20 attempts in flight count as 20 failures until their checks end), as a shift's
+        start from one office's desks, each its own address, is not."""
+        url = f"http://127.0.0.1:{self.settings.http_port}"
+        transport = httpx.AsyncHTTPTransport(local_address=address)
+        async with httpx.AsyncClient(base_url=url, timeout=60, transport=transport) as http:
+            await log_in(http, username)
 
     async def run(self, targets: Sequence[int], observer: LoadObserver) -> list[LevelFigures]:
         results: list[LevelFigures] = []
