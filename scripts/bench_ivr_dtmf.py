@@ -60,12 +60,18 @@ PROMPTS = ("GET DATA", "STREAM FILE", "EXEC Playback")
 
 
 def bench_settings(db_file: Path) -> Settings:
+    """Instance ``bench`` on its own ports, unless ``CALLCENTER_TEST_INSTANCE`` and its ports
+    say otherwise (as for the tests: two benchmarks at once each need their own)."""
+    env = os.environ.get
+    sip_port = int(env("CALLCENTER_TEST_SIP_PORT", "35060"))
+    rtp_start = int(env("CALLCENTER_TEST_RTP_START", "32000"))
     return load_settings(
-        sandbox_instance="bench",
-        ami_port=35038,
-        sip_port=35060,
-        rtp_start=32000,
-        rtp_end=32999,
+        sandbox_instance=env("CALLCENTER_TEST_INSTANCE", "bench"),
+        ami_port=int(env("CALLCENTER_TEST_AMI_PORT", "35038")),
+        sip_port=sip_port,
+        sip_wss_port=int(env("CALLCENTER_TEST_WSS_PORT", str(sip_port + 29))),
+        rtp_start=rtp_start,
+        rtp_end=rtp_start + 999,
         ami_username="callcenter-bench",
         ami_secret=secrets.token_urlsafe(18),
         database_url=f"sqlite+aiosqlite:///{db_file}",

@@ -59,6 +59,7 @@ async def desks_main(args: argparse.Namespace) -> None:
     config = json.loads(sys.stdin.readline())
     url = f"ws://127.0.0.1:{config['http_port']}/ws"
     pops: dict[str, list[float]] = {}
+    pop_calls: dict[str, float] = {}  # call id -> when its pop was read (scripts/bench_acd.py)
     invites: dict[str, list[float]] = {}
     async with contextlib.AsyncExitStack() as stack:
         phones: dict[str, AgentPhone] = {}
@@ -67,7 +68,7 @@ async def desks_main(args: argparse.Namespace) -> None:
                 config["sip_port"],
                 extension,
                 password=config["password"],
-                behaviour=Answer(after=0.2, hang_up_after=1.0),
+                behaviour=Answer(after=0.2, hang_up_after=config.get("talk", 1.0)),
             )
             phones[extension] = await stack.enter_async_context(phone)
         sockets: list[tuple[str, ClientConnection]] = []
@@ -88,6 +89,7 @@ async def desks_main(args: argparse.Namespace) -> None:
                 message = json.loads(text)
                 if message["type"] == "call.offered" and extension:
                     pops.setdefault(extension, []).append(at)
+                    pop_calls.setdefault(message["data"]["call_id"], at)
                 elif message["type"] == "ping":
                     await ws.send('{"type":"pong"}')
 
@@ -98,7 +100,7 @@ async def desks_main(args: argparse.Namespace) -> None:
             reader.cancel()
         for extension, phone in phones.items():
             invites[extension] = [invite.at for invite in phone.invites]
-    print(json.dumps({"pops": pops, "invites": invites}), flush=True)
+    print(json.dumps({"pops": pops, "pop_calls": pop_calls, "invites": invites}), flush=True)
 
 
 # --- the service's process ------------------------------------------------------------------

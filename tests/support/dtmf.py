@@ -354,7 +354,9 @@ class KeypadCaller(TrunkCaller):
     """A call on the carrier trunk from ``caller`` to ``called`` that plays ``script`` once
     answered. Its RTP: PCMU silence every 20 ms with the keys in between, or only the keys if
     ``audio`` is False. Without a Hangup/ExpectHangup step it waits ``hold`` seconds for the
-    far end's BYE after the script, then hangs up itself."""
+    far end's BYE after the script, then hangs up itself. ``stream``: the pcap of this
+    script's stream (``plan_script(...).stream.to_capture().to_bytes()``), built once for many
+    callers of one script: building it takes about 5 ms of CPU per second of the call."""
 
     def __init__(
         self,
@@ -367,12 +369,13 @@ class KeypadCaller(TrunkCaller):
         hold: float = 30.0,
         audio: bool = True,
         host: str = "127.0.0.1",
+        stream: bytes | None = None,
     ) -> None:
         super().__init__(sip_port, called, host=host)
         self.plan = plan_script(script, hold=hold, audio=audio)
         self.longest = self.plan.longest
         capture = self.folder / "stream.pcap"
-        capture.write_bytes(self.plan.stream.to_capture().to_bytes())
+        capture.write_bytes(stream or self.plan.stream.to_capture().to_bytes())
         steps = answered_steps(self.plan, capture)
         self.scenario.write_text(caller_scenario(steps, caller=caller, caller_name=caller_name))
 
