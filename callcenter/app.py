@@ -49,6 +49,7 @@ from callcenter.cti.floor_publisher import FloorPublisher
 from callcenter.cti.hub import CtiHub
 from callcenter.cti.pop_delivery import HubPopDelivery
 from callcenter.events import EventBus
+from callcenter.heap import start_up_frozen
 from callcenter.ivr.calendar import BusinessCalendar
 from callcenter.ivr.loader import FlowsInvalid
 from callcenter.ivr.registry import FlowRegistry
@@ -595,7 +596,7 @@ def create_app(
             else:
                 # Standby until the lease is taken (callcenter/cluster/ownership.py).
                 tasks.start("call-owner", cluster.run, Policy.FATAL)
-            with _reload_on_sighup(runtime):
+            with _reload_on_sighup(runtime), start_up_frozen():
                 yield
         finally:
             hub.close()  # closes every socket (1001)
