@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import subprocess
@@ -290,6 +291,10 @@ def main() -> None:
     if args.command == "receive":
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {args.core})
+        # Imported before the clock starts, as a running service has them.
+        importlib.import_module(
+            {"asterisk-ami": "asterisk.ami", "panoramisk": "panoramisk"}[args.peer]
+        )
         cpu = time.process_time()
         rate = RECEIVERS[args.peer](args.port, args.events)
         # The process's CPU seconds, all threads: a figure that waiting does not change.

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import multiprocessing
@@ -42,10 +43,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+# --before runs our receivers on an older checkout's callcenter package: this variable names it.
+CODE_ROOT = os.environ.get("BENCH_AMI_CODE_ROOT", str(ROOT))
+sys.path.insert(0, CODE_ROOT)
+sys.path.insert(0, str(ROOT / "scripts"))
 
-import ami_peers
+import ami_peers  # noqa: E402 - found through the path set just above
 
 NAMES = ["张伟", "王芳", "李娜", "Chen Jie", "刘洋", "Wang Lei"]
 
@@ -235,15 +239,22 @@ OUR_RECEIVERS: dict[str, Callable[[int, int], float]] = {
 }
 
 
-def _receive(name: str, port: int, events: int, peer_python: Path | None) -> tuple[float, float]:
+def _receive(
+    name: str, port: int, events: int, peer_python: Path | None, before: Path | None
+) -> tuple[float, float]:
     """One receiver in a fresh process pinned to the receiver's core."""
-    if name in OURS:
-        command = [sys.executable, __file__, "--receive", name]
+    env = dict(os.environ)
+    ours, _, at = name.partition("@")
+    if ours in OURS:
+        command = [sys.executable, __file__, "--receive", ours]
+        if at:
+            assert before is not None
+            env["BENCH_AMI_CODE_ROOT"] = str(before)
     else:
         assert peer_python is not None
         command = [str(peer_python), ami_peers.__file__, "receive", name]
     command += ["--port", str(port), "--events", str(events), "--core", str(RECEIVER_CORE)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     result = json.loads(out.splitlines()[-1])
     return result["rate"], result["cpu_rate"]
 
@@ -323,6 +334,19 @@ def probe_peer(peer_python: Path, peer: str) -> dict[str, str]:
 # -- the run -------------------------------------------------------------------------------
 
 
+def _checkout(revision: str) -> Path:
+    """A detached worktree of ``revision`` under var/, made anew for each run."""
+    path = ROOT / "var" / "bench-ami-before"
+    if path.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)])
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), revision],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
 def _loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -363,6 +387,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--no-probe", action="store_true")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="also run our parser and client as of this git revision (a worktree under var/)",
+    )
     parser.add_argument("--receive", choices=OURS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--core", type=int, help=argparse.SUPPRESS)
@@ -370,6 +399,8 @@ def main() -> None:
     if args.receive:  # a child: one receiver, one line of JSON
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {args.core})
+        # Imported before the clock starts, as a running service has them.
+        importlib.import_module("callcenter.asterisk.client")
         cpu = time.process_time()
         rate = OUR_RECEIVERS[args.receive](args.port, args.events)
         # The process's CPU seconds, all threads: a figure that waiting does not change.
@@ -380,6 +411,10 @@ def main() -> None:
     unknown = set(paths) - set(PATHS)
     if unknown:
         parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    before = _checkout(args.before) if args.before else None
+    if args.before:
+        at = paths.index("client") + 1 if "client" in paths else len(paths)
+        paths[at:at] = [f"parser@{args.before}", f"client@{args.before}"]
     wants_peers = not args.no_probe or any(p in ami_peers.PEERS for p in paths)
     peer_python = ami_peers.ensure_peer_venv() if wants_peers else None
     payload = make_stream(args.events)
@@ -394,7 +429,7 @@ def main() -> None:
     try:
         for _ in range(args.rounds):
             for name in paths:
-                rate, cpu_rate = _receive(name, port, args.events, peer_python)
+                rate, cpu_rate = _receive(name, port, args.events, peer_python, before)
                 results[name].append(rate)
                 cpu_results[name].append(cpu_rate)
     finally:

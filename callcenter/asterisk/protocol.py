@@ -25,20 +25,19 @@ BANNER_PREFIX = b"Asterisk Call Manager/"
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: far above any real event (big ones are ~4 KiB)
 
 MessageKind = Literal["event", "response", "banner", "other"]
-Columns = tuple[tuple[str, ...], tuple[str, ...]]
+Columns = tuple[list[str], list[str]]
 
 
-def _plain_columns(block: str, eol: str) -> Columns | None:
+def _marked_columns(block: str) -> Columns | None:
     """The (names, values) of a block whose every line is "Name: value" with no other ": "
     in it (nearly every event Asterisk writes), or None for any other block.
 
-    Four C calls instead of one Python step per line: each line end becomes ": " plus a NUL,
-    so that one split at ": " alternates names and values, and every name after the first
-    starts with the NUL. The NULs are all in the names exactly when every line held one ": ";
-    the caller makes sure that the block had no NUL of its own.
+    The region's line ends were marked beforehand: each became ": " plus a NUL, so that one
+    split at ": " alternates names and values in C, and every name after the first starts
+    with the NUL. The NULs are all among the names exactly when every line held one ": ".
     """
-    lines = block.count(eol) + 1
-    parts = block.replace(eol, ": \x00").split(": ")
+    parts = block.split(": ")
+    lines = block.count("\x00") + 1
     if len(parts) != 2 * lines:
         return None
     joined = "".join(parts[0::2])
@@ -47,7 +46,7 @@ def _plain_columns(block: str, eol: str) -> Columns | None:
     names = joined.split("\x00")
     if len(names) != lines or "" in names:
         return None
-    return tuple(names), tuple(parts[1::2])
+    return names, parts[1::2]
 
 
 class Message:
@@ -65,21 +64,21 @@ class Message:
     def __init__(
         self,
         headers: Iterable[tuple[str, str]] = (),
-        names: tuple[str, ...] | None = None,
-        values: tuple[str, ...] | None = None,
+        names: list[str] | None = None,
+        values: list[str] | None = None,
     ) -> None:
         """``Message(headers)``; the parser passes the columns (``names``, ``values``)."""
         if names is None or values is None:
             pairs = list(headers)
-            names = tuple([name for name, _ in pairs])
-            values = tuple([value for _, value in pairs])
+            names = [name for name, _ in pairs]
+            values = [value for _, value in pairs]
         self.names = names
         self.values = values
         self._index: dict[str, str] | None = None
 
     @classmethod
     def banner(cls, line: str) -> Message:
-        return cls((), ("Banner",), (line,))
+        return cls((), ["Banner"], [line])
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -236,25 +235,27 @@ class AmiParser:
 
     def _parse_region(self, text: str, out: list[Message]) -> None:
         crlf = text.count("\r\n")
-        if text.count("\n") == crlf:
-            blocks = text.split("\r\n\r\n")
-            eol = "\r\n"
-        else:  # bare LF somewhere (some proxies): normalise, then the same split
-            blocks = text.replace("\r\n", "\n").split("\n\n")
-            eol = "\n"
         # Two things no real Asterisk sends take a slower way. A CR that ends no line: the
         # careful path drops it at a line's end, so every block of the region goes there. A
-        # NUL: it marks where lines start in _plain_columns, so the text must hold none.
+        # NUL: the line ends are marked with one below, so the text must hold none.
         stray_cr = text.count("\r") != crlf
-        plain = not stray_cr and "\x00" not in text
+        eol = "\r\n"
+        if text.count("\n") != crlf:  # bare LF somewhere (some proxies): normalise
+            text = text.replace("\r\n", "\n")
+            eol = "\n"
+        # Mark every line end of the region at once (see _marked_columns). Blocks split at
+        # the empty line as before, and a block's lines split at the mark.
+        mark = eol if stray_cr or "\x00" in text else ": \x00"
+        if mark != eol:
+            text = text.replace(eol, mark)
         append = out.append
         parsed = 0
-        for block in blocks:
+        for block in text.split(mark + mark):
             if not block:
                 continue
-            columns = _plain_columns(block, eol) if plain else None
+            columns = _marked_columns(block) if mark != eol else None
             if columns is None:
-                columns = self._columns(block.split(eol), careful=stray_cr)
+                columns = self._columns(block.split(mark), careful=stray_cr)
                 if columns is None:
                     continue
             names, values = columns
@@ -275,11 +276,11 @@ class AmiParser:
             names, seps, values = zip(*[line.partition(": ") for line in lines], strict=True)
             joined = "".join(names)
             if not ("" in seps or "" in names or " " in joined or ":" in joined):
-                return names, values
+                return list(names), list(values)
         headers = self._parse_lines(lines)
         if headers is None:
             return None
-        return tuple([n for n, _ in headers]), tuple([v for _, v in headers])
+        return [n for n, _ in headers], [v for _, v in headers]
 
     def _parse_region_bytes(self, raw: bytes, out: list[Message]) -> None:
         """Invalid UTF-8 somewhere: decode block by block so one bad byte spoils one message."""
