@@ -624,7 +624,10 @@ def report(args: argparse.Namespace, result: dict[str, Any], load_avg: str) -> N
                 at for call_id, at in lines.items() if call_id in chosen and kinds[call_id] == kind
             ]
             row(f"{kind} -> Dial sent", values(which, "triggered", "dial sent"))
-        row("both", values(mine, "triggered", "dial sent"))
+            # Sent is the service's part; with MixMonitor queued ahead of it, Asterisk runs it
+            # first: the Dial's own start (Asterisk's clock) is the figure that compares.
+            row(f"{kind} -> DialBegin", values(which, "triggered", "dial begin"))
+        row("both -> Dial sent", values(mine, "triggered", "dial sent"))
     row("AMI round trip (Ping, floor)", result["pings"])
     everyone = list(lines.values())
     header("the pop (desks' clock against Asterisk's)")
