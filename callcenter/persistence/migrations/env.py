@@ -13,6 +13,8 @@ from callcenter.persistence.db import create_engine, is_sqlite
 from callcenter.persistence.tables import Base
 
 config = context.config
+# The migrations' turn in PostgreSQL's advisory lock space: the bytes of "cc-schem".
+MIGRATION_LOCK_KEY = int.from_bytes(b"cc-schem", "big")
 target_metadata = Base.metadata
 
 
@@ -24,6 +26,11 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Instances of a cluster starting together each upgrade at their start: they take
+            # turns (the lock ends with the transaction), and the later ones find the schema
+            # at head. Taken before Alembic reads or creates its version table.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         context.run_migrations()
         if connection.dialect.name == "sqlite":
             _check_references(connection)
