@@ -11,7 +11,6 @@ after a crash or ``kill -9``. ``down`` asks Asterisk to stop, then kills the nam
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import shutil
@@ -28,6 +27,7 @@ from callcenter.ivr.sounds import render_flow_prompts
 from callcenter.sandbox.addresses import this_hosts_ipv4
 from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.fallback import CEL_FILE_IN_LOG, fallback_context
+from callcenter.sandbox.processes import alive, ensure_port_free, live_pid
 from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import Rootfs, ensure_rootfs, require_root, rootfs_path
 from callcenter.sandbox.tls import ensure_self_signed
@@ -165,12 +165,12 @@ class AsteriskInstance:
             self.cli("core stop now", timeout=5.0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and (
-            (pid is not None and _alive(pid)) or self._instance_pids()
+            (pid is not None and alive(pid)) or self._instance_pids()
         ):
             time.sleep(0.05)
         # Then make sure: killing unshare kills the namespace (--kill-child), and with it every
         # process inside; a stray one found by its config path is killed too.
-        if pid is not None and _alive(pid):
+        if pid is not None and alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self._kill_leftovers()
@@ -188,7 +188,7 @@ class AsteriskInstance:
 
     def status(self) -> InstanceStatus:
         pid = self._namespace_pid()
-        if pid is None or not _alive(pid):
+        if pid is None or not alive(pid):
             return InstanceStatus(False, None, "not running")
         try:
             uptime = self.cli("core show uptime seconds", timeout=5.0).strip()
@@ -309,7 +309,7 @@ class AsteriskInstance:
         deadline = time.monotonic() + timeout
         pid = self._namespace_pid()
         while time.monotonic() < deadline:
-            if pid is None or not _alive(pid):
+            if pid is None or not alive(pid):
                 raise SandboxError(
                     "asterisk-boot-failed",
                     f"Asterisk exited while booting.\n{self.log_tail()}",
@@ -340,27 +340,16 @@ class AsteriskInstance:
             (socket.SOCK_STREAM, "127.0.0.1", plain_http_port(s), "HTTP", "tcp", "SIP_WSS_PORT"),
         ]
         for kind, host, port, what, proto, setting in checks:
-            with socket.socket(socket.AF_INET, kind) as sock:
-                if kind == socket.SOCK_STREAM:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    sock.bind((host if host != "localhost" else "127.0.0.1", port))
-                except OSError as exc:
-                    if exc.errno == errno.EADDRINUSE:
-                        raise SandboxError(
-                            "port-in-use",
-                            f"{what} port {host}:{port}/{proto} is already in use by another "
-                            f"program; stop it, or choose another port "
-                            f"(CALLCENTER_{setting})",
-                        ) from exc
-                    raise
+            ensure_port_free(
+                kind,
+                host,
+                port,
+                f"{what} port {host}:{port}/{proto} is already in use by another program; "
+                f"stop it, or choose another port (CALLCENTER_{setting})",
+            )
 
     def _namespace_pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _alive(pid) else None
+        return live_pid(self.pidfile)
 
     def _instance_pids(self) -> list[int]:
         """Live processes of this instance, found by the config path on their command line."""
@@ -403,19 +392,6 @@ def cel_file_for(settings: Settings) -> Path:
     """Where the service reads Asterisk's channel event record: CALLCENTER_CEL_FILE, else the
     sandbox instance's."""
     return settings.cel_file or AsteriskInstance(settings).cel_file
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    if state == "Z":
-        # A zombie is dead; reap it if it is our child.
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return True
 
 
 def _lookup_user(root: Path, name: str) -> tuple[int, int]:

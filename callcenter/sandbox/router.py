@@ -16,7 +16,6 @@ behind Kamailio", says how to run it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import grp
 import logging
 import os
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcenter.sandbox.errors import SandboxError
+from callcenter.sandbox.processes import alive, ensure_port_free, live_pid
 from callcenter.sandbox.render import render_tree
 from callcenter.sandbox.rootfs import require_root
 from callcenter.settings import PROJECT_ROOT, Settings
@@ -168,9 +168,9 @@ class KamailioRouter:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.05)
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
         self.pidfile.unlink(missing_ok=True)
@@ -278,27 +278,14 @@ class KamailioRouter:
         )
 
     def _check_port_free(self) -> None:
-        host = self.config.bind
+        host, port = self.config.bind, self.config.port
         for kind, proto in ((socket.SOCK_DGRAM, "udp"), (socket.SOCK_STREAM, "tcp")):
-            with socket.socket(socket.AF_INET, kind) as sock:
-                if kind == socket.SOCK_STREAM:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    sock.bind((host, self.config.port))
-                except OSError as exc:
-                    if exc.errno == errno.EADDRINUSE:
-                        raise SandboxError(
-                            "port-in-use",
-                            f"router port {host}:{self.config.port}/{proto} is already in use",
-                        ) from exc
-                    raise
+            ensure_port_free(
+                kind, host, port, f"router port {host}:{port}/{proto} is already in use"
+            )
 
     def _pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _alive(pid) else None
+        return live_pid(self.pidfile)
 
 
 def kamailio_binary() -> str:
@@ -332,15 +319,3 @@ def write_empty_subscribers(path: Path, *, group: int) -> None:
     path.write_text(SUBSCRIBER_HEADER + "\n")
     os.chown(path, -1, group)
     path.chmod(0o640)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    if state == "Z":
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return True
