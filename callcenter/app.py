@@ -596,7 +596,8 @@ def create_app(
             else:
                 # Standby until the lease is taken (callcenter/cluster/ownership.py).
                 tasks.start("call-owner", cluster.run, Policy.FATAL)
-            with _reload_on_sighup(runtime), start_up_frozen():
+            frozen = start_up_frozen() if settings.heap_freeze else contextlib.nullcontext()
+            with _reload_on_sighup(runtime), frozen:
                 yield
         finally:
             hub.close()  # closes every socket (1001)

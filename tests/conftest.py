@@ -32,6 +32,9 @@ def _no_test_touches_the_developers_database(
     defaults = {
         "CALLCENTER_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'callcenter.db'}",
         "CALLCENTER_JOURNAL_DIR": str(folder / "journal"),
+        # A full collection at each app start (callcenter/heap.py) costs about 0.2 s; the
+        # suite starts the app thousands of times (tests/unit/test_heap.py tests it on).
+        "CALLCENTER_HEAP_FREEZE": "false",
     }
     before = {key: os.environ.get(key) for key in defaults}
     os.environ.update(defaults)

@@ -151,3 +151,15 @@ async def test_health_is_unavailable_while_the_database_does_not_answer(tmp_path
     assert (journal["pending"], journal["durable"]) == (0, True)
     assert during.status_code == 503
     assert during.json()["problems"] == ["the database is unreachable: OperationalError"]
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_a_started_service_freezes_its_start_up_out_of_full_collections_when_set(
+    refused_port: int, freeze: bool
+) -> None:
+    import gc
+
+    app = create_app(load_settings(ami_port=refused_port, heap_freeze=freeze))
+    async with asyncio.timeout(SAFETY), app.router.lifespan_context(app):
+        assert (gc.get_freeze_count() > 0) is freeze  # callcenter/heap.py
+    assert gc.get_freeze_count() == 0  # given back at the stop
