@@ -25,12 +25,15 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(120)]
 def own_instance_env() -> dict[str, str]:
     env = os.environ.get
     rtp = int(env("CALLCENTER_TEST_RTP_START", "12000"))
-    sip = int(env("CALLCENTER_TEST_SIP_PORT", "15060")) + 1
+    sip = int(env("CALLCENTER_TEST_SIP_PORT", "15060"))
+    wss = int(env("CALLCENTER_TEST_WSS_PORT", str(sip + 29)))
     return {
         "CALLCENTER_TEST_INSTANCE": f"{env('CALLCENTER_TEST_INSTANCE', 'pytest')}-load",
         "CALLCENTER_TEST_AMI_PORT": str(int(env("CALLCENTER_TEST_AMI_PORT", "15038")) + 1),
-        "CALLCENTER_TEST_SIP_PORT": str(sip),
-        "CALLCENTER_TEST_WSS_PORT": str(sip + 29),
+        "CALLCENTER_TEST_SIP_PORT": str(sip + 1),
+        # The session's instance holds its WSS port and the plain HTTP one after it
+        # (sandbox/instance.py): this one's pair comes after those two.
+        "CALLCENTER_TEST_WSS_PORT": str(wss + 2),
         # The upper half of the session's RTP range: a few calls need a few ports.
         "CALLCENTER_TEST_RTP_START": str(rtp + 500),
         "CALLCENTER_TEST_RTP_END": str(rtp + 999),
