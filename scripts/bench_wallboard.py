@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import random
@@ -94,15 +93,11 @@ class Round:
     name: str
     label: str
     supervisors: bool
-    # None: the hub's own slice; a number beyond the wallboards open: every socket at once,
-    # as before the floor was fanned out in slices (cti/hub.py CtiHub._to_managers).
-    fan_out_slice: int | None = None
 
 
 ROUNDS = (
     Round("A", "no wallboard (baseline)", supervisors=False),
     Round("B", "100 wallboards open", supervisors=True),
-    Round("C", "100 wallboards, no slices", supervisors=True, fan_out_slice=1_000_000),
 )
 
 
@@ -232,26 +227,6 @@ async def one_round(
     files: tuple[Path, Path],
     rnd: Round,
 ) -> dict[str, Any]:
-    hub = runtime.cti
-    assert hub is not None
-    hub_config = hub.config
-    if rnd.fan_out_slice is not None:
-        hub.config = dataclasses.replace(hub_config, fan_out_slice=rnd.fan_out_slice)
-    try:
-        return await _one_round(args, runtime, port, agents, client_id, files, rnd)
-    finally:
-        hub.config = hub_config
-
-
-async def _one_round(
-    args: argparse.Namespace,
-    runtime: Runtime,
-    port: int,
-    agents: list[int],
-    client_id: int,
-    files: tuple[Path, Path],
-    rnd: Round,
-) -> dict[str, Any]:
     desks = await start_clients("agents", args, port, files[0])
     boards = await start_clients("supervisors", args, port, files[1]) if rnd.supervisors else None
     await asyncio.sleep(2.0)  # let the connections settle (hellos, a first snapshot)
@@ -367,15 +342,12 @@ def report(
     print(_row("wallboard: call.queued -> shown", b["shown"]))
     print(_row("wallboard: call.answered -> talking", b["talking"]))
     print(_row("wallboard: both", b["shown"] + b["talking"]))
-    base = results[0]["pops"]
-    print()
-    for rnd, res in zip(ROUNDS[1:], results[1:], strict=True):
-        busy = res["pops"]
-        print(
-            f"pop {rnd.name} / A: p50 {percentile(busy, 50) / percentile(base, 50):.2f}x, "
-            f"p95 {percentile(busy, 95) / percentile(base, 95):.2f}x, "
-            f"p99 {percentile(busy, 99) / percentile(base, 99):.2f}x"
-        )
+    base, busy = results[0]["pops"], b["pops"]
+    print(
+        f"\npop B / A: p50 {percentile(busy, 50) / percentile(base, 50):.2f}x, "
+        f"p95 {percentile(busy, 95) / percentile(base, 95):.2f}x, "
+        f"p99 {percentile(busy, 99) / percentile(base, 99):.2f}x"
+    )
     boards = b["boards"]
     rates = [n / b["seconds"] for n in boards["in_window"]]
     print(

@@ -159,9 +159,6 @@ class HubConfig:
     missed_heartbeats: int = 3  # silent this many intervals: closed
     pending_pop_seconds: float = 120.0  # a pop whose ending was missed is forgotten then
     bus_buffer: int = 10_000  # the hub's own subscription on the bus
-    # The wallboard's snapshot reaches this many managers' sockets, then lets the event loop
-    # run (a pop waiting among them) before the next as many: see CtiHub._fan_out.
-    fan_out_slice: int = 8
 
 
 class Presence(Protocol):
@@ -206,10 +203,6 @@ class CtiHub:
         # checked against a few connections instead of all.
         self._by_user: dict[int, dict[int, Connection]] = {}
         self._managers: dict[int, Connection] = {}
-        # The floor's messages (a 25 KB snapshot on a busy floor) still to be pushed to the
-        # managers beyond the first slice, in order: see _fan_out.
-        self._floor_out: deque[tuple[str, list[Connection]]] = deque()
-        self._floor_ready = asyncio.Event()
         self._ids = itertools.count(1)
         self.pending = PendingPops(self.config.pending_pop_seconds, clock)
         # The run the bus's seqs count in, on every message: after a restart the seqs start
@@ -307,9 +300,6 @@ class CtiHub:
         self.pending.follow(event)
         if text is None:
             return  # an event no socket gets (projections.py)
-        if event.topic in FLOOR_TOPICS:
-            self._to_managers(text)
-            return
         offer = event.narrow(CallOffered)
         pop = self.pending.offered(offer, text) if offer is not None else None
         out = self._pops_out.get(pop.call_id) if pop is not None else None
@@ -351,44 +341,12 @@ class CtiHub:
             out.set()
 
     def _candidates(self, event: Envelope[Event]) -> list[Connection]:
-        """Every connection that may receive ``event`` (not a floor topic), and maybe a few
-        that may not: a pop is checked against its agent's desks alone."""
+        """Every connection that may receive ``event``, and maybe a few that may not."""
         agent_id = event.payload.about_agent
-        return list(self._by_user.get(agent_id, {}).values()) if agent_id is not None else []
-
-    def _to_managers(self, text: str) -> None:
-        """A floor message (routing.FLOOR_TOPICS: managers alone get them) for every
-        manager's socket: the first slice at once, the rest by :meth:`_fan_out`.
-
-        Writing a 25 KB snapshot to a hundred wallboards is a hundred socket writes, each
-        woken as a task of its own on the one event loop; a pop published meanwhile would
-        wait behind all of them (issue 20 measured the pops' p99 at 6.6 ms without
-        wallboards and 18.6 ms with a hundred). In slices, a pop waits for one slice at
-        most. Each manager's connection still gets the floor's messages in their order: a
-        message waits for the ones before it to be fanned out."""
-        managers = list(self._managers.values())
-        if not self._floor_out:  # nothing before it still going out: the first slice now
-            first = self.config.fan_out_slice
-            for conn in managers[:first]:
-                conn.push(text)
-            managers = managers[first:]
-        if managers:
-            self._floor_out.append((text, managers))
-            self._floor_ready.set()
-
-    async def _fan_out(self) -> None:
-        """Push the floor's messages queued by :meth:`_to_managers`, a slice at a time."""
-        while True:
-            while not self._floor_out:
-                self._floor_ready.clear()
-                await self._floor_ready.wait()
-            text, managers = self._floor_out[0]
-            size = self.config.fan_out_slice
-            for start in range(0, len(managers), size):
-                for conn in managers[start : start + size]:
-                    conn.push(text)  # False for one closed meanwhile: nothing to do
-                await asyncio.sleep(0)  # the writers of this slice run; a pop can pass
-            self._floor_out.popleft()
+        own = self._by_user.get(agent_id, {}) if agent_id is not None else {}
+        if event.topic not in FLOOR_TOPICS:
+            return list(own.values())  # a pop is checked against its agent's desks alone
+        return list({**own, **self._managers}.values())
 
     async def pop_out(self, call_id: str, publish: Callable[[], object], within: float) -> bool:
         """Publish a screen pop (``publish``) and return once it is written onto the socket
@@ -434,7 +392,6 @@ class CtiHub:
         the task is cancelled."""
         async with asyncio.TaskGroup() as tg:
             beats = tg.create_task(self._beat_loop(), name="cti-heartbeats")
-            fan_out = tg.create_task(self._fan_out(), name="cti-floor-fan-out")
             try:
                 while True:
                     try:
@@ -449,7 +406,6 @@ class CtiHub:
                     await asyncio.sleep(0)
             finally:
                 beats.cancel()
-                fan_out.cancel()
 
     def _note_drops(self) -> None:
         if self._sub.dropped != self._dropped_seen:

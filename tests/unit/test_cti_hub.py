@@ -125,67 +125,6 @@ async def test_a_burst_does_not_close_a_client_that_keeps_reading(
     assert not reader.closed
 
 
-# --- the floor's fan-out -----------------------------------------------------------------
-
-
-def queued_markers(conn: Any) -> list[str]:
-    """The snapshots waiting in a connection's queue, by name, in order (drained)."""
-    names = []
-    while conn.waiting:
-        body = json.loads(conn._queue.popleft()[0])
-        names.append(marker(body["data"]))
-    return names
-
-
-async def test_a_pop_passes_a_snapshot_still_going_out_to_many_wallboards(
-    bus: EventBus, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    hub = CtiHub(bus, HubConfig(send_queue=8, heartbeat_seconds=3600, fan_out_slice=2))
-    boards = [hub.connect(viewer(100 + n, Role.SUPERVISOR)) for n in range(6)]
-    desk = hub.connect(viewer(A))
-    pushed: list[int] = []  # the connections, in the order messages were queued for them
-    for conn in [*boards, desk]:
-        push = conn.push
-
-        def noted(text: str, on_sent: Any = None, conn_id: int = conn.id, push: Any = push) -> bool:
-            pushed.append(conn_id)
-            return bool(push(text, on_sent))
-
-        monkeypatch.setattr(conn, "push", noted)
-    task = asyncio.create_task(hub.run())
-    try:
-        bus.publish(snapshot("floor"))
-        bus.publish(offered(A, "c1"))
-        assert (await read(desk))["type"] == "call.offered"
-        for board in boards:
-            assert marker((await read(board))["data"]) == "floor"
-        # The snapshot went out a slice at a time, and the pop went between two slices: it
-        # did not wait for the last wallboards.
-        assert pushed.index(desk.id) < pushed.index(boards[-1].id)
-        assert pushed[:2] == [boards[0].id, boards[1].id]  # the first slice at once
-    finally:
-        hub.close()
-        await asyncio.wait_for(task, WAIT)
-
-
-async def test_each_wallboard_gets_the_floor_in_order_when_fan_outs_overlap(
-    bus: EventBus,
-) -> None:
-    hub = CtiHub(bus, HubConfig(send_queue=8, heartbeat_seconds=3600, fan_out_slice=2))
-    boards = [hub.connect(viewer(100 + n, Role.SUPERVISOR)) for n in range(5)]
-    task = asyncio.create_task(hub.run())
-    try:
-        for name in ("s1", "s2", "s3"):
-            hub.dispatch(bus.publish(snapshot(name)))  # all three before any slice runs
-        # The first slice got s1 at once; s2 and s3 wait behind s1's fan-out, even for it.
-        assert [b.waiting for b in boards] == [1, 1, 0, 0, 0]
-        for board in boards:
-            assert [marker((await read(board))["data"]) for _ in range(3)] == ["s1", "s2", "s3"]
-    finally:
-        hub.close()
-        await asyncio.wait_for(task, WAIT)
-
-
 # --- heartbeats ---------------------------------------------------------------------------
 
 
