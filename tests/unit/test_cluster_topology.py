@@ -4,7 +4,6 @@ runs in tests/integration/test_cluster_real_kamailio.py."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,12 @@ from callcenter.sandbox import topology
 from callcenter.sandbox.errors import SandboxError
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.settings import load_settings
-
-KEPT = {"CALLCENTER_DATABASE_URL", "CALLCENTER_JOURNAL_DIR"}
+from tests.support.environment import clear_callcenter_settings
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings read CALLCENTER_* from the environment: a developer's or another test's must
-    not change the defaults these tests check."""
-    for name in list(os.environ):
-        # The session's throwaway database stays (tests/conftest.py).
-        if name.startswith("CALLCENTER_") and name not in KEPT:
-            monkeypatch.delenv(name)
+    clear_callcenter_settings(monkeypatch)
 
 
 def test_defaults_keep_clear_of_the_single_node_ports() -> None:

@@ -6,7 +6,6 @@ tests/integration/test_cluster_real_kamailio.py."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -25,20 +24,14 @@ from callcenter.pbx.phone_config import (
 )
 from callcenter.sandbox import router
 from callcenter.settings import PROJECT_ROOT, load_settings
+from tests.support.environment import clear_callcenter_settings
 
 LINES = [PhoneLine("1002", "s3cret-b"), PhoneLine("1001", "s3cret-a")]
-
-KEPT = {"CALLCENTER_DATABASE_URL", "CALLCENTER_JOURNAL_DIR"}
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings read CALLCENTER_* from the environment: a developer's or another test's must
-    not change the defaults these tests check."""
-    for name in list(os.environ):
-        # The session's throwaway database stays (tests/conftest.py).
-        if name.startswith("CALLCENTER_") and name not in KEPT:
-            monkeypatch.delenv(name)
+    clear_callcenter_settings(monkeypatch)
 
 
 def test_without_a_router_the_phones_register_at_asterisk() -> None:
