@@ -99,6 +99,16 @@ async def short_queue(url: str) -> None:
         await db.dispose()
 
 
+async def desk_tokens(http: httpx.AsyncClient, agents: int) -> tuple[list[str], str]:
+    """The bearer tokens of agent01.. and of supervisor01, who watches the desks."""
+    tokens = []
+    for number in range(1, agents + 1):
+        headers = await log_in(http, f"agent{number:02d}")
+        tokens.append(headers["Authorization"].removeprefix("Bearer "))
+    watcher = (await log_in(http, "supervisor01"))["Authorization"].removeprefix("Bearer ")
+    return tokens, watcher
+
+
 # --- the service's side: steps on its clock, and where its time goes ---------------------------
 
 
@@ -500,11 +510,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             asyncio.TaskGroup() as group,
         ):
             await asyncio.wait_for(runtime.link.resynced.wait(), 15)
-            tokens = []
-            for number in range(1, args.agents + 1):
-                headers = await log_in(http, f"agent{number:02d}")
-                tokens.append(headers["Authorization"].removeprefix("Bearer "))
-            watcher = (await log_in(http, "supervisor01"))["Authorization"].removeprefix("Bearer ")
+            tokens, watcher = await desk_tokens(http, args.agents)
             config = {
                 "http_port": settings.http_port,
                 "sip_port": settings.sip_port,

@@ -39,12 +39,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from callcenter.persistence.seed import seed_demo
 from callcenter.sandbox.instance import AsteriskInstance
 from callcenter.secretbox import box_for
-from scripts.bench_acd import short_queue
+from scripts.bench_acd import desk_tokens, short_queue
 from scripts.bench_ivr_dtmf import AS_OF, bench_settings, demo_phones, percentile
 from scripts.bench_pop import free_port, served
 from tests.support.agent_phone import AgentPhone, Answer
 from tests.support.dtmf import Hangup, KeypadCaller, Keys, Wait
-from tests.support.logins import DEMO_PASSWORD, log_in
+from tests.support.logins import DEMO_PASSWORD
 from tests.support.phone_secrets import stored_phone_secrets
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
@@ -148,11 +148,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             served(settings, settings.http_port, ivr=True),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}") as http,
         ):
-            tokens = []
-            for number in range(1, args.agents + 1):
-                headers = await log_in(http, f"agent{number:02d}")
-                tokens.append(headers["Authorization"].removeprefix("Bearer "))
-            watcher = (await log_in(http, "supervisor01"))["Authorization"].removeprefix("Bearer ")
+            tokens, watcher = await desk_tokens(http, args.agents)
             config = {
                 "http_port": settings.http_port,
                 "sip_port": settings.sip_port,
